@@ -1,0 +1,184 @@
+import { z } from 'zod';
+
+/**
+ * The inventory's shape. Semantic rules that span fields (unique names, pools, quorum…) live in rules.ts;
+ * parse.ts turns YAML into this with file:line:column on every issue.
+ * Defaults here are the documented defaults of inventory.example.yaml.
+ */
+
+export const DEFAULT_K3S_VERSION = 'v1.33.5+k3s1';
+export const DEFAULT_INSTALL_SCRIPT_URL = 'https://get.k3s.io';
+
+const envVarName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the NAME of an environment variable (letters, digits, _), not a literal value');
+
+const k8sName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lowercase letters, digits and "-", starting and ending with a letter or digit')
+  .max(63);
+
+export const sshSettingsSchema = z
+  .object({
+    user: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    /** Private key file; `~` is expanded. */
+    keyPath: z.string().min(1).optional(),
+    /** Environment variable holding the key's passphrase. */
+    keyPassphraseEnv: envVarName.optional(),
+    /** Use the ssh-agent at SSH_AUTH_SOCK. */
+    useAgent: z.boolean().optional(),
+    /** Environment variable holding the SSH password (password login). */
+    passwordEnv: envVarName.optional(),
+    /** Environment variable holding the sudo password; without it sudo must not ask for one. */
+    sudoPasswordEnv: envVarName.optional(),
+  })
+  .strict();
+
+export const jumpHostSchema = z
+  .object({
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(22),
+    user: z.string().min(1).optional(),
+    keyPath: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const sshDefaultsSchema = sshSettingsSchema
+  .extend({
+    user: z.string().min(1).default('pi'),
+    port: z.number().int().min(1).max(65535).default(22),
+    useAgent: z.boolean().default(true),
+    jump: jumpHostSchema.optional(),
+    connectTimeoutSeconds: z.number().int().min(1).max(300).default(10),
+    connectRetries: z.number().int().min(0).max(10).default(2),
+    /** Where the tool keeps host keys it trusted on first use (the user's ~/.ssh/known_hosts is read too). */
+    knownHostsFile: z.string().min(1).optional(),
+  })
+  .strict();
+
+const taintSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9./_-]+(=[A-Za-z0-9._-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$/, 'must look like key=value:NoSchedule (effect NoSchedule, PreferNoSchedule or NoExecute)');
+
+export const nodeSchema = z
+  .object({
+    name: k8sName,
+    host: z.string().min(1),
+    role: z.enum(['server', 'agent']),
+    ssh: sshSettingsSchema.optional(),
+    labels: z.record(z.string(), z.string()).default({}),
+    taints: z.array(taintSchema).default([]),
+    /** Node reaches the LAN over Wi-Fi (MetalLB L2 then needs promiscuous mode on this interface). */
+    wifiInterface: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const poolSchema = z
+  .object({
+    name: k8sName,
+    /** CIDRs (192.168.1.240/28) or ranges (192.168.1.200-192.168.1.220). */
+    addresses: z.array(z.string().min(1)).min(1),
+  })
+  .strict();
+
+export const networkSchema = z
+  .object({
+    metallb: z
+      .object({
+        enabled: z.boolean().default(true),
+        pools: z.array(poolSchema).default([]),
+      })
+      .strict()
+      .default({}),
+    /** Fixed LoadBalancer addresses; each must lie inside a pool. */
+    addresses: z
+      .object({
+        ingress: z.string().optional(),
+        mediaServer: z.string().optional(),
+        kafka: z.array(z.string()).max(2).optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export const piSchema = z
+  .object({
+    /** Add cgroup_memory=1 cgroup_enable=memory to cmdline.txt (K3s needs the memory controller). */
+    cgroups: z.boolean().default(true),
+    /** Boot kernel8.img (4K pages) instead of the Pi 5's 16K-page kernel: MongoDB, Redis and other jemalloc images need it. */
+    kernel4k: z.boolean().default(true),
+    /** Put Wi-Fi interfaces in promiscuous mode at boot so MetalLB L2 addresses answer ARP. */
+    wifiPromiscuous: z.boolean().default(false),
+    /** How long to wait for a node to come back after a reboot. */
+    rebootTimeoutSeconds: z.number().int().min(10).max(3600).default(180),
+  })
+  .strict();
+
+export const workloadsSchema = z
+  .object({
+    namespace: k8sName.default('revue'),
+    revue: z.boolean().default(true),
+    monitoring: z.boolean().default(true),
+    kafkaUi: z.boolean().default(true),
+    /** Revue release whose images are deployed. */
+    revueVersion: z.string().min(1).optional(),
+    /** Per-image overrides: image key → full reference. */
+    images: z.record(z.string(), z.string()).default({}),
+    /** Hosts the media server advertises for WebRTC. */
+    mediaServerHosts: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export const k3sSchema = z
+  .object({
+    version: z.string().optional(),
+    channel: z.string().optional(),
+    installScriptUrl: z.string().url().default(DEFAULT_INSTALL_SCRIPT_URL),
+    airgap: z
+      .object({ binary: z.string().min(1), images: z.string().min(1), installScript: z.string().min(1) })
+      .strict()
+      .optional(),
+    readyTimeoutSeconds: z.number().int().min(10).max(3600).default(300),
+  })
+  .strict();
+
+export const inventorySchema = z
+  .object({
+    cluster: z
+      .object({
+        name: k8sName,
+        domain: z.string().min(1).default('revue.local'),
+        apiEndpoint: z.string().optional(),
+      })
+      .strict(),
+    k3s: k3sSchema.default({}),
+    ssh: sshDefaultsSchema.default({}),
+    nodes: z.array(nodeSchema).min(1, 'needs at least one node'),
+    network: networkSchema.default({}),
+    pi: piSchema.default({}),
+    workloads: workloadsSchema.default({}),
+  })
+  .strict();
+
+export type Inventory = z.infer<typeof inventorySchema>;
+export type InventoryNode = z.infer<typeof nodeSchema>;
+export type SshSettings = z.infer<typeof sshSettingsSchema>;
+export type SshDefaults = z.infer<typeof sshDefaultsSchema>;
+export type AddressPool = z.infer<typeof poolSchema>;
+
+/** The SSH settings that apply to one node: its overrides on top of the inventory's defaults. */
+export type NodeSshSettings = Omit<SshDefaults, 'jump' | 'knownHostsFile'> & {
+  jump?: SshDefaults['jump'];
+  knownHostsFile?: string;
+  host: string;
+};
+
+export function sshSettingsFor(inventory: Inventory, node: InventoryNode): NodeSshSettings {
+  return { ...inventory.ssh, ...stripUndefined(node.ssh ?? {}), host: node.host };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

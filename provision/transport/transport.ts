@@ -1,0 +1,47 @@
+/**
+ * The one interface through which every step reaches a node. SSH in production (ssh.ts);
+ * the lab's nodes are real SSH servers, so tests use the same SSH transport; unit tests use
+ * the test double in test/fakes/.
+ */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** Run as root through sudo (password, when the inventory names one, goes through stdin). */
+  sudo?: boolean;
+  /** Kill the command after this long; the result then has code 124. */
+  timeoutMs?: number;
+}
+
+export interface WriteFileOptions {
+  /** Octal mode, e.g. 0o600 for anything holding a secret. Default 0o644. */
+  mode?: number;
+  /** Write as root (owner root:root). */
+  sudo?: boolean;
+}
+
+export interface Transport {
+  /** The inventory name of the node this transport reaches. */
+  readonly nodeName: string;
+  /**
+   * Runs a POSIX sh script (dash on Raspberry Pi OS) and resolves with its exit code and output —
+   * a non-zero exit is not an exception. Rejects with ConnectionError when the session cannot run it.
+   * The script travels base64-encoded, so it needs no quoting; it must not embed secrets (use writeFile).
+   */
+  run(script: string, opts?: RunOptions): Promise<RunResult>;
+  /** Writes a file atomically (temp file + rename in the same folder); content never touches a command line. */
+  writeFile(path: string, content: string | Uint8Array, opts?: WriteFileOptions): Promise<void>;
+  /** Reads a file, as root with sudo; resolves undefined when it does not exist. */
+  readFile(path: string, opts?: { sudo?: boolean }): Promise<Buffer | undefined>;
+  /**
+   * Drops the connection and waits until the node answers SSH again (after a reboot),
+   * bounded by timeoutMs; rejects with ConnectionError naming the node when it does not.
+   */
+  reconnect(timeoutMs: number): Promise<void>;
+  /** How many SSH connections this transport has opened so far (the benchmark reports it). */
+  readonly connectionCount: number;
+  close(): Promise<void>;
+}
