@@ -1,0 +1,37 @@
+import { appendFileSync, closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunEvent } from './events.js';
+import { ensurePrivateDir } from './state.js';
+
+/**
+ * Every run writes a log under the state directory. Lines pass through `mask` first, so a secret the
+ * run knows about can never reach the file, even through an error message.
+ */
+export class RunLog {
+  readonly path: string;
+  private readonly secrets = new Set<string>();
+
+  constructor(stateDir: string, command: string, now = new Date()) {
+    const dir = ensurePrivateDir(join(stateDir, 'logs'));
+    this.path = join(dir, `${command}-${now.toISOString().replace(/[:.]/g, '-')}.log`);
+    closeSync(openSync(this.path, 'a', 0o600));
+  }
+
+  addSecret(secret: string | undefined): void {
+    if (secret && secret.length >= 4) this.secrets.add(secret);
+  }
+
+  mask(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) out = out.split(secret).join('***');
+    return out;
+  }
+
+  write(line: string): void {
+    appendFileSync(this.path, `${new Date().toISOString()} ${this.mask(line)}\n`);
+  }
+
+  event(event: RunEvent): void {
+    this.write(JSON.stringify(event));
+  }
+}

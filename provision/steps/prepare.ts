@@ -1,0 +1,193 @@
+import type { Inventory, InventoryNode } from '../inventory/schema.js';
+import { RevuePiError } from '../errors.js';
+import type { Transport } from '../transport/transport.js';
+import {
+  PROMISC_UNIT_NAME,
+  cmdlineEnablesMemoryCgroup,
+  ensureCmdlineCgroups,
+  ensureConfigKernel,
+  ensureHostsEntry,
+  renderHostname,
+  renderPromiscUnit,
+} from './boot-config.js';
+import { piGeneration, type NodeFacts } from './facts.js';
+
+/** One thing `up` would change on a node. Pure data: `plan` prints it, `apply` carries it out. */
+export type PrepareChange =
+  | { kind: 'write-file'; path: string; content: string; mode: number; backup: boolean; reason: string; bootConfig: boolean }
+  | { kind: 'set-hostname'; name: string; reason: string }
+  | { kind: 'enable-unit'; unit: string; reason: string }
+  | { kind: 'reboot'; reason: string };
+
+export interface CheckResult {
+  severity: 'error' | 'warning';
+  message: string;
+}
+
+const GiB = 1024 ** 3;
+/** K3s minimums (server 2 GB, agent 512 MB), less what the kernel and firmware keep from MemTotal. */
+export const MIN_MEMORY_BYTES = { server: 1.75 * GiB, agent: 0.45 * GiB } as const;
+export const PAGE_SIZE_4K = 4096;
+
+export function checkNode(facts: NodeFacts, node: InventoryNode, opts: { strict: boolean }): CheckResult[] {
+  const results: CheckResult[] = [];
+  if (facts.arch !== 'aarch64') {
+    results.push({
+      severity: opts.strict ? 'error' : 'warning',
+      message: `node ${node.name} runs ${facts.arch || 'an unknown architecture'}, not aarch64: install the 64-bit Raspberry Pi OS (Revue's images are arm64/amd64).`,
+    });
+  }
+  const minimum = MIN_MEMORY_BYTES[node.role];
+  if (facts.memoryBytes < minimum) {
+    results.push({
+      severity: 'error',
+      message: `node ${node.name} has ${formatBytes(facts.memoryBytes)} of memory, below the K3s minimum for a ${node.role} (${node.role === 'server' ? '2 GB' : '512 MB'}): give it role "agent" or use a larger board.`,
+    });
+  }
+  const generation = piGeneration(facts.model);
+  if (generation !== undefined && generation < 5) {
+    results.push({
+      severity: 'warning',
+      message: `node ${node.name} is a ${facts.model}: it lacks ARMv8.2, so MongoDB cannot run there; Revue's databases will be placed on other nodes.`,
+    });
+  } else if (generation === undefined) {
+    results.push({ severity: 'warning', message: `node ${node.name} does not look like a Raspberry Pi (model "${facts.model || 'unknown'}"); continuing.` });
+  }
+  if (!facts.cmdlinePath) {
+    results.push({
+      severity: 'error',
+      message: `node ${node.name} has neither /boot/firmware/cmdline.txt nor /boot/cmdline.txt: is the boot partition mounted?`,
+    });
+  }
+  return results;
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`;
+}
+
+/** What `up` would change on this node; empty when the node is already prepared. */
+export function planPreparation(facts: NodeFacts, node: InventoryNode, inventory: Inventory): PrepareChange[] {
+  const changes: PrepareChange[] = [];
+  const pi = inventory.pi;
+
+  if (pi.cgroups && facts.cmdlinePath && facts.cmdline !== undefined) {
+    const edit = ensureCmdlineCgroups(facts.cmdline);
+    if (edit.changed) {
+      changes.push({ kind: 'write-file', path: facts.cmdlinePath, content: edit.content, mode: 0o755, backup: true, bootConfig: true, reason: 'enable the memory cgroup (cgroup_memory=1 cgroup_enable=memory)' });
+    }
+  }
+  if (facts.configPath) {
+    const edit = ensureConfigKernel(facts.config ?? '', pi.kernel4k);
+    if (edit.changed) {
+      changes.push({ kind: 'write-file', path: facts.configPath, content: edit.content, mode: 0o755, backup: true, bootConfig: true, reason: pi.kernel4k ? 'boot the 4K-page kernel (kernel=kernel8.img)' : 'drop the 4K-page kernel line revue-pi added' });
+    }
+  }
+  if (facts.hostname !== node.name) {
+    changes.push({ kind: 'write-file', path: '/etc/hostname', content: renderHostname(node.name), mode: 0o644, backup: false, bootConfig: false, reason: `hostname ${facts.hostname || '(none)'} → ${node.name}` });
+    changes.push({ kind: 'set-hostname', name: node.name, reason: `apply hostname ${node.name} now` });
+  }
+  const hosts = ensureHostsEntry(facts.hosts, node.name);
+  if (hosts.changed) {
+    changes.push({ kind: 'write-file', path: '/etc/hosts', content: hosts.content, mode: 0o644, backup: true, bootConfig: false, reason: `map 127.0.1.1 to ${node.name}` });
+  }
+  if (pi.wifiPromiscuous && node.wifiInterface) {
+    const unit = renderPromiscUnit(node.wifiInterface);
+    if (facts.promiscUnit !== unit) {
+      changes.push({ kind: 'write-file', path: `/etc/systemd/system/${PROMISC_UNIT_NAME}`, content: unit, mode: 0o644, backup: false, bootConfig: false, reason: `keep ${node.wifiInterface} promiscuous across reboots (MetalLB L2 over Wi-Fi)` });
+      changes.push({ kind: 'enable-unit', unit: PROMISC_UNIT_NAME, reason: `enable ${PROMISC_UNIT_NAME}` });
+    }
+  }
+
+  const reboot = rebootReason(facts, inventory, changes);
+  if (reboot) changes.push({ kind: 'reboot', reason: reboot });
+  return changes;
+}
+
+/**
+ * A reboot is due when boot config changed, or when the files are right but the running kernel does not
+ * reflect them yet (an earlier run changed them and its reboot did not happen).
+ */
+function rebootReason(facts: NodeFacts, inventory: Inventory, changes: PrepareChange[]): string | undefined {
+  if (changes.some((c) => c.kind === 'write-file' && c.bootConfig)) return 'boot configuration changed';
+  if (inventory.pi.cgroups && !facts.memoryCgroupActive && facts.cmdline !== undefined && cmdlineEnablesMemoryCgroup(facts.cmdline)) {
+    return 'cmdline.txt enables the memory cgroup but the running kernel was booted without it';
+  }
+  if (inventory.pi.kernel4k && facts.pageSize !== PAGE_SIZE_4K && piGeneration(facts.model) === 5) {
+    return `config.txt asks for the 4K-page kernel but the running kernel uses ${facts.pageSize}-byte pages`;
+  }
+  return undefined;
+}
+
+export function describeChange(change: PrepareChange): string {
+  switch (change.kind) {
+    case 'write-file':
+      return `write ${change.path}: ${change.reason}`;
+    case 'set-hostname':
+    case 'enable-unit':
+    case 'reboot':
+      return change.kind === 'reboot' ? `reboot: ${change.reason}` : change.reason;
+  }
+}
+
+/** Shell for the non-file changes. Names are validated by the inventory schema (RFC 1123), so they need no quoting. */
+export function buildSetHostnameCommand(name: string): string {
+  return `if command -v hostnamectl >/dev/null 2>&1 && hostnamectl set-hostname ${name} 2>/dev/null; then :; else hostname ${name}; fi`;
+}
+
+export function buildEnableUnitCommand(unit: string): string {
+  return `systemctl daemon-reload && systemctl enable --now ${unit}`;
+}
+
+export function buildBackupCommand(path: string): string {
+  // No -p: the boot partition is FAT, where preserving ownership fails.
+  return `cp ${path} ${path}.revue-pi.bak`;
+}
+
+/** Reboot in the background so the command returns before the session drops. */
+export const REBOOT_COMMAND = 'nohup sh -c "sleep 1; systemctl reboot || reboot" >/dev/null 2>&1 &';
+
+export interface ApplyHooks {
+  onChange?: (change: PrepareChange) => void;
+}
+
+/** Carries out the planned changes, except the reboot (the caller decides and waits). */
+export async function applyPreparation(transport: Transport, changes: PrepareChange[], hooks: ApplyHooks = {}): Promise<void> {
+  for (const change of changes) {
+    if (change.kind === 'reboot') continue;
+    hooks.onChange?.(change);
+    if (change.kind === 'write-file') {
+      if (change.backup) await runChecked(transport, buildBackupCommand(change.path), `Backing up ${change.path}`);
+      await transport.writeFile(change.path, change.content, { mode: change.mode, sudo: true });
+    } else if (change.kind === 'set-hostname') {
+      await runChecked(transport, buildSetHostnameCommand(change.name), 'Setting the hostname');
+    } else if (change.kind === 'enable-unit') {
+      await runChecked(transport, buildEnableUnitCommand(change.unit), `Enabling ${change.unit}`);
+    }
+  }
+}
+
+async function runChecked(transport: Transport, script: string, what: string): Promise<void> {
+  const result = await transport.run(script, { sudo: true });
+  if (result.code !== 0) {
+    throw new RevuePiError(`${what} failed on node ${transport.nodeName} (exit ${result.code}): ${(result.stderr || result.stdout).trim().split('\n').slice(-3).join(' ')}`, {
+      code: 'REMOTE_COMMAND',
+      node: transport.nodeName,
+    });
+  }
+}
+
+/** After the reboot: the memory cgroup must be active, else say which file and what was expected. */
+export function verifyAfterReboot(facts: NodeFacts, node: InventoryNode, inventory: Inventory): string[] {
+  const problems: string[] = [];
+  if (inventory.pi.cgroups && !facts.memoryCgroupActive) {
+    problems.push(
+      `node ${node.name} rebooted but the memory cgroup is still inactive (/sys/fs/cgroup/cgroup.controllers lacks "memory"): ` +
+        `${facts.cmdlinePath ?? 'cmdline.txt'} should end with "cgroup_memory=1 cgroup_enable=memory" on its single line; the kernel booted with: ${facts.bootedCmdline}`,
+    );
+  }
+  if (inventory.pi.kernel4k && piGeneration(facts.model) === 5 && facts.pageSize !== PAGE_SIZE_4K) {
+    problems.push(`node ${node.name} rebooted but still runs ${facts.pageSize}-byte pages (kernel ${facts.kernel}): ${facts.configPath ?? 'config.txt'} should contain "kernel=kernel8.img" in its [all] section.`);
+  }
+  return problems;
+}
