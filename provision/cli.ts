@@ -1,0 +1,64 @@
+import { Command, InvalidArgumentError } from 'commander';
+
+/**
+ * The router: option parsing only. Each command's module is imported when it runs, so `--help`
+ * loads almost nothing.
+ */
+export interface CommonOptions {
+  inventory: string;
+  yes?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+  concurrency: number;
+  strict?: boolean;
+  stateDir?: string;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError('must be a whole number from 1 to 256.');
+  return n;
+}
+
+function withCommon(cmd: Command): Command {
+  return cmd
+    .option('-i, --inventory <file>', 'inventory file', './inventory.yaml')
+    .option('--json', 'print one machine-readable report on stdout instead of progress')
+    .option('--verbose', 'show every step as it runs')
+    .option('--concurrency <n>', 'nodes worked on at the same time', positiveInt, 10)
+    .option('--strict', 'turn warnings about node facts (e.g. not aarch64) into errors')
+    .option('--state-dir <dir>', 'per-cluster state directory for logs, token and secrets (default: $REVUE_PI_STATE_DIR/<cluster> or ~/.local/state/revue-pi/<cluster>)');
+}
+
+export function buildCli(setExitCode: (code: number) => void): Command {
+  const program = new Command('revue-pi')
+    .description('Turn Raspberry Pi 5 boards into a K3s cluster running Revue with monitoring, over SSH.')
+    .version(process.env.REVUE_PI_VERSION ?? '0.0.0', '-V, --version')
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `
+Exit codes:
+  0  all nodes are as the inventory says
+  1  at least one node failed (the others were completed; run again to finish it)
+  2  bad input (inventory or options); nothing was contacted`,
+    );
+
+  withCommon(program.command('up'))
+    .description('probe every node and change what differs: boot config, hostname, reboots (only when needed)')
+    .option('-y, --yes', 'do not ask for confirmation on a terminal')
+    .action(async (opts: CommonOptions) => {
+      const { runUpCommand } = await import('./commands/up.js');
+      setExitCode(await runUpCommand('up', opts));
+    });
+
+  withCommon(program.command('plan'))
+    .description('read-only: probe every node and print what `up` would change; changes nothing')
+    .option('--offline', 'make no connection: assume every node is fresh from Raspberry Pi Imager')
+    .action(async (opts: CommonOptions & { offline?: boolean }) => {
+      const { runUpCommand } = await import('./commands/up.js');
+      setExitCode(await runUpCommand('plan', opts));
+    });
+
+  return program;
+}

@@ -1,0 +1,67 @@
+import { InventoryError, formatIssue } from '../errors.js';
+import type { CommonOptions } from '../cli.js';
+import { loadInventory } from '../inventory/parse.js';
+import { RunLog } from '../log.js';
+import { runPipeline, type PendingNode } from '../pipeline.js';
+import { EXIT_BAD_INPUT } from '../report.js';
+import { ensurePrivateDir, stateDirFor } from '../state.js';
+import { openNodeTransport } from '../connect.js';
+import { ProgressRenderer, formatSummary, pickOutputMode } from '../ui/renderer.js';
+
+/** `up` and `plan` share the pipeline; `plan` stops after deciding. Returns the exit code. */
+export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions & { offline?: boolean }): Promise<number> {
+  // A bad inventory stops here, before any connection is opened.
+  let loaded;
+  try {
+    loaded = loadInventory(opts.inventory);
+  } catch (error) {
+    if (error instanceof InventoryError) {
+      if (opts.json) process.stdout.write(JSON.stringify({ ok: false, exitCode: EXIT_BAD_INPUT, error: { file: error.file, issues: error.issues } }, null, 2) + '\n');
+      else process.stderr.write(`${error.message}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    throw error;
+  }
+  const { inventory, warnings } = loaded;
+  const mode = pickOutputMode(opts);
+  const renderer = new ProgressRenderer(mode, Boolean(opts.verbose));
+  for (const warning of warnings) renderer.handle({ type: 'warning', message: formatIssue(opts.inventory, warning).trim() });
+
+  const stateDir = ensurePrivateDir(stateDirFor(inventory.cluster.name, opts.stateDir));
+  const log = new RunLog(stateDir, command);
+  log.write(`revue-pi ${command} -i ${opts.inventory} (${inventory.nodes.length} nodes, concurrency ${opts.concurrency})`);
+
+  const offline = command === 'plan' && opts.offline;
+  const interactive = mode === 'tty' && command === 'up' && !opts.yes && process.stdin.isTTY;
+  try {
+    const report = await runPipeline({
+      command,
+      inventory,
+      concurrency: opts.concurrency,
+      strict: Boolean(opts.strict),
+      log,
+      emit: (event) => {
+        log.event(event);
+        renderer.handle(event);
+      },
+      openTransport: offline ? undefined : (node) => openNodeTransport(inventory, node, { log }),
+      confirm: interactive ? (pending) => confirmChanges(pending, renderer) : undefined,
+    });
+    renderer.stop();
+    log.write(`finished: exit ${report.exitCode}`);
+    if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    else process.stdout.write(formatSummary(report) + '\n');
+    return report.exitCode;
+  } finally {
+    renderer.stop();
+  }
+}
+
+async function confirmChanges(pending: PendingNode[], renderer: ProgressRenderer): Promise<boolean> {
+  renderer.stop();
+  for (const { node, changes } of pending) {
+    process.stderr.write(`${node}:\n${changes.map((c) => `    ${c}`).join('\n')}\n`);
+  }
+  const { confirm } = await import('@inquirer/prompts');
+  return confirm({ message: 'Apply these changes?', default: true });
+}

@@ -1,0 +1,231 @@
+import type { EmitEvent } from './events.js';
+import { RevuePiError } from './errors.js';
+import type { Inventory, InventoryNode } from './inventory/schema.js';
+import type { RunLog } from './log.js';
+import { nodeStatusFromSteps, type NodeReport, type RunReport, type StepReport, EXIT_NODE_FAILED, EXIT_OK } from './report.js';
+import { forEachNode } from './runner.js';
+import { buildFactsScript, parseFacts, type NodeFacts } from './steps/facts.js';
+import { freshPiFacts } from './steps/fresh.js';
+import { applyPreparation, checkNode, describeChange, planPreparation, REBOOT_COMMAND, verifyAfterReboot, type PrepareChange } from './steps/prepare.js';
+import { parseProbeOutput } from './steps/probe.js';
+import type { Transport } from './transport/transport.js';
+
+export interface PendingNode {
+  node: string;
+  changes: string[];
+}
+
+export type OpenTransport = (node: InventoryNode) => Promise<Transport>;
+
+export interface PipelineOptions {
+  command: 'up' | 'plan';
+  inventory: Inventory;
+  concurrency: number;
+  strict: boolean;
+  emit: EmitEvent;
+  log: RunLog;
+  /** Absent for `plan --offline`: no connection is opened and every node is assumed fresh. */
+  openTransport?: OpenTransport;
+  /** Asked once, after the plan, before anything changes (TTY without --yes). */
+  confirm?: (pending: PendingNode[]) => Promise<boolean>;
+}
+
+/** One node's run: its connection (opened once, reused by every step) and what it has reported. */
+interface NodeSession {
+  node: InventoryNode;
+  transport?: Transport;
+  facts?: NodeFacts;
+  prepareChanges: PrepareChange[];
+  report: NodeReport;
+}
+
+export async function runPipeline(opts: PipelineOptions): Promise<RunReport> {
+  const started = Date.now();
+  const { inventory, emit } = opts;
+  const sessions = inventory.nodes.map<NodeSession>((node) => ({
+    node,
+    prepareChanges: [],
+    report: { name: node.name, host: node.host, role: node.role, status: 'unchanged', steps: [], warnings: [] },
+  }));
+
+  try {
+    await phase(opts, 'probe', opts.openTransport ? 'Reaching and probing the nodes' : 'Planning for fresh nodes (offline)', sessions, (s) => probeNode(opts, s));
+    const pending = sessions.filter((s) => !s.report.error && s.prepareChanges.length > 0);
+
+    if (opts.command === 'up' && pending.length > 0 && opts.confirm) {
+      const go = await opts.confirm(pending.map((s) => ({ node: s.node.name, changes: s.prepareChanges.map(describeChange) })));
+      if (!go) {
+        for (const s of pending) markFailed(s, 'not applied: the operator declined');
+        return finish(opts, sessions, started);
+      }
+    }
+    if (opts.command === 'up') {
+      await phase(opts, 'prepare', 'Preparing the nodes (boot config, hostname, reboots)', sessions.filter((s) => !s.report.error), (s) => prepareNode(opts, s));
+    }
+  } finally {
+    await Promise.all(sessions.map((s) => s.transport?.close().catch(() => undefined)));
+  }
+  return finish(opts, sessions, started);
+}
+
+function finish(opts: PipelineOptions, sessions: NodeSession[], started: number): RunReport {
+  for (const s of sessions) {
+    s.report.status = nodeStatusFromSteps(s.report.steps, s.report.error);
+    s.report.sshConnections = s.transport?.connectionCount;
+    opts.emit({ type: 'node-done', node: s.node.name, status: s.report.status, error: s.report.error });
+  }
+  const ok = sessions.every((s) => s.report.status !== 'failed');
+  return {
+    command: opts.command,
+    cluster: opts.inventory.cluster.name,
+    ok,
+    exitCode: ok ? EXIT_OK : EXIT_NODE_FAILED,
+    durationMs: Date.now() - started,
+    offline: opts.openTransport ? undefined : true,
+    logFile: opts.log.path,
+    nodes: sessions.map((s) => s.report),
+  };
+}
+
+async function phase(opts: PipelineOptions, name: string, title: string, sessions: NodeSession[], work: (s: NodeSession) => Promise<void>): Promise<void> {
+  opts.emit({ type: 'phase-start', phase: name, title });
+  const results = await forEachNode(
+    sessions.map((s) => ({ name: s.node.name, session: s })),
+    opts.concurrency,
+    (item) => work(item.session),
+  );
+  let ok = true;
+  for (const s of sessions) {
+    const result = results.get(s.node.name);
+    if (result && !result.ok) {
+      markFailed(s, errorMessage(result.error), name);
+      opts.log.write(`[${s.node.name}] ${name} failed: ${errorDetail(result.error)}`);
+    }
+    if (s.report.error) ok = false;
+  }
+  opts.emit({ type: 'phase-end', phase: name, ok });
+}
+
+function markFailed(s: NodeSession, message: string, phase?: string): void {
+  s.report.error = message;
+  const last = s.report.steps[s.report.steps.length - 1];
+  if (phase && last && last.phase === phase && last.status !== 'failed') {
+    last.status = 'failed';
+    last.error = message;
+  } else if (phase) {
+    s.report.steps.push({ phase, step: phase, status: 'failed', changes: [], error: message });
+  }
+}
+
+async function probeNode(opts: PipelineOptions, s: NodeSession): Promise<void> {
+  const { emit, inventory } = opts;
+  const node = s.node;
+  if (opts.openTransport) {
+    emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'connect', status: 'running' });
+    s.transport = await opts.openTransport(node);
+    emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'facts', status: 'running' });
+    s.facts = await probeFacts(s.transport);
+  } else {
+    s.facts = freshPiFacts(node);
+  }
+  const facts = s.facts;
+  s.report.facts = {
+    model: facts.model,
+    os: facts.os.prettyName,
+    arch: facts.arch,
+    kernel: facts.kernel,
+    pageSize: facts.pageSize,
+    memoryBytes: facts.memoryBytes,
+    memoryCgroup: facts.memoryCgroupActive,
+  };
+  const checks = checkNode(facts, node, { strict: opts.strict });
+  for (const check of checks.filter((c) => c.severity === 'warning')) {
+    s.report.warnings.push(check.message);
+    emit({ type: 'node-warning', node: node.name, message: check.message });
+  }
+  const errors = checks.filter((c) => c.severity === 'error');
+  if (errors.length > 0) throw new RevuePiError(errors.map((e) => e.message).join(' '), { code: 'NODE_CHECK', node: node.name });
+
+  s.prepareChanges = planPreparation(facts, node, inventory);
+  const step: StepReport = {
+    phase: 'prepare',
+    step: 'boot-config',
+    status: s.prepareChanges.length === 0 ? 'unchanged' : opts.command === 'plan' ? 'planned' : 'unchanged',
+    changes: opts.command === 'plan' ? s.prepareChanges.map(describeChange) : [],
+  };
+  s.report.steps.push(step);
+  emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'facts', status: 'unchanged', detail: `${facts.model || 'unknown model'}, ${facts.os.prettyName || 'unknown OS'}, ${(facts.memoryBytes / 1024 ** 3).toFixed(1)} GiB` });
+}
+
+export async function probeFacts(transport: Transport): Promise<NodeFacts> {
+  const result = await transport.run(buildFactsScript(), { sudo: true });
+  if (result.code !== 0) {
+    throw new RevuePiError(`Probing node ${transport.nodeName} failed (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`, { code: 'PROBE', node: transport.nodeName });
+  }
+  return parseFacts(parseProbeOutput(result.stdout));
+}
+
+async function prepareNode(opts: PipelineOptions, s: NodeSession): Promise<void> {
+  const { emit, inventory, log } = opts;
+  const node = s.node;
+  const transport = s.transport!;
+  const step = s.report.steps.find((x) => x.phase === 'prepare')!;
+  if (s.prepareChanges.length === 0) {
+    emit({ type: 'node-step', phase: 'prepare', node: node.name, step: 'boot-config', status: 'unchanged' });
+    return;
+  }
+  emit({ type: 'node-step', phase: 'prepare', node: node.name, step: 'boot-config', status: 'running' });
+  await applyPreparation(transport, s.prepareChanges, {
+    onChange: (change) => {
+      step.changes.push(describeChange(change));
+      step.status = 'changed';
+      log.write(`[${node.name}] ${describeChange(change)}`);
+    },
+  });
+  const reboot = s.prepareChanges.find((c) => c.kind === 'reboot');
+  if (reboot) {
+    step.status = 'changed';
+    step.changes.push(describeChange(reboot));
+    emit({ type: 'node-step', phase: 'prepare', node: node.name, step: 'reboot', status: 'running', detail: reboot.reason });
+    log.write(`[${node.name}] rebooting: ${reboot.reason}`);
+    const before = s.facts!.bootId;
+    await transport.run(REBOOT_COMMAND, { sudo: true });
+    const timeoutMs = inventory.pi.rebootTimeoutSeconds * 1000;
+    await waitForNewBoot(transport, before, timeoutMs);
+    s.report.rebooted = true;
+    s.facts = await probeFacts(transport);
+    const problems = verifyAfterReboot(s.facts, node, inventory);
+    if (problems.length > 0) throw new RevuePiError(problems.join(' '), { code: 'VERIFY', node: node.name });
+  }
+  emit({ type: 'node-step', phase: 'prepare', node: node.name, step: 'boot-config', status: 'changed', detail: step.changes.length === 1 ? step.changes[0] : `${step.changes.length} changes` });
+}
+
+/** The reboot is real only when the node answers with a new boot id, not when the old session lingers. */
+async function waitForNewBoot(transport: Transport, previousBootId: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  // Give the node time to go down before the first reconnect attempt.
+  await new Promise((r) => setTimeout(r, 1500));
+  while (Date.now() < deadline) {
+    await transport.reconnect(Math.max(1000, deadline - Date.now()));
+    const result = await transport.run('cat /proc/sys/kernel/random/boot_id').catch(() => undefined);
+    if (result && result.code === 0 && result.stdout.trim() !== previousBootId) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new RevuePiError(`Node ${transport.nodeName} did not come back within ${Math.round(timeoutMs / 1000)} s after the reboot.`, {
+    code: 'REBOOT_TIMEOUT',
+    node: transport.nodeName,
+    hint: 'Check its power and network; raise pi.rebootTimeoutSeconds in the inventory for slow boots, then run up again.',
+  });
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof RevuePiError) return error.hint ? `${error.message} ${error.hint}` : error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+function errorDetail(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? ` (cause: ${error.cause.message})` : '';
+  return `${error.message}${cause}`;
+}

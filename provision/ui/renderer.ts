@@ -1,0 +1,108 @@
+import ora, { type Ora } from 'ora';
+import type { RunEvent } from '../events.js';
+import type { NodeReport, RunReport } from '../report.js';
+
+export type OutputMode = 'tty' | 'plain' | 'json';
+
+export function pickOutputMode(opts: { json?: boolean }, stream: NodeJS.WriteStream = process.stderr, env = process.env): OutputMode {
+  if (opts.json) return 'json';
+  return stream.isTTY && env.CI !== 'true' && env.TERM !== 'dumb' ? 'tty' : 'plain';
+}
+
+/**
+ * Renders progress events: an ora spinner per phase with persisted per-node lines on a TTY, plain lines
+ * otherwise, nothing with --json (the final report is the output). Progress goes to stderr.
+ */
+export class ProgressRenderer {
+  private spinner?: Ora;
+  private readonly lines: string[] = [];
+
+  constructor(
+    private readonly mode: OutputMode,
+    private readonly verbose: boolean,
+    private readonly err: NodeJS.WritableStream = process.stderr,
+  ) {}
+
+  handle = (event: RunEvent): void => {
+    if (this.mode === 'json') return;
+    switch (event.type) {
+      case 'phase-start':
+        if (this.mode === 'tty') this.spinner = ora({ text: event.title, stream: process.stderr }).start();
+        else this.print(`==> ${event.title}`);
+        break;
+      case 'phase-end':
+        if (this.spinner) {
+          if (event.ok) this.spinner.succeed();
+          else this.spinner.fail();
+          this.spinner = undefined;
+        }
+        break;
+      case 'node-step':
+        if (event.status === 'running') {
+          if (this.spinner) this.spinner.text = `${event.node}: ${event.step}${event.detail ? ` — ${event.detail}` : ''}`;
+          else if (this.verbose) this.print(`    ${event.node}: ${event.step}…`);
+        } else {
+          this.print(`    ${event.node}: ${event.step} ${event.status}${event.detail ? ` — ${event.detail}` : ''}`);
+        }
+        break;
+      case 'node-warning':
+        this.print(`  ! ${event.node}: ${event.message}`);
+        break;
+      case 'node-done':
+        if (event.status === 'failed') this.print(`  ✖ ${event.node}: ${event.error ?? 'failed'}`);
+        break;
+      case 'info':
+        this.print(event.message);
+        break;
+      case 'warning':
+        this.print(`  ! ${event.message}`);
+        break;
+    }
+  };
+
+  /** Lines persist above the spinner rather than being overwritten by it. */
+  private print(line: string): void {
+    if (this.spinner) {
+      this.spinner.clear();
+      this.err.write(line + '\n');
+      this.spinner.render();
+    } else {
+      this.err.write(line + '\n');
+    }
+  }
+
+  /** Always leave the terminal clean, even when the run throws. */
+  stop(): void {
+    this.spinner?.stop();
+    this.spinner = undefined;
+  }
+}
+
+const SYMBOL: Record<NodeReport['status'], string> = { changed: '~', unchanged: '=', failed: '✖', skipped: '-' };
+
+/** The human summary printed at the end of `up` and as the body of `plan`. Pure. */
+export function formatSummary(report: RunReport): string {
+  const out: string[] = [];
+  const planning = report.command === 'plan';
+  out.push(planning ? `Plan for cluster ${report.cluster}${report.offline ? ' (offline: nodes assumed fresh)' : ''}:` : `Cluster ${report.cluster}:`);
+  for (const node of report.nodes) {
+    const label = planning && node.status === 'changed' ? 'will change' : node.status;
+    out.push(`${SYMBOL[node.status]} ${node.name} (${node.role}, ${node.host}): ${label}`);
+    for (const step of node.steps) {
+      for (const change of step.changes) out.push(`    ${step.phase}/${step.step}: ${change}`);
+      if (step.error) out.push(`    ${step.phase}/${step.step}: failed — ${step.error}`);
+    }
+    if (node.error && !node.steps.some((s) => s.error)) out.push(`    ${node.error}`);
+    for (const warning of node.warnings) out.push(`    warning: ${warning}`);
+  }
+  const failed = report.nodes.filter((n) => n.status === 'failed').length;
+  const changed = report.nodes.filter((n) => n.status === 'changed').length;
+  const unchanged = report.nodes.filter((n) => n.status === 'unchanged').length;
+  out.push(
+    planning
+      ? `${changed} node(s) to change, ${unchanged} unchanged${failed ? `, ${failed} could not be probed` : ''}.`
+      : `${changed} changed, ${unchanged} unchanged, ${failed} failed.`,
+  );
+  if (report.logFile) out.push(`Log: ${report.logFile}`);
+  return out.join('\n');
+}
