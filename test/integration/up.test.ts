@@ -1,0 +1,126 @@
+import { mkdtempSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startLab, type Lab } from '../lab/lab.js';
+import { describeLab } from '../lab/skip.js';
+import { runCli } from './cli.js';
+import type { RunReport } from '../../provision/report.js';
+
+const FLAGS = 'cgroup_memory=1 cgroup_enable=memory';
+
+describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-runs, failures)', () => {
+  let lab: Lab;
+  let inventory: string;
+  let stateDir: string;
+
+  beforeAll(async () => {
+    lab = await startLab([{ name: 'pi-1' }, { name: 'pi-2' }, { name: 'pi-3' }], { subnet: '127.0.11.' });
+    inventory = lab.writeInventory();
+    stateDir = mkdtempSync(join(tmpdir(), 'revue-pi-state-'));
+  });
+  afterAll(async () => {
+    await lab?.stop();
+  });
+
+  const up = (...extra: string[]) => runCli(['up', '-i', inventory, '--json', '--state-dir', stateDir, ...extra]);
+  const report = (stdout: string) => JSON.parse(stdout) as RunReport;
+
+  it('up changes boot config once, reboots each node once, and the memory cgroup is active after', async () => {
+    const result = await up();
+    expect(result.code, result.stderr + result.stdout).toBe(0);
+    const run = report(result.stdout);
+    expect(run.nodes.map((n) => [n.name, n.status, n.rebooted])).toEqual([
+      ['pi-1', 'changed', true],
+      ['pi-2', 'changed', true],
+      ['pi-3', 'changed', true],
+    ]);
+    for (const node of lab.nodes) {
+      expect(node.rebootCount()).toBe(1);
+      const cmdline = readFileSync(node.path('/boot/firmware/cmdline.txt'), 'utf8');
+      expect(cmdline.split(FLAGS).length - 1).toBe(1);
+      expect(cmdline.endsWith(`${FLAGS}\n`)).toBe(true);
+      expect(cmdline.trimEnd().includes('\n')).toBe(false);
+      expect(existsSync(node.path('/boot/firmware/cmdline.txt.revue-pi.bak'))).toBe(true);
+      expect(readFileSync(node.path('/boot/firmware/config.txt'), 'utf8')).toMatch(/\nkernel=kernel8\.img\n$/);
+      expect(readFileSync(node.path('/etc/hostname'), 'utf8')).toBe(`${node.name}\n`);
+      const live = await node.exec('hostname; grep -w memory /sys/fs/cgroup/cgroup.controllers >/dev/null && echo cgroup-ok; getconf PAGESIZE');
+      expect(live.stdout.split('\n').slice(0, 3)).toEqual([node.name, 'cgroup-ok', '4096']);
+    }
+    // One SSH connection per node for the run, plus the one after its reboot.
+    expect(run.nodes.map((n) => n.sshConnections)).toEqual([2, 2, 2]);
+  });
+
+  it('a second up changes nothing and reboots nothing', async () => {
+    const result = await up();
+    expect(result.code, result.stderr).toBe(0);
+    expect(report(result.stdout).nodes.map((n) => n.status)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    expect(lab.nodes.map((n) => n.rebootCount())).toEqual([1, 1, 1]);
+  });
+
+  it('plan after that reports no changes', async () => {
+    const result = await runCli(['plan', '-i', inventory, '--state-dir', stateDir]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('0 node(s) to change, 3 unchanged.');
+    expect(lab.nodes.map((n) => n.rebootCount())).toEqual([1, 1, 1]);
+  });
+
+  it('refuses a node whose host key changed while the others complete (exit 1)', async () => {
+    await lab.node('pi-2').regenerateHostKeys();
+    const result = await up();
+    expect(result.code).toBe(1);
+    const nodes = report(result.stdout).nodes;
+    expect(nodes.map((n) => n.status)).toEqual(['unchanged', 'failed', 'unchanged']);
+    expect(nodes[1]!.error).toMatch(/host key of node pi-2 \(127\.0\.11\.\d+\) has changed: expected SHA256:\S+, got SHA256:\S+/);
+  });
+
+  it('reports a node that is down and completes the others (exit 1)', async () => {
+    const knownHosts = join(lab.rootDir, 'known_hosts');
+    // Forget pi-2's old key so only the power state matters here.
+    const { writeFileSync } = await import('node:fs');
+    if (existsSync(knownHosts)) writeFileSync(knownHosts, readFileSync(knownHosts, 'utf8').split('\n').filter((l) => !l.includes(lab.node('pi-2').address)).join('\n'));
+    await lab.node('pi-3').powerOff();
+    try {
+      const started = Date.now();
+      const result = await up();
+      expect(result.code).toBe(1);
+      const nodes = report(result.stdout).nodes;
+      expect(nodes.map((n) => n.status)).toEqual(['unchanged', 'unchanged', 'failed']);
+      expect(nodes[2]!.error).toMatch(/pi-3.*127\.0\.11\.\d+:22.*ECONNREFUSED/);
+      expect(Date.now() - started).toBeLessThan(60_000);
+    } finally {
+      await lab.node('pi-3').powerOn();
+    }
+  });
+
+  it('writes one run log per run in the state directory', () => {
+    const logs = readdirSync(join(stateDir, 'logs'));
+    expect(logs.filter((f) => f.startsWith('up-')).length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describeLab('a bad inventory opens no connection', () => {
+  let listener: Server;
+  let connections = 0;
+  beforeAll(async () => {
+    listener = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(22, '127.0.12.9', resolve));
+  });
+  afterAll(() => new Promise<void>((resolve) => listener.close(() => resolve())));
+
+  it('exits 2 with file:line:column and never dials the node', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-bad-'));
+    const file = join(dir, 'inventory.yaml');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(file, 'cluster:\n  name: lab\nnodes:\n  - name: pi-1\n    host: 127.0.12.9\n    role: master\n');
+    const result = await runCli(['up', '-i', file, '--state-dir', dir]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${file}:6:`);
+    expect(result.stderr).toMatch(/role/);
+    expect(connections).toBe(0);
+  });
+});
