@@ -1,0 +1,132 @@
+import { posix } from 'node:path';
+
+/**
+ * The command lines the SSH transport sends. Pure: every string is built here and unit-tested exactly.
+ * Scripts travel base64-encoded and are decoded remotely, so they never need quoting; the few values that
+ * do appear on a command line (paths, the sudo prompt) are single-quoted POSIX-style (dash on Raspberry Pi OS).
+ */
+
+/** POSIX single quoting: `it's` → `'it'\''s'`. Plain safe words stay bare. */
+export function shQuote(value: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+export type SudoMode =
+  /** No sudo. */
+  | { kind: 'none' }
+  /** No password configured: `sudo -n`, which fails at once instead of prompting. */
+  | { kind: 'nopassword' }
+  /** A password is configured: `sudo -S -p <prompt>`; the transport writes the password only when the prompt shows. */
+  | { kind: 'password'; prompt: string };
+
+export interface ScriptCommandOptions {
+  sudo: SudoMode;
+  /** Remote `timeout` (TERM, then KILL 5 s later) so nothing lingers after the local deadline. */
+  timeoutSeconds?: number;
+}
+
+/**
+ * With `sudo -S`, stdin carries the password; the script itself gets /dev/null as stdin so it can never
+ * swallow or wait on it. Prepended on the script's first line so its line numbers stay the same.
+ */
+export const STDIN_GUARD = 'exec </dev/null; ';
+
+function prefix(opts: ScriptCommandOptions): string {
+  const parts: string[] = [];
+  if (opts.sudo.kind === 'nopassword') parts.push('sudo -n');
+  if (opts.sudo.kind === 'password') parts.push(`sudo -S -p ${shQuote(opts.sudo.prompt)}`);
+  if (opts.timeoutSeconds !== undefined) parts.push(`timeout -k 5 ${Math.max(1, Math.ceil(opts.timeoutSeconds))}`);
+  return parts.length ? parts.join(' ') + ' ' : '';
+}
+
+/** The script as it is actually run (the stdin guard added under `sudo -S`). */
+export function effectiveScript(script: string, sudo: SudoMode): string {
+  return sudo.kind === 'password' ? STDIN_GUARD + script : script;
+}
+
+/** `sh -c "$(echo <b64> | base64 -d)"`, behind sudo/timeout as asked. */
+export function buildScriptCommand(script: string, opts: ScriptCommandOptions): string {
+  const b64 = Buffer.from(effectiveScript(script, opts.sudo), 'utf8').toString('base64');
+  return `${prefix(opts)}sh -c "$(echo ${b64} | base64 -d)"`;
+}
+
+/** Runs a script uploaded to `path` (for scripts too long for one command line), removing it afterwards. */
+export function buildScriptFileCommand(path: string, opts: ScriptCommandOptions): string {
+  const q = shQuote(path);
+  return `${prefix(opts)}sh ${q}; rc=$?; rm -f ${q}; exit $rc`;
+}
+
+/** Inline scripts longer than this (base64) go through a file: Linux caps one argument at 128 KiB. */
+export const MAX_INLINE_SCRIPT_BASE64 = 64 * 1024;
+
+/** The temp name beside `target` that a write goes to before the atomic rename (ignored by K3s: not .yaml). */
+export function tempNameBeside(target: string, token: string): string {
+  return posix.join(posix.dirname(target), `.${posix.basename(target)}.revue-pi-${token}`);
+}
+
+/**
+ * Moves an uploaded file into place atomically: `install -m MODE` to a temp name in the target's folder
+ * (as root under sudo, so the owner is root), then `mv` over the target. On FAT (Raspberry Pi's
+ * /boot/firmware) modes cannot be set, so the copy goes without one there. The upload is removed either way.
+ */
+export function buildInstallScript(uploaded: string, target: string, mode: number, token: string): string {
+  const m = mode.toString(8).padStart(4, '0');
+  return [
+    'set -e',
+    `src=${shQuote(uploaded)}`,
+    `dst=${shQuote(target)}`,
+    `tmp=${shQuote(tempNameBeside(target, token))}`,
+    `trap 'rm -f "$src" "$tmp"' EXIT`,
+    'mkdir -p "$(dirname "$dst")"',
+    `if ! install -m ${m} "$src" "$tmp" 2>/dev/null; then`,
+    '  rm -f "$tmp"',
+    '  case "$(stat -f -c %T "$(dirname "$dst")")" in',
+    '    msdos|vfat|fat|exfat) cp "$src" "$tmp" ;;',
+    `    *) install -m ${m} "$src" "$tmp" ;;`,
+    '  esac',
+    'fi',
+    'mv -f "$tmp" "$dst"',
+    '',
+  ].join('\n');
+}
+
+/** Exit code and stderr line by which buildReadFileScript says "no such file". */
+export const NO_SUCH_FILE_EXIT = 3;
+export const NO_SUCH_FILE_MESSAGE = 'revue-pi: no such file';
+
+/** Prints a file base64-encoded, or exits NO_SUCH_FILE_EXIT when it does not exist. */
+export function buildReadFileScript(path: string): string {
+  const q = shQuote(path);
+  return [
+    `if [ ! -e ${q} ]; then echo ${shQuote(NO_SUCH_FILE_MESSAGE)} >&2; exit ${NO_SUCH_FILE_EXIT}; fi`,
+    `base64 ${q}`,
+    '',
+  ].join('\n');
+}
+
+/** What sudo's stderr says about authentication, given the prompt marker the transport chose. */
+export interface SudoStderr {
+  /** How many times sudo printed the prompt (2+ means the password was refused). */
+  prompts: number;
+  /** stderr without the prompt markers. */
+  stderr: string;
+  /** sudo -n refused because it needs a password. */
+  passwordRequired: boolean;
+  /** sudo said the password was wrong. */
+  incorrectPassword: boolean;
+  /** The user is not allowed to use sudo. */
+  notAllowed: boolean;
+}
+
+export function parseSudoStderr(stderr: string, prompt: string | undefined): SudoStderr {
+  const prompts = prompt ? stderr.split(prompt).length - 1 : 0;
+  const cleaned = prompt ? stderr.split(prompt).join('') : stderr;
+  return {
+    prompts,
+    stderr: cleaned,
+    passwordRequired: /^sudo: (a password is required|a terminal is required)/m.test(cleaned),
+    incorrectPassword: /^sudo: (\d+ )?incorrect password attempts?|^Sorry, try again\./m.test(cleaned),
+    notAllowed: /^sudo: .*(is not in the sudoers file|is not allowed to execute)|^[^\n]* is not in the sudoers file/m.test(cleaned),
+  };
+}

@@ -1,0 +1,677 @@
+import { randomBytes } from 'node:crypto';
+import { readFile as readLocalFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { constants as osConstants } from 'node:os';
+import { NodeSSH } from 'node-ssh';
+import ssh2 from 'ssh2';
+import type { AnyAuthMethod, AuthenticationType, Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
+import { ConnectionError, HostKeyMismatchError, RemoteCommandError, RevuePiError } from '../errors.js';
+import type { NodeSshSettings } from '../inventory/schema.js';
+import {
+  buildInstallScript,
+  buildReadFileScript,
+  buildScriptCommand,
+  buildScriptFileCommand,
+  effectiveScript,
+  MAX_INLINE_SCRIPT_BASE64,
+  NO_SUCH_FILE_EXIT,
+  NO_SUCH_FILE_MESSAGE,
+  parseSudoStderr,
+  type SudoMode,
+} from './commands.js';
+import { displayAddress, expandHome, fingerprintSha256, keyTypeOf, type KnownHosts, preferredHostKeyAlgorithms } from './known-hosts.js';
+import { maskSecrets } from './mask.js';
+import type { RunOptions, RunResult, Transport, WriteFileOptions } from './transport.js';
+
+/**
+ * The production transport: one SSH connection per node (node-ssh over ssh2), opened by connectNode and
+ * reused by every step. Commands and scripts are built by the pure functions in commands.ts.
+ */
+
+export interface ConnectNodeOptions {
+  /** The node's inventory name, used in every message. */
+  nodeName: string;
+  knownHosts: KnownHosts;
+  /** Per attempt, covering TCP connect, handshake and login. Default: settings.connectTimeoutSeconds. */
+  connectTimeoutMs?: number;
+  /** Extra attempts after the first when the node cannot be reached (never after an auth or host key failure). Default: settings.connectRetries. */
+  retries?: number;
+  /** Where the secrets named in the settings are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** First delay between attempts, doubled each time (capped at 5 s). Default 500 ms. */
+  retryDelayMs?: number;
+}
+
+/** Exit code of a command killed by its timeout (as coreutils `timeout`). */
+export const TIMEOUT_EXIT = 124;
+
+/** Delay before attempt `attempt + 1`: base·2^(attempt−1), capped. */
+export function backoffDelay(attempt: number, baseMs: number, capMs: number): number {
+  return Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
+}
+
+/** The SSH identity files OpenSSH tries when none is configured, in its order. */
+export const DEFAULT_IDENTITY_FILES = ['~/.ssh/id_ed25519', '~/.ssh/id_ecdsa', '~/.ssh/id_rsa'];
+
+interface SshError extends Error {
+  level?: string;
+  code?: string;
+}
+
+/** The dial error as a phrase that keeps its cause (ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, …). */
+export function describeDialError(err: unknown, connectTimeoutMs: number): string {
+  const e = err as SshError;
+  if (e?.level === 'client-timeout') return `timed out after ${Math.round(connectTimeoutMs / 100) / 10} s waiting for the SSH handshake (ETIMEDOUT)`;
+  const message = e instanceof Error ? e.message : String(err);
+  return e?.code && !message.includes(e.code) ? `${message} (${e.code})` : message;
+}
+
+function isAuthFailure(err: unknown): boolean {
+  return (err as SshError)?.level === 'client-authentication';
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A failure that retrying cannot fix: wrong credentials, changed host key, missing secret. */
+class FinalError extends Error {
+  constructor(readonly error: Error) {
+    super(error.message);
+  }
+}
+
+interface Credentials {
+  username: string;
+  methods: AnyAuthMethod[];
+  /** Human names of the methods, for the auth failure message. */
+  described: string[];
+}
+
+interface Endpoint {
+  label: string;
+  host: string;
+  port: number;
+  credentials: Credentials;
+}
+
+/** Looks up the secret named by `field`; a named but unset variable is an error naming both. */
+function secretFromEnv(env: NodeJS.ProcessEnv, name: string | undefined, field: string, node: string): string | undefined {
+  if (name === undefined) return undefined;
+  const value = env[name];
+  if (value === undefined || value === '') {
+    throw new RevuePiError(
+      `The environment variable ${name} is not set, but the inventory names it in ${field} for node ${node}.`,
+      { code: 'SECRET_MISSING', node, hint: `Export ${name} before running revue-pi, or remove ${field} from the inventory.` },
+    );
+  }
+  return value;
+}
+
+interface LoadedKey {
+  path: string;
+  data: Buffer;
+  passphrase?: string;
+}
+
+/** Reads and checks a private key, so a missing file or wrong passphrase is a sentence, not an ssh2 error. */
+async function loadKey(path: string, shown: string, passphrase: string | undefined, passphraseEnv: string | undefined, node: string, required: boolean): Promise<LoadedKey | undefined> {
+  let data: Buffer;
+  try {
+    data = await readLocalFile(path);
+  } catch (err) {
+    if (!required) return undefined;
+    throw new RevuePiError(`The SSH key file ${shown} (ssh.keyPath) for node ${node} cannot be read: ${(err as Error).message}.`, {
+      code: 'SSH_KEY',
+      node,
+      hint: 'Fix ssh.keyPath in the inventory, or create the key with ssh-keygen and copy it to the node with ssh-copy-id.',
+      cause: err,
+    });
+  }
+  const parsed = ssh2.utils.parseKey(data, passphrase);
+  if (parsed instanceof Error) {
+    if (!required) return undefined;
+    const encrypted = /passphrase|encrypted|decrypt/i.test(parsed.message);
+    const why = encrypted
+      ? passphrase === undefined
+        ? 'it is encrypted and no passphrase is configured: set ssh.keyPassphraseEnv to the name of an environment variable holding it'
+        : `the passphrase in ${passphraseEnv} (ssh.keyPassphraseEnv) does not decrypt it`
+      : `it is not a private key ssh2 can read (${parsed.message})`;
+    throw new RevuePiError(`The SSH key file ${shown} for node ${node} cannot be used: ${why}.`, { code: 'SSH_KEY', node });
+  }
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (!key?.isPrivateKey()) {
+    if (!required) return undefined;
+    throw new RevuePiError(`The SSH key file ${shown} for node ${node} holds no private key (is it the .pub file?).`, { code: 'SSH_KEY', node });
+  }
+  return { path: shown, data, ...(passphrase !== undefined ? { passphrase } : {}) };
+}
+
+/**
+ * Login methods in OpenSSH's order: agent keys, then key files, then keyboard-interactive and password
+ * (both answered with the configured password).
+ */
+async function buildCredentials(
+  s: { user: string; keyPath?: string; keyPassphraseEnv?: string; useAgent?: boolean; passwordEnv?: string },
+  node: string,
+  env: NodeJS.ProcessEnv,
+  home: string,
+  allowPassword: boolean,
+): Promise<Credentials> {
+  const username = s.user;
+  const methods: AnyAuthMethod[] = [];
+  const described: string[] = [];
+  const agent = env.SSH_AUTH_SOCK;
+  if (s.useAgent && agent) {
+    methods.push({ type: 'agent', username, agent });
+    described.push('ssh-agent');
+  }
+  const passphrase = secretFromEnv(env, s.keyPassphraseEnv, 'ssh.keyPassphraseEnv', node);
+  if (s.keyPath) {
+    const key = await loadKey(expandHome(s.keyPath, home), s.keyPath, passphrase, s.keyPassphraseEnv, node, true);
+    if (key) {
+      methods.push({ type: 'publickey', username, key: key.data, ...(key.passphrase !== undefined ? { passphrase: key.passphrase } : {}) });
+      described.push(`key ${key.path}`);
+    }
+  } else {
+    for (const file of DEFAULT_IDENTITY_FILES) {
+      const key = await loadKey(expandHome(file, home), file, passphrase, s.keyPassphraseEnv, node, false);
+      if (key) {
+        methods.push({ type: 'publickey', username, key: key.data, ...(key.passphrase !== undefined ? { passphrase: key.passphrase } : {}) });
+        described.push(`key ${file}`);
+      }
+    }
+  }
+  const password = allowPassword ? secretFromEnv(env, s.passwordEnv, 'ssh.passwordEnv', node) : undefined;
+  if (password !== undefined) {
+    methods.push({ type: 'keyboard-interactive', username, prompt: (_n, _i, _l, prompts, finish) => finish(prompts.map(() => password)) });
+    methods.push({ type: 'password', username, password });
+    described.push('password');
+  }
+  return { username, methods, described };
+}
+
+/** Offers the methods in order, skipping those the server does not accept. */
+function authHandler(methods: AnyAuthMethod[]) {
+  let next = 0;
+  return (authsLeft: AuthenticationType[] | null, _partial: boolean, cb: (m: AnyAuthMethod | false) => void) => {
+    while (next < methods.length) {
+      const m = methods[next++]!;
+      const wire = m.type === 'agent' ? 'publickey' : m.type;
+      if (!authsLeft || authsLeft.includes(wire)) return cb(m);
+    }
+    return cb(false);
+  };
+}
+
+interface OpenConnection {
+  ssh: NodeSSH;
+  client: Client;
+  bastion?: NodeSSH;
+  sftp?: Promise<SFTPWrapper>;
+  home?: Promise<string>;
+  alive: boolean;
+}
+
+export class SshTransport implements Transport {
+  readonly nodeName: string;
+  private conn: OpenConnection | undefined;
+  private opens = 0;
+  private closing = false;
+
+  constructor(
+    private readonly settings: NodeSshSettings,
+    private readonly opts: Required<Pick<ConnectNodeOptions, 'nodeName' | 'knownHosts' | 'connectTimeoutMs' | 'retries' | 'retryDelayMs'>>,
+    private readonly node: Endpoint,
+    private readonly jump: Endpoint | undefined,
+    private readonly sudoPassword: string | undefined,
+    private readonly sudoPasswordEnv: string | undefined,
+    /** Secrets to mask from anything this transport reports. */
+    readonly secrets: readonly string[],
+  ) {
+    this.nodeName = opts.nodeName;
+  }
+
+  get connectionCount(): number {
+    return this.opens;
+  }
+
+  private get address(): string {
+    return displayAddress(this.node.host, this.node.port);
+  }
+
+  /** Opens the connection, retrying unreachable nodes with backoff; auth and host key failures are final. */
+  async open(): Promise<void> {
+    const attempts = this.opts.retries + 1;
+    let last: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        this.conn = await this.dial(this.opts.connectTimeoutMs);
+        return;
+      } catch (err) {
+        if (err instanceof FinalError) throw err.error;
+        last = err;
+        if (attempt < attempts) await sleep(backoffDelay(attempt, this.opts.retryDelayMs, 5000));
+      }
+    }
+    throw this.unreachable(last, `after ${plural(attempts, 'attempt')}`);
+  }
+
+  private unreachable(err: unknown, when: string): ConnectionError {
+    const e = err as { stage?: string } | undefined;
+    const cause = describeDialError(err, this.opts.connectTimeoutMs);
+    if (this.jump && e?.stage === 'jump') {
+      return new ConnectionError(
+        this.nodeName,
+        `Could not reach the jump host ${displayAddress(this.jump.host, this.jump.port)} for node ${this.nodeName} ${when}: ${cause} — check ssh.jump in the inventory and that SSH is enabled there`,
+        { cause: err, hint: 'Check ssh.jump.host and ssh.jump.port in the inventory.' },
+      );
+    }
+    const via = this.jump ? ` through the jump host ${displayAddress(this.jump.host, this.jump.port)}` : '';
+    return new ConnectionError(
+      this.nodeName,
+      `Could not reach node ${this.nodeName} at ${this.address}${via} ${when}: ${cause} — check the address and that SSH is enabled`,
+      { cause: err, hint: `Check nodes[].host and ssh.port for ${this.nodeName} in the inventory, that the node is powered on, and that SSH is enabled on it.` },
+    );
+  }
+
+  /** One attempt: the bastion first when there is one, then the node over a forwarded channel. */
+  private async dial(timeoutMs: number): Promise<OpenConnection> {
+    let bastion: NodeSSH | undefined;
+    let sock: NodeJS.ReadableStream | undefined;
+    if (this.jump) {
+      bastion = await this.login(this.jump, timeoutMs, undefined).catch((err) => {
+        if (!(err instanceof FinalError)) (err as { stage?: string }).stage = 'jump';
+        throw err;
+      });
+      try {
+        sock = await forwardOut(bastion.connection!, this.node.host, this.node.port, timeoutMs);
+      } catch (err) {
+        bastion.dispose();
+        throw err;
+      }
+    }
+    let ssh: NodeSSH;
+    try {
+      ssh = await this.login(this.node, timeoutMs, sock);
+    } catch (err) {
+      bastion?.dispose();
+      throw err;
+    }
+    const client = ssh.connection!;
+    const conn: OpenConnection = { ssh, client, alive: true, ...(bastion ? { bastion } : {}) };
+    const dead = () => {
+      conn.alive = false;
+    };
+    // After login nobody else listens: without these an 'error' from ssh2 would crash the process.
+    client.on('error', dead);
+    client.on('close', () => {
+      dead();
+      conn.bastion?.dispose();
+    });
+    bastion?.connection?.on('error', dead);
+    bastion?.connection?.on('close', () => {
+      dead();
+      client.end();
+    });
+    this.opens++;
+    return conn;
+  }
+
+  /** Opens and authenticates one SSH connection, checking and recording the host key. */
+  private async login(ep: Endpoint, timeoutMs: number, sock: NodeJS.ReadableStream | undefined): Promise<NodeSSH> {
+    const knownHosts = this.opts.knownHosts;
+    const knownTypes = await knownHosts.knownKeyTypes(ep.host, ep.port);
+    let refused: Error | undefined;
+    let newKey: Buffer | undefined;
+    const who = ep.label === 'node' ? this.nodeName : `${this.nodeName} (jump host ${displayAddress(ep.host, ep.port)})`;
+    const config: ConnectConfig = {
+      ...(sock ? { sock: sock as ConnectConfig['sock'] } : { host: ep.host }),
+      port: ep.port,
+      username: ep.credentials.username,
+      readyTimeout: timeoutMs,
+      keepaliveInterval: 10_000,
+      keepaliveCountMax: 3,
+      algorithms: { serverHostKey: preferredHostKeyAlgorithms(knownTypes) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
+      authHandler: authHandler(ep.credentials.methods) as ConnectConfig['authHandler'],
+      hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+        let presented: string;
+        try {
+          keyTypeOf(key);
+          presented = fingerprintSha256(key);
+        } catch (err) {
+          refused = new ConnectionError(this.nodeName, `Node ${who} presented a host key that cannot be parsed: ${(err as Error).message}.`);
+          return verify(false);
+        }
+        knownHosts.check(ep.host, ep.port, key).then(
+          (verdict) => {
+            if (verdict.status === 'known') return verify(true);
+            if (verdict.status === 'new') {
+              newKey = key;
+              return verify(true);
+            }
+            if (verdict.status === 'revoked') {
+              refused = new HostKeyMismatchError(who, ep.host, `no revoked key (${fingerprintSha256(verdict.entry.key)} is marked @revoked)`, presented, verdict.entry.file);
+              return verify(false);
+            }
+            const known = [...new Set(verdict.recorded.map((e) => `${fingerprintSha256(e.key)} (${e.keyType})`))].join(' or ');
+            refused = new HostKeyMismatchError(who, displayAddress(ep.host, ep.port), known, `${presented} (${keyTypeOf(key)})`, verdict.recorded[0]!.file);
+            verify(false);
+          },
+          (err: unknown) => {
+            refused = new ConnectionError(this.nodeName, `Could not read the known_hosts files for node ${who}: ${(err as Error).message}.`, { cause: err });
+            verify(false);
+          },
+        );
+      },
+    };
+    const ssh = new NodeSSH();
+    try {
+      await ssh.connect(config as Parameters<NodeSSH["connect"]>[0]);
+    } catch (err) {
+      ssh.connection?.end();
+      if (refused) throw new FinalError(refused);
+      if (isAuthFailure(err)) {
+        const tried = ep.credentials.described.length ? ep.credentials.described.join(', ') : 'nothing (no key file, no ssh-agent at SSH_AUTH_SOCK, no password)';
+        const target = ep.label === 'node' ? `node ${this.nodeName} at ${displayAddress(ep.host, ep.port)}` : `the jump host ${displayAddress(ep.host, ep.port)} for node ${this.nodeName}`;
+        throw new FinalError(
+          new ConnectionError(this.nodeName, `Could not log in to ${target} as ${ep.credentials.username}: the server refused every method tried (${tried}).`, {
+            cause: err,
+            hint: 'Check ssh.user, ssh.keyPath / ssh.useAgent / ssh.passwordEnv in the inventory, and that the public key is in ~/.ssh/authorized_keys on the node.',
+          }),
+        );
+      }
+      throw err;
+    }
+    if (newKey) await knownHosts.trust(ep.host, ep.port, newKey);
+    return ssh;
+  }
+
+  private async client(): Promise<OpenConnection> {
+    if (this.closing) throw new ConnectionError(this.nodeName, `The SSH connection to node ${this.nodeName} was closed.`);
+    if (!this.conn || !this.conn.alive) {
+      this.dropConnection();
+      await this.open();
+    }
+    return this.conn!;
+  }
+
+  private dropConnection(): void {
+    const c = this.conn;
+    this.conn = undefined;
+    if (!c) return;
+    c.alive = false;
+    c.ssh.dispose();
+    c.bastion?.dispose();
+  }
+
+  private sudoMode(sudo: boolean | undefined): SudoMode {
+    if (!sudo) return { kind: 'none' };
+    if (this.sudoPassword === undefined) return { kind: 'nopassword' };
+    return { kind: 'password', prompt: `[revue-pi sudo ${randomBytes(6).toString('hex')}]` };
+  }
+
+  async run(script: string, opts: RunOptions = {}): Promise<RunResult> {
+    const sudo = this.sudoMode(opts.sudo);
+    const timeoutSeconds = opts.timeoutMs === undefined ? undefined : opts.timeoutMs / 1000;
+    const cmdOpts = { sudo, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) };
+    let command = buildScriptCommand(script, cmdOpts);
+    if (command.length > MAX_INLINE_SCRIPT_BASE64) {
+      const path = await this.upload(Buffer.from(effectiveScript(script, sudo), 'utf8'));
+      command = buildScriptFileCommand(path, cmdOpts);
+    }
+    const raw = await this.exec(command, sudo, opts.timeoutMs);
+    const parsed = parseSudoStderr(raw.stderr, sudo.kind === 'password' ? sudo.prompt : undefined);
+    const user = this.node.credentials.username;
+    if (sudo.kind === 'password' && (parsed.prompts >= 2 || (raw.code !== 0 && parsed.incorrectPassword))) {
+      throw new RevuePiError(`sudo on node ${this.nodeName} refused the password from ${this.sudoPasswordEnv} (ssh.sudoPasswordEnv).`, {
+        code: 'SUDO_PASSWORD',
+        node: this.nodeName,
+        hint: `Set ${this.sudoPasswordEnv} to the password of user ${user} on ${this.nodeName}.`,
+      });
+    }
+    if (sudo.kind === 'nopassword' && raw.code === 1 && parsed.passwordRequired) {
+      throw new RevuePiError(`sudo on node ${this.nodeName} asks for a password: set ssh.sudoPasswordEnv in the inventory.`, {
+        code: 'SUDO_PASSWORD',
+        node: this.nodeName,
+        hint: `Name an environment variable holding the sudo password of user ${user} in ssh.sudoPasswordEnv, or allow ${user} passwordless sudo on the node.`,
+      });
+    }
+    if (sudo.kind !== 'none' && raw.code === 1 && parsed.notAllowed) {
+      throw new RevuePiError(`User ${user} may not use sudo on node ${this.nodeName}: ${maskSecrets(parsed.stderr.trim(), this.secrets)}`, {
+        code: 'SUDO_DENIED',
+        node: this.nodeName,
+        hint: `Add ${user} to the sudo group on the node, or set ssh.user to a user that may use sudo.`,
+      });
+    }
+    return { code: raw.code, stdout: raw.stdout, stderr: maskSecrets(parsed.stderr, this.secrets) };
+  }
+
+  /**
+   * Runs one command on a fresh channel. Under `sudo -S` the password is written only when sudo's prompt
+   * marker shows on stderr (so nothing is written when sudo does not ask), and stdin is closed right after.
+   */
+  private async exec(command: string, sudo: SudoMode, timeoutMs: number | undefined): Promise<RunResult> {
+    const { client } = await this.client();
+    const channel = await new Promise<ClientChannel>((resolve, reject) => {
+      client.exec(command, (err, ch) => {
+        if (err) reject(new ConnectionError(this.nodeName, `Could not start a command on node ${this.nodeName}: ${err.message}.`, { cause: err }));
+        else resolve(ch);
+      });
+    });
+    return new Promise<RunResult>((resolve, reject) => {
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let errText = '';
+      let prompts = 0;
+      let code: number | undefined;
+      let timedOut = false;
+      if (sudo.kind !== 'password') channel.end();
+      channel.on('data', (b: Buffer) => out.push(b));
+      channel.stderr.on('data', (b: Buffer) => {
+        err.push(b);
+        if (sudo.kind !== 'password' || prompts >= 2) return;
+        errText += b.toString('latin1');
+        const seen = errText.split(sudo.prompt).length - 1;
+        if (seen > prompts) {
+          prompts = seen;
+          if (prompts === 1) channel.end(`${this.sudoPassword}\n`);
+        }
+      });
+      channel.on('exit', (c: number | null, signal?: string) => {
+        if (typeof c === 'number') code = c;
+        else if (signal) code = 128 + ((osConstants.signals as Record<string, number>)[`SIG${signal}`] ?? 0);
+      });
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              timedOut = true;
+              try {
+                channel.signal('KILL');
+              } catch {
+                /* the server may not support signals; closing the channel is what counts */
+              }
+              channel.close();
+            }, timeoutMs);
+      channel.on('close', () => {
+        if (timer) clearTimeout(timer);
+        const stdout = Buffer.concat(out).toString('utf8');
+        const stderr = Buffer.concat(err).toString('utf8');
+        if (timedOut) return resolve({ code: TIMEOUT_EXIT, stdout, stderr });
+        if (code === undefined) {
+          return reject(new ConnectionError(this.nodeName, `The SSH session to node ${this.nodeName} broke while a command was running.`, { hint: 'Check the node and its network; run again.' }));
+        }
+        resolve({ code, stdout, stderr });
+      });
+    });
+  }
+
+  private async sftp(): Promise<SFTPWrapper> {
+    const conn = await this.client();
+    conn.sftp ??= new Promise<SFTPWrapper>((resolve, reject) => {
+      conn.client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp)));
+    });
+    conn.sftp.catch(() => {
+      conn.sftp = undefined;
+    });
+    return conn.sftp;
+  }
+
+  /** Uploads bytes to a fresh file (mode 0600) in the login user's home; returns its absolute path. */
+  private async upload(content: Buffer): Promise<string> {
+    const conn = await this.client();
+    const sftp = await this.sftp().catch((err: Error) => {
+      throw new ConnectionError(this.nodeName, `Could not open an SFTP session to node ${this.nodeName}: ${err.message}.`, {
+        cause: err,
+        hint: 'The SSH server must allow the sftp subsystem (Subsystem sftp in sshd_config).',
+      });
+    });
+    conn.home ??= new Promise<string>((resolve, reject) => sftp.realpath('.', (err, p) => (err ? reject(err) : resolve(p))));
+    const home = await conn.home;
+    const path = `${home.replace(/\/$/, '')}/.revue-pi-upload-${randomBytes(8).toString('hex')}`;
+    await new Promise<void>((resolve, reject) => {
+      sftp.open(path, 'wx', { mode: 0o600 }, (err, handle) => {
+        if (err) return reject(err);
+        const finish = (e?: Error | null) => sftp.close(handle, (e2) => (e || e2 ? reject(e ?? e2) : resolve()));
+        if (content.length === 0) return finish();
+        writeAll(sftp, handle, content).then(() => finish(), finish);
+      });
+    }).catch((err: Error) => {
+      throw new RemoteCommandError(this.nodeName, `Uploading a file to ${home}`, `sftp put ${path}`, null, err.message, 'Check free space in the home folder of the SSH user on the node.');
+    });
+    return path;
+  }
+
+  async writeFile(path: string, content: string | Uint8Array, opts: WriteFileOptions = {}): Promise<void> {
+    const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
+    const uploaded = await this.upload(data);
+    const script = buildInstallScript(uploaded, path, opts.mode ?? 0o644, randomBytes(6).toString('hex'));
+    const result = await this.run(script, { sudo: opts.sudo ?? false });
+    if (result.code !== 0) {
+      throw new RemoteCommandError(this.nodeName, `Writing ${path}`, `install ${uploaded} → ${path}`, result.code, result.stderr || result.stdout,
+        opts.sudo ? undefined : 'Writing outside the user\'s own files usually needs sudo.');
+    }
+  }
+
+  async readFile(path: string, opts: { sudo?: boolean } = {}): Promise<Buffer | undefined> {
+    const result = await this.run(buildReadFileScript(path), { sudo: opts.sudo ?? false });
+    if (result.code === NO_SUCH_FILE_EXIT && result.stderr.includes(NO_SUCH_FILE_MESSAGE)) return undefined;
+    if (result.code !== 0) throw new RemoteCommandError(this.nodeName, `Reading ${path}`, `base64 ${path}`, result.code, result.stderr || result.stdout);
+    return Buffer.from(result.stdout, 'base64');
+  }
+
+  /**
+   * Drops the connection and polls until SSH answers again: short attempts (at most 5 s each, within what is left),
+   * backoff from 250 ms capped at 1 s. A changed host key or refused login ends the wait at once.
+   */
+  async reconnect(timeoutMs: number): Promise<void> {
+    this.dropConnection();
+    const deadline = Date.now() + timeoutMs;
+    let attempt = 0;
+    let last: unknown;
+    while (Date.now() < deadline) {
+      attempt++;
+      const left = deadline - Date.now();
+      try {
+        this.conn = await this.dial(Math.max(200, Math.min(this.opts.connectTimeoutMs, 5000, left)));
+        return;
+      } catch (err) {
+        if (err instanceof FinalError) throw err.error;
+        last = err;
+      }
+      const pause = Math.min(backoffDelay(attempt, 250, 1000), deadline - Date.now());
+      if (pause > 0) await sleep(pause);
+    }
+    const cause = last === undefined ? 'no attempt fitted in the time given' : describeDialError(last, this.opts.connectTimeoutMs);
+    throw new ConnectionError(
+      this.nodeName,
+      `Node ${this.nodeName} at ${this.address} did not answer SSH again within ${Math.round(timeoutMs / 100) / 10} s (${plural(attempt, 'attempt')}; last: ${cause}).`,
+      { cause: last, hint: 'Check the node\'s power and network; raise pi.rebootTimeoutSeconds in the inventory for slow boots.' },
+    );
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.dropConnection();
+  }
+}
+
+async function writeAll(sftp: SFTPWrapper, handle: Buffer, data: Buffer): Promise<void> {
+  const chunk = 32 * 1024;
+  for (let pos = 0; pos < data.length; pos += chunk) {
+    const len = Math.min(chunk, data.length - pos);
+    await new Promise<void>((resolve, reject) => sftp.write(handle, data, pos, len, pos, (err) => (err ? reject(err) : resolve())));
+  }
+}
+
+function forwardOut(bastion: Client, host: string, port: number, timeoutMs: number): Promise<NodeJS.ReadableStream> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const e: SshError = new Error('the jump host did not open the forwarded connection in time');
+      e.level = 'client-timeout';
+      reject(e);
+    }, timeoutMs);
+    bastion.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(stream);
+    });
+  });
+}
+
+/**
+ * Opens the one SSH connection a node's steps share. Secrets come from the environment variables named
+ * in the settings; a named but unset variable fails here, before any connection.
+ */
+export async function connectNode(settings: NodeSshSettings, opts: ConnectNodeOptions): Promise<SshTransport> {
+  const env = opts.env ?? process.env;
+  const home = env.HOME || homedir();
+  const node = opts.nodeName;
+  const sudoPassword = secretFromEnv(env, settings.sudoPasswordEnv, 'ssh.sudoPasswordEnv', node);
+  const credentials = await buildCredentials(settings, node, env, home, true);
+  if (credentials.methods.length === 0) {
+    throw new RevuePiError(`There is no way to log in to node ${node}: no ssh.keyPath, no usable key in ~/.ssh, ${settings.useAgent ? 'SSH_AUTH_SOCK is not set' : 'ssh.useAgent is off'}, and no ssh.passwordEnv.`, {
+      code: 'SSH_AUTH_CONFIG',
+      node,
+      hint: 'Set ssh.keyPath (or start ssh-agent and ssh-add your key), or name the password\'s environment variable in ssh.passwordEnv.',
+    });
+  }
+  const secrets: string[] = [];
+  for (const m of credentials.methods) {
+    if (m.type === 'password') secrets.push(m.password);
+    if (m.type === 'publickey' && typeof m.passphrase === 'string') secrets.push(m.passphrase);
+  }
+  if (sudoPassword !== undefined) secrets.push(sudoPassword);
+  let jump: Endpoint | undefined;
+  if (settings.jump) {
+    const j = settings.jump;
+    const jumpCreds = await buildCredentials(
+      { ...settings, user: j.user ?? settings.user, ...(j.keyPath ? { keyPath: j.keyPath } : {}) },
+      node,
+      env,
+      home,
+      false,
+    );
+    jump = { label: 'jump', host: j.host, port: j.port, credentials: jumpCreds };
+  }
+  const transport = new SshTransport(
+    settings,
+    {
+      nodeName: node,
+      knownHosts: opts.knownHosts,
+      connectTimeoutMs: opts.connectTimeoutMs ?? settings.connectTimeoutSeconds * 1000,
+      retries: opts.retries ?? settings.connectRetries,
+      retryDelayMs: opts.retryDelayMs ?? 500,
+    },
+    { label: 'node', host: settings.host, port: settings.port, credentials },
+    jump,
+    sudoPassword,
+    settings.sudoPasswordEnv,
+    secrets,
+  );
+  await transport.open();
+  return transport;
+}
