@@ -1,0 +1,152 @@
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import yaml from 'js-yaml';
+import { InventoryError, type InventoryIssue } from '../errors.js';
+import { loadLocated, type LocatedDocument } from './locate.js';
+import { shapeIssues } from './messages.js';
+import { formatPath, parsePath } from './path.js';
+import { checkInventory, type RuleIssue } from './rules.js';
+import { inventorySchema, type Inventory } from './schema.js';
+
+/**
+ * YAML text → a checked Inventory. Every problem becomes an InventoryIssue with its field path and
+ * line:column: YAML syntax errors, shape errors (zod) and the rules of rules.ts. Errors are thrown
+ * together as one InventoryError; warnings are returned.
+ */
+
+export interface ParseOptions {
+  /** What `~` in file paths stands for. Default: the current user's home folder. */
+  homeDir?: string;
+  /** Checks local files (airgap files, SSH keys). Without it those checks are skipped. */
+  fileExists?: (file: string) => boolean;
+}
+
+export interface ParsedInventory {
+  /** With defaults filled in and local file paths made absolute (`~` expanded, relative to the inventory's folder). */
+  inventory: Inventory;
+  warnings: InventoryIssue[];
+}
+
+/** Reads and checks the inventory file. Throws InventoryError (exit code 2) for anything wrong with it. */
+export function loadInventory(file: string): ParsedInventory {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new InventoryError(file, [{ path: '', message: readProblem(cause, file), severity: 'error' }]);
+  }
+  return parseInventory(text, file, { homeDir: os.homedir(), fileExists: (f) => existsSync(f) });
+}
+
+/** Checks inventory text; `file` names it in messages and anchors relative paths. Touches no file unless given fileExists. */
+export function parseInventory(text: string, file: string, options: ParseOptions = {}): ParsedInventory {
+  const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  let doc: LocatedDocument;
+  try {
+    doc = loadLocated(source);
+  } catch (cause) {
+    if (cause instanceof yaml.YAMLException) throw new InventoryError(file, [syntaxIssue(cause)]);
+    throw cause;
+  }
+
+  if (doc.value === undefined || doc.value === null) {
+    throw new InventoryError(file, [
+      { path: '', line: 1, column: 1, message: 'the inventory is empty — start from a copy of inventory.example.yaml', severity: 'error' },
+    ]);
+  }
+  if (typeof doc.value !== 'object' || Array.isArray(doc.value)) {
+    const position = doc.locate([]);
+    throw new InventoryError(file, [
+      { path: '', ...position, message: 'the inventory must be a mapping of sections (cluster:, nodes:, …) — start from a copy of inventory.example.yaml', severity: 'error' },
+    ]);
+  }
+
+  const result = inventorySchema.safeParse(doc.value);
+  if (!result.success) {
+    const issues = shapeIssues(result.error, inventorySchema).map<InventoryIssue>((issue) => ({
+      path: formatPath(issue.path),
+      ...doc.locate(issue.path, issue.at),
+      message: issue.message,
+      severity: 'error',
+    }));
+    throw new InventoryError(file, sortIssues(issues));
+  }
+
+  const baseDir = path.dirname(path.resolve(file));
+  const inventory = resolveLocalPaths(result.data, baseDir, options.homeDir ?? os.homedir());
+  const found = checkInventory(inventory, { baseDir, fileExists: options.fileExists }).map((issue) => positioned(issue, doc));
+  const errors = found.filter((i) => i.severity === 'error');
+  if (errors.length > 0) throw new InventoryError(file, sortIssues(errors));
+  return { inventory, warnings: sortIssues(found.filter((i) => i.severity === 'warning')) };
+}
+
+/** `~/x` → home/x, `keys/id` → <inventory folder>/keys/id, for every field naming a local file. */
+export function resolveLocalPaths(inventory: Inventory, baseDir: string, homeDir: string): Inventory {
+  const local = (p: string | undefined): string | undefined => (p === undefined ? undefined : resolveLocalPath(p, baseDir, homeDir));
+  const ssh = { ...inventory.ssh, keyPath: local(inventory.ssh.keyPath), knownHostsFile: local(inventory.ssh.knownHostsFile) };
+  if (inventory.ssh.jump) ssh.jump = { ...inventory.ssh.jump, keyPath: local(inventory.ssh.jump.keyPath) };
+  const airgap = inventory.k3s.airgap;
+  return {
+    ...inventory,
+    ssh: dropUndefined(ssh),
+    k3s: {
+      ...inventory.k3s,
+      ...(airgap
+        ? { airgap: { binary: local(airgap.binary) as string, images: local(airgap.images) as string, installScript: local(airgap.installScript) as string } }
+        : {}),
+    },
+    nodes: inventory.nodes.map((node) =>
+      node.ssh?.keyPath === undefined ? node : { ...node, ssh: { ...node.ssh, keyPath: local(node.ssh.keyPath) } },
+    ),
+  };
+}
+
+export function resolveLocalPath(p: string, baseDir: string, homeDir: string): string {
+  if (p === '~') return homeDir;
+  if (p.startsWith('~/')) return path.join(homeDir, p.slice(2));
+  return path.resolve(baseDir, p);
+}
+
+function positioned(issue: RuleIssue, doc: LocatedDocument): InventoryIssue {
+  const { at, ...rest } = issue;
+  return { ...rest, ...doc.locate(parsePath(issue.path), at) };
+}
+
+function syntaxIssue(e: yaml.YAMLException): InventoryIssue {
+  const reason = e.reason || e.message;
+  return {
+    path: '',
+    line: e.mark ? e.mark.line + 1 : undefined,
+    column: e.mark ? e.mark.column + 1 : undefined,
+    message: `YAML syntax error: ${reason} — ${syntaxFix(reason)}`,
+    severity: 'error',
+  };
+}
+
+function syntaxFix(reason: string): string {
+  if (/duplicated mapping key/.test(reason)) return 'a key may appear only once in a mapping; remove or rename the second one';
+  if (/tab characters/.test(reason)) return 'indent with spaces, not tabs';
+  if (/indentation|indented/.test(reason)) return 'line this entry up with the entries around it, using spaces';
+  if (/colon is missed|key-value separator/.test(reason)) return 'write "key: value", with a space after the colon';
+  if (/unexpected end of the stream|missed comma|missed a closing|end of the stream/.test(reason)) return 'close every quote and bracket that is opened';
+  if (/unknown tag/.test(reason)) return 'remove the !tag; the inventory uses plain YAML';
+  if (/single document/.test(reason)) return 'keep one document in the file (no second "---")';
+  return 'check the quoting and indentation here';
+}
+
+function readProblem(cause: unknown, file: string): string {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return `file not found — create it from inventory.example.yaml (cp inventory.example.yaml ${file}) or pass -i with the right path`;
+  if (code === 'EISDIR') return 'is a folder, not a file — pass -i with the inventory file inside it';
+  if (code === 'EACCES' || code === 'EPERM') return 'cannot be read (permission denied) — check the file\'s owner and mode';
+  return `cannot be read (${code ?? String(cause)})`;
+}
+
+function sortIssues(issues: InventoryIssue[]): InventoryIssue[] {
+  return [...issues].sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0));
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
