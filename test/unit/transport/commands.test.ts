@@ -1,0 +1,211 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  buildInstallScript,
+  buildReadFileScript,
+  buildScriptCommand,
+  buildScriptFileCommand,
+  effectiveScript,
+  NO_SUCH_FILE_EXIT,
+  NO_SUCH_FILE_MESSAGE,
+  parseSudoStderr,
+  shQuote,
+  tempNameBeside,
+} from '../../../provision/transport/commands.js';
+import { backoffDelay, describeDialError } from '../../../provision/transport/ssh.js';
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+
+/** Runs a command line the way sshd does: handed to a POSIX shell (dash on Debian and Raspberry Pi OS). */
+function sh(command: string) {
+  const r = spawnSync('/bin/sh', ['-c', command], { encoding: 'utf8', input: '' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('shQuote', () => {
+  it.each([
+    ['plain/path-1.txt', 'plain/path-1.txt'],
+    ['with space', `'with space'`],
+    [`it's`, `'it'\\''s'`],
+    ['$HOME', `'$HOME'`],
+    ['', `''`],
+  ])('%j → %s', (input, expected) => {
+    expect(shQuote(input)).toBe(expected);
+  });
+
+  it.each([`it's "quoted" $x \`y\` \\ ;|&`, 'new\nline', '*'])('survives a real shell unchanged: %j', (value) => {
+    expect(sh(`printf %s ${shQuote(value)}`).stdout).toBe(value);
+  });
+});
+
+describe('buildScriptCommand', () => {
+  const script = 'set -e\necho "it\'s $((1+2))"\n';
+
+  it('sends the script base64-encoded through sh -c', () => {
+    expect(buildScriptCommand(script, { sudo: { kind: 'none' } })).toBe(`sh -c "$(echo ${b64(script)} | base64 -d)"`);
+  });
+
+  it('uses sudo -n when no sudo password is configured', () => {
+    expect(buildScriptCommand(script, { sudo: { kind: 'nopassword' } })).toBe(`sudo -n sh -c "$(echo ${b64(script)} | base64 -d)"`);
+  });
+
+  it('uses sudo -S with the marker prompt, and gives the script /dev/null as stdin on its first line', () => {
+    const cmd = buildScriptCommand(script, { sudo: { kind: 'password', prompt: '[revue-pi sudo 0123abcd]' } });
+    expect(cmd).toBe(`sudo -S -p '[revue-pi sudo 0123abcd]' sh -c "$(echo ${b64('exec </dev/null; ' + script)} | base64 -d)"`);
+    expect(effectiveScript(script, { kind: 'password', prompt: 'x' }).split('\n')).toHaveLength(script.split('\n').length);
+  });
+
+  it('adds a remote timeout after sudo, rounding up to whole seconds', () => {
+    expect(buildScriptCommand('true', { sudo: { kind: 'nopassword' }, timeoutSeconds: 2.2 })).toBe(`sudo -n timeout -k 5 3 sh -c "$(echo ${b64('true')} | base64 -d)"`);
+  });
+
+  it('runs in a real shell with quotes, $, backslashes, unicode and exit codes intact', () => {
+    const tricky = `x='a "b" $c'\nprintf '%s|%s\\n' "$x" 'é ✓ \\\\'\necho err >&2\nexit 7\n`;
+    const r = sh(buildScriptCommand(tricky, { sudo: { kind: 'none' } }));
+    expect(r).toEqual({ code: 7, stdout: 'a "b" $c|é ✓ \\\\\n', stderr: 'err\n' });
+  });
+
+  it('kills a script that overruns its remote timeout with exit 124', () => {
+    const started = Date.now();
+    const r = sh(buildScriptCommand('sleep 5', { sudo: { kind: 'none' }, timeoutSeconds: 1 }));
+    expect(r.code).toBe(124);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+});
+
+describe('buildScriptFileCommand', () => {
+  it('runs the uploaded file and removes it, keeping the exit code', async () => {
+    expect(buildScriptFileCommand('/home/pi/.revue-pi-upload-1', { sudo: { kind: 'nopassword' } })).toBe(
+      'sudo -n sh /home/pi/.revue-pi-upload-1; rc=$?; rm -f /home/pi/.revue-pi-upload-1; exit $rc',
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'revue-pi-cmd-'));
+    const file = join(dir, 'script');
+    await writeFile(file, 'echo from-file; exit 5\n');
+    expect(sh(buildScriptFileCommand(file, { sudo: { kind: 'none' } }))).toMatchObject({ code: 5, stdout: 'from-file\n' });
+    expect(await readdir(dir)).toEqual([]);
+    await rm(dir, { recursive: true });
+  });
+});
+
+describe('buildInstallScript', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'revue-pi-install-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('names the temp file beside the target, hidden and not ending in .yaml', () => {
+    expect(tempNameBeside('/var/lib/rancher/k3s/server/manifests/metallb.yaml', 'ab12')).toBe('/var/lib/rancher/k3s/server/manifests/.metallb.yaml.revue-pi-ab12');
+  });
+
+  it('is exactly this script', () => {
+    expect(buildInstallScript('/home/pi/.revue-pi-upload-1', "/etc/it's here.conf", 0o600, 'ab12')).toBe(
+      [
+        'set -e',
+        'src=/home/pi/.revue-pi-upload-1',
+        `dst='/etc/it'\\''s here.conf'`,
+        `tmp='/etc/.it'\\''s here.conf.revue-pi-ab12'`,
+        `trap 'rm -f "$src" "$tmp"' EXIT`,
+        'mkdir -p "$(dirname "$dst")"',
+        'if ! install -m 0600 "$src" "$tmp" 2>/dev/null; then',
+        '  rm -f "$tmp"',
+        '  case "$(stat -f -c %T "$(dirname "$dst")")" in',
+        '    msdos|vfat|fat|exfat) cp "$src" "$tmp" ;;',
+        '    *) install -m 0600 "$src" "$tmp" ;;',
+        '  esac',
+        'fi',
+        'mv -f "$tmp" "$dst"',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('moves the upload into place with the mode, creating the folder and leaving nothing behind', async () => {
+    const src = join(dir, 'upload');
+    await writeFile(src, 'secret: yes\n', { mode: 0o600 });
+    const dst = join(dir, 'new dir', "it's.yaml");
+    expect(sh(buildInstallScript(src, dst, 0o640, 'tok')).code).toBe(0);
+    expect(await readFile(dst, 'utf8')).toBe('secret: yes\n');
+    expect((await stat(dst)).mode & 0o777).toBe(0o640);
+    expect(await readdir(dir)).toEqual(['new dir']);
+    expect(await readdir(join(dir, 'new dir'))).toEqual(["it's.yaml"]);
+  });
+
+  it('replaces an existing file through a rename (a new inode), never writing into it', async () => {
+    const src = join(dir, 'upload');
+    const dst = join(dir, 'target');
+    await writeFile(dst, 'old\n');
+    const before = (await stat(dst)).ino;
+    await writeFile(src, 'new\n');
+    expect(sh(buildInstallScript(src, dst, 0o644, 'tok')).code).toBe(0);
+    expect(await readFile(dst, 'utf8')).toBe('new\n');
+    expect((await stat(dst)).ino).not.toBe(before);
+  });
+
+  it('fails with the reason and still removes the upload when the target cannot be written', async () => {
+    const src = join(dir, 'upload');
+    await writeFile(src, 'x');
+    await writeFile(join(dir, 'file'), 'not a folder');
+    const r = sh(buildInstallScript(src, join(dir, 'file', 'target'), 0o644, 'tok'));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/file/);
+    expect((await readdir(dir)).sort()).toEqual(['file']);
+  });
+});
+
+describe('buildReadFileScript', () => {
+  it('prints base64 of an existing file and a marked exit for a missing one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'revue-pi-read-'));
+    const file = join(dir, "a b's");
+    const bytes = Buffer.from([0, 1, 2, 255, 10, 13]);
+    await writeFile(file, bytes);
+    const ok = sh(buildScriptCommand(buildReadFileScript(file), { sudo: { kind: 'none' } }));
+    expect(ok.code).toBe(0);
+    expect(Buffer.from(ok.stdout, 'base64')).toEqual(bytes);
+    const missing = sh(buildScriptCommand(buildReadFileScript(join(dir, 'nope')), { sudo: { kind: 'none' } }));
+    expect(missing.code).toBe(NO_SUCH_FILE_EXIT);
+    expect(missing.stderr).toContain(NO_SUCH_FILE_MESSAGE);
+    await rm(dir, { recursive: true });
+  });
+});
+
+describe('parseSudoStderr', () => {
+  const P = '[revue-pi sudo 1]';
+  it('counts and strips the prompt marker', () => {
+    expect(parseSudoStderr(`${P}warning: x\n`, P)).toEqual({ prompts: 1, stderr: 'warning: x\n', passwordRequired: false, incorrectPassword: false, notAllowed: false });
+  });
+  it('sees a refused password (sudo re-prompts)', () => {
+    // What sudo 1.9.13 (Debian 12) prints for `sudo -S -p <P>` given one wrong line and then EOF.
+    const r = parseSudoStderr(`${P}Sorry, try again.\n${P}\nsudo: no password was provided\nsudo: 1 incorrect password attempt\n`, P);
+    expect(r.prompts).toBe(2);
+    expect(r.incorrectPassword).toBe(true);
+  });
+  it('sees sudo -n asking for a password', () => {
+    expect(parseSudoStderr('sudo: a password is required\n', undefined).passwordRequired).toBe(true);
+    expect(parseSudoStderr('my script says: a password is required\n', undefined).passwordRequired).toBe(false);
+  });
+  it('sees a user without sudo rights', () => {
+    expect(parseSudoStderr('bob is not in the sudoers file.\n', undefined).notAllowed).toBe(true);
+    expect(parseSudoStderr('sudo: bob is not in the sudoers file.  This incident has been reported to the administrator.\n', undefined).notAllowed).toBe(true);
+  });
+});
+
+describe('connect helpers', () => {
+  it('backs off exponentially up to the cap', () => {
+    expect([1, 2, 3, 4, 5].map((a) => backoffDelay(a, 250, 1000))).toEqual([250, 500, 1000, 1000, 1000]);
+  });
+
+  it('keeps the dial error and names a handshake timeout ETIMEDOUT', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 192.168.1.102:22'), { code: 'ECONNREFUSED' });
+    expect(describeDialError(refused, 10_000)).toBe('connect ECONNREFUSED 192.168.1.102:22');
+    const dns = Object.assign(new Error('getaddrinfo failed for pi-2.local'), { code: 'ENOTFOUND' });
+    expect(describeDialError(dns, 10_000)).toBe('getaddrinfo failed for pi-2.local (ENOTFOUND)');
+    const timeout = Object.assign(new Error('Timed out while waiting for handshake'), { level: 'client-timeout' });
+    expect(describeDialError(timeout, 2500)).toBe('timed out after 2.5 s waiting for the SSH handshake (ETIMEDOUT)');
+  });
+});
