@@ -59,7 +59,7 @@ export function addressBlockProblem(text: string): string | undefined {
     }
     return undefined;
   }
-  if (trimmed.includes('-')) {
+  if (/^[0-9.]+\s*-\s*[0-9.]+/.test(trimmed)) {
     const [startText = '', endText = '', ...rest] = trimmed.split('-').map((s) => s.trim());
     const start = parseIPv4(startText);
     const end = parseIPv4(endText);

@@ -138,6 +138,8 @@ function issueMessage(issue: z.ZodIssue): string {
         return `${label} is required — ${hint}`;
       }
       if (issue.received === 'null') {
+        if (issue.expected === 'object') return `${label} has nothing under it — add its fields below it, indented`;
+        if (issue.expected === 'array') return `${label} has nothing under it — add its entries below it, one "- " per line`;
         return `${label} is empty — give it a value or remove the line`;
       }
       if (issue.expected === 'integer') {

@@ -46,7 +46,7 @@ export function parseInventory(text: string, file: string, options: ParseOptions
   try {
     doc = loadLocated(source);
   } catch (cause) {
-    if (cause instanceof yaml.YAMLException) throw new InventoryError(file, [syntaxIssue(cause)]);
+    if (cause instanceof yaml.YAMLException) throw new InventoryError(file, [syntaxIssue(cause, source)]);
     throw cause;
   }
 
@@ -113,15 +113,32 @@ function positioned(issue: RuleIssue, doc: LocatedDocument): InventoryIssue {
   return { ...rest, ...doc.locate(parsePath(issue.path), at) };
 }
 
-function syntaxIssue(e: yaml.YAMLException): InventoryIssue {
+function syntaxIssue(e: yaml.YAMLException, text: string): InventoryIssue {
   const reason = e.reason || e.message;
+  // js-yaml gives no position for a second document: point at the "---" that starts it.
+  const line = e.mark ? e.mark.line + 1 : /single document/.test(reason) ? secondDocumentLine(text) : undefined;
   return {
     path: '',
-    line: e.mark ? e.mark.line + 1 : undefined,
-    column: e.mark ? e.mark.column + 1 : undefined,
+    line,
+    column: e.mark ? e.mark.column + 1 : line === undefined ? undefined : 1,
     message: `YAML syntax error: ${reason} — ${syntaxFix(reason)}`,
     severity: 'error',
   };
+}
+
+function secondDocumentLine(text: string): number | undefined {
+  let content = false;
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (/^---(\s|$)/.test(line)) {
+      if (content) return i + 1;
+      content = true; // the first "---" opens the first document
+    } else if (!/^\s*(#.*)?$/.test(line) && !line.startsWith('%')) {
+      content = true;
+    }
+  }
+  return undefined;
 }
 
 function syntaxFix(reason: string): string {

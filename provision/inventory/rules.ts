@@ -172,6 +172,8 @@ function andList(items: string[]): string {
 export const fixedAddressesInPools: InventoryRule = (inv) => {
   const issues: RuleIssue[] = [];
   const blocks = poolEntries(inv).map((e) => e.block);
+  // With a pool entry that does not parse (reported by poolsParse), "not inside any pool" would be a guess.
+  const poolsKnown = inv.network.metallb.pools.every((pool) => pool.addresses.every((a) => parseAddressBlock(a) !== undefined));
   const { ingress, mediaServer, kafka } = inv.network.addresses;
   const fixed: { segments: PathSegment[]; text: string }[] = [];
   if (ingress !== undefined) fixed.push({ segments: ['network', 'addresses', 'ingress'], text: ingress });
@@ -192,7 +194,7 @@ export const fixedAddressesInPools: InventoryRule = (inv) => {
     } else {
       seen.set(ip, name);
     }
-    if (!blocks.some((b) => blockContains(b, ip))) {
+    if (poolsKnown && !blocks.some((b) => blockContains(b, ip))) {
       const pools = blocks.map(formatAddressBlock).join(', ');
       const fix = pools === '' ? 'add a pool under network.metallb.pools that contains it' : `pick an address in ${pools} or widen a pool`;
       issues.push(error(segments, `${text} is not inside any MetalLB pool — ${fix}`));
