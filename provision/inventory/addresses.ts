@@ -110,10 +110,10 @@ export function blockSize(block: AddressBlock): number {
   return block.last - block.first + 1;
 }
 
-/** {first, last} → `192.168.1.200-192.168.1.220` (the range form MetalLB accepts), or one address. */
+/** {first, last} → `192.168.1.200-192.168.1.220`, or `192.168.1.9/32` for one address: forms MetalLB accepts. */
 export function formatAddressBlock(block: AddressBlock): string {
   return block.first === block.last
-    ? formatIPv4(block.first)
+    ? `${formatIPv4(block.first)}/32`
     : `${formatIPv4(block.first)}-${formatIPv4(block.last)}`;
 }
 
