@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { constants as osConstants } from 'node:os';
 import { NodeSSH } from 'node-ssh';
 import ssh2 from 'ssh2';
-import type { AnyAuthMethod, AuthenticationType, Client, ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
+import type { AnyAuthMethod, AuthenticationType, Client, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { ConnectionError, HostKeyMismatchError, RemoteCommandError, RevuePiError } from '../errors.js';
 import type { NodeSshSettings } from '../inventory/schema.js';
 import {
@@ -455,56 +455,58 @@ export class SshTransport implements Transport {
    */
   private async exec(command: string, sudo: SudoMode, timeoutMs: number | undefined): Promise<RunResult> {
     const { client } = await this.client();
-    const channel = await new Promise<ClientChannel>((resolve, reject) => {
-      client.exec(command, (err, ch) => {
-        if (err) reject(new ConnectionError(this.nodeName, `Could not start a command on node ${this.nodeName}: ${err.message}.`, { cause: err }));
-        else resolve(ch);
-      });
-    });
     return new Promise<RunResult>((resolve, reject) => {
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      let errText = '';
-      let prompts = 0;
-      let code: number | undefined;
-      let timedOut = false;
-      if (sudo.kind !== 'password') channel.end();
-      channel.on('data', (b: Buffer) => out.push(b));
-      channel.stderr.on('data', (b: Buffer) => {
-        err.push(b);
-        if (sudo.kind !== 'password' || prompts >= 2) return;
-        errText += b.toString('latin1');
-        const seen = errText.split(sudo.prompt).length - 1;
-        if (seen > prompts) {
-          prompts = seen;
-          if (prompts === 1) channel.end(`${this.sudoPassword}\n`);
+      client.exec(command, (openErr, channel) => {
+        if (openErr) {
+          return reject(new ConnectionError(this.nodeName, `Could not start a command on node ${this.nodeName}: ${openErr.message}.`, { cause: openErr }));
         }
-      });
-      channel.on('exit', (c: number | null, signal?: string) => {
-        if (typeof c === 'number') code = c;
-        else if (signal) code = 128 + ((osConstants.signals as Record<string, number>)[`SIG${signal}`] ?? 0);
-      });
-      const timer =
-        timeoutMs === undefined
-          ? undefined
-          : setTimeout(() => {
-              timedOut = true;
-              try {
-                channel.signal('KILL');
-              } catch {
-                /* the server may not support signals; closing the channel is what counts */
-              }
-              channel.close();
-            }, timeoutMs);
-      channel.on('close', () => {
-        if (timer) clearTimeout(timer);
-        const stdout = Buffer.concat(out).toString('utf8');
-        const stderr = Buffer.concat(err).toString('utf8');
-        if (timedOut) return resolve({ code: TIMEOUT_EXIT, stdout, stderr });
-        if (code === undefined) {
-          return reject(new ConnectionError(this.nodeName, `The SSH session to node ${this.nodeName} broke while a command was running.`, { hint: 'Check the node and its network; run again.' }));
-        }
-        resolve({ code, stdout, stderr });
+        // Listeners go on synchronously: output and the exit status can arrive in the same packet batch as the open.
+        const out: Buffer[] = [];
+        const err: Buffer[] = [];
+        let errText = '';
+        let prompts = 0;
+        let code: number | undefined;
+        let timedOut = false;
+        if (sudo.kind !== 'password') channel.end();
+        channel.on('data', (b: Buffer) => out.push(b));
+        channel.stderr.on('data', (b: Buffer) => {
+          err.push(b);
+          if (sudo.kind !== 'password' || prompts >= 2) return;
+          errText += b.toString('latin1');
+          const seen = errText.split(sudo.prompt).length - 1;
+          if (seen > prompts) {
+            prompts = seen;
+            if (prompts === 1) channel.end(`${this.sudoPassword}\n`);
+          }
+        });
+        const onExit = (c: number | null | undefined, signal?: string) => {
+          if (typeof c === 'number') code = c;
+          else if (signal) code = exitCodeForSignal(signal);
+        };
+        channel.on('exit', onExit);
+        const timer =
+          timeoutMs === undefined
+            ? undefined
+            : setTimeout(() => {
+                timedOut = true;
+                try {
+                  channel.signal('KILL');
+                } catch {
+                  /* the server may not support signals; the remote `timeout` and closing the channel still apply */
+                }
+                channel.close();
+              }, timeoutMs);
+        channel.on('close', (c?: number | null, signal?: string) => {
+          if (timer) clearTimeout(timer);
+          if (code === undefined) onExit(c, signal);
+          const stdout = Buffer.concat(out).toString('utf8');
+          const stderr = Buffer.concat(err).toString('utf8');
+          if (timedOut) return resolve({ code: TIMEOUT_EXIT, stdout, stderr });
+          if (code === undefined) {
+            return reject(new ConnectionError(this.nodeName, `The SSH session to node ${this.nodeName} broke while a command was running.`, { hint: 'Check the node and its network; run again.' }));
+          }
+          resolve({ code, stdout, stderr });
+        });
       });
     });
   }
@@ -605,6 +607,12 @@ async function writeAll(sftp: SFTPWrapper, handle: Buffer, data: Buffer): Promis
     const len = Math.min(chunk, data.length - pos);
     await new Promise<void>((resolve, reject) => sftp.write(handle, data, pos, len, pos, (err) => (err ? reject(err) : resolve())));
   }
+}
+
+/** Shell convention for a command killed by a signal: 128 + its number (ssh2 names it `SIGKILL` etc.). */
+function exitCodeForSignal(signal: string): number {
+  const name = signal.startsWith('SIG') ? signal : `SIG${signal}`;
+  return 128 + ((osConstants.signals as Record<string, number>)[name] ?? 0);
 }
 
 function forwardOut(bastion: Client, host: string, port: number, timeoutMs: number): Promise<NodeJS.ReadableStream> {
