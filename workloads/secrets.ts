@@ -81,14 +81,13 @@ export function generateWorkloadSecrets(random: (bytes: number) => Buffer): Work
   const jwtSecret = hex(64);
   const jwtRefreshSecret = hex(64);
   const devApiKey = hex(24);
-  const bearerTokens = {} as Record<BearerTokenName, string>;
+  const own = new Map<BearerTokenName, string>();
   for (const name of BEARER_TOKEN_NAMES) {
-    if (SHARED_BEARER_TOKENS[name] === undefined) bearerTokens[name] = hex(24);
+    if (SHARED_BEARER_TOKENS[name] === undefined) own.set(name, hex(24));
   }
-  for (const name of BEARER_TOKEN_NAMES) {
-    const source = SHARED_BEARER_TOKENS[name];
-    if (source !== undefined) bearerTokens[name] = bearerTokens[source];
-  }
+  const bearerTokens = Object.fromEntries(
+    BEARER_TOKEN_NAMES.map((name) => [name, own.get(SHARED_BEARER_TOKENS[name] ?? name)]),
+  ) as Record<BearerTokenName, string>;
   const grafanaAdminPassword = hex(24);
   return { mongoRootPasswords, jwtSecret, jwtRefreshSecret, devApiKey, bearerTokens, grafanaAdminPassword };
 }
