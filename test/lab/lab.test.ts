@@ -77,7 +77,7 @@ describeLab('lab of simulated Pis', () => {
       [
         { name: 'pi-a', bootDelayMs: 300 },
         { name: 'pi-b', sudoPassword: 'raspberry', sshPassword: 'raspberry', memoryMiB: 4096, wifi: true },
-        { name: 'pi-c', model: 'Raspberry Pi 4 Model B Rev 1.5', os: 'trixie' },
+        { name: 'pi-c', model: 'Raspberry Pi 4 Model B Rev 1.5', os: 'trixie', bootDelayMs: 300 },
       ],
       { subnet: '127.0.20.' },
     );

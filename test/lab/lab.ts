@@ -11,7 +11,6 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,7 +92,7 @@ const BOOT_TIMEOUT_MS = 20_000;
 const NODE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Node paths that are per-node directories (node path → directory under the node's rootDir). */
 const NODE_DIRS = ['/etc', '/boot', '/home', '/root', '/run', '/tmp', '/usr/local', '/var/lib/rancher', '/var/log'];
-const TOOLS = ['/usr/sbin/sshd', 'unshare', 'nsenter', 'setpriv', 'ssh-keygen', 'sudo', 'openssl', 'cp'];
+const TOOLS = ['/usr/sbin/sshd', 'perl', 'unshare', 'nsenter', 'setpriv', 'ssh-keygen', 'sudo', 'openssl', 'cp'];
 
 // ---------------------------------------------------------------------------------------------------------
 // support check
@@ -131,18 +130,25 @@ function run(cmd: string, args: string[], opts: { input?: string; cwd?: string }
   });
 }
 
+/** LAB_DEBUG=1 prints where startLab spends its time. */
+function debug(msg: string): void {
+  if (process.env.LAB_DEBUG) console.error(`lab: ${msg}`);
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function canConnect(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: address, port });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-    s.setTimeout(1000, () => done(false));
+/**
+ * Whether something listens on address:port, from /proc/net/tcp (the nodes share the host's network
+ * namespace). Cheaper than connecting: every connection makes sshd fork and re-exec itself.
+ */
+function isListening(address: string, port: number): boolean {
+  const octets = address.split('.').map(Number);
+  if (os.endianness() === 'LE') octets.reverse();
+  const want = `${Buffer.from(octets).toString('hex').toUpperCase()}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const table = fs.readFileSync('/proc/net/tcp', 'utf8');
+  return table.split('\n').some((l) => {
+    const f = l.trim().split(/\s+/);
+    return f[1] === want && f[3] === '0A';
   });
 }
 
@@ -174,8 +180,7 @@ async function hashPassword(password: string): Promise<string> {
 
 /** Labs whose supervising process is gone (killed test run) leave directories behind: remove them. */
 function removeStaleLabs(): void {
-  const tmp = os.tmpdir();
-  for (const entry of fs.readdirSync(tmp)) {
+  for (const tmp of new Set([os.tmpdir(), SHM])) for (const entry of safeReaddir(tmp)) {
     if (!entry.startsWith('revue-pi-lab-')) continue;
     const dir = path.join(tmp, entry);
     try {
@@ -185,6 +190,32 @@ function removeStaleLabs(): void {
       /* not ours or being created */
     }
   }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+const SHM = '/dev/shm';
+const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * Where labs live by default: /dev/shm when it is a tmpfs with room (node files are many and small, and a
+ * disk-backed /tmp makes creating ten nodes several times slower), else the OS temp dir. Nodes cannot see
+ * it either way: each gets its own /tmp and /dev/shm.
+ */
+function defaultParent(): string {
+  try {
+    const st = fs.statfsSync(SHM);
+    if (st.type === TMPFS_MAGIC && st.bavail * st.bsize >= 2 * 1024 ** 3) return SHM;
+  } catch {
+    /* no /dev/shm */
+  }
+  return os.tmpdir();
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -365,10 +396,10 @@ class SimNode implements LabNode {
     // /home/pi with the lab's key
     const home = path.join(r, 'home/pi');
     fs.mkdirSync(home, { recursive: true });
-    if (fs.existsSync('/etc/skel')) await run('cp', ['-a', '/etc/skel/.', home]);
+    if (fs.existsSync('/etc/skel')) fs.cpSync('/etc/skel', home, { recursive: true });
     fs.mkdirSync(path.join(home, '.ssh'), { recursive: true, mode: 0o700 });
     fs.writeFileSync(path.join(home, '.ssh/authorized_keys'), authorizedKey, { mode: 0o600 });
-    await run('chown', ['-R', '1000:1000', home]);
+    chownTree(home, 1000, 1000);
     fs.chmodSync(home, 0o750);
 
     // /usr/local: lab stand-ins (README.md)
@@ -438,9 +469,10 @@ class SimNode implements LabNode {
     fs.writeFileSync(this.labPath('boots'), `${this.boots}\n`);
     const log = fs.openSync(this.labPath('console.log'), 'a');
     fs.writeSync(log, `--- lab: boot ${this.boots} of ${this.name} (${kernel.image}) at ${new Date().toISOString()}\n`);
+    const tSpawn = Date.now();
     const proc = spawn(
       'setpriv',
-      ['--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--uts', '--pid', '--fork', '--kill-child', '--mount-proc', '/bin/sh', path.join(NODE_FILES, 'init.sh')],
+      ['--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--uts', '--pid', '--fork', '--kill-child', '--mount-proc', '/usr/bin/perl', path.join(NODE_FILES, 'init.pl')],
       { cwd: '/', env: { PATH: NODE_PATH, LAB_NODE_ROOT: this.rootDir, LANG: 'C.UTF-8' }, stdio: ['ignore', log, log] },
     );
     fs.closeSync(log);
@@ -453,7 +485,9 @@ class SimNode implements LabNode {
       if (init !== undefined) this.initPid = init;
       else await sleep(10);
     }
+    const tInit = Date.now();
     await this.waitListening(deadline);
+    debug(`${this.name}: boot ${this.boots} init after ${tInit - tSpawn} ms, sshd listening after ${Date.now() - tSpawn} ms`);
     this.state = 'up';
     for (const w of this.upWaiters.splice(0)) w();
   }
@@ -462,8 +496,8 @@ class SimNode implements LabNode {
     const proc = this.proc;
     while (Date.now() < deadline) {
       if (!proc || this.proc !== proc) throw new Error(`lab: node ${this.name} stopped while booting; its console log ${this.labPath('console.log')} ends with:\n${tail(this.labPath('console.log'))}`);
-      if (await canConnect(this.address, this.port)) return;
-      await sleep(25);
+      if (isListening(this.address, this.port)) return;
+      await sleep(20);
     }
     throw new Error(`lab: sshd of node ${this.name} did not listen on ${this.address}:${this.port} within ${BOOT_TIMEOUT_MS} ms; console log:\n${tail(this.labPath('console.log'))}`);
   }
@@ -492,6 +526,11 @@ class SimNode implements LabNode {
     }
     this.state = 'down';
   }
+}
+
+function chownTree(p: string, uid: number, gid: number): void {
+  fs.lchownSync(p, uid, gid);
+  if (fs.lstatSync(p).isDirectory()) for (const e of fs.readdirSync(p)) chownTree(path.join(p, e), uid, gid);
 }
 
 function tail(file: string, lines = 20): string {
@@ -546,6 +585,7 @@ export async function startLab(nodes: LabNodeSpec[], opts: LabOptions = {}): Pro
     names.add(n.name);
   }
 
+  const t0 = Date.now();
   removeStaleLabs();
   let rootDir: string;
   if (opts.rootDir) {
@@ -553,7 +593,7 @@ export async function startLab(nodes: LabNodeSpec[], opts: LabOptions = {}): Pro
     if (fs.existsSync(rootDir) && fs.readdirSync(rootDir).length > 0) throw new Error(`lab: rootDir ${rootDir} must be empty or absent; the lab deletes it on stop().`);
     fs.mkdirSync(rootDir, { recursive: true });
   } else {
-    rootDir = fs.mkdtempSync(path.join(os.tmpdir(), 'revue-pi-lab-'));
+    rootDir = fs.mkdtempSync(path.join(defaultParent(), 'revue-pi-lab-'));
   }
   fs.chmodSync(rootDir, 0o755);
   fs.writeFileSync(path.join(rootDir, 'lab.pid'), String(process.pid));
@@ -578,9 +618,12 @@ export async function startLab(nodes: LabNodeSpec[], opts: LabOptions = {}): Pro
       simNodes.push(node);
       live.add(node);
     });
+    debug(`prepared the lab in ${Date.now() - t0} ms`);
     await Promise.all(simNodes.map((n) => n.create(baseEtc, authorizedKey)));
     fs.rmSync(baseEtc, { recursive: true, force: true });
+    debug(`created ${simNodes.length} node(s) at ${Date.now() - t0} ms`);
     await Promise.all(simNodes.map((n) => n.boot()));
+    debug(`booted ${simNodes.length} node(s) at ${Date.now() - t0} ms`);
 
     const lab: Lab = {
       nodes: simNodes,
