@@ -516,3 +516,53 @@ export function synthYaml(objects: K8sObject[]): string {
     .map((o) => yaml.dump(dropNulls(o), DUMP_OPTIONS))
     .join('---\n');
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// What to tell the operator at the end of `up`
+
+export interface AccessInfo {
+  /** Traefik's LoadBalancer address: the inventory's fixed one, or the one read from the cluster. */
+  ingressAddress?: string;
+  urls: { name: string; url: string }[];
+  /** Every routed host name, sorted. */
+  hosts: string[];
+  /** The /etc/hosts line (when the address is known) or a DNS hint. */
+  hostsHint: string;
+  /** How to read Grafana's admin password (the value itself is never printed). */
+  grafanaPassword?: string;
+}
+
+/**
+ * URLs, host names and hints for the rendered workloads. Pure. `ingressAddress` overrides the inventory's fixed
+ * address (pass the address MetalLB actually assigned when the inventory sets none).
+ */
+export function renderAccessInfo(inventory: Inventory, objects: K8sObject[], ingressAddress = inventory.network.addresses.ingress): AccessInfo {
+  const domain = inventory.cluster.domain;
+  const routed = objects
+    .filter((o) => o.kind === 'IngressRoute')
+    .flatMap((o) => (o.spec as { routes: { match: string }[] }).routes.flatMap((r) => [...r.match.matchAll(/Host\(`([^`]+)`\)/g)].map((m) => m[1] ?? '')));
+  const traefikHost = hostFor('traefik', domain);
+  const hosts = [...new Set([...routed, traefikHost])].sort();
+  const url = (service: string, path = '/') => `http://${hostFor(service, domain)}${path}`;
+  const urls: { name: string; url: string }[] = [];
+  if (inventory.workloads.revue) urls.push({ name: 'Revue', url: url('frontend') });
+  if (inventory.workloads.monitoring) urls.push({ name: 'Grafana', url: url('grafana') }, { name: 'Prometheus', url: url('prometheus') });
+  urls.push({ name: 'Traefik dashboard', url: url('traefik', '/dashboard/') });
+  if (inventory.workloads.revue && inventory.workloads.kafkaUi) urls.push({ name: 'Kafka UI', url: url('kafka-ui') });
+  const hostsHint = ingressAddress
+    ? `Add to /etc/hosts (or point *.${domain} at ${ingressAddress} in your DNS): ${ingressAddress} ${hosts.join(' ')}`
+    : `Point *.${domain} at Traefik's address (kubectl -n kube-system get service traefik) in /etc/hosts or your DNS.`;
+  return {
+    ...(ingressAddress ? { ingressAddress } : {}),
+    urls,
+    hosts,
+    hostsHint,
+    ...(inventory.workloads.monitoring
+      ? {
+          grafanaPassword:
+            `Grafana user ${GRAFANA_ADMIN.user}; password: kubectl -n ${GRAFANA_ADMIN.namespace} get secret ${GRAFANA_ADMIN.secret} ` +
+            `-o jsonpath='{.data.${GRAFANA_ADMIN.passwordKey}}' | base64 -d; echo`,
+        }
+      : {}),
+  };
+}

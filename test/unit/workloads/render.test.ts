@@ -11,6 +11,7 @@ import {
   objectsOfPhase,
   packageRoot,
   podSpecOf,
+  renderAccessInfo,
   renderWorkloads,
   synthYaml,
 } from '../../../workloads/render.js';
@@ -295,5 +296,36 @@ describe('packageRoot', () => {
 
   it('fails with a sentence when no package holds it', () => {
     expect(() => packageRoot('/tmp/nowhere/x.js')).toThrow(/Could not find the revue-pi package/);
+  });
+});
+
+describe('renderAccessInfo', () => {
+  it('lists the URLs, every routed host on the ingress address, and how to read the Grafana password', () => {
+    const inv = labInventory();
+    const info = renderAccessInfo(inv, renderWorkloads(inv, { secrets: 'references' }));
+    expect(info.urls).toEqual([
+      { name: 'Revue', url: 'http://frontend.revue.lan/' },
+      { name: 'Grafana', url: 'http://grafana.revue.lan/' },
+      { name: 'Prometheus', url: 'http://prometheus.revue.lan/' },
+      { name: 'Traefik dashboard', url: 'http://traefik.revue.lan/dashboard/' },
+      { name: 'Kafka UI', url: 'http://kafka-ui.revue.lan/' },
+    ]);
+    expect(info.hosts).toHaveLength(14);
+    expect(info.hostsHint).toBe(`Add to /etc/hosts (or point *.revue.lan at 192.168.50.240 in your DNS): 192.168.50.240 ${info.hosts.join(' ')}`);
+    expect(info.hostsHint).toContain(' auth.revue.lan ');
+    expect(info.grafanaPassword).toBe(
+      "Grafana user admin; password: kubectl -n monitoring get secret grafana-admin -o jsonpath='{.data.admin-password}' | base64 -d; echo",
+    );
+  });
+
+  it('without a fixed address or monitoring: a DNS hint with the address to look up, no Grafana', () => {
+    const inv = minimalInventory();
+    const noMon = { ...inv, workloads: { ...inv.workloads, monitoring: false } };
+    const info = renderAccessInfo(noMon, renderWorkloads(noMon, { secrets: 'references' }));
+    expect(info.ingressAddress).toBeUndefined();
+    expect(info.hostsHint).toMatch(/^Point \*\.revue\.local at Traefik's address/);
+    expect(info.grafanaPassword).toBeUndefined();
+    expect(info.urls.map((u) => u.name)).toEqual(['Revue', 'Traefik dashboard', 'Kafka UI']);
+    expect(renderAccessInfo(noMon, [], '10.0.0.9').hostsHint).toContain(': 10.0.0.9 traefik.revue.local');
   });
 });
