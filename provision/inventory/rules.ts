@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { IMAGE_REPOSITORIES, hasPinnedTag, isImageKey } from '../../workloads/images.js';
 import type { InventoryIssue } from '../errors.js';
 import {
   addressBlockProblem,
@@ -9,6 +10,7 @@ import {
   parseIPv4,
   type AddressBlock,
 } from './addresses.js';
+import { didYouMean } from './messages.js';
 import { formatPath, type PathSegment } from './path.js';
 import type { Inventory, SshSettings } from './schema.js';
 
@@ -313,6 +315,23 @@ export const wifiNeedsPromiscuous: InventoryRule = (inv) => {
   );
 };
 
+/** `workloads.images` overrides must name an image the workloads use and pin it (a tag other than latest, or a digest). */
+export const imageOverridesKnown: InventoryRule = (inv) => {
+  const issues: RuleIssue[] = [];
+  const keys = Object.keys(IMAGE_REPOSITORIES);
+  for (const [key, ref] of Object.entries(inv.workloads.images)) {
+    const segments: PathSegment[] = ['workloads', 'images', key];
+    if (!isImageKey(key)) {
+      const suggestion = didYouMean(key, keys);
+      const fix = suggestion === undefined ? `use one of: ${keys.join(', ')}` : `did you mean "${suggestion}"?`;
+      issues.push(error(segments, `unknown image "${key}" — ${fix}`, 'key'));
+    } else if (!hasPinnedTag(ref)) {
+      issues.push(error(segments, `${key} must name a fixed tag or digest, not latest or none — write it as repository:tag, e.g. ${IMAGE_REPOSITORIES[key]}:1.2.3`));
+    }
+  }
+  return issues;
+};
+
 /** Every rule, in the order their issues are reported for the same line. */
 export const inventoryRules: Record<string, InventoryRule> = {
   uniqueNodeNames,
@@ -330,6 +349,7 @@ export const inventoryRules: Record<string, InventoryRule> = {
   envFieldsHoldNames,
   noNodeRoleLabels,
   wifiNeedsPromiscuous,
+  imageOverridesKnown,
 };
 
 export function checkInventory(inventory: Inventory, ctx: RuleContext): RuleIssue[] {

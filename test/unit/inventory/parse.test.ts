@@ -203,6 +203,22 @@ describe('parseInventory', () => {
       7,
       'label node-role.kubernetes.io/worker cannot be set at registration — the kubelet refuses to start with it; use your own prefix, e.g. revue-pi/role',
     ],
+    [
+      'image override for an image the workloads do not use',
+      edit(['  revue: true', '  revue: true\n  images:\n    mongodb: mongo:7.0.15']),
+      'workloads.images.mongodb',
+      29,
+      5,
+      'unknown image "mongodb" — did you mean "mongo"?',
+    ],
+    [
+      'image override without a fixed tag',
+      edit(['  revue: true', '  revue: true\n  images:\n    mongo: mongo:latest']),
+      'workloads.images.mongo',
+      29,
+      12,
+      'mongo must name a fixed tag or digest, not latest or none — write it as repository:tag, e.g. mongo:1.2.3',
+    ],
   ])('%s', (_case, text, path, line, column, message) => {
     const issues = issuesOf(text);
     expect(issues).toEqual([{ path, line, column, message, severity: 'error' }]);

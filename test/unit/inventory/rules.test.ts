@@ -5,6 +5,7 @@ import {
   checkInventory,
   envFieldsHoldNames,
   fixedAddressesInPools,
+  imageOverridesKnown,
   inventoryRules,
   k3sVersionFormat,
   keyFilesExist,
@@ -65,6 +66,7 @@ describe('inventory rules', () => {
       envFieldsHoldNames,
       noNodeRoleLabels,
       wifiNeedsPromiscuous,
+      imageOverridesKnown,
     ]);
   });
 
