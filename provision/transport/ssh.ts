@@ -193,8 +193,8 @@ async function buildCredentials(
   return { username, methods, described };
 }
 
-/** Offers the methods in order, skipping those the server does not accept. */
-function authHandler(methods: AnyAuthMethod[]) {
+/** Offers the methods in order, skipping those the server does not accept (ssh-agent keys go as publickey). */
+export function makeAuthHandler(methods: AnyAuthMethod[]) {
   let next = 0;
   return (authsLeft: AuthenticationType[] | null, _partial: boolean, cb: (m: AnyAuthMethod | false) => void) => {
     while (next < methods.length) {
@@ -204,6 +204,32 @@ function authHandler(methods: AnyAuthMethod[]) {
     }
     return cb(false);
   };
+}
+
+/**
+ * Commands in flight per connection. OpenSSH's MaxSessions defaults to 10 and the SFTP session takes one,
+ * so more parallel commands than this wait for a free channel instead of failing to open one.
+ */
+export const MAX_CHANNELS = 8;
+
+/** A counting semaphore. */
+export class Slots {
+  private free: number;
+  private waiting: Array<() => void> = [];
+  constructor(size: number) {
+    this.free = size;
+  }
+  async use<T>(task: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((r) => this.waiting.push(r));
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
 }
 
 interface OpenConnection {
@@ -220,6 +246,7 @@ export class SshTransport implements Transport {
   private conn: OpenConnection | undefined;
   private opens = 0;
   private closing = false;
+  private readonly channels = new Slots(MAX_CHANNELS);
 
   constructor(
     private readonly settings: NodeSshSettings,
@@ -335,7 +362,7 @@ export class SshTransport implements Transport {
       keepaliveInterval: 10_000,
       keepaliveCountMax: 3,
       algorithms: { serverHostKey: preferredHostKeyAlgorithms(knownTypes) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
-      authHandler: authHandler(ep.credentials.methods) as ConnectConfig['authHandler'],
+      authHandler: makeAuthHandler(ep.credentials.methods) as ConnectConfig['authHandler'],
       hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
         let presented: string;
         try {
@@ -353,7 +380,9 @@ export class SshTransport implements Transport {
               return verify(true);
             }
             if (verdict.status === 'revoked') {
-              refused = new HostKeyMismatchError(who, ep.host, `no revoked key (${fingerprintSha256(verdict.entry.key)} is marked @revoked)`, presented, verdict.entry.file);
+              refused = new ConnectionError(this.nodeName, `The SSH host key ${presented} of node ${who} is marked @revoked in ${verdict.entry.file}. Refusing to connect.`, {
+                hint: 'A revoked key means the node is not to be trusted; re-key the node, or remove the @revoked line if it is wrong.',
+              });
               return verify(false);
             }
             const known = [...new Set(verdict.recorded.map((e) => `${fingerprintSha256(e.key)} (${e.keyType})`))].join(' or ');
@@ -422,7 +451,7 @@ export class SshTransport implements Transport {
       const path = await this.upload(Buffer.from(effectiveScript(script, sudo), 'utf8'));
       command = buildScriptFileCommand(path, cmdOpts);
     }
-    const raw = await this.exec(command, sudo, opts.timeoutMs);
+    const raw = await this.channels.use(() => this.exec(command, sudo, opts.timeoutMs));
     const parsed = parseSudoStderr(raw.stderr, sudo.kind === 'password' ? sudo.prompt : undefined);
     const user = this.node.credentials.username;
     if (sudo.kind === 'password' && (parsed.prompts >= 2 || (raw.code !== 0 && parsed.incorrectPassword))) {
@@ -601,12 +630,19 @@ export class SshTransport implements Transport {
   }
 }
 
+/** Writes in 32 KiB chunks with up to 16 requests in flight (SFTP writes carry offsets, so order does not matter). */
 async function writeAll(sftp: SFTPWrapper, handle: Buffer, data: Buffer): Promise<void> {
   const chunk = 32 * 1024;
-  for (let pos = 0; pos < data.length; pos += chunk) {
-    const len = Math.min(chunk, data.length - pos);
-    await new Promise<void>((resolve, reject) => sftp.write(handle, data, pos, len, pos, (err) => (err ? reject(err) : resolve())));
-  }
+  let next = 0;
+  const worker = async () => {
+    while (next < data.length) {
+      const pos = next;
+      next += chunk;
+      const len = Math.min(chunk, data.length - pos);
+      await new Promise<void>((resolve, reject) => sftp.write(handle, data, pos, len, pos, (err) => (err ? reject(err) : resolve())));
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
 }
 
 /** Shell convention for a command killed by a signal: 128 + its number (ssh2 names it `SIGKILL` etc.). */

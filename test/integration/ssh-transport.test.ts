@@ -102,6 +102,18 @@ describeLab('SSH transport against the lab', () => {
     expect(t.connectionCount).toBe(1);
   });
 
+  it('queues commands beyond the channel limit instead of failing (OpenSSH MaxSessions defaults to 10)', async () => {
+    // Give this node OpenSSH's default MaxSessions (the lab raises it); drop-ins come first, and the first value wins.
+    await plain.exec('echo "MaxSessions 10" >/etc/ssh/sshd_config.d/10-max-sessions.conf && kill -HUP "$(cat /run/sshd.pid)"');
+    await new Promise((r) => setTimeout(r, 300));
+    await plain.waitUntilUp();
+    const t = await connect(settings(plain));
+    await t.writeFile('/home/pi/probe.txt', 'x');
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => t.run(`sleep 0.2; echo ${i}`, { sudo: i % 2 === 0 })));
+    expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 30 }, (_, i) => `${i}\n`));
+    expect(t.connectionCount).toBe(1);
+  });
+
   it('records a first-seen host key once, even when connections to many nodes race', async () => {
     const file = join(dir, 'tofu_known_hosts');
     const kh = knownHosts(file);
@@ -232,6 +244,11 @@ describeLab('SSH transport against the lab', () => {
     const ownFile = join(dir, 'own_after_user');
     await connect(settings(rekeyed), { knownHosts: knownHosts(ownFile, [userFile]) });
     expect(existsSync(ownFile)).toBe(false);
+
+    // A key marked @revoked is refused even though the host is otherwise unknown.
+    await writeFile(userFile, `@revoked * ssh-ed25519 ${after}\n`);
+    const revoked = await rejection(connect(settings(rekeyed), { nodeName: 'pi-d', knownHosts: knownHosts(undefined, [userFile]) }));
+    expect(revoked.message).toBe(`The SSH host key ${fingerprintSha256(after)} of node pi-d is marked @revoked in ${userFile}. Refusing to connect.`);
   });
 
   it('asks for the recorded key type first, so a node known by its ECDSA key is checked against it', async () => {
