@@ -5,7 +5,7 @@ import yaml from 'js-yaml';
 import { InventoryError, type InventoryIssue } from '../errors.js';
 import { loadLocated, type LocatedDocument } from './locate.js';
 import { shapeIssues } from './messages.js';
-import { formatPath, parsePath } from './path.js';
+import { formatPath, parsePath, type PathSegment } from './path.js';
 import { checkInventory, type RuleIssue } from './rules.js';
 import { inventorySchema, type Inventory } from './schema.js';
 
@@ -62,23 +62,53 @@ export function parseInventory(text: string, file: string, options: ParseOptions
     ]);
   }
 
+  const baseDir = path.dirname(path.resolve(file));
+  const homeDir = options.homeDir ?? os.homedir();
+  const check = (inventory: Inventory) =>
+    checkInventory(resolveLocalPaths(inventory, baseDir, homeDir), { baseDir, fileExists: options.fileExists }).map((issue) => positioned(issue, doc));
+
   const result = inventorySchema.safeParse(doc.value);
   if (!result.success) {
-    const issues = shapeIssues(result.error, inventorySchema).map<InventoryIssue>((issue) => ({
+    const shape = shapeIssues(result.error, inventorySchema);
+    const issues = shape.map<InventoryIssue>((issue) => ({
       path: formatPath(issue.path),
       ...doc.locate(issue.path, issue.at),
       message: issue.message,
       severity: 'error',
     }));
+    // So that one pass shows every error: when the faulty fields are all optional, the rest still gets the
+    // semantic rules — except next to a faulty field, where its real value is unknown.
+    const rest = withoutFields(doc.value, shape.map((i) => i.path));
+    const restResult = rest === undefined ? undefined : inventorySchema.safeParse(rest);
+    if (restResult?.success) {
+      const faulty = shape.map((i) => formatPath(i.path.slice(0, -1)));
+      const nearFaulty = (p: string) => faulty.some((parent) => p === parent || p.startsWith(`${parent}.`) || p.startsWith(`${parent}[`));
+      issues.push(...check(restResult.data).filter((i) => i.severity === 'error' && !nearFaulty(i.path)));
+    }
     throw new InventoryError(file, sortIssues(issues));
   }
 
-  const baseDir = path.dirname(path.resolve(file));
-  const inventory = resolveLocalPaths(result.data, baseDir, options.homeDir ?? os.homedir());
-  const found = checkInventory(inventory, { baseDir, fileExists: options.fileExists }).map((issue) => positioned(issue, doc));
+  const inventory = resolveLocalPaths(result.data, baseDir, homeDir);
+  const found = check(result.data);
   const errors = found.filter((i) => i.severity === 'error');
   if (errors.length > 0) throw new InventoryError(file, sortIssues(errors));
   return { inventory, warnings: sortIssues(found.filter((i) => i.severity === 'warning')) };
+}
+
+/** A deep copy of `value` without the fields at `paths`; undefined when a path ends at a list item (removing it would renumber the rest). */
+function withoutFields(value: unknown, paths: PathSegment[][]): unknown {
+  const copy = structuredClone(value) as Record<string, unknown>;
+  for (const p of paths) {
+    const last = p[p.length - 1];
+    if (last === undefined || typeof last === 'number') return undefined;
+    let parent: unknown = copy;
+    for (const segment of p.slice(0, -1)) {
+      parent = typeof parent === 'object' && parent !== null ? (parent as Record<string | number, unknown>)[segment] : undefined;
+    }
+    if (typeof parent !== 'object' || parent === null || Array.isArray(parent)) return undefined;
+    delete (parent as Record<string, unknown>)[last];
+  }
+  return copy;
 }
 
 /** `~/x` → home/x, `keys/id` → <inventory folder>/keys/id, for every field naming a local file. */

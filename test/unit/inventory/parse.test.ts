@@ -282,6 +282,30 @@ describe('parseInventory', () => {
     );
   });
 
+  it('still applies the rules when the faulty fields are optional, except next to them', () => {
+    const text = edit(
+      ['  user: pi', '  user: pi\n  port: "22"\n  colour: blue'],
+      ['name: pi-2', 'name: pi-1'],
+      ['    role: agent', '    role: agent\n    ssh:\n      passwordEnv: raspberry'],
+    );
+    expect(issuesOf(text).map((i) => `${i.line}:${i.column} ${i.path}`)).toEqual([
+      '7:9 ssh.port',
+      '8:3 ssh.colour',
+      '13:11 nodes[1].name',
+      '17:20 nodes[1].ssh.passwordEnv',
+    ]);
+    // Next to a faulty field, nothing more is claimed: a literal beside the bad port waits for the next run.
+    const beside = edit(['  user: pi', '  user: pi\n  port: "22"\n  passwordEnv: raspberry']);
+    expect(issuesOf(beside).map((i) => i.path)).toEqual(['ssh.port']);
+    // enabled: "no" may have meant false, so "no pool" next to it is not claimed.
+    const noPools = edit(
+      ['    pools:\n      - name: lan\n        addresses:\n          - 192.168.1.200-192.168.1.220\n  addresses:\n    ingress: 192.168.1.200\n    mediaServer: 192.168.1.201\n    kafka: [192.168.1.202, 192.168.1.203]\n', '    enabled: "no"\n'],
+    );
+    expect(issuesOf(noPools).map((i) => `${i.line}:${i.column} ${i.path}`)).toEqual(['16:14 network.metallb.enabled']);
+    // A required field at fault leaves nothing to check the rules on.
+    expect(issuesOf(edit(['role: server', 'role: master'], ['name: pi-2', 'name: pi-1'])).map((i) => i.path)).toEqual(['nodes[0].role']);
+  });
+
   it('never repeats a secret written where a variable name goes', () => {
     for (const text of [
       edit(['  user: pi', '  user: pi\n  passwordEnv: Tr0ub4dor']),
