@@ -315,6 +315,16 @@ export const wifiNeedsPromiscuous: InventoryRule = (inv) => {
   );
 };
 
+export const promiscuousNeedsInterface: InventoryRule = (inv) => {
+  if (!inv.pi.wifiPromiscuous || inv.nodes.some((n) => n.wifiInterface !== undefined)) return [];
+  return [
+    warning(
+      ['pi', 'wifiPromiscuous'],
+      'pi.wifiPromiscuous is on but no node names its wifiInterface, so nothing will be changed — add wifiInterface: wlan0 to the nodes on Wi-Fi',
+    ),
+  ];
+};
+
 /** `workloads.images` overrides must name an image the workloads use and pin it (a tag other than latest, or a digest). */
 export const imageOverridesKnown: InventoryRule = (inv) => {
   const issues: RuleIssue[] = [];
@@ -349,6 +359,7 @@ export const inventoryRules: Record<string, InventoryRule> = {
   envFieldsHoldNames,
   noNodeRoleLabels,
   wifiNeedsPromiscuous,
+  promiscuousNeedsInterface,
   imageOverridesKnown,
 };
 

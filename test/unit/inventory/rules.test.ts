@@ -15,6 +15,7 @@ import {
   poolsIgnoredWhenDisabled,
   poolsParse,
   poolsWhenNeeded,
+  promiscuousNeedsInterface,
   uniqueNodeHosts,
   uniqueNodeNames,
   wifiNeedsPromiscuous,
@@ -66,6 +67,7 @@ describe('inventory rules', () => {
       envFieldsHoldNames,
       noNodeRoleLabels,
       wifiNeedsPromiscuous,
+      promiscuousNeedsInterface,
       imageOverridesKnown,
     ]);
   });
@@ -236,5 +238,12 @@ describe('inventory rules', () => {
     expect(pathsOf(wifiNeedsPromiscuous, inventory(wifi))).toEqual(['warning nodes[2].wifiInterface']);
     expect(pathsOf(wifiNeedsPromiscuous, inventory((r) => (wifi(r), (r.pi = { wifiPromiscuous: true }))))).toEqual([]);
     expect(pathsOf(wifiNeedsPromiscuous, inventory((r) => (wifi(r), (r.network.metallb.enabled = false))))).toEqual([]);
+  });
+
+  it('promiscuousNeedsInterface warns when the fix is on but no node is on Wi-Fi', () => {
+    const on = (r: Record<string, any>) => (r.pi = { wifiPromiscuous: true });
+    expect(pathsOf(promiscuousNeedsInterface, inventory(on))).toEqual(['warning pi.wifiPromiscuous']);
+    expect(pathsOf(promiscuousNeedsInterface, inventory((r) => (on(r), (r.nodes[1].wifiInterface = 'wlan0'))))).toEqual([]);
+    expect(pathsOf(promiscuousNeedsInterface, inventory())).toEqual([]);
   });
 });
