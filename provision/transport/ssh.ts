@@ -76,6 +76,13 @@ function plural(n: number, word: string): string {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** The server refused to open a channel on a live connection (e.g. MaxSessions reached). */
+class ChannelOpenError extends Error {
+  constructor(readonly error: ConnectionError) {
+    super(error.message);
+  }
+}
+
 /** A failure that retrying cannot fix: wrong credentials, changed host key, missing secret. */
 class FinalError extends Error {
   constructor(readonly error: Error) {
@@ -482,12 +489,29 @@ export class SshTransport implements Transport {
    * Runs one command on a fresh channel. Under `sudo -S` the password is written only when sudo's prompt
    * marker shows on stderr (so nothing is written when sudo does not ask), and stdin is closed right after.
    */
+  /**
+   * Runs one command, retrying briefly when the server refuses a new channel while the connection is fine
+   * (sshd frees a finished session a moment after its channel closes, so a full MaxSessions can lag).
+   */
   private async exec(command: string, sudo: SudoMode, timeoutMs: number | undefined): Promise<RunResult> {
-    const { client } = await this.client();
+    for (let attempt = 1; ; attempt++) {
+      const conn = await this.client();
+      try {
+        return await this.execOnce(conn.client, command, sudo, timeoutMs);
+      } catch (err) {
+        const refusedChannel = err instanceof ChannelOpenError && conn.alive && attempt < 10;
+        if (!refusedChannel) throw err instanceof ChannelOpenError ? err.error : err;
+        await sleep(backoffDelay(attempt, 50, 500));
+      }
+    }
+  }
+
+  private execOnce(client: Client, command: string, sudo: SudoMode, timeoutMs: number | undefined): Promise<RunResult> {
     return new Promise<RunResult>((resolve, reject) => {
       client.exec(command, (openErr, channel) => {
         if (openErr) {
-          return reject(new ConnectionError(this.nodeName, `Could not start a command on node ${this.nodeName}: ${openErr.message}.`, { cause: openErr }));
+          const error = new ConnectionError(this.nodeName, `Could not start a command on node ${this.nodeName}: ${openErr.message}.`, { cause: openErr });
+          return reject((openErr as { reason?: unknown }).reason !== undefined ? new ChannelOpenError(error) : error);
         }
         // Listeners go on synchronously: output and the exit status can arrive in the same packet batch as the open.
         const out: Buffer[] = [];
