@@ -271,14 +271,8 @@ export function addPiUser(
   const dropUsers = new Set(['pi', ...passwdLines.filter((l) => l.split(':')[2] === '1000').map((l) => l.split(':')[0]!)]);
   const groupLines = lines(files.group);
   const dropGroups = new Set(['pi', ...groupLines.filter((l) => l.split(':')[2] === '1000').map((l) => l.split(':')[0]!)]);
+  // group and gshadow both keep members in field 4
   const stripMembers = (l: string) => {
-    const f = l.split(':');
-    const members = (f[3] ?? '').split(',').filter((m) => m !== '' && !dropUsers.has(m));
-    if (PI_USER_GROUPS.includes(f[0]!)) members.push('pi');
-    f[3] = members.join(',');
-    return f.join(':');
-  };
-  const gshadowStrip = (l: string) => {
     const f = l.split(':');
     const members = (f[3] ?? '').split(',').filter((m) => m !== '' && !dropUsers.has(m));
     if (PI_USER_GROUPS.includes(f[0]!)) members.push('pi');
@@ -290,7 +284,7 @@ export function addPiUser(
     passwd: [...passwdLines.filter((l) => !dropUsers.has(l.split(':')[0]!)), 'pi:x:1000:1000:,,,:/home/pi:/bin/bash'].join('\n') + '\n',
     shadow: [...lines(files.shadow).filter((l) => !dropUsers.has(l.split(':')[0]!)), `pi:${hash}:${days}:0:99999:7:::`].join('\n') + '\n',
     group: [...groupLines.filter((l) => !dropGroups.has(l.split(':')[0]!)).map(stripMembers), 'pi:x:1000:'].join('\n') + '\n',
-    gshadow: [...lines(files.gshadow).filter((l) => !dropGroups.has(l.split(':')[0]!)).map(gshadowStrip), 'pi:!::'].join('\n') + '\n',
+    gshadow: [...lines(files.gshadow).filter((l) => !dropGroups.has(l.split(':')[0]!)).map(stripMembers), 'pi:!::'].join('\n') + '\n',
   };
 }
 

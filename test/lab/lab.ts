@@ -278,7 +278,9 @@ class SimNode implements LabNode {
 
   async exec(script: string): Promise<{ code: number; stdout: string; stderr: string }> {
     const pid = this.initPid;
-    if (pid === undefined || this.state === 'down') throw new Error(`lab: node ${this.name} is powered off; exec() needs it up.`);
+    if (pid === undefined || this.state === 'down' || this.state === 'rebooting') {
+      throw new Error(`lab: node ${this.name} is ${this.state === 'rebooting' ? 'rebooting' : 'powered off'}; exec() needs it up (await node.waitUntilUp()).`);
+    }
     return new Promise((resolve, reject) => {
       const child = spawn('nsenter', ['-t', String(pid), '-m', '-u', '-p', '--', '/bin/sh', '-c', script], {
         cwd: '/',
@@ -519,7 +521,11 @@ class SimNode implements LabNode {
         this.rebootTimer = undefined;
         this.boot().catch((err: unknown) => {
           this.state = 'down';
-          fs.appendFileSync(this.labPath('console.log'), `--- lab: reboot failed: ${String(err)}\n`);
+          try {
+            fs.appendFileSync(this.labPath('console.log'), `--- lab: reboot failed: ${String(err)}\n`);
+          } catch {
+            /* lab being removed */
+          }
         });
       }, this.bootDelayMs);
       return;
