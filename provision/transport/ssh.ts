@@ -253,10 +253,10 @@ export class SshTransport implements Transport {
   private conn: OpenConnection | undefined;
   private opens = 0;
   private closing = false;
+  private reopening: Promise<void> | undefined;
   private readonly channels = new Slots(MAX_CHANNELS);
 
   constructor(
-    private readonly settings: NodeSshSettings,
     private readonly opts: Required<Pick<ConnectNodeOptions, 'nodeName' | 'knownHosts' | 'connectTimeoutMs' | 'retries' | 'retryDelayMs'>>,
     private readonly node: Endpoint,
     private readonly jump: Endpoint | undefined,
@@ -393,7 +393,8 @@ export class SshTransport implements Transport {
               return verify(false);
             }
             const known = [...new Set(verdict.recorded.map((e) => `${fingerprintSha256(e.key)} (${e.keyType})`))].join(' or ');
-            refused = new HostKeyMismatchError(who, displayAddress(ep.host, ep.port), known, `${presented} (${keyTypeOf(key)})`, verdict.recorded[0]!.file);
+            const where = ep.label === 'node' ? displayAddress(ep.host, ep.port) : `jump host ${displayAddress(ep.host, ep.port)}`;
+            refused = new HostKeyMismatchError(this.nodeName, where, known, `${presented} (${keyTypeOf(key)})`, verdict.recorded[0]!.file);
             verify(false);
           },
           (err: unknown) => {
@@ -425,12 +426,17 @@ export class SshTransport implements Transport {
     return ssh;
   }
 
+  /** The live connection; a dropped one is reopened once, shared by every caller waiting for it. */
   private async client(): Promise<OpenConnection> {
     if (this.closing) throw new ConnectionError(this.nodeName, `The SSH connection to node ${this.nodeName} was closed.`);
-    if (!this.conn || !this.conn.alive) {
+    if (this.conn?.alive) return this.conn;
+    if (!this.reopening) {
       this.dropConnection();
-      await this.open();
+      this.reopening = this.open().finally(() => {
+        this.reopening = undefined;
+      });
     }
+    await this.reopening;
     return this.conn!;
   }
 
@@ -624,14 +630,26 @@ export class SshTransport implements Transport {
    */
   async reconnect(timeoutMs: number): Promise<void> {
     this.dropConnection();
+    // Commands issued meanwhile wait for this instead of dialling on their own.
+    const polling = this.pollUntilUp(timeoutMs);
+    const shared = polling.finally(() => {
+      if (this.reopening === shared) this.reopening = undefined;
+    });
+    shared.catch(() => undefined);
+    this.reopening = shared;
+    await polling;
+  }
+
+  private async pollUntilUp(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let attempt = 0;
     let last: unknown;
+    let lastTimeout = this.opts.connectTimeoutMs;
     while (Date.now() < deadline) {
       attempt++;
-      const left = deadline - Date.now();
+      lastTimeout = Math.max(200, Math.min(this.opts.connectTimeoutMs, 5000, deadline - Date.now()));
       try {
-        this.conn = await this.dial(Math.max(200, Math.min(this.opts.connectTimeoutMs, 5000, left)));
+        this.conn = await this.dial(lastTimeout);
         return;
       } catch (err) {
         if (err instanceof FinalError) throw err.error;
@@ -640,7 +658,7 @@ export class SshTransport implements Transport {
       const pause = Math.min(backoffDelay(attempt, 250, 1000), deadline - Date.now());
       if (pause > 0) await sleep(pause);
     }
-    const cause = last === undefined ? 'no attempt fitted in the time given' : describeDialError(last, this.opts.connectTimeoutMs);
+    const cause = last === undefined ? 'no attempt fitted in the time given' : describeDialError(last, lastTimeout);
     throw new ConnectionError(
       this.nodeName,
       `Node ${this.nodeName} at ${this.address} did not answer SSH again within ${Math.round(timeoutMs / 100) / 10} s (${plural(attempt, 'attempt')}; last: ${cause}).`,
@@ -726,7 +744,6 @@ export async function connectNode(settings: NodeSshSettings, opts: ConnectNodeOp
     jump = { label: 'jump', host: j.host, port: j.port, credentials: jumpCreds };
   }
   const transport = new SshTransport(
-    settings,
     {
       nodeName: node,
       knownHosts: opts.knownHosts,
