@@ -115,7 +115,7 @@ function withoutFields(value: unknown, paths: PathSegment[][]): unknown {
 export function resolveLocalPaths(inventory: Inventory, baseDir: string, homeDir: string): Inventory {
   const local = (p: string | undefined): string | undefined => (p === undefined ? undefined : resolveLocalPath(p, baseDir, homeDir));
   const ssh = { ...inventory.ssh, keyPath: local(inventory.ssh.keyPath), knownHostsFile: local(inventory.ssh.knownHostsFile) };
-  if (inventory.ssh.jump) ssh.jump = { ...inventory.ssh.jump, keyPath: local(inventory.ssh.jump.keyPath) };
+  if (inventory.ssh.jump) ssh.jump = dropUndefined({ ...inventory.ssh.jump, keyPath: local(inventory.ssh.jump.keyPath) });
   const airgap = inventory.k3s.airgap;
   return {
     ...inventory,

@@ -11,7 +11,7 @@ export const DEFAULT_INSTALL_SCRIPT_URL = 'https://get.k3s.io';
 
 const envVarName = z
   .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the NAME of an environment variable (letters, digits, _), not a literal value');
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the NAME of an environment variable in capitals, digits and _ (e.g. PI_PASSWORD), never the secret itself');
 
 const k8sName = z
   .string()

@@ -120,7 +120,7 @@ describe('parseInventory', () => {
       'ssh.sudoPasswordEnv',
       7,
       20,
-      'sudoPasswordEnv must be the NAME of an environment variable (letters, digits, _), not a literal value',
+      'sudoPasswordEnv must be the NAME of an environment variable in capitals, digits and _ (e.g. PI_PASSWORD), never the secret itself',
     ],
     [
       'env field holding an obvious literal',
