@@ -1,0 +1,76 @@
+import yaml from 'js-yaml';
+import type { Inventory, InventoryNode } from '../provision/inventory/schema.js';
+import { API_PORT, TOKEN_FILE_PATH } from './paths.js';
+
+/**
+ * The content of /etc/rancher/k3s/config.yaml for one node. Keys are K3s flag names; the installer and
+ * K3s read the file themselves, so re-running the installer never loses a setting, and a re-run compares
+ * the file byte for byte: keys sorted, lists in a fixed order, no line wrapping.
+ */
+export interface K3sConfigContext {
+  /** The inventory's first node with role server: the one that starts the cluster. */
+  firstServer: InventoryNode;
+  isFirstServer: boolean;
+}
+
+export function serverUrl(firstServer: InventoryNode): string {
+  return `https://${firstServer.host}:${API_PORT}`;
+}
+
+export function firstServerOf(inventory: Inventory): InventoryNode | undefined {
+  return inventory.nodes.find((n) => n.role === 'server');
+}
+
+/** The settings as an object (what renderK3sConfig writes). */
+export function k3sConfigValues(inventory: Inventory, node: InventoryNode, ctx: K3sConfigContext): Record<string, unknown> {
+  const values: Record<string, unknown> = {
+    'node-name': node.name,
+    'token-file': TOKEN_FILE_PATH,
+  };
+  const labels = Object.entries(node.labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .sort();
+  if (labels.length > 0) values['node-label'] = labels;
+  if (node.taints.length > 0) values['node-taint'] = [...node.taints].sort();
+  if (node.role === 'server') {
+    values['disable'] = ['servicelb'];
+    values['tls-san'] = unique([node.host, node.name, inventory.cluster.apiEndpoint].filter((s): s is string => Boolean(s)));
+    values['write-kubeconfig-mode'] = '0600';
+    const servers = inventory.nodes.filter((n) => n.role === 'server').length;
+    if (ctx.isFirstServer && servers >= 3) values['cluster-init'] = true;
+  }
+  if (!ctx.isFirstServer) values['server'] = serverUrl(ctx.firstServer);
+  return values;
+}
+
+export function renderK3sConfig(inventory: Inventory, node: InventoryNode, ctx: K3sConfigContext): string {
+  return '# Written by revue-pi from the inventory; edits here are drift and the next `revue-pi up` undoes them.\n' + dumpSorted(k3sConfigValues(inventory, node, ctx));
+}
+
+export function dumpSorted(values: Record<string, unknown>): string {
+  return yaml.dump(values, { sortKeys: true, lineWidth: -1, noRefs: true });
+}
+
+/**
+ * Which top-level keys differ between a config.yaml found on a node and the one revue-pi would write
+ * (sorted; for plan's "config.yaml differs: …"). A file that does not parse counts as every key differing.
+ */
+export function configDrift(found: string, wanted: string): string[] {
+  const parse = (text: string): Record<string, unknown> | undefined => {
+    try {
+      const value = yaml.load(text);
+      return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const a = parse(found);
+  const b = parse(wanted) ?? {};
+  if (a === undefined) return Object.keys(b).sort();
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).sort();
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}

@@ -1,0 +1,58 @@
+import type { K3sUnit } from './paths.js';
+
+/** Readiness and node-object commands, run on the first server through the transport (sudo): the laptop never talks to the API. */
+export const GET_NODES_COMMAND = 'k3s kubectl get nodes -o json';
+
+export interface NodeReadiness {
+  name: string;
+  ready: boolean;
+  /** kubelet version, e.g. v1.33.5+k3s1 */
+  version: string;
+}
+
+export function parseNodesReady(kubectlJson: string): NodeReadiness[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(kubectlJson);
+  } catch {
+    throw new Error(`kubectl did not print JSON: ${kubectlJson.trim().slice(0, 200)}`);
+  }
+  const items = (doc as { items?: unknown }).items;
+  if (!Array.isArray(items)) throw new Error('kubectl printed no node list (no "items")');
+  return items.map((item) => {
+    const node = item as {
+      metadata?: { name?: string };
+      status?: { conditions?: { type?: string; status?: string }[]; nodeInfo?: { kubeletVersion?: string } };
+    };
+    const ready = (node.status?.conditions ?? []).find((c) => c.type === 'Ready');
+    return { name: node.metadata?.name ?? '', ready: ready?.status === 'True', version: node.status?.nodeInfo?.kubeletVersion ?? '' };
+  });
+}
+
+export function buildJournalCommand(unit: K3sUnit, lines = 20): string {
+  return `journalctl -u ${unit} -n ${lines} --no-pager`;
+}
+
+/** A re-imaged node joining under its old name: K3s refuses it until the old node object and password secret are gone. */
+export function isNodePasswordRejected(journalText: string): boolean {
+  return /Node password rejected/i.test(journalText);
+}
+
+/**
+ * Removes a node object and its node-password secret (names are RFC 1123 per the inventory schema, so bare).
+ * "not found" counts as done, so a retry after a partial run succeeds.
+ */
+export function buildForgetNodeScript(name: string): string {
+  return [
+    'rc=0',
+    `out=$(k3s kubectl delete node ${name} 2>&1) || case "$out" in *NotFound*|*"not found"*) ;; *) echo "$out" >&2; rc=1 ;; esac`,
+    `out=$(k3s kubectl -n kube-system delete secret ${name}.node-password.k3s 2>&1) || case "$out" in *NotFound*|*"not found"*) ;; *) echo "$out" >&2; rc=1 ;; esac`,
+    'exit $rc',
+    '',
+  ].join('\n');
+}
+
+/** `--no-block` for agents: an agent that cannot join would keep `systemctl restart` waiting forever (TimeoutStartSec=0). */
+export function buildRestartCommand(unit: K3sUnit): string {
+  return unit === 'k3s' ? 'systemctl restart k3s' : 'systemctl restart --no-block k3s-agent';
+}

@@ -1,0 +1,107 @@
+import type { Inventory, InventoryNode } from '../provision/inventory/schema.js';
+import { configDrift, renderK3sConfig, serverUrl } from './config.js';
+import type { K3sFacts } from './facts.js';
+import { wantedK3sVersion } from './install.js';
+import { K3S_CONFIG_PATH, TOKEN_FILE_PATH, type K3sRole, type K3sUnit, unitFor } from './paths.js';
+import { sha256Hex, tokenFileContent, tokenSecret } from './token.js';
+
+/** One thing `up` would do to K3s on a node. Pure data: plan prints it, the phase applies it. No secrets in here. */
+export type ClusterChange =
+  | { kind: 'write-token'; path: string; reason: string }
+  | { kind: 'write-config'; path: string; content: string; reason: string }
+  | { kind: 'install'; role: K3sRole; version?: string; join?: string; reason: string }
+  | { kind: 'restart'; unit: K3sUnit; reason: string };
+
+export interface ClusterPlanContext {
+  firstServer: InventoryNode;
+  /** The cluster token; undefined only in `plan` for a cluster that does not exist yet. */
+  token: string | undefined;
+}
+
+export interface ClusterCheck {
+  severity: 'error' | 'warning';
+  message: string;
+}
+
+/** Checks before planning: a role change is refused (it needs an uninstall), another version is only reported. */
+export function checkClusterNode(facts: K3sFacts, inventory: Inventory, node: InventoryNode): ClusterCheck[] {
+  const results: ClusterCheck[] = [];
+  const wantedUnit = unitFor(node.role);
+  const otherUnit = unitFor(node.role === 'server' ? 'agent' : 'server');
+  if (facts.units.includes(otherUnit)) {
+    const uninstall = otherUnit === 'k3s' ? 'k3s-uninstall.sh' : 'k3s-agent-uninstall.sh';
+    results.push({
+      severity: 'error',
+      message: `node ${node.name} already runs K3s as ${otherUnit === 'k3s' ? 'a server' : 'an agent'} (${otherUnit}.service) but the inventory gives it role: ${node.role}: ` +
+        `run /usr/local/bin/${uninstall} on it first (this wipes its K3s data), or set its role back to ${otherUnit === 'k3s' ? 'server' : 'agent'}.`,
+    });
+  }
+  const wanted = inventory.k3s.airgap && !inventory.k3s.version ? undefined : wantedK3sVersion(inventory);
+  if (facts.installedVersion && wanted && facts.installedVersion !== wanted && facts.units.includes(wantedUnit)) {
+    results.push({
+      severity: 'warning',
+      message: `node ${node.name} runs K3s ${facts.installedVersion}, not ${wanted} as the inventory asks: left as it is (revue-pi does not upgrade K3s in place).`,
+    });
+  }
+  return results;
+}
+
+/** What `up` would change for K3s on this node; empty when it is converged (the idempotency test). */
+export function planClusterNode(facts: K3sFacts, inventory: Inventory, node: InventoryNode, ctx: ClusterPlanContext): ClusterChange[] {
+  const changes: ClusterChange[] = [];
+  const isFirstServer = node.name === ctx.firstServer.name;
+  const unit = unitFor(node.role);
+
+  let tokenChanged = false;
+  if (ctx.token === undefined ? facts.tokenFileSha256 === undefined : facts.tokenFileSha256 !== sha256Hex(tokenFileContent(ctx.token))) {
+    tokenChanged = true;
+    changes.push({ kind: 'write-token', path: TOKEN_FILE_PATH, reason: facts.tokenFileSha256 === undefined ? 'write the cluster token file' : 'the cluster token file differs: rewrite it' });
+  }
+
+  const config = renderK3sConfig(inventory, node, { firstServer: ctx.firstServer, isFirstServer });
+  let configChanged = false;
+  if (facts.config !== config) {
+    configChanged = true;
+    const drift = facts.config === undefined ? [] : configDrift(facts.config, config);
+    const reason = facts.config === undefined ? 'node settings from the inventory' : drift.length > 0 ? `differs from the inventory in ${drift.join(', ')}` : 'differs from the inventory in formatting or comments';
+    changes.push({ kind: 'write-config', path: K3S_CONFIG_PATH, content: config, reason });
+  }
+
+  const installed = facts.installedVersion !== undefined && facts.units.includes(unit);
+  if (!installed) {
+    changes.push({
+      kind: 'install',
+      role: node.role,
+      version: inventory.k3s.airgap ? undefined : wantedK3sVersion(inventory) ?? `channel ${inventory.k3s.channel}`,
+      join: isFirstServer ? undefined : serverUrl(ctx.firstServer),
+      reason: facts.installedVersion === undefined ? 'K3s is not installed' : `${unit}.service is missing`,
+    });
+  } else if (tokenChanged || configChanged) {
+    changes.push({ kind: 'restart', unit, reason: tokenChanged && configChanged ? 'config.yaml and token changed' : tokenChanged ? 'token changed' : 'config.yaml changed' });
+  } else if (!facts.active || facts.unit !== unit) {
+    changes.push({ kind: 'restart', unit, reason: `${unit} is not running` });
+  }
+  return changes;
+}
+
+export function describeClusterChange(change: ClusterChange): string {
+  switch (change.kind) {
+    case 'write-token':
+      return `${change.reason} (${change.path})`;
+    case 'write-config':
+      return `write ${change.path}: ${change.reason}`;
+    case 'install': {
+      const what = `install K3s ${change.role}${change.version ? ` ${change.version}` : ' (air-gapped)'}`;
+      return change.join ? `${what} and join ${change.join}` : `${what} and start the cluster`;
+    }
+    case 'restart':
+      return `restart ${change.unit}: ${change.reason}`;
+  }
+}
+
+/** Whether the token revue-pi holds is the one K3s on the first server was started with. */
+export function tokenMatchesServer(facts: K3sFacts, token: string): boolean {
+  if (facts.serverTokenSha256 !== undefined) return facts.serverTokenSha256 === sha256Hex(tokenSecret(token));
+  if (facts.tokenFileSha256 !== undefined) return facts.tokenFileSha256 === sha256Hex(tokenFileContent(token));
+  return true;
+}

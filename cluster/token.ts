@@ -1,0 +1,27 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/**
+ * The cluster token: a secret revue-pi generates once and keeps in the state directory (0600). K3s accepts a
+ * plain secret on the first server; every later join uses the same file, so nothing is read back from K3s.
+ */
+export type RandomSource = (bytes: number) => Buffer;
+
+/** 32 random bytes as hex: no `:` (K3s splits full tokens on `::`), nothing a shell or YAML would mangle. */
+export function generateToken(random: RandomSource = randomBytes): string {
+  return random(32).toString('hex');
+}
+
+/** What goes into TOKEN_FILE_PATH (K3s trims the trailing newline). */
+export function tokenFileContent(token: string): string {
+  return `${token}\n`;
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** The secret inside a token: `K10<ca-hash>::server:<secret>` → `<secret>`; a plain secret stays as it is. */
+export function tokenSecret(token: string): string {
+  const match = /^K10[0-9a-f]+::[^:]+:(.+)$/.exec(token.trim());
+  return match ? match[1]! : token.trim();
+}

@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { renderK3sConfig } from '../../../cluster/config.js';
+import { freshK3sFacts, type K3sFacts } from '../../../cluster/facts.js';
+import { checkClusterNode, describeClusterChange, planClusterNode, tokenMatchesServer } from '../../../cluster/plan.js';
+import { sha256Hex, tokenFileContent } from '../../../cluster/token.js';
+import type { Inventory, InventoryNode } from '../../../provision/inventory/schema.js';
+import { haInventory, inventory } from './helpers.js';
+
+const TOKEN = '5ec7e7'.repeat(10) + 'abcd';
+
+/** What the probe reads on a node that `up` converged. */
+function converged(inv: Inventory, node: InventoryNode, over: Partial<K3sFacts> = {}): K3sFacts {
+  const first = inv.nodes.find((n) => n.role === 'server')!;
+  const unit = node.role === 'server' ? 'k3s' : 'k3s-agent';
+  return {
+    installedVersion: 'v1.33.5+k3s1',
+    config: renderK3sConfig(inv, node, { firstServer: first, isFirstServer: node.name === first.name }),
+    tokenFileSha256: sha256Hex(tokenFileContent(TOKEN)),
+    unit,
+    units: [unit],
+    active: true,
+    nodePassword: true,
+    ...over,
+  };
+}
+
+describe('planClusterNode', () => {
+  const inv = inventory();
+  const [first, agent] = inv.nodes as [InventoryNode, InventoryNode];
+  const ctx = { firstServer: first, token: TOKEN };
+
+  it('fresh first server: token, config, install that starts the cluster', () => {
+    expect(planClusterNode(freshK3sFacts(), inv, first, ctx).map(describeClusterChange)).toEqual([
+      'write the cluster token file (/etc/rancher/k3s/revue-pi-token)',
+      'write /etc/rancher/k3s/config.yaml: node settings from the inventory',
+      'install K3s server v1.33.5+k3s1 and start the cluster',
+    ]);
+  });
+
+  it('fresh agent: install and join the first server', () => {
+    const changes = planClusterNode(freshK3sFacts(), inv, agent, ctx);
+    expect(changes.map(describeClusterChange)).toEqual([
+      'write the cluster token file (/etc/rancher/k3s/revue-pi-token)',
+      'write /etc/rancher/k3s/config.yaml: node settings from the inventory',
+      'install K3s agent v1.33.5+k3s1 and join https://192.168.1.101:6443',
+    ]);
+    expect(changes[1]).toMatchObject({ kind: 'write-config', content: renderK3sConfig(inv, agent, { firstServer: first, isFirstServer: false }) });
+  });
+
+  it('converged nodes: nothing (the idempotency check)', () => {
+    for (const node of inv.nodes) expect(planClusterNode(converged(inv, node), inv, node, ctx)).toEqual([]);
+  });
+
+  it('hand-edited config.yaml: rewrite naming the keys, then restart only that node', () => {
+    const facts = converged(inv, agent, { config: converged(inv, agent).config!.replace('disk=ssd', 'disk=hdd') + 'kubelet-arg: [max-pods=50]\n' });
+    expect(planClusterNode(facts, inv, agent, ctx).map(describeClusterChange)).toEqual([
+      'write /etc/rancher/k3s/config.yaml: differs from the inventory in kubelet-arg, node-label',
+      'restart k3s-agent: config.yaml changed',
+    ]);
+  });
+
+  it('a wrong token on a node: rewrite and restart', () => {
+    const facts = converged(inv, agent, { tokenFileSha256: 'b'.repeat(64) });
+    expect(planClusterNode(facts, inv, agent, ctx)).toEqual([
+      { kind: 'write-token', path: '/etc/rancher/k3s/revue-pi-token', reason: 'the cluster token file differs: rewrite it' },
+      { kind: 'restart', unit: 'k3s-agent', reason: 'token changed' },
+    ]);
+  });
+
+  it('installed but stopped (an earlier run failed): start it again', () => {
+    expect(planClusterNode(converged(inv, agent, { active: false }), inv, agent, ctx).map(describeClusterChange)).toEqual(['restart k3s-agent: k3s-agent is not running']);
+  });
+
+  it('binary present but unit missing (installer died half way): install again', () => {
+    expect(planClusterNode(converged(inv, agent, { unit: undefined, units: [], active: false }), inv, agent, ctx).map(describeClusterChange)).toEqual([
+      'install K3s agent v1.33.5+k3s1 and join https://192.168.1.101:6443',
+    ]);
+  });
+
+  it('a different installed version is not upgraded', () => {
+    const facts = converged(inv, agent, { installedVersion: 'v1.31.1+k3s1' });
+    expect(planClusterNode(facts, inv, agent, ctx)).toEqual([]);
+    expect(checkClusterNode(facts, inv, agent)).toEqual([
+      { severity: 'warning', message: 'node pi-2 runs K3s v1.31.1+k3s1, not v1.33.5+k3s1 as the inventory asks: left as it is (revue-pi does not upgrade K3s in place).' },
+    ]);
+  });
+
+  it('no token yet (plan of a new cluster): token file planned only where none exists', () => {
+    expect(planClusterNode(freshK3sFacts(), inv, agent, { firstServer: first, token: undefined })[0]).toMatchObject({ kind: 'write-token' });
+    expect(planClusterNode(converged(inv, agent), inv, agent, { firstServer: first, token: undefined })).toEqual([]);
+  });
+
+  it('adding servers turns on cluster-init on the first server: config drift, restart', () => {
+    const grown = haInventory();
+    const s1 = grown.nodes[0]!;
+    const single = inventory({}, [grown.nodes[0], grown.nodes[3]]);
+    const facts = converged(single, single.nodes[0]!);
+    expect(planClusterNode(facts, grown, s1, { firstServer: s1, token: TOKEN }).map(describeClusterChange)).toEqual([
+      'write /etc/rancher/k3s/config.yaml: differs from the inventory in cluster-init',
+      'restart k3s: config.yaml changed',
+    ]);
+  });
+});
+
+describe('checkClusterNode', () => {
+  const inv = inventory();
+  const [first, agent] = inv.nodes as [InventoryNode, InventoryNode];
+
+  it('refuses a role change with the uninstall script to run', () => {
+    const facts = converged(inv, first);
+    expect(checkClusterNode(facts, inv, { ...agent, name: 'pi-1' })).toEqual([
+      {
+        severity: 'error',
+        message: 'node pi-1 already runs K3s as a server (k3s.service) but the inventory gives it role: agent: run /usr/local/bin/k3s-uninstall.sh on it first (this wipes its K3s data), or set its role back to server.',
+      },
+    ]);
+  });
+
+  it('does not compare versions when following a channel', () => {
+    const channel = inventory({ k3s: { channel: 'stable' } });
+    expect(checkClusterNode(converged(channel, channel.nodes[1]!, { installedVersion: 'v1.34.1+k3s1' }), channel, channel.nodes[1]!)).toEqual([]);
+  });
+});
+
+describe('tokenMatchesServer', () => {
+  it('prefers the server token secret, then the token file, else cannot tell (true)', () => {
+    expect(tokenMatchesServer({ ...freshK3sFacts(), serverTokenSha256: sha256Hex(TOKEN) }, TOKEN)).toBe(true);
+    expect(tokenMatchesServer({ ...freshK3sFacts(), serverTokenSha256: sha256Hex('other') }, TOKEN)).toBe(false);
+    expect(tokenMatchesServer({ ...freshK3sFacts(), tokenFileSha256: sha256Hex(tokenFileContent('other')) }, TOKEN)).toBe(false);
+    expect(tokenMatchesServer(freshK3sFacts(), TOKEN)).toBe(true);
+  });
+});
