@@ -1,4 +1,6 @@
 import yaml from 'js-yaml';
+import type { InventoryNode } from '../provision/inventory/schema.js';
+import { type NodeFacts, supportsArmV82 } from '../provision/steps/facts.js';
 import { ARMV82_LABEL, type K8sObject, type NodeCapacity, podSpecOf } from './render.js';
 
 /**
@@ -149,6 +151,11 @@ export function workloadDemands(objects: K8sObject[], nodeCount: number): Worklo
     }
   }
   return demands;
+}
+
+/** A node's capacity facts as checkCapacity takes them (the same test decides the ARMV82_LABEL node label). */
+export function nodeCapacityFrom(node: Pick<InventoryNode, 'name' | 'role'>, facts: Pick<NodeFacts, 'cpuCores' | 'memoryBytes' | 'model' | 'arch'>): NodeCapacity {
+  return { name: node.name, cpuCores: facts.cpuCores, memoryBytes: facts.memoryBytes, role: node.role, armv82: supportsArmV82(facts) };
 }
 
 /** Allocatable resources of the nodes: capacity minus the reserve for their role (agent when unknown). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkCapacity, parseCpu, parseMemory, workloadDemands } from '../../../workloads/checks.js';
+import { checkCapacity, nodeCapacityFrom, parseCpu, parseMemory, workloadDemands } from '../../../workloads/checks.js';
 import { type K8sObject, type NodeCapacity, renderWorkloads } from '../../../workloads/render.js';
 import { labInventory } from './helpers.js';
 
@@ -123,5 +123,18 @@ describe('checkCapacity', () => {
     const r = checkCapacity(objects, [{ ...big('pi4-1'), role: 'server' }, big('pi4-2'), small]);
     expect(r.verdict).toBe('refuse');
     expect(r.messages.join('\n')).toMatch(/MongoDB instances request .* ARMv8.2 nodes \(pi5-small\) can give only/);
+  });
+});
+
+describe('nodeCapacityFrom', () => {
+  it('maps node facts, deciding ARMv8.2 from the model (Pi 5 yes, Pi 4 no)', () => {
+    expect(nodeCapacityFrom({ name: 'pi-1', role: 'server' }, { cpuCores: 4, memoryBytes: 8 * GiB, model: 'Raspberry Pi 5 Model B Rev 1.0', arch: 'aarch64' })).toEqual({
+      name: 'pi-1',
+      cpuCores: 4,
+      memoryBytes: 8 * GiB,
+      role: 'server',
+      armv82: true,
+    });
+    expect(nodeCapacityFrom({ name: 'pi-2', role: 'agent' }, { cpuCores: 4, memoryBytes: 4 * GiB, model: 'Raspberry Pi 4 Model B Rev 1.4', arch: 'aarch64' }).armv82).toBe(false);
   });
 });
