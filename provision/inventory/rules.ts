@@ -301,6 +301,32 @@ export const noNodeRoleLabels: InventoryRule = (inv) => {
   return issues;
 };
 
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Kubernetes label syntax: the node would fail to register with a bad label. */
+export const labelsAreValid: InventoryRule = (inv) => {
+  const issues: RuleIssue[] = [];
+  inv.nodes.forEach((node, i) => {
+    for (const [key, value] of Object.entries(node.labels)) {
+      const slash = key.lastIndexOf('/');
+      const prefix = slash < 0 ? undefined : key.slice(0, slash);
+      const name = slash < 0 ? key : key.slice(slash + 1);
+      const prefixOk = prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix));
+      if (!prefixOk || !LABEL_NAME.test(name)) {
+        issues.push(
+          error(['nodes', i, 'labels', key], `label key "${key}" is not a Kubernetes label key — use an optional DNS prefix and "/", then up to 63 letters, digits, "-", "_" or ".", e.g. example.com/zone`, 'key'),
+        );
+      } else if (value !== '' && !LABEL_NAME.test(value)) {
+        issues.push(
+          error(['nodes', i, 'labels', key], `label ${key} has value "${value}", which Kubernetes refuses — use up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit`),
+        );
+      }
+    }
+  });
+  return issues;
+};
+
 export const wifiNeedsPromiscuous: InventoryRule = (inv) => {
   if (!inv.network.metallb.enabled || inv.pi.wifiPromiscuous) return [];
   return inv.nodes.flatMap((node, i) =>
@@ -358,6 +384,7 @@ export const inventoryRules: Record<string, InventoryRule> = {
   keyFilesExist,
   envFieldsHoldNames,
   noNodeRoleLabels,
+  labelsAreValid,
   wifiNeedsPromiscuous,
   promiscuousNeedsInterface,
   imageOverridesKnown,

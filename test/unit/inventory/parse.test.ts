@@ -219,6 +219,14 @@ describe('parseInventory', () => {
       12,
       'mongo must name a fixed tag or digest, not latest or none — write it as repository:tag, e.g. mongo:1.2.3',
     ],
+    [
+      'a label value Kubernetes refuses',
+      edit(['    role: agent', '    role: agent\n    labels:\n      zone: the barn']),
+      'nodes[1].labels.zone',
+      15,
+      13,
+      'label zone has value "the barn", which Kubernetes refuses — use up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
+    ],
   ])('%s', (_case, text, path, line, column, message) => {
     const issues = issuesOf(text);
     expect(issues).toEqual([{ path, line, column, message, severity: 'error' }]);

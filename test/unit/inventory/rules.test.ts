@@ -9,6 +9,7 @@ import {
   inventoryRules,
   k3sVersionFormat,
   keyFilesExist,
+  labelsAreValid,
   noNodeRoleLabels,
   oddServerCount,
   poolsDoNotOverlap,
@@ -66,6 +67,7 @@ describe('inventory rules', () => {
       keyFilesExist,
       envFieldsHoldNames,
       noNodeRoleLabels,
+      labelsAreValid,
       wifiNeedsPromiscuous,
       promiscuousNeedsInterface,
       imageOverridesKnown,
@@ -245,5 +247,18 @@ describe('inventory rules', () => {
     expect(pathsOf(promiscuousNeedsInterface, inventory(on))).toEqual(['warning pi.wifiPromiscuous']);
     expect(pathsOf(promiscuousNeedsInterface, inventory((r) => (on(r), (r.nodes[1].wifiInterface = 'wlan0'))))).toEqual([]);
     expect(pathsOf(promiscuousNeedsInterface, inventory())).toEqual([]);
+  });
+
+  it.each<[Record<string, string>, string[]]>([
+    [{ zone: 'barn', 'example.com/zone': 'a.b-c_d', 'revue-pi/disk': '', 'a/b': 'x' }, []],
+    [{ 'Example.com/zone': 'x' }, ['nodes[0].labels["Example.com/zone"]']],
+    [{ 'zone/': 'x' }, ['nodes[0].labels["zone/"]']],
+    [{ '-zone': 'x' }, ['nodes[0].labels["-zone"]']],
+    [{ ['z'.repeat(64)]: 'x' }, [`nodes[0].labels.${'z'.repeat(64)}`]],
+    [{ zone: 'the barn' }, ['nodes[0].labels.zone']],
+    [{ zone: 'barn-' }, ['nodes[0].labels.zone']],
+  ])('labelsAreValid %j', (labels, expected) => {
+    const issues = labelsAreValid(inventory((r) => (r.nodes[0].labels = labels)), ctx);
+    expect(issues.map((i) => i.path)).toEqual(expected);
   });
 });
