@@ -7,7 +7,7 @@ export type NodeStatus = 'changed' | 'unchanged' | 'failed' | 'skipped';
 export type RunEvent =
   | { type: 'phase-start'; phase: string; title: string }
   | { type: 'phase-end'; phase: string; ok: boolean }
-  | { type: 'node-step'; phase: string; node: string; step: string; status: 'running' | 'changed' | 'unchanged' | 'planned' | 'failed'; detail?: string }
+  | { type: 'node-step'; phase: string; node: string; step: string; status: 'running' | 'done' | 'changed' | 'unchanged' | 'planned' | 'failed'; detail?: string }
   | { type: 'node-warning'; node: string; message: string }
   | { type: 'node-done'; node: string; status: NodeStatus; error?: string }
   | { type: 'info'; message: string }

@@ -154,7 +154,7 @@ async function probeNode(opts: PipelineOptions, s: NodeSession): Promise<void> {
     changes: opts.command === 'plan' ? s.prepareChanges.map(describeChange) : [],
   };
   s.report.steps.push(step);
-  emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'facts', status: 'unchanged', detail: `${facts.model || 'unknown model'}, ${facts.os.prettyName || 'unknown OS'}, ${(facts.memoryBytes / 1024 ** 3).toFixed(1)} GiB` });
+  emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'facts', status: 'done', detail: `${facts.model || 'unknown model'}, ${facts.os.prettyName || 'unknown OS'}, ${(facts.memoryBytes / 1024 ** 3).toFixed(1)} GiB` });
 }
 
 export async function probeFacts(transport: Transport): Promise<NodeFacts> {
@@ -189,7 +189,8 @@ async function prepareNode(opts: PipelineOptions, s: NodeSession): Promise<void>
     emit({ type: 'node-step', phase: 'prepare', node: node.name, step: 'reboot', status: 'running', detail: reboot.reason });
     log.write(`[${node.name}] rebooting: ${reboot.reason}`);
     const before = s.facts!.bootId;
-    await transport.run(REBOOT_COMMAND, { sudo: true });
+    // The session may drop before the command returns: that is the reboot working, not a failure.
+    await transport.run(REBOOT_COMMAND, { sudo: true, timeoutMs: 15_000 }).catch((error) => log.write(`[${node.name}] reboot command ended with: ${errorMessage(error)}`));
     const timeoutMs = inventory.pi.rebootTimeoutSeconds * 1000;
     await waitForNewBoot(transport, before, timeoutMs);
     s.report.rebooted = true;

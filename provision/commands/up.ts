@@ -5,7 +5,7 @@ import { RunLog } from '../log.js';
 import { runPipeline, type PendingNode } from '../pipeline.js';
 import { EXIT_BAD_INPUT } from '../report.js';
 import { ensurePrivateDir, stateDirFor } from '../state.js';
-import { openNodeTransport } from '../connect.js';
+import { transportOpener } from '../connect.js';
 import { ProgressRenderer, formatSummary, pickOutputMode } from '../ui/renderer.js';
 
 /** `up` and `plan` share the pipeline; `plan` stops after deciding. Returns the exit code. */
@@ -44,7 +44,7 @@ export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions &
         log.event(event);
         renderer.handle(event);
       },
-      openTransport: offline ? undefined : (node) => openNodeTransport(inventory, node, { log }),
+      openTransport: offline ? undefined : transportOpener(inventory, { log }),
       confirm: interactive ? (pending) => confirmChanges(pending, renderer) : undefined,
     });
     renderer.stop();

@@ -12,7 +12,8 @@ export interface ProbeSection {
 const MARKER = '@@revue-pi@@';
 
 export function buildProbeScript(sections: ProbeSection[]): string {
-  return sections.map((s) => `echo '${MARKER} ${s.name}'\n{ ${s.script}\n} 2>/dev/null || true`).join('\n') + '\n';
+  // The `echo` after each section ends output that lacks a newline (the device-tree model ends in NUL).
+  return sections.map((s) => `echo '${MARKER} ${s.name}'\n{ ${s.script}\n} 2>/dev/null || true\necho`).join('\n') + '\n';
 }
 
 export function parseProbeOutput(stdout: string): Map<string, string> {

@@ -41,6 +41,8 @@ export class ProgressRenderer {
         if (event.status === 'running') {
           if (this.spinner) this.spinner.text = `${event.node}: ${event.step}${event.detail ? ` — ${event.detail}` : ''}`;
           else if (this.verbose) this.print(`    ${event.node}: ${event.step}…`);
+        } else if (event.status === 'done') {
+          this.print(`    ${event.node}: ${event.detail ?? event.step}`);
         } else {
           this.print(`    ${event.node}: ${event.step} ${event.status}${event.detail ? ` — ${event.detail}` : ''}`);
         }

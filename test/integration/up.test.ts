@@ -17,7 +17,7 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
 
   beforeAll(async () => {
     lab = await startLab([{ name: 'pi-1' }, { name: 'pi-2' }, { name: 'pi-3' }], { subnet: '127.0.11.' });
-    inventory = lab.writeInventory();
+    inventory = lab.writeInventory({ network: { metallb: { pools: [{ name: 'lan', addresses: ['127.0.11.200-127.0.11.220'] }] } } });
     stateDir = mkdtempSync(join(tmpdir(), 'revue-pi-state-'));
   });
   afterAll(async () => {

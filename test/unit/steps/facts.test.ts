@@ -8,7 +8,7 @@ const fixture = readFileSync(new URL('../../fixtures/probe/pi5-bookworm-fresh.tx
 describe('probe script', () => {
   it('prints a marker per section and never lets one section fail the script', () => {
     expect(buildProbeScript([{ name: 'arch', script: 'uname -m' }, { name: 'pagesize', script: 'getconf PAGESIZE' }])).toBe(
-      "echo '@@revue-pi@@ arch'\n{ uname -m\n} 2>/dev/null || true\necho '@@revue-pi@@ pagesize'\n{ getconf PAGESIZE\n} 2>/dev/null || true\n",
+      "echo '@@revue-pi@@ arch'\n{ uname -m\n} 2>/dev/null || true\necho\necho '@@revue-pi@@ pagesize'\n{ getconf PAGESIZE\n} 2>/dev/null || true\necho\n",
     );
   });
 

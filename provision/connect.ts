@@ -1,0 +1,30 @@
+import { sshSettingsFor, type Inventory, type InventoryNode } from './inventory/schema.js';
+import type { RunLog } from './log.js';
+import { KnownHosts } from './transport/known-hosts.js';
+import { connectNode } from './transport/ssh.js';
+import type { Transport } from './transport/transport.js';
+
+/**
+ * Opens the one SSH connection a node gets for the whole run. One KnownHosts per inventory, so concurrent
+ * first connections append to the same file in turn.
+ */
+export function transportOpener(inventory: Inventory, opts: { log: RunLog; env?: NodeJS.ProcessEnv }): (node: InventoryNode) => Promise<Transport> {
+  const env = opts.env ?? process.env;
+  const knownHosts = new KnownHosts({ file: inventory.ssh.knownHostsFile });
+  // Whatever secrets the inventory names are masked in the log, even if an error message carries them.
+  for (const name of [inventory.ssh.passwordEnv, inventory.ssh.sudoPasswordEnv, inventory.ssh.keyPassphraseEnv, ...inventory.nodes.flatMap((n) => [n.ssh?.passwordEnv, n.ssh?.sudoPasswordEnv, n.ssh?.keyPassphraseEnv])]) {
+    if (name) opts.log.addSecret(env[name]);
+  }
+  return async (node) => {
+    const settings = sshSettingsFor(inventory, node);
+    const transport = await connectNode(settings, {
+      nodeName: node.name,
+      knownHosts,
+      connectTimeoutMs: settings.connectTimeoutSeconds * 1000,
+      retries: settings.connectRetries,
+      env,
+    });
+    opts.log.write(`[${node.name}] connected to ${settings.user}@${settings.host}:${settings.port}`);
+    return transport;
+  };
+}
