@@ -12,6 +12,7 @@ import {
   packageRoot,
   podSpecOf,
   renderAccessInfo,
+  renderMetallbPools,
   renderWorkloads,
   synthYaml,
 } from '../../../workloads/render.js';
@@ -184,12 +185,13 @@ describe('renderWorkloads — the full lab inventory', () => {
     expect(Buffer.from(admin.data['admin-password'], 'base64').toString()).toBe(secrets.grafanaAdminPassword);
   });
 
-  it('generates one IPAddressPool per inventory pool and an L2Advertisement for all of them', () => {
-    const pools = objectsOfPhase(objects, 'metallb-config');
+  it('generates the inventory pools minus the fixed addresses, a non-auto pool holding those, and an L2Advertisement', () => {
+    const pools = objectsOfPhase(objects, 'metallb-config').map((o) => [o.kind, o.metadata.namespace, o.metadata.name, o.spec]);
     expect(pools).toEqual([
-      expect.objectContaining({ kind: 'IPAddressPool', metadata: expect.objectContaining({ name: 'lan', namespace: 'metallb-system' }), spec: { addresses: ['192.168.50.240/28'], autoAssign: true } }),
-      expect.objectContaining({ kind: 'IPAddressPool', metadata: expect.objectContaining({ name: 'spare' }), spec: { addresses: ['192.168.50.200-192.168.50.210'], autoAssign: true } }),
-      expect.objectContaining({ kind: 'L2Advertisement', metadata: expect.objectContaining({ name: 'revue-pi' }), spec: { ipAddressPools: ['lan', 'spare'] } }),
+      ['IPAddressPool', 'metallb-system', 'lan', { addresses: ['192.168.50.244-192.168.50.255'], autoAssign: true }],
+      ['IPAddressPool', 'metallb-system', 'revue-pi-fixed', { addresses: ['192.168.50.240/32', '192.168.50.241/32', '192.168.50.242/32', '192.168.50.243/32'], autoAssign: false }],
+      ['IPAddressPool', 'metallb-system', 'spare', { addresses: ['192.168.50.200-192.168.50.210'], autoAssign: true }],
+      ['L2Advertisement', 'metallb-system', 'revue-pi', { ipAddressPools: ['lan', 'spare', 'revue-pi-fixed'] }],
     ]);
   });
 
@@ -283,6 +285,37 @@ describe('renderWorkloads — inventory switches and transforms', () => {
     ]);
     expect(objects.some((o) => o.kind === 'Secret' && o.data !== undefined)).toBe(false);
     expect(synthYaml(objects)).toContain('name: revue-tokens');
+  });
+});
+
+describe('renderMetallbPools', () => {
+  it('cuts fixed addresses out of the middle of a pool, keeps untouched entries as written, drops emptied pools', () => {
+    const inv = labInventory({
+      network: {
+        metallb: { pools: [{ name: 'a', addresses: ['10.1.0.0/29', '10.2.0.0/30'] }, { name: 'only-fixed', addresses: ['10.3.0.7/32'] }] },
+        addresses: { ingress: '10.1.0.3', mediaServer: '10.3.0.7', kafka: ['10.1.0.0', '10.1.0.7'] },
+      },
+    });
+    expect(renderMetallbPools(inv).map((o) => [o.metadata.name, o.spec])).toEqual([
+      ['a', { addresses: ['10.1.0.1-10.1.0.2', '10.1.0.4-10.1.0.6', '10.2.0.0/30'], autoAssign: true }],
+      ['revue-pi-fixed', { addresses: ['10.1.0.0/32', '10.1.0.3/32', '10.1.0.7/32', '10.3.0.7/32'], autoAssign: false }],
+      ['revue-pi', { ipAddressPools: ['a', 'revue-pi-fixed'] }],
+    ]);
+  });
+
+  it('renders the pools as written when no address is fixed, and nothing without pools', () => {
+    const inv = labInventory({ network: { addresses: {} } });
+    expect(renderMetallbPools(inv).map((o) => o.metadata.name)).toEqual(['lan', 'spare', 'revue-pi']);
+    expect((renderMetallbPools(inv)[0]!.spec as any).addresses).toEqual(['192.168.50.240/28']);
+    expect(renderMetallbPools(minimalInventory())).toEqual([]);
+  });
+
+  it.each([
+    [{ metallb: { pools: [{ name: 'revue-pi-fixed', addresses: ['10.0.0.0/29'] }] }, addresses: { ingress: '10.0.0.1' } }, /network\.metallb\.pools\[0\]\.name uses the reserved name/],
+    [{ metallb: { pools: [{ name: 'a', addresses: ['10.0.0.0/29'] }] }, addresses: { ingress: 'traefik.lan' } }, /network\.addresses\.ingress \(traefik\.lan\) is not an IPv4 address/],
+    [{ metallb: { pools: [{ name: 'a', addresses: ['10.0.0.1/29'] }] }, addresses: {} }, /network\.metallb\.pools\[0\]\.addresses\[0\] \(10\.0\.0\.1\/29\) is not a CIDR or range/],
+  ])('names the inventory field it cannot use (%#)', (network, message) => {
+    expect(() => renderMetallbPools(labInventory({ network }))).toThrow(message);
   });
 });
 
