@@ -72,7 +72,7 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
     expect(result.code).toBe(1);
     const nodes = report(result.stdout).nodes;
     expect(nodes.map((n) => n.status)).toEqual(['unchanged', 'failed', 'unchanged']);
-    expect(nodes[1]!.error).toMatch(/host key of node pi-2 \(127\.0\.11\.\d+\) has changed: expected SHA256:\S+, got SHA256:\S+/);
+    expect(nodes[1]!.error).toMatch(/host key of node pi-2 \(127\.0\.11\.\d+:22\) has changed: expected SHA256:\S+, got SHA256:\S+/);
   });
 
   it('reports a node that is down and completes the others (exit 1)', async () => {
