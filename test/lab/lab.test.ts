@@ -123,7 +123,7 @@ describeLab('lab of simulated Pis', () => {
   });
 
   it('gives pi passwordless sudo by default and a password-protected sudo when sudoPassword is set', async () => {
-    expect(await ssh(lab, 'pi-a', 'sudo -n id -u')).toMatchObject({ code: 0, stdout: '0\n' });
+    expect(await ssh(lab, 'pi-a', 'sudo -n id -u')).toEqual({ code: 0, stdout: '0\n', stderr: '' });
     const noPw = await ssh(lab, 'pi-b', 'sudo -n id -u');
     expect(noPw.code).toBe(1);
     expect(noPw.stderr).toContain('a password is required');
@@ -135,6 +135,10 @@ describeLab('lab of simulated Pis', () => {
     const client = new NodeSSH();
     await client.connect({ host: lab.node('pi-b').address, username: 'pi', password: 'raspberry', readyTimeout: 5000 });
     expect((await client.execCommand('hostname')).stdout).toBe('pi-b');
+    const local = `${lab.rootDir}/sftp-upload`;
+    fs.writeFileSync(local, 'over sftp\n');
+    await client.putFile(local, '/tmp/sftp-upload');
+    expect(fs.readFileSync(lab.node('pi-b').path('/tmp/sftp-upload'), 'utf8')).toBe('over sftp\n');
     client.dispose();
     await expect(new NodeSSH().connect({ host: lab.node('pi-a').address, username: 'pi', password: 'raspberry', readyTimeout: 5000 })).rejects.toThrow(/authentication/i);
   });
@@ -144,8 +148,14 @@ describeLab('lab of simulated Pis', () => {
     expect(r.stdout).toBe('Raspberry Pi 5 Model B Rev 1.0\naarch64\n6.12.47+rpt-rpi-2712\n16384\ncpuset cpu io pids\nbookworm\nMemTotal:        8246002 kB\n');
     const c = await ssh(lab, 'pi-c', "tr -d '\\0' < /sys/firmware/devicetree/base/model; echo; uname -r; getconf PAGESIZE; . /etc/os-release; echo $VERSION_CODENAME");
     expect(c.stdout).toBe('Raspberry Pi 4 Model B Rev 1.5\n6.12.47+rpt-rpi-v8\n4096\ntrixie\n');
-    const b = await ssh(lab, 'pi-b', 'grep MemTotal /proc/meminfo; test -d /sys/class/net/wlan0/wireless && echo wifi');
-    expect(b.stdout).toBe('MemTotal:        4123001 kB\nwifi\n');
+    const b = await ssh(
+      lab,
+      'pi-b',
+      "grep MemTotal /proc/meminfo; test -d /sys/class/net/wlan0/wireless && echo wifi; ip -o link | grep -c 'wlan0:.*PROMISC'; sudo -S -p '' /usr/sbin/ip link set wlan0 promisc on && ip link show wlan0 | grep -o PROMISC",
+      { input: 'raspberry\n' },
+    );
+    expect(b.stdout).toBe('MemTotal:        4123001 kB\nwifi\n0\nPROMISC\n');
+    expect((await ssh(lab, 'pi-a', 'ip link show wlan0')).code).not.toBe(0); // no wifi marker on pi-a
   });
 
   it('reboots on sudo reboot: the session drops, the node comes back with the edited cmdline.txt and config.txt', async () => {
@@ -159,7 +169,7 @@ describeLab('lab of simulated Pis', () => {
     expect(edit.code === 0 || edit.code === 255).toBe(true); // like a real Pi: returns, or the session just drops
     // cmdline.txt is read at boot only: nothing changes until the node is back
     await expect.poll(() => refuses(node.address), { timeout: 5000, interval: 50 }).toBe(true);
-    expect(node.isUp()).toBe(false);
+    await expect.poll(() => node.rebootCount(), { timeout: 5000, interval: 50 }).toBe(1);
     await node.waitUntilUp(15_000);
     const after = await ssh(lab, 'pi-a', 'cat /proc/cmdline; cat /sys/fs/cgroup/cgroup.controllers; grep -qw memory /sys/fs/cgroup/cgroup.controllers && echo memory-ok; uname -r; getconf PAGESIZE; cat /proc/sys/kernel/random/boot_id; cat /etc/lab-marker');
     const lines = after.stdout.split('\n');
@@ -184,6 +194,8 @@ describeLab('lab of simulated Pis', () => {
     expect(fs.readlinkSync(n.path('/etc/systemd/system/multi-user.target.wants/demo.service'))).toBe('/etc/systemd/system/demo.service');
     expect((await n.exec('pgrep -x sleep')).code).toBe(0);
     expect((await ssh(lab, 'pi-c', 'sudo systemctl stop demo; systemctl is-active demo; pgrep -x sleep')).stdout).toBe('inactive\n');
+    const h = await ssh(lab, 'pi-c', 'sudo hostnamectl set-hostname pi-renamed && hostname && cat /etc/hostname && sudo hostnamectl set-hostname pi-c && hostnamectl hostname');
+    expect(h.stdout).toBe('pi-renamed\npi-renamed\npi-c\n');
     await ssh(lab, 'pi-c', 'sudo systemctl start demo; sudo systemctl reboot');
     await expect.poll(() => n.rebootCount(), { timeout: 5000, interval: 50 }).toBe(1);
     await n.waitUntilUp(15_000);
@@ -199,7 +211,8 @@ describeLab('lab of simulated Pis', () => {
     await n.powerOn();
     expect(n.bootCount()).toBe(2);
     expect(n.rebootCount()).toBe(0);
-    expect((await ssh(lab, 'pi-b', 'hostname')).stdout).toBe('pi-b\n');
+    // promiscuous mode, like everything in /run and /tmp, does not survive losing power
+    expect((await ssh(lab, 'pi-b', 'hostname; ip link show wlan0 | grep -c PROMISC; ls /tmp')).stdout).toBe('pi-b\n0\n');
   });
 
   it('offers new host keys after regenerateHostKeys()', async () => {

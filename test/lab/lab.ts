@@ -407,10 +407,11 @@ class SimNode implements LabNode {
     // /usr/local: lab stand-ins (README.md)
     const bin = path.join(r, 'usr/local/bin');
     const sbin = path.join(r, 'usr/local/sbin');
-    const shims = ['systemctl', 'journalctl', ...(this.arch === 'aarch64' ? ['uname', 'arch', 'getconf'] : [])];
+    const shims = ['systemctl', 'journalctl', 'hostnamectl', ...(this.arch === 'aarch64' ? ['uname', 'arch', 'getconf'] : []), ...(this.spec.wifi ? ['ip'] : [])];
     for (const s of shims) fs.copyFileSync(path.join(NODE_FILES, s), path.join(bin, s));
     for (const s of shims) fs.chmodSync(path.join(bin, s), 0o755);
     for (const s of ['systemctl', 'reboot', 'shutdown', 'poweroff', 'halt']) fs.symlinkSync('../bin/systemctl', path.join(sbin, s));
+    if (this.spec.wifi) fs.symlinkSync('../bin/ip', path.join(sbin, 'ip'));
 
     // /boot/firmware
     const fw = path.join(r, 'boot/firmware');
@@ -459,8 +460,10 @@ class SimNode implements LabNode {
       fs.writeFileSync(b('net/wlan0/operstate'), 'up\n');
       fs.writeFileSync(b('net/wlan0/address'), '2c:cf:67:00:00:02\n');
       fs.writeFileSync(b('net/wlan0/type'), '1\n');
+      fs.writeFileSync(b('net/wlan0/flags'), '0x1003\n');
     }
-    // /run starts empty at every boot; lab facts for the stand-ins
+    // /run and /tmp start empty at every boot (Debian's tmpfiles.d cleans /tmp); lab facts for the stand-ins
+    for (const e of fs.readdirSync(this.path('/tmp'))) fs.rmSync(path.join(this.path('/tmp'), e), { recursive: true, force: true });
     fs.rmSync(this.path('/run'), { recursive: true, force: true });
     fs.mkdirSync(this.path('/run/lab'), { recursive: true });
     fs.writeFileSync(this.path('/run/lab/kernel-release'), `${kernel.release}\n`);

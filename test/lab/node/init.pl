@@ -35,7 +35,13 @@ bindmount("$B/version", '/proc/version') if -f "$B/version";
 bindmount("$B/osrelease", '/proc/sys/kernel/osrelease') if -f "$B/osrelease";
 bindmount("$B/net", '/sys/class/net') if -d "$B/net";
 # Stand-ins also answer by absolute path (/usr/bin/systemctl, /usr/sbin/reboot -> /bin/systemctl, …).
-for my $shim (qw(systemctl journalctl uname arch)) {
+if (-f '/usr/local/bin/ip' && -f '/usr/bin/ip') { # wifi: the ip stand-in needs the real one elsewhere
+  open(my $t, '>', '/run/lab/ip.real') or die "lab init: /run/lab/ip.real: $!\n";
+  close($t);
+  chmod 0755, '/run/lab/ip.real';
+  bindmount('/usr/bin/ip', '/run/lab/ip.real');
+}
+for my $shim (qw(systemctl journalctl hostnamectl uname arch ip)) {
   bindmount("/usr/local/bin/$shim", "/usr/bin/$shim") if -f "/usr/local/bin/$shim" && -f "/usr/bin/$shim" && !-l "/usr/bin/$shim";
 }
 # Last, as the lab root may be under either: the node's own /tmp and a fresh /dev/shm.

@@ -1,0 +1,350 @@
+#!/bin/sh
+# revue-pi LAB STAND-IN for the K3s installer (https://get.k3s.io). This is NOT the real install.sh.
+#
+# It honours the documented installer contract for the parts revue-pi uses, so the cluster code can be
+# tested end to end on the lab (test/lab/):
+#   curl -sfL URL | ENV… sh -s - [server|agent] [flags…]
+#   INSTALL_K3S_EXEC + the args after `sh -s -` are joined; empty or flag-first = server, or agent when
+#   K3S_URL is set (then K3S_TOKEN or K3S_TOKEN_FILE is required); K3S_URL must be https://.
+#   INSTALL_K3S_VERSION wins over INSTALL_K3S_CHANNEL (default stable); INSTALL_K3S_SKIP_DOWNLOAD,
+#   INSTALL_K3S_SKIP_ENABLE, INSTALL_K3S_SKIP_START, INSTALL_K3S_FORCE_RESTART, INSTALL_K3S_BIN_DIR,
+#   INSTALL_K3S_NAME, GITHUB_URL, INSTALL_K3S_CHANNEL_URL; every K3S_* variable goes to <unit>.env (0600).
+#   Same binary + unit + env as before → "No change detected so skipping service start".
+# Differences from the real installer (all deliberate, for the lab):
+#   - downloads come from the stand-in HTTP server that served this script (test/lab/k3s-standin/server.ts)
+#     and carry an X-Lab-Node header so that server can count requests and inject failures per node;
+#   - no SELinux, no openrc, no iptables clean-up, no modprobe (the lab nodes share the host kernel);
+#   - the unit has Restart=no: the lab's systemctl cannot show "activating (auto-restart)", so a stand-in
+#     k3s that gives up (wrong token, node password rejected) leaves its unit "failed";
+#   - `systemctl restart` in the lab returns at once, so this script waits for the stand-in k3s to report
+#     ready (what Type=notify does for real) and fails like systemd does when the process exits first;
+#   - every run appends one line to /var/lib/rancher/standin-installer.log (see server.ts installerRuns()).
+set -e
+set -o noglob
+
+STANDIN_ORIGIN=${STANDIN_ORIGIN:-'@@STANDIN_ORIGIN@@'}
+GITHUB_URL=${GITHUB_URL:-${STANDIN_ORIGIN}/k3s-io/k3s/releases}
+STANDIN_LOG=/var/lib/rancher/standin-installer.log
+STANDIN_FAIL_MARKER=/var/lib/rancher/standin-installer.fail-next
+STANDIN_READY_DIR=/run/k3s-standin
+STANDIN_NODE=$(hostname)
+STANDIN_RESULT=failed
+STANDIN_READY_TIMEOUT=${STANDIN_READY_TIMEOUT:-60}
+TMP_DIR=
+
+info() { echo '[INFO] ' "$@"; }
+warn() { echo '[WARN] ' "$@" >&2; }
+fatal() {
+    echo '[ERROR] ' "$@" >&2
+    exit 1
+}
+
+standin_finish() {
+    code=$?
+    set +e
+    trap - EXIT
+    [ -z "${TMP_DIR}" ] || rm -rf "${TMP_DIR}"
+    [ "$code" = 0 ] || STANDIN_RESULT=failed
+    printf '%s node=%s cmd=%s version=%s result=%s exit=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "${STANDIN_NODE}" \
+        "${CMD_K3S:-none}" "${VERSION_K3S:-none}" "${STANDIN_RESULT}" "$code" | ${SUDO:-} tee -a "${STANDIN_LOG}" > /dev/null 2>&1
+    exit $code
+}
+trap standin_finish EXIT
+
+# --- quoting, as the unit's ExecStart needs it ---
+sq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+
+# --- INSTALL_K3S_EXEC (words, quotes honoured) followed by the script's own args ---
+standin_args=
+for a in "$@"; do standin_args="${standin_args} $(sq "$a")"; done
+standin_exec=$(printf '%s' "${INSTALL_K3S_EXEC}" | sed -e 's/\([][!#$%&()*;<=>?\_`{|}]\)/\\\1/g')
+eval "set -- ${standin_exec} ${standin_args}"
+
+verify_system() {
+    if [ -x /bin/systemctl ] || type systemctl > /dev/null 2>&1; then return; fi
+    fatal 'Can not find systemd or openrc to use as a process supervisor for k3s'
+}
+
+setup_env() {
+    case "$1" in
+        -* | "")
+            if [ -z "${K3S_URL}" ]; then
+                CMD_K3S=server
+            else
+                if [ -z "${K3S_TOKEN}" ] && [ -z "${K3S_TOKEN_FILE}" ]; then
+                    fatal "Defaulted k3s exec command to 'agent' because K3S_URL is defined, but K3S_TOKEN or K3S_TOKEN_FILE is not defined."
+                fi
+                CMD_K3S=agent
+            fi
+            ;;
+        *)
+            CMD_K3S=$1
+            shift
+            ;;
+    esac
+    case "${K3S_URL}" in
+        "" | https://*) ;;
+        *) fatal "Only https:// URLs are supported for K3S_URL (have ${K3S_URL})" ;;
+    esac
+    CMD_K3S_EXEC="${CMD_K3S} \\
+"
+    for a in "$@"; do
+        CMD_K3S_EXEC="${CMD_K3S_EXEC}	$(sq "$a") \\
+"
+    done
+    if [ -n "${INSTALL_K3S_NAME}" ]; then
+        SYSTEM_NAME=k3s-${INSTALL_K3S_NAME}
+    elif [ "${CMD_K3S}" = server ]; then
+        SYSTEM_NAME=k3s
+    else
+        SYSTEM_NAME=k3s-${CMD_K3S}
+    fi
+    SUDO=sudo
+    [ "$(id -u)" -ne 0 ] || SUDO=
+    BIN_DIR=${INSTALL_K3S_BIN_DIR:-/usr/local/bin}
+    SYSTEMD_DIR=${INSTALL_K3S_SYSTEMD_DIR:-/etc/systemd/system}
+    SERVICE_K3S=${SYSTEM_NAME}.service
+    UNINSTALL_K3S_SH=${BIN_DIR}/${SYSTEM_NAME}-uninstall.sh
+    KILLALL_K3S_SH=${BIN_DIR}/k3s-killall.sh
+    FILE_K3S_SERVICE=${SYSTEMD_DIR}/${SERVICE_K3S}
+    FILE_K3S_ENV=${SYSTEMD_DIR}/${SERVICE_K3S}.env
+    PRE_INSTALL_HASHES=$(installed_hashes)
+    INSTALL_K3S_CHANNEL_URL=${INSTALL_K3S_CHANNEL_URL:-${STANDIN_ORIGIN}/v1-release/channels}
+    INSTALL_K3S_CHANNEL=${INSTALL_K3S_CHANNEL:-stable}
+    if [ -e "${STANDIN_FAIL_MARKER}" ]; then
+        $SUDO rm -f "${STANDIN_FAIL_MARKER}"
+        fatal "lab stand-in: injected installer failure on ${STANDIN_NODE} (${STANDIN_FAIL_MARKER} was present)"
+    fi
+}
+
+installed_hashes() {
+    $SUDO sha256sum "${BIN_DIR}/k3s" "${FILE_K3S_SERVICE}" "${FILE_K3S_ENV}" 2>&1 || true
+}
+
+download() { # FILE URL
+    curl -o "$1" -sfL -H "X-Lab-Node: ${STANDIN_NODE}" "$2" || fatal 'Download failed'
+}
+
+download_and_verify() {
+    if [ "${INSTALL_K3S_SKIP_DOWNLOAD}" = true ] || [ "${INSTALL_K3S_SKIP_DOWNLOAD}" = binary ]; then
+        info 'Skipping k3s download and verify'
+        [ -x "${BIN_DIR}/k3s" ] || fatal "Executable k3s binary not found at ${BIN_DIR}/k3s"
+        VERSION_K3S=$("${BIN_DIR}/k3s" --version 2> /dev/null | sed -n '1s/^k3s version \([^ ]*\).*/\1/p')
+        return
+    fi
+    ARCH=$(uname -m)
+    case $ARCH in
+        amd64 | x86_64) ARCH=amd64 SUFFIX= ;;
+        arm64 | aarch64) ARCH=arm64 SUFFIX=-arm64 ;;
+        arm*) ARCH=arm SUFFIX=-armhf ;;
+        *) fatal "Unsupported architecture $ARCH" ;;
+    esac
+    [ -x "$(command -v curl)" ] || fatal 'Can not find curl or wget for downloading files'
+    TMP_DIR=$(mktemp -d -t k3s-install.XXXXXXXXXX)
+    if [ -n "${INSTALL_K3S_VERSION}" ]; then
+        VERSION_K3S=${INSTALL_K3S_VERSION}
+    else
+        info "Finding release for channel ${INSTALL_K3S_CHANNEL}"
+        VERSION_K3S=$(curl -w '%{url_effective}' -L -s -S -H "X-Lab-Node: ${STANDIN_NODE}" "${INSTALL_K3S_CHANNEL_URL}/${INSTALL_K3S_CHANNEL}" -o /dev/null | sed -e 's|.*/||')
+    fi
+    info "Using ${VERSION_K3S} as release"
+    HASH_URL=${GITHUB_URL}/download/${VERSION_K3S}/sha256sum-${ARCH}.txt
+    info "Downloading hash ${HASH_URL}"
+    download "${TMP_DIR}/k3s.hash" "${HASH_URL}"
+    HASH_EXPECTED=$(grep " k3s${SUFFIX}$" "${TMP_DIR}/k3s.hash")
+    HASH_EXPECTED=${HASH_EXPECTED%%[[:blank:]]*}
+    if [ -x "${BIN_DIR}/k3s" ]; then
+        HASH_INSTALLED=$(sha256sum "${BIN_DIR}/k3s")
+        if [ "${HASH_EXPECTED}" = "${HASH_INSTALLED%%[[:blank:]]*}" ]; then
+            info 'Skipping binary downloaded, installed k3s matches hash'
+            return
+        fi
+    fi
+    BIN_URL=${GITHUB_URL}/download/${VERSION_K3S}/k3s${SUFFIX}
+    info "Downloading binary ${BIN_URL}"
+    download "${TMP_DIR}/k3s.bin" "${BIN_URL}"
+    info 'Verifying binary download'
+    HASH_BIN=$(sha256sum "${TMP_DIR}/k3s.bin")
+    HASH_BIN=${HASH_BIN%%[[:blank:]]*}
+    [ "${HASH_EXPECTED}" = "${HASH_BIN}" ] || fatal "Download sha256 does not match ${HASH_EXPECTED}, got ${HASH_BIN}"
+    chmod 755 "${TMP_DIR}/k3s.bin"
+    info "Installing k3s to ${BIN_DIR}/k3s"
+    $SUDO mkdir -p "${BIN_DIR}"
+    $SUDO chown root:root "${TMP_DIR}/k3s.bin"
+    $SUDO mv -f "${TMP_DIR}/k3s.bin" "${BIN_DIR}/k3s"
+}
+
+create_symlinks() {
+    for cmd in kubectl crictl ctr; do
+        if [ ! -e "${BIN_DIR}/${cmd}" ]; then
+            which_cmd=$(command -v ${cmd} 2> /dev/null || true)
+            if [ -z "${which_cmd}" ]; then
+                info "Creating ${BIN_DIR}/${cmd} symlink to k3s"
+                $SUDO ln -sf k3s "${BIN_DIR}/${cmd}"
+            else
+                info "Skipping ${BIN_DIR}/${cmd} symlink to k3s, command exists in PATH at ${which_cmd}"
+            fi
+        else
+            info "Skipping ${BIN_DIR}/${cmd} symlink to k3s, already exists"
+        fi
+    done
+}
+
+create_killall() {
+    info "Creating killall script ${KILLALL_K3S_SH}"
+    $SUDO tee "${KILLALL_K3S_SH}" > /dev/null << \EOF
+#!/bin/sh
+# revue-pi lab stand-in k3s-killall.sh: stops the k3s units (the stand-in runs no containers).
+[ $(id -u) -eq 0 ] || exec sudo $0 $@
+set -x
+for service in /etc/systemd/system/k3s*.service; do
+    [ -s $service ] && systemctl stop $(basename $service)
+done
+rm -rf /run/k3s /run/k3s-standin
+EOF
+    $SUDO chmod 755 "${KILLALL_K3S_SH}"
+}
+
+create_uninstall() {
+    info "Creating uninstall script ${UNINSTALL_K3S_SH}"
+    $SUDO tee "${UNINSTALL_K3S_SH}" > /dev/null << EOF
+#!/bin/sh
+# revue-pi lab stand-in ${SYSTEM_NAME}-uninstall.sh
+set -x
+[ \$(id -u) -eq 0 ] || exec sudo \$0 \$@
+${KILLALL_K3S_SH}
+systemctl disable ${SYSTEM_NAME}
+systemctl reset-failed ${SYSTEM_NAME}
+systemctl daemon-reload
+rm -f ${FILE_K3S_SERVICE}
+rm -f ${FILE_K3S_ENV}
+remove_uninstall() {
+    rm -f ${UNINSTALL_K3S_SH}
+}
+trap remove_uninstall EXIT
+if ls ${SYSTEMD_DIR}/k3s*.service > /dev/null 2>&1; then
+    set +x; echo 'Additional k3s services installed, skipping uninstall of k3s'; set -x
+    exit
+fi
+for cmd in kubectl crictl ctr; do
+    if [ -L ${BIN_DIR}/\$cmd ]; then
+        rm -f ${BIN_DIR}/\$cmd
+    fi
+done
+rm -rf /etc/rancher/k3s
+rm -rf /run/k3s /run/k3s-standin
+rm -rf /var/lib/rancher/k3s
+rm -rf /var/lib/kubelet
+rm -f ${BIN_DIR}/k3s
+rm -f ${KILLALL_K3S_SH}
+EOF
+    $SUDO chmod 755 "${UNINSTALL_K3S_SH}"
+}
+
+systemd_disable() {
+    $SUDO systemctl disable "${SYSTEM_NAME}" > /dev/null 2>&1 || true
+    $SUDO rm -f "${FILE_K3S_SERVICE}" "${FILE_K3S_ENV}" || true
+}
+
+create_env_file() {
+    info "env: Creating environment file ${FILE_K3S_ENV}"
+    $SUDO mkdir -p "${SYSTEMD_DIR}"
+    $SUDO touch "${FILE_K3S_ENV}"
+    $SUDO chmod 0600 "${FILE_K3S_ENV}"
+    sh -c export | while read -r x v; do echo "$v"; done | grep -E '^(K3S|CONTAINERD)_' | $SUDO tee "${FILE_K3S_ENV}" > /dev/null
+    sh -c export | while read -r x v; do echo "$v"; done | grep -Ei '^(NO|HTTP|HTTPS)_PROXY' | $SUDO tee -a "${FILE_K3S_ENV}" > /dev/null
+}
+
+create_service_file() {
+    info "systemd: Creating service file ${FILE_K3S_SERVICE}"
+    $SUDO tee "${FILE_K3S_SERVICE}" > /dev/null << EOF
+[Unit]
+Description=Lightweight Kubernetes (revue-pi lab stand-in)
+Documentation=https://k3s.io
+Wants=network-online.target
+After=network-online.target
+
+[Install]
+WantedBy=multi-user.target
+
+[Service]
+Type=notify
+EnvironmentFile=-/etc/default/%N
+EnvironmentFile=-/etc/sysconfig/%N
+EnvironmentFile=-${FILE_K3S_ENV}
+KillMode=process
+Delegate=yes
+User=root
+LimitNOFILE=1048576
+LimitNPROC=infinity
+LimitCORE=infinity
+TasksMax=infinity
+TimeoutStartSec=0
+# lab stand-in: the real unit has Restart=always (see the header of install.sh)
+Restart=no
+RestartSec=5s
+ExecStart=${BIN_DIR}/k3s \\
+    ${CMD_K3S_EXEC}
+
+EOF
+}
+
+# Type=notify stand-in: wait until the stand-in k3s reports ready, or fail as systemd does when it exits.
+wait_ready() {
+    i=0
+    while [ $i -lt $((STANDIN_READY_TIMEOUT * 10)) ]; do
+        [ ! -e "${STANDIN_READY_DIR}/ready-${CMD_K3S}" ] || return 0
+        case $($SUDO systemctl is-active "${SYSTEM_NAME}" 2> /dev/null) in
+            failed | inactive)
+                echo "Job for ${SERVICE_K3S} failed because the control process exited with error code." >&2
+                echo "See \"systemctl status ${SERVICE_K3S}\" and \"journalctl -xeu ${SERVICE_K3S}\" for details." >&2
+                exit 1
+                ;;
+        esac
+        sleep 0.1
+        i=$((i + 1))
+    done
+    fatal "lab stand-in: ${SYSTEM_NAME} did not report ready within ${STANDIN_READY_TIMEOUT}s (the real installer would wait forever)"
+}
+
+service_enable_and_start() {
+    if ! grep -qs memory /sys/fs/cgroup/cgroup.controllers; then
+        info 'Failed to find memory cgroup, you may need to add "cgroup_memory=1 cgroup_enable=memory" to your linux cmdline (/boot/cmdline.txt on a Raspberry Pi)'
+    fi
+    if [ "${INSTALL_K3S_SKIP_ENABLE}" = true ]; then
+        STANDIN_RESULT=skip-enable
+        return
+    fi
+    info "systemd: Enabling ${SYSTEM_NAME} unit"
+    $SUDO systemctl enable "${SYSTEM_NAME}" > /dev/null
+    $SUDO systemctl daemon-reload > /dev/null
+    if [ "${INSTALL_K3S_SKIP_START}" = true ]; then
+        STANDIN_RESULT=skip-start
+        return
+    fi
+    POST_INSTALL_HASHES=$(installed_hashes)
+    if [ "${PRE_INSTALL_HASHES}" = "${POST_INSTALL_HASHES}" ] && [ "${INSTALL_K3S_FORCE_RESTART}" != true ]; then
+        info 'No change detected so skipping service start'
+        STANDIN_RESULT=unchanged
+        return
+    fi
+    STANDIN_RESULT=started
+    [ "$($SUDO systemctl is-active "${SYSTEM_NAME}" 2> /dev/null)" != active ] || STANDIN_RESULT=restarted
+    info "systemd: Starting ${SYSTEM_NAME}"
+    $SUDO rm -f "${STANDIN_READY_DIR}/ready-${CMD_K3S}"
+    $SUDO systemctl restart "${SYSTEM_NAME}"
+    wait_ready
+}
+
+{
+    verify_system
+    setup_env "$@"
+    download_and_verify
+    create_symlinks
+    create_killall
+    create_uninstall
+    systemd_disable
+    create_env_file
+    create_service_file
+    service_enable_and_start
+}
