@@ -1,0 +1,536 @@
+import { readFile } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { RemoteCommandError, RevuePiError, trimOutput } from '../provision/errors.js';
+import type { EmitEvent } from '../provision/events.js';
+import type { Inventory, InventoryNode } from '../provision/inventory/schema.js';
+import type { RunLog } from '../provision/log.js';
+import type { NodeReport, StepReport } from '../provision/report.js';
+import { forEachNode } from '../provision/runner.js';
+import { readTextIfExists, writePrivateFile } from '../provision/state.js';
+import type { RunResult, Transport } from '../provision/transport/transport.js';
+import { firstServerOf } from './config.js';
+import type { K3sFacts } from './facts.js';
+import { airgapUploads, buildInstallScript } from './install.js';
+import { mergeKubeconfig, resolveKubeconfigPath, rewriteKubeconfig } from './kubeconfig.js';
+import {
+  GET_NODES_COMMAND,
+  buildForgetNodeScript,
+  buildJournalCommand,
+  buildRestartCommand,
+  isNodePasswordRejected,
+  parseNodesReady,
+  type NodeReadiness,
+} from './nodes.js';
+import { API_PORT, K3S_KUBECONFIG_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH, unitFor } from './paths.js';
+import { checkClusterNode, describeClusterChange, planClusterNode, tokenMatchesServer, type ClusterChange } from './plan.js';
+import { generateToken, tokenFileContent, tokenSecret, type RandomSource } from './token.js';
+
+/**
+ * The cluster phase of `up`/`plan`: K3s on every node, in order — the first server, then the other servers
+ * one at a time (etcd quorum), then the agents in parallel — then a bounded wait until every node is Ready,
+ * then the kubeconfig. Everything goes through each node's one transport; the Kubernetes API is reached with
+ * `k3s kubectl` on the first server. Failures are per node and recorded in the node's report; nothing throws
+ * for one node.
+ */
+export interface ClusterNodeInput {
+  node: InventoryNode;
+  /** Absent for `plan --offline`. */
+  transport?: Transport;
+  k3s: K3sFacts;
+  report: NodeReport;
+}
+
+export interface ClusterPhaseOptions {
+  command: 'up' | 'plan';
+  inventory: Inventory;
+  stateDir: string;
+  concurrency: number;
+  emit: EmitEvent;
+  log: RunLog;
+  /** Every inventory node; those whose report already has an error are left alone. */
+  nodes: ClusterNodeInput[];
+  /** Where the kubeconfig is merged; default: KUBECONFIG's first path, else ~/.kube/config. */
+  kubeconfigPath?: string;
+  readyTimeoutMs: number;
+  /** Seams for tests: token randomness, polling cadence, the environment used to resolve the kubeconfig path. */
+  random?: RandomSource;
+  pollIntervalMs?: number;
+  journalCheckIntervalMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ClusterPhaseResult {
+  firstServer?: string;
+  /** Where the cluster token came from this run. */
+  token?: 'state' | 'recovered' | 'generated' | 'none-yet';
+  kubeconfigPath?: string;
+}
+
+const PHASE = 'cluster';
+const STEP = 'k3s';
+
+interface Session extends ClusterNodeInput {
+  step: StepReport;
+  changes: ClusterChange[];
+  /** The node-password rejection was handled once already this run. */
+  passwordFixed?: boolean;
+}
+
+export async function runClusterPhase(opts: ClusterPhaseOptions): Promise<ClusterPhaseResult> {
+  const { inventory, emit } = opts;
+  emit({ type: 'phase-start', phase: PHASE, title: opts.command === 'up' ? 'Installing K3s and joining the nodes' : 'Planning K3s on the nodes' });
+  const result: ClusterPhaseResult = {};
+  const sessions: Session[] = opts.nodes
+    .filter((n) => !n.report.error)
+    .map((n) => {
+      const step: StepReport = { phase: PHASE, step: STEP, status: 'unchanged', changes: [] };
+      n.report.steps.push(step);
+      return { ...n, step, changes: [] };
+    });
+  try {
+    await runSessions(opts, sessions, result);
+  } catch (error) {
+    // Only a bug gets here; still, every node gets an answer.
+    for (const s of sessions) if (!s.report.error) fail(opts, s, `the cluster phase stopped: ${message(error)}`);
+  }
+  emit({ type: 'phase-end', phase: PHASE, ok: sessions.every((s) => !s.report.error) });
+  return result;
+}
+
+async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], result: ClusterPhaseResult): Promise<void> {
+  const { inventory } = opts;
+  const firstNode = firstServerOf(inventory);
+  if (!firstNode) {
+    for (const s of sessions) fail(opts, s, 'the inventory has no node with role: server; give one node role: server.');
+    return;
+  }
+  result.firstServer = firstNode.name;
+  const firstInput = opts.nodes.find((n) => n.node.name === firstNode.name);
+  const first = sessions.find((s) => s.node.name === firstNode.name);
+  const others = sessions.filter((s) => s !== first);
+  const cascade = (why: string) => {
+    for (const s of others) if (!s.report.error) fail(opts, s, `first server ${firstNode.name} failed: ${why}`);
+  };
+  if (!first) {
+    cascade(firstInput?.report.error ?? 'it was not reached');
+    return;
+  }
+  if (opts.command === 'up' && !first.transport) {
+    fail(opts, first, 'no connection to it');
+    cascade('no connection to it');
+    return;
+  }
+
+  // The token: from the state directory, else recovered from the first server, else new.
+  let token: string | undefined;
+  try {
+    const resolved = await resolveToken(opts, first);
+    token = resolved.token;
+    result.token = resolved.source;
+    opts.log.addSecret(token);
+    if (token && resolved.source === 'state' && first.k3s.installedVersion && !tokenMatchesServer(first.k3s, token)) {
+      const file = join(opts.stateDir, 'token');
+      throw new RevuePiError(
+        `the cluster token in ${file} is not the one K3s on first server ${first.node.name} was started with; writing it would lock the nodes out of the cluster.`,
+        { code: 'TOKEN_MISMATCH', node: first.node.name, hint: `If ${file} belongs to another cluster, point --state-dir at the right one; to use the cluster's own token, delete ${file} and run again (revue-pi recovers it from ${first.node.name}).` },
+      );
+    }
+  } catch (error) {
+    fail(opts, first, message(error));
+    cascade(message(error));
+    return;
+  }
+
+  // Checks (role changes are refused, other versions reported) and plans, for every node.
+  for (const s of sessions) {
+    for (const check of checkClusterNode(s.k3s, inventory, s.node)) {
+      if (check.severity === 'warning') {
+        s.report.warnings.push(check.message);
+        opts.emit({ type: 'node-warning', node: s.node.name, message: check.message });
+      } else {
+        fail(opts, s, check.message);
+      }
+    }
+    if (!s.report.error) s.changes = planClusterNode(s.k3s, inventory, s.node, { firstServer: firstNode, token });
+  }
+  if (first.report.error) {
+    cascade(first.report.error);
+    return;
+  }
+
+  if (opts.command === 'plan') {
+    for (const s of sessions.filter((x) => !x.report.error)) {
+      s.step.status = s.changes.length > 0 ? 'planned' : 'unchanged';
+      s.step.changes = s.changes.map(describeClusterChange);
+      opts.emit({ type: 'node-step', phase: PHASE, node: s.node.name, step: STEP, status: s.step.status, detail: summary(s.step.changes) });
+    }
+    return;
+  }
+
+  // up: the first server alone, then servers one by one, then agents in parallel.
+  await converge(opts, first, token!, first);
+  if (first.report.error) {
+    cascade(first.report.error);
+    return;
+  }
+  const firstTransport = first.transport!;
+  if (first.changes.length > 0) {
+    const apiUp = await waitForApi(opts, firstTransport);
+    if (!apiUp.ok) {
+      fail(opts, first, apiUp.error);
+      cascade(apiUp.error);
+      return;
+    }
+  }
+  for (const s of others.filter((x) => x.node.role === 'server' && !x.report.error)) await converge(opts, s, token!, first);
+  await forEachNode(
+    others.filter((x) => x.node.role === 'agent' && !x.report.error).map((s) => ({ name: s.node.name, s })),
+    opts.concurrency,
+    ({ s }) => converge(opts, s, token!, first),
+  );
+
+  await waitForReady(opts, first, sessions.filter((s) => !s.report.error));
+  result.kubeconfigPath = await mergeKubeconfigFromServer(opts, first);
+}
+
+// ---- token ----------------------------------------------------------------------------------------------
+
+async function resolveToken(opts: ClusterPhaseOptions, first: Session): Promise<{ token: string | undefined; source: NonNullable<ClusterPhaseResult['token']> }> {
+  const file = join(opts.stateDir, 'token');
+  const stored = readTextIfExists(file)?.trim();
+  if (stored) return { token: stored, source: 'state' };
+
+  const k3s = first.k3s;
+  const mayHaveOne = k3s.installedVersion !== undefined || k3s.tokenFileSha256 !== undefined || k3s.serverTokenSha256 !== undefined;
+  if (first.transport && mayHaveOne) {
+    const fromFile = (await first.transport.readFile(TOKEN_FILE_PATH, { sudo: true }))?.toString('utf8').trim();
+    const fromServer = fromFile ? undefined : (await first.transport.readFile(SERVER_TOKEN_PATH, { sudo: true }))?.toString('utf8').trim();
+    const recovered = fromFile ? tokenSecret(fromFile) : fromServer ? tokenSecret(fromServer) : undefined;
+    if (recovered) {
+      opts.log.addSecret(recovered);
+      const where = fromFile ? TOKEN_FILE_PATH : SERVER_TOKEN_PATH;
+      if (opts.command === 'up') {
+        mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+        writePrivateFile(file, tokenFileContent(recovered));
+      }
+      const msg = `The cluster token was missing from ${file}; recovered it from ${where} on first server ${first.node.name}${opts.command === 'up' ? ' and saved it there (mode 0600)' : ''}.`;
+      opts.log.write(msg);
+      opts.emit({ type: 'info', message: msg });
+      return { token: recovered, source: 'recovered' };
+    }
+    if (k3s.installedVersion) {
+      throw new RevuePiError(`K3s is installed on first server ${first.node.name} but neither ${TOKEN_FILE_PATH} nor ${SERVER_TOKEN_PATH} holds a token, and ${file} does not exist.`, {
+        code: 'TOKEN_LOST',
+        node: first.node.name,
+        hint: `Put the cluster's token into ${file} (mode 0600), or uninstall K3s on the nodes (k3s-uninstall.sh) to start a new cluster.`,
+      });
+    }
+  }
+  if (opts.command === 'plan') return { token: undefined, source: 'none-yet' };
+  const token = generateToken(opts.random);
+  mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+  writePrivateFile(file, tokenFileContent(token));
+  opts.log.write(`generated a new cluster token in ${file} (mode 0600)`);
+  return { token, source: 'generated' };
+}
+
+// ---- one node ---------------------------------------------------------------------------------------------
+
+async function converge(opts: ClusterPhaseOptions, s: Session, token: string, first: Session): Promise<void> {
+  const { emit, log } = opts;
+  const name = s.node.name;
+  if (s.changes.length === 0) {
+    emit({ type: 'node-step', phase: PHASE, node: name, step: STEP, status: 'unchanged' });
+    return;
+  }
+  emit({ type: 'node-step', phase: PHASE, node: name, step: STEP, status: 'running', detail: summary(s.changes.map(describeClusterChange)) });
+  try {
+    const transport = s.transport;
+    if (!transport) throw new RevuePiError(`no connection to node ${name}.`, { code: 'CONNECTION', node: name });
+    for (const change of s.changes) {
+      const text = describeClusterChange(change);
+      log.write(`[${name}] ${text}`);
+      await applyChange(opts, s, transport, change, token, first);
+      s.step.changes.push(text);
+      s.step.status = 'changed';
+    }
+    emit({ type: 'node-step', phase: PHASE, node: name, step: STEP, status: 'changed', detail: summary(s.step.changes) });
+  } catch (error) {
+    fail(opts, s, message(error));
+  }
+}
+
+async function applyChange(opts: ClusterPhaseOptions, s: Session, transport: Transport, change: ClusterChange, token: string, first: Session): Promise<void> {
+  const name = s.node.name;
+  switch (change.kind) {
+    case 'write-token':
+      await transport.writeFile(change.path, tokenFileContent(token), { mode: 0o600, sudo: true });
+      return;
+    case 'write-config':
+      await transport.writeFile(change.path, change.content, { mode: 0o600, sudo: true });
+      return;
+    case 'install': {
+      for (const upload of airgapUploads(opts.inventory)) {
+        let content: Buffer;
+        try {
+          content = await readFile(upload.local);
+        } catch (error) {
+          throw new RevuePiError(`The air-gap file ${upload.local} (k3s.airgap in the inventory) cannot be read: ${message(error)}`, { code: 'AIRGAP_FILE', node: name, cause: error });
+        }
+        await transport.writeFile(upload.remote, content, { mode: upload.mode, sudo: true });
+      }
+      const script = buildInstallScript(opts.inventory, s.node, { role: change.role });
+      const timeoutMs = opts.readyTimeoutMs + 300_000;
+      const result = await runWatchingJournal(opts, s, transport, script, timeoutMs, first);
+      if (result.code !== 0) {
+        const journal = result.code === 124 ? await journalTail(transport, unitFor(s.node.role)) : '';
+        const output = `${result.stderr}\n${result.stdout}`;
+        throw new RemoteCommandError(
+          name,
+          `Installing K3s (${change.role})`,
+          script,
+          result.code,
+          result.code === 124 ? `did not finish within ${formatSeconds(timeoutMs)} s. ${journal ? `Last lines of its ${unitFor(s.node.role)} journal:\n${journal}` : trimOutput(output)}` : output,
+          `Fix the cause on ${name} and run up again: only the unfinished nodes are redone.`,
+        );
+      }
+      return;
+    }
+    case 'restart': {
+      const result = await runWatchingJournal(opts, s, transport, buildRestartCommand(change.unit), opts.readyTimeoutMs, first);
+      if (result.code !== 0) {
+        const journal = await journalTail(transport, change.unit);
+        throw new RemoteCommandError(name, `Restarting ${change.unit}`, buildRestartCommand(change.unit), result.code, `${result.stderr}\n${result.stdout}\n${journal}`);
+      }
+      return;
+    }
+  }
+}
+
+/**
+ * Runs an install or restart while watching the unit's journal: a node re-imaged under an old name is
+ * refused ("Node password rejected") and would keep the installer waiting; removing the stale node object
+ * and password secret on the first server lets it through (K3s retries on its own).
+ */
+async function runWatchingJournal(opts: ClusterPhaseOptions, s: Session, transport: Transport, script: string, timeoutMs: number, first: Session): Promise<RunResult> {
+  const isFirst = s === first;
+  let done = false;
+  const command = transport.run(script, { sudo: true, timeoutMs }).finally(() => {
+    done = true;
+  });
+  if (isFirst) return command;
+  const interval = opts.journalCheckIntervalMs ?? 5000;
+  const watcher = (async () => {
+    while (!done) {
+      await sleep(interval, () => done);
+      if (done) return;
+      if (await fixRejectedPassword(opts, s, first)) return;
+    }
+  })().catch(() => undefined);
+  const result = await command;
+  await watcher;
+  return result;
+}
+
+/** Checks the node's journal for a node-password rejection and, once per node, clears it. True when it acted. */
+async function fixRejectedPassword(opts: ClusterPhaseOptions, s: Session, first: Session): Promise<boolean> {
+  const transport = s.transport;
+  if (!transport || s === first || s.passwordFixed) return false;
+  const unit = unitFor(s.node.role);
+  const journal = await transport.run(buildJournalCommand(unit, 50), { sudo: true, timeoutMs: 15_000 });
+  if (!isNodePasswordRejected(journal.stdout)) return false;
+  s.passwordFixed = true;
+  const name = s.node.name;
+  opts.log.write(`[${name}] K3s refused the node password (the node was re-imaged): removing node ${name} and its password secret on ${first.node.name}`);
+  const forget = await first.transport!.run(buildForgetNodeScript(name), { sudo: true, timeoutMs: 60_000 });
+  if (forget.code !== 0) {
+    throw new RemoteCommandError(first.node.name, `Removing the stale node object of ${name}`, buildForgetNodeScript(name), forget.code, `${forget.stderr}\n${forget.stdout}`);
+  }
+  // An agent is restarted so it retries at once; a server's own (blocking) start is still under way and retries by itself.
+  if (unit === 'k3s-agent') await transport.run(buildRestartCommand(unit), { sudo: true, timeoutMs: 60_000 });
+  const text = `node password rejected (node re-imaged): removed the stale node object ${name} and secret kube-system/${name}.node-password.k3s on ${first.node.name}${unit === 'k3s-agent' ? ', restarted k3s-agent' : ''}`;
+  s.step.changes.push(text);
+  s.step.status = 'changed';
+  s.report.warnings.push(`node ${name}: ${text}`);
+  opts.emit({ type: 'node-warning', node: name, message: text });
+  return true;
+}
+
+// ---- readiness ------------------------------------------------------------------------------------------
+
+async function getNodes(transport: Transport): Promise<{ nodes?: NodeReadiness[]; error?: string }> {
+  try {
+    const result = await transport.run(GET_NODES_COMMAND, { sudo: true, timeoutMs: 30_000 });
+    if (result.code !== 0) return { error: trimOutput(`${result.stderr}\n${result.stdout}`, 3) };
+    return { nodes: parseNodesReady(result.stdout) };
+  } catch (error) {
+    return { error: message(error) };
+  }
+}
+
+/** After the first server changed: the API must answer before anyone joins it. */
+async function waitForApi(opts: ClusterPhaseOptions, transport: Transport): Promise<{ ok: true } | { ok: false; error: string }> {
+  const deadline = Date.now() + opts.readyTimeoutMs;
+  let last = '';
+  for (;;) {
+    const got = await getNodes(transport);
+    if (got.nodes) return { ok: true };
+    last = got.error ?? '';
+    if (Date.now() >= deadline) break;
+    await sleep(opts.pollIntervalMs ?? 2000);
+  }
+  const journal = await journalTail(transport, 'k3s');
+  return {
+    ok: false,
+    error: `the Kubernetes API on ${transport.nodeName} did not answer within ${formatSeconds(opts.readyTimeoutMs)} s (k3s kubectl: ${last}).${journal ? ` Last lines of its k3s journal:\n${journal}` : ''}`,
+  };
+}
+
+async function waitForReady(opts: ClusterPhaseOptions, first: Session, sessions: Session[]): Promise<void> {
+  if (sessions.length === 0) return;
+  const { emit } = opts;
+  const deadline = Date.now() + opts.readyTimeoutMs;
+  const pending = new Map(sessions.map((s) => [s.node.name, s]));
+  const journalEvery = opts.journalCheckIntervalMs ?? 5000;
+  let lastJournalCheck = Date.now();
+  let seen = new Map<string, NodeReadiness>();
+  let lastError = '';
+  for (const s of sessions) emit({ type: 'node-step', phase: PHASE, node: s.node.name, step: 'ready', status: 'running' });
+  for (;;) {
+    const got = await getNodes(first.transport!);
+    if (got.nodes) {
+      seen = new Map(got.nodes.map((n) => [n.name, n]));
+      for (const name of [...pending.keys()]) {
+        const node = seen.get(name);
+        if (node?.ready) {
+          pending.delete(name);
+          emit({ type: 'node-step', phase: PHASE, node: name, step: 'ready', status: 'done', detail: node.version });
+        }
+      }
+    } else {
+      lastError = got.error ?? '';
+    }
+    if (pending.size === 0) return;
+    if (Date.now() >= deadline) break;
+    if (Date.now() - lastJournalCheck >= journalEvery) {
+      lastJournalCheck = Date.now();
+      await Promise.all([...pending.values()].map((s) => fixRejectedPassword(opts, s, first).catch((error) => {
+        fail(opts, s, message(error));
+        pending.delete(s.node.name);
+      })));
+    }
+    await sleep(opts.pollIntervalMs ?? 2000);
+  }
+  const seconds = formatSeconds(opts.readyTimeoutMs);
+  await Promise.all(
+    [...pending.values()].map(async (s) => {
+      const unit = unitFor(s.node.role);
+      const state = seen.has(s.node.name)
+        ? 'registered but not Ready'
+        : seen.size === 0 && lastError
+          ? `the API on ${first.node.name} did not list the nodes: ${lastError}`
+          : 'not registered with the cluster';
+      const journal = s.transport ? await journalTail(s.transport, unit) : '';
+      fail(
+        opts,
+        s,
+        `node ${s.node.name} is not Ready after ${seconds} s (${state}).${journal ? ` Last lines of its ${unit} journal:\n${journal}` : ''}\n` +
+          `Fix the cause and run up again; raise k3s.readyTimeoutSeconds for slow nodes.`,
+      );
+    }),
+  );
+}
+
+async function journalTail(transport: Transport, unit: 'k3s' | 'k3s-agent'): Promise<string> {
+  try {
+    const result = await transport.run(buildJournalCommand(unit), { sudo: true, timeoutMs: 15_000 });
+    return result.stdout.trim();
+  } catch {
+    return '';
+  }
+}
+
+// ---- kubeconfig -------------------------------------------------------------------------------------------
+
+export function apiServerUrl(inventory: Inventory, firstServer: InventoryNode): string {
+  const endpoint = inventory.cluster.apiEndpoint;
+  if (endpoint && /^https?:\/\//.test(endpoint)) return endpoint;
+  return `https://${endpoint || firstServer.host}:${API_PORT}`;
+}
+
+/** Reads the server's kubeconfig (sudo), rewrites it and merges it into the operator's file (0600). */
+async function mergeKubeconfigFromServer(opts: ClusterPhaseOptions, first: Session): Promise<string | undefined> {
+  const step: StepReport = { phase: PHASE, step: 'kubeconfig', status: 'unchanged', changes: [] };
+  first.report.steps.push(step);
+  const path = opts.kubeconfigPath ?? resolveKubeconfigPath(undefined, opts.env ?? process.env);
+  try {
+    const ours = await fetchClusterKubeconfig(opts.inventory, first.node, first.transport!);
+    const existing = readTextIfExists(path);
+    const merged = mergeKubeconfig(existing, ours, opts.inventory.cluster.name, path);
+    if (merged !== existing) {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      writePrivateFile(path, merged);
+      step.status = 'changed';
+      step.changes.push(`merged context ${opts.inventory.cluster.name} into ${path}`);
+      opts.log.write(`[${first.node.name}] merged context ${opts.inventory.cluster.name} into ${path}`);
+    }
+    opts.emit({ type: 'node-step', phase: PHASE, node: first.node.name, step: 'kubeconfig', status: step.status === 'changed' ? 'changed' : 'unchanged', detail: path });
+    return path;
+  } catch (error) {
+    const text = `the kubeconfig could not be merged into ${path}: ${message(error)}`;
+    step.status = 'failed';
+    step.error = text;
+    first.report.error = text;
+    opts.log.write(`[${first.node.name}] ${text}`);
+    opts.emit({ type: 'node-step', phase: PHASE, node: first.node.name, step: 'kubeconfig', status: 'failed', detail: text });
+    return undefined;
+  }
+}
+
+/** The first server's kubeconfig, renamed to the cluster and pointed at the API address. Holds a client key: never log it. */
+export async function fetchClusterKubeconfig(inventory: Inventory, firstServer: InventoryNode, transport: Transport): Promise<string> {
+  const raw = await transport.readFile(K3S_KUBECONFIG_PATH, { sudo: true });
+  if (!raw) {
+    throw new RevuePiError(`first server ${firstServer.name} has no ${K3S_KUBECONFIG_PATH}: K3s is not installed or has not started there.`, {
+      code: 'KUBECONFIG',
+      node: firstServer.name,
+      hint: 'Run `revue-pi up` first.',
+    });
+  }
+  return rewriteKubeconfig(raw.toString('utf8'), { clusterName: inventory.cluster.name, server: apiServerUrl(inventory, firstServer) });
+}
+
+// ---- helpers ------------------------------------------------------------------------------------------------
+
+function fail(opts: ClusterPhaseOptions, s: Session, text: string): void {
+  s.report.error = text;
+  s.step.status = 'failed';
+  s.step.error = text;
+  opts.log.write(`[${s.node.name}] cluster failed: ${text}`);
+  opts.emit({ type: 'node-step', phase: PHASE, node: s.node.name, step: STEP, status: 'failed', detail: text });
+}
+
+function formatSeconds(ms: number): string {
+  return ms < 10_000 ? String(Math.round(ms / 100) / 10) : String(Math.round(ms / 1000));
+}
+
+function summary(changes: string[]): string | undefined {
+  if (changes.length === 0) return undefined;
+  return changes.length === 1 ? changes[0] : `${changes.length} changes: ${changes.join('; ')}`;
+}
+
+function message(error: unknown): string {
+  if (error instanceof RevuePiError) return error.hint ? `${error.message} ${error.hint}` : error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+/** Sleeps, waking early (checked every 50 ms) when `stop` turns true. */
+async function sleep(ms: number, stop?: () => boolean): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (stop?.()) return;
+    await new Promise((r) => setTimeout(r, Math.min(50, end - Date.now())));
+  }
+}

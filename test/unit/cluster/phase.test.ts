@@ -1,0 +1,492 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { freshK3sFacts, type K3sFacts } from '../../../cluster/facts.js';
+import { K3S_CONFIG_PATH, K3S_KUBECONFIG_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH } from '../../../cluster/paths.js';
+import { runClusterPhase, type ClusterNodeInput, type ClusterPhaseOptions } from '../../../cluster/phase.js';
+import { sha256Hex } from '../../../cluster/token.js';
+import type { RunEvent } from '../../../provision/events.js';
+import type { Inventory } from '../../../provision/inventory/schema.js';
+import { RunLog } from '../../../provision/log.js';
+import type { NodeReport } from '../../../provision/report.js';
+import { deterministicRandom } from '../../fakes/deterministic-random.js';
+import { FakeTransport, fail, ok } from '../../fakes/fake-transport.js';
+import { haInventory, inventory } from './helpers.js';
+
+/**
+ * A scripted K3s world on FakeTransports (test doubles): installers register nodes, the first server answers
+ * `k3s kubectl get nodes`, journals say what the scenario wants. Node facts for a re-run are read back from
+ * what the phase wrote, so "converged" is whatever the phase left behind.
+ */
+const K3S_YAML = `apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: Q0E=
+    server: https://127.0.0.1:6443
+  name: default
+contexts:
+- context:
+    cluster: default
+    user: default
+  name: default
+current-context: default
+kind: Config
+preferences: {}
+users:
+- name: default
+  user:
+    client-certificate-data: Q0VSVA==
+    client-key-data: S0VZ
+`;
+
+interface SimNode {
+  installed: boolean;
+  version?: string;
+  running: boolean;
+  /** Installer exits with this error instead of installing. */
+  installFails?: string;
+  /** The kubelet never reports Ready. */
+  neverReady?: boolean;
+  /** Re-imaged node: the cluster still holds its old password secret. */
+  stalePassword?: boolean;
+  journal: string[];
+}
+
+class SimCluster {
+  readonly transports = new Map<string, FakeTransport>();
+  readonly sim = new Map<string, SimNode>();
+  readonly timeline: string[] = [];
+  installDelayMs = 0;
+
+  constructor(readonly inv: Inventory) {
+    const first = inv.nodes.find((n) => n.role === 'server')!;
+    for (const node of inv.nodes) {
+      const t = new FakeTransport(node.name);
+      const sim: SimNode = { installed: false, running: false, journal: [] };
+      this.sim.set(node.name, sim);
+      this.transports.set(node.name, t);
+      t.on(/sh -s - (server|agent)|k3s-install\.sh (server|agent)/, async (script) => {
+        this.timeline.push(`${node.name}:install-start`);
+        await new Promise((r) => setTimeout(r, this.installDelayMs));
+        this.timeline.push(`${node.name}:install-end`);
+        if (sim.installFails) return fail(1, sim.installFails);
+        sim.installed = true;
+        sim.version = 'v1.33.5+k3s1';
+        sim.running = true;
+        const role = /(?:sh -s -|k3s-install\.sh) (server|agent)/.exec(script)![1];
+        t.files.set(`/etc/systemd/system/${role === 'server' ? 'k3s' : 'k3s-agent'}.service`, Buffer.from('[Unit]\n'));
+        if (role === 'server') t.files.set(K3S_KUBECONFIG_PATH, Buffer.from(K3S_YAML));
+        if (sim.stalePassword) sim.journal.push('level=error msg="Failed to retrieve agent config: Node password rejected, duplicate hostname"');
+        return ok('[INFO]  systemd: Starting k3s\n');
+      });
+      t.on(/^systemctl restart/, (script) => {
+        this.timeline.push(`${node.name}:restart`);
+        sim.running = true;
+        return ok();
+      });
+      t.on(/^journalctl -u k3s(-agent)? -n \d+ --no-pager$/, () => ok(sim.journal.length ? sim.journal.join('\n') + '\n' : '-- No entries --\n'));
+      if (node.name === first.name) {
+        t.on('k3s kubectl get nodes -o json', () => ok(JSON.stringify({ items: this.nodeObjects() })));
+        t.on(/k3s kubectl delete node (\S+)/, (script) => {
+          const name = /delete node (\S+)/.exec(script)![1]!;
+          this.timeline.push(`${node.name}:forget ${name}`);
+          const stale = this.sim.get(name);
+          if (stale) {
+            stale.stalePassword = false;
+            stale.journal.push('level=info msg="Node password validated"');
+          }
+          return ok();
+        });
+      }
+    }
+  }
+
+  private nodeObjects() {
+    return this.inv.nodes.flatMap((n) => {
+      const sim = this.sim.get(n.name)!;
+      if (!sim.installed && !sim.stalePassword) return [];
+      const ready = sim.installed && sim.running && !sim.neverReady && !sim.stalePassword;
+      return [{ metadata: { name: n.name }, status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }], nodeInfo: { kubeletVersion: sim.version ?? 'v1.33.5+k3s1' } } }];
+    });
+  }
+
+  /** What the k3s probe would read on the node now. */
+  facts(name: string): K3sFacts {
+    const t = this.transports.get(name)!;
+    const sim = this.sim.get(name)!;
+    const units = (['k3s', 'k3s-agent'] as const).filter((u) => t.files.has(`/etc/systemd/system/${u}.service`));
+    const token = t.file(TOKEN_FILE_PATH);
+    const server = t.file(SERVER_TOKEN_PATH);
+    return {
+      installedVersion: sim.installed ? sim.version : undefined,
+      config: t.file(K3S_CONFIG_PATH),
+      tokenFileSha256: token === undefined ? undefined : sha256Hex(token),
+      serverTokenSha256: server === undefined ? undefined : sha256Hex(server.trim().replace(/^K10[0-9a-f]*::[^:]*:/, '')),
+      unit: units[0],
+      units: [...units],
+      active: sim.running && units.length > 0,
+      nodePassword: sim.installed,
+    };
+  }
+
+  inputs(): ClusterNodeInput[] {
+    return this.inv.nodes.map((node) => ({
+      node,
+      transport: this.transports.get(node.name),
+      k3s: this.facts(node.name),
+      report: { name: node.name, host: node.host, role: node.role, status: 'unchanged', steps: [], warnings: [] } satisfies NodeReport,
+    }));
+  }
+
+  allRuns(): string[] {
+    return [...this.transports.values()].flatMap((t) => t.runs.map((r) => r.script));
+  }
+
+  unexpected(): string[] {
+    return [...this.transports.values()].flatMap((t) => t.unexpected);
+  }
+}
+
+let dir: string;
+let events: RunEvent[];
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'revue-pi-cluster-phase-'));
+  events = [];
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function options(inv: Inventory, nodes: ClusterNodeInput[], over: Partial<ClusterPhaseOptions> = {}): ClusterPhaseOptions {
+  return {
+    command: 'up',
+    inventory: inv,
+    stateDir: join(dir, 'state'),
+    concurrency: 10,
+    emit: (e) => events.push(e),
+    log: new RunLog(join(dir, 'state'), 'test'),
+    nodes,
+    kubeconfigPath: join(dir, 'kube', 'config'),
+    readyTimeoutMs: 2000,
+    random: deterministicRandom('phase-test'),
+    pollIntervalMs: 10,
+    journalCheckIntervalMs: 20,
+    env: {},
+    ...over,
+  };
+}
+
+const TOKEN = deterministicRandom('phase-test')(32).toString('hex');
+
+function steps(nodes: ClusterNodeInput[]) {
+  return Object.fromEntries(nodes.map((n) => [n.node.name, n.report.steps.filter((s) => s.phase === 'cluster').map((s) => `${s.step}:${s.status}`)]));
+}
+
+describe('runClusterPhase: up from scratch (1 server + 2 agents)', () => {
+  it('installs the first server, then the agents; token and config are root-only files; kubeconfig merged', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    const nodes = sim.inputs();
+    const result = await runClusterPhase(options(inv, nodes));
+
+    expect(sim.unexpected()).toEqual([]);
+    expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined, undefined]);
+    expect(result).toEqual({ firstServer: 'pi-1', token: 'generated', kubeconfigPath: join(dir, 'kube', 'config') });
+    expect(sim.timeline.indexOf('pi-1:install-end')).toBeLessThan(sim.timeline.indexOf('pi-2:install-start'));
+    expect(steps(nodes)).toEqual({ 'pi-1': ['k3s:changed', 'kubeconfig:changed'], 'pi-2': ['k3s:changed'], 'pi-3': ['k3s:changed'] });
+    expect(nodes[1]!.report.steps[0]!.changes).toEqual([
+      'write the cluster token file (/etc/rancher/k3s/revue-pi-token)',
+      'write /etc/rancher/k3s/config.yaml: node settings from the inventory',
+      'install K3s agent v1.33.5+k3s1 and join https://192.168.1.101:6443',
+    ]);
+
+    for (const t of sim.transports.values()) {
+      expect(t.writes.map((w) => [w.path, w.mode, w.sudo])).toEqual([
+        [TOKEN_FILE_PATH, 0o600, true],
+        [K3S_CONFIG_PATH, 0o600, true],
+      ]);
+      expect(t.file(TOKEN_FILE_PATH)).toBe(`${TOKEN}\n`);
+      for (const run of t.runs) expect(run.opts?.sudo).toBe(true);
+    }
+    // The token exists in the state dir (0600) and nowhere in commands, events or the log.
+    const tokenFile = join(dir, 'state', 'token');
+    expect(readFileSync(tokenFile, 'utf8')).toBe(`${TOKEN}\n`);
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    expect(sim.allRuns().join('\n')).not.toContain(TOKEN);
+    expect(JSON.stringify(events)).not.toContain(TOKEN);
+
+    const kubeconfig = join(dir, 'kube', 'config');
+    expect(statSync(kubeconfig).mode & 0o777).toBe(0o600);
+    const doc = yaml.load(readFileSync(kubeconfig, 'utf8')) as { 'current-context': string; clusters: { name: string; cluster: { server: string } }[] };
+    expect(doc['current-context']).toBe('lab');
+    expect(doc.clusters).toEqual([{ name: 'lab', cluster: { 'certificate-authority-data': 'Q0E=', server: 'https://192.168.1.101:6443' } }]);
+    expect(events.filter((e) => e.type === 'node-step' && e.step === 'ready' && e.status === 'done').map((e) => (e as { node: string }).node).sort()).toEqual(['pi-1', 'pi-2', 'pi-3']);
+  });
+
+  it('a re-run on the converged cluster installs, writes and restarts nothing and says unchanged', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    await runClusterPhase(options(inv, sim.inputs()));
+    for (const t of sim.transports.values()) {
+      t.runs.length = 0;
+      t.writes.length = 0;
+    }
+    const again = sim.inputs();
+    await runClusterPhase(options(inv, again));
+    expect(sim.unexpected()).toEqual([]);
+    expect(steps(again)).toEqual({ 'pi-1': ['k3s:unchanged', 'kubeconfig:unchanged'], 'pi-2': ['k3s:unchanged'], 'pi-3': ['k3s:unchanged'] });
+    expect([...sim.transports.values()].flatMap((t) => t.writes)).toEqual([]);
+    expect(sim.allRuns()).toEqual(['k3s kubectl get nodes -o json']);
+  });
+
+  it('adding a node later changes only that node', async () => {
+    const small = inventory({}, [
+      { name: 'pi-1', host: '192.168.1.101', role: 'server' },
+      { name: 'pi-2', host: '192.168.1.102', role: 'agent' },
+    ]);
+    const grown = inventory({}, [...small.nodes, { name: 'pi-5', host: '192.168.1.105', role: 'agent' }]);
+    const sim = new SimCluster(grown);
+    await runClusterPhase(options(small, sim.inputs().slice(0, 2)));
+    const again = sim.inputs();
+    await runClusterPhase(options(grown, again));
+    expect(steps(again)).toEqual({ 'pi-1': ['k3s:unchanged', 'kubeconfig:unchanged'], 'pi-2': ['k3s:unchanged'], 'pi-5': ['k3s:changed'] });
+  });
+});
+
+describe('runClusterPhase: plan', () => {
+  it('lists what up would do and touches nothing (no token saved, no command run)', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    const nodes = sim.inputs();
+    await runClusterPhase(options(inv, nodes, { command: 'plan' }));
+    expect(sim.allRuns()).toEqual([]);
+    expect([...sim.transports.values()].flatMap((t) => t.writes)).toEqual([]);
+    expect(existsSync(join(dir, 'state', 'token'))).toBe(false);
+    expect(existsSync(join(dir, 'kube', 'config'))).toBe(false);
+    expect(nodes[0]!.report.steps).toEqual([
+      {
+        phase: 'cluster',
+        step: 'k3s',
+        status: 'planned',
+        changes: ['write the cluster token file (/etc/rancher/k3s/revue-pi-token)', 'write /etc/rancher/k3s/config.yaml: node settings from the inventory', 'install K3s server v1.33.5+k3s1 and start the cluster'],
+      },
+    ]);
+  });
+
+  it('works offline (no transports) from fresh facts', async () => {
+    const inv = inventory();
+    const nodes: ClusterNodeInput[] = inv.nodes.map((node) => ({ node, k3s: freshK3sFacts(), report: { name: node.name, host: node.host, role: node.role, status: 'unchanged', steps: [], warnings: [] } }));
+    await runClusterPhase(options(inv, nodes, { command: 'plan' }));
+    expect(nodes.map((n) => n.report.steps[0]!.status)).toEqual(['planned', 'planned', 'planned']);
+    expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined, undefined]);
+  });
+
+  it('shows drift on the one node whose config.yaml was edited by hand; up fixes it with a restart there only', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    await runClusterPhase(options(inv, sim.inputs()));
+    const pi3 = sim.transports.get('pi-3')!;
+    pi3.files.set(K3S_CONFIG_PATH, Buffer.from(pi3.file(K3S_CONFIG_PATH)! + 'node-label:\n  - hand=made\n'));
+    const planned = sim.inputs();
+    await runClusterPhase(options(inv, planned, { command: 'plan' }));
+    expect(planned.map((n) => n.report.steps[0]!.changes)).toEqual([
+      [],
+      [],
+      ['write /etc/rancher/k3s/config.yaml: differs from the inventory in node-label', 'restart k3s-agent: config.yaml changed'],
+    ]);
+    sim.timeline.length = 0;
+    await runClusterPhase(options(inv, sim.inputs()));
+    expect(sim.timeline).toEqual(['pi-3:restart']);
+    expect(pi3.ran('systemctl restart')).toEqual(['systemctl restart --no-block k3s-agent']);
+  });
+});
+
+describe('runClusterPhase: order', () => {
+  it('HA: servers join one at a time, agents in parallel', async () => {
+    const inv = inventory({}, [...haInventory().nodes, { name: 'a2', host: '192.168.1.22', role: 'agent' }]);
+    const sim = new SimCluster(inv);
+    sim.installDelayMs = 40;
+    const nodes = sim.inputs();
+    await runClusterPhase(options(inv, nodes, { concurrency: 5 }));
+    expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    const t = sim.timeline;
+    expect(t.slice(0, 6)).toEqual(['s1:install-start', 's1:install-end', 's2:install-start', 's2:install-end', 's3:install-start', 's3:install-end']);
+    expect(t.slice(6, 8).sort()).toEqual(['a1:install-start', 'a2:install-start']);
+    expect(sim.transports.get('s1')!.file(K3S_CONFIG_PATH)).toContain('cluster-init: true');
+  });
+});
+
+describe('runClusterPhase: failures stay per node', () => {
+  it('an installer failing on one agent: the others finish, that node is failed with the cause; a re-run heals it', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    sim.sim.get('pi-2')!.installFails = 'curl: (6) Could not resolve host: get.k3s.io';
+    const nodes = sim.inputs();
+    await runClusterPhase(options(inv, nodes));
+    expect(nodes.map((n) => n.report.error)).toEqual([
+      undefined,
+      'Installing K3s (agent) failed on node pi-2 (exit 1): curl: (6) Could not resolve host: get.k3s.io Fix the cause on pi-2 and run up again: only the unfinished nodes are redone.',
+      undefined,
+    ]);
+    expect(steps(nodes)['pi-3']).toEqual(['k3s:changed']);
+
+    sim.sim.get('pi-2')!.installFails = undefined;
+    sim.timeline.length = 0;
+    const again = sim.inputs();
+    await runClusterPhase(options(inv, again));
+    expect(again.map((n) => n.report.error)).toEqual([undefined, undefined, undefined]);
+    expect(sim.timeline).toEqual(['pi-2:install-start', 'pi-2:install-end']);
+  });
+
+  it('the first server failing fails every other node, naming it; the agents get no command', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    sim.sim.get('pi-1')!.installFails = '[ERROR]  Download failed';
+    const nodes = sim.inputs();
+    await runClusterPhase(options(inv, nodes));
+    expect(nodes[0]!.report.error).toMatch(/^Installing K3s \(server\) failed on node pi-1 \(exit 1\): \[ERROR\]  Download failed/);
+    expect(nodes[1]!.report.error).toBe(`first server pi-1 failed: ${nodes[0]!.report.error}`);
+    expect(nodes[2]!.report.steps[0]).toMatchObject({ phase: 'cluster', status: 'failed' });
+    expect(sim.transports.get('pi-2')!.runs).toEqual([]);
+    expect(events.at(-1)).toEqual({ type: 'phase-end', phase: 'cluster', ok: false });
+  });
+
+  it('a node already failed earlier in the run is left alone; a failed first server cascades', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    const nodes = sim.inputs();
+    nodes[0]!.report.error = 'Probing node pi-1 failed';
+    await runClusterPhase(options(inv, nodes));
+    expect(nodes[0]!.report.steps).toEqual([]);
+    expect(nodes[1]!.report.error).toBe('first server pi-1 failed: Probing node pi-1 failed');
+    expect(sim.allRuns()).toEqual([]);
+  });
+
+  it('a node that never gets Ready: named, with the last lines of its journal, after the timeout', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    sim.sim.get('pi-3')!.neverReady = true;
+    sim.sim.get('pi-3')!.journal.push('level=error msg="failed to get CA certs: connection refused"');
+    const nodes = sim.inputs();
+    await runClusterPhase(options(inv, nodes, { readyTimeoutMs: 200 }));
+    expect(nodes[2]!.report.error).toBe(
+      'node pi-3 is not Ready after 0.2 s (registered but not Ready). Last lines of its k3s-agent journal:\nlevel=error msg="failed to get CA certs: connection refused"\n' +
+        'Fix the cause and run up again; raise k3s.readyTimeoutSeconds for slow nodes.',
+    );
+    expect(nodes.slice(0, 2).map((n) => n.report.error)).toEqual([undefined, undefined]);
+    expect(sim.transports.get('pi-3')!.ran('journalctl -u k3s-agent -n 20 --no-pager')).toHaveLength(1);
+  });
+
+  it('a role change is refused with what to do', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    await runClusterPhase(options(inv, sim.inputs()));
+    const swapped = inventory({}, [inv.nodes[0], { ...inv.nodes[1], role: 'server' }, inv.nodes[2]]);
+    const nodes = new SimCluster(swapped).inputs().map((n, i) => ({ ...n, transport: sim.transports.get(n.node.name), k3s: sim.facts(inv.nodes[i]!.name) }));
+    await runClusterPhase(options(swapped, nodes));
+    expect(nodes[1]!.report.error).toMatch(/^node pi-2 already runs K3s as an agent \(k3s-agent.service\) but the inventory gives it role: server: run \/usr\/local\/bin\/k3s-agent-uninstall.sh/);
+    expect(nodes[2]!.report.error).toBeUndefined();
+  });
+});
+
+describe('runClusterPhase: token', () => {
+  it('lost state: recovered from the first server, saved 0600, nothing rewritten on the nodes', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    await runClusterPhase(options(inv, sim.inputs()));
+    rmSync(join(dir, 'state', 'token'));
+    for (const t of sim.transports.values()) t.writes.length = 0;
+    const again = sim.inputs();
+    const result = await runClusterPhase(options(inv, again, { random: deterministicRandom('a-different-seed') }));
+    expect(result.token).toBe('recovered');
+    expect(readFileSync(join(dir, 'state', 'token'), 'utf8')).toBe(`${TOKEN}\n`);
+    expect(statSync(join(dir, 'state', 'token')).mode & 0o777).toBe(0o600);
+    expect([...sim.transports.values()].flatMap((t) => t.writes)).toEqual([]);
+    expect(steps(again)['pi-2']).toEqual(['k3s:unchanged']);
+    expect(events.some((e) => e.type === 'info' && e.message.includes('recovered it from /etc/rancher/k3s/revue-pi-token on first server pi-1'))).toBe(true);
+  });
+
+  it('a state token that is not the cluster\'s: refused on the first server, every node failed, nothing written', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    await runClusterPhase(options(inv, sim.inputs()));
+    sim.transports.get('pi-1')!.files.set(SERVER_TOKEN_PATH, Buffer.from(`K10${'ab'.repeat(32)}::server:${TOKEN}`));
+    writeFileSync(join(dir, 'state', 'token'), 'f'.repeat(64) + '\n', { mode: 0o600 });
+    for (const t of sim.transports.values()) t.writes.length = 0;
+    const nodes = sim.inputs();
+    await runClusterPhase(options(inv, nodes));
+    expect(nodes[0]!.report.error).toMatch(new RegExp(`^the cluster token in ${join(dir, 'state', 'token')} is not the one K3s on first server pi-1 was started with`));
+    expect(nodes[1]!.report.error).toMatch(/^first server pi-1 failed: the cluster token in/);
+    expect([...sim.transports.values()].flatMap((t) => t.writes)).toEqual([]);
+  });
+
+  it('a wrong token file on one agent is rewritten and that agent restarted', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    await runClusterPhase(options(inv, sim.inputs()));
+    sim.transports.get('pi-2')!.files.set(TOKEN_FILE_PATH, Buffer.from('wrong\n'));
+    sim.timeline.length = 0;
+    const nodes = sim.inputs();
+    await runClusterPhase(options(inv, nodes));
+    expect(sim.transports.get('pi-2')!.file(TOKEN_FILE_PATH)).toBe(`${TOKEN}\n`);
+    expect(sim.timeline).toEqual(['pi-2:restart']);
+    expect(nodes[1]!.report.steps[0]!.changes).toEqual(['the cluster token file differs: rewrite it (/etc/rancher/k3s/revue-pi-token)', 'restart k3s-agent: token changed']);
+  });
+});
+
+describe('runClusterPhase: a re-imaged node rejoining under its old name', () => {
+  it('detects "Node password rejected", removes the stale node and secret on the first server, restarts, says so', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    sim.sim.get('pi-2')!.stalePassword = true;
+    const nodes = sim.inputs();
+    await runClusterPhase(options(inv, nodes));
+    expect(sim.unexpected()).toEqual([]);
+    expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined, undefined]);
+    expect(sim.transports.get('pi-1')!.ran('delete secret pi-2.node-password.k3s')).toHaveLength(1);
+    expect(sim.timeline.filter((e) => e.includes('forget') || e.includes('restart'))).toEqual(['pi-1:forget pi-2', 'pi-2:restart']);
+    expect(nodes[1]!.report.steps[0]!.changes.at(-1)).toBe(
+      'node password rejected (node re-imaged): removed the stale node object pi-2 and secret kube-system/pi-2.node-password.k3s on pi-1, restarted k3s-agent',
+    );
+    expect(nodes[1]!.report.warnings).toHaveLength(1);
+  });
+});
+
+describe('runClusterPhase: versions and kubeconfig', () => {
+  it('another installed version is reported, not upgraded', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    await runClusterPhase(options(inv, sim.inputs()));
+    sim.sim.get('pi-3')!.version = 'v1.31.4+k3s1';
+    sim.timeline.length = 0;
+    const nodes = sim.inputs();
+    await runClusterPhase(options(inv, nodes));
+    expect(sim.timeline).toEqual([]);
+    expect(nodes[2]!.report.warnings).toEqual(['node pi-3 runs K3s v1.31.4+k3s1, not v1.33.5+k3s1 as the inventory asks: left as it is (revue-pi does not upgrade K3s in place).']);
+    expect(nodes[2]!.report.error).toBeUndefined();
+  });
+
+  it('merges into an existing kubeconfig, keeping the other context; apiEndpoint wins over the host', async () => {
+    const inv = inventory({ cluster: { name: 'lab', apiEndpoint: 'k8s.lab.example' } });
+    const sim = new SimCluster(inv);
+    const path = join(dir, 'kube', 'config');
+    const other = 'apiVersion: v1\nkind: Config\nclusters:\n- name: work\n  cluster: {server: "https://work:6443"}\nusers:\n- name: work\n  user: {token: t}\ncontexts:\n- name: work\n  context: {cluster: work, user: work}\ncurrent-context: work\n';
+    mkdirSync(join(dir, 'kube'));
+    writeFileSync(path, other, { mode: 0o644 });
+    await runClusterPhase(options(inv, sim.inputs()));
+    const doc = yaml.load(readFileSync(path, 'utf8')) as { 'current-context': string; contexts: { name: string }[]; clusters: { name: string; cluster: { server: string } }[] };
+    expect(doc['current-context']).toBe('work');
+    expect(doc.contexts.map((c) => c.name)).toEqual(['work', 'lab']);
+    expect(doc.clusters.map((c) => c.cluster.server)).toEqual(['https://work:6443', 'https://k8s.lab.example:6443']);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it('uses KUBECONFIG when no path is given', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    const path = join(dir, 'from-env', 'config');
+    const result = await runClusterPhase(options(inv, sim.inputs(), { kubeconfigPath: undefined, env: { KUBECONFIG: `${path}:/elsewhere`, HOME: dir } }));
+    expect(result.kubeconfigPath).toBe(path);
+    expect(existsSync(path)).toBe(true);
+  });
+});
