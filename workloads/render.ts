@@ -47,6 +47,8 @@ export const MONITORING_NAMESPACE = 'monitoring';
 /** The domain written in the bundled routes; replaced by inventory cluster.domain. */
 export const BUNDLED_DOMAIN = 'revue.local';
 export const FIXED_IP_ANNOTATION = 'metallb.io/loadBalancerIPs';
+/** Namespaces the Revue namespace must not be (they hold other bundles or the cluster's own components). */
+export const RESERVED_NAMESPACES = [METALLB_NAMESPACE, MONITORING_NAMESPACE, 'kube-system', 'kube-public', 'kube-node-lease', 'default'];
 
 /** Capacity facts of one node (from the node facts), used by checks.ts. */
 export interface NodeCapacity {
@@ -154,6 +156,12 @@ export function renderWorkloads(inventory: Inventory, opts: RenderOptions): K8sO
   const w = inventory.workloads;
   const addresses = inventory.network.addresses;
   const domain = inventory.cluster.domain;
+  if (w.revue && RESERVED_NAMESPACES.includes(w.namespace)) {
+    throw new RevuePiError(`The inventory field workloads.namespace (${w.namespace}) names a namespace revue-pi uses for something else.`, {
+      code: 'INVENTORY',
+      hint: `Choose another name (not ${RESERVED_NAMESPACES.join(', ')}); the default is revue.`,
+    });
+  }
   const out: K8sObject[] = [];
   const add = (phase: Phase, objects: K8sObject[]) => {
     for (const o of objects) out.push(withLabels(o, phase));

@@ -255,6 +255,12 @@ describe('renderWorkloads — inventory switches and transforms', () => {
     expect(text).not.toMatch(/\.revue\.(local|lan)`/);
   });
 
+  it.each(['monitoring', 'metallb-system', 'kube-system', 'default'])('refuses %s as the Revue namespace, naming the field', (namespace) => {
+    expect(() => renderWorkloads(labInventory({ workloads: { namespace } }), { secrets: 'references' })).toThrow(
+      `The inventory field workloads.namespace (${namespace}) names a namespace revue-pi uses for something else.`,
+    );
+  });
+
   it('uses the Revue release and image overrides from the inventory', () => {
     const objects = renderWorkloads(
       labInventory({ workloads: { revueVersion: 'v3.2.0', images: { mongo: 'mongo:7.0.20', 'kafka-ui': 'registry.lan:5000/kafka-ui@sha256:' + 'a'.repeat(64) } } }),
