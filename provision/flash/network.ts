@@ -30,7 +30,7 @@ export function parseStaticNetwork(input: StaticNetworkInput, host: string, node
   if (input.address === undefined) {
     const stray = [input.gateway !== undefined ? '--gateway' : undefined, dnsList.length > 0 ? '--dns' : undefined].filter(Boolean);
     if (stray.length > 0) {
-      return { ok: false, problems: [`${stray.join(' and ')} only apply to a static address: add --address ${suggestCidr(host)} (or leave them out for DHCP).`] };
+      return { ok: false, problems: [`${stray.join(' and ')} only ${stray.length === 1 ? 'applies' : 'apply'} to a static address: add --address ${suggestCidr(host)} (or leave them out for DHCP).`] };
     }
     return { ok: true };
   }
