@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RevuePiError } from '../provision/errors.js';
 
 /**
  * Per-cluster secrets of the workloads. Generated once (pure, given its random source), kept by the caller in the
@@ -102,4 +103,64 @@ export function allSecretValues(secrets: WorkloadSecrets): string[] {
     ...Object.values(secrets.bearerTokens),
     secrets.grafanaAdminPassword,
   ];
+}
+
+/**
+ * The secrets to use on this run, from what the state directory holds (parsed JSON, or undefined on the first run).
+ * Values already stored are kept as they are — MongoDB keeps its first root password, so changing one would lock its
+ * service out — and only missing ones are generated (`changed` then says the state file must be written back).
+ * A stored value that is malformed is an error naming it, never silently replaced. Pure given `random`.
+ */
+export function reconcileWorkloadSecrets(
+  stored: unknown,
+  random: (bytes: number) => Buffer,
+  stateFile = 'the state file',
+): { secrets: WorkloadSecrets; changed: boolean } {
+  const fresh = generateWorkloadSecrets(random);
+  if (stored === undefined || stored === null) return { secrets: fresh, changed: true };
+  if (typeof stored !== 'object' || Array.isArray(stored)) {
+    throw new RevuePiError(`The workload secrets in ${stateFile} are not an object.`, {
+      code: 'STATE',
+      hint: `Restore ${stateFile} from a backup; deleting it makes new passwords, which the existing MongoDB volumes will not accept.`,
+    });
+  }
+  const s = stored as Record<string, unknown>;
+  let changed = false;
+  const pick = (path: string, value: unknown, generated: string): string => {
+    if (value === undefined) {
+      changed = true;
+      return generated;
+    }
+    if (!secretValue.safeParse(value).success) {
+      throw new RevuePiError(`The workload secret ${path} in ${stateFile} is malformed: ${typeof value === 'string' ? 'it ' + (secretValue.safeParse(value).error?.issues[0]?.message ?? 'is invalid') : 'it is not a string'}.`, {
+        code: 'STATE',
+        hint: `Restore ${stateFile} from a backup, or remove just that entry to have a new value generated.`,
+      });
+    }
+    return value as string;
+  };
+  const group = (key: 'mongoRootPasswords' | 'bearerTokens'): Record<string, unknown> => {
+    const g = s[key];
+    return g !== null && typeof g === 'object' && !Array.isArray(g) ? (g as Record<string, unknown>) : {};
+  };
+  const mongo = group('mongoRootPasswords');
+  const tokens = group('bearerTokens');
+  const secrets: WorkloadSecrets = {
+    mongoRootPasswords: Object.fromEntries(MONGO_SERVICES.map((m) => [m, pick(`mongoRootPasswords.${m}`, mongo[m], fresh.mongoRootPasswords[m])])) as Record<MongoService, string>,
+    jwtSecret: pick('jwtSecret', s.jwtSecret, fresh.jwtSecret),
+    jwtRefreshSecret: pick('jwtRefreshSecret', s.jwtRefreshSecret, fresh.jwtRefreshSecret),
+    devApiKey: pick('devApiKey', s.devApiKey, fresh.devApiKey),
+    bearerTokens: {} as Record<BearerTokenName, string>,
+    grafanaAdminPassword: pick('grafanaAdminPassword', s.grafanaAdminPassword, fresh.grafanaAdminPassword),
+  };
+  // Shared tokens follow their source when they are missing, so a partly restored file keeps upstream's sharing.
+  for (const name of BEARER_TOKEN_NAMES) {
+    if (SHARED_BEARER_TOKENS[name] === undefined) secrets.bearerTokens[name] = pick(`bearerTokens.${name}`, tokens[name], fresh.bearerTokens[name]);
+  }
+  for (const name of BEARER_TOKEN_NAMES) {
+    const source = SHARED_BEARER_TOKENS[name];
+    if (source !== undefined) secrets.bearerTokens[name] = pick(`bearerTokens.${name}`, tokens[name], secrets.bearerTokens[source]);
+  }
+  secrets.bearerTokens = Object.fromEntries(BEARER_TOKEN_NAMES.map((n) => [n, secrets.bearerTokens[n]])) as Record<BearerTokenName, string>;
+  return { secrets, changed };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { deterministicRandom } from '../../fakes/deterministic-random.js';
-import { BEARER_TOKEN_NAMES, MONGO_SERVICES, allSecretValues, generateWorkloadSecrets, workloadSecretsSchema } from '../../../workloads/secrets.js';
+import { BEARER_TOKEN_NAMES, MONGO_SERVICES, allSecretValues, generateWorkloadSecrets, reconcileWorkloadSecrets, workloadSecretsSchema } from '../../../workloads/secrets.js';
 
 describe('generateWorkloadSecrets', () => {
   it('is pure given its random source: same bytes, same secrets', () => {
@@ -57,5 +57,44 @@ describe('generateWorkloadSecrets', () => {
 
   it('refuses a random source that returns too few bytes', () => {
     expect(() => generateWorkloadSecrets((n) => Buffer.alloc(n - 1))).toThrow(/expected 24/);
+  });
+});
+
+describe('reconcileWorkloadSecrets', () => {
+  it('generates everything on the first run', () => {
+    const { secrets, changed } = reconcileWorkloadSecrets(undefined, deterministicRandom('first'));
+    expect(changed).toBe(true);
+    expect(secrets).toEqual(generateWorkloadSecrets(deterministicRandom('first')));
+  });
+
+  it('keeps a complete stored set unchanged (stable across re-runs)', () => {
+    const stored = generateWorkloadSecrets(randomBytes);
+    const { secrets, changed } = reconcileWorkloadSecrets(JSON.parse(JSON.stringify(stored)), deterministicRandom('x'));
+    expect(changed).toBe(false);
+    expect(secrets).toEqual(stored);
+  });
+
+  it('fills only what is missing, never touching the stored MongoDB passwords', () => {
+    const stored = generateWorkloadSecrets(randomBytes);
+    const partial = JSON.parse(JSON.stringify(stored));
+    delete partial.grafanaAdminPassword;
+    delete partial.bearerTokens.NOTIFICATION_BEARER_TOKEN;
+    delete partial.bearerTokens.USER_BEARER_TOKEN;
+    const { secrets, changed } = reconcileWorkloadSecrets(partial, deterministicRandom('fill'));
+    expect(changed).toBe(true);
+    expect(secrets.mongoRootPasswords).toEqual(stored.mongoRootPasswords);
+    expect(secrets.grafanaAdminPassword).not.toBe(stored.grafanaAdminPassword);
+    expect(secrets.bearerTokens.USER_BEARER_TOKEN).toBe(secrets.bearerTokens.NOTIFICATION_BEARER_TOKEN);
+    expect(secrets.bearerTokens.DEVICE_BEARER_TOKEN).toBe(stored.bearerTokens.DEVICE_BEARER_TOKEN);
+    expect(Object.keys(secrets.bearerTokens)).toEqual([...BEARER_TOKEN_NAMES]);
+    expect(workloadSecretsSchema.parse(secrets)).toEqual(secrets);
+  });
+
+  it.each([
+    [{ mongoRootPasswords: { auth: 'example' } }, /workload secret mongoRootPasswords\.auth in state\/secrets\.json is malformed/],
+    [{ devApiKey: 42 }, /workload secret devApiKey in state\/secrets\.json is malformed/],
+    ['text', /workload secrets in state\/secrets\.json are not an object/],
+  ])('refuses a malformed stored value instead of replacing it (%#)', (stored, message) => {
+    expect(() => reconcileWorkloadSecrets(stored, randomBytes, 'state/secrets.json')).toThrow(message);
   });
 });
