@@ -1,0 +1,89 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { InventoryError, RevuePiError } from '../../provision/errors.js';
+import { loadInventory } from '../../provision/inventory/parse.js';
+import type { InventoryNode } from '../../provision/inventory/schema.js';
+import { RunLog } from '../../provision/log.js';
+import { EXIT_BAD_INPUT, EXIT_NODE_FAILED, EXIT_OK } from '../../provision/report.js';
+import { ensurePrivateDir, readTextIfExists, stateDirFor, writePrivateFile } from '../../provision/state.js';
+import type { Transport } from '../../provision/transport/transport.js';
+import { firstServerOf } from '../config.js';
+import { mergeKubeconfig, resolveKubeconfigPath } from '../kubeconfig.js';
+import { fetchClusterKubeconfig } from '../phase.js';
+
+/**
+ * `revue-pi kubeconfig`: fetches the cluster's kubeconfig from the first server (over SSH, sudo), renamed to
+ * the cluster and pointed at its API address. Prints it on stdout, or with --write (implied by --kubeconfig)
+ * merges it into the kubeconfig file (KUBECONFIG's first path, else ~/.kube/config) with mode 0600.
+ */
+export interface KubeconfigCommandOptions {
+  inventory: string;
+  kubeconfig?: string;
+  write?: boolean;
+  stateDir?: string;
+  /** Seams for tests; default: the SSH transport, the process's streams and environment. */
+  openTransport?: (node: InventoryNode) => Promise<Transport>;
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function runKubeconfigCommand(opts: KubeconfigCommandOptions): Promise<number> {
+  const out = opts.stdout ?? ((t: string) => void process.stdout.write(t));
+  const err = opts.stderr ?? ((t: string) => void process.stderr.write(t));
+  const env = opts.env ?? process.env;
+
+  let inventory;
+  try {
+    inventory = loadInventory(opts.inventory).inventory;
+  } catch (error) {
+    if (error instanceof InventoryError) {
+      err(`${error.message}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    throw error;
+  }
+  const first = firstServerOf(inventory);
+  if (!first) {
+    err(`The inventory ${opts.inventory} has no node with role: server, so there is no cluster to fetch a kubeconfig from.\n`);
+    return EXIT_BAD_INPUT;
+  }
+
+  const log = new RunLog(ensurePrivateDir(stateDirFor(inventory.cluster.name, opts.stateDir, env)), 'kubeconfig');
+  let ours: string;
+  let transport: Transport | undefined;
+  try {
+    const open = opts.openTransport ?? (await import('../../provision/connect.js')).transportOpener(inventory, { log, env });
+    transport = await open(first);
+    ours = await fetchClusterKubeconfig(inventory, first, transport);
+  } catch (error) {
+    const text = error instanceof RevuePiError && error.hint ? `${error.message} ${error.hint}` : error instanceof Error ? error.message : String(error);
+    log.write(`kubeconfig failed: ${text}`);
+    err(`${text}\n`);
+    return EXIT_NODE_FAILED;
+  } finally {
+    await transport?.close().catch(() => undefined);
+  }
+
+  if (!opts.write && opts.kubeconfig === undefined) {
+    out(ours);
+    return EXIT_OK;
+  }
+  const path = resolveKubeconfigPath(opts.kubeconfig, env);
+  try {
+    const existing = readTextIfExists(path);
+    const merged = mergeKubeconfig(existing, ours, inventory.cluster.name, path);
+    if (merged === existing) {
+      err(`${path} already holds the current kubeconfig of ${inventory.cluster.name}; nothing to change.\n`);
+    } else {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      writePrivateFile(path, merged);
+      log.write(`merged context ${inventory.cluster.name} into ${path}`);
+      err(`Merged context ${inventory.cluster.name} into ${path} (mode 0600). Use it with: kubectl --context ${inventory.cluster.name} get nodes\n`);
+    }
+    return EXIT_OK;
+  } catch (error) {
+    err(`${error instanceof Error ? error.message : String(error)} Fix or move ${path}, or pass --kubeconfig PATH.\n`);
+    return EXIT_NODE_FAILED;
+  }
+}
