@@ -815,7 +815,8 @@ async function kubectlClient(argv) {
   const hostPort = server.replace(/^https?:\/\//, '').replace(/\/$/, '');
   let base = apiUrl(server);
   if (base && /^http:\/\/(127\.0\.0\.1|localhost):/.test(base)) base = base.replace(/(127\.0\.0\.1|localhost)/, nodeAddress());
-  const keyText = Buffer.from(String(user.user['client-key-data'] || ''), 'base64').toString();
+  const pem = Buffer.from(String(user.user['client-key-data'] || ''), 'base64').toString();
+  const keyText = Buffer.from(pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64').toString();
   const key = (/standin-admin:([0-9a-f]+)/.exec(keyText) || [])[1];
   let r;
   try {
