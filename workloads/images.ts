@@ -48,8 +48,8 @@ export type ImageKey = keyof typeof IMAGE_REPOSITORIES;
 
 const DEFAULT_TAGS: Record<Exclude<ImageKey, `revue-${RevueService}`>, string> = {
   mongo: '7.0.14',
-  kafka: '3.9.0',
-  zookeeper: '3.9.3',
+  kafka: '3.9.0-debian-12-r12',
+  zookeeper: '3.9.3-debian-12-r22',
   'kafka-ui': 'v0.7.2',
   'media-server': '1.9.3',
   'metallb-controller': 'v0.16.1',

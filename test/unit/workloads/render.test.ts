@@ -111,7 +111,7 @@ describe('renderWorkloads — the full lab inventory', () => {
     for (const n of [1, 2]) {
       const zk = find(objects, 'Deployment', `revue-zookeeper-${n}`);
       expect(env(zk, 'ZOO_SERVER_ID')?.value).toBe(String(n));
-      expect(podSpecOf(zk)!.containers[0]!.image).toBe('bitnamilegacy/zookeeper:3.9.3');
+      expect(podSpecOf(zk)!.containers[0]!.image).toBe('bitnamilegacy/zookeeper:3.9.3-debian-12-r22');
       expect((find(objects, 'Service', `revue-zookeeper-${n}`).spec as any).publishNotReadyAddresses).toBe(true);
     }
     const kafka1 = find(objects, 'Service', 'revue-kafka-1');
