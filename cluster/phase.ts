@@ -283,6 +283,8 @@ async function applyChange(opts: ClusterPhaseOptions, s: Session, transport: Tra
       const script = buildInstallScript(opts.inventory, s.node, { role: change.role });
       const timeoutMs = opts.readyTimeoutMs + 300_000;
       const result = await runWatchingJournal(opts, s, transport, script, timeoutMs, first);
+      // K3s may have given up on a stale node password before the watcher saw it: clear it and start again.
+      if (result.code !== 0 && (await fixRejectedPassword(opts, s, first, { afterFailure: true }))) return;
       if (result.code !== 0) {
         const journal = result.code === 124 ? await journalTail(transport, unitFor(s.node.role)) : '';
         const output = `${result.stderr}\n${result.stdout}`;
@@ -299,6 +301,7 @@ async function applyChange(opts: ClusterPhaseOptions, s: Session, transport: Tra
     }
     case 'restart': {
       const result = await runWatchingJournal(opts, s, transport, buildRestartCommand(change.unit), opts.readyTimeoutMs, first);
+      if (result.code !== 0 && (await fixRejectedPassword(opts, s, first, { afterFailure: true }))) return;
       if (result.code !== 0) {
         const journal = await journalTail(transport, change.unit);
         throw new RemoteCommandError(name, `Restarting ${change.unit}`, buildRestartCommand(change.unit), result.code, `${result.stderr}\n${result.stdout}\n${journal}`);
@@ -333,8 +336,13 @@ async function runWatchingJournal(opts: ClusterPhaseOptions, s: Session, transpo
   return result;
 }
 
-/** Checks the node's journal for a node-password rejection and, once per node, clears it. True when it acted. */
-async function fixRejectedPassword(opts: ClusterPhaseOptions, s: Session, first: Session): Promise<boolean> {
+/**
+ * Checks the node's journal for a node-password rejection and, once per node, clears it: the stale node
+ * object and its password secret go on the first server, then the unit starts again — an agent always; a
+ * server only when its own start already failed (`afterFailure`), since a start still under way retries by
+ * itself. True when it acted.
+ */
+async function fixRejectedPassword(opts: ClusterPhaseOptions, s: Session, first: Session, how: { afterFailure?: boolean } = {}): Promise<boolean> {
   const transport = s.transport;
   if (!transport || s === first || s.passwordFixed) return false;
   const unit = unitFor(s.node.role);
@@ -347,9 +355,15 @@ async function fixRejectedPassword(opts: ClusterPhaseOptions, s: Session, first:
   if (forget.code !== 0) {
     throw new RemoteCommandError(first.node.name, `Removing the stale node object of ${name}`, buildForgetNodeScript(name), forget.code, `${forget.stderr}\n${forget.stdout}`);
   }
-  // An agent is restarted so it retries at once; a server's own (blocking) start is still under way and retries by itself.
-  if (unit === 'k3s-agent') await transport.run(buildRestartCommand(unit), { sudo: true, timeoutMs: 60_000 });
-  const text = `node password rejected (node re-imaged): removed the stale node object ${name} and secret kube-system/${name}.node-password.k3s on ${first.node.name}${unit === 'k3s-agent' ? ', restarted k3s-agent' : ''}`;
+  const restart = unit === 'k3s-agent' || how.afterFailure;
+  if (restart) {
+    const result = await transport.run(buildRestartCommand(unit), { sudo: true, timeoutMs: opts.readyTimeoutMs });
+    if (result.code !== 0) {
+      const tail = await journalTail(transport, unit);
+      throw new RemoteCommandError(name, `Restarting ${unit} after clearing its stale node password`, buildRestartCommand(unit), result.code, `${result.stderr}\n${result.stdout}\n${tail}`);
+    }
+  }
+  const text = `node password rejected (node re-imaged): removed the stale node object ${name} and secret kube-system/${name}.node-password.k3s on ${first.node.name}${restart ? `, restarted ${unit}` : ''}`;
   s.step.changes.push(text);
   s.step.status = 'changed';
   s.report.warnings.push(`node ${name}: ${text}`);

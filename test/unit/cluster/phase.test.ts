@@ -51,6 +51,8 @@ interface SimNode {
   neverReady?: boolean;
   /** Re-imaged node: the cluster still holds its old password secret. */
   stalePassword?: boolean;
+  /** With a stale password, K3s exits and the installer fails (the lab stand-in's behaviour) instead of retrying. */
+  givesUp?: boolean;
   journal: string[];
 }
 
@@ -79,6 +81,10 @@ class SimCluster {
         t.files.set(`/etc/systemd/system/${role === 'server' ? 'k3s' : 'k3s-agent'}.service`, Buffer.from('[Unit]\n'));
         if (role === 'server') t.files.set(K3S_KUBECONFIG_PATH, Buffer.from(K3S_YAML));
         if (sim.stalePassword) sim.journal.push('level=error msg="Failed to retrieve agent config: Node password rejected, duplicate hostname"');
+        if (sim.stalePassword && sim.givesUp) {
+          sim.running = false;
+          return fail(1, 'Job for k3s-agent.service failed because the control process exited with error code.');
+        }
         return ok('[INFO]  systemd: Starting k3s\n');
       });
       t.on(/^systemctl restart/, (script) => {
@@ -449,6 +455,23 @@ describe('runClusterPhase: a re-imaged node rejoining under its old name', () =>
       'node password rejected (node re-imaged): removed the stale node object pi-2 and secret kube-system/pi-2.node-password.k3s on pi-1, restarted k3s-agent',
     );
     expect(nodes[1]!.report.warnings).toHaveLength(1);
+  });
+
+  it('also when K3s gives up and the installer fails: cleared, restarted, Ready', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    Object.assign(sim.sim.get('pi-3')!, { stalePassword: true, givesUp: true });
+    const nodes = sim.inputs();
+    await runClusterPhase(options(inv, nodes));
+    expect(sim.unexpected()).toEqual([]);
+    expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined, undefined]);
+    expect(sim.timeline.filter((e) => e.includes('forget') || e.includes('restart'))).toEqual(['pi-1:forget pi-3', 'pi-3:restart']);
+    expect(nodes[2]!.report.steps[0]!.changes).toEqual([
+      'write the cluster token file (/etc/rancher/k3s/revue-pi-token)',
+      'write /etc/rancher/k3s/config.yaml: node settings from the inventory',
+      'node password rejected (node re-imaged): removed the stale node object pi-3 and secret kube-system/pi-3.node-password.k3s on pi-1, restarted k3s-agent',
+      'install K3s agent v1.33.5+k3s1 and join https://192.168.1.101:6443',
+    ]);
   });
 });
 
