@@ -248,7 +248,7 @@ async function writeInside(root: string, change: FlashChange): Promise<void> {
     }
     await rename(tmp, target);
   } catch (cause) {
-    await rm(tmp, { force: true });
+    await rm(tmp, { force: true }).catch(() => undefined);
     throw new RevuePiError(`Writing ${target} failed: ${(cause as Error).message}.`, {
       hint: 'Files listed above were written; fix the cause and run flash again (it writes only what still differs).',
       code: 'FLASH_WRITE',
