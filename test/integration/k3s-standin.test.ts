@@ -1,0 +1,234 @@
+/**
+ * The lab's K3s STAND-IN (test/lab/k3s-standin/): its installer and `k3s` honour the documented contract
+ * (field notes, "The K3s installer contract" and "Server and agents"), driven over real SSH as revue-pi
+ * will drive them.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startLab, type Lab } from '../lab/lab.js';
+import { describeLab } from '../lab/skip.js';
+import { failNextInstall, installerRuns, startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const VERSION = 'v1.33.5+k3s1';
+const SECRET = 'lab-cluster-secret-0123456789abcdef';
+
+describeLab('k3s stand-in (installer, server, agent, kubectl) on the lab', () => {
+  let lab: Lab;
+  let installer: InstallerServer;
+  let server: string; // https://<first server>:6443
+
+  /** OpenSSH client, as an operator would run it. */
+  function ssh(node: string, command: string, input = ''): Promise<Result> {
+    const n = lab.node(node);
+    const args = ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null'];
+    args.push('-i', lab.keyPath, '-p', String(n.port), `${lab.user}@${n.address}`, '--', command);
+    return new Promise((resolve) => {
+      const child = execFile('ssh', args, { maxBuffer: 8 * 1024 * 1024 }, (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 255) : 0, stdout: String(stdout), stderr: String(stderr) });
+      });
+      child.stdin?.end(input);
+    });
+  }
+  /** Writes a root-only file through stdin (secrets never go on a command line). */
+  async function writeRootFile(node: string, file: string, content: string): Promise<void> {
+    const r = await ssh(node, `sudo sh -c 'mkdir -p "$(dirname ${file})" && umask 077 && cat > ${file}'`, content);
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+  }
+  async function nodeConfig(node: string, lines: string[], token: string): Promise<void> {
+    await writeRootFile(node, '/etc/rancher/k3s/revue-pi-token', `${token}\n`);
+    await writeRootFile(node, '/etc/rancher/k3s/config.yaml', ['token-file: /etc/rancher/k3s/revue-pi-token', `node-name: ${node}`, ...lines, ''].join('\n'));
+  }
+  const install = (node: string, role: 'server' | 'agent', env = `INSTALL_K3S_VERSION=${VERSION}`) => ssh(node, `curl -sfL ${installer.url} | ${env} sh -s - ${role}`);
+  const kubectl = (args: string, input = '') => ssh('k3s-a', `sudo k3s kubectl ${args}`, input);
+  async function nodes(): Promise<Record<string, string>> {
+    const r = await kubectl('get nodes -o json');
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+    const list = JSON.parse(r.stdout) as { items: Array<{ metadata: { name: string }; status: { conditions: Array<{ type: string; status: string }> } }> };
+    return Object.fromEntries(list.items.map((n) => [n.metadata.name, n.status.conditions.find((c) => c.type === 'Ready')?.status ?? '?']));
+  }
+  async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last = await probe();
+    while (!ok(last)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+      await new Promise((r) => setTimeout(r, 250));
+      last = await probe();
+    }
+    return last;
+  }
+  const unitState = async (node: string, unit: string) => (await ssh(node, `systemctl is-active ${unit}`)).stdout.trim();
+
+  beforeAll(async () => {
+    installer = await startInstallerServer();
+    lab = await startLab([{ name: 'k3s-a' }, { name: 'k3s-b' }, { name: 'k3s-c' }], { subnet: '127.0.30.' });
+    server = `https://${lab.node('k3s-a').address}:6443`;
+  });
+  afterAll(async () => {
+    await lab?.stop();
+    await installer?.stop();
+  });
+
+  it('installs a server from `curl -sfL URL | INSTALL_K3S_VERSION=… sh -s - server` with the documented files, units and token', async () => {
+    const a = lab.node('k3s-a');
+    await nodeConfig('k3s-a', [`tls-san:\n  - ${a.address}\n  - k3s-a`, 'disable:\n  - servicelb', 'write-kubeconfig-mode: "0600"', 'node-label:\n  - revue-pi/role=server'], SECRET);
+    const r = await install('k3s-a', 'server');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`[INFO]  Using ${VERSION} as release`);
+    expect(r.stdout).toContain('[INFO]  systemd: Starting k3s');
+
+    expect((await ssh('k3s-a', 'k3s --version')).stdout.split('\n')[0]).toBe(`k3s version ${VERSION} (revue-pi lab stand-in)`);
+    for (const cmd of ['kubectl', 'crictl', 'ctr']) {
+      // Like the real installer: no symlink where the command already exists (this host may have a kubectl in /usr/bin, which the nodes share).
+      if (fs.existsSync(`/usr/bin/${cmd}`)) expect(r.stdout).toContain(`[INFO]  Skipping /usr/local/bin/${cmd} symlink to k3s, command exists in PATH at /usr/bin/${cmd}`);
+      else expect(fs.readlinkSync(a.path(`/usr/local/bin/${cmd}`))).toBe('k3s');
+    }
+    for (const script of ['k3s-killall.sh', 'k3s-uninstall.sh']) expect(fs.statSync(a.path(`/usr/local/bin/${script}`)).mode & 0o777).toBe(0o755);
+    expect(fs.existsSync(a.path('/usr/local/bin/k3s-agent-uninstall.sh'))).toBe(false);
+    const unit = fs.readFileSync(a.path('/etc/systemd/system/k3s.service'), 'utf8');
+    expect(unit).toMatch(/^ExecStart=\/usr\/local\/bin\/k3s \\\n {4}server \\\n\n/m);
+    expect(unit).toContain('EnvironmentFile=-/etc/systemd/system/k3s.service.env');
+    expect(fs.statSync(a.path('/etc/systemd/system/k3s.service.env')).mode & 0o777).toBe(0o600);
+    expect(await unitState('k3s-a', 'k3s')).toBe('active');
+    expect((await ssh('k3s-a', 'systemctl is-enabled k3s')).stdout.trim()).toBe('enabled');
+
+    // Token K10<sha256 of the CA>::server:<the secret we gave>, node-token a symlink to it, both root-only.
+    const token = fs.readFileSync(a.path('/var/lib/rancher/k3s/server/token'), 'utf8').trim();
+    const ca = fs.readFileSync(a.path('/var/lib/rancher/k3s/server/tls/server-ca.crt'));
+    const { createHash } = await import('node:crypto');
+    expect(token).toBe(`K10${createHash('sha256').update(ca).digest('hex')}::server:${SECRET}`);
+    expect(fs.readlinkSync(a.path('/var/lib/rancher/k3s/server/node-token'))).toBe('/var/lib/rancher/k3s/server/token');
+    expect(fs.statSync(a.path('/var/lib/rancher/k3s/server/token')).mode & 0o777).toBe(0o600);
+    const kubeconfig = fs.readFileSync(a.path('/etc/rancher/k3s/k3s.yaml'), 'utf8');
+    expect(kubeconfig).toContain('server: https://127.0.0.1:6443');
+    expect(fs.statSync(a.path('/etc/rancher/k3s/k3s.yaml')).mode & 0o777).toBe(0o600);
+    // The secret never reached a command line, the installer log or the unit.
+    expect(unit + fs.readFileSync(a.path('/var/lib/rancher/standin-installer.log'), 'utf8')).not.toContain(SECRET);
+
+    // kubectl needs root (k3s.yaml is 0600), like the real one.
+    const asPi = await ssh('k3s-a', 'k3s kubectl get nodes');
+    expect(asPi.code).toBe(1);
+    expect(asPi.stderr).toContain('error loading config file "/etc/rancher/k3s/k3s.yaml": open /etc/rancher/k3s/k3s.yaml: permission denied');
+
+    const n = await nodes();
+    expect(n).toEqual({ 'k3s-a': 'True' });
+    const node = JSON.parse((await kubectl('get node k3s-a -o json')).stdout) as { metadata: { labels: Record<string, string>; annotations: Record<string, string> } };
+    expect(node.metadata.labels).toMatchObject({ 'revue-pi/role': 'server', 'node-role.kubernetes.io/control-plane': 'true' });
+    expect(JSON.parse(node.metadata.annotations['k3s.io/node-args']!)).toEqual(expect.arrayContaining(['server', '--disable', 'servicelb', '--token-file']));
+
+    expect(installerRuns(a)).toEqual([expect.objectContaining({ node: 'k3s-a', cmd: 'server', version: VERSION, result: 'started', exit: 0 })]);
+    const paths = installer.requests().map((q) => `${q.node ?? '-'} ${q.path}`);
+    expect(paths).toEqual(['- /install.sh', `k3s-a /k3s-io/k3s/releases/download/${VERSION}/sha256sum-arm64.txt`, `k3s-a /k3s-io/k3s/releases/download/${VERSION}/k3s-arm64`]);
+  });
+
+  it('re-running the same install changes nothing: "No change detected", no download, no restart', async () => {
+    const a = lab.node('k3s-a');
+    const pid = (await ssh('k3s-a', 'systemctl show -p MainPID --value k3s')).stdout.trim();
+    const before = installer.requests().length;
+    const r = await install('k3s-a', 'server');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('[INFO]  No change detected so skipping service start');
+    expect(r.stdout).toContain('[INFO]  Skipping binary downloaded, installed k3s matches hash');
+    expect((await ssh('k3s-a', 'systemctl show -p MainPID --value k3s')).stdout.trim()).toBe(pid);
+    expect(installer.requests().slice(before).map((q) => q.path.split('/').pop())).toEqual(['install.sh', 'sha256sum-arm64.txt']);
+    expect(installerRuns(a).map((x) => x.result)).toEqual(['started', 'unchanged']);
+  });
+
+  it('an agent with the right token joins and both nodes are Ready', async () => {
+    const b = lab.node('k3s-b');
+    await nodeConfig('k3s-b', [`server: ${server}`, 'node-label:\n  - revue-pi/role=agent', 'node-taint:\n  - dedicated=edge:NoSchedule'], SECRET);
+    const r = await install('k3s-b', 'agent');
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.existsSync(b.path('/etc/systemd/system/k3s-agent.service'))).toBe(true);
+    expect(fs.existsSync(b.path('/usr/local/bin/k3s-agent-uninstall.sh'))).toBe(true);
+    expect(fs.existsSync(b.path('/usr/local/bin/k3s-uninstall.sh'))).toBe(false);
+    expect(await unitState('k3s-b', 'k3s-agent')).toBe('active');
+    expect(await nodes()).toEqual({ 'k3s-a': 'True', 'k3s-b': 'True' });
+
+    const table = await kubectl('get nodes');
+    expect(table.stdout).toMatch(/^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\n/);
+    expect(table.stdout).toMatch(new RegExp(`^k3s-a\\s+Ready\\s+control-plane,master\\s+\\S+\\s+${VERSION.replace('+', '\\+')}$`, 'm'));
+    expect(table.stdout).toMatch(/^k3s-b\s+Ready\s+<none>\s/m);
+    const node = JSON.parse((await kubectl('get node k3s-b -o json')).stdout) as { metadata: { labels: Record<string, string> }; spec: { taints: unknown[] } };
+    expect(node.metadata.labels['revue-pi/role']).toBe('agent');
+    expect(node.spec.taints).toEqual([{ key: 'dedicated', value: 'edge', effect: 'NoSchedule' }]);
+    const secret = await kubectl('-n kube-system get secret k3s-b.node-password.k3s -o json');
+    expect(secret.code, secret.stderr).toBe(0);
+    expect(fs.statSync(b.path('/etc/rancher/node/password')).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses a wrong token with a k3s-like message, and the agent unit is failed', async () => {
+    await nodeConfig('k3s-c', [`server: ${server}`], 'not-the-cluster-secret');
+    const r = await install('k3s-c', 'agent');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('Job for k3s-agent.service failed because the control process exited with error code.');
+    expect(await unitState('k3s-c', 'k3s-agent')).toBe('failed');
+    const journal = (await ssh('k3s-c', 'journalctl -u k3s-agent -n 5')).stdout;
+    expect(journal).toMatch(/level=fatal msg=".*401 Unauthorized/);
+    expect(Object.keys(await nodes())).toEqual(['k3s-a', 'k3s-b']);
+    expect(installerRuns(lab.node('k3s-c')).at(-1)).toMatchObject({ cmd: 'agent', result: 'failed', exit: 1 });
+  });
+
+  it('a failure injected on one node fails only its next installer run', async () => {
+    installer.failNext('k3s-c');
+    const failed = await install('k3s-c', 'agent');
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('[ERROR]  Download failed');
+    failNextInstall(lab.node('k3s-c'));
+    const failedAgain = await install('k3s-c', 'agent');
+    expect(failedAgain.code).toBe(1);
+    expect(failedAgain.stderr).toContain('injected installer failure');
+    await nodeConfig('k3s-c', [`server: ${server}`], SECRET);
+    const healed = await install('k3s-c', 'agent', `INSTALL_K3S_VERSION=${VERSION} INSTALL_K3S_FORCE_RESTART=true`);
+    expect(healed.code, healed.stderr).toBe(0);
+    expect(await nodes()).toEqual({ 'k3s-a': 'True', 'k3s-b': 'True', 'k3s-c': 'True' });
+    expect(installerRuns(lab.node('k3s-c')).map((x) => x.result)).toEqual(['failed', 'failed', 'failed', 'started']);
+  });
+
+  it('a re-imaged agent is rejected with "Node password rejected" until its node password secret is deleted', async () => {
+    // Re-image: k3s and the node password are gone; the server still has the node and its password secret.
+    expect((await ssh('k3s-b', 'sudo systemctl stop k3s-agent && sudo rm -rf /etc/rancher/node /var/lib/rancher/k3s')).code).toBe(0);
+    expect((await ssh('k3s-b', 'sudo systemctl restart k3s-agent')).code).toBe(0);
+    await until('the re-imaged agent to fail', () => unitState('k3s-b', 'k3s-agent'), (s) => s === 'failed');
+    expect((await ssh('k3s-b', 'journalctl -u k3s-agent -n 3')).stdout).toMatch(/level=fatal msg=".*Node password rejected, duplicate hostname or contents of '\/etc\/rancher\/node\/password' may not match server node-passwd entry/);
+
+    // Deleting the node object alone is not enough: the password secret is what K3s checks.
+    expect((await kubectl('delete node k3s-b')).stdout).toBe('node "k3s-b" deleted\n');
+    await ssh('k3s-b', 'sudo systemctl restart k3s-agent');
+    await until('the agent to be rejected again', () => unitState('k3s-b', 'k3s-agent'), (s) => s === 'failed');
+    const del = await kubectl('-n kube-system delete secret k3s-b.node-password.k3s');
+    expect(del.stdout).toBe('secret "k3s-b.node-password.k3s" deleted from kube-system namespace\n');
+    expect((await kubectl('-n kube-system delete secret k3s-b.node-password.k3s')).stderr).toContain('Error from server (NotFound): secrets "k3s-b.node-password.k3s" not found');
+
+    await ssh('k3s-b', 'sudo systemctl restart k3s-agent');
+    await until('k3s-b to be Ready again', nodes, (n) => n['k3s-b'] === 'True');
+    expect(await unitState('k3s-b', 'k3s-agent')).toBe('active');
+  });
+
+  it('kubectl apply records objects and says created / unchanged / configured; CRs need their CRD', async () => {
+    const doc = (value: string) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: revue\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: revue\ndata:\n  mode: ${value}\n`;
+    expect((await kubectl('apply -f -', doc('a'))).stdout).toBe('namespace/revue created\nconfigmap/settings created\n');
+    expect((await kubectl('apply -f -', doc('a'))).stdout).toBe('namespace/revue unchanged\nconfigmap/settings unchanged\n');
+    expect((await kubectl('apply -f -', doc('b'))).stdout).toBe('namespace/revue unchanged\nconfigmap/settings configured\n');
+    const cms = JSON.parse((await kubectl('get configmaps -A -o json')).stdout) as { items: Array<{ metadata: { name: string; namespace: string }; data: Record<string, string> }> };
+    expect(cms.items.map((c) => [c.metadata.namespace, c.metadata.name, c.data.mode])).toEqual([['revue', 'settings', 'b']]);
+
+    const pool = 'apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: lab\n  namespace: metallb-system\nspec:\n  addresses: ["192.0.2.10-192.0.2.20"]\n';
+    const noCrd = await kubectl('apply -f -', pool);
+    expect(noCrd.code).toBe(1);
+    expect(noCrd.stderr).toContain('no matches for kind "IPAddressPool" in version "metallb.io/v1beta1"\nensure CRDs are installed first');
+    const noNs = await kubectl('apply -f -', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: nowhere\n');
+    expect(noNs.stderr).toContain('namespaces "nowhere" not found');
+
+    // Servicelb is disabled in config.yaml; the bundled Traefik is not, so its HelmChart is there.
+    const charts = JSON.parse((await kubectl('get helmcharts.helm.cattle.io -A -o json')).stdout) as { items: Array<{ metadata: { name: string } }> };
+    expect(charts.items.map((c) => c.metadata.name)).toEqual(['traefik', 'traefik-crd']);
+    expect((await kubectl('delete -f -', doc('b'))).stdout).toBe('namespace "revue" deleted\nconfigmap "settings" deleted from revue namespace\n');
+  });
+});
