@@ -106,8 +106,8 @@ async function flash(opts: FlashCommandOptions, io: FlashIo): Promise<number> {
   const changes = planFlash(boot.files, settings);
   const detected = detectImage(boot.files);
   const generation = image ?? detected.image;
-  const how = image !== undefined ? 'given with --image' : detected.evidence;
-  io.out(`Boot partition ${boot.root}: Raspberry Pi OS ${title(generation)} (${how}); node ${node.name}.\n`);
+  const how = image !== undefined ? `--image ${image}` : `detected: ${detected.evidence}`;
+  io.out(`Boot partition ${boot.root}, node ${node.name}: Raspberry Pi OS ${title(generation)} [${how}]\n`);
   for (const w of flashWarnings(boot.files, { image })) io.err(`warning: ${w}\n`);
 
   if (changes.length === 0) {
@@ -136,7 +136,7 @@ function parseImageOption(value: string | undefined): ImageGeneration | undefine
 }
 
 function title(image: ImageGeneration): string {
-  return image === 'bookworm' ? 'Bookworm (first boot via firstrun.sh)' : 'Trixie (first boot via cloud-init)';
+  return image === 'bookworm' ? 'Bookworm, first boot through firstrun.sh' : 'Trixie, first boot through cloud-init';
 }
 
 function expandHome(p: string, home: string): string {

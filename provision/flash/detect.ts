@@ -42,10 +42,10 @@ export interface Detection {
  */
 export function detectImage(files: BootFiles): Detection {
   const seeds = CLOUD_INIT_FILES.filter((name) => name in files);
-  if (seeds.length > 0) return { image: 'trixie', evidence: `the boot partition has cloud-init files (${seeds.join(', ')})` };
+  if (seeds.length > 0) return { image: 'trixie', evidence: `cloud-init files on the boot partition: ${seeds.join(', ')}` };
   const cmdline = files['cmdline.txt'];
   if (typeof cmdline === 'string' && /(^|\s)ds=nocloud/.test(cmdline)) {
-    return { image: 'trixie', evidence: 'cmdline.txt selects the cloud-init NoCloud data source (ds=nocloud)' };
+    return { image: 'trixie', evidence: 'cmdline.txt selects cloud-init NoCloud with ds=nocloud' };
   }
   return { image: 'bookworm', evidence: 'no cloud-init files on the boot partition' };
 }

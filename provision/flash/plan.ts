@@ -114,7 +114,7 @@ export function flashWarnings(files: BootFiles, opts: Pick<FlashOptions, 'image'
   if (!hasPi5DeviceTree(names)) warnings.push('No bcm2712*.dtb on this partition: a Raspberry Pi 5 will not boot this image.');
   const detected = detectImage(files);
   if (opts.image !== undefined && opts.image !== detected.image) {
-    warnings.push(`--image ${opts.image} was given, but this looks like ${detected.image} (${detected.evidence}).`);
+    warnings.push(`--image ${opts.image} was given, but this looks like ${detected.image}: ${detected.evidence}.`);
   }
   const image = opts.image ?? detected.image;
   const firstrun = files[FIRSTRUN_NAME];

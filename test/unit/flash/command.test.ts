@@ -3,8 +3,10 @@ import { chmodSync, cpSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rea
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runFlashCommand, type FlashCommandOptions, type FlashIo } from '../../../provision/commands/flash.js';
+import { addFlashCommand } from '../../../provision/flash/cli.js';
 import { renderMetaData, renderNetworkConfig, renderUserData } from '../../../provision/flash/cloud-init.js';
 import { renderFirstrun } from '../../../provision/flash/firstrun.js';
 import { parsePublicKey } from '../../../provision/flash/keys.js';
@@ -114,7 +116,7 @@ describe('revue-pi flash on a Trixie boot partition', () => {
 
     expect(out).toBe(
       [
-        `Boot partition ${boot}: Raspberry Pi OS Trixie (first boot via cloud-init) (the boot partition has cloud-init files (user-data, meta-data, network-config)); node pi-1.`,
+        `Boot partition ${boot}, node pi-1: Raspberry Pi OS Trixie, first boot through cloud-init [detected: cloud-init files on the boot partition: user-data, meta-data, network-config]`,
         `  updated user-data      cloud-init: hostname pi-1, user pi with the ssh-ed25519 key ${FP}, sudo without password, password login off`,
         '  updated network-config cloud-init network: DHCP on eth0',
         '  updated meta-data      cloud-init NoCloud instance id for this node',
@@ -137,7 +139,7 @@ describe('revue-pi flash on a Trixie boot partition', () => {
     expect(treeHash(ws)).toBe(before);
     expect(readdirSync(boot).map((n) => statSync(path.join(boot, n)).mtimeMs)).toEqual(mtimes);
     expect(out).toBe(
-      `Boot partition ${boot}: Raspberry Pi OS Trixie (first boot via cloud-init) (the boot partition has cloud-init files (user-data, meta-data, network-config)); node pi-1.\n` +
+      `Boot partition ${boot}, node pi-1: Raspberry Pi OS Trixie, first boot through cloud-init [detected: cloud-init files on the boot partition: user-data, meta-data, network-config]\n` +
         'Nothing to change: the first-boot config for pi-1 is already there.\n',
     );
   });
@@ -213,7 +215,7 @@ describe('revue-pi flash on a Bookworm boot partition', () => {
     const boot = copyBoot('bookworm');
     symlinkSync(boot, path.join(ws, 'bootfs-link'));
     expect(await flash({ boot: path.join(ws, 'bootfs-link') })).toBe(0);
-    expect(out).toContain(`Boot partition ${boot}: Raspberry Pi OS Bookworm (first boot via firstrun.sh) (no cloud-init files on the boot partition); node pi-1.`);
+    expect(out).toContain(`Boot partition ${boot}, node pi-1: Raspberry Pi OS Bookworm, first boot through firstrun.sh [detected: no cloud-init files on the boot partition]`);
     expect(readdirSync(boot)).toContain('firstrun.sh');
   });
 
@@ -356,5 +358,44 @@ describe('revue-pi flash when a write fails', () => {
         chmodSync(boot, 0o755);
       }
     }
+  });
+});
+
+describe('the flash command line (addFlashCommand)', () => {
+  /** Parses argv with the real option definitions and runs the real command, output captured. */
+  async function cli(args: string[]): Promise<number | undefined> {
+    let code: number | undefined;
+    const program = new Command('revue-pi').exitOverride().configureOutput({ writeErr: (t) => void (err += t), writeOut: (t) => void (out += t) });
+    addFlashCommand(program, (c) => void (code = c), (opts) => runFlashCommand(opts, io));
+    await program.parseAsync(['node', 'revue-pi', ...args]);
+    return code;
+  }
+
+  it('maps every option onto the command: repeated and comma-separated --dns, --ssh-key, --image, -i', async () => {
+    const boot = copyBoot('trixie');
+    const pub = path.join(ws, 'keys/operator_ed25519.pub');
+    const code = await cli([
+      'flash', '--boot', boot, '--node', 'pi-1', '-i', path.join(ws, 'inventory.yaml'), '--image', 'trixie', '--ssh-key', pub,
+      '--address', '192.168.1.101/24', '--gateway', '192.168.1.1', '--dns', '1.1.1.1,9.9.9.9', '--dns', '8.8.8.8',
+    ]);
+    expect(code).toBe(0);
+    expect(read(boot, 'network-config')).toContain('          - "1.1.1.1"\n          - "9.9.9.9"\n          - "8.8.8.8"\n');
+    expect(out).toContain('[--image trixie]');
+  });
+
+  it('--dry-run reaches the command', async () => {
+    const boot = copyBoot('bookworm');
+    const before = treeHash(ws);
+    expect(await cli(['flash', '--boot', boot, '--node', 'pi-1', '-i', path.join(ws, 'inventory.yaml'), '--dry-run'])).toBe(0);
+    expect(treeHash(ws)).toBe(before);
+    expect(out).toContain('  would create firstrun.sh');
+  });
+
+  it('refuses a missing --node and an unknown --image before running anything', async () => {
+    const boot = copyBoot('bookworm');
+    const before = treeHash(ws);
+    await expect(cli(['flash', '--boot', boot])).rejects.toThrow(/required option '--node <name>' not specified/);
+    await expect(cli(['flash', '--boot', boot, '--node', 'pi-1', '--image', 'buster'])).rejects.toThrow(/Allowed choices are bookworm, trixie/);
+    expect(treeHash(ws)).toBe(before);
   });
 });

@@ -56,10 +56,10 @@ describe('missingBootFiles / detectImage', () => {
   });
 
   it('Trixie by its cloud-init files, Bookworm by their absence, Trixie by ds=nocloud on the command line', () => {
-    expect(detectImage(bootFiles('trixie'))).toEqual({ image: 'trixie', evidence: 'the boot partition has cloud-init files (user-data, meta-data, network-config)' });
+    expect(detectImage(bootFiles('trixie'))).toEqual({ image: 'trixie', evidence: 'cloud-init files on the boot partition: user-data, meta-data, network-config' });
     expect(detectImage(bootFiles('bookworm'))).toEqual({ image: 'bookworm', evidence: 'no cloud-init files on the boot partition' });
     const nocloud = { ...bootFiles('bookworm'), 'cmdline.txt': `${BOOKWORM_CMDLINE} ds=nocloud;s=/boot/firmware/\n` };
-    expect(detectImage(nocloud)).toEqual({ image: 'trixie', evidence: 'cmdline.txt selects the cloud-init NoCloud data source (ds=nocloud)' });
+    expect(detectImage(nocloud)).toEqual({ image: 'trixie', evidence: 'cmdline.txt selects cloud-init NoCloud with ds=nocloud' });
   });
 });
 
@@ -207,7 +207,7 @@ describe('planFlash options and refusals', () => {
       ['cmdline.txt', 'update'],
       ['config.txt', 'update'],
     ]);
-    expect(flashWarnings(files, { image: 'trixie' })).toEqual(['--image trixie was given, but this looks like bookworm (no cloud-init files on the boot partition).']);
+    expect(flashWarnings(files, { image: 'trixie' })).toEqual(['--image trixie was given, but this looks like bookworm: no cloud-init files on the boot partition.']);
   });
 
   it('refuses names that are not boot partitions, naming what is missing', () => {
