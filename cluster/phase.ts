@@ -190,8 +190,9 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
     ({ s }) => converge(opts, s, token!, first),
   );
 
-  await waitForReady(opts, first, sessions.filter((s) => !s.report.error));
-  result.kubeconfigPath = await mergeKubeconfigFromServer(opts, first);
+  // The kubeconfig only needs the first server, so it is fetched while the others become Ready.
+  const [, kubeconfigPath] = await Promise.all([waitForReady(opts, first, sessions.filter((s) => !s.report.error)), mergeKubeconfigFromServer(opts, first)]);
+  result.kubeconfigPath = kubeconfigPath;
 }
 
 // ---- token ----------------------------------------------------------------------------------------------
