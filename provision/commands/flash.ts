@@ -88,17 +88,21 @@ async function flash(opts: FlashCommandOptions, io: FlashIo): Promise<number> {
       'Pass one of those names with --node, or add the node to the inventory first.',
     );
   }
+  const boot = await openBootFolder(opts.boot);
   const ssh = sshSettingsFor(inventory, node);
   const key = await readPublicKey(opts, ssh.keyPath, node.ssh?.keyPath !== undefined ? `nodes[${index}].ssh.keyPath` : 'ssh.keyPath', io);
   const net = parseStaticNetwork({ address: opts.address, gateway: opts.gateway, dns: opts.dns }, node.host, `node ${node.name}`);
   if (!net.ok) throw new FlashInputError(net.problems.join('\n  '));
+  if (ssh.passwordEnv !== undefined) {
+    io.err(`warning: ${opts.inventory} gives node ${node.name} an SSH password (passwordEnv), but flash turns password login off: up will log in with the key ${key.fingerprint}.\n`);
+  }
 
-  const boot = await openBootFolder(opts.boot);
   const settings = {
     node: node.name,
     user: ssh.user,
     key,
     network: net.network,
+    sshPort: ssh.port,
     image,
     cgroups: inventory.pi.cgroups,
     kernel4k: inventory.pi.kernel4k,

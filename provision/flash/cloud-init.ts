@@ -28,6 +28,15 @@ export interface FirstBootSettings {
   key: PublicKey;
   /** Static address; DHCP on eth0 when absent. */
   network?: StaticNetwork;
+  /** SSH port from the inventory when it is not 22: sshd is set to listen there. */
+  sshPort?: number;
+}
+
+/** The sshd drop-in revue-pi writes when the inventory's SSH port is not 22 (both generations). */
+export const SSHD_PORT_DROP_IN = '/etc/ssh/sshd_config.d/10-revue-pi-port.conf';
+
+function customPort(s: FirstBootSettings): number | undefined {
+  return s.sshPort !== undefined && s.sshPort !== 22 ? s.sshPort : undefined;
 }
 
 const q = (value: string): string => JSON.stringify(value);
@@ -51,8 +60,27 @@ export function renderUserData(s: FirstBootSettings): string {
     `    sudo: ${q('ALL=(ALL) NOPASSWD:ALL')}`,
     '    ssh_authorized_keys:',
     `      - ${q(s.key.line)}`,
+    ...portLines(s),
     '',
   ].join('\n');
+}
+
+/** cloud-init runs before the SSH server starts on first boot, so the drop-in is in place when sshd reads its config. */
+function portLines(s: FirstBootSettings): string[] {
+  const port = customPort(s);
+  if (port === undefined) return [];
+  return [
+    `# The inventory reaches this node on SSH port ${port}.`,
+    'write_files:',
+    `  - path: ${SSHD_PORT_DROP_IN}`,
+    `    content: ${q(`Port ${port}\n`)}`,
+    `    permissions: "0644"`,
+  ];
+}
+
+export function sshPortNote(s: FirstBootSettings): string {
+  const port = customPort(s);
+  return port === undefined ? '' : `, SSH on port ${port}`;
 }
 
 /** Netplan v2, as cloud-init expects in NoCloud's network-config (https://netplan.io/reference). */

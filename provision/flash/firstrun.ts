@@ -1,4 +1,4 @@
-import { ETHERNET_INTERFACE, type FirstBootSettings } from './cloud-init.js';
+import { ETHERNET_INTERFACE, SSHD_PORT_DROP_IN, type FirstBootSettings } from './cloud-init.js';
 
 /**
  * Raspberry Pi OS Bookworm's first-boot mechanism, as Raspberry Pi Imager uses it: a shell script on the
@@ -86,6 +86,7 @@ export function renderFirstrun(s: FirstBootSettings): string {
     `chmod 0440 ${SUDOERS_FILE}`,
     'mkdir -p /etc/ssh/sshd_config.d',
     `printf '%s\\n' 'PasswordAuthentication no' 'KbdInteractiveAuthentication no' >${SSHD_DROP_IN}`,
+    ...(s.sshPort !== undefined && s.sshPort !== 22 ? [`printf '%s\\n' 'Port ${s.sshPort}' >${SSHD_PORT_DROP_IN}`] : []),
     ...networkLines(s),
     '',
     '# Run once: remove this script and the systemd.run arguments (everything after them on the line).',

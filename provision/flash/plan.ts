@@ -1,6 +1,6 @@
 import { RevuePiError } from '../errors.js';
 import { ensureCmdlineCgroups, ensureConfigKernel } from '../steps/boot-config.js';
-import { renderMetaData, renderNetworkConfig, renderUserData, type FirstBootSettings } from './cloud-init.js';
+import { renderMetaData, renderNetworkConfig, renderUserData, sshPortNote, type FirstBootSettings } from './cloud-init.js';
 import { detectImage, hasPi5DeviceTree, missingBootFiles, type BootFiles, type ImageGeneration } from './detect.js';
 import { FIRSTRUN_CMDLINE_ARGS, FIRSTRUN_MARKER, FIRSTRUN_NAME, foreignRunHook, isFirstrunToken, renderFirstrun } from './firstrun.js';
 
@@ -59,7 +59,7 @@ export function planFlash(files: BootFiles, opts: FlashOptions): FlashChange[] {
     const userData = renderUserData(opts);
     const networkConfig = renderNetworkConfig(opts);
     wanted.push(
-      { path: 'user-data', content: userData, reason: `cloud-init: hostname ${opts.node}, user ${opts.user} with the ${keyNote}, sudo without password, password login off` },
+      { path: 'user-data', content: userData, reason: `cloud-init: hostname ${opts.node}, user ${opts.user} with the ${keyNote}, sudo without password, password login off${sshPortNote(opts)}` },
       { path: 'network-config', content: networkConfig, reason: `cloud-init network: ${netNote} on eth0` },
       { path: 'meta-data', content: renderMetaData(opts, userData, networkConfig), reason: 'cloud-init NoCloud instance id for this node' },
     );
@@ -74,7 +74,7 @@ export function planFlash(files: BootFiles, opts: FlashOptions): FlashChange[] {
     wanted.push({
       path: FIRSTRUN_NAME,
       content: renderFirstrun(opts),
-      reason: `first-boot script (run once via systemd.run=): hostname ${opts.node}, user ${opts.user} with the ${keyNote}, sudo without password, password login off, ${netNote}`,
+      reason: `first-boot script (run once via systemd.run=): hostname ${opts.node}, user ${opts.user} with the ${keyNote}, sudo without password, password login off${sshPortNote(opts)}, ${netNote}`,
     });
   }
 

@@ -202,6 +202,20 @@ describe('revue-pi flash on a Bookworm boot partition', () => {
     expect(out).toContain('user ops with the ssh-rsa key SHA256:3YM1m/qfDbjlbB9GWFWU0tDJ+yNPMvvoFKf2FzwCyIU');
   });
 
+  it("makes sshd listen on the inventory's port, and warns that an SSH password will not be used", async () => {
+    writeFileSync(
+      path.join(ws, 'inventory.yaml'),
+      INVENTORY.replace('    ssh:\n      user: ops\n', '    ssh:\n      user: ops\n      port: 2200\n      passwordEnv: PI2_PASSWORD\n'),
+    );
+    const boot = copyBoot('trixie');
+    expect(await flash({ boot, node: 'pi-2' })).toBe(0);
+    expect(read(boot, 'user-data')).toContain('    content: "Port 2200\\n"\n');
+    expect(out).toContain('password login off, SSH on port 2200\n');
+    expect(err).toBe(
+      `warning: ${path.join(ws, 'inventory.yaml')} gives node pi-2 an SSH password (passwordEnv), but flash turns password login off: up will log in with the key ${FP}.\n`,
+    );
+  });
+
   it('falls back to ~/.ssh/id_ed25519.pub when the inventory names no key', async () => {
     writeFileSync(path.join(ws, 'inventory.yaml'), INVENTORY.replace('  keyPath: keys/operator_ed25519\n', ''));
     mkdirSync(path.join(ws, 'home/.ssh'));

@@ -66,6 +66,25 @@ users:
     expect(text).toContain('  - name: "no"\n');
   });
 
+  it('user-data: an sshd drop-in for the inventory port when it is not 22, nothing for 22', () => {
+    const text = renderUserData({ ...dhcp, sshPort: 2222 });
+    expect(text).toBe(
+      renderUserData(dhcp) +
+        [
+          '# The inventory reaches this node on SSH port 2222.',
+          'write_files:',
+          '  - path: /etc/ssh/sshd_config.d/10-revue-pi-port.conf',
+          '    content: "Port 2222\\n"',
+          '    permissions: "0644"',
+          '',
+        ].join('\n'),
+    );
+    expect((yaml.load(text) as { write_files: unknown }).write_files).toEqual([
+      { path: '/etc/ssh/sshd_config.d/10-revue-pi-port.conf', content: 'Port 2222\n', permissions: '0644' },
+    ]);
+    expect(renderUserData({ ...dhcp, sshPort: 22 })).toBe(renderUserData(dhcp));
+  });
+
   it('network-config: DHCP on eth0 without a static address', () => {
     expect(renderNetworkConfig(dhcp)).toBe(`# Written by revue-pi flash for node pi-1: netplan v2, applied by cloud-init on the first boot only.
 network:
@@ -225,9 +244,17 @@ describe('firstrun.sh (Bookworm)', () => {
     expect(renderFirstrun(dhcp)).not.toContain('NetworkManager');
   });
 
+  it('sets the sshd port right after the password settings when the inventory port is not 22', () => {
+    const line = "printf '%s\\n' 'Port 2222' >/etc/ssh/sshd_config.d/10-revue-pi-port.conf";
+    const sshd = "printf '%s\\n' 'PasswordAuthentication no' 'KbdInteractiveAuthentication no' >/etc/ssh/sshd_config.d/10-revue-pi.conf";
+    expect(renderFirstrun({ ...dhcp, sshPort: 2222 })).toBe(FIRSTRUN_DHCP.replace(`${sshd}\n`, `${sshd}\n${line}\n`));
+    expect(renderFirstrun({ ...dhcp, sshPort: 22 })).toBe(FIRSTRUN_DHCP);
+  });
+
   it.each([
     ['DHCP', dhcp],
     ['static', fixed],
+    ['another SSH port', { ...fixed, sshPort: 2200 }],
     ['a key comment with a quote', { ...dhcp, key: { ...key, line: `${key.type} ${key.blob} it's mine` } }],
   ])('is valid POSIX shell for /bin/sh (%s)', (_label, settings) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'revue-pi-firstrun-'));
