@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startLab, type Lab } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
-import { failNextInstall, installerRuns, startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
+import { failNextInstall, installScript, installerRuns, standinBinary, startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
 
 interface Result {
   code: number;
@@ -67,7 +67,7 @@ describeLab('k3s stand-in (installer, server, agent, kubectl) on the lab', () =>
 
   beforeAll(async () => {
     installer = await startInstallerServer();
-    lab = await startLab([{ name: 'k3s-a' }, { name: 'k3s-b' }, { name: 'k3s-c' }], { subnet: '127.0.30.' });
+    lab = await startLab(['k3s-a', 'k3s-b', 'k3s-c', 'k3s-d', 'k3s-e', 'k3s-f'].map((name) => ({ name })), { subnet: '127.0.30.' });
     server = `https://${lab.node('k3s-a').address}:6443`;
   });
   afterAll(async () => {
@@ -230,5 +230,86 @@ describeLab('k3s stand-in (installer, server, agent, kubectl) on the lab', () =>
     const charts = JSON.parse((await kubectl('get helmcharts.helm.cattle.io -A -o json')).stdout) as { items: Array<{ metadata: { name: string } }> };
     expect(charts.items.map((c) => c.metadata.name)).toEqual(['traefik', 'traefik-crd']);
     expect((await kubectl('delete -f -', doc('b'))).stdout).toBe('namespace "revue" deleted\nconfigmap "settings" deleted from revue namespace\n');
+  });
+
+  it('HA: a server joins only a cluster-init first server with identical critical settings', async () => {
+    await nodeConfig('k3s-d', [`server: ${server}`, 'disable:\n  - servicelb'], SECRET);
+    const sqlite = await install('k3s-d', 'server');
+    expect(sqlite.code).toBe(1);
+    expect((await ssh('k3s-d', 'journalctl -u k3s -n 3')).stdout).toContain('cannot be joined by another server; start the first server with cluster-init: true');
+
+    // The first server becomes cluster-init (config.yaml changed, so the installer alone would not restart it).
+    await nodeConfig('k3s-a', [`tls-san:\n  - ${lab.node('k3s-a').address}`, 'disable:\n  - servicelb', 'write-kubeconfig-mode: "0600"', 'cluster-init: true'], SECRET);
+    expect((await ssh('k3s-a', 'sudo systemctl restart k3s')).code).toBe(0);
+    await until('the first server to answer again', () => kubectl('get nodes'), (r) => r.code === 0);
+
+    const joined = await install('k3s-d', 'server', `INSTALL_K3S_VERSION=${VERSION} INSTALL_K3S_FORCE_RESTART=true`);
+    expect(joined.code, joined.stderr).toBe(0);
+    await nodeConfig('k3s-e', [`server: ${server}`, 'disable:\n  - servicelb\n  - traefik'], SECRET);
+    const mismatch = await install('k3s-e', 'server');
+    expect(mismatch.code).toBe(1);
+    expect((await ssh('k3s-e', 'journalctl -u k3s -n 3')).stdout).toContain('critical configuration value mismatch between servers (revue-pi lab stand-in: disable differ)');
+    await nodeConfig('k3s-e', [`server: ${server}`, 'disable: [servicelb]'], SECRET);
+    const third = await install('k3s-e', 'server', `INSTALL_K3S_VERSION=${VERSION} INSTALL_K3S_FORCE_RESTART=true`);
+    expect(third.code, third.stderr).toBe(0);
+
+    // kubectl on a joined server reaches the same objects; its token is the cluster's.
+    const viaD = await ssh('k3s-d', 'sudo k3s kubectl get nodes -o json');
+    expect(viaD.code, viaD.stderr).toBe(0);
+    const items = (JSON.parse(viaD.stdout) as { items: Array<{ metadata: { name: string; labels: Record<string, string> } }> }).items;
+    expect(items.map((n) => n.metadata.name)).toEqual(['k3s-a', 'k3s-b', 'k3s-c', 'k3s-d', 'k3s-e']);
+    expect(items.find((n) => n.metadata.name === 'k3s-d')!.metadata.labels['node-role.kubernetes.io/etcd']).toBe('true');
+    expect(fs.readFileSync(lab.node('k3s-d').path('/var/lib/rancher/k3s/server/token'), 'utf8')).toBe(fs.readFileSync(lab.node('k3s-a').path('/var/lib/rancher/k3s/server/token'), 'utf8'));
+    await until('all five nodes Ready', nodes, (n) => Object.values(n).length === 5 && Object.values(n).every((v) => v === 'True'));
+  });
+
+  it('installer contract: agent defaulting, https-only K3S_URL, channels, INSTALL_K3S_EXEC + args, skip flags, env file', async () => {
+    const f = lab.node('k3s-f');
+    const noToken = await ssh('k3s-f', `curl -sfL ${installer.url} | K3S_URL=${server} sh -`);
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr).toContain("[ERROR]  Defaulted k3s exec command to 'agent' because K3S_URL is defined, but K3S_TOKEN or K3S_TOKEN_FILE is not defined.");
+    const http = await ssh('k3s-f', `curl -sfL ${installer.url} | K3S_URL=http://127.0.30.2:6443 K3S_TOKEN_FILE=/nowhere sh -`);
+    expect(http.stderr).toContain('[ERROR]  Only https:// URLs are supported for K3S_URL (have http://127.0.30.2:6443)');
+
+    const r = await ssh('k3s-f', `curl -sfL ${installer.url} | INSTALL_K3S_CHANNEL=latest INSTALL_K3S_SKIP_START=true INSTALL_K3S_EXEC="--disable=traefik --kubelet-arg 'max-pods 50'" K3S_KUBECONFIG_MODE=644 sh -s - --node-name f-node`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('[INFO]  Finding release for channel latest');
+    expect(r.stdout).toContain('[INFO]  Using v1.34.1+k3s1 as release');
+    const unit = fs.readFileSync(f.path('/etc/systemd/system/k3s.service'), 'utf8');
+    expect(unit).toContain("ExecStart=/usr/local/bin/k3s \\\n    server \\\n\t'--disable=traefik' \\\n\t'--kubelet-arg' \\\n\t'max-pods 50' \\\n\t'--node-name' \\\n\t'f-node' \\\n\n");
+    expect(fs.readFileSync(f.path('/etc/systemd/system/k3s.service.env'), 'utf8')).toBe("K3S_KUBECONFIG_MODE='644'\n");
+    expect((await ssh('k3s-f', 'systemctl is-enabled k3s')).stdout.trim()).toBe('enabled');
+    expect(await unitState('k3s-f', 'k3s')).toBe('inactive');
+    expect(installerRuns(f).at(-1)).toMatchObject({ cmd: 'server', version: 'v1.34.1+k3s1', result: 'skip-start', exit: 0 });
+
+    const noEnable = await ssh('k3s-f', `curl -sfL ${installer.url} | INSTALL_K3S_VERSION=${VERSION} INSTALL_K3S_SKIP_ENABLE=true sh -s - agent --server ${server}`);
+    expect(noEnable.code, noEnable.stderr).toBe(0);
+    expect((await ssh('k3s-f', 'systemctl is-enabled k3s-agent')).stdout.trim()).toBe('disabled');
+    expect(installerRuns(f).at(-1)).toMatchObject({ cmd: 'agent', result: 'skip-enable' });
+    expect((await ssh('k3s-f', 'sudo /usr/local/bin/k3s-agent-uninstall.sh && sudo /usr/local/bin/k3s-uninstall.sh')).code).toBe(0);
+    expect(fs.existsSync(f.path('/usr/local/bin/k3s'))).toBe(false);
+    expect(fs.existsSync(f.path('/etc/systemd/system/k3s.service'))).toBe(false);
+  });
+
+  it('air-gapped: INSTALL_K3S_SKIP_DOWNLOAD uses the uploaded binary and script; a server refuses a changed token', async () => {
+    const f = lab.node('k3s-f');
+    fs.writeFileSync(f.path('/tmp/install.sh'), installScript());
+    const missing = await ssh('k3s-f', 'INSTALL_K3S_SKIP_DOWNLOAD=true sh /tmp/install.sh');
+    expect(missing.stderr).toContain('[ERROR]  Executable k3s binary not found at /usr/local/bin/k3s');
+
+    fs.writeFileSync(f.path('/usr/local/bin/k3s'), standinBinary('v1.32.9+k3s1'), { mode: 0o755 });
+    await nodeConfig('k3s-f', ['write-kubeconfig-mode: "0640"'], 'airgap-secret');
+    const before = installer.requests().length;
+    const r = await ssh('k3s-f', 'INSTALL_K3S_SKIP_DOWNLOAD=true sh /tmp/install.sh');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('[INFO]  Skipping k3s download and verify');
+    expect(installer.requests().length).toBe(before);
+    expect(installerRuns(f).at(-1)).toMatchObject({ version: 'v1.32.9+k3s1', result: 'started' });
+    expect(fs.statSync(f.path('/etc/rancher/k3s/k3s.yaml')).mode & 0o777).toBe(0o640);
+
+    await nodeConfig('k3s-f', [], 'another-secret');
+    await ssh('k3s-f', 'sudo systemctl restart k3s');
+    await until('k3s to fail on the changed token', () => unitState('k3s-f', 'k3s'), (st) => st === 'failed');
+    expect((await ssh('k3s-f', 'journalctl -u k3s -n 2')).stdout).toContain('bootstrap data already found and encrypted with different token');
   });
 });
