@@ -43,9 +43,14 @@ export class FakeTransport implements Transport {
     for (const [path, content] of Object.entries(files)) this.files.set(path, Buffer.from(content));
   }
 
-  /** Scripts an answer for commands matching `match` (substring, regex or predicate); first match wins. */
-  on(match: FakeHandler['match'], reply: FakeReply, opts: { times?: number } = {}): this {
-    this.handlers.push({ match, reply, times: opts.times, used: 0 });
+  /**
+   * Scripts an answer for commands matching `match` (substring, regex or predicate); the first matching
+   * handler wins. `before: true` puts it ahead of the handlers scripted so far (to override one).
+   */
+  on(match: FakeHandler['match'], reply: FakeReply, opts: { times?: number; before?: boolean } = {}): this {
+    const handler = { match, reply, times: opts.times, used: 0 };
+    if (opts.before) this.handlers.unshift(handler);
+    else this.handlers.push(handler);
     return this;
   }
 

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
@@ -220,6 +220,9 @@ describe('runClusterPhase: up from scratch (1 server + 2 agents)', () => {
     expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
     expect(sim.allRuns().join('\n')).not.toContain(TOKEN);
     expect(JSON.stringify(events)).not.toContain(TOKEN);
+    const logs = readdirSync(join(dir, 'state', 'logs')).map((f) => readFileSync(join(dir, 'state', 'logs', f), 'utf8')).join('');
+    expect(logs).toContain('[pi-2] install K3s agent');
+    expect(logs).not.toContain(TOKEN);
 
     const kubeconfig = join(dir, 'kube', 'config');
     expect(statSync(kubeconfig).mode & 0o777).toBe(0o600);
@@ -392,6 +395,56 @@ describe('runClusterPhase: failures stay per node', () => {
     await runClusterPhase(options(swapped, nodes));
     expect(nodes[1]!.report.error).toMatch(/^node pi-2 already runs K3s as an agent \(k3s-agent.service\) but the inventory gives it role: server: run \/usr\/local\/bin\/k3s-agent-uninstall.sh/);
     expect(nodes[2]!.report.error).toBeUndefined();
+  });
+});
+
+describe('runClusterPhase: the first server\'s API', () => {
+  it('never answering after the install: the first server fails with the kubectl error and its journal, the rest cascade', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    const pi1 = sim.transports.get('pi-1')!;
+    pi1.on('k3s kubectl get nodes -o json', fail(1, 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?'), { before: true });
+    sim.sim.get('pi-1')!.journal.push('level=fatal msg="starting kubernetes: preparing server: bootstrap data already found and encrypted with different token"');
+    const nodes = sim.inputs();
+    await runClusterPhase(options(inv, nodes, { readyTimeoutMs: 100 }));
+    expect(nodes[0]!.report.error).toBe(
+      'the Kubernetes API on pi-1 did not answer within 0.1 s (k3s kubectl: The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?). ' +
+        'Last lines of its k3s journal:\nlevel=fatal msg="starting kubernetes: preparing server: bootstrap data already found and encrypted with different token"',
+    );
+    expect(nodes[1]!.report.error).toBe(`first server pi-1 failed: ${nodes[0]!.report.error}`);
+    expect(sim.transports.get('pi-2')!.runs).toEqual([]);
+  });
+});
+
+describe('runClusterPhase: air-gapped', () => {
+  it('uploads binary, images and installer over the transport, then installs without downloading', async () => {
+    const files = { binary: join(dir, 'k3s-arm64'), images: join(dir, 'k3s-airgap-images-arm64.tar.zst'), installScript: join(dir, 'install.sh') };
+    writeFileSync(files.binary, 'ELF-not-really');
+    writeFileSync(files.images, 'images');
+    writeFileSync(files.installScript, '#!/bin/sh\n');
+    const inv = inventory({ k3s: { airgap: files } });
+    const sim = new SimCluster(inv);
+    const nodes = sim.inputs();
+    await runClusterPhase(options(inv, nodes));
+    expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined, undefined]);
+    const pi2 = sim.transports.get('pi-2')!;
+    expect(pi2.writes.map((w) => [w.path, w.mode, w.content.toString()])).toEqual([
+      [TOKEN_FILE_PATH, 0o600, `${TOKEN}\n`],
+      [K3S_CONFIG_PATH, 0o600, pi2.file(K3S_CONFIG_PATH)],
+      ['/usr/local/bin/k3s', 0o755, 'ELF-not-really'],
+      ['/var/lib/rancher/k3s/agent/images/k3s-airgap-images-arm64.tar.zst', 0o644, 'images'],
+      ['/usr/local/share/revue-pi/k3s-install.sh', 0o755, '#!/bin/sh\n'],
+    ]);
+    expect(pi2.ran('INSTALL_K3S_SKIP_DOWNLOAD=true sh /usr/local/share/revue-pi/k3s-install.sh agent')).toHaveLength(1);
+    expect(pi2.ran('curl')).toEqual([]);
+  });
+
+  it('a missing air-gap file fails that node naming the file and the inventory field', async () => {
+    const inv = inventory({ k3s: { airgap: { binary: join(dir, 'nope'), images: join(dir, 'nope2'), installScript: join(dir, 'nope3') } } });
+    const sim = new SimCluster(inv);
+    const nodes = sim.inputs();
+    await runClusterPhase(options(inv, nodes));
+    expect(nodes[0]!.report.error).toMatch(new RegExp(`^The air-gap file ${join(dir, 'nope')} \\(k3s.airgap in the inventory\\) cannot be read: ENOENT`));
   });
 });
 
