@@ -409,7 +409,7 @@ describe('the flash command line (addFlashCommand)', () => {
     const boot = copyBoot('bookworm');
     const before = treeHash(ws);
     await expect(cli(['flash', '--boot', boot])).rejects.toThrow(/required option '--node <name>' not specified/);
-    await expect(cli(['flash', '--boot', boot, '--node', 'pi-1', '--image', 'buster'])).rejects.toThrow(/Allowed choices are bookworm, trixie/);
+    await expect(cli(['flash', '--boot', boot, '--node', 'pi-1', '--image', 'buster'])).rejects.toThrow(/Allowed choices are bookworm, trixie, auto/);
     expect(treeHash(ws)).toBe(before);
   });
 });
