@@ -12,7 +12,7 @@ import { RunLog } from '../../provision/log.js';
 import { nodeStatusFromSteps } from '../../provision/report.js';
 import { buildProbeScript, parseProbeOutput } from '../../provision/steps/probe.js';
 import type { Transport } from '../../provision/transport/transport.js';
-import { failNextInstall, installerRuns, startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
+import { failNextInstall, installScript, installerRuns, standinBinary, startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
 import { startLab, type Lab, type LabNode } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
 
@@ -265,5 +265,38 @@ describeLab('cluster on the lab: HA, 3 servers joined one at a time + 2 agents',
     expect(ends('s1') < ends('s2') && ends('s2') < ends('s3')).toBe(true);
     expect(ends('s3') < ends('a1') && ends('s3') < ends('a2')).toBe(true);
     expect(await kubectlNodes(lab.node('s1'))).toEqual(['a1:True', 'a2:True', 's1:True', 's2:True', 's3:True']);
+  });
+});
+
+describeLab('cluster on the lab: air-gapped (binary, images and installer uploaded, nothing downloaded)', () => {
+  let lab: Lab;
+  let installer: InstallerServer;
+  let dir: string;
+
+  beforeAll(async () => {
+    installer = await startInstallerServer();
+    lab = await startLab([{ name: 'g1' }, { name: 'g2' }], { subnet: '127.0.40.' });
+    dir = mkdtempSync(join(tmpdir(), 'revue-pi-cluster-airgap-'));
+  });
+  afterAll(async () => {
+    await lab?.stop();
+    await installer?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('installs from the uploaded files with INSTALL_K3S_SKIP_DOWNLOAD=true; the stand-in server sees no request', async () => {
+    const files = { binary: join(dir, 'k3s-arm64'), images: join(dir, 'k3s-airgap-images-arm64.tar.zst'), installScript: join(dir, 'install.sh') };
+    writeFileSync(files.binary, standinBinary('v1.33.5+k3s1'));
+    writeFileSync(files.images, 'lab: not a real images tarball\n');
+    writeFileSync(files.installScript, installScript());
+    const file = lab.writeInventory({ k3s: { airgap: files }, network: { metallb: { pools: [{ name: 'lan', addresses: ['127.0.40.200-127.0.40.220'] }] } } });
+    const run = await clusterRun(file, join(dir, 'state'), join(dir, 'kubeconfig'));
+    expect(run.errors).toEqual({ g1: undefined, g2: undefined });
+    expect(installer.requests()).toEqual([]);
+    expect(readFileSync(lab.node('g2').path('/var/lib/rancher/k3s/agent/images/k3s-airgap-images-arm64.tar.zst'), 'utf8')).toBe('lab: not a real images tarball\n');
+    expect(statSync(lab.node('g2').path('/usr/local/bin/k3s')).mode & 0o777).toBe(0o755);
+    expect(await kubectlNodes(lab.node('g1'))).toEqual(['g1:True', 'g2:True']);
+    const again = await clusterRun(file, join(dir, 'state'), join(dir, 'kubeconfig'));
+    expect(again.status).toEqual({ g1: 'unchanged', g2: 'unchanged' });
   });
 });
