@@ -306,6 +306,7 @@ const BUILTIN_TYPES = [
   ['HelmChart', 'helm.cattle.io', 'helmcharts', true, []],
   ['HelmChartConfig', 'helm.cattle.io', 'helmchartconfigs', true, []],
   ['Addon', 'k3s.cattle.io', 'addons', true, []],
+  ['Event', '', 'events', true, ['ev']],
 ].map(([kind, group, plural, namespaced, short]) => ({ kind, group, plural, namespaced, short, versions: undefined }));
 const TRAEFIK_KINDS = ['IngressRoute', 'IngressRouteTCP', 'IngressRouteUDP', 'Middleware', 'MiddlewareTCP', 'TLSOption', 'TLSStore', 'TraefikService', 'ServersTransport', 'ServersTransportTCP'];
 
@@ -355,13 +356,46 @@ class Store {
       for (const [k, v] of Object.entries(stored.stringData)) stored.data[k] = Buffer.from(String(v)).toString('base64');
       delete stored.stringData;
     }
+    this.simulateStatus(stored, old);
     this.data.objects[key] = stored;
     if (appliedJson !== undefined) this.data.applied[key] = appliedJson;
+    if (stored.kind === 'HelmChart') this.simulateHelmInstall(stored);
     return old ? 'configured' : 'created';
+  }
+  /**
+   * No controllers run here: a workload is Available/ready as soon as it is stored (generation bumped on every
+   * change, status observed at once), and a Job has succeeded. Tests of "not ready" use the unit-test double.
+   */
+  simulateStatus(stored, old) {
+    const kinds = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'];
+    if (!kinds.includes(stored.kind)) return;
+    const generation = old ? (old.metadata.generation || 1) + (canonical(old.spec) === canonical(stored.spec) ? 0 : 1) : 1;
+    stored.metadata.generation = generation;
+    const replicas = stored.spec && stored.spec.replicas !== undefined ? stored.spec.replicas : 1;
+    const now = new Date().toISOString();
+    if (stored.kind === 'Deployment')
+      stored.status = { observedGeneration: generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas,
+        conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: `Deployment has minimum availability (${STANDIN}: at once).`, lastTransitionTime: now }] };
+    else if (stored.kind === 'StatefulSet')
+      stored.status = { observedGeneration: generation, replicas, readyReplicas: replicas, currentReplicas: replicas, updatedReplicas: replicas, availableReplicas: replicas };
+    else if (stored.kind === 'DaemonSet') {
+      const n = Object.keys(this.data.nodes).length;
+      stored.status = { observedGeneration: generation, desiredNumberScheduled: n, currentNumberScheduled: n, updatedNumberScheduled: n, numberReady: n, numberAvailable: n, numberMisscheduled: 0 };
+    } else stored.status = { succeeded: 1, completionTime: now, conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: now }] };
+  }
+  /** The helm-controller's install Job for a HelmChart (no chart is installed: the Job just reports success). */
+  simulateHelmInstall(chart) {
+    const type = BUILTIN_TYPES.find((t) => t.kind === 'Job');
+    const ns = chart.metadata.namespace;
+    const name = `helm-install-${chart.metadata.name}`;
+    const old = this.data.objects[this.key(type, ns, name)];
+    if (old && old.metadata.annotations && old.metadata.annotations['helmcharts.helm.cattle.io/configHash'] === sha256(canonical(chart.spec))) return;
+    this.put(type, { apiVersion: 'batch/v1', kind: 'Job', metadata: { name, namespace: ns, labels: { 'helmcharts.helm.cattle.io/chart': chart.metadata.name }, annotations: { 'helmcharts.helm.cattle.io/configHash': sha256(canonical(chart.spec)) } }, spec: { backoffLimit: 1000, template: { spec: { containers: [{ name: 'helm', image: `rancher/klipper-helm (${STANDIN}: never runs)` }] } } } });
   }
   remove(type, ns, name) {
     const key = this.key(type, ns, name);
     if (!this.data.objects[key]) return false;
+    if (type.kind === 'HelmChart') delete this.data.objects[`batch/Job/${ns}/helm-install-${name}`];
     delete this.data.objects[key];
     delete this.data.applied[key];
     return true;
@@ -662,6 +696,27 @@ function kubectl(store, args, files) {
         code = 1;
         break;
       }
+      if (tg[0].word.includes(',') && tg[0].name === undefined) {
+        // `get a,b,c`: every type must exist (kubectl prints nothing otherwise); one List of all their items.
+        const words = tg[0].word.split(',').filter(Boolean);
+        const unknown = words.find((w) => !findType(w));
+        if (unknown) {
+          err.push(`error: the server doesn't have a resource type "${unknown}"\n`);
+          code = 1;
+          break;
+        }
+        const items = [];
+        for (const w of words) {
+          const wt = findType(w);
+          items.push(...listObjects(wt, wt.namespaced && !o.all ? o.ns || 'default' : undefined).filter(matches));
+        }
+        if (o.output !== 'json' && o.output !== 'yaml' && o.output !== 'name') {
+          err.push(`error: ${STANDIN}: \`get a,b\` is simulated only with -o json|yaml|name\n`);
+          code = 1;
+        } else if (o.output === 'name') out.push(items.map((x) => `${resName(findType(x.kind))}/${x.metadata.name}\n`).join(''));
+        else print(findType(words[0]), items, false);
+        break;
+      }
       const t = findType(tg[0].word);
       if (!t) {
         err.push(`error: the server doesn't have a resource type "${tg[0].word}"\n`);
@@ -758,12 +813,52 @@ function kubectl(store, args, files) {
         }
       break;
     }
+    case 'label': {
+      // label TYPE NAME k=v… [k-] [--overwrite]
+      const [word, name, ...changes] = pos;
+      const t = word && findType(word);
+      if (!t || !name || changes.length === 0) {
+        err.push(t ? 'error: at least one label update is required\n' : `error: the server doesn't have a resource type "${word}"\n`);
+        code = 1;
+        break;
+      }
+      const overwrite = args.includes('--overwrite') || args.includes('--overwrite=true');
+      let labels;
+      if (t.kind === 'Node') labels = store.data.nodes[name] && store.data.nodes[name].labels;
+      else {
+        const obj = store.data.objects[store.key(t, t.namespaced ? o.ns || 'default' : undefined, name)];
+        labels = obj && (obj.metadata.labels = obj.metadata.labels || {});
+      }
+      if (!labels) {
+        notFound(t, name);
+        break;
+      }
+      let changed = false;
+      for (const c of changes) {
+        if (c.endsWith('-')) {
+          if (c.slice(0, -1) in labels) changed = true;
+          delete labels[c.slice(0, -1)];
+          continue;
+        }
+        const i = c.indexOf('=');
+        const [k, v] = i < 0 ? [c, ''] : [c.slice(0, i), c.slice(i + 1)];
+        if (k in labels && labels[k] !== v && !overwrite) {
+          err.push(`error: '${k}' already has a value (${labels[k]}), and --overwrite is false\n`);
+          code = 1;
+          break;
+        }
+        if (labels[k] !== v) changed = true;
+        labels[k] = v;
+      }
+      if (code === 0) out.push(`${resName(t)}/${name} ${changed ? 'labeled' : 'not labeled'}\n`);
+      break;
+    }
     case undefined:
-      err.push(`kubectl controls the Kubernetes cluster manager (${STANDIN}: get, delete, apply, create, version).\n`);
+      err.push(`kubectl controls the Kubernetes cluster manager (${STANDIN}: get, delete, apply, create, label, version).\n`);
       code = 1;
       break;
     default:
-      err.push(`error: unknown command "${verb}" for "kubectl" (${STANDIN} simulates get, delete, apply, create, version)\n`);
+      err.push(`error: unknown command "${verb}" for "kubectl" (${STANDIN} simulates get, delete, apply, create, label, version)\n`);
       code = 1;
   }
   return { code, stdout: out.join(''), stderr: err.join('') };

@@ -1,0 +1,415 @@
+import { shQuote } from '../provision/transport/commands.js';
+import { type ObjectRef } from './prune.js';
+import { ARMV82_LABEL, type K8sObject, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PHASE_LABEL, type Phase } from './render.js';
+
+/**
+ * Pure parts of applying the workloads: the `k3s kubectl …` commands run on the first server (through the transport,
+ * sudo — the laptop never talks to the API) and the parsers of what they print. workloads/phase.ts runs them.
+ * Works with real kubectl and with the lab's stand-in (test/lab/k3s-standin/), which prints the same lines.
+ */
+
+/** Root-only folder on the first server for the YAML of one apply (it holds Secrets; files 0600, removed after). */
+export const REMOTE_APPLY_DIR = '/var/lib/rancher/revue-pi';
+
+export function remoteApplyPath(phase: Phase): string {
+  return `${REMOTE_APPLY_DIR}/apply-${phase}.yaml`;
+}
+
+/** Applies one uploaded file and removes it whatever the outcome (it holds Secrets). */
+export function buildApplyCommand(remotePath: string): string {
+  const f = shQuote(remotePath);
+  return [`k3s kubectl apply -f ${f}`, 'rc=$?', `rm -f ${f}`, 'exit $rc', ''].join('\n');
+}
+
+export function buildRemoveFileCommand(remotePath: string): string {
+  return `rm -f ${shQuote(remotePath)}`;
+}
+
+export type ApplyAction = 'created' | 'configured' | 'unchanged';
+
+export interface ApplyOutcome {
+  /** `kind.group/name` as kubectl prints it. */
+  object: string;
+  action: ApplyAction;
+}
+
+/** `kubectl apply` lines (`deployment.apps/x created|configured|unchanged`); other lines are ignored. */
+export function parseApplyOutput(stdout: string): ApplyOutcome[] {
+  const out: ApplyOutcome[] = [];
+  for (const line of stdout.split('\n')) {
+    const m = /^(\S+\/\S+) (created|configured|unchanged)$/.exec(line.trim());
+    if (m) out.push({ object: m[1]!, action: m[2] as ApplyAction });
+  }
+  return out;
+}
+
+export interface ApplyCounts {
+  created: number;
+  configured: number;
+  unchanged: number;
+}
+
+export function countApply(outcomes: ApplyOutcome[]): ApplyCounts {
+  const counts: ApplyCounts = { created: 0, configured: 0, unchanged: 0 };
+  for (const o of outcomes) counts[o.action]++;
+  return counts;
+}
+
+/**
+ * MetalLB's validating webhook is not serving yet right after install: the pool apply fails with
+ * `failed calling webhook "ipaddresspoolvalidationwebhook.metallb.io": … connection refused` (or no endpoints, or a
+ * timeout). Such a failure is retried; any other is not.
+ */
+export function isWebhookRace(output: string): boolean {
+  return /failed calling webhook/i.test(output) && /(connection refused|no endpoints available|context deadline exceeded|i\/o timeout|EOF)/i.test(output);
+}
+
+// ---- node labels ---------------------------------------------------------------------------------------------
+
+export const GET_NODES_JSON = 'k3s kubectl get nodes -o json';
+
+/** Labels of every node in `kubectl get nodes -o json`. */
+export function parseNodeLabels(json: string): Map<string, Record<string, string>> {
+  const items = listItems(json);
+  return new Map(items.map((i) => [String(i.metadata?.name ?? ''), (i.metadata?.labels ?? {}) as Record<string, string>]));
+}
+
+export interface NodeLabelChange {
+  node: string;
+  key: string;
+  value: string;
+  /** The value the node has now (undefined: no such label). */
+  from?: string;
+}
+
+/**
+ * The labels to set: each node in `desired` whose live label differs. A node missing from the cluster is skipped
+ * (returned in `missing`): the cluster phase reports it.
+ */
+export function planNodeLabels(desired: { node: string; labels: Record<string, string> }[], live: Map<string, Record<string, string>>): { changes: NodeLabelChange[]; missing: string[] } {
+  const changes: NodeLabelChange[] = [];
+  const missing: string[] = [];
+  for (const d of desired) {
+    const have = live.get(d.node);
+    if (!have) {
+      missing.push(d.node);
+      continue;
+    }
+    for (const key of Object.keys(d.labels).sort()) {
+      const value = d.labels[key]!;
+      if (have[key] !== value) changes.push({ node: d.node, key, value, ...(have[key] !== undefined ? { from: have[key] } : {}) });
+    }
+  }
+  return { changes, missing };
+}
+
+/** `revue-pi.io/armv82=true|false` for one node, from the facts' own test. */
+export function armLabel(armv82: boolean): Record<string, string> {
+  return { [ARMV82_LABEL]: armv82 ? 'true' : 'false' };
+}
+
+export function buildLabelNodeCommand(change: NodeLabelChange): string {
+  return `k3s kubectl label node ${shQuote(change.node)} ${shQuote(`${change.key}=${change.value}`)} --overwrite`;
+}
+
+// ---- live objects and pruning ---------------------------------------------------------------------------------
+
+/** `kind.group` as kubectl takes a type (`deployment.apps`, `ipaddresspool.metallb.io`, `secret`). */
+export function resourceOf(apiVersion: string, kind: string): string {
+  const group = apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
+  return group ? `${kind.toLowerCase()}.${group}` : kind.toLowerCase();
+}
+
+/** Built into Kubernetes (always served) rather than added by a CRD that may not be installed yet. */
+export function isBuiltinGroup(apiVersion: string): boolean {
+  if (!apiVersion.includes('/')) return true;
+  const group = apiVersion.split('/')[0]!;
+  return !group.includes('.') || group.endsWith('.k8s.io');
+}
+
+/**
+ * Lists the live objects revue-pi manages (label selector), of the given kinds, in one command. Kinds added by a CRD
+ * are listed only when that CRD exists (kubectl refuses the whole list for an unknown type). Prints one JSON List.
+ */
+export function buildListManagedCommand(kinds: { apiVersion: string; kind: string }[]): string {
+  const seen = new Set<string>();
+  const builtin: string[] = [];
+  const custom: { resource: string; crd: string }[] = [];
+  for (const k of [...kinds].sort((a, b) => resourceOf(a.apiVersion, a.kind).localeCompare(resourceOf(b.apiVersion, b.kind)))) {
+    const resource = resourceOf(k.apiVersion, k.kind);
+    if (seen.has(resource)) continue;
+    seen.add(resource);
+    if (isBuiltinGroup(k.apiVersion)) builtin.push(resource);
+    else custom.push({ resource, crd: `${k.kind.toLowerCase()}s.${k.apiVersion.split('/')[0]}` });
+  }
+  const lines = [`kinds=${shQuote(builtin.join(','))}`];
+  for (const c of custom) {
+    lines.push(`if k3s kubectl get crd ${shQuote(c.crd)} -o name >/dev/null 2>&1; then kinds="$kinds,${c.resource}"; fi`);
+  }
+  lines.push(`exec k3s kubectl get "$kinds" -A -l ${shQuote(`${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`)} -o json`, '');
+  return lines.join('\n');
+}
+
+interface ListItem {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; generation?: number };
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+  involvedObject?: { kind?: string; name?: string; namespace?: string };
+  reason?: string;
+  message?: string;
+  type?: string;
+  count?: number;
+  lastTimestamp?: string;
+  eventTime?: string;
+}
+
+function listItems(json: string): ListItem[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(json);
+  } catch {
+    throw new Error(`kubectl did not print JSON: ${json.trim().slice(0, 200)}`);
+  }
+  const items = (doc as { items?: unknown }).items;
+  if (!Array.isArray(items)) throw new Error('kubectl printed no list (no "items")');
+  return items as ListItem[];
+}
+
+/** The object references in a `kubectl get … -o json` List. */
+export function parseObjectRefs(json: string): ObjectRef[] {
+  return listItems(json).map((i) => ({
+    apiVersion: String(i.apiVersion ?? ''),
+    kind: String(i.kind ?? ''),
+    ...(i.metadata?.namespace ? { namespace: i.metadata.namespace } : {}),
+    name: String(i.metadata?.name ?? ''),
+    ...(i.metadata?.labels ? { labels: i.metadata.labels } : {}),
+  }));
+}
+
+/**
+ * Deletes the given objects in the given order, in one script; a missing one counts as deleted. `--wait=false`:
+ * a namespace terminates in the background. Exit status non-zero when any delete failed (the others still ran).
+ */
+export function buildDeleteCommand(refs: ObjectRef[]): string {
+  const lines = ['rc=0'];
+  for (const r of refs) {
+    const ns = r.namespace ? ` -n ${shQuote(r.namespace)}` : '';
+    lines.push(`k3s kubectl delete ${shQuote(resourceOf(r.apiVersion, r.kind))} ${shQuote(r.name)}${ns} --ignore-not-found --wait=false || rc=1`);
+  }
+  lines.push('exit $rc', '');
+  return lines.join('\n');
+}
+
+export function describeRef(r: Pick<ObjectRef, 'kind' | 'namespace' | 'name'>): string {
+  return `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`;
+}
+
+// ---- readiness ------------------------------------------------------------------------------------------------
+
+/** What a phase waits for: workloads (by namespace and/or label selector) and Jobs that must succeed. */
+export interface WaitTarget {
+  /** Deployments, StatefulSets and DaemonSets matching this. */
+  workloads?: { namespace?: string; selector?: string };
+  /** Jobs that must have succeeded (e.g. K3s's helm-install-<chart>). */
+  jobs?: { namespace: string; name: string }[];
+}
+
+/** The targets of one apply phase, from its objects. */
+export function waitTargetOf(phase: Phase, objects: K8sObject[]): WaitTarget {
+  const charts = objects.filter((o) => o.kind === 'HelmChart');
+  const jobs = charts.map((c) => ({ namespace: c.metadata.namespace ?? 'kube-system', name: `helm-install-${c.metadata.name}` }));
+  const hasWorkloads = objects.some((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind));
+  const targetNamespaces = [...new Set(charts.map((c) => (c.spec as { targetNamespace?: string }).targetNamespace).filter((n): n is string => !!n))].sort();
+  const target: WaitTarget = {};
+  if (jobs.length > 0) target.jobs = jobs;
+  if (hasWorkloads) target.workloads = { selector: `${PHASE_LABEL}=${phase}` };
+  // A chart's own workloads do not carry revue-pi's labels: wait for everything in its target namespace.
+  else if (targetNamespaces.length === 1) target.workloads = { namespace: targetNamespaces[0] };
+  return target;
+}
+
+/** One command printing the state of everything the target names, as one JSON List. */
+export function buildReadinessCommand(target: WaitTarget): string {
+  const parts: string[] = [];
+  if (target.workloads) {
+    const where = target.workloads.namespace ? `-n ${shQuote(target.workloads.namespace)}` : '-A';
+    const sel = target.workloads.selector ? ` -l ${shQuote(target.workloads.selector)}` : '';
+    parts.push(`k3s kubectl get deployments.apps,statefulsets.apps,daemonsets.apps ${where}${sel} -o json`);
+  }
+  for (const ns of [...new Set((target.jobs ?? []).map((j) => j.namespace))].sort()) {
+    parts.push(`k3s kubectl get jobs.batch -n ${shQuote(ns)} -o json`);
+  }
+  return parts.join('\n');
+}
+
+export interface NotReady {
+  kind: string;
+  namespace?: string;
+  name: string;
+  /** Why, from its status: e.g. "1 of 2 replicas available", "job has not run yet". */
+  reason: string;
+}
+
+/**
+ * The objects of the target that are not ready, from the output of buildReadinessCommand (several JSON documents
+ * one after the other). Readiness as `kubectl rollout status` sees it: the controller has observed the latest
+ * generation and every replica is updated and available; a Job has succeeded.
+ */
+export function parseNotReady(output: string, target: WaitTarget): NotReady[] {
+  const items = splitJsonDocuments(output).flatMap((d) => listItems(d));
+  const notReady: NotReady[] = [];
+  const present = new Set<string>();
+  for (const i of items) {
+    const kind = String(i.kind ?? '');
+    const name = String(i.metadata?.name ?? '');
+    const namespace = i.metadata?.namespace;
+    present.add(`${kind}/${namespace ?? ''}/${name}`);
+    if (kind === 'Job') continue;
+    const why = workloadNotReady(i);
+    if (why) notReady.push({ kind, ...(namespace ? { namespace } : {}), name, reason: why });
+  }
+  for (const j of target.jobs ?? []) {
+    const job = items.find((i) => i.kind === 'Job' && i.metadata?.name === j.name && i.metadata?.namespace === j.namespace);
+    if (!job) {
+      notReady.push({ kind: 'Job', namespace: j.namespace, name: j.name, reason: 'K3s has not created it yet (the helm controller picks the chart up)' });
+      continue;
+    }
+    const s = (job.status ?? {}) as { succeeded?: number; failed?: number; active?: number; conditions?: { type?: string; status?: string; message?: string }[] };
+    if ((s.succeeded ?? 0) >= 1) continue;
+    const failed = s.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+    notReady.push({
+      kind: 'Job',
+      namespace: j.namespace,
+      name: j.name,
+      reason: failed ? `failed: ${failed.message ?? 'see its pod logs'}` : s.failed ? `${s.failed} failed attempt(s), still retrying` : s.active ? 'running' : 'not finished',
+    });
+  }
+  return notReady;
+}
+
+function workloadNotReady(i: ListItem): string | undefined {
+  const spec = (i.spec ?? {}) as { replicas?: number };
+  const st = (i.status ?? {}) as Record<string, number | undefined>;
+  const generation = i.metadata?.generation;
+  if (generation !== undefined && (st.observedGeneration ?? 0) < generation) return 'the controller has not seen the latest change yet';
+  if (i.kind === 'DaemonSet') {
+    const desired = st.desiredNumberScheduled ?? 0;
+    const updated = st.updatedNumberScheduled ?? 0;
+    const available = st.numberAvailable ?? 0;
+    if (updated < desired) return `${updated} of ${desired} pods updated`;
+    if (available < desired) return `${available} of ${desired} pods available`;
+    return undefined;
+  }
+  const want = spec.replicas ?? 1;
+  const updated = st.updatedReplicas ?? 0;
+  const ready = i.kind === 'StatefulSet' ? (st.readyReplicas ?? 0) : (st.availableReplicas ?? 0);
+  if (updated < want) return `${updated} of ${want} replicas updated`;
+  if ((st.replicas ?? 0) > updated) return `${(st.replicas ?? 0) - updated} old replica(s) still terminating`;
+  if (ready < want) return `${ready} of ${want} replicas ${i.kind === 'StatefulSet' ? 'ready' : 'available'}`;
+  return undefined;
+}
+
+/** Splits concatenated pretty-printed JSON documents (what several `kubectl … -o json` in a row print). */
+export function splitJsonDocuments(text: string): string[] {
+  const docs: string[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  let escaped = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === '\\') escaped = true;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '{') {
+      if (depth === 0) start = i;
+      depth++;
+    } else if (c === '}') {
+      depth--;
+      if (depth === 0 && start >= 0) {
+        docs.push(text.slice(start, i + 1));
+        start = -1;
+      }
+    }
+  }
+  return docs;
+}
+
+// ---- why not ready ----------------------------------------------------------------------------------------------
+
+/** Pods and events of the namespaces concerned, for the explanation after a timeout. */
+export function buildDiagnosticsCommand(namespaces: string[]): string {
+  return [...new Set(namespaces)]
+    .sort()
+    .flatMap((ns) => [`k3s kubectl get pods -n ${shQuote(ns)} -o json`, `k3s kubectl get events -n ${shQuote(ns)} -o json`])
+    .join('\n');
+}
+
+/**
+ * One sentence per object not ready: its state, then what its pods say (waiting reasons such as ImagePullBackOff,
+ * CrashLoopBackOff, or the scheduler's "0/3 nodes are available …") and its latest warning events. Pure.
+ */
+export function explainNotReady(notReady: NotReady[], diagnostics: string): string[] {
+  let items: ListItem[] = [];
+  try {
+    items = splitJsonDocuments(diagnostics).flatMap((d) => listItems(d));
+  } catch {
+    items = [];
+  }
+  const pods = items.filter((i) => i.kind === 'Pod');
+  const events = items.filter((i) => i.kind === 'Event' || i.involvedObject !== undefined);
+  return notReady.map((n) => {
+    const ownPods = pods.filter((p) => p.metadata?.namespace === n.namespace && belongsTo(p.metadata?.name ?? '', n.name));
+    const podNotes = ownPods.flatMap((p) => podProblems(p)).slice(0, 3);
+    const ownEvents = events
+      .filter((e) => e.involvedObject?.namespace === n.namespace && belongsTo(e.involvedObject?.name ?? '', n.name) && e.type !== 'Normal')
+      .sort((a, b) => String(a.lastTimestamp ?? a.eventTime ?? '').localeCompare(String(b.lastTimestamp ?? b.eventTime ?? '')))
+      .slice(-2)
+      .map((e) => `${e.reason ?? 'Event'}: ${e.message ?? ''}`.trim());
+    const notes = [...new Set([...podNotes, ...ownEvents])];
+    return `${describeRef(n)}: ${n.reason}${notes.length > 0 ? ` — ${notes.join('; ')}` : ownPods.length === 0 ? ' — no pods yet' : ''}`;
+  });
+}
+
+/** A pod of a workload is named `<workload>-<hash>-<id>` (Deployment), `<workload>-<n>` or `<workload>-<id>`. */
+function belongsTo(name: string, owner: string): boolean {
+  return name === owner || (name.startsWith(`${owner}-`) && /^[a-z0-9]+(-[a-z0-9]+)?$/.test(name.slice(owner.length + 1)));
+}
+
+function podProblems(p: ListItem): string[] {
+  const status = (p.status ?? {}) as {
+    phase?: string;
+    conditions?: { type?: string; status?: string; reason?: string; message?: string }[];
+    containerStatuses?: { name?: string; ready?: boolean; restartCount?: number; state?: { waiting?: { reason?: string; message?: string }; terminated?: { reason?: string; exitCode?: number } } }[];
+  };
+  const name = p.metadata?.name ?? '';
+  const out: string[] = [];
+  const unschedulable = status.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+  if (unschedulable) out.push(`pod ${name} not scheduled: ${unschedulable.message ?? unschedulable.reason ?? 'unschedulable'}`);
+  for (const c of status.containerStatuses ?? []) {
+    const waiting = c.state?.waiting;
+    if (waiting?.reason && waiting.reason !== 'ContainerCreating') {
+      out.push(`pod ${name} container ${c.name ?? '?'}: ${waiting.reason}${waiting.message ? ` (${waiting.message.split('\n')[0]})` : ''}${c.restartCount ? `, ${c.restartCount} restarts` : ''}`);
+    } else if (c.state?.terminated) {
+      out.push(`pod ${name} container ${c.name ?? '?'}: ${c.state.terminated.reason ?? 'terminated'} (exit ${c.state.terminated.exitCode ?? '?'})`);
+    }
+  }
+  if (out.length === 0 && status.phase && status.phase !== 'Running' && status.phase !== 'Succeeded') out.push(`pod ${name} is ${status.phase}`);
+  return out;
+}
+
+// ---- plan ---------------------------------------------------------------------------------------------------------
+
+/** What `plan` says about one phase, compared with the live objects (no server-side diff: present ≠ unchanged). */
+export function describePlannedPhase(phase: Phase, objects: K8sObject[], live: Set<string> | undefined, key: (o: K8sObject) => string): string {
+  if (!live) return `would apply ${objects.length} object${objects.length === 1 ? '' : 's'} (${phase})`;
+  const missing = objects.filter((o) => !live.has(key(o))).length;
+  const present = objects.length - missing;
+  return `would apply ${objects.length} object${objects.length === 1 ? '' : 's'} (${phase}): ${missing} new, ${present} already there (updated only where they differ)`;
+}

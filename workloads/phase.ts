@@ -1,0 +1,472 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { RevuePiError, trimOutput } from '../provision/errors.js';
+import type { EmitEvent } from '../provision/events.js';
+import type { Inventory, InventoryNode } from '../provision/inventory/schema.js';
+import type { RunLog } from '../provision/log.js';
+import { readTextIfExists, writePrivateFile } from '../provision/state.js';
+import type { NodeFacts } from '../provision/steps/facts.js';
+import type { Transport } from '../provision/transport/transport.js';
+import {
+  GET_NODES_JSON,
+  armLabel,
+  buildApplyCommand,
+  buildDeleteCommand,
+  buildDiagnosticsCommand,
+  buildLabelNodeCommand,
+  buildListManagedCommand,
+  buildReadinessCommand,
+  buildRemoveFileCommand,
+  countApply,
+  describePlannedPhase,
+  describeRef,
+  explainNotReady,
+  isWebhookRace,
+  parseApplyOutput,
+  parseNodeLabels,
+  parseNotReady,
+  parseObjectRefs,
+  planNodeLabels,
+  remoteApplyPath,
+  waitTargetOf,
+  type NotReady,
+  type WaitTarget,
+} from './apply.js';
+import { checkCapacity, nodeCapacityFrom, type Resources } from './checks.js';
+import { objectKey, planPrune, refOf, type ObjectRef } from './prune.js';
+import { PHASES, objectsOfPhase, renderAccessInfo, renderWorkloads, synthYaml, type AccessInfo, type K8sObject, type Phase } from './render.js';
+import { allSecretValues, reconcileWorkloadSecrets, type WorkloadSecrets } from './secrets.js';
+
+/**
+ * The workloads phase of `up`/`plan`, after the cluster phase: render everything for the inventory, check it fits,
+ * label the nodes, then apply phase by phase on the first server (MetalLB → pools → Traefik config → monitoring →
+ * Revue), each bounded in time, and remove what the inventory no longer asks for. Every Kubernetes operation is a
+ * `k3s kubectl …` over the first server's transport (sudo). Expected failures are returned, never thrown.
+ */
+export interface WorkloadsPhaseOptions {
+  command: 'up' | 'plan';
+  inventory: Inventory;
+  stateDir: string;
+  emit: EmitEvent;
+  log: RunLog;
+  firstServer: { node: InventoryNode; transport: Transport };
+  /** Every node in the cluster with its facts (capacity check, ARMv8.2 labels). */
+  nodes: { node: InventoryNode; facts: NodeFacts }[];
+  /** Apply even when the workloads' minimum requests do not fit (`up --force`). */
+  force?: boolean;
+  /** Bound of each apply phase, apply and wait together (default 10 min: image pulls on a Pi are slow). */
+  phaseTimeoutMs?: number;
+  /** Seams for tests. */
+  pollIntervalMs?: number;
+  random?: (bytes: number) => Buffer;
+  /** Package root holding workloads/ (default: found from this module). */
+  root?: string;
+}
+
+export type WorkloadStepStatus = 'changed' | 'unchanged' | 'planned' | 'failed' | 'skipped';
+
+export interface WorkloadPhaseReport {
+  phase: Phase;
+  objects: number;
+  created: number;
+  configured: number;
+  unchanged: number;
+  status: WorkloadStepStatus;
+  /** `plan`: what would be applied. */
+  plan?: string;
+  /** How many apply attempts (more than 1: MetalLB's webhook was not ready yet). */
+  attempts?: number;
+  durationMs: number;
+  error?: string;
+}
+
+export interface WorkloadsPhaseResult {
+  ok: boolean;
+  /** Something in the cluster changed (or, in a plan, would change). */
+  changed: boolean;
+  /** Sentence(s) naming what failed and why; absent when ok. */
+  error?: string;
+  capacity?: { verdict: 'ok' | 'warn' | 'refuse'; atMinimum: Resources; atMaximum: Resources; allocatable: Resources; messages: string[]; forced?: boolean };
+  /** Node label changes made (or planned). */
+  nodeLabels: string[];
+  phases: WorkloadPhaseReport[];
+  /** Objects removed because the inventory no longer renders them (`Kind namespace/name`); planned ones in a plan. */
+  pruned: string[];
+  /** Where the workload secrets are kept (never their values). */
+  secretsFile?: string;
+  access?: AccessInfo;
+  /** One line for the summary, e.g. "120 objects: 3 created, 1 configured, 116 unchanged; 0 pruned". */
+  summary: string;
+}
+
+export const WORKLOAD_SECRETS_FILE = 'workload-secrets.json';
+const PHASE = 'workloads';
+const DEFAULT_PHASE_TIMEOUT_MS = 600_000;
+
+export async function runWorkloadsPhase(opts: WorkloadsPhaseOptions): Promise<WorkloadsPhaseResult> {
+  const { emit } = opts;
+  emit({ type: 'phase-start', phase: PHASE, title: opts.command === 'up' ? 'Deploying MetalLB, Traefik config, monitoring and Revue' : 'Planning the workloads' });
+  const result: WorkloadsPhaseResult = { ok: true, changed: false, nodeLabels: [], phases: [], pruned: [], summary: '' };
+  try {
+    await run(opts, result);
+  } catch (error) {
+    fail(opts, result, `the workloads phase stopped: ${message(error)}`);
+  }
+  result.summary = summarize(opts.command, result);
+  opts.log.write(`workloads: ${result.summary}${result.error ? ` — ${result.error}` : ''}`);
+  emit({ type: 'phase-end', phase: PHASE, ok: result.ok });
+  return result;
+}
+
+async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): Promise<void> {
+  const { inventory, command, emit, log } = opts;
+  const server = opts.firstServer.node.name;
+  const transport = opts.firstServer.transport;
+
+  // Secrets: stable per cluster, never printed.
+  const secretsFile = join(opts.stateDir, WORKLOAD_SECRETS_FILE);
+  result.secretsFile = secretsFile;
+  const secrets = loadWorkloadSecrets(secretsFile, opts.random ?? randomBytes, command === 'up');
+  for (const value of allSecretValues(secrets)) {
+    log.addSecret(value);
+    log.addSecret(Buffer.from(value, 'utf8').toString('base64'));
+  }
+
+  // Render (pure) and check the capacity before touching anything.
+  const objects = renderWorkloads(inventory, { secrets, ...(opts.root ? { root: opts.root } : {}) });
+  const capacity = checkCapacity(objects, opts.nodes.map((n) => nodeCapacityFrom(n.node, n.facts)));
+  result.capacity = { verdict: capacity.verdict, atMinimum: capacity.atMinimum, atMaximum: capacity.atMaximum, allocatable: capacity.allocatable, messages: capacity.messages };
+  emit({ type: 'info', message: capacity.messages[0]! });
+  for (const m of capacity.messages.slice(1)) emit({ type: 'warning', message: m });
+  if (capacity.verdict === 'refuse') {
+    if (!opts.force) {
+      fail(opts, result, `the workloads do not fit on the nodes, so nothing was applied: ${capacity.messages.slice(1).join(' ')}`);
+      return;
+    }
+    result.capacity.forced = true;
+    emit({ type: 'warning', message: 'Applying anyway (--force): pods that do not fit stay Pending.' });
+  }
+
+  // Node labels from the facts (MongoDB only on ARMv8.2 nodes).
+  await labelNodes(opts, result);
+  if (!result.ok) return;
+
+  // Live objects revue-pi manages (for the plan's comparison and for pruning).
+  const kinds = managedKinds(inventory, objects, opts.root);
+  const listCommand = buildListManagedCommand(kinds);
+
+  if (command === 'plan') {
+    const live = await listManaged(transport, listCommand).catch((error: unknown) => {
+      emit({ type: 'warning', message: `Could not list the live objects on ${server} (${message(error)}); the plan shows totals only.` });
+      return undefined;
+    });
+    const liveKeys = live ? new Set(live.map(objectKey)) : undefined;
+    for (const phase of PHASES) {
+      const list = objectsOfPhase(objects, phase);
+      if (list.length === 0) continue;
+      const plan = describePlannedPhase(phase, list, liveKeys, (o) => objectKey(refOf(o)));
+      result.phases.push({ phase, objects: list.length, created: 0, configured: 0, unchanged: 0, status: 'planned', plan, durationMs: 0 });
+      emit({ type: 'node-step', phase: PHASE, node: server, step: phase, status: 'planned', detail: plan });
+    }
+    if (live) {
+      result.pruned = planPrune(live, objects).map(describeRef);
+      if (result.pruned.length > 0) emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'planned', detail: `would remove ${result.pruned.join(', ')}` });
+    }
+    result.changed = result.nodeLabels.length > 0 || result.pruned.length > 0 || (liveKeys ? objects.some((o) => !liveKeys.has(objectKey(refOf(o)))) : true);
+    result.access = renderAccessInfo(inventory, objects);
+    return;
+  }
+
+  mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+  for (const phase of PHASES) {
+    const list = objectsOfPhase(objects, phase);
+    if (list.length === 0) continue;
+    const report = await applyPhase(opts, phase, list);
+    result.phases.push(report);
+    if (report.status === 'changed') result.changed = true;
+    if (report.status === 'failed') {
+      fail(opts, result, report.error!);
+      for (const rest of PHASES.slice(PHASES.indexOf(phase) + 1)) {
+        const n = objectsOfPhase(objects, rest).length;
+        if (n > 0) result.phases.push({ phase: rest, objects: n, created: 0, configured: 0, unchanged: 0, status: 'skipped', durationMs: 0 });
+      }
+      // Nothing is pruned after a failure: the render was only partly applied.
+      return;
+    }
+  }
+
+  await prune(opts, result, objects, listCommand);
+  if (!result.ok) return;
+
+  const ingress = inventory.network.addresses.ingress ?? (await traefikAddress(transport));
+  result.access = renderAccessInfo(inventory, objects, ingress);
+}
+
+// ---- secrets ------------------------------------------------------------------------------------------------
+
+/** The cluster's workload secrets: kept in the state file (0600), missing ones generated (and saved when `save`). */
+export function loadWorkloadSecrets(file: string, random: (bytes: number) => Buffer, save: boolean): WorkloadSecrets {
+  const text = readTextIfExists(file);
+  let stored: unknown;
+  if (text !== undefined) {
+    try {
+      stored = JSON.parse(text);
+    } catch {
+      throw new RevuePiError(`The workload secrets file ${file} is not valid JSON.`, {
+        code: 'STATE',
+        hint: `Restore ${file} from a backup; deleting it makes new passwords, which the existing MongoDB volumes will not accept.`,
+      });
+    }
+  }
+  const { secrets, changed } = reconcileWorkloadSecrets(stored, random, file);
+  if (changed && save) {
+    mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
+    writePrivateFile(file, JSON.stringify(secrets, null, 2) + '\n');
+  }
+  return secrets;
+}
+
+// ---- node labels --------------------------------------------------------------------------------------------
+
+async function labelNodes(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): Promise<void> {
+  const { emit, log } = opts;
+  const transport = opts.firstServer.transport;
+  const server = opts.firstServer.node.name;
+  const got = await transport.run(GET_NODES_JSON, { sudo: true, timeoutMs: 30_000 });
+  if (got.code !== 0) {
+    fail(opts, result, `listing the nodes on ${server} failed (exit ${got.code}): ${trimOutput(`${got.stderr}\n${got.stdout}`, 3)}`);
+    return;
+  }
+  const desired = opts.nodes.map((n) => ({ node: n.node.name, labels: armLabel(nodeCapacityFrom(n.node, n.facts).armv82 === true) }));
+  const { changes, missing } = planNodeLabels(desired, parseNodeLabels(got.stdout));
+  for (const m of missing) emit({ type: 'warning', message: `Node ${m} is not in the cluster, so it gets no workload labels; run up again once it has joined.` });
+  for (const c of changes) {
+    const text = `label node ${c.node} ${c.key}=${c.value}${c.from !== undefined ? ` (was ${c.from})` : ''}`;
+    if (opts.command === 'plan') {
+      result.nodeLabels.push(text);
+      emit({ type: 'node-step', phase: PHASE, node: c.node, step: 'labels', status: 'planned', detail: text });
+      continue;
+    }
+    const r = await transport.run(buildLabelNodeCommand(c), { sudo: true, timeoutMs: 30_000 });
+    if (r.code !== 0) {
+      fail(opts, result, `labelling node ${c.node} (${c.key}=${c.value}) on ${server} failed (exit ${r.code}): ${trimOutput(`${r.stderr}\n${r.stdout}`, 3)}`);
+      return;
+    }
+    result.nodeLabels.push(text);
+    result.changed = true;
+    log.write(`[${c.node}] ${text}`);
+    emit({ type: 'node-step', phase: PHASE, node: c.node, step: 'labels', status: 'changed', detail: text });
+  }
+}
+
+// ---- one apply phase ----------------------------------------------------------------------------------------
+
+async function applyPhase(opts: WorkloadsPhaseOptions, phase: Phase, objects: K8sObject[]): Promise<WorkloadPhaseReport> {
+  const { emit, log } = opts;
+  const transport = opts.firstServer.transport;
+  const server = opts.firstServer.node.name;
+  const timeoutMs = opts.phaseTimeoutMs ?? DEFAULT_PHASE_TIMEOUT_MS;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+  const report: WorkloadPhaseReport = { phase, objects: objects.length, created: 0, configured: 0, unchanged: 0, status: 'unchanged', durationMs: 0, attempts: 0 };
+  const done = (status: 'changed' | 'unchanged' | 'failed', error?: string): WorkloadPhaseReport => {
+    report.status = status;
+    report.durationMs = Date.now() - started;
+    if (error) report.error = error;
+    const detail = error ?? `${objects.length} objects: ${report.created} created, ${report.configured} configured, ${report.unchanged} unchanged`;
+    log.write(`[${server}] workloads ${phase}: ${detail}`);
+    emit({ type: 'node-step', phase: PHASE, node: server, step: phase, status, detail });
+    return report;
+  };
+  emit({ type: 'node-step', phase: PHASE, node: server, step: phase, status: 'running', detail: `applying ${objects.length} objects` });
+
+  const path = remoteApplyPath(phase);
+  const yamlText = synthYaml(objects);
+  const poll = opts.pollIntervalMs ?? 3000;
+  for (;;) {
+    report.attempts!++;
+    let applied;
+    try {
+      await transport.writeFile(path, yamlText, { mode: 0o600, sudo: true });
+      applied = await transport.run(buildApplyCommand(path), { sudo: true, timeoutMs: Math.max(30_000, deadline - Date.now()) });
+    } catch (error) {
+      await transport.run(buildRemoveFileCommand(path), { sudo: true, timeoutMs: 15_000 }).catch(() => undefined);
+      return done('failed', `applying the ${phase} objects on ${server} failed: ${message(error)}`);
+    }
+    const outcomes = parseApplyOutput(applied.stdout);
+    const counts = countApply(outcomes);
+    report.created += counts.created;
+    report.configured += counts.configured;
+    if (applied.code === 0) {
+      report.unchanged = counts.unchanged;
+      break;
+    }
+    const output = `${applied.stderr}\n${applied.stdout}`;
+    if (isWebhookRace(output) && Date.now() + poll < deadline) {
+      log.write(`[${server}] workloads ${phase}: MetalLB's webhook is not serving yet (attempt ${report.attempts}); retrying`);
+      emit({ type: 'node-step', phase: PHASE, node: server, step: phase, status: 'running', detail: `waiting for MetalLB's webhook (attempt ${report.attempts})` });
+      await sleep(poll);
+      continue;
+    }
+    const why = isWebhookRace(output) ? `MetalLB's webhook did not accept them within ${seconds(timeoutMs)} s` : `kubectl apply exited ${applied.code}`;
+    return done('failed', `applying the ${phase} objects on ${server} failed (${why}): ${trimOutput(applied.stderr || applied.stdout, 6)}`);
+  }
+
+  // Wait until what the phase started is ready (bounded by the same deadline).
+  const target = waitTargetOf(phase, objects);
+  const notReady = await waitReady(opts, target, deadline, phase);
+  const changed = report.created + report.configured > 0;
+  if (notReady.length > 0) {
+    const namespaces = [...new Set(notReady.map((n) => n.namespace).filter((n): n is string => !!n))];
+    const diag = namespaces.length > 0 ? await transport.run(buildDiagnosticsCommand(namespaces), { sudo: true, timeoutMs: 30_000 }).catch(() => undefined) : undefined;
+    const reasons = explainNotReady(notReady, diag?.stdout ?? '');
+    return done(
+      'failed',
+      `the ${phase} objects were applied but ${notReady.length === 1 ? 'one is' : `${notReady.length} are`} not ready after ${seconds(timeoutMs)} s: ${reasons.join('; ')}. ` +
+        `Fix the cause (see kubectl describe on ${server}) and run up again.`,
+    );
+  }
+  return done(changed ? 'changed' : 'unchanged');
+}
+
+async function waitReady(opts: WorkloadsPhaseOptions, target: WaitTarget, deadline: number, phase: Phase): Promise<NotReady[]> {
+  const command = buildReadinessCommand(target);
+  if (command === '') return [];
+  const transport = opts.firstServer.transport;
+  let last: NotReady[] = [];
+  let announced = false;
+  for (;;) {
+    const r = await transport.run(command, { sudo: true, timeoutMs: 30_000 }).catch((error: unknown) => ({ code: -1, stdout: '', stderr: message(error) }));
+    if (r.code === 0) {
+      try {
+        last = parseNotReady(r.stdout, target);
+        if (last.length === 0) return [];
+      } catch (error) {
+        last = [{ kind: 'List', name: phase, reason: message(error) }];
+      }
+    } else {
+      last = [{ kind: 'List', name: phase, reason: `kubectl could not list them: ${trimOutput(`${r.stderr}\n${r.stdout}`, 2)}` }];
+    }
+    if (Date.now() >= deadline) return last;
+    if (!announced) {
+      announced = true;
+      opts.emit({ type: 'node-step', phase: PHASE, node: opts.firstServer.node.name, step: phase, status: 'running', detail: `waiting for ${last.map(describeRef).join(', ')}` });
+    }
+    await sleep(Math.min(opts.pollIntervalMs ?? 3000, Math.max(0, deadline - Date.now())));
+  }
+}
+
+// ---- pruning --------------------------------------------------------------------------------------------------
+
+/**
+ * Kinds whose objects revue-pi may have applied earlier: those of a render with every workload on (an object of a
+ * workload switched off since must still be found), plus the generated ones.
+ */
+export function managedKinds(inventory: Inventory, objects: K8sObject[], root?: string): { apiVersion: string; kind: string }[] {
+  let all = objects;
+  try {
+    const full: Inventory = {
+      ...inventory,
+      workloads: { ...inventory.workloads, revue: true, monitoring: true, kafkaUi: true },
+      network: { ...inventory.network, metallb: { ...inventory.network.metallb, enabled: true } },
+    };
+    all = [...objects, ...renderWorkloads(full, { secrets: 'references', ...(root ? { root } : {}) })];
+  } catch {
+    // The full render can refuse what the real one does not need (e.g. a reserved namespace with Revue off).
+  }
+  const generated = [
+    { apiVersion: 'v1', kind: 'Secret' },
+    { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool' },
+    { apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement' },
+  ];
+  const byKey = new Map<string, { apiVersion: string; kind: string }>();
+  for (const k of [...all.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind })), ...generated]) {
+    const group = k.apiVersion.includes('/') ? k.apiVersion.split('/')[0] : '';
+    byKey.set(`${group}/${k.kind}`, k);
+  }
+  return [...byKey.values()];
+}
+
+async function listManaged(transport: Transport, command: string): Promise<ObjectRef[]> {
+  const r = await transport.run(command, { sudo: true, timeoutMs: 60_000 });
+  if (r.code !== 0) throw new Error(`kubectl get exited ${r.code}: ${trimOutput(`${r.stderr}\n${r.stdout}`, 3)}`);
+  return parseObjectRefs(r.stdout);
+}
+
+async function prune(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, objects: K8sObject[], listCommand: string): Promise<void> {
+  const { emit, log } = opts;
+  const transport = opts.firstServer.transport;
+  const server = opts.firstServer.node.name;
+  let live: ObjectRef[];
+  try {
+    live = await listManaged(transport, listCommand);
+  } catch (error) {
+    fail(opts, result, `listing the objects revue-pi applied earlier on ${server} failed, so nothing was removed: ${message(error)}`);
+    return;
+  }
+  const stale = planPrune(live, objects);
+  if (stale.length === 0) {
+    emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'unchanged' });
+    return;
+  }
+  emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'running', detail: `removing ${stale.length} objects` });
+  const r = await transport.run(buildDeleteCommand(stale), { sudo: true, timeoutMs: opts.phaseTimeoutMs ?? DEFAULT_PHASE_TIMEOUT_MS });
+  result.pruned = stale.map(describeRef);
+  result.changed = true;
+  for (const p of result.pruned) log.write(`[${server}] removed ${p} (no longer in the inventory's workloads)`);
+  if (r.code !== 0) {
+    fail(opts, result, `removing workloads switched off in the inventory failed on ${server}: ${trimOutput(`${r.stderr}\n${r.stdout}`, 4)}`);
+    emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'failed', detail: result.error });
+    return;
+  }
+  emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'changed', detail: `removed ${result.pruned.length}: ${result.pruned.join(', ')}` });
+}
+
+// ---- access ---------------------------------------------------------------------------------------------------
+
+/** The address MetalLB gave Traefik's Service, when the inventory fixes none (best effort: undefined if not yet). */
+async function traefikAddress(transport: Transport): Promise<string | undefined> {
+  const r = await transport.run('k3s kubectl -n kube-system get service traefik -o json', { sudo: true, timeoutMs: 30_000 }).catch(() => undefined);
+  if (!r || r.code !== 0) return undefined;
+  try {
+    const svc = JSON.parse(r.stdout) as { status?: { loadBalancer?: { ingress?: { ip?: string }[] } } };
+    return svc.status?.loadBalancer?.ingress?.find((i) => i.ip)?.ip;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---- helpers --------------------------------------------------------------------------------------------------
+
+function fail(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, text: string): void {
+  result.ok = false;
+  result.error = result.error ? `${result.error} ${text}` : text;
+  opts.log.write(`[${opts.firstServer.node.name}] workloads failed: ${text}`);
+}
+
+function summarize(command: 'up' | 'plan', r: WorkloadsPhaseResult): string {
+  const objects = r.phases.reduce((n, p) => n + p.objects, 0);
+  if (command === 'plan') {
+    return `would apply ${objects} objects in ${r.phases.length} phases (${r.phases.map((p) => p.phase).join(' → ')}); ` +
+      `${r.nodeLabels.length} node label${r.nodeLabels.length === 1 ? '' : 's'} to set; ${r.pruned.length} object${r.pruned.length === 1 ? '' : 's'} to remove`;
+  }
+  const sum = (k: 'created' | 'configured' | 'unchanged') => r.phases.reduce((n, p) => n + p[k], 0);
+  const head = r.changed ? '' : 'nothing changed: ';
+  return `${head}${objects} objects: ${sum('created')} created, ${sum('configured')} configured, ${sum('unchanged')} unchanged; ` +
+    `${r.nodeLabels.length} node label${r.nodeLabels.length === 1 ? '' : 's'} set; ${r.pruned.length} removed`;
+}
+
+function seconds(ms: number): string {
+  return ms < 10_000 ? String(Math.round(ms / 100) / 10) : String(Math.round(ms / 1000));
+}
+
+function message(error: unknown): string {
+  if (error instanceof RevuePiError) return error.hint ? `${error.message} ${error.hint}` : error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
