@@ -127,6 +127,12 @@ describe('renderLabInventory', () => {
     });
   });
 
+  it('adds a MetalLB pool when given addresses', () => {
+    expect(renderLabInventory(nodes, { ...base, poolAddresses: ['127.0.10.200-127.0.10.220'] }).network).toEqual({
+      metallb: { pools: [{ name: 'lab', addresses: ['127.0.10.200-127.0.10.220'] }] },
+    });
+  });
+
   it('deep-merges extra, merges nodes by name, omits and appends', () => {
     const inv = renderLabInventory(nodes, base, {
       cluster: { name: 'ha' },

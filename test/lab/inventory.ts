@@ -4,7 +4,8 @@
  * `extra` is deep-merged on top: objects merge key by key, arrays replace — except `nodes`, which merges
  * by `name`: `{ nodes: [{ name: 'pi-2', role: 'server' }] }` changes pi-2's role and keeps the rest;
  * an entry `{ name: 'pi-3', omit: true }` leaves pi-3 out; an entry naming no lab node is appended as is.
- * Default roles: the first node is the server, the others agents.
+ * Default roles: the first node is the server, the others agents. With `poolAddresses`, a MetalLB pool
+ * named `lab` (replace it with `extra.network.metallb.pools`).
  */
 
 export interface LabInventoryNode {
@@ -18,6 +19,8 @@ export interface LabInventoryBase {
   keyPath: string;
   knownHostsFile: string;
   clusterName?: string;
+  /** MetalLB pool (the inventory rules require one); nothing answers on these addresses in the lab. */
+  poolAddresses?: string[];
 }
 
 type Obj = Record<string, unknown>;
@@ -56,6 +59,7 @@ export function renderLabInventory(nodes: LabInventoryNode[], base: LabInventory
     cluster: { name: base.clusterName ?? 'lab' },
     ssh: { user: base.user, port: base.port, keyPath: base.keyPath, useAgent: false, knownHostsFile: base.knownHostsFile },
     nodes: merged,
+    ...(base.poolAddresses ? { network: { metallb: { pools: [{ name: 'lab', addresses: base.poolAddresses }] } } } : {}),
   };
   return deepMerge(inventory, rest);
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { NodeSSH } from 'node-ssh';
+import { loadInventory } from '../../provision/inventory/parse.js';
 import { startLab, type Lab } from './lab.js';
 import { describeLab } from './skip.js';
 
@@ -79,7 +80,7 @@ describeLab('lab of simulated Pis', () => {
         { name: 'pi-b', sudoPassword: 'raspberry', sshPassword: 'raspberry', memoryMiB: 4096, wifi: true },
         { name: 'pi-c', model: 'Raspberry Pi 4 Model B Rev 1.5', os: 'trixie', bootDelayMs: 300 },
       ],
-      { subnet: '127.0.20.' },
+      { subnet: '127.0.250.' },
     );
   });
 
@@ -88,7 +89,7 @@ describeLab('lab of simulated Pis', () => {
   });
 
   it('boots each node on its own loopback address, reachable as pi with the lab key', async () => {
-    expect(lab.nodes.map((n) => n.address)).toEqual(['127.0.20.2', '127.0.20.3', '127.0.20.4']);
+    expect(lab.nodes.map((n) => n.address)).toEqual(['127.0.250.2', '127.0.250.3', '127.0.250.4']);
     expect(fs.statSync(lab.keyPath).mode & 0o777).toBe(0o600);
     const results = await Promise.all(lab.nodes.map((n) => ssh(lab, n.name, 'id -un; id -u; hostname; cat /etc/hostname')));
     results.forEach((r, i) => {
@@ -102,7 +103,7 @@ describeLab('lab of simulated Pis', () => {
     const kh = `${lab.rootDir}/test_known_hosts`;
     fs.writeFileSync(kh, lab.knownHosts());
     expect((await ssh(lab, 'pi-a', 'true', { knownHosts: kh })).code).toBe(0);
-    fs.writeFileSync(kh, lab.knownHosts().replace(/^127\.0\.20\.2 .*$/m, `127.0.20.2 ${lab.node('pi-b').hostKey()}`));
+    fs.writeFileSync(kh, lab.knownHosts().replace(/^127\.0\.250\.2 .*$/m, `127.0.250.2 ${lab.node('pi-b').hostKey()}`));
     const mitm = await ssh(lab, 'pi-a', 'true', { knownHosts: kh });
     expect(mitm.code).toBe(255);
     expect(mitm.stderr).toMatch(/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
@@ -202,6 +203,42 @@ describeLab('lab of simulated Pis', () => {
     await expect.poll(async () => (await n.exec('systemctl is-active demo')).stdout, { timeout: 5000, interval: 100 }).toBe('active\n');
   });
 
+  it('runs a K3s-style unit: env files, quoted continued ExecStart, optional ExecStartPre, KillMode=process, failures', async () => {
+    const n = lab.node('pi-c');
+    fs.writeFileSync(n.path('/usr/local/bin/fake-k3s'), '#!/bin/sh\necho "args: $*"\necho "token=$K3S_TOKEN odd=$ODD"\nexec sleep 601\n', { mode: 0o755 });
+    fs.writeFileSync(n.path('/etc/systemd/system/fake-k3s.service.env'), 'K3S_TOKEN=t0ken\n', { mode: 0o600 });
+    fs.writeFileSync(
+      n.path('/etc/systemd/system/fake-k3s.service'),
+      [
+        '[Unit]',
+        'Description=Lightweight Kubernetes',
+        '[Install]',
+        'WantedBy=multi-user.target',
+        '[Service]',
+        'Type=notify',
+        'EnvironmentFile=-/etc/default/%N',
+        'EnvironmentFile=-/etc/systemd/system/%n.env',
+        `Environment="ODD=it's fine"`,
+        'KillMode=process',
+        'Restart=always',
+        'RestartSec=5s',
+        "ExecStartPre=/bin/sh -xc '! /usr/bin/systemctl is-enabled --quiet nm-cloud-setup.service 2>/dev/null'",
+        'ExecStartPre=-/sbin/modprobe br_netfilter',
+        'ExecStart=/usr/local/bin/fake-k3s \\',
+        '    server \\',
+        "\t'--disable' \\",
+        "\t'servicelb' \\",
+        '',
+      ].join('\n'),
+    );
+    const r = await n.exec('systemctl enable --now fake-k3s 2>/dev/null; sleep 0.3; systemctl is-active fake-k3s; journalctl -u fake-k3s -n 2; systemctl show fake-k3s -p ActiveState -p UnitFileState --value');
+    expect(r.stdout).toBe('active\nargs: server --disable servicelb\ntoken=t0ken odd=it\'s fine\nactive\nenabled\n');
+    const failing = await n.exec("printf '[Service]\\nExecStartPre=/bin/false\\nExecStart=/bin/sleep 600\\n' > /etc/systemd/system/bad.service; systemctl start bad; echo rc=$?; systemctl is-active bad; systemctl is-failed bad");
+    expect(failing.stdout).toBe('rc=1\nfailed\nfailed\n');
+    expect(failing.stderr).toContain('Job for bad.service failed');
+    expect((await n.exec("pgrep -fc '^sleep 601'; systemctl stop fake-k3s; systemctl is-active fake-k3s; pgrep -fc '^sleep 601'")).stdout).toBe('1\ninactive\n0\n');
+  });
+
   it('powers a node off (nothing listens on its address) and on again', async () => {
     const n = lab.node('pi-b');
     await n.powerOff();
@@ -224,13 +261,19 @@ describeLab('lab of simulated Pis', () => {
     expect(scan.trim()).toBe(`${n.address} ${n.hostKey()}`);
   });
 
-  it('writes an inventory for the nodes', () => {
+  it('writes an inventory for the nodes that the real inventory parser accepts', () => {
     const file = lab.writeInventory({ nodes: [{ name: 'pi-c', omit: true }], cluster: { name: 'labtest' } });
+    const { inventory } = loadInventory(file);
+    expect(inventory.nodes.map((n) => [n.name, n.host, n.role])).toEqual([
+      ['pi-a', '127.0.250.2', 'server'],
+      ['pi-b', '127.0.250.3', 'agent'],
+    ]);
+    expect(inventory.ssh).toMatchObject({ user: 'pi', port: 22, keyPath: lab.keyPath, useAgent: false, knownHostsFile: `${lab.rootDir}/known_hosts` });
     const text = fs.readFileSync(file, 'utf8');
     expect(text).toContain('name: labtest');
     expect(text).toContain(`keyPath: ${lab.keyPath}`);
-    expect(text).toMatch(/- name: pi-a\n\s+host: 127\.0\.20\.2\n\s+role: server/);
-    expect(text).toMatch(/- name: pi-b\n\s+host: 127\.0\.20\.3\n\s+role: agent/);
+    expect(text).toMatch(/- name: pi-a\n\s+host: 127\.0\.250\.2\n\s+role: server/);
+    expect(text).toMatch(/- name: pi-b\n\s+host: 127\.0\.250\.3\n\s+role: agent/);
     expect(text).not.toContain('pi-c');
   });
 

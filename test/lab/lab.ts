@@ -623,7 +623,11 @@ export async function startLab(nodes: LabNodeSpec[], opts: LabOptions = {}): Pro
     const hostMeminfo = fs.readFileSync('/proc/meminfo', 'utf8');
 
     nodes.forEach((spec, i) => {
-      const node = new SimNode(spec.name, `${subnet}${i + 2}`, path.join(rootDir, 'nodes', spec.name), spec, hostMeminfo);
+      const address = `${subnet}${i + 2}`;
+      if (isListening(address, SSH_PORT) || isListening('0.0.0.0', SSH_PORT)) {
+        throw new Error(`lab: ${address}:${SSH_PORT} is already taken (another lab on subnet "${subnet}", or an sshd on every address); give this lab another subnet.`);
+      }
+      const node = new SimNode(spec.name, address, path.join(rootDir, 'nodes', spec.name), spec, hostMeminfo);
       simNodes.push(node);
       live.add(node);
     });
@@ -647,7 +651,7 @@ export async function startLab(nodes: LabNodeSpec[], opts: LabOptions = {}): Pro
       writeInventory(extra: Record<string, unknown> = {}, fileName = 'inventory.yaml'): string {
         const doc = renderLabInventory(
           simNodes.map((n) => ({ name: n.name, address: n.address })),
-          { user: LAB_USER, port: SSH_PORT, keyPath, knownHostsFile: path.join(rootDir, 'known_hosts') },
+          { user: LAB_USER, port: SSH_PORT, keyPath, knownHostsFile: path.join(rootDir, 'known_hosts'), poolAddresses: [`${subnet}200-${subnet}220`] },
           extra,
         );
         const file = path.resolve(rootDir, fileName);
