@@ -60,5 +60,16 @@ Exit codes:
       setExitCode(await runUpCommand('plan', opts));
     });
 
+  program
+    .command('init')
+    .description('ask for the cluster, its Pis (probed over SSH as you add them) and the workloads; write a commented inventory')
+    .option('-o, --output <file>', 'inventory file to write', 'inventory.yaml')
+    .option('--defaults', 'write the commented example inventory to edit by hand, without asking anything')
+    .option('--force', 'replace an existing file without asking')
+    .action(async (opts: { output: string; defaults?: boolean; force?: boolean }) => {
+      const { runInitCommand } = await import('./commands/init.js');
+      setExitCode(await runInitCommand(opts));
+    });
+
   return program;
 }

@@ -1,0 +1,47 @@
+/**
+ * What the `init` wizard collects, before it becomes inventory YAML (render.ts). Plain data: the wizard
+ * (provision/commands/init.ts) fills it from the prompts, the renderer and the checks read it.
+ */
+
+export type NodeRole = 'server' | 'agent';
+
+export interface InitNode {
+  name: string;
+  /** IP address or DNS name the node answers SSH on. */
+  host: string;
+  role: NodeRole;
+  /** Login user for this node when it differs from the cluster-wide one (written as the node's ssh.user). */
+  user?: string;
+  /** What the probe found (`Raspberry Pi 5 Model B Rev 1.0, Debian GNU/Linux 12 (bookworm), 7.9 GiB`); absent when it was not reached. */
+  found?: string;
+}
+
+/** How revue-pi logs in: the keys of the ssh-agent at SSH_AUTH_SOCK, or a private key file. */
+export type SshLogin =
+  | { kind: 'agent' }
+  /** keyPath as the inventory shows it (`~/.ssh/id_ed25519`); passphraseEnv names the variable holding its passphrase. */
+  | { kind: 'key'; keyPath: string; passphraseEnv?: string };
+
+export interface WorkloadChoice {
+  revue: boolean;
+  monitoring: boolean;
+  kafkaUi: boolean;
+}
+
+export interface InitAnswers {
+  clusterName: string;
+  domain: string;
+  ssh: { user: string; login: SshLogin };
+  nodes: InitNode[];
+  workloads: WorkloadChoice;
+  /** The MetalLB pool: one range (`192.168.1.200-192.168.1.220`) or CIDR (`192.168.1.240/28`). */
+  pool: string;
+  k3sVersion: string;
+}
+
+/** Fixed LoadBalancer addresses the wizard takes from the start of the pool. */
+export interface FixedAddresses {
+  ingress?: string;
+  mediaServer?: string;
+  kafka?: string[];
+}

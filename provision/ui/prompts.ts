@@ -1,0 +1,49 @@
+import { checkbox, confirm, input, select } from '@inquirer/prompts';
+
+/**
+ * Every question revue-pi asks goes through this module: the wizards take a `Prompts` and never import
+ * @inquirer/prompts themselves, so a test can hand them scripted answers. `terminalPrompts` asks on the
+ * terminal. Ctrl-C in any prompt rejects with inquirer's ExitPromptError (see isPromptExit).
+ */
+
+export interface Choice<T> {
+  name: string;
+  value: T;
+  description?: string;
+}
+
+/** Returns the sentence to show under the prompt when the answer is refused, undefined when it is fine. */
+export type Check = (answer: string) => string | undefined | Promise<string | undefined>;
+
+export interface Prompts {
+  /** A line of text, trimmed. Enter on an empty line takes `default`. */
+  text(q: { message: string; default?: string; validate?: Check }): Promise<string>;
+  confirm(q: { message: string; default?: boolean }): Promise<boolean>;
+  select<T>(q: { message: string; choices: Choice<T>[]; default?: T }): Promise<T>;
+  checkbox<T>(q: { message: string; choices: (Choice<T> & { checked?: boolean })[] }): Promise<T[]>;
+}
+
+export const terminalPrompts: Prompts = {
+  async text(q) {
+    const answer = await input({
+      message: q.message,
+      ...(q.default !== undefined && q.default !== '' ? { default: q.default } : {}),
+      ...(q.validate ? { validate: async (value: string) => (await q.validate!(value.trim())) ?? true } : {}),
+    });
+    return answer.trim();
+  },
+  confirm(q) {
+    return confirm({ message: q.message, default: q.default ?? false });
+  },
+  select(q) {
+    return select({ message: q.message, choices: q.choices, ...(q.default !== undefined ? { default: q.default } : {}) });
+  },
+  checkbox(q) {
+    return checkbox({ message: q.message, choices: q.choices });
+  },
+};
+
+/** True for the rejection inquirer raises when the user presses Ctrl-C (or the terminal closes) in a prompt. */
+export function isPromptExit(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ExitPromptError';
+}
