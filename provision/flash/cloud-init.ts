@@ -99,7 +99,9 @@ export function renderNetworkConfig(s: FirstBootSettings): string {
         '      addresses:',
         `        - ${q(n.address)}`,
         '      routes:',
-        '        - to: default',
+        // Not `to: default`: cloud-init's own v2 parser (22.x, Debian 12) rejects it ("Address default is not a
+        // valid ip address"); 0.0.0.0/0 means the same to netplan and to every cloud-init version.
+        '        - to: 0.0.0.0/0',
         `          via: ${q(n.gateway)}`,
         '      nameservers:',
         '        addresses:',

@@ -106,7 +106,7 @@ network:
       addresses:
         - "192.168.1.101/24"
       routes:
-        - to: default
+        - to: 0.0.0.0/0
           via: "192.168.1.1"
       nameservers:
         addresses:
@@ -121,7 +121,7 @@ network:
           eth0: {
             dhcp4: false,
             addresses: ['192.168.1.101/24'],
-            routes: [{ to: 'default', via: '192.168.1.1' }],
+            routes: [{ to: '0.0.0.0/0', via: '192.168.1.1' }],
             nameservers: { addresses: ['192.168.1.1', '9.9.9.9'] },
             optional: true,
           },
