@@ -299,14 +299,14 @@ export class SshTransport implements Transport {
     if (this.jump && e?.stage === 'jump') {
       return new ConnectionError(
         this.nodeName,
-        `Could not reach the jump host ${displayAddress(this.jump.host, this.jump.port)} for node ${this.nodeName} ${when}: ${cause} — check ssh.jump in the inventory and that SSH is enabled there`,
-        { cause: err, hint: 'Check ssh.jump.host and ssh.jump.port in the inventory.' },
+        `Could not reach the jump host ${displayAddress(this.jump.host, this.jump.port)} for node ${this.nodeName} ${when}: ${cause}.`,
+        { cause: err, hint: 'Check ssh.jump.host and ssh.jump.port in the inventory, and that SSH is enabled on the jump host.' },
       );
     }
     const via = this.jump ? ` through the jump host ${displayAddress(this.jump.host, this.jump.port)}` : '';
     return new ConnectionError(
       this.nodeName,
-      `Could not reach node ${this.nodeName} at ${this.address}${via} ${when}: ${cause} — check the address and that SSH is enabled`,
+      `Could not reach node ${this.nodeName} at ${this.address}${via} ${when}: ${cause}.`,
       { cause: err, hint: `Check nodes[].host and ssh.port for ${this.nodeName} in the inventory, that the node is powered on, and that SSH is enabled on it.` },
     );
   }
@@ -392,9 +392,10 @@ export class SshTransport implements Transport {
               });
               return verify(false);
             }
-            const known = [...new Set(verdict.recorded.map((e) => `${fingerprintSha256(e.key)} (${e.keyType})`))].join(' or ');
-            const where = ep.label === 'node' ? displayAddress(ep.host, ep.port) : `jump host ${displayAddress(ep.host, ep.port)}`;
-            refused = new HostKeyMismatchError(this.nodeName, where, known, `${presented} (${keyTypeOf(key)})`, verdict.recorded[0]!.file);
+            const known = [...new Set(verdict.recorded.map((e) => fingerprintSha256(e.key)))].join(' or ');
+            const addr = displayAddress(ep.host, ep.port);
+            const where = ep.label === 'node' ? addr : `jump host ${addr}`;
+            refused = new HostKeyMismatchError(this.nodeName, where, known, presented, verdict.recorded[0]!.file);
             verify(false);
           },
           (err: unknown) => {
