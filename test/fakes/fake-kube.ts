@@ -1,0 +1,171 @@
+import yaml from 'js-yaml';
+import type { RunResult } from '../../provision/transport/transport.js';
+import { FakeTransport, fail, ok } from './fake-transport.js';
+
+/**
+ * TEST DOUBLE: a scripted Kubernetes API behind a FakeTransport, for unit tests of workloads/phase.ts. It answers
+ * the exact `k3s kubectl …` scripts the phase sends (apply of an uploaded file, label node, get nodes, the readiness,
+ * list, delete and diagnostics commands) from an in-memory object map. Workloads are ready unless a test says
+ * otherwise; MetalLB's webhook can be made to refuse the first N pool applies. It is not kubectl: commands it does
+ * not know reach the FakeTransport's "unexpected command" failure.
+ */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; generation?: number; [k: string]: unknown };
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+  [k: string]: unknown;
+}
+
+export class FakeKube {
+  readonly objects = new Map<string, KubeObject>();
+  /** What each apply saw, in order (file path → printed lines). */
+  readonly applies: { path: string; lines: string[] }[] = [];
+  readonly deletes: string[] = [];
+  readonly labelCommands: string[] = [];
+  nodes: Record<string, Record<string, string>>;
+  /** Workloads (`Kind/namespace/name`) that never become ready, with a status to show. */
+  readonly stuck = new Map<string, Record<string, unknown>>();
+  /** Pods and events returned by the diagnostics command. */
+  pods: KubeObject[] = [];
+  events: Record<string, unknown>[] = [];
+  /** The next N applies containing IPAddressPools fail with MetalLB's webhook race. */
+  webhookRefusals = 0;
+  /** Whether the helm controller has created and finished the helm-install Jobs. */
+  helmJobsDone = true;
+  /** Make the apply of a file containing this text fail with this stderr. */
+  applyFailure?: { contains: string; stderr: string };
+
+  constructor(readonly transport: FakeTransport, nodes: Record<string, Record<string, string>>) {
+    this.nodes = nodes;
+    transport
+      .on('k3s kubectl get nodes -o json', () => ok(JSON.stringify({ items: Object.entries(this.nodes).map(([name, labels]) => ({ metadata: { name, labels } })) })))
+      .on(/^k3s kubectl label node /, (s) => this.label(s))
+      .on(/^k3s kubectl apply -f /, (s) => this.apply(s))
+      .on(/^rm -f /, (s) => {
+        this.transport.files.delete(s.slice(6).replace(/'/g, ''));
+        return ok();
+      })
+      .on(/^kinds=/, (s) => this.list(s))
+      .on(/^rc=0\nk3s kubectl delete /, (s) => this.delete(s))
+      .on(/get deployments\.apps,statefulsets\.apps,daemonsets\.apps|get jobs\.batch/, (s) => this.readiness(s))
+      .on(/get pods -n .* -o json/, () => ok(`${JSON.stringify({ items: this.pods })}\n${JSON.stringify({ items: this.events })}\n`))
+      .on('get service traefik', () => fail(1, 'Error from server (NotFound): services "traefik" not found'));
+  }
+
+  static key(o: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): string {
+    const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
+    return `${group}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+  }
+
+  kinds(): string[] {
+    return [...new Set([...this.objects.values()].map((o) => o.kind))].sort();
+  }
+
+  private label(script: string): RunResult {
+    this.labelCommands.push(script);
+    const m = /^k3s kubectl label node (\S+) '?([^=' ]+)=([^' ]*)'? --overwrite$/.exec(script);
+    if (!m) return fail(1, `fake kube: cannot parse ${script}`);
+    const labels = this.nodes[m[1]!];
+    if (!labels) return fail(1, `Error from server (NotFound): nodes "${m[1]}" not found`);
+    labels[m[2]!] = m[3]!;
+    return ok(`node/${m[1]} labeled\n`);
+  }
+
+  private apply(script: string): RunResult {
+    const path = /^k3s kubectl apply -f (\S+)/.exec(script)![1]!.replace(/'/g, '');
+    const content = this.transport.file(path);
+    this.transport.files.delete(path); // the script removes it whatever happens
+    if (content === undefined) return fail(1, `error: the path "${path}" does not exist`);
+    const docs = yaml.loadAll(content).filter((d): d is KubeObject => !!d);
+    if (this.applyFailure && content.includes(this.applyFailure.contains)) return fail(1, this.applyFailure.stderr);
+    if (this.webhookRefusals > 0 && docs.some((d) => d.kind === 'IPAddressPool')) {
+      this.webhookRefusals--;
+      return fail(
+        1,
+        'Error from server (InternalError): error when creating "/var/lib/rancher/revue-pi/apply-metallb-config.yaml": Internal error occurred: failed calling webhook "ipaddresspoolvalidationwebhook.metallb.io": failed to call webhook: Post "https://metallb-webhook-service.metallb-system.svc:443/validate-metallb-io-v1beta1-ipaddresspool?timeout=10s": dial tcp 10.43.12.7:443: connect: connection refused\n',
+      );
+    }
+    const lines: string[] = [];
+    for (const d of docs) {
+      const key = FakeKube.key(d);
+      const old = this.objects.get(key);
+      const group = d.apiVersion.includes('/') ? `.${d.apiVersion.split('/')[0]}` : '';
+      const name = `${d.kind.toLowerCase()}${group}/${d.metadata.name}`;
+      const stored: KubeObject = JSON.parse(JSON.stringify(d));
+      if (old && JSON.stringify(withoutStatus(old)) === JSON.stringify(withoutStatus(stored))) {
+        lines.push(`${name} unchanged`);
+        continue;
+      }
+      stored.metadata.generation = (old?.metadata.generation ?? 0) + 1;
+      this.objects.set(key, stored);
+      lines.push(`${name} ${old ? 'configured' : 'created'}`);
+    }
+    this.applies.push({ path, lines });
+    return ok(lines.map((l) => `${l}\n`).join(''));
+  }
+
+  private list(script: string): RunResult {
+    const selector = /-l (\S+) -o json/.exec(script)![1]!.replace(/'/g, '');
+    const [k, v] = selector.split('=');
+    const items = [...this.objects.values()].filter((o) => o.metadata.labels?.[k!] === v);
+    return ok(JSON.stringify({ kind: 'List', items }));
+  }
+
+  private delete(script: string): RunResult {
+    const out: string[] = [];
+    for (const line of script.split('\n').filter((l) => l.startsWith('k3s kubectl delete '))) {
+      const m = /^k3s kubectl delete (\S+) (\S+)(?: -n (\S+))? --ignore-not-found --wait=false \|\| rc=1$/.exec(line);
+      if (!m) return fail(1, `fake kube: cannot parse ${line}`);
+      const [, resource, name, ns] = m;
+      const hit = [...this.objects.entries()].find(([, o]) => {
+        const group = o.apiVersion.includes('/') ? `.${o.apiVersion.split('/')[0]}` : '';
+        return `${o.kind.toLowerCase()}${group}` === resource && o.metadata.name === name && (o.metadata.namespace ?? undefined) === (ns ?? undefined);
+      });
+      this.deletes.push(`${resource} ${ns ? `${ns}/` : ''}${name}`);
+      if (hit) {
+        this.objects.delete(hit[0]);
+        if (hit[1].kind === 'Namespace') for (const [k, o] of this.objects) if (o.metadata.namespace === name) this.objects.delete(k);
+        out.push(`${resource} "${name}" deleted`);
+      }
+    }
+    return ok(out.map((l) => `${l}\n`).join(''));
+  }
+
+  private readiness(script: string): RunResult {
+    const docs: string[] = [];
+    for (const line of script.split('\n')) {
+      if (line.includes('get deployments.apps')) {
+        const ns = /-n (\S+)/.exec(line)?.[1];
+        const sel = /-l '?([^' ]+)'?/.exec(line)?.[1];
+        const [k, v] = sel ? sel.split('=') : [];
+        const items = [...this.objects.values()]
+          .filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind))
+          .filter((o) => (ns ? o.metadata.namespace === ns : true) && (k ? o.metadata.labels?.[k] === v : true))
+          .map((o) => ({ ...o, status: this.stuck.get(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`) ?? readyStatus(o) }));
+        docs.push(JSON.stringify({ kind: 'List', items }, null, 4));
+      } else if (line.includes('get jobs.batch')) {
+        const ns = /-n (\S+)/.exec(line)![1]!;
+        const charts = [...this.objects.values()].filter((o) => o.kind === 'HelmChart' && o.metadata.namespace === ns);
+        const items = this.helmJobsDone
+          ? charts.map((c) => ({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: `helm-install-${c.metadata.name}`, namespace: ns }, status: { succeeded: 1 } }))
+          : [];
+        docs.push(JSON.stringify({ kind: 'List', items }, null, 4));
+      }
+    }
+    return ok(docs.join('\n') + '\n');
+  }
+}
+
+function withoutStatus(o: KubeObject): KubeObject {
+  const { status: _s, ...rest } = o;
+  return { ...rest, metadata: { ...o.metadata, generation: undefined } };
+}
+
+function readyStatus(o: KubeObject): Record<string, unknown> {
+  const generation = o.metadata.generation ?? 1;
+  const replicas = (o.spec as { replicas?: number } | undefined)?.replicas ?? 1;
+  if (o.kind === 'DaemonSet') return { observedGeneration: generation, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 3 };
+  return { observedGeneration: generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas };
+}

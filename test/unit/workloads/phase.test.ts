@@ -1,0 +1,316 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RunEvent } from '../../../provision/events.js';
+import type { Inventory } from '../../../provision/inventory/schema.js';
+import { RunLog } from '../../../provision/log.js';
+import type { NodeFacts } from '../../../provision/steps/facts.js';
+import { freshPiFacts } from '../../../provision/steps/fresh.js';
+import { REMOTE_APPLY_DIR } from '../../../workloads/apply.js';
+import { runWorkloadsPhase, WORKLOAD_SECRETS_FILE, type WorkloadsPhaseOptions } from '../../../workloads/phase.js';
+import { ARMV82_LABEL, PHASES, renderWorkloads } from '../../../workloads/render.js';
+import { allSecretValues, type WorkloadSecrets } from '../../../workloads/secrets.js';
+import { deterministicRandom } from '../../fakes/deterministic-random.js';
+import { FakeKube } from '../../fakes/fake-kube.js';
+import { FakeTransport } from '../../fakes/fake-transport.js';
+import { labInventory } from './helpers.js';
+
+/**
+ * runWorkloadsPhase against a scripted Kubernetes (FakeKube, a TEST DOUBLE behind the FakeTransport): what is
+ * uploaded and applied, in which order, what a re-run does, pruning, the webhook race, timeouts, capacity.
+ */
+const PI4 = 'Raspberry Pi 4 Model B Rev 1.5';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'revue-pi-workloads-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function facts(model = 'Raspberry Pi 5 Model B Rev 1.0', cpuCores = 4, memGiB = 8): NodeFacts {
+  return { ...freshPiFacts({} as never), model, cpuCores, memoryBytes: memGiB * 1024 ** 3 };
+}
+
+interface World {
+  transport: FakeTransport;
+  kube: FakeKube;
+  log: RunLog;
+  events: RunEvent[];
+}
+
+function world(): World {
+  const transport = new FakeTransport('pi-1');
+  const kube = new FakeKube(transport, { 'pi-1': { 'kubernetes.io/hostname': 'pi-1' }, 'pi-2': {}, 'pi-3': {} });
+  return { transport, kube, log: new RunLog(join(dir, 'state'), 'up'), events: [] };
+}
+
+function options(w: World, inventory: Inventory, extra: Partial<WorkloadsPhaseOptions> = {}): WorkloadsPhaseOptions {
+  const nodeFacts: Record<string, NodeFacts> = { 'pi-1': facts(), 'pi-2': facts(), 'pi-3': facts(PI4) };
+  return {
+    command: 'up',
+    inventory,
+    stateDir: join(dir, 'state'),
+    emit: (e) => w.events.push(e),
+    log: w.log,
+    firstServer: { node: inventory.nodes[0]!, transport: w.transport },
+    nodes: inventory.nodes.map((node) => ({ node, facts: nodeFacts[node.name]! })),
+    random: deterministicRandom('phase-test'),
+    pollIntervalMs: 5,
+    phaseTimeoutMs: 2000,
+    ...extra,
+  };
+}
+
+function storedSecrets(): WorkloadSecrets {
+  return JSON.parse(readFileSync(join(dir, 'state', WORKLOAD_SECRETS_FILE), 'utf8')) as WorkloadSecrets;
+}
+
+describe('up on an empty cluster', () => {
+  it('applies every phase in order from root-only files it removes, labels the nodes, keeps the secrets 0600, returns the access info', async () => {
+    const w = world();
+    const inventory = labInventory();
+    const result = await runWorkloadsPhase(options(w, inventory));
+    expect(result.error).toBeUndefined();
+    expect(result.ok).toBe(true);
+    expect(result.changed).toBe(true);
+
+    // Phases in order, each uploaded 0600 as root to its own file, applied, then removed.
+    expect(w.kube.applies.map((a) => a.path)).toEqual(PHASES.map((p) => `${REMOTE_APPLY_DIR}/apply-${p}.yaml`));
+    expect(w.transport.writes.map((x) => [x.path, x.mode, x.sudo])).toEqual(PHASES.map((p) => [`${REMOTE_APPLY_DIR}/apply-${p}.yaml`, 0o600, true]));
+    expect([...w.transport.files.keys()].filter((f) => f.startsWith(REMOTE_APPLY_DIR))).toEqual([]);
+    expect(w.transport.runs.every((r) => r.opts?.sudo === true)).toBe(true);
+
+    // Everything rendered is now in the cluster, every object reported created.
+    const secrets = storedSecrets();
+    const rendered = renderWorkloads(inventory, { secrets });
+    expect(w.kube.objects.size).toBe(rendered.length);
+    expect(result.phases.map((p) => [p.phase, p.status, p.created, p.unchanged])).toEqual(
+      PHASES.map((p) => [p, 'changed', rendered.filter((o) => o.metadata.labels?.['revue-pi.io/phase'] === p).length, 0]),
+    );
+    expect(result.summary).toBe(`${rendered.length} objects: ${rendered.length} created, 0 configured, 0 unchanged; 3 node labels set; 0 removed`);
+
+    // ARMv8.2 labels from the facts: the Pi 4 gets false.
+    expect(w.kube.nodes['pi-1']![ARMV82_LABEL]).toBe('true');
+    expect(w.kube.nodes['pi-2']![ARMV82_LABEL]).toBe('true');
+    expect(w.kube.nodes['pi-3']![ARMV82_LABEL]).toBe('false');
+    expect(result.nodeLabels).toEqual([`label node pi-1 ${ARMV82_LABEL}=true`, `label node pi-2 ${ARMV82_LABEL}=true`, `label node pi-3 ${ARMV82_LABEL}=false`]);
+
+    // Secrets: stored 0600, applied as Secrets, never in events or the log.
+    expect(statSync(join(dir, 'state', WORKLOAD_SECRETS_FILE)).mode & 0o777).toBe(0o600);
+    const dbSecret = w.kube.objects.get('/Secret/revue/revue-auth-db')!;
+    expect(Buffer.from((dbSecret as { data: { password: string } }).data.password, 'base64').toString()).toBe(secrets.mongoRootPasswords.auth);
+    const logText = readFileSync(w.log.path, 'utf8');
+    const eventText = JSON.stringify(w.events) + JSON.stringify(result);
+    for (const value of allSecretValues(secrets)) {
+      expect(logText).not.toContain(value);
+      expect(eventText).not.toContain(value);
+    }
+
+    // Capacity figures and access info.
+    expect(result.capacity?.verdict).toBe('ok');
+    expect(result.capacity?.messages[0]).toMatch(/^The workloads request [\d.]+ CPU \/ [\d.]+ GiB at their minimum replicas and [\d.]+ CPU \/ [\d.]+ GiB with every autoscaler at its maximum; the nodes can give [\d.]+ CPU/);
+    expect(w.events).toContainEqual({ type: 'info', message: result.capacity!.messages[0] });
+    expect(result.access?.ingressAddress).toBe('192.168.50.240');
+    expect(result.access?.urls).toContainEqual({ name: 'Grafana', url: 'http://grafana.revue.lan/' });
+    expect(result.access?.hostsHint).toContain('192.168.50.240 alarm.revue.lan');
+    expect(result.access?.grafanaPassword).toContain('kubectl -n monitoring get secret grafana-admin');
+  });
+
+  it('a re-run changes nothing and says so: every object unchanged, no label, no delete, same secrets', async () => {
+    const w = world();
+    const inventory = labInventory();
+    await runWorkloadsPhase(options(w, inventory));
+    const first = storedSecrets();
+    const labelsBefore = w.kube.labelCommands.length;
+    const again = await runWorkloadsPhase(options(w, inventory, { random: deterministicRandom('another-seed') }));
+    expect(again.ok).toBe(true);
+    expect(again.changed).toBe(false);
+    expect(again.phases.every((p) => p.status === 'unchanged' && p.created === 0 && p.configured === 0 && p.unchanged === p.objects)).toBe(true);
+    expect(again.summary).toMatch(/^nothing changed: \d+ objects: 0 created, 0 configured, \d+ unchanged; 0 node labels set; 0 removed$/);
+    expect(w.kube.labelCommands.length).toBe(labelsBefore);
+    expect(w.kube.deletes).toEqual([]);
+    expect(storedSecrets()).toEqual(first);
+  });
+
+  it('turning monitoring off removes its objects (and only those) on the next run', async () => {
+    const w = world();
+    await runWorkloadsPhase(options(w, labInventory()));
+    const before = new Set(w.kube.objects.keys());
+    const result = await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } })));
+    expect(result.ok).toBe(true);
+    const removed = [...before].filter((k) => !w.kube.objects.has(k)).sort();
+    expect(removed).toEqual([
+      '/Namespace//monitoring',
+      '/Secret/monitoring/grafana-admin',
+      'helm.cattle.io/HelmChart/kube-system/grafana',
+      'helm.cattle.io/HelmChart/kube-system/prometheus',
+      'traefik.io/IngressRoute/monitoring/monitoring',
+    ]);
+    expect(result.pruned).toEqual([
+      'IngressRoute monitoring/monitoring',
+      'HelmChart kube-system/prometheus',
+      'HelmChart kube-system/grafana',
+      'Secret monitoring/grafana-admin',
+      'Namespace monitoring',
+    ]);
+    expect(result.phases.map((p) => p.phase)).toEqual(['metallb', 'metallb-config', 'traefik', 'revue']);
+    expect(result.access?.urls.map((u) => u.name)).toEqual(['Revue', 'Traefik dashboard', 'Kafka UI']);
+  });
+
+  it('objects the cluster has without the managed-by label are never pruned', async () => {
+    const w = world();
+    w.kube.objects.set('apps/Deployment/revue/someone-elses', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'someone-elses', namespace: 'revue' } });
+    const result = await runWorkloadsPhase(options(w, labInventory()));
+    expect(result.pruned).toEqual([]);
+    expect(w.kube.objects.has('apps/Deployment/revue/someone-elses')).toBe(true);
+  });
+});
+
+describe('MetalLB webhook race', () => {
+  it('retries the pool apply while the webhook refuses connections, then goes on', async () => {
+    const w = world();
+    w.kube.webhookRefusals = 2;
+    const result = await runWorkloadsPhase(options(w, labInventory()));
+    expect(result.ok).toBe(true);
+    const pools = result.phases.find((p) => p.phase === 'metallb-config')!;
+    expect(pools.attempts).toBe(3);
+    expect(pools.status).toBe('changed');
+    expect(w.transport.writes.filter((x) => x.path.endsWith('apply-metallb-config.yaml'))).toHaveLength(3);
+  });
+
+  it('gives up when the phase time is over: names the webhook, skips the later phases, prunes nothing', async () => {
+    const w = world();
+    w.kube.webhookRefusals = 1_000_000;
+    const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 150, pollIntervalMs: 10 }));
+    expect(result.ok).toBe(false);
+    expect(result.error).toMatch(/^applying the metallb-config objects on pi-1 failed \(MetalLB's webhook did not accept them within 0\.2 s\): .*failed calling webhook "ipaddresspoolvalidationwebhook\.metallb\.io".*connection refused/s);
+    expect(result.phases.map((p) => [p.phase, p.status])).toEqual([
+      ['metallb', 'changed'],
+      ['metallb-config', 'failed'],
+      ['traefik', 'skipped'],
+      ['monitoring', 'skipped'],
+      ['revue', 'skipped'],
+    ]);
+    expect(w.transport.ran(/^kinds=/)).toEqual([]);
+    expect([...w.transport.files.keys()].filter((f) => f.startsWith(REMOTE_APPLY_DIR))).toEqual([]);
+  });
+
+  it('another apply failure is not retried', async () => {
+    const w = world();
+    w.kube.applyFailure = { contains: 'autoAssign: true', stderr: 'The IPAddressPool "lan" is invalid: spec.addresses: Invalid value\n' };
+    const result = await runWorkloadsPhase(options(w, labInventory()));
+    expect(result.phases.find((p) => p.phase === 'metallb-config')).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(result.error).toBe('applying the metallb-config objects on pi-1 failed (kubectl apply exited 1): The IPAddressPool "lan" is invalid: spec.addresses: Invalid value');
+  });
+});
+
+describe('bounded waits', () => {
+  it('names the objects not ready and why (pod status, events) when a phase times out', async () => {
+    const w = world();
+    w.kube.stuck.set('Deployment/revue/revue-auth', { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 0 });
+    w.kube.pods = [
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'revue-auth-7d9c5b7f4-x2k8q', namespace: 'revue' },
+        status: { phase: 'Pending', containerStatuses: [{ name: 'auth', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "letsdothisshared/revue-auth:3.1.14"' } } }] },
+      },
+    ];
+    w.kube.events = [
+      { kind: 'Event', type: 'Warning', reason: 'Failed', message: 'Failed to pull image: not found', involvedObject: { kind: 'Pod', name: 'revue-auth-7d9c5b7f4-x2k8q', namespace: 'revue' }, lastTimestamp: '2026-11-25T10:00:00Z' },
+    ];
+    const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 200 }));
+    expect(result.ok).toBe(false);
+    expect(result.error).toBe(
+      'the revue objects were applied but one is not ready after 0.2 s: Deployment revue/revue-auth: 0 of 1 replicas available — ' +
+        'pod revue-auth-7d9c5b7f4-x2k8q container auth: ImagePullBackOff (Back-off pulling image "letsdothisshared/revue-auth:3.1.14"); Failed: Failed to pull image: not found. ' +
+        'Fix the cause (see kubectl describe on pi-1) and run up again.',
+    );
+    expect(w.transport.ran('get pods -n revue -o json')).toHaveLength(1);
+    expect(result.pruned).toEqual([]);
+  });
+
+  it('waits for the helm-install Jobs of the monitoring charts', async () => {
+    const w = world();
+    w.kube.helmJobsDone = false;
+    const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 100 }));
+    expect(result.phases.find((p) => p.phase === 'monitoring')?.status).toBe('failed');
+    expect(result.error).toContain('the monitoring objects were applied but 2 are not ready after 0.1 s: Job kube-system/helm-install-grafana: K3s has not created it yet');
+    expect(result.error).toContain('Job kube-system/helm-install-prometheus');
+  });
+});
+
+describe('capacity', () => {
+  const small = (w: World, inventory: Inventory) => options(w, inventory, { nodes: inventory.nodes.map((node) => ({ node, facts: facts(undefined, 1, 2) })) });
+
+  it('refuses when the minimum does not fit, before changing anything', async () => {
+    const w = world();
+    const result = await runWorkloadsPhase(small(w, labInventory()));
+    expect(result.ok).toBe(false);
+    expect(result.capacity?.verdict).toBe('refuse');
+    expect(result.error).toMatch(/^the workloads do not fit on the nodes, so nothing was applied: The minimum \([\d.]+ CPU \/ [\d.]+ GiB\) does not fit in [\d.]+ CPU \/ [\d.]+ GiB: .*--force/);
+    expect(w.transport.writes).toEqual([]);
+    expect(w.kube.labelCommands).toEqual([]);
+  });
+
+  it('--force applies anyway and says so', async () => {
+    const w = world();
+    const result = await runWorkloadsPhase({ ...small(w, labInventory()), force: true });
+    expect(result.ok).toBe(true);
+    expect(result.capacity).toMatchObject({ verdict: 'refuse', forced: true });
+    expect(w.events).toContainEqual({ type: 'warning', message: 'Applying anyway (--force): pods that do not fit stay Pending.' });
+    expect(w.kube.applies).toHaveLength(PHASES.length);
+  });
+});
+
+describe('plan', () => {
+  it('changes nothing: no upload, no label, no secrets file; says what it would apply', async () => {
+    const w = world();
+    const result = await runWorkloadsPhase(options(w, labInventory(), { command: 'plan' }));
+    expect(result.ok).toBe(true);
+    expect(w.transport.writes).toEqual([]);
+    expect(w.kube.labelCommands).toEqual([]);
+    expect(() => statSync(join(dir, 'state', WORKLOAD_SECRETS_FILE))).toThrow();
+    expect(result.phases.every((p) => p.status === 'planned')).toBe(true);
+    expect(result.phases[0]!.plan).toMatch(/^would apply \d+ objects \(metallb\): \d+ new, 0 already there \(updated only where they differ\)$/);
+    expect(result.nodeLabels).toHaveLength(3);
+    expect(result.changed).toBe(true);
+    expect(result.summary).toMatch(/^would apply \d+ objects in 5 phases \(metallb → metallb-config → traefik → monitoring → revue\); 3 node labels to set; 0 objects to remove$/);
+  });
+
+  it('after an up with monitoring, a plan without it lists what would be removed', async () => {
+    const w = world();
+    await runWorkloadsPhase(options(w, labInventory()));
+    const count = w.kube.objects.size;
+    const result = await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } }), { command: 'plan' }));
+    expect(result.pruned).toEqual(['IngressRoute monitoring/monitoring', 'HelmChart kube-system/prometheus', 'HelmChart kube-system/grafana', 'Secret monitoring/grafana-admin', 'Namespace monitoring']);
+    expect(result.phases.every((p) => /: 0 new, \d+ already there/.test(p.plan!))).toBe(true);
+    expect(w.kube.objects.size).toBe(count);
+  });
+});
+
+describe('state', () => {
+  it('a malformed secrets file is an error naming it; nothing is applied', async () => {
+    const w = world();
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(join(dir, 'state'), { recursive: true });
+    writeFileSync(join(dir, 'state', WORKLOAD_SECRETS_FILE), '{"jwtSecret": "short"}');
+    const result = await runWorkloadsPhase(options(w, labInventory()));
+    expect(result.ok).toBe(false);
+    expect(result.error).toContain(`The workload secret jwtSecret in ${join(dir, 'state', WORKLOAD_SECRETS_FILE)} is malformed`);
+    expect(w.transport.runs).toEqual([]);
+  });
+
+  it('the uploaded YAML holds the stored secrets, base64 as Kubernetes wants', async () => {
+    const w = world();
+    await runWorkloadsPhase(options(w, labInventory()));
+    const secrets = storedSecrets();
+    const revueYaml = w.transport.writes.find((x) => x.path.endsWith('apply-revue.yaml'))!.content.toString();
+    const docs = yaml.loadAll(revueYaml) as { kind: string; metadata: { name: string }; data?: Record<string, string> }[];
+    const tokens = docs.find((d) => d.kind === 'Secret' && d.metadata.name === 'revue-tokens')!;
+    expect(Buffer.from(tokens.data!.JWT_SECRET!, 'base64').toString()).toBe(secrets.jwtSecret);
+    expect(revueYaml).not.toContain(secrets.jwtSecret);
+  });
+});
