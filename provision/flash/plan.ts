@@ -45,7 +45,7 @@ export function planFlash(files: BootFiles, opts: FlashOptions): FlashChange[] {
   }
   if (!LINUX_USER.test(opts.user)) {
     throw new FlashInputError(
-      `The SSH user "${opts.user}" cannot be a Linux user name on the Pi; set ssh.user (or the node's ssh.user) to lowercase letters, digits, "_" or "-", starting with a letter.`,
+      `The SSH user "${opts.user}" cannot be a Linux user name on the Pi; set ssh.user (or the node's ssh.user) to lowercase letters, digits, "_" or "-", starting with a letter or "_".`,
     );
   }
   const cmdline = textOf(files, 'cmdline.txt');
