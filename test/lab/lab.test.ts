@@ -97,6 +97,7 @@ describeLab('lab of simulated Pis', () => {
       expect(r.stdout).toBe(`pi\n1000\n${lab.nodes[i]!.name}\n${lab.nodes[i]!.name}\n`);
     });
     expect(lab.nodes.every((n) => n.isUp() && n.bootCount() === 1 && n.rebootCount() === 0)).toBe(true);
+    expect(lab.nodes.map((n) => n.sshLogins())).toEqual([1, 1, 1]);
   });
 
   it('checks host keys against known_hosts written from knownHosts()', async () => {
@@ -245,7 +246,11 @@ describeLab('lab of simulated Pis', () => {
     expect(n.isUp()).toBe(false);
     expect(await refuses(n.address)).toBe(true);
     await expect(n.exec('true')).rejects.toThrow(/powered off/);
+    // like an older image: boot files in /boot itself; the firmware reads them from there
+    fs.writeFileSync(n.path('/boot/cmdline.txt'), 'console=tty1 root=PARTUUID=0-02 rootwait legacy-layout\n');
+    fs.renameSync(n.path('/boot/firmware'), n.path('/boot/firmware.old'));
     await n.powerOn();
+    expect((await n.exec('cat /proc/cmdline')).stdout).toMatch(/  console=tty1 root=PARTUUID=0-02 rootwait legacy-layout\n$/);
     expect(n.bootCount()).toBe(2);
     expect(n.rebootCount()).toBe(0);
     // promiscuous mode, like everything in /run and /tmp, does not survive losing power

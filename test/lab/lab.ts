@@ -69,6 +69,8 @@ export interface LabNode {
   waitUntilUp(timeoutMs?: number): Promise<void>;
   /** Lab extra: the node's ed25519 host public key line ("ssh-ed25519 AAAA…"). */
   hostKey(): string;
+  /** Lab extra: SSH logins accepted by the node since the lab started (from sshd's log), e.g. to count connections per run. */
+  sshLogins(): number;
 }
 export interface Lab {
   readonly nodes: LabNode[];
@@ -276,6 +278,14 @@ class SimNode implements LabNode {
     return `${type} ${key}`;
   }
 
+  sshLogins(): number {
+    try {
+      return fs.readFileSync(this.labPath('console.log'), 'utf8').match(/^Accepted \S+ for /gm)?.length ?? 0;
+    } catch {
+      return 0;
+    }
+  }
+
   async exec(script: string): Promise<{ code: number; stdout: string; stderr: string }> {
     const pid = this.initPid;
     if (pid === undefined || this.state === 'down' || this.state === 'rebooting') {
@@ -425,12 +435,16 @@ class SimNode implements LabNode {
   async boot(): Promise<void> {
     if (this.proc) throw new Error(`lab: node ${this.name} is already running.`);
     this.state = 'booting';
+    // The firmware reads the boot partition: /boot/firmware on Bookworm and later, /boot on older images.
     const fw = (f: string) => {
-      try {
-        return fs.readFileSync(this.path(`/boot/firmware/${f}`), 'utf8');
-      } catch {
-        return '';
+      for (const dir of ['/boot/firmware', '/boot']) {
+        try {
+          return fs.readFileSync(this.path(`${dir}/${f}`), 'utf8');
+        } catch {
+          /* next */
+        }
       }
+      return '';
     };
     const b = (...p: string[]) => this.labPath('boot', ...p);
     fs.rmSync(this.labPath('boot'), { recursive: true, force: true });
