@@ -1,0 +1,273 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildApplyCommand,
+  buildDeleteCommand,
+  buildDiagnosticsCommand,
+  buildLabelNodeCommand,
+  buildListManagedCommand,
+  buildReadinessCommand,
+  countApply,
+  explainNotReady,
+  isWebhookRace,
+  parseApplyOutput,
+  parseNodeLabels,
+  parseNotReady,
+  parseObjectRefs,
+  planNodeLabels,
+  resourceOf,
+  splitJsonDocuments,
+  waitTargetOf,
+} from '../../../workloads/apply.js';
+import { managedKinds } from '../../../workloads/phase.js';
+import { objectsOfPhase, renderWorkloads } from '../../../workloads/render.js';
+import { labInventory } from './helpers.js';
+
+/** The pure builders and parsers of workloads/apply.ts, on exact strings and recorded-shape kubectl output. */
+
+describe('apply', () => {
+  it('applies the uploaded file and removes it whatever the outcome', () => {
+    expect(buildApplyCommand('/var/lib/rancher/revue-pi/apply-revue.yaml')).toBe(
+      'k3s kubectl apply -f /var/lib/rancher/revue-pi/apply-revue.yaml\nrc=$?\nrm -f /var/lib/rancher/revue-pi/apply-revue.yaml\nexit $rc\n',
+    );
+  });
+
+  it('parses kubectl apply lines and counts them', () => {
+    const out = parseApplyOutput(
+      'namespace/revue created\ndeployment.apps/revue-auth configured\nservice/revue-auth unchanged\nWarning: resource x is missing the annotation\nsecret/revue-tokens unchanged\n',
+    );
+    expect(out).toEqual([
+      { object: 'namespace/revue', action: 'created' },
+      { object: 'deployment.apps/revue-auth', action: 'configured' },
+      { object: 'service/revue-auth', action: 'unchanged' },
+      { object: 'secret/revue-tokens', action: 'unchanged' },
+    ]);
+    expect(countApply(out)).toEqual({ created: 1, configured: 1, unchanged: 2 });
+  });
+
+  it.each([
+    ['Error from server (InternalError): error when creating "x": Internal error occurred: failed calling webhook "ipaddresspoolvalidationwebhook.metallb.io": failed to call webhook: Post "https://metallb-webhook-service.metallb-system.svc:443/validate": dial tcp 10.43.1.2:443: connect: connection refused', true],
+    ['Internal error occurred: failed calling webhook "l2advertisementvalidationwebhook.metallb.io": failed to call webhook: Post "…": no endpoints available for service "metallb-webhook-service"', true],
+    ['failed calling webhook "x": context deadline exceeded', true],
+    ['The IPAddressPool "lan" is invalid: spec.addresses: Invalid value', false],
+    ['The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?', false],
+  ])('webhook race: %s → %s', (text, expected) => expect(isWebhookRace(text)).toBe(expected));
+});
+
+describe('node labels', () => {
+  const live = parseNodeLabels(
+    JSON.stringify({ items: [{ metadata: { name: 'pi-1', labels: { 'revue-pi.io/armv82': 'true' } } }, { metadata: { name: 'pi-2', labels: { 'revue-pi.io/armv82': 'true' } } }, { metadata: { name: 'pi-3' } }] }),
+  );
+
+  it('plans only what differs and names nodes not in the cluster', () => {
+    expect(
+      planNodeLabels(
+        [
+          { node: 'pi-1', labels: { 'revue-pi.io/armv82': 'true' } },
+          { node: 'pi-2', labels: { 'revue-pi.io/armv82': 'false' } },
+          { node: 'pi-3', labels: { 'revue-pi.io/armv82': 'true' } },
+          { node: 'pi-9', labels: { 'revue-pi.io/armv82': 'true' } },
+        ],
+        live,
+      ),
+    ).toEqual({
+      changes: [
+        { node: 'pi-2', key: 'revue-pi.io/armv82', value: 'false', from: 'true' },
+        { node: 'pi-3', key: 'revue-pi.io/armv82', value: 'true' },
+      ],
+      missing: ['pi-9'],
+    });
+  });
+
+  it('builds the label command with --overwrite', () => {
+    expect(buildLabelNodeCommand({ node: 'pi-2', key: 'revue-pi.io/armv82', value: 'false' })).toBe('k3s kubectl label node pi-2 revue-pi.io/armv82=false --overwrite');
+  });
+});
+
+describe('listing and pruning', () => {
+  it('lists built-in kinds always and CRD kinds only when their CRD exists, in one command', () => {
+    expect(
+      buildListManagedCommand([
+        { apiVersion: 'apps/v1', kind: 'Deployment' },
+        { apiVersion: 'v1', kind: 'Secret' },
+        { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool' },
+        { apiVersion: 'helm.cattle.io/v1', kind: 'HelmChart' },
+        { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' },
+        { apiVersion: 'apps/v1', kind: 'Deployment' },
+      ]),
+    ).toBe(
+      [
+        'kinds=customresourcedefinition.apiextensions.k8s.io,deployment.apps,secret',
+        'if k3s kubectl get crd helmcharts.helm.cattle.io -o name >/dev/null 2>&1; then kinds="$kinds,helmchart.helm.cattle.io"; fi',
+        'if k3s kubectl get crd ipaddresspools.metallb.io -o name >/dev/null 2>&1; then kinds="$kinds,ipaddresspool.metallb.io"; fi',
+        'exec k3s kubectl get "$kinds" -A -l app.kubernetes.io/managed-by=revue-pi -o json',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('managed kinds cover a full render even when workloads are off (so their objects can be found and pruned)', () => {
+    const inventory = labInventory({ workloads: { monitoring: false, kafkaUi: false } });
+    const kinds = managedKinds(inventory, renderWorkloads(inventory, { secrets: 'references' })).map((k) => resourceOf(k.apiVersion, k.kind));
+    const full = renderWorkloads(labInventory(), { secrets: 'references' }).map((o) => resourceOf(o.apiVersion, o.kind));
+    for (const k of [...full, 'secret', 'helmchart.helm.cattle.io', 'ipaddresspool.metallb.io']) expect(kinds).toContain(k);
+  });
+
+  it('parses the live objects of a List', () => {
+    expect(
+      parseObjectRefs(
+        JSON.stringify({
+          kind: 'List',
+          items: [
+            { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'monitoring', labels: { 'app.kubernetes.io/managed-by': 'revue-pi' } } },
+            { apiVersion: 'helm.cattle.io/v1', kind: 'HelmChart', metadata: { name: 'grafana', namespace: 'kube-system', labels: { a: 'b' } } },
+          ],
+        }),
+      ),
+    ).toEqual([
+      { apiVersion: 'v1', kind: 'Namespace', name: 'monitoring', labels: { 'app.kubernetes.io/managed-by': 'revue-pi' } },
+      { apiVersion: 'helm.cattle.io/v1', kind: 'HelmChart', namespace: 'kube-system', name: 'grafana', labels: { a: 'b' } },
+    ]);
+    expect(() => parseObjectRefs('error: the server does not have a resource type "x"')).toThrow('kubectl did not print JSON');
+  });
+
+  it('deletes in the given order, tolerating missing objects, without waiting for namespaces', () => {
+    expect(
+      buildDeleteCommand([
+        { apiVersion: 'helm.cattle.io/v1', kind: 'HelmChart', namespace: 'kube-system', name: 'grafana' },
+        { apiVersion: 'v1', kind: 'Namespace', name: 'monitoring' },
+      ]),
+    ).toBe(
+      'rc=0\n' +
+        'k3s kubectl delete helmchart.helm.cattle.io grafana -n kube-system --ignore-not-found --wait=false || rc=1\n' +
+        'k3s kubectl delete namespace monitoring --ignore-not-found --wait=false || rc=1\n' +
+        'exit $rc\n',
+    );
+  });
+});
+
+describe('readiness', () => {
+  const inventory = labInventory();
+  const objects = renderWorkloads(inventory, { secrets: 'references' });
+
+  it('what each phase waits for', () => {
+    expect(waitTargetOf('metallb', objectsOfPhase(objects, 'metallb'))).toEqual({ workloads: { selector: 'revue-pi.io/phase=metallb' } });
+    expect(waitTargetOf('metallb-config', objectsOfPhase(objects, 'metallb-config'))).toEqual({});
+    expect(waitTargetOf('traefik', objectsOfPhase(objects, 'traefik'))).toEqual({});
+    expect(waitTargetOf('monitoring', objectsOfPhase(objects, 'monitoring'))).toEqual({
+      jobs: [
+        { namespace: 'kube-system', name: 'helm-install-grafana' },
+        { namespace: 'kube-system', name: 'helm-install-prometheus' },
+      ],
+      workloads: { namespace: 'monitoring' },
+    });
+    expect(waitTargetOf('revue', objectsOfPhase(objects, 'revue'))).toEqual({ workloads: { selector: 'revue-pi.io/phase=revue' } });
+  });
+
+  it('builds one command per target', () => {
+    expect(buildReadinessCommand({})).toBe('');
+    expect(buildReadinessCommand({ workloads: { selector: 'revue-pi.io/phase=revue' } })).toBe(
+      'k3s kubectl get deployments.apps,statefulsets.apps,daemonsets.apps -A -l revue-pi.io/phase=revue -o json',
+    );
+    expect(buildReadinessCommand({ workloads: { namespace: 'monitoring' }, jobs: [{ namespace: 'kube-system', name: 'helm-install-grafana' }] })).toBe(
+      'k3s kubectl get deployments.apps,statefulsets.apps,daemonsets.apps -n monitoring -o json\nk3s kubectl get jobs.batch -n kube-system -o json',
+    );
+  });
+
+  const list = (items: unknown[]) => JSON.stringify({ kind: 'List', items }, null, 4);
+  const deploy = (name: string, spec: object, status: object, generation = 2) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'revue', generation }, spec, status });
+
+  it.each([
+    ['available', deploy('a', { replicas: 2 }, { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }), undefined],
+    ['old generation', deploy('a', { replicas: 1 }, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }), 'the controller has not seen the latest change yet'],
+    ['rolling', deploy('a', { replicas: 2 }, { observedGeneration: 2, replicas: 2, updatedReplicas: 1, availableReplicas: 2 }), '1 of 2 replicas updated'],
+    ['old pods left', deploy('a', { replicas: 1 }, { observedGeneration: 2, replicas: 2, updatedReplicas: 1, availableReplicas: 1 }), '1 old replica(s) still terminating'],
+    ['unavailable', deploy('a', {}, { observedGeneration: 2, replicas: 1, updatedReplicas: 1 }), '0 of 1 replicas available'],
+    [
+      'daemonset short',
+      { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'speaker', namespace: 'metallb-system', generation: 1 }, status: { observedGeneration: 1, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 2 } },
+      '2 of 3 pods available',
+    ],
+    [
+      'statefulset not ready',
+      { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 's', namespace: 'revue', generation: 1 }, spec: { replicas: 1 }, status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, readyReplicas: 0 } },
+      '0 of 1 replicas ready',
+    ],
+  ])('%s', (_name, item, reason) => {
+    const got = parseNotReady(list([item]), { workloads: {} });
+    expect(got.map((n) => n.reason)).toEqual(reason === undefined ? [] : [reason]);
+  });
+
+  it('jobs: missing, running, failed, succeeded — from several JSON documents in a row', () => {
+    const target = {
+      jobs: [
+        { namespace: 'kube-system', name: 'helm-install-a' },
+        { namespace: 'kube-system', name: 'helm-install-b' },
+        { namespace: 'kube-system', name: 'helm-install-c' },
+        { namespace: 'kube-system', name: 'helm-install-d' },
+      ],
+    };
+    const job = (name: string, status: object) => ({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name, namespace: 'kube-system' }, status });
+    const out = `${list([])}\n${list([job('helm-install-b', { active: 1 }), job('helm-install-c', { failed: 6, conditions: [{ type: 'Failed', status: 'True', message: 'Job has reached the specified backoff limit' }] }), job('helm-install-d', { succeeded: 1 })])}\n`;
+    expect(parseNotReady(out, target)).toEqual([
+      { kind: 'Job', namespace: 'kube-system', name: 'helm-install-a', reason: 'K3s has not created it yet (the helm controller picks the chart up)' },
+      { kind: 'Job', namespace: 'kube-system', name: 'helm-install-b', reason: 'running' },
+      { kind: 'Job', namespace: 'kube-system', name: 'helm-install-c', reason: 'failed: Job has reached the specified backoff limit' },
+    ]);
+  });
+
+  it('splits concatenated JSON documents, braces in strings included', () => {
+    expect(splitJsonDocuments('{"a":"}{"}\n{\n  "b": {"c": "\\"{"}\n}\n')).toEqual(['{"a":"}{"}', '{\n  "b": {"c": "\\"{"}\n}']);
+  });
+});
+
+describe('why not ready', () => {
+  it('diagnostics: pods and events of each namespace', () => {
+    expect(buildDiagnosticsCommand(['revue', 'monitoring', 'revue'])).toBe(
+      'k3s kubectl get pods -n monitoring -o json\nk3s kubectl get events -n monitoring -o json\nk3s kubectl get pods -n revue -o json\nk3s kubectl get events -n revue -o json',
+    );
+  });
+
+  it('names unschedulable pods, crash loops and warning events of the right workload only', () => {
+    const pods = {
+      items: [
+        {
+          kind: 'Pod',
+          metadata: { name: 'revue-auth-db-5f7d8c9b6-abcde', namespace: 'revue' },
+          status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector." }] },
+        },
+        {
+          kind: 'Pod',
+          metadata: { name: 'revue-auth-7d9c5b7f4-x2k8q', namespace: 'revue' },
+          status: { phase: 'Running', containerStatuses: [{ name: 'auth', restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 1m20s restarting failed container' } } }] },
+        },
+      ],
+    };
+    const events = {
+      items: [
+        { kind: 'Event', type: 'Normal', reason: 'Scheduled', message: 'ok', involvedObject: { name: 'revue-auth-7d9c5b7f4-x2k8q', namespace: 'revue' } },
+        { kind: 'Event', type: 'Warning', reason: 'BackOff', message: 'Back-off restarting failed container auth', involvedObject: { name: 'revue-auth-7d9c5b7f4-x2k8q', namespace: 'revue' }, lastTimestamp: '2026-11-25T10:00:00Z' },
+      ],
+    };
+    const text = `${JSON.stringify(pods, null, 2)}\n${JSON.stringify(events, null, 2)}\n`;
+    expect(
+      explainNotReady(
+        [
+          { kind: 'Deployment', namespace: 'revue', name: 'revue-auth', reason: '0 of 1 replicas available' },
+          { kind: 'Deployment', namespace: 'revue', name: 'revue-auth-db', reason: '0 of 1 replicas available' },
+          { kind: 'Deployment', namespace: 'revue', name: 'revue-user', reason: '0 of 1 replicas available' },
+        ],
+        text,
+      ),
+    ).toEqual([
+      'Deployment revue/revue-auth: 0 of 1 replicas available — pod revue-auth-7d9c5b7f4-x2k8q container auth: CrashLoopBackOff (back-off 1m20s restarting failed container), 4 restarts; BackOff: Back-off restarting failed container auth',
+      "Deployment revue/revue-auth-db: 0 of 1 replicas available — pod revue-auth-db-5f7d8c9b6-abcde not scheduled: 0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.",
+      'Deployment revue/revue-user: 0 of 1 replicas available — no pods yet',
+    ]);
+  });
+
+  it('still names the objects when the diagnostics are not JSON', () => {
+    expect(explainNotReady([{ kind: 'Job', namespace: 'kube-system', name: 'helm-install-grafana', reason: 'running' }], 'error: connection refused')).toEqual([
+      'Job kube-system/helm-install-grafana: running — no pods yet',
+    ]);
+  });
+});
