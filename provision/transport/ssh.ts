@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile as readLocalFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { constants as osConstants } from 'node:os';
 import { NodeSSH } from 'node-ssh';
 import ssh2 from 'ssh2';
-import type { AnyAuthMethod, AuthenticationType, Client, ConnectConfig, SFTPWrapper } from 'ssh2';
+import type { AnyAuthMethod, AuthenticationType, Client, ConnectConfig, ParsedKey, SFTPWrapper } from 'ssh2';
 import { ConnectionError, HostKeyMismatchError, RemoteCommandError, RevuePiError } from '../errors.js';
 import type { NodeSshSettings } from '../inventory/schema.js';
 import {
@@ -119,25 +119,49 @@ function secretFromEnv(env: NodeJS.ProcessEnv, name: string | undefined, field: 
 
 interface LoadedKey {
   path: string;
-  data: Buffer;
-  passphrase?: string;
+  key: ParsedKey;
+}
+
+/**
+ * Decrypted keys by file and passphrase: an encrypted OpenSSH key costs a bcrypt KDF run (most of a second,
+ * blocking), so it is done once per run, not once per node and attempt.
+ */
+const parsedKeys = new Map<string, ParsedKey | Error>();
+
+function parseKeyOnce(path: string, data: Buffer, passphrase: string | undefined): ParsedKey | Error {
+  const id = `${path}\0${createHash('sha256').update(data).update('\0').update(passphrase ?? '').digest('hex')}`;
+  let parsed = parsedKeys.get(id);
+  if (!parsed) {
+    const result = ssh2.utils.parseKey(data, passphrase);
+    parsed = Array.isArray(result) ? (result[0] as ParsedKey | undefined) ?? new Error('no key in the file') : result;
+    parsedKeys.set(id, parsed);
+  }
+  return parsed;
 }
 
 /** Reads and checks a private key, so a missing file or wrong passphrase is a sentence, not an ssh2 error. */
-async function loadKey(path: string, shown: string, passphrase: string | undefined, passphraseEnv: string | undefined, node: string, required: boolean): Promise<LoadedKey | undefined> {
+async function loadKey(
+  path: string,
+  shown: string,
+  field: string,
+  passphrase: string | undefined,
+  passphraseEnv: string | undefined,
+  node: string,
+  required: boolean,
+): Promise<LoadedKey | undefined> {
   let data: Buffer;
   try {
     data = await readLocalFile(path);
   } catch (err) {
     if (!required) return undefined;
-    throw new RevuePiError(`The SSH key file ${shown} (ssh.keyPath) for node ${node} cannot be read: ${(err as Error).message}.`, {
+    throw new RevuePiError(`The SSH key file ${shown} (${field}) for node ${node} cannot be read: ${(err as Error).message}.`, {
       code: 'SSH_KEY',
       node,
-      hint: 'Fix ssh.keyPath in the inventory, or create the key with ssh-keygen and copy it to the node with ssh-copy-id.',
+      hint: `Fix ${field} in the inventory, or create the key with ssh-keygen and copy it to the node with ssh-copy-id.`,
       cause: err,
     });
   }
-  const parsed = ssh2.utils.parseKey(data, passphrase);
+  const parsed = parseKeyOnce(path, data, passphrase);
   if (parsed instanceof Error) {
     if (!required) return undefined;
     const encrypted = /passphrase|encrypted|decrypt/i.test(parsed.message);
@@ -146,14 +170,13 @@ async function loadKey(path: string, shown: string, passphrase: string | undefin
         ? 'it is encrypted and no passphrase is configured: set ssh.keyPassphraseEnv to the name of an environment variable holding it'
         : `the passphrase in ${passphraseEnv} (ssh.keyPassphraseEnv) does not decrypt it`
       : `it is not a private key ssh2 can read (${parsed.message})`;
-    throw new RevuePiError(`The SSH key file ${shown} for node ${node} cannot be used: ${why}.`, { code: 'SSH_KEY', node });
+    throw new RevuePiError(`The SSH key file ${shown} (${field}) for node ${node} cannot be used: ${why}.`, { code: 'SSH_KEY', node });
   }
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (!key?.isPrivateKey()) {
+  if (!parsed.isPrivateKey()) {
     if (!required) return undefined;
-    throw new RevuePiError(`The SSH key file ${shown} for node ${node} holds no private key (is it the .pub file?).`, { code: 'SSH_KEY', node });
+    throw new RevuePiError(`The SSH key file ${shown} (${field}) for node ${node} holds no private key (is it the .pub file?).`, { code: 'SSH_KEY', node });
   }
-  return { path: shown, data, ...(passphrase !== undefined ? { passphrase } : {}) };
+  return { path: shown, key: parsed };
 }
 
 /**
@@ -162,6 +185,7 @@ async function loadKey(path: string, shown: string, passphrase: string | undefin
  */
 async function buildCredentials(
   s: { user: string; keyPath?: string; keyPassphraseEnv?: string; useAgent?: boolean; passwordEnv?: string },
+  keyField: string,
   node: string,
   env: NodeJS.ProcessEnv,
   home: string,
@@ -177,16 +201,16 @@ async function buildCredentials(
   }
   const passphrase = secretFromEnv(env, s.keyPassphraseEnv, 'ssh.keyPassphraseEnv', node);
   if (s.keyPath) {
-    const key = await loadKey(expandHome(s.keyPath, home), s.keyPath, passphrase, s.keyPassphraseEnv, node, true);
+    const key = await loadKey(expandHome(s.keyPath, home), s.keyPath, keyField, passphrase, s.keyPassphraseEnv, node, true);
     if (key) {
-      methods.push({ type: 'publickey', username, key: key.data, ...(key.passphrase !== undefined ? { passphrase: key.passphrase } : {}) });
+      methods.push({ type: 'publickey', username, key: key.key });
       described.push(`key ${key.path}`);
     }
   } else {
     for (const file of DEFAULT_IDENTITY_FILES) {
-      const key = await loadKey(expandHome(file, home), file, passphrase, s.keyPassphraseEnv, node, false);
+      const key = await loadKey(expandHome(file, home), file, keyField, passphrase, s.keyPassphraseEnv, node, false);
       if (key) {
-        methods.push({ type: 'publickey', username, key: key.data, ...(key.passphrase !== undefined ? { passphrase: key.passphrase } : {}) });
+        methods.push({ type: 'publickey', username, key: key.key });
         described.push(`key ${file}`);
       }
     }
@@ -718,7 +742,7 @@ export async function connectNode(settings: NodeSshSettings, opts: ConnectNodeOp
   const home = env.HOME || homedir();
   const node = opts.nodeName;
   const sudoPassword = secretFromEnv(env, settings.sudoPasswordEnv, 'ssh.sudoPasswordEnv', node);
-  const credentials = await buildCredentials(settings, node, env, home, true);
+  const credentials = await buildCredentials(settings, 'ssh.keyPath', node, env, home, true);
   if (credentials.methods.length === 0) {
     throw new RevuePiError(`There is no way to log in to node ${node}: no ssh.keyPath, no usable key in ~/.ssh, ${settings.useAgent ? 'SSH_AUTH_SOCK is not set' : 'ssh.useAgent is off'}, and no ssh.passwordEnv.`, {
       code: 'SSH_AUTH_CONFIG',
@@ -727,16 +751,16 @@ export async function connectNode(settings: NodeSshSettings, opts: ConnectNodeOp
     });
   }
   const secrets: string[] = [];
-  for (const m of credentials.methods) {
-    if (m.type === 'password') secrets.push(m.password);
-    if (m.type === 'publickey' && typeof m.passphrase === 'string') secrets.push(m.passphrase);
-  }
+  for (const m of credentials.methods) if (m.type === 'password') secrets.push(m.password);
+  const passphrase = settings.keyPassphraseEnv ? env[settings.keyPassphraseEnv] : undefined;
+  if (passphrase) secrets.push(passphrase);
   if (sudoPassword !== undefined) secrets.push(sudoPassword);
   let jump: Endpoint | undefined;
   if (settings.jump) {
     const j = settings.jump;
     const jumpCreds = await buildCredentials(
       { ...settings, user: j.user ?? settings.user, ...(j.keyPath ? { keyPath: j.keyPath } : {}) },
+      j.keyPath ? 'ssh.jump.keyPath' : 'ssh.keyPath',
       node,
       env,
       home,
