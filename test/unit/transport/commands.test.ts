@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -16,12 +17,13 @@ import {
   tempNameBeside,
 } from '../../../provision/transport/commands.js';
 import { backoffDelay, describeDialError } from '../../../provision/transport/ssh.js';
+import { fakeFatTools } from '../../fakes/fat-tools.js';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
 /** Runs a command line the way sshd does: handed to a POSIX shell (dash on Debian and Raspberry Pi OS). */
-function sh(command: string) {
-  const r = spawnSync('/bin/sh', ['-c', command], { encoding: 'utf8', input: '' });
+function sh(command: string, env?: NodeJS.ProcessEnv) {
+  const r = spawnSync('/bin/sh', ['-c', command], { encoding: 'utf8', input: '', ...(env ? { env } : {}) });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -145,6 +147,39 @@ describe('buildInstallScript', () => {
     expect(sh(buildInstallScript(src, dst, 0o644, 'tok')).code).toBe(0);
     expect(await readFile(dst, 'utf8')).toBe('new\n');
     expect((await stat(dst)).ino).not.toBe(before);
+  });
+
+  it('copies without a mode onto FAT (the Pi boot partition), where modes cannot be set', async () => {
+    const fat = join(dir, 'firmware');
+    await mkdir(fat);
+    const shims = await fakeFatTools(join(dir, 'shims'), fat);
+    const env = { ...process.env, PATH: `${shims}:${process.env.PATH}` };
+    const src = join(dir, 'upload');
+    await writeFile(src, 'console=serial0,115200 cgroup_memory=1 cgroup_enable=memory\n');
+    await writeFile(join(fat, 'cmdline.txt'), 'old\n');
+    // The double really refuses a mode there, so the plain install path would fail:
+    expect(sh(`install -m 0644 ${src} ${join(fat, 'probe')}`, env).stderr).toContain('Operation not permitted');
+    const r = sh(buildInstallScript(src, join(fat, 'cmdline.txt'), 0o644, 'tok'), env);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(await readFile(join(fat, 'cmdline.txt'), 'utf8')).toBe('console=serial0,115200 cgroup_memory=1 cgroup_enable=memory\n');
+    expect((await readdir(fat)).sort()).toEqual(['cmdline.txt', 'probe']);
+    expect(existsSync(src)).toBe(false);
+  });
+
+  it('still fails on a non-FAT folder when install cannot set the mode', async () => {
+    const other = join(dir, 'not-fat');
+    await mkdir(other);
+    // The double refuses modes inside `other` but stat reports its real type: no silent fallback.
+    const shims = await fakeFatTools(join(dir, 'shims'), other);
+    const env = { ...process.env, PATH: `${shims}:${process.env.PATH}` };
+    const statShim = await readFile(join(shims, 'stat'), 'utf8');
+    await writeFile(join(shims, 'stat'), statShim.replace('echo msdos', 'echo ext2/ext3'));
+    const src = join(dir, 'upload');
+    await writeFile(src, 'x');
+    const r = sh(buildInstallScript(src, join(other, 'f'), 0o600, 'tok'), env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Operation not permitted');
+    expect(await readdir(other)).toEqual([]);
   });
 
   it('fails with the reason and still removes the upload when the target cannot be written', async () => {
