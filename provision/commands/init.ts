@@ -355,8 +355,8 @@ class Wizard {
       const role = await prompts.select<NodeRole>({
         message: `Role of ${name}`,
         choices: [
-          { name: 'server — runs the K3s control plane (and workloads)', value: 'server' },
-          { name: 'agent — runs workloads only', value: 'agent' },
+          { name: 'server — runs the K3s control plane (and workloads)', value: 'server', short: 'server' },
+          { name: 'agent — runs workloads only', value: 'agent', short: 'agent' },
         ],
         default: hasServer ? 'agent' : 'server',
       });
@@ -395,9 +395,9 @@ class Wizard {
       const action = await prompts.select<'keep' | 'fix' | 'drop'>({
         message: `What now with ${node.name}?`,
         choices: [
-          { name: 'fix its address or SSH user, and try again', value: 'fix' },
-          { name: 'keep it as it is (plan and up will try again)', value: 'keep' },
-          { name: 'drop it', value: 'drop' },
+          { name: 'fix its address or SSH user, and try again', value: 'fix', short: 'fix' },
+          { name: 'keep it as it is (plan and up will try again)', value: 'keep', short: 'keep' },
+          { name: 'drop it', value: 'drop', short: 'drop' },
         ],
       });
       if (action === 'keep') return { ...node };
@@ -415,6 +415,14 @@ class Wizard {
     const { io, prompts, knownHosts } = this;
     const where = `${node.name} (${node.host})`;
     const spinner = ora({ text: `Connecting to ${where}…`, stream: io.spinnerStream ?? process.stderr, discardStdin: false }).start();
+    // Ctrl-C outside a prompt is a real SIGINT: say so, then let it end the process as it would have.
+    const interrupted = () => {
+      process.off('SIGINT', interrupted);
+      spinner.stop();
+      io.err('\nStopped: nothing was written.\n');
+      process.kill(process.pid, 'SIGINT');
+    };
+    process.on('SIGINT', interrupted);
     let transport: Awaited<ReturnType<typeof connectNode>> | undefined;
     try {
       const algorithms = preferredHostKeyAlgorithms(await knownHosts.knownKeyTypes(node.host, SSH_PORT));
@@ -449,6 +457,7 @@ class Wizard {
       spinner.fail(`${where}: ${failureText(error)}`);
       return { ok: false };
     } finally {
+      process.off('SIGINT', interrupted);
       if (spinner.isSpinning) spinner.stop();
       await transport?.close().catch(() => undefined);
     }
@@ -469,9 +478,9 @@ class Wizard {
     const picked = await this.prompts.checkbox<keyof WorkloadChoice>({
       message: 'Workloads to deploy (space toggles, enter accepts)',
       choices: [
-        { name: 'revue — the Revue microservices, their MongoDB instances, Kafka and the media server', value: 'revue', checked: true },
-        { name: 'monitoring — Prometheus and Grafana with the Kubernetes dashboards', value: 'monitoring', checked: true },
-        { name: 'kafka-ui — a web UI for Revue\'s Kafka topics', value: 'kafkaUi', checked: true },
+        { name: 'revue — the Revue microservices, their MongoDB instances, Kafka and the media server', value: 'revue', short: 'revue', checked: true },
+        { name: 'monitoring — Prometheus and Grafana with the Kubernetes dashboards', value: 'monitoring', short: 'monitoring', checked: true },
+        { name: 'kafka-ui — a web UI for Revue\'s Kafka topics', value: 'kafkaUi', short: 'kafka-ui', checked: true },
       ],
     });
     return { revue: picked.includes('revue'), monitoring: picked.includes('monitoring'), kafkaUi: picked.includes('kafkaUi') };

@@ -9,6 +9,8 @@ import { checkbox, confirm, input, select } from '@inquirer/prompts';
 export interface Choice<T> {
   name: string;
   value: T;
+  /** Shown after the answer instead of the name. */
+  short?: string;
   description?: string;
 }
 
