@@ -232,6 +232,19 @@ describeLab('k3s stand-in (installer, server, agent, kubectl) on the lab', () =>
     expect((await kubectl('delete -f -', doc('b'))).stdout).toBe('namespace "revue" deleted\nconfigmap "settings" deleted from revue namespace\n');
   });
 
+  it('a stopped agent turns NotReady, and Ready again when it runs; auto-deploy manifests are applied', async () => {
+    expect((await ssh('k3s-c', 'sudo systemctl stop k3s-agent')).code).toBe(0);
+    await until('k3s-c NotReady', nodes, (n) => n['k3s-c'] === 'Unknown', 20_000);
+    expect((await kubectl('get nodes')).stdout).toMatch(/^k3s-c\s+NotReady\s/m);
+    expect((await ssh('k3s-c', 'sudo systemctl start k3s-agent')).code).toBe(0);
+    await until('k3s-c Ready', nodes, (n) => n['k3s-c'] === 'True');
+
+    const manifest = 'apiVersion: helm.cattle.io/v1\nkind: HelmChartConfig\nmetadata:\n  name: traefik\n  namespace: kube-system\nspec:\n  valuesContent: |-\n    service:\n      annotations:\n        metallb.io/loadBalancerIPs: 192.0.2.10\n';
+    await writeRootFile('k3s-a', '/var/lib/rancher/k3s/server/manifests/traefik-config.yaml', manifest);
+    const r = await until('the manifest to be applied', () => kubectl('-n kube-system get helmchartconfig traefik -o json'), (x) => x.code === 0);
+    expect((JSON.parse(r.stdout) as { spec: { valuesContent: string } }).spec.valuesContent).toContain('metallb.io/loadBalancerIPs: 192.0.2.10');
+  });
+
   it('HA: a server joins only a cluster-init first server with identical critical settings', async () => {
     await nodeConfig('k3s-d', [`server: ${server}`, 'disable:\n  - servicelb'], SECRET);
     const sqlite = await install('k3s-d', 'server');

@@ -51,12 +51,20 @@ standin_finish() {
 }
 trap standin_finish EXIT
 
-# --- quoting, as the unit's ExecStart needs it ---
-sq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+# --- quoting, as the unit's ExecStart needs it: SQ='…' (no fork unless the value holds a quote) ---
+sq() {
+    case $1 in
+        *\'*) SQ="'$(printf '%s' "$1" | sed "s/'/'\\\\''/g")'" ;;
+        *) SQ="'$1'" ;;
+    esac
+}
 
 # --- INSTALL_K3S_EXEC (words, quotes honoured) followed by the script's own args ---
 standin_args=
-for a in "$@"; do standin_args="${standin_args} $(sq "$a")"; done
+for a in "$@"; do
+    sq "$a"
+    standin_args="${standin_args} ${SQ}"
+done
 standin_exec=$(printf '%s' "${INSTALL_K3S_EXEC}" | sed -e 's/\([][!#$%&()*;<=>?\_`{|}]\)/\\\1/g')
 eval "set -- ${standin_exec} ${standin_args}"
 
@@ -89,7 +97,8 @@ setup_env() {
     CMD_K3S_EXEC="${CMD_K3S} \\
 "
     for a in "$@"; do
-        CMD_K3S_EXEC="${CMD_K3S_EXEC}	$(sq "$a") \\
+        sq "$a"
+        CMD_K3S_EXEC="${CMD_K3S_EXEC}	${SQ} \\
 "
     done
     if [ -n "${INSTALL_K3S_NAME}" ]; then

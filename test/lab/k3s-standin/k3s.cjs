@@ -529,8 +529,9 @@ function makeApi(state) {
       if (!tokenOk(auth)) return { status: 401, json: { message: 'Unauthorized' } };
       const secret = store.secret('kube-system', `${body.node}.node-password.k3s`);
       if (secret && Buffer.from(secret.data.hash, 'base64').toString() !== sha256(body.password)) return { status: 403, json: { message: NODE_PASSWORD_REJECTED } };
+      const known = !!store.data.nodes[body.node];
       upsertNode(body, false);
-      store.save();
+      if (!known) store.save(); // a heartbeat only moves lastHeartbeat, which need not survive a restart
       return { status: 200, json: {} };
     }
     if (urlPath === '/standin/kubectl') {
