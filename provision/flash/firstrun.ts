@@ -105,6 +105,7 @@ function networkLines(s: FirstBootSettings): string[] {
   return [
     '',
     `# Static address on ${ETHERNET_INTERFACE} (NetworkManager keyfile; NM reads it when it starts after the reboot).`,
+    'mkdir -p /etc/NetworkManager/system-connections',
     `install -m 600 /dev/null ${NM_PROFILE}`,
     `cat >${NM_PROFILE} <<'EOF'`,
     '[connection]',

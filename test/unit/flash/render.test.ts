@@ -211,6 +211,7 @@ const FIRSTRUN_DHCP = [
 const NM_BLOCK = [
   '',
   '# Static address on eth0 (NetworkManager keyfile; NM reads it when it starts after the reboot).',
+  'mkdir -p /etc/NetworkManager/system-connections',
   'install -m 600 /dev/null /etc/NetworkManager/system-connections/revue-pi-eth0.nmconnection',
   "cat >/etc/NetworkManager/system-connections/revue-pi-eth0.nmconnection <<'EOF'",
   '[connection]',
