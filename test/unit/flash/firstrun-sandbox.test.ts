@@ -76,7 +76,9 @@ describeSandbox('firstrun.sh run by /bin/sh in a sandboxed copy of the system', 
 
     t = mkdtempSync(path.join(os.tmpdir(), 'revue-pi-firstrun-sandbox-'));
     // /etc: a copy, with the account files and names of a fresh Raspberry Pi OS (first user "rpi", uid 1000).
-    cpSync('/etc', path.join(t, 'etc'), { recursive: true, dereference: false, verbatimSymlinks: true });
+    // Secrets stay out of the copy: host keys and the shadow files (the sandbox gets its own below).
+    const secret = /^(ssh_host_.*_key|g?shadow-?|.*\.pem|.*\.key)$/;
+    cpSync('/etc', path.join(t, 'etc'), { recursive: true, dereference: false, verbatimSymlinks: true, filter: (src) => !secret.test(path.basename(src)) });
     const etc = (name: string, content: string, mode = 0o644) => writeFileSync(path.join(t, 'etc', name), content, { mode });
     etc('passwd', 'root:x:0:0:root:/root:/bin/bash\nrpi:x:1000:1000:,,,:/home/rpi:/bin/bash\n');
     etc('group', 'root:x:0:\nsudo:x:27:rpi\nrpi:x:1000:\n');
