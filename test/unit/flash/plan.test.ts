@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { renderMetaData, renderNetworkConfig, renderUserData } from '../../../provision/flash/cloud-init.js';
+import { ensureCmdlineCgroups, ensureConfigKernel } from '../../../provision/steps/boot-config.js';
 import { detectImage, missingBootFiles, type BootFiles } from '../../../provision/flash/detect.js';
 import { renderFirstrun } from '../../../provision/flash/firstrun.js';
 import { parsePublicKey } from '../../../provision/flash/keys.js';
@@ -224,5 +225,15 @@ describe('planFlash options and refusals', () => {
     const { 'bcm2712-rpi-5-b.dtb': _a, 'bcm2712d0-rpi-5-b.dtb': _b, ...pi4 } = bootFiles('bookworm');
     expect(planFlash(pi4, opts).length).toBe(3);
     expect(flashWarnings(pi4, {})).toEqual(['No bcm2712*.dtb on this partition: a Raspberry Pi 5 will not boot this image.']);
+  });
+});
+
+describe('what up finds after the first boot', () => {
+  it.each(['bookworm', 'trixie'] as const)('%s: cmdline.txt and config.txt need no edit, so up does not reboot', (generation) => {
+    const written = applied(bootFiles(generation), planFlash(bootFiles(generation), opts));
+    // Bookworm's firstrun.sh cuts its hook off the line on the first boot (sed 's| systemd.run.*||g').
+    const cmdline = (written['cmdline.txt'] as string).replace(/ systemd\.run.*/g, '');
+    expect(ensureCmdlineCgroups(cmdline).changed).toBe(false);
+    expect(ensureConfigKernel(written['config.txt'] as string, true).changed).toBe(false);
   });
 });
