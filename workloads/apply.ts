@@ -120,11 +120,14 @@ export function resourceOf(apiVersion: string, kind: string): string {
   return group ? `${kind.toLowerCase()}.${group}` : kind.toLowerCase();
 }
 
-/** Built into Kubernetes (always served) rather than added by a CRD that may not be installed yet. */
+/** API groups every K3s server serves from the start (its helm controller's CRDs, its add-on CRD). */
+export const K3S_GROUPS = ['helm.cattle.io', 'k3s.cattle.io'];
+
+/** Served by Kubernetes or K3s itself, rather than added by a CRD that may not be installed yet (MetalLB, Traefik). */
 export function isBuiltinGroup(apiVersion: string): boolean {
   if (!apiVersion.includes('/')) return true;
   const group = apiVersion.split('/')[0]!;
-  return !group.includes('.') || group.endsWith('.k8s.io');
+  return !group.includes('.') || group.endsWith('.k8s.io') || K3S_GROUPS.includes(group);
 }
 
 /**

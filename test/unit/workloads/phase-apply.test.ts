@@ -84,7 +84,7 @@ describe('node labels', () => {
 });
 
 describe('listing and pruning', () => {
-  it('lists built-in kinds always and CRD kinds only when their CRD exists, in one command', () => {
+  it('lists Kubernetes and K3s kinds always and other CRD kinds only when their CRD exists, in one command', () => {
     expect(
       buildListManagedCommand([
         { apiVersion: 'apps/v1', kind: 'Deployment' },
@@ -96,8 +96,7 @@ describe('listing and pruning', () => {
       ]),
     ).toBe(
       [
-        'kinds=customresourcedefinition.apiextensions.k8s.io,deployment.apps,secret',
-        'if k3s kubectl get crd helmcharts.helm.cattle.io -o name >/dev/null 2>&1; then kinds="$kinds,helmchart.helm.cattle.io"; fi',
+        'kinds=customresourcedefinition.apiextensions.k8s.io,deployment.apps,helmchart.helm.cattle.io,secret',
         'if k3s kubectl get crd ipaddresspools.metallb.io -o name >/dev/null 2>&1; then kinds="$kinds,ipaddresspool.metallb.io"; fi',
         'exec k3s kubectl get "$kinds" -A -l app.kubernetes.io/managed-by=revue-pi -o json',
         '',

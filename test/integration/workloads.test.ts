@@ -1,0 +1,209 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { K3S_PROBE_SECTIONS, parseK3sFacts } from '../../cluster/facts.js';
+import { runClusterPhase, type ClusterNodeInput } from '../../cluster/phase.js';
+import { transportOpener } from '../../provision/connect.js';
+import type { RunEvent } from '../../provision/events.js';
+import { loadInventory } from '../../provision/inventory/parse.js';
+import { RunLog } from '../../provision/log.js';
+import { probeFacts } from '../../provision/pipeline.js';
+import { buildProbeScript, parseProbeOutput } from '../../provision/steps/probe.js';
+import type { Transport } from '../../provision/transport/transport.js';
+import { REMOTE_APPLY_DIR } from '../../workloads/apply.js';
+import { runWorkloadsPhase, WORKLOAD_SECRETS_FILE, type WorkloadsPhaseResult } from '../../workloads/phase.js';
+import { ARMV82_LABEL, MANAGED_BY_LABEL, renderWorkloads } from '../../workloads/render.js';
+import { allSecretValues, type WorkloadSecrets } from '../../workloads/secrets.js';
+import { startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
+import { startLab, type Lab, type LabNode } from '../lab/lab.js';
+import { describeLab } from '../lab/skip.js';
+import { readFileSync } from 'node:fs';
+
+/**
+ * Issue 4's lab scenario: real SSH to simulated Pis, the lab's K3s STAND-IN (test/lab/k3s-standin/ — not K3s: it
+ * stores objects and reports workloads ready at once, runs no pods). The cluster phase installs a server and an
+ * agent, then the workloads phase is driven directly (the way the pipeline will run it after the cluster phase).
+ * What is checked is what reached the stand-in's object store, read back with `k3s kubectl` inside the node.
+ */
+interface Run {
+  result: WorkloadsPhaseResult;
+  events: RunEvent[];
+  ms: number;
+}
+
+describeLab('workloads on the lab: everything applied, a re-run applies nothing, monitoring off is pruned', () => {
+  let lab: Lab;
+  let installer: InstallerServer;
+  let dir: string;
+  const state = () => join(dir, 'state');
+  const inventoryFile = (extra: Record<string, unknown> = {}) =>
+    lab.writeInventory({
+      cluster: { domain: 'revue.lab' },
+      k3s: { installScriptUrl: installer.url },
+      network: { metallb: { pools: [{ name: 'lan', addresses: ['127.0.70.200-127.0.70.220'] }] }, addresses: { ingress: '127.0.70.200' } },
+      ...extra,
+    });
+
+  async function workloads(file: string, opts: { force?: boolean; command?: 'up' | 'plan' } = {}): Promise<Run> {
+    const { inventory } = loadInventory(file);
+    const command = opts.command ?? 'up';
+    const log = new RunLog(state(), command);
+    const open = transportOpener(inventory, { log });
+    const transports: Transport[] = [];
+    const events: RunEvent[] = [];
+    try {
+      const nodes = await Promise.all(
+        inventory.nodes.map(async (node) => {
+          const transport = await open(node);
+          transports.push(transport);
+          return { node, transport, facts: await probeFacts(transport) };
+        }),
+      );
+      const t0 = Date.now();
+      const result = await runWorkloadsPhase({
+        command,
+        inventory,
+        stateDir: state(),
+        emit: (e) => events.push(e),
+        log,
+        firstServer: { node: nodes[0]!.node, transport: nodes[0]!.transport },
+        nodes: nodes.map((n) => ({ node: n.node, facts: n.facts })),
+        force: opts.force,
+        phaseTimeoutMs: 60_000,
+        pollIntervalMs: 500,
+      });
+      return { result, events, ms: Date.now() - t0 };
+    } finally {
+      await Promise.all(transports.map((t) => t.close().catch(() => undefined)));
+    }
+  }
+
+  /** Every object with revue-pi's label in the stand-in's store, as `group/Kind/namespace/name`. */
+  async function liveManaged(server: LabNode): Promise<string[]> {
+    const kinds = [
+      'namespace', 'secret', 'configmap', 'service', 'serviceaccount', 'persistentvolumeclaim', 'deployment.apps', 'daemonset.apps',
+      'statefulset.apps', 'horizontalpodautoscaler.autoscaling', 'role.rbac.authorization.k8s.io', 'rolebinding.rbac.authorization.k8s.io',
+      'clusterrole.rbac.authorization.k8s.io', 'clusterrolebinding.rbac.authorization.k8s.io', 'customresourcedefinition.apiextensions.k8s.io',
+      'validatingwebhookconfiguration.admissionregistration.k8s.io', 'helmchart.helm.cattle.io', 'helmchartconfig.helm.cattle.io', 'ingressroute.traefik.io',
+    ];
+    const crds = await server.exec('k3s kubectl get crd -o name');
+    if (crds.stdout.includes('ipaddresspools.metallb.io')) kinds.push('ipaddresspool.metallb.io', 'l2advertisement.metallb.io');
+    const r = await server.exec(`k3s kubectl get ${kinds.join(',')} -A -l ${MANAGED_BY_LABEL}=revue-pi -o json`);
+    expect(r.code, r.stderr).toBe(0);
+    const items = (JSON.parse(r.stdout) as { items: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }[] }).items;
+    return items.map((i) => `${i.apiVersion.includes('/') ? i.apiVersion.split('/')[0] : ''}/${i.kind}/${i.metadata.namespace ?? ''}/${i.metadata.name}`).sort();
+  }
+
+  const keyOf = (o: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }) =>
+    `${o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : ''}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+  beforeAll(async () => {
+    installer = await startInstallerServer();
+    // 2 GB boards: the workloads' minimum requests do not fit until --force.
+    lab = await startLab([{ name: 'pi-1', memoryMiB: 2048 }, { name: 'pi-2', model: 'Raspberry Pi 4 Model B Rev 1.5', memoryMiB: 2048 }], { subnet: '127.0.70.' });
+    dir = mkdtempSync(join(tmpdir(), 'revue-pi-workloads-it-'));
+    // The cluster first: K3s (stand-in) on pi-1 (server) and pi-2 (agent).
+    const { inventory } = loadInventory(inventoryFile());
+    const log = new RunLog(state(), 'up');
+    const open = transportOpener(inventory, { log });
+    const nodes: ClusterNodeInput[] = [];
+    try {
+      for (const node of inventory.nodes) {
+        const transport = await open(node);
+        const probe = await transport.run(buildProbeScript(K3S_PROBE_SECTIONS), { sudo: true });
+        nodes.push({ node, transport, report: { name: node.name, host: node.host, role: node.role, status: 'unchanged', steps: [], warnings: [] }, k3s: parseK3sFacts(parseProbeOutput(probe.stdout)) });
+      }
+      await runClusterPhase({ command: 'up', inventory, stateDir: state(), concurrency: 4, emit: () => undefined, log, nodes, kubeconfigPath: join(dir, 'kubeconfig'), readyTimeoutMs: 60_000 });
+      expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined]);
+    } finally {
+      await Promise.all(nodes.map((n) => n.transport?.close().catch(() => undefined)));
+    }
+  }, 240_000);
+
+  afterAll(async () => {
+    await lab?.stop();
+    await installer?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses when the minimum requests do not fit the lab nodes (2 GB each), applying nothing', async () => {
+    const run = await workloads(inventoryFile());
+    expect(run.result.ok).toBe(false);
+    expect(run.result.capacity?.verdict).toBe('refuse');
+    expect(run.result.error).toMatch(/^the workloads do not fit on the nodes, so nothing was applied: The minimum .* --force/);
+    expect(await liveManaged(lab.node('pi-1'))).toEqual([]);
+  });
+
+  it('up --force applies everything in phases; the stand-in holds every rendered object; nodes labelled from their facts', async () => {
+    const run = await workloads(inventoryFile(), { force: true });
+    expect(run.result.error).toBeUndefined();
+    expect(run.result.phases.map((p) => [p.phase, p.status])).toEqual([
+      ['metallb', 'changed'],
+      ['metallb-config', 'changed'],
+      ['traefik', 'changed'],
+      ['monitoring', 'changed'],
+      ['revue', 'changed'],
+    ]);
+    const secrets = JSON.parse(readFileSync(join(state(), WORKLOAD_SECRETS_FILE), 'utf8')) as WorkloadSecrets;
+    expect(statSync(join(state(), WORKLOAD_SECRETS_FILE)).mode & 0o777).toBe(0o600);
+    const { inventory } = loadInventory(inventoryFile());
+    const rendered = renderWorkloads(inventory, { secrets });
+    expect(await liveManaged(lab.node('pi-1'))).toEqual(rendered.map(keyOf).sort());
+    expect(run.result.phases.reduce((n, p) => n + p.created, 0)).toBe(rendered.length);
+
+    // A Secret's value reached the cluster; no temp file is left on the server; no secret in events or the run log.
+    const s = await lab.node('pi-1').exec('k3s kubectl -n revue get secret revue-tokens -o json');
+    expect(Buffer.from((JSON.parse(s.stdout) as { data: Record<string, string> }).data.JWT_SECRET!, 'base64').toString()).toBe(secrets.jwtSecret);
+    const leftovers = existsSync(lab.node('pi-1').path(REMOTE_APPLY_DIR)) ? readdirSync(lab.node('pi-1').path(REMOTE_APPLY_DIR)) : [];
+    expect(leftovers).toEqual([]);
+    const logs = readdirSync(join(state(), 'logs')).map((f) => readFileSync(join(state(), 'logs', f), 'utf8')).join('\n');
+    for (const v of allSecretValues(secrets)) {
+      expect(logs).not.toContain(v);
+      expect(JSON.stringify(run.events)).not.toContain(v);
+    }
+
+    const nodes = JSON.parse((await lab.node('pi-1').exec('k3s kubectl get nodes -o json')).stdout) as { items: { metadata: { name: string; labels: Record<string, string> } }[] };
+    expect(Object.fromEntries(nodes.items.map((n) => [n.metadata.name, n.metadata.labels[ARMV82_LABEL]]))).toEqual({ 'pi-1': 'true', 'pi-2': 'false' });
+
+    expect(run.result.access?.hostsHint).toContain('127.0.70.200 alarm.revue.lab');
+    expect(run.result.capacity).toMatchObject({ verdict: 'refuse', forced: true });
+    console.log(`workloads up on the lab (stand-in): ${rendered.length} objects in ${run.ms} ms`);
+  });
+
+  it('a re-run applies nothing new and says so', async () => {
+    const before = await liveManaged(lab.node('pi-1'));
+    const run = await workloads(inventoryFile(), { force: true });
+    expect(run.result.ok).toBe(true);
+    expect(run.result.changed).toBe(false);
+    expect(run.result.phases.every((p) => p.status === 'unchanged' && p.created === 0 && p.configured === 0 && p.unchanged === p.objects)).toBe(true);
+    expect(run.result.summary).toMatch(/^nothing changed: /);
+    expect(await liveManaged(lab.node('pi-1'))).toEqual(before);
+    console.log(`workloads no-op re-run on the lab: ${run.ms} ms`);
+  });
+
+  it('plan with monitoring off lists what would go and changes nothing; up with it off removes monitoring', async () => {
+    const off = inventoryFile({ workloads: { monitoring: false } });
+    const before = await liveManaged(lab.node('pi-1'));
+    const plan = await workloads(off, { command: 'plan', force: true });
+    expect(plan.result.pruned).toEqual(['IngressRoute monitoring/monitoring', 'HelmChart kube-system/prometheus', 'HelmChart kube-system/grafana', 'Secret monitoring/grafana-admin', 'Namespace monitoring']);
+    expect(await liveManaged(lab.node('pi-1'))).toEqual(before);
+
+    const run = await workloads(off, { force: true });
+    expect(run.result.error).toBeUndefined();
+    expect(run.result.pruned).toEqual(plan.result.pruned);
+    const after = await liveManaged(lab.node('pi-1'));
+    expect(before.filter((k) => !after.includes(k))).toEqual([
+      '/Namespace//monitoring',
+      '/Secret/monitoring/grafana-admin',
+      'helm.cattle.io/HelmChart/kube-system/grafana',
+      'helm.cattle.io/HelmChart/kube-system/prometheus',
+      'traefik.io/IngressRoute/monitoring/monitoring',
+    ]);
+    expect(after.filter((k) => !before.includes(k))).toEqual([]);
+    // And once more: nothing left to remove.
+    const again = await workloads(off, { force: true });
+    expect(again.result.pruned).toEqual([]);
+    expect(again.result.changed).toBe(false);
+  });
+});
