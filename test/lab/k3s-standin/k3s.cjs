@@ -229,7 +229,7 @@ function parseLabels(list) {
     const i = l.indexOf('=');
     labels[i < 0 ? l : l.slice(0, i)] = i < 0 ? '' : l.slice(i + 1);
   }
-  const bad = Object.keys(labels).filter((k) => /(^|\.)(kubernetes\.io|k8s\.io)\//.test(k) && k.startsWith('node-role.kubernetes.io/'));
+  const bad = Object.keys(labels).filter((k) => k.startsWith('node-role.kubernetes.io/'));
   if (bad.length) fatal(`Error: failed to run Kubelet: unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: [${bad.join(' ')}]`);
   return labels;
 }
