@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { addFlashCommand } from './flash/cli.js';
 
 /**
  * The router: option parsing only. Each command's module is imported when it runs, so `--help`
@@ -47,7 +48,9 @@ Exit codes:
   withCommon(program.command('up'))
     .description('probe every node and change what differs: boot config, hostname, reboots (only when needed)')
     .option('-y, --yes', 'do not ask for confirmation on a terminal')
-    .action(async (opts: CommonOptions) => {
+    .option('--kubeconfig <file>', 'merge the cluster\'s kubeconfig here (default: first path of $KUBECONFIG, else ~/.kube/config)')
+    .option('--force', 'deploy the workloads even when their minimum requests do not fit the cluster')
+    .action(async (opts: CommonOptions & { force?: boolean; kubeconfig?: string }) => {
       const { runUpCommand } = await import('./commands/up.js');
       setExitCode(await runUpCommand('up', opts));
     });
@@ -55,7 +58,8 @@ Exit codes:
   withCommon(program.command('plan'))
     .description('read-only: probe every node and print what `up` would change; changes nothing')
     .option('--offline', 'make no connection: assume every node is fresh from Raspberry Pi Imager')
-    .action(async (opts: CommonOptions & { offline?: boolean }) => {
+    .option('--kubeconfig <file>', 'the kubeconfig `up` would merge into (default: first path of $KUBECONFIG, else ~/.kube/config)')
+    .action(async (opts: CommonOptions & { offline?: boolean; kubeconfig?: string }) => {
       const { runUpCommand } = await import('./commands/up.js');
       setExitCode(await runUpCommand('plan', opts));
     });
@@ -70,6 +74,32 @@ Exit codes:
       const { runInitCommand } = await import('./commands/init.js');
       setExitCode(await runInitCommand(opts));
     });
+
+  program
+    .command('kubeconfig')
+    .description('fetch the cluster\'s kubeconfig from the first server; print it, or merge it with --write')
+    .option('-i, --inventory <file>', 'inventory file', './inventory.yaml')
+    .option('--write', 'merge it into the kubeconfig file instead of printing it')
+    .option('--kubeconfig <file>', 'the kubeconfig file to merge into (implies --write; default: first path of $KUBECONFIG, else ~/.kube/config)')
+    .option('--state-dir <dir>', 'per-cluster state directory')
+    .action(async (opts: { inventory: string; write?: boolean; kubeconfig?: string; stateDir?: string }) => {
+      const { runKubeconfigCommand } = await import('../cluster/commands/kubeconfig.js');
+      setExitCode(await runKubeconfigCommand(opts));
+    });
+
+  program
+    .command('render')
+    .description('write exactly what `up` would apply to the cluster, as YAML files (no node is contacted)')
+    .option('-i, --inventory <file>', 'inventory file', './inventory.yaml')
+    .requiredOption('-o, --output <dir>', 'folder to write the manifests into')
+    .option('--include-secrets', 'also write the generated Secrets (secrets.yaml, mode 0600)')
+    .option('--state-dir <dir>', 'per-cluster state directory (where the generated secrets are kept)')
+    .action(async (opts: { inventory: string; output: string; includeSecrets?: boolean; stateDir?: string }) => {
+      const { runRenderCommand } = await import('../workloads/commands/render.js');
+      setExitCode(await runRenderCommand(opts));
+    });
+
+  addFlashCommand(program, setExitCode);
 
   return program;
 }

@@ -9,6 +9,11 @@ import { freshPiFacts } from './steps/fresh.js';
 import { applyPreparation, checkNode, describeChange, planPreparation, REBOOT_COMMAND, verifyAfterReboot, type PrepareChange } from './steps/prepare.js';
 import { parseProbeOutput } from './steps/probe.js';
 import type { Transport } from './transport/transport.js';
+import { K3S_PROBE_SECTIONS, freshK3sFacts, parseK3sFacts, type K3sFacts } from '../cluster/facts.js';
+import { runClusterPhase } from '../cluster/phase.js';
+import { firstServerOf } from '../cluster/config.js';
+import { PHASES, objectsOfPhase, renderWorkloads } from '../workloads/render.js';
+import { runWorkloadsPhase } from '../workloads/phase.js';
 
 export interface PendingNode {
   node: string;
@@ -26,6 +31,11 @@ export interface PipelineOptions {
   log: RunLog;
   /** Absent for `plan --offline`: no connection is opened and every node is assumed fresh. */
   openTransport?: OpenTransport;
+  stateDir: string;
+  /** Where the kubeconfig is merged (--kubeconfig); default KUBECONFIG's first path, else ~/.kube/config. */
+  kubeconfigPath?: string;
+  /** Apply the workloads even when their minimum requests do not fit (up --force). */
+  force?: boolean;
   /** Asked once, after the plan, before anything changes (TTY without --yes). */
   confirm?: (pending: PendingNode[]) => Promise<boolean>;
 }
@@ -35,6 +45,7 @@ interface NodeSession {
   node: InventoryNode;
   transport?: Transport;
   facts?: NodeFacts;
+  k3s: K3sFacts;
   prepareChanges: PrepareChange[];
   report: NodeReport;
 }
@@ -44,6 +55,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<RunReport> {
   const { inventory, emit } = opts;
   const sessions = inventory.nodes.map<NodeSession>((node) => ({
     node,
+    k3s: freshK3sFacts(),
     prepareChanges: [],
     report: { name: node.name, host: node.host, role: node.role, status: 'unchanged', steps: [], warnings: [] },
   }));
@@ -62,20 +74,63 @@ export async function runPipeline(opts: PipelineOptions): Promise<RunReport> {
     if (opts.command === 'up') {
       await phase(opts, 'prepare', 'Preparing the nodes (boot config, hostname, reboots)', sessions.filter((s) => !s.report.error), (s) => prepareNode(opts, s));
     }
+    const k3s = await runClusterPhase({
+      command: opts.command,
+      inventory,
+      stateDir: opts.stateDir,
+      concurrency: opts.concurrency,
+      emit,
+      log: opts.log,
+      nodes: sessions.map((s) => ({ node: s.node, transport: s.transport, k3s: s.k3s, report: s.report })),
+      kubeconfigPath: opts.kubeconfigPath,
+      readyTimeoutMs: inventory.k3s.readyTimeoutSeconds * 1000,
+    });
+    const workloads = await workloadsStage(opts, sessions);
+    return finish(opts, sessions, started, { k3s, workloads });
   } finally {
     await Promise.all(sessions.map((s) => s.transport?.close().catch(() => undefined)));
   }
-  return finish(opts, sessions, started);
 }
 
-function finish(opts: PipelineOptions, sessions: NodeSession[], started: number): RunReport {
+/**
+ * Workloads need the first server's K3s. Offline, or before K3s exists there (a plan for new nodes), the
+ * plan lists what would be applied from the rendered manifests alone.
+ */
+async function workloadsStage(opts: PipelineOptions, sessions: NodeSession[]): Promise<RunReport['workloads']> {
+  const { inventory } = opts;
+  const firstNode = firstServerOf(inventory);
+  const first = sessions.find((s) => s.node.name === firstNode?.name);
+  if (!first || first.report.error) {
+    return { ok: false, changed: false, summary: 'not deployed: the first server is not ready', error: `the first server ${firstNode?.name ?? '(none)'} failed, so nothing was deployed.` };
+  }
+  const clusterExists = first.transport !== undefined && (first.k3s.installedVersion !== undefined || opts.command === 'up');
+  if (!clusterExists) {
+    const objects = renderWorkloads(inventory, { secrets: 'references' });
+    const counts = PHASES.map((p) => `${p} ${objectsOfPhase(objects, p).length}`).filter((c) => !c.endsWith(' 0'));
+    return { ok: true, changed: true, summary: `would apply ${objects.length} objects (plus generated Secrets) in phases: ${counts.join(', ')}` };
+  }
+  const result = await runWorkloadsPhase({
+    command: opts.command,
+    inventory,
+    stateDir: opts.stateDir,
+    emit: opts.emit,
+    log: opts.log,
+    firstServer: { node: first.node, transport: first.transport! },
+    nodes: sessions.filter((s) => s.facts && !s.report.error).map((s) => ({ node: s.node, facts: s.facts! })),
+    force: opts.force,
+  });
+  return { ok: result.ok, changed: result.changed, summary: result.summary, error: result.error, capacity: result.capacity, access: result.access, pruned: result.pruned, phases: result.phases };
+}
+
+function finish(opts: PipelineOptions, sessions: NodeSession[], started: number, extra: Pick<RunReport, 'k3s' | 'workloads'> = {}): RunReport {
   for (const s of sessions) {
     s.report.status = nodeStatusFromSteps(s.report.steps, s.report.error);
     s.report.sshConnections = s.transport?.connectionCount;
     opts.emit({ type: 'node-done', node: s.node.name, status: s.report.status, error: s.report.error });
   }
-  const ok = sessions.every((s) => s.report.status !== 'failed');
+  const ok = sessions.every((s) => s.report.status !== 'failed') && extra.workloads?.ok !== false;
   return {
+    ...extra,
     command: opts.command,
     cluster: opts.inventory.cluster.name,
     ok,
@@ -124,7 +179,9 @@ async function probeNode(opts: PipelineOptions, s: NodeSession): Promise<void> {
     emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'connect', status: 'running' });
     s.transport = await opts.openTransport(node);
     emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'facts', status: 'running' });
-    s.facts = await probeFacts(s.transport);
+    const probed = await probeNodeState(s.transport);
+    s.facts = probed.facts;
+    s.k3s = probed.k3s;
   } else {
     s.facts = freshPiFacts(node);
   }
@@ -157,12 +214,18 @@ async function probeNode(opts: PipelineOptions, s: NodeSession): Promise<void> {
   emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'facts', status: 'done', detail: `${facts.model || 'unknown model'}, ${facts.os.prettyName || 'unknown OS'}, ${(facts.memoryBytes / 1024 ** 3).toFixed(1)} GiB` });
 }
 
-export async function probeFacts(transport: Transport): Promise<NodeFacts> {
-  const result = await transport.run(buildFactsScript(), { sudo: true });
+/** Everything `up` needs to know about a node, boot and K3s alike, in one round trip. */
+export async function probeNodeState(transport: Transport): Promise<{ facts: NodeFacts; k3s: K3sFacts }> {
+  const result = await transport.run(buildFactsScript(K3S_PROBE_SECTIONS), { sudo: true });
   if (result.code !== 0) {
     throw new RevuePiError(`Probing node ${transport.nodeName} failed (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`, { code: 'PROBE', node: transport.nodeName });
   }
-  return parseFacts(parseProbeOutput(result.stdout));
+  const sections = parseProbeOutput(result.stdout);
+  return { facts: parseFacts(sections), k3s: parseK3sFacts(sections) };
+}
+
+export async function probeFacts(transport: Transport): Promise<NodeFacts> {
+  return (await probeNodeState(transport)).facts;
 }
 
 async function prepareNode(opts: PipelineOptions, s: NodeSession): Promise<void> {
@@ -194,7 +257,9 @@ async function prepareNode(opts: PipelineOptions, s: NodeSession): Promise<void>
     const timeoutMs = inventory.pi.rebootTimeoutSeconds * 1000;
     await waitForNewBoot(transport, before, timeoutMs);
     s.report.rebooted = true;
-    s.facts = await probeFacts(transport);
+    const probed = await probeNodeState(transport);
+    s.facts = probed.facts;
+    s.k3s = probed.k3s;
     const problems = verifyAfterReboot(s.facts, node, inventory);
     if (problems.length > 0) throw new RevuePiError(problems.join(' '), { code: 'VERIFY', node: node.name });
   }

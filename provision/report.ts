@@ -24,6 +24,18 @@ export interface NodeReport {
   rebooted?: boolean;
 }
 
+/** The cluster-wide outcome of the workloads phase (per-node outcomes live in the node reports). */
+export interface WorkloadsReport {
+  ok: boolean;
+  changed: boolean;
+  summary: string;
+  error?: string;
+  capacity?: unknown;
+  access?: { ingressAddress?: string; urls: { name: string; url: string }[]; hosts: string[]; hostsHint: string; grafanaPassword?: string };
+  pruned?: string[];
+  phases?: unknown[];
+}
+
 export interface RunReport {
   command: 'up' | 'plan';
   cluster: string;
@@ -33,6 +45,9 @@ export interface RunReport {
   offline?: boolean;
   logFile?: string;
   nodes: NodeReport[];
+  /** The K3s phase: which server came first, where the token came from, where the kubeconfig went. */
+  k3s?: { firstServer?: string; token?: string; kubeconfigPath?: string };
+  workloads?: WorkloadsReport;
 }
 
 /** A node's overall status from its steps: failed beats changed beats unchanged. */

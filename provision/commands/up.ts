@@ -9,7 +9,7 @@ import { transportOpener } from '../connect.js';
 import { ProgressRenderer, formatSummary, pickOutputMode } from '../ui/renderer.js';
 
 /** `up` and `plan` share the pipeline; `plan` stops after deciding. Returns the exit code. */
-export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions & { offline?: boolean }): Promise<number> {
+export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions & { offline?: boolean; force?: boolean; kubeconfig?: string }): Promise<number> {
   // A bad inventory stops here, before any connection is opened.
   let loaded;
   try {
@@ -37,6 +37,9 @@ export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions &
     const report = await runPipeline({
       command,
       inventory,
+      stateDir,
+      kubeconfigPath: opts.kubeconfig,
+      force: opts.force,
       concurrency: opts.concurrency,
       strict: Boolean(opts.strict),
       log,

@@ -105,6 +105,19 @@ export function formatSummary(report: RunReport): string {
       ? `${changed} node(s) to change, ${unchanged} unchanged${failed ? `, ${failed} could not be probed` : ''}.`
       : `${changed} changed, ${unchanged} unchanged, ${failed} failed.`,
   );
+  if (report.k3s?.kubeconfigPath) out.push(`Kubeconfig: context ${report.cluster} merged into ${report.k3s.kubeconfigPath}`);
+  const workloads = report.workloads;
+  if (workloads) {
+    out.push(`Workloads: ${workloads.summary}`);
+    if (workloads.error) out.push(`  failed — ${workloads.error}`);
+    const access = workloads.access;
+    if (access && workloads.ok && !planning) {
+      if (access.ingressAddress) out.push(`Traefik answers on ${access.ingressAddress}.`);
+      for (const { name, url } of access.urls) out.push(`  ${name.padEnd(18)} ${url}`);
+      out.push(`  ${access.hostsHint}`);
+      if (access.grafanaPassword) out.push(`  Grafana password: ${access.grafanaPassword}`);
+    }
+  }
   if (report.logFile) out.push(`Log: ${report.logFile}`);
   return out.join('\n');
 }

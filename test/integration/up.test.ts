@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
 import { startLab, type Lab } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
 import { runCli } from './cli.js';
@@ -12,19 +13,26 @@ const FLAGS = 'cgroup_memory=1 cgroup_enable=memory';
 
 describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-runs, failures)', () => {
   let lab: Lab;
+  let installer: InstallerServer;
   let inventory: string;
   let stateDir: string;
 
   beforeAll(async () => {
+    // The lab's STAND-IN K3s installer on 127.0.0.1: no node ever reaches get.k3s.io.
+    installer = await startInstallerServer();
     lab = await startLab([{ name: 'pi-1' }, { name: 'pi-2' }, { name: 'pi-3' }], { subnet: '127.0.11.' });
-    inventory = lab.writeInventory({ network: { metallb: { pools: [{ name: 'lan', addresses: ['127.0.11.200-127.0.11.220'] }] } } });
+    inventory = lab.writeInventory({
+      k3s: { installScriptUrl: installer.url },
+      network: { metallb: { pools: [{ name: 'lan', addresses: ['127.0.11.200-127.0.11.220'] }] }, addresses: { ingress: '127.0.11.200' } },
+    });
     stateDir = mkdtempSync(join(tmpdir(), 'revue-pi-state-'));
   });
   afterAll(async () => {
     await lab?.stop();
+    await installer?.stop();
   });
 
-  const up = (...extra: string[]) => runCli(['up', '-i', inventory, '--json', '--state-dir', stateDir, ...extra]);
+  const up = (...extra: string[]) => runCli(['up', '-i', inventory, '--json', '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kubeconfig'), ...extra]);
   const report = (stdout: string) => JSON.parse(stdout) as RunReport;
 
   it('up changes boot config once, reboots each node once, and the memory cgroup is active after', async () => {
@@ -60,7 +68,7 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
   });
 
   it('plan after that reports no changes', async () => {
-    const result = await runCli(['plan', '-i', inventory, '--state-dir', stateDir]);
+    const result = await runCli(['plan', '-i', inventory, '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kubeconfig')]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('0 node(s) to change, 3 unchanged.');
     expect(lab.nodes.map((n) => n.rebootCount())).toEqual([1, 1, 1]);
