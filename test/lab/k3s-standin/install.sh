@@ -304,7 +304,7 @@ wait_ready() {
     while [ $i -lt $((STANDIN_READY_TIMEOUT * 10)) ]; do
         [ ! -e "${STANDIN_READY_DIR}/ready-${CMD_K3S}" ] || return 0
         case $($SUDO systemctl is-active "${SYSTEM_NAME}" 2> /dev/null) in
-            failed | inactive)
+            failed | inactive | activating) # activating = waiting to restart after an exit
                 echo "Job for ${SERVICE_K3S} failed because the control process exited with error code." >&2
                 echo "See \"systemctl status ${SERVICE_K3S}\" and \"journalctl -xeu ${SERVICE_K3S}\" for details." >&2
                 exit 1
