@@ -237,6 +237,10 @@ describeLab('lab of simulated Pis', () => {
     const failing = await n.exec("printf '[Service]\\nExecStartPre=/bin/false\\nExecStart=/bin/sleep 600\\n' > /etc/systemd/system/bad.service; systemctl start bad; echo rc=$?; systemctl is-active bad; systemctl is-failed bad");
     expect(failing.stdout).toBe('rc=1\nfailed\nfailed\n');
     expect(failing.stderr).toContain('Job for bad.service failed');
+    const crashing = await n.exec(
+      "printf '[Service]\\nExecStart=/bin/sh -c \"echo crash; exit 3\"\\nRestart=always\\nRestartSec=2s\\n' > /etc/systemd/system/crashy.service; printf '[Service]\\nExecStart=/bin/false\\n' > /etc/systemd/system/once.service; systemctl start crashy once; sleep 0.5; systemctl is-active crashy once; systemctl show crashy -p SubState --value; systemctl stop crashy; systemctl is-active crashy; journalctl -u crashy -n 1",
+    );
+    expect(crashing.stdout).toBe('activating\nfailed\nauto-restart\ninactive\nlab systemd: crashy.service exited with status 3, restarting in 2s\n');
     expect((await n.exec("pgrep -fc '^sleep 601'; systemctl stop fake-k3s; systemctl is-active fake-k3s; pgrep -fc '^sleep 601'")).stdout).toBe('1\ninactive\n0\n');
   });
 
