@@ -10,7 +10,8 @@ import { forEachNode } from '../provision/runner.js';
 import { readTextIfExists, writePrivateFile } from '../provision/state.js';
 import type { RunResult, Transport } from '../provision/transport/transport.js';
 import { firstServerOf } from './config.js';
-import type { K3sFacts } from './facts.js';
+import { buildProbeScript, parseProbeOutput } from '../provision/steps/probe.js';
+import { k3sProbeSections, parseK3sFacts, updateK3sVersionCache, type K3sFacts } from './facts.js';
 import { airgapUploads, buildInstallScript } from './install.js';
 import { mergeKubeconfig, resolveKubeconfigPath, rewriteKubeconfig } from './kubeconfig.js';
 import {
@@ -93,6 +94,14 @@ export async function runClusterPhase(opts: ClusterPhaseOptions): Promise<Cluste
   } catch (error) {
     // Only a bug gets here; still, every node gets an answer.
     for (const s of sessions) if (!s.report.error) fail(opts, s, `the cluster phase stopped: ${message(error)}`);
+  }
+  if (opts.command === 'up') {
+    // Lets the next probe skip `k3s --version` where the binary is unchanged; an optimisation, never a failure.
+    try {
+      updateK3sVersionCache(opts.stateDir, sessions.filter((s) => s.transport).map((s) => ({ name: s.node.name, facts: s.k3s })));
+    } catch (error) {
+      opts.log.write(`could not update the K3s version cache: ${message(error)}`);
+    }
   }
   emit({ type: 'phase-end', phase: PHASE, ok: sessions.every((s) => !s.report.error) });
   return result;
@@ -298,6 +307,7 @@ async function applyChange(opts: ClusterPhaseOptions, s: Session, transport: Tra
           `Fix the cause on ${name} and run up again: only the unfinished nodes are redone.`,
         );
       }
+      await learnInstalledBinary(s, transport);
       return;
     }
     case 'restart': {
@@ -310,6 +320,15 @@ async function applyChange(opts: ClusterPhaseOptions, s: Session, transport: Tra
       return;
     }
   }
+}
+
+/** After an install: the binary's version and fingerprint, for the report and the next run's probe cache. */
+async function learnInstalledBinary(s: Session, transport: Transport): Promise<void> {
+  const sections = k3sProbeSections().filter((x) => x.name === 'k3s_binary' || x.name === 'k3s_version');
+  const result = await transport.run(buildProbeScript(sections), { sudo: true, timeoutMs: 30_000 }).catch(() => undefined);
+  if (!result || result.code !== 0) return;
+  const facts = parseK3sFacts(parseProbeOutput(result.stdout));
+  s.k3s = { ...s.k3s, installedVersion: facts.installedVersion, binaryFingerprint: facts.binaryFingerprint };
 }
 
 /**

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { K3S_PROBE_SECTIONS, parseK3sFacts } from '../../cluster/facts.js';
+import { VERSION_CACHED_MARK, k3sProbeSections, parseK3sFacts, readK3sVersionCache } from '../../cluster/facts.js';
 import { runClusterPhase, type ClusterNodeInput, type ClusterPhaseResult } from '../../cluster/phase.js';
 import { transportOpener } from '../../provision/connect.js';
 import type { RunEvent } from '../../provision/events.js';
@@ -44,6 +44,8 @@ interface ClusterRun {
   connections: Record<string, number>;
   /** Wall time of runClusterPhase alone (connections and probe excluded). */
   phaseMs: number;
+  /** Nodes whose probe took the K3s version from the cache (no `k3s --version`). */
+  versionCached: string[];
 }
 
 async function clusterRun(inventoryFile: string, stateDir: string, kubeconfigPath: string, command: 'up' | 'plan' = 'up'): Promise<ClusterRun> {
@@ -52,14 +54,18 @@ async function clusterRun(inventoryFile: string, stateDir: string, kubeconfigPat
   const open = transportOpener(inventory, { log });
   const events: RunEvent[] = [];
   const transports: Transport[] = [];
+  const cache = readK3sVersionCache(stateDir);
+  const versionCached: string[] = [];
   try {
     const nodes = await Promise.all(
       inventory.nodes.map(async (node): Promise<ClusterNodeInput> => {
         const report = { name: node.name, host: node.host, role: node.role, status: 'unchanged' as const, steps: [], warnings: [] };
         const transport = await open(node);
         transports.push(transport);
-        const probe = await transport.run(buildProbeScript(K3S_PROBE_SECTIONS), { sudo: true });
-        return { node, transport, report, k3s: parseK3sFacts(parseProbeOutput(probe.stdout)) };
+        const probe = await transport.run(buildProbeScript(k3sProbeSections(cache[node.name])), { sudo: true });
+        const sections = parseProbeOutput(probe.stdout);
+        if (sections.get('k3s_version') === VERSION_CACHED_MARK) versionCached.push(node.name);
+        return { node, transport, report, k3s: parseK3sFacts(sections, cache[node.name]) };
       }),
     );
     const t0 = Date.now();
@@ -67,6 +73,7 @@ async function clusterRun(inventoryFile: string, stateDir: string, kubeconfigPat
     const phaseMs = Date.now() - t0;
     return {
       phaseMs,
+      versionCached: versionCached.sort(),
       nodes,
       result,
       events,
@@ -155,6 +162,8 @@ describeLab('cluster on the lab: 1 server + 3 agents, re-runs, a 5th node, failu
     const after = await Promise.all(lab.nodes.slice(0, 4).map((n) => n.exec('pgrep -f "k3s (server|agent)" | sort | head -1')));
     expect(after.map((r) => r.stdout)).toEqual(pids.map((r) => r.stdout));
     expect(Object.values(run.connections)).toEqual([1, 1, 1, 1]);
+    expect(run.versionCached).toEqual(['pi-1', 'pi-2', 'pi-3', 'pi-4']);
+    expect(run.nodes.map((n) => n.k3s.installedVersion)).toEqual(['v1.33.5+k3s1', 'v1.33.5+k3s1', 'v1.33.5+k3s1', 'v1.33.5+k3s1']);
     console.log(`cluster no-op re-run on 4 lab nodes: ${ms} ms in all (connect + probe + phase), the cluster phase ${run.phaseMs} ms`);
   });
 

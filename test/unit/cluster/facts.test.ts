@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { K3S_PROBE_SECTIONS, freshK3sFacts, parseK3sFacts } from '../../../cluster/facts.js';
-import { SERVER_TOKEN_PATH, TOKEN_FILE_PATH } from '../../../cluster/paths.js';
+import { K3S_PROBE_SECTIONS, freshK3sFacts, k3sProbeSections, parseK3sFacts, readK3sVersionCache, updateK3sVersionCache, type K3sVersionCacheEntry } from '../../../cluster/facts.js';
+import { K3S_BINARY_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH } from '../../../cluster/paths.js';
 import { sha256Hex, tokenFileContent, tokenSecret } from '../../../cluster/token.js';
 import { buildProbeScript, parseProbeOutput } from '../../../provision/steps/probe.js';
 
@@ -85,5 +85,62 @@ describe('the probe sections, run by /bin/sh on files in a temp folder', () => {
     const facts = probeTokens(undefined, undefined);
     expect(facts.tokenFileSha256).toBeUndefined();
     expect(facts.serverTokenSha256).toBeUndefined();
+  });
+});
+
+describe('the k3s version cache', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'revue-pi-k3s-cache-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Runs the binary/version sections against a fake binary in `dir` that leaves a mark when executed. */
+  function probeVersion(cached?: K3sVersionCacheEntry) {
+    const bin = join(dir, 'k3s');
+    const mark = join(dir, 'executed');
+    rmSync(mark, { force: true });
+    if (!existsSync(bin)) {
+      writeFileSync(bin, `#!/bin/sh\ntouch ${mark}\necho 'k3s version v1.33.5+k3s1 (abcdef12)'\n`);
+      chmodSync(bin, 0o755);
+    }
+    const sections = k3sProbeSections(cached)
+      .filter((s) => s.name === 'k3s_binary' || s.name === 'k3s_version')
+      .map((s) => ({ name: s.name, script: s.script.split(K3S_BINARY_PATH).join(bin).replace('PATH="$PATH:/usr/local/bin"', `PATH="${dir}:$PATH"`) }));
+    const out = execFileSync('sh', ['-c', buildProbeScript(sections)], { encoding: 'utf8' });
+    return { facts: parseK3sFacts(parseProbeOutput(out), cached), executed: existsSync(mark) };
+  }
+
+  it('without a cache the binary is asked', () => {
+    const { facts, executed } = probeVersion();
+    expect(executed).toBe(true);
+    expect(facts.installedVersion).toBe('v1.33.5+k3s1');
+    expect(facts.binaryFingerprint).toMatch(/^\d+:\d+:\d+$/);
+  });
+
+  it('with a matching fingerprint the binary is not executed and the cached version is used', () => {
+    const first = probeVersion().facts;
+    const { facts, executed } = probeVersion({ fingerprint: first.binaryFingerprint!, version: 'v1.33.5+k3s1' });
+    expect(executed).toBe(false);
+    expect(facts.installedVersion).toBe('v1.33.5+k3s1');
+  });
+
+  it('a replaced binary (other fingerprint) is asked again', () => {
+    const { facts, executed } = probeVersion({ fingerprint: '1:2:3', version: 'v1.30.0+k3s1' });
+    expect(executed).toBe(true);
+    expect(facts.installedVersion).toBe('v1.33.5+k3s1');
+  });
+
+  it('is kept in the state dir (0600), updated only when something changed, dropped for uninstalled nodes', () => {
+    const state = join(dir, 'state');
+    mkdirSync(state);
+    const installed = { ...freshK3sFacts(), installedVersion: 'v1.33.5+k3s1', binaryFingerprint: '10:20:30' };
+    expect(updateK3sVersionCache(state, [{ name: 'pi-2', facts: installed }, { name: 'pi-1', facts: installed }])).toBe(true);
+    expect(readFileSync(join(state, 'k3s-versions.json'), 'utf8')).toBe(
+      '{\n  "pi-1": {\n    "fingerprint": "10:20:30",\n    "version": "v1.33.5+k3s1"\n  },\n  "pi-2": {\n    "fingerprint": "10:20:30",\n    "version": "v1.33.5+k3s1"\n  }\n}\n',
+    );
+    expect(statSync(join(state, 'k3s-versions.json')).mode & 0o777).toBe(0o600);
+    expect(updateK3sVersionCache(state, [{ name: 'pi-1', facts: installed }])).toBe(false);
+    expect(updateK3sVersionCache(state, [{ name: 'pi-2', facts: freshK3sFacts() }])).toBe(true);
+    expect(readK3sVersionCache(state)).toEqual({ 'pi-1': { fingerprint: '10:20:30', version: 'v1.33.5+k3s1' } });
+    writeFileSync(join(state, 'k3s-versions.json'), 'not json');
+    expect(readK3sVersionCache(state)).toEqual({});
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freshK3sFacts, type K3sFacts } from '../../../cluster/facts.js';
+import { freshK3sFacts, readK3sVersionCache, type K3sFacts } from '../../../cluster/facts.js';
 import { K3S_CONFIG_PATH, K3S_KUBECONFIG_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH } from '../../../cluster/paths.js';
 import { runClusterPhase, type ClusterNodeInput, type ClusterPhaseOptions } from '../../../cluster/phase.js';
 import { sha256Hex } from '../../../cluster/token.js';
@@ -44,6 +44,7 @@ users:
 interface SimNode {
   installed: boolean;
   version?: string;
+  fingerprint?: string;
   running: boolean;
   /** Installer exits with this error instead of installing. */
   installFails?: string;
@@ -76,6 +77,7 @@ class SimCluster {
         if (sim.installFails) return fail(1, sim.installFails);
         sim.installed = true;
         sim.version = 'v1.33.5+k3s1';
+        sim.fingerprint = `1000:${this.timeline.length}:42`;
         sim.running = true;
         const role = /(?:sh -s -|k3s-install\.sh) (server|agent)/.exec(script)![1];
         t.files.set(`/etc/systemd/system/${role === 'server' ? 'k3s' : 'k3s-agent'}.service`, Buffer.from('[Unit]\n'));
@@ -87,6 +89,10 @@ class SimCluster {
         }
         return ok('[INFO]  systemd: Starting k3s\n');
       });
+      // What the phase asks right after an install: the binary's fingerprint and version.
+      t.on("echo '@@revue-pi@@ k3s_binary'", () =>
+        ok(sim.installed ? `@@revue-pi@@ k3s_binary\n${sim.fingerprint}\n@@revue-pi@@ k3s_version\nk3s version ${sim.version} (sim)\n` : '@@revue-pi@@ k3s_binary\n@@revue-pi@@ k3s_version\n'),
+      );
       t.on(/^systemctl restart/, (script) => {
         this.timeline.push(`${node.name}:restart`);
         sim.running = true;
@@ -127,6 +133,7 @@ class SimCluster {
     const server = t.file(SERVER_TOKEN_PATH);
     return {
       installedVersion: sim.installed ? sim.version : undefined,
+      binaryFingerprint: sim.installed ? sim.fingerprint : undefined,
       config: t.file(K3S_CONFIG_PATH),
       tokenFileSha256: token === undefined ? undefined : sha256Hex(token),
       serverTokenSha256: server === undefined ? undefined : sha256Hex(server.trim().replace(/^K10[0-9a-f]*::[^:]*:/, '')),
@@ -246,6 +253,12 @@ describe('runClusterPhase: up from scratch (1 server + 2 agents)', () => {
     expect(steps(again)).toEqual({ 'pi-1': ['k3s:unchanged', 'kubeconfig:unchanged'], 'pi-2': ['k3s:unchanged'], 'pi-3': ['k3s:unchanged'] });
     expect([...sim.transports.values()].flatMap((t) => t.writes)).toEqual([]);
     expect(sim.allRuns()).toEqual(['k3s kubectl get nodes -o json']);
+    // The versions learnt right after the installs let the next probe skip `k3s --version`.
+    expect(readK3sVersionCache(join(dir, 'state'))).toEqual({
+      'pi-1': { fingerprint: sim.sim.get('pi-1')!.fingerprint, version: 'v1.33.5+k3s1' },
+      'pi-2': { fingerprint: sim.sim.get('pi-2')!.fingerprint, version: 'v1.33.5+k3s1' },
+      'pi-3': { fingerprint: sim.sim.get('pi-3')!.fingerprint, version: 'v1.33.5+k3s1' },
+    });
   });
 
   it('adding a node later changes only that node', async () => {
