@@ -3,12 +3,15 @@
  * (field notes, "The K3s installer contract" and "Server and agents"), driven over real SSH as revue-pi
  * will drive them.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
-import { failNextInstall, installScript, installerRuns, standinBinary, startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
+import { STANDIN_CHANNELS, failNextInstall, installScript, installerRuns, standinBinary, startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
 
 interface Result {
   code: number;
@@ -18,6 +21,53 @@ interface Result {
 
 const VERSION = 'v1.33.5+k3s1';
 const SECRET = 'lab-cluster-secret-0123456789abcdef';
+
+describe('k3s stand-in release server (server.ts, no lab needed)', () => {
+  let srv: InstallerServer;
+  const get = (p: string, node?: string) => fetch(`${srv.origin}${p}`, { redirect: 'manual', headers: node ? { 'x-lab-node': node } : {} });
+  beforeAll(async () => {
+    srv = await startInstallerServer({ delayMs: 300 });
+  });
+  afterAll(() => srv?.stop());
+
+  it('serves the installer with its own origin, channels as redirects, and a binary matching its published hash', async () => {
+    expect(srv.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/install\.sh$/);
+    const script = await (await get('/install.sh')).text();
+    expect(script).toContain(`STANDIN_ORIGIN=\${STANDIN_ORIGIN:-'${srv.origin}'}`);
+    expect(script).not.toContain('@@STANDIN_ORIGIN@@');
+    const stable = await get('/v1-release/channels/stable');
+    expect([stable.status, stable.headers.get('location')]).toEqual([302, `${srv.origin}/k3s-io/k3s/releases/tag/${STANDIN_CHANNELS.stable}`]);
+    expect((await get('/v1-release/channels/nightly')).status).toBe(404);
+
+    const base = `/k3s-io/k3s/releases/download/${VERSION}`;
+    const sums = await (await get(`${base}/sha256sum-arm64.txt`)).text();
+    const t0 = Date.now();
+    const bin = Buffer.from(await (await get(`${base}/k3s-arm64`)).arrayBuffer());
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290); // delayMs applies to the binary only
+    expect(sums).toContain(`${createHash('sha256').update(bin).digest('hex')}  k3s-arm64\n`);
+    expect(bin.equals(standinBinary(VERSION))).toBe(true);
+    expect((await get('/k3s-io/k3s/releases/download/latest/k3s-arm64')).status).toBe(404);
+
+    // The assembled binary runs with nothing but node.
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'k3s-standin-')), 'k3s');
+    fs.writeFileSync(file, bin, { mode: 0o755 });
+    expect(execFileSync(file, ['--version'], { encoding: 'utf8' })).toBe(`k3s version ${VERSION} (revue-pi lab stand-in)\ngo version go1.24.0 (revue-pi lab stand-in)\n`);
+    fs.rmSync(path.dirname(file), { recursive: true });
+  });
+
+  it('fails the next downloads of one node only, and records each request with its node', async () => {
+    srv.failNext('pi-x');
+    const hash = `/k3s-io/k3s/releases/download/${VERSION}/sha256sum-arm64.txt`;
+    expect((await get(hash, 'pi-y')).status).toBe(200);
+    expect((await get(hash, 'pi-x')).status).toBe(500);
+    expect((await get(hash, 'pi-x')).status).toBe(200);
+    expect(srv.requests().slice(-3).map((r) => [r.node, r.status])).toEqual([['pi-y', 200], ['pi-x', 500], ['pi-x', 200]]);
+  });
+
+  it('binds to loopback only', async () => {
+    await expect(startInstallerServer({ address: '0.0.0.0' })).rejects.toThrow('loopback only');
+  });
+});
 
 describeLab('k3s stand-in (installer, server, agent, kubectl) on the lab', () => {
   let lab: Lab;
@@ -104,7 +154,6 @@ describeLab('k3s stand-in (installer, server, agent, kubectl) on the lab', () =>
     // Token K10<sha256 of the CA>::server:<the secret we gave>, node-token a symlink to it, both root-only.
     const token = fs.readFileSync(a.path('/var/lib/rancher/k3s/server/token'), 'utf8').trim();
     const ca = fs.readFileSync(a.path('/var/lib/rancher/k3s/server/tls/server-ca.crt'));
-    const { createHash } = await import('node:crypto');
     expect(token).toBe(`K10${createHash('sha256').update(ca).digest('hex')}::server:${SECRET}`);
     expect(fs.readlinkSync(a.path('/var/lib/rancher/k3s/server/node-token'))).toBe('/var/lib/rancher/k3s/server/token');
     expect(fs.statSync(a.path('/var/lib/rancher/k3s/server/token')).mode & 0o777).toBe(0o600);
