@@ -381,10 +381,12 @@ export class SshTransport implements Transport {
   /** Opens and authenticates one SSH connection, checking and recording the host key. */
   private async login(ep: Endpoint, timeoutMs: number, sock: NodeJS.ReadableStream | undefined): Promise<NodeSSH> {
     const knownHosts = this.opts.knownHosts;
-    const knownTypes = await knownHosts.knownKeyTypes(ep.host, ep.port);
+    const who = ep.label === 'node' ? this.nodeName : `${this.nodeName} (jump host ${displayAddress(ep.host, ep.port)})`;
+    const knownTypes = await knownHosts.knownKeyTypes(ep.host, ep.port).catch((err: Error) => {
+      throw new FinalError(new ConnectionError(this.nodeName, `Could not read the known_hosts files for node ${who}: ${err.message}.`, { cause: err }));
+    });
     let refused: Error | undefined;
     let newKey: Buffer | undefined;
-    const who = ep.label === 'node' ? this.nodeName : `${this.nodeName} (jump host ${displayAddress(ep.host, ep.port)})`;
     const config: ConnectConfig = {
       ...(sock ? { sock: sock as ConnectConfig['sock'] } : { host: ep.host }),
       port: ep.port,
@@ -447,7 +449,19 @@ export class SshTransport implements Transport {
       }
       throw err;
     }
-    if (newKey) await knownHosts.trust(ep.host, ep.port, newKey);
+    if (newKey) {
+      try {
+        await knownHosts.trust(ep.host, ep.port, newKey);
+      } catch (err) {
+        ssh.dispose();
+        throw new FinalError(
+          new ConnectionError(this.nodeName, `Could not record the host key of node ${who} in ${knownHosts.file}: ${(err as Error).message}.`, {
+            cause: err,
+            hint: 'Make that file writable, or point ssh.knownHostsFile in the inventory at a writable place.',
+          }),
+        );
+      }
+    }
     return ssh;
   }
 

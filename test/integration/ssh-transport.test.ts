@@ -129,6 +129,10 @@ describeLab('SSH transport against the lab', () => {
     // A second round finds the keys and writes nothing.
     await Promise.all(nodes.map((n) => connect(settings(n), { knownHosts: kh })));
     expect(await readFile(file, 'utf8')).toBe(text);
+    // A file that cannot be written is a clear, final error (no silent trust).
+    const unwritable = join(dir, 'placeholder', 'known_hosts');
+    const err = await rejection(connect(settings(plain, { connectRetries: 2 }), { nodeName: 'pi-a', knownHosts: knownHosts(unwritable) }));
+    expect(err.message).toMatch(new RegExp(`^Could not record the host key of node pi-a in ${unwritable}: (EEXIST|ENOTDIR)`));
   });
 
   it('logs in with an RSA key (rsa-sha2 signatures; OpenSSH refuses ssh-rsa SHA-1) and with an encrypted key', async () => {
