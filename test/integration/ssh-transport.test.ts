@@ -141,6 +141,10 @@ describeLab('SSH transport against the lab', () => {
     expect(spawnSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-f', rsa]).status).toBe(0);
     expect(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'key pass', '-f', enc]).status).toBe(0);
     await appendFile(plain.path('/home/pi/.ssh/authorized_keys'), (await readFile(`${rsa}.pub`, 'utf8')) + (await readFile(`${enc}.pub`, 'utf8')));
+    // The node's sshd accepts RSA keys only with SHA-2 signatures (OpenSSH ≥ 8.8 default), so this login proves rsa-sha2.
+    const accepted = (await plain.exec('/usr/sbin/sshd -T -f /etc/ssh/sshd_config | grep -i "^pubkeyacceptedalgorithms"')).stdout.trim().split(/[ ,]/);
+    expect(accepted).toContain('rsa-sha2-256');
+    expect(accepted).not.toContain('ssh-rsa');
     const t = await connect(settings(plain, { keyPath: rsa }));
     expect((await t.run('whoami')).stdout).toBe('pi\n');
     const e = await connect(settings(plain, { keyPath: enc, keyPassphraseEnv: 'KEY_PASS' }), { env: { HOME: home, KEY_PASS: 'key pass' } });
