@@ -65,6 +65,17 @@ Exit codes:
     });
 
   program
+    .command('status')
+    .description('read-only: every node (reachable, K3s, Ready, facts), MetalLB pools and addresses, workloads, HPAs and URLs')
+    .option('-i, --inventory <file>', 'inventory file', './inventory.yaml')
+    .option('--json', 'print the status as one JSON object (shape in the README) instead of tables')
+    .option('--state-dir <dir>', 'per-cluster state directory (where the run log goes)')
+    .action(async (opts: { inventory: string; json?: boolean; stateDir?: string }) => {
+      const { runStatusCommand } = await import('./commands/status.js');
+      setExitCode(await runStatusCommand(opts));
+    });
+
+  program
     .command('init')
     .description('ask for the cluster, its Pis (probed over SSH as you add them) and the workloads; write a commented inventory')
     .option('-o, --output <file>', 'inventory file to write', 'inventory.yaml')

@@ -1,0 +1,145 @@
+import { InventoryError, RevuePiError, trimOutput } from '../errors.js';
+import { transportOpener } from '../connect.js';
+import { loadInventory } from '../inventory/parse.js';
+import type { Inventory, InventoryNode } from '../inventory/schema.js';
+import { RunLog } from '../log.js';
+import { probeNodeState } from '../pipeline.js';
+import { EXIT_BAD_INPUT } from '../report.js';
+import { ensurePrivateDir, stateDirFor } from '../state.js';
+import type { Transport } from '../transport/transport.js';
+import { buildClusterStatusCommand, isMissingTypeError, parseClusterObjects } from '../status/cluster.js';
+import { formatStatus } from '../status/format.js';
+import { buildStatusReport, type ClusterRead, type NodeProbe } from '../status/report.js';
+import { renderWorkloads, type K8sObject } from '../../workloads/render.js';
+
+export interface StatusOptions {
+  inventory: string;
+  json?: boolean;
+  stateDir?: string;
+  /** Where the table goes (stdout). */
+  out?: NodeJS.WritableStream;
+}
+
+const KUBECTL_TIMEOUT_MS = 30_000;
+const PROBE_TIMEOUT_MS = 30_000;
+
+/**
+ * `revue-pi status`: read-only. Every node is reached and probed at the same time (one round trip each, the same
+ * probe as `up`), and the cluster is read with ONE `k3s kubectl get … -A -o json` on the first server — started as
+ * soon as that server's connection is open; another server is asked only when the first cannot answer. Exit 0 when
+ * nothing is wrong, 1 when something is (an unreachable node, a node not Ready, a workload not ready), 2 on bad input.
+ */
+export async function runStatusCommand(opts: StatusOptions): Promise<number> {
+  const out = opts.out ?? process.stdout;
+  let inventory: Inventory;
+  let rendered: K8sObject[];
+  try {
+    inventory = loadInventory(opts.inventory).inventory;
+    rendered = renderWorkloads(inventory, { secrets: 'references' });
+  } catch (error) {
+    if (error instanceof InventoryError) {
+      if (opts.json) out.write(JSON.stringify({ ok: false, exitCode: EXIT_BAD_INPUT, error: { file: error.file, issues: error.issues } }, null, 2) + '\n');
+      else process.stderr.write(`${error.message}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    if (error instanceof RevuePiError) {
+      const text = `${error.message}${error.hint ? ` ${error.hint}` : ''}`;
+      if (opts.json) out.write(JSON.stringify({ ok: false, exitCode: EXIT_BAD_INPUT, error: { file: opts.inventory, message: text } }, null, 2) + '\n');
+      else process.stderr.write(`${opts.inventory}: ${text}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    throw error;
+  }
+
+  const stateDir = ensurePrivateDir(stateDirFor(inventory.cluster.name, opts.stateDir));
+  const log = new RunLog(stateDir, 'status');
+  log.write(`revue-pi status -i ${opts.inventory} (${inventory.nodes.length} nodes)`);
+  const open = transportOpener(inventory, { log });
+  const servers = inventory.nodes.filter((n) => n.role === 'server');
+  const transports = new Map<string, Transport>();
+  const probes = new Map<string, NodeProbe>();
+  const readErrors: string[] = [];
+  let firstRead: Promise<ClusterRead | undefined> | undefined;
+
+  try {
+    await Promise.all(
+      inventory.nodes.map(async (node) => {
+        try {
+          const transport = await open(node);
+          transports.set(node.name, transport);
+          // The first server reads the cluster while it (and every other node) is probed.
+          if (node === servers[0]) firstRead = readCluster(node, transport, inventory, readErrors, log);
+          const state = await withTimeout(probeNodeState(transport), PROBE_TIMEOUT_MS, `probing node ${node.name} took longer than ${PROBE_TIMEOUT_MS / 1000} s`);
+          probes.set(node.name, { facts: state.facts, k3s: state.k3s });
+        } catch (error) {
+          probes.set(node.name, { error: describe(error) });
+          log.write(`[${node.name}] not reachable: ${describe(error)}`);
+        }
+      }),
+    );
+
+    let cluster: ClusterRead | undefined = firstRead ? await firstRead : undefined;
+    if (!cluster && servers[0] && !transports.has(servers[0].name)) readErrors.push(`${servers[0].name}: not reachable`);
+    for (const server of servers.slice(1)) {
+      if (cluster) break;
+      const transport = transports.get(server.name);
+      if (!transport) {
+        readErrors.push(`${server.name}: not reachable`);
+        continue;
+      }
+      cluster = await readCluster(server, transport, inventory, readErrors, log);
+    }
+    if (!cluster) {
+      cluster = {
+        error:
+          servers.length === 0
+            ? 'The inventory has no server node, so the cluster could not be read.'
+            : `The cluster could not be read over SSH from any server (${readErrors.join('; ')}); node readiness and workloads are unknown.`,
+      };
+    }
+
+    const report = buildStatusReport({ inventory, probes, cluster, rendered });
+    log.write(`finished: exit ${report.exitCode}; ${report.problems.length} problem(s)`);
+    for (const p of report.problems) log.write(`problem: ${p}`);
+    out.write(log.mask(opts.json ? JSON.stringify(report, null, 2) : formatStatus(report, 100)) + '\n');
+    return report.exitCode;
+  } finally {
+    await Promise.all([...transports.values()].map((t) => t.close().catch(() => undefined)));
+  }
+}
+
+/** One `k3s kubectl get … -A -o json` on a server; undefined (with the reason in `errors`) when it cannot answer. */
+async function readCluster(node: InventoryNode, transport: Transport, inventory: Inventory, errors: string[], log: RunLog): Promise<ClusterRead | undefined> {
+  const pools = inventory.network.metallb.enabled;
+  try {
+    let r = await transport.run(buildClusterStatusCommand({ pools }), { sudo: true, timeoutMs: KUBECTL_TIMEOUT_MS });
+    if (r.code !== 0 && pools && isMissingTypeError(`${r.stderr}\n${r.stdout}`)) {
+      log.write(`[${node.name}] MetalLB's pool type is not installed; reading without it`);
+      r = await transport.run(buildClusterStatusCommand({ pools: false }), { sudo: true, timeoutMs: KUBECTL_TIMEOUT_MS });
+    }
+    if (r.code !== 0) {
+      errors.push(`${node.name}: k3s kubectl exited ${r.code}: ${trimOutput(`${r.stderr}\n${r.stdout}`, 2)}`);
+      return undefined;
+    }
+    return { server: node.name, objects: parseClusterObjects(r.stdout) };
+  } catch (error) {
+    errors.push(`${node.name}: ${describe(error)}`);
+    return undefined;
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof RevuePiError) return error.hint ? `${error.message} ${error.hint}` : error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}.`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

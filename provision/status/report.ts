@@ -1,0 +1,214 @@
+import type { Inventory } from '../inventory/schema.js';
+import type { NodeFacts } from '../steps/facts.js';
+import type { K3sFacts } from '../../cluster/facts.js';
+import { METALLB_NAMESPACE, MONITORING_NAMESPACE, renderAccessInfo, type AccessInfo, type K8sObject } from '../../workloads/render.js';
+import type { ClusterHpa, ClusterObjects, ClusterWorkload, WorkloadKind } from './cluster.js';
+
+/**
+ * The `status` report: what the probes and the one cluster read found, put together with what the inventory asks
+ * for. Pure. This object is exactly what `status --json` prints (shape documented in the README, "revue-pi status").
+ */
+export interface StatusReport {
+  cluster: string;
+  /** Nothing to report: every node reachable and Ready, every workload ready, every LoadBalancer served. */
+  ok: boolean;
+  /** 0 when ok, else 1. */
+  exitCode: 0 | 1;
+  /** Where the cluster was read: the server whose `k3s kubectl` answered, or why none did. */
+  source: { via: 'ssh'; server: string } | { via: 'none'; error: string };
+  nodes: StatusNode[];
+  metallb: {
+    enabled: boolean;
+    /** The IPAddressPools in the cluster (from the inventory when the cluster could not be read: `poolsFrom`). */
+    pools: { name: string; addresses: string[]; autoAssign: boolean }[];
+    poolsFrom: 'cluster' | 'inventory';
+    /** Every LoadBalancer Service: what it asks for and what it was handed. */
+    services: { namespace: string; name: string; requested: string[]; assigned: string[] }[];
+  };
+  workloads: StatusWorkload[];
+  hpas: ClusterHpa[];
+  access: AccessInfo;
+  /** One sentence per thing that is wrong, naming the node or object and what to do. Empty when ok. */
+  problems: string[];
+}
+
+/** The Ready condition as `kubectl get nodes` shows it, `NotRegistered` when the node is not in the cluster, null when the cluster could not be read. */
+export type NodeReadiness = 'Ready' | 'NotReady' | 'Unknown' | 'NotRegistered' | null;
+
+export interface StatusNode {
+  name: string;
+  role: 'server' | 'agent';
+  address: string;
+  reachable: boolean;
+  /** Why the node could not be reached or probed; null when it was. */
+  error: string | null;
+  /** `k3s --version` on the node; null when not installed or not reachable. */
+  k3sVersion: string | null;
+  /** The node's K3s unit (k3s / k3s-agent) is active; null when not reachable. */
+  k3sRunning: boolean | null;
+  ready: NodeReadiness;
+  model: string | null;
+  os: string | null;
+  arch: string | null;
+  memoryBytes: number | null;
+  memoryCgroup: boolean | null;
+  pageSize: number | null;
+}
+
+export interface StatusWorkload {
+  namespace: string;
+  kind: WorkloadKind;
+  name: string;
+  ready: number;
+  desired: number;
+  /** `missing`: rendered for this inventory (or K3s's bundled Traefik) but not in the cluster. */
+  state: 'ready' | 'not-ready' | 'missing';
+}
+
+export interface NodeProbe {
+  /** Present when the node answered the probe. */
+  facts?: NodeFacts;
+  k3s?: K3sFacts;
+  /** Why it could not be reached or probed. */
+  error?: string;
+}
+
+export type ClusterRead = { server: string; objects: ClusterObjects } | { error: string };
+
+export interface StatusInput {
+  inventory: Inventory;
+  /** By node name. */
+  probes: Map<string, NodeProbe>;
+  cluster: ClusterRead;
+  /** The rendered workloads for this inventory (secrets as references): what should be running. */
+  rendered: K8sObject[];
+}
+
+const WORKLOAD_KINDS: WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet'];
+/** K3s's bundled Traefik: not rendered by revue-pi, but every route goes through it. */
+const TRAEFIK = { namespace: 'kube-system', kind: 'Deployment' as const, name: 'traefik' };
+
+/** The namespaces whose workloads and HPAs status shows in full. */
+export function statusNamespaces(inventory: Inventory): string[] {
+  return [inventory.workloads.namespace, MONITORING_NAMESPACE, METALLB_NAMESPACE];
+}
+
+/** Workloads status covers: the app and monitoring namespaces, MetalLB's, and K3s's Traefik in kube-system. */
+export function isStatusWorkload(inventory: Inventory, w: { namespace: string; kind: string; name: string }): boolean {
+  if (statusNamespaces(inventory).includes(w.namespace)) return true;
+  return w.namespace === TRAEFIK.namespace && w.kind === TRAEFIK.kind && w.name === TRAEFIK.name;
+}
+
+export function buildStatusReport(input: StatusInput): StatusReport {
+  const { inventory, probes, cluster, rendered } = input;
+  const problems: string[] = [];
+  const objects = 'objects' in cluster ? cluster.objects : undefined;
+
+  // ---- nodes
+  const clusterNodes = new Map((objects?.nodes ?? []).map((n) => [n.name, n]));
+  const nodes: StatusNode[] = inventory.nodes.map((node) => {
+    const probe = probes.get(node.name) ?? { error: 'not probed' };
+    const facts = probe.facts;
+    const k3s = probe.k3s;
+    const live = clusterNodes.get(node.name);
+    const ready: NodeReadiness = !objects ? null : !live ? 'NotRegistered' : live.ready === 'True' ? 'Ready' : live.ready === 'Unknown' ? 'Unknown' : 'NotReady';
+    const unit = node.role === 'server' ? 'k3s' : 'k3s-agent';
+    if (!facts) {
+      problems.push(`Node ${node.name} (${node.host}) could not be reached: ${probe.error ?? 'no answer'} Check that it is powered on and reachable over SSH, then run status again.`);
+    } else {
+      if (!k3s?.installedVersion) problems.push(`K3s is not installed on node ${node.name}; run revue-pi up.`);
+      else if (!k3s.active) problems.push(`K3s (${k3s.unit ?? unit}.service) is not running on node ${node.name}; see journalctl -u ${k3s.unit ?? unit} there, or run revue-pi up.`);
+      if (!facts.memoryCgroupActive) problems.push(`Node ${node.name} has no memory cgroup, which K3s needs; run revue-pi up (it adds cgroup_memory=1 cgroup_enable=memory and reboots).`);
+      if (inventory.pi.kernel4k && facts.pageSize !== 0 && facts.pageSize !== 4096) {
+        problems.push(`Node ${node.name} runs with ${facts.pageSize / 1024}K memory pages although pi.kernel4k is on (MongoDB and Redis need 4K); run revue-pi up (it boots kernel8.img).`);
+      }
+    }
+    if (ready === 'NotRegistered' && k3s?.installedVersion) problems.push(`Node ${node.name} is not in the cluster; run revue-pi up to join it.`);
+    if (ready === 'NotReady') problems.push(`Node ${node.name} is NotReady in the cluster; see kubectl describe node ${node.name}.`);
+    if (ready === 'Unknown') problems.push(`Node ${node.name} stopped reporting to the cluster (Ready=Unknown); check that it is on and that ${unit}.service is running there.`);
+    return {
+      name: node.name,
+      role: node.role,
+      address: node.host,
+      reachable: facts !== undefined,
+      error: facts ? null : (probe.error ?? 'no answer'),
+      k3sVersion: k3s?.installedVersion ?? null,
+      k3sRunning: facts ? Boolean(k3s?.active) : null,
+      ready,
+      model: facts ? facts.model || null : null,
+      os: facts ? facts.os.prettyName || null : null,
+      arch: facts ? facts.arch || null : null,
+      memoryBytes: facts ? facts.memoryBytes : null,
+      memoryCgroup: facts ? facts.memoryCgroupActive : null,
+      pageSize: facts ? facts.pageSize || null : null,
+    };
+  });
+  if ('error' in cluster) problems.push(cluster.error);
+
+  // ---- workloads: what is in the cluster, plus what should be and is not
+  const workloads: StatusWorkload[] = [];
+  if (objects) {
+    const key = (w: { namespace: string; kind: string; name: string }) => `${w.namespace}/${w.kind}/${w.name}`;
+    const live = new Map<string, ClusterWorkload>(objects.workloads.filter((w) => isStatusWorkload(inventory, w)).map((w) => [key(w), w]));
+    const expected = [
+      ...rendered
+        .filter((o) => (WORKLOAD_KINDS as string[]).includes(o.kind))
+        .map((o) => ({ namespace: o.metadata.namespace ?? 'default', kind: o.kind as WorkloadKind, name: o.metadata.name, desired: desiredOf(o) })),
+      { ...TRAEFIK, desired: 1 },
+    ];
+    for (const e of expected) {
+      if (!live.has(key(e))) workloads.push({ namespace: e.namespace, kind: e.kind, name: e.name, ready: 0, desired: e.desired, state: 'missing' });
+    }
+    for (const w of live.values()) workloads.push({ ...w, state: w.ready >= w.desired ? 'ready' : 'not-ready' });
+    workloads.sort((a, b) => `${a.namespace}/${a.name}/${a.kind}`.localeCompare(`${b.namespace}/${b.name}/${b.kind}`));
+    for (const w of workloads) {
+      const ref = `${w.kind} ${w.namespace}/${w.name}`;
+      if (w.state === 'missing') {
+        problems.push(
+          w.namespace === TRAEFIK.namespace && w.name === TRAEFIK.name
+            ? `${ref} (K3s's bundled Traefik) is missing; check the helm-install-traefik Job in kube-system and that traefik is not in K3s's disable list.`
+            : `${ref} is missing from the cluster; run revue-pi up.`,
+        );
+      } else if (w.state === 'not-ready') {
+        problems.push(`${ref} is not ready (${w.ready}/${w.desired}); see kubectl -n ${w.namespace} describe ${w.kind.toLowerCase()} ${w.name}.`);
+      }
+    }
+  }
+
+  // ---- MetalLB
+  const services = (objects?.loadBalancers ?? []).map((s) => ({ namespace: s.namespace, name: s.name, requested: s.requested, assigned: s.assigned }));
+  if (inventory.network.metallb.enabled) {
+    for (const s of services.filter((x) => x.assigned.length === 0)) {
+      problems.push(
+        `Service ${s.namespace}/${s.name} has no address from MetalLB yet${s.requested.length ? ` (it asks for ${s.requested.join(', ')}, which must lie in a pool)` : ''}; see kubectl -n ${s.namespace} describe service ${s.name}.`,
+      );
+    }
+  }
+  const pools = objects
+    ? objects.pools.map((p) => ({ name: p.name, addresses: p.addresses, autoAssign: p.autoAssign }))
+    : inventory.network.metallb.pools.map((p) => ({ name: p.name, addresses: p.addresses, autoAssign: true }));
+
+  // ---- access: the address Traefik really got, else the inventory's fixed one
+  const traefik = services.find((s) => s.namespace === TRAEFIK.namespace && s.name === TRAEFIK.name);
+  const access = renderAccessInfo(inventory, rendered, traefik?.assigned[0] ?? inventory.network.addresses.ingress);
+
+  const ok = problems.length === 0;
+  return {
+    cluster: inventory.cluster.name,
+    ok,
+    exitCode: ok ? 0 : 1,
+    source: 'objects' in cluster ? { via: 'ssh', server: cluster.server } : { via: 'none', error: cluster.error },
+    nodes,
+    metallb: { enabled: inventory.network.metallb.enabled, pools, poolsFrom: objects ? 'cluster' : 'inventory', services },
+    workloads,
+    hpas: (objects?.hpas ?? []).filter((h) => statusNamespaces(inventory).includes(h.namespace)),
+    access,
+    problems,
+  };
+}
+
+function desiredOf(o: K8sObject): number {
+  if (o.kind === 'DaemonSet') return 0;
+  const replicas = (o.spec as { replicas?: unknown } | undefined)?.replicas;
+  return typeof replicas === 'number' ? replicas : 1;
+}
