@@ -1,6 +1,7 @@
 import { shQuote } from '../provision/transport/commands.js';
 import { type ObjectRef } from './prune.js';
 import { ARMV82_LABEL, type K8sObject, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PHASE_LABEL, type Phase } from './render.js';
+import { BEARER_TOKEN_NAMES, GRAFANA_ADMIN, MONGO_SERVICES, SECRET_NAMES } from './secrets.js';
 
 /**
  * Pure parts of applying the workloads: the `k3s kubectl …` commands run on the first server (through the transport,
@@ -415,4 +416,44 @@ export function describePlannedPhase(phase: Phase, objects: K8sObject[], live: S
   const missing = objects.filter((o) => !live.has(key(o))).length;
   const present = objects.length - missing;
   return `would apply ${objects.length} object${objects.length === 1 ? '' : 's'} (${phase}): ${missing} new, ${present} already there (updated only where they differ)`;
+}
+
+// ---- secrets already in the cluster ------------------------------------------------------------------------------
+
+/** revue-pi's Secrets in the cluster (to recover the workload secrets when the state file is gone). Prints a List. */
+export const GET_MANAGED_SECRETS = `k3s kubectl get secrets -A -l ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE} -o json`;
+
+/**
+ * The workload secrets held by the cluster's Secrets, in the state file's shape (only what was found), or undefined
+ * when there are none. A lost state file must not mean new MongoDB passwords: the databases keep their first one.
+ */
+export function secretsFromCluster(listJson: string, revueNamespace: string): Record<string, unknown> | undefined {
+  const items = listItems(listJson) as (ListItem & { data?: Record<string, string> })[];
+  const value = (ns: string, name: string, key: string): string | undefined => {
+    const s = items.find((i) => i.kind === 'Secret' && i.metadata?.namespace === ns && i.metadata?.name === name);
+    const v = s?.data?.[key];
+    return v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
+  };
+  const out: Record<string, unknown> = {};
+  const mongo: Record<string, string> = {};
+  for (const svc of MONGO_SERVICES) {
+    const v = value(revueNamespace, SECRET_NAMES.database(svc), 'password');
+    if (v !== undefined) mongo[svc] = v;
+  }
+  if (Object.keys(mongo).length > 0) out.mongoRootPasswords = mongo;
+  const tokens = SECRET_NAMES.tokens;
+  const put = (field: string, v: string | undefined) => {
+    if (v !== undefined) out[field] = v;
+  };
+  put('jwtSecret', value(revueNamespace, tokens, 'JWT_SECRET'));
+  put('jwtRefreshSecret', value(revueNamespace, tokens, 'JWT_REFRESH_SECRET'));
+  put('devApiKey', value(revueNamespace, tokens, 'DEV_API_KEY'));
+  const bearer: Record<string, string> = {};
+  for (const name of BEARER_TOKEN_NAMES) {
+    const v = value(revueNamespace, tokens, name);
+    if (v !== undefined) bearer[name] = v;
+  }
+  if (Object.keys(bearer).length > 0) out.bearerTokens = bearer;
+  put('grafanaAdminPassword', value(GRAFANA_ADMIN.namespace, GRAFANA_ADMIN.secret, GRAFANA_ADMIN.passwordKey));
+  return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { RevuePiError, trimOutput } from '../provision/errors.js';
 import type { EmitEvent } from '../provision/events.js';
@@ -9,6 +9,7 @@ import { readTextIfExists, writePrivateFile } from '../provision/state.js';
 import type { NodeFacts } from '../provision/steps/facts.js';
 import type { Transport } from '../provision/transport/transport.js';
 import {
+  GET_MANAGED_SECRETS,
   GET_NODES_JSON,
   armLabel,
   buildApplyCommand,
@@ -29,6 +30,7 @@ import {
   parseObjectRefs,
   planNodeLabels,
   remoteApplyPath,
+  secretsFromCluster,
   waitTargetOf,
   type NotReady,
   type WaitTarget,
@@ -127,10 +129,25 @@ async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): P
   // Secrets: stable per cluster, never printed.
   const secretsFile = join(opts.stateDir, WORKLOAD_SECRETS_FILE);
   result.secretsFile = secretsFile;
-  const secrets = loadWorkloadSecrets(secretsFile, opts.random ?? randomBytes, command === 'up');
+  let fromCluster: Record<string, unknown> | undefined;
+  if (!existsSync(secretsFile)) {
+    // A lost state file must not mean new passwords (MongoDB keeps its first one): take what the cluster holds.
+    const r = await transport.run(GET_MANAGED_SECRETS, { sudo: true, timeoutMs: 30_000 });
+    if (r.code !== 0) {
+      fail(opts, result, `${secretsFile} does not exist and the Secrets already in the cluster could not be read on ${server} (exit ${r.code}): ${trimOutput(`${r.stderr}\n${r.stdout}`, 3)}`);
+      return;
+    }
+    fromCluster = secretsFromCluster(r.stdout, inventory.workloads.namespace);
+  }
+  const secrets = loadWorkloadSecrets(secretsFile, opts.random ?? randomBytes, command === 'up', fromCluster);
   for (const value of allSecretValues(secrets)) {
     log.addSecret(value);
     log.addSecret(Buffer.from(value, 'utf8').toString('base64'));
+  }
+  if (fromCluster) {
+    const msg = `The workload secrets were missing from ${secretsFile}; took the ones the cluster's Secrets hold${command === 'up' ? ' and saved them there (mode 0600)' : ''}.`;
+    log.write(msg);
+    emit({ type: 'info', message: msg });
   }
 
   // Render (pure) and check the capacity before touching anything.
@@ -205,10 +222,13 @@ async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): P
 
 // ---- secrets ------------------------------------------------------------------------------------------------
 
-/** The cluster's workload secrets: kept in the state file (0600), missing ones generated (and saved when `save`). */
-export function loadWorkloadSecrets(file: string, random: (bytes: number) => Buffer, save: boolean): WorkloadSecrets {
+/**
+ * The cluster's workload secrets: kept in the state file (0600), missing ones generated (and saved when `save`).
+ * `fromCluster` (secrets read back from the cluster) stands in for the file when it does not exist.
+ */
+export function loadWorkloadSecrets(file: string, random: (bytes: number) => Buffer, save: boolean, fromCluster?: Record<string, unknown>): WorkloadSecrets {
   const text = readTextIfExists(file);
-  let stored: unknown;
+  let stored: unknown = text === undefined ? fromCluster : undefined;
   if (text !== undefined) {
     try {
       stored = JSON.parse(text);
@@ -220,7 +240,7 @@ export function loadWorkloadSecrets(file: string, random: (bytes: number) => Buf
     }
   }
   const { secrets, changed } = reconcileWorkloadSecrets(stored, random, file);
-  if (changed && save) {
+  if ((changed || text === undefined) && save) {
     mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
     writePrivateFile(file, JSON.stringify(secrets, null, 2) + '\n');
   }

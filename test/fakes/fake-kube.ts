@@ -48,6 +48,7 @@ export class FakeKube {
         return ok();
       })
       .on(/^kinds=/, (s) => this.list(s))
+      .on(/^k3s kubectl get secrets -A -l /, (s) => this.list(s))
       .on(/^rc=0\nk3s kubectl delete /, (s) => this.delete(s))
       .on(/get deployments\.apps,statefulsets\.apps,daemonsets\.apps|get jobs\.batch/, (s) => this.readiness(s))
       .on(/get pods -n .* -o json/, () => ok(`${JSON.stringify({ items: this.pods })}\n${JSON.stringify({ items: this.events })}\n`))
@@ -109,7 +110,8 @@ export class FakeKube {
   private list(script: string): RunResult {
     const selector = /-l (\S+) -o json/.exec(script)![1]!.replace(/'/g, '');
     const [k, v] = selector.split('=');
-    const items = [...this.objects.values()].filter((o) => o.metadata.labels?.[k!] === v);
+    const kinds = script.includes('get secrets') ? ['Secret'] : undefined;
+    const items = [...this.objects.values()].filter((o) => o.metadata.labels?.[k!] === v && (!kinds || kinds.includes(o.kind)));
     return ok(JSON.stringify({ kind: 'List', items }));
   }
 

@@ -15,6 +15,7 @@ import {
   parseObjectRefs,
   planNodeLabels,
   resourceOf,
+  secretsFromCluster,
   splitJsonDocuments,
   waitTargetOf,
 } from '../../../workloads/apply.js';
@@ -269,4 +270,25 @@ describe('why not ready', () => {
       'Job kube-system/helm-install-grafana: running — no pods yet',
     ]);
   });
+});
+
+describe('secrets already in the cluster', () => {
+  const b64 = (t: string) => Buffer.from(t).toString('base64');
+  it('reads back what the Secrets hold, in the state file\'s shape, ignoring other namespaces', () => {
+    const list = JSON.stringify({
+      items: [
+        { kind: 'Secret', metadata: { name: 'revue-auth-db', namespace: 'apps' }, data: { password: b64('auth-pw-0123456789') } },
+        { kind: 'Secret', metadata: { name: 'revue-user-db', namespace: 'revue' }, data: { password: b64('not-this-namespace') } },
+        { kind: 'Secret', metadata: { name: 'revue-tokens', namespace: 'apps' }, data: { JWT_SECRET: b64('jwt-0123456789abcdef'), AUTH_BEARER_TOKEN: b64('bearer-0123456789ab') } },
+        { kind: 'Secret', metadata: { name: 'grafana-admin', namespace: 'monitoring' }, data: { 'admin-user': b64('admin'), 'admin-password': b64('grafana-0123456789') } },
+      ],
+    });
+    expect(secretsFromCluster(list, 'apps')).toEqual({
+      mongoRootPasswords: { auth: 'auth-pw-0123456789' },
+      jwtSecret: 'jwt-0123456789abcdef',
+      bearerTokens: { AUTH_BEARER_TOKEN: 'bearer-0123456789ab' },
+      grafanaAdminPassword: 'grafana-0123456789',
+    });
+  });
+  it('none: undefined', () => expect(secretsFromCluster('{"apiVersion":"v1","items":[],"kind":"List"}', 'revue')).toBeUndefined());
 });

@@ -303,6 +303,33 @@ describe('state', () => {
     expect(w.transport.runs).toEqual([]);
   });
 
+  it('a lost secrets file is rebuilt from the Secrets in the cluster, not regenerated (MongoDB keeps its first password)', async () => {
+    const w = world();
+    await runWorkloadsPhase(options(w, labInventory()));
+    const first = storedSecrets();
+    rmSync(join(dir, 'state', WORKLOAD_SECRETS_FILE));
+    const again = await runWorkloadsPhase(options(w, labInventory(), { random: deterministicRandom('another-seed') }));
+    expect(again.error).toBeUndefined();
+    expect(again.changed).toBe(false);
+    expect(storedSecrets()).toEqual(first);
+    expect(statSync(join(dir, 'state', WORKLOAD_SECRETS_FILE)).mode & 0o777).toBe(0o600);
+    expect(w.events).toContainEqual({
+      type: 'info',
+      message: `The workload secrets were missing from ${join(dir, 'state', WORKLOAD_SECRETS_FILE)}; took the ones the cluster's Secrets hold and saved them there (mode 0600).`,
+    });
+  });
+
+  it('with monitoring off and the file lost, only Grafana\'s password is new', async () => {
+    const w = world();
+    await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } })));
+    const first = storedSecrets();
+    rmSync(join(dir, 'state', WORKLOAD_SECRETS_FILE));
+    await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } }), { random: deterministicRandom('another-seed') }));
+    const again = storedSecrets();
+    expect({ ...again, grafanaAdminPassword: '' }).toEqual({ ...first, grafanaAdminPassword: '' });
+    expect(again.grafanaAdminPassword).not.toBe(first.grafanaAdminPassword);
+  });
+
   it('the uploaded YAML holds the stored secrets, base64 as Kubernetes wants', async () => {
     const w = world();
     await runWorkloadsPhase(options(w, labInventory()));
