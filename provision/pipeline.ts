@@ -50,8 +50,19 @@ interface NodeSession {
   report: NodeReport;
 }
 
-export async function runPipeline(opts: PipelineOptions): Promise<RunReport> {
+export async function runPipeline(options: PipelineOptions): Promise<RunReport> {
   const started = Date.now();
+  // Every phase's wall time goes into the report (the benchmark reads it), whoever emits its events.
+  const phaseTimes: NonNullable<RunReport['phases']> = [];
+  const opened = new Map<string, number>();
+  const opts: PipelineOptions = {
+    ...options,
+    emit: (event) => {
+      if (event.type === 'phase-start') opened.set(event.phase, Date.now());
+      if (event.type === 'phase-end') phaseTimes.push({ phase: event.phase, ok: event.ok, durationMs: Date.now() - (opened.get(event.phase) ?? Date.now()) });
+      options.emit(event);
+    },
+  };
   const { inventory, emit } = opts;
   const sessions = inventory.nodes.map<NodeSession>((node) => ({
     node,
@@ -86,7 +97,7 @@ export async function runPipeline(opts: PipelineOptions): Promise<RunReport> {
       readyTimeoutMs: inventory.k3s.readyTimeoutSeconds * 1000,
     });
     const workloads = await workloadsStage(opts, sessions);
-    return finish(opts, sessions, started, { k3s, workloads });
+    return finish(opts, sessions, started, { k3s, workloads, phases: phaseTimes });
   } finally {
     await Promise.all(sessions.map((s) => s.transport?.close().catch(() => undefined)));
   }
@@ -122,7 +133,7 @@ async function workloadsStage(opts: PipelineOptions, sessions: NodeSession[]): P
   return { ok: result.ok, changed: result.changed, summary: result.summary, error: result.error, capacity: result.capacity, access: result.access, pruned: result.pruned, phases: result.phases };
 }
 
-function finish(opts: PipelineOptions, sessions: NodeSession[], started: number, extra: Pick<RunReport, 'k3s' | 'workloads'> = {}): RunReport {
+function finish(opts: PipelineOptions, sessions: NodeSession[], started: number, extra: Pick<RunReport, 'k3s' | 'workloads' | 'phases'> = {}): RunReport {
   for (const s of sessions) {
     s.report.status = nodeStatusFromSteps(s.report.steps, s.report.error);
     s.report.sshConnections = s.transport?.connectionCount;

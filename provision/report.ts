@@ -48,6 +48,8 @@ export interface RunReport {
   /** The K3s phase: which server came first, where the token came from, where the kubeconfig went. */
   k3s?: { firstServer?: string; token?: string; kubeconfigPath?: string };
   workloads?: WorkloadsReport;
+  /** Wall time of each phase, in the order they ended. */
+  phases?: { phase: string; ok: boolean; durationMs: number }[];
 }
 
 /** A node's overall status from its steps: failed beats changed beats unchanged. */

@@ -1,0 +1,123 @@
+/**
+ * `npm run bench` — wall times of `revue-pi up` on the lab (root + openssh-server), not a test:
+ *   A. 1 server + 1 agent from fresh nodes,   B. 1 server + 9 agents from fresh nodes,
+ *   C. a no-op re-run on those 10 nodes (with SSH connections per node),
+ *   D. a no-op re-run on 3 nodes with the workloads on (MetalLB, Traefik config, monitoring, Revue).
+ * The K3s installer is the lab's STAND-IN, served from 127.0.0.1 with an emulated download delay, so the
+ * figures measure revue-pi's orchestration (parallel joins, round trips), not K3s itself. The lab's nodes and
+ * stand-ins share this machine's cores with the CLI: the average number of busy cores is printed per run.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startInstallerServer } from '../test/lab/k3s-standin/server.js';
+import { labSupport, startLab } from '../test/lab/lab.js';
+import type { RunReport } from '../provision/report.js';
+
+const DOWNLOAD_DELAY_MS = Number(process.env.BENCH_DOWNLOAD_DELAY_MS ?? 3000);
+const CLI = new URL('../dist/revue-pi.js', import.meta.url).pathname;
+
+function busyJiffies(): { busy: number; total: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+  const total = cpu.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+interface Measured {
+  wallMs: number;
+  busyCores: number;
+  report: RunReport;
+}
+
+function runUp(inventory: string, stateDir: string): Promise<Measured> {
+  return new Promise((resolve, reject) => {
+    const before = busyJiffies();
+    const started = performance.now();
+    const child = spawn(process.execPath, [CLI, 'up', '-i', inventory, '--json', '--yes', '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kubeconfig')], {
+      env: { ...process.env, CI: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const wallMs = performance.now() - started;
+      const after = busyJiffies();
+      const cores = Number(readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? 1);
+      const busyCores = ((after.busy - before.busy) / Math.max(1, after.total - before.total)) * cores;
+      try {
+        const report = JSON.parse(stdout) as RunReport;
+        if (code !== 0) reject(new Error(`up exited ${code}: ${JSON.stringify(report.nodes.filter((n) => n.error).map((n) => [n.name, n.error]))} ${report.workloads?.error ?? ''}`));
+        else resolve({ wallMs, busyCores, report });
+      } catch {
+        reject(new Error(`up exited ${code} without a JSON report: ${stderr.slice(-2000)}`));
+      }
+    });
+  });
+}
+
+const clusterOnly = (ingressSubnet: string) => ({
+  workloads: { revue: false, monitoring: false, kafkaUi: false },
+  network: { metallb: { enabled: false, pools: [] }, addresses: {} },
+  _subnet: ingressSubnet,
+});
+
+function phases(report: RunReport): string {
+  return (report.phases ?? []).map((p) => `${p.phase} ${(p.durationMs / 1000).toFixed(2)} s`).join(', ');
+}
+
+function line(label: string, m: Measured): string {
+  const conns = m.report.nodes.map((n) => n.sshConnections ?? 0);
+  return `${label.padEnd(44)} ${(m.wallMs / 1000).toFixed(2).padStart(7)} s   busy cores ${m.busyCores.toFixed(2)}   SSH connections/node ${Math.min(...conns)}–${Math.max(...conns)}   (${phases(m.report)})`;
+}
+
+async function scenario(names: string[], subnet: string, extra: Record<string, unknown>, runs: string[]): Promise<Measured[]> {
+  const lab = await startLab(names.map((name) => ({ name })), { subnet });
+  const stateDir = mkdtempSync(join(tmpdir(), 'revue-pi-bench-'));
+  try {
+    const { _subnet, ...rest } = extra as { _subnet?: string };
+    void _subnet;
+    const inventory = lab.writeInventory({ k3s: { installScriptUrl: installer.url }, ...rest });
+    const results: Measured[] = [];
+    for (const label of runs) {
+      const measured = await runUp(inventory, stateDir);
+      results.push(measured);
+      console.log(line(`${label} (${names.length} nodes)`, measured));
+    }
+    return results;
+  } finally {
+    await lab.stop();
+  }
+}
+
+const support = labSupport();
+if (!support.ok) {
+  console.error(`npm run bench needs the lab: ${support.reason}`);
+  process.exit(2);
+}
+const installer = await startInstallerServer({ delayMs: DOWNLOAD_DELAY_MS });
+try {
+  console.log(`revue-pi bench — lab of simulated Pis, K3s installer STAND-IN with a ${DOWNLOAD_DELAY_MS} ms emulated download, ${new Date().toISOString()}`);
+  const names = (n: number) => Array.from({ length: n }, (_, i) => `pi-${i + 1}`);
+  const [a] = await scenario(names(2), '127.0.90.', clusterOnly('127.0.90.'), ['A. fresh up, 1 server + 1 agent']);
+  const [b, c] = await scenario(names(10), '127.0.91.', clusterOnly('127.0.91.'), ['B. fresh up, 1 server + 9 agents', 'C. no-op re-run, 1 server + 9 agents']);
+  const [, d] = await scenario(
+    names(3),
+    '127.0.92.',
+    { network: { metallb: { pools: [{ name: 'lan', addresses: ['127.0.92.200-127.0.92.220'] }] }, addresses: { ingress: '127.0.92.200' } } },
+    ['fresh up with workloads', 'D. no-op re-run with workloads'],
+  );
+  const clusterA = a!.report.phases?.find((p) => p.phase === 'cluster')?.durationMs ?? NaN;
+  const clusterB = b!.report.phases?.find((p) => p.phase === 'cluster')?.durationMs ?? NaN;
+  console.log('');
+  console.log(`1+9 vs 1+1, whole up:        ${(b!.wallMs / a!.wallMs).toFixed(2)}×   (target ≤ 1.3×)`);
+  console.log(`1+9 vs 1+1, cluster phase:   ${(clusterB / clusterA).toFixed(2)}×`);
+  console.log(`no-op re-run on 10 nodes:    ${(c!.wallMs / 1000).toFixed(2)} s   (target ≤ 1.5 s, one SSH connection per node)`);
+  console.log(`no-op re-run with workloads: ${(d!.wallMs / 1000).toFixed(2)} s on 3 nodes`);
+} finally {
+  await installer.stop();
+}
