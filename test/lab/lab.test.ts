@@ -179,6 +179,9 @@ describeLab('lab of simulated Pis', () => {
     expect(lines.slice(1, 5)).toEqual(['cpuset cpu io memory pids', 'memory-ok', '6.12.47+rpt-rpi-v8', '4096']);
     expect(lines[5]).not.toBe(before.stdout.trim());
     expect(lines[6]).toBe('lab-marker'); // the SD card survives a reboot
+    expect(fs.readFileSync(node.path('/proc/cmdline'), 'utf8')).toBe(`${lines[0]}\n`);
+    expect(fs.readFileSync(node.path('/proc/device-tree/model'), 'utf8')).toBe('Raspberry Pi 5 Model B Rev 1.0\0');
+    expect(() => node.path('/proc/self/status')).toThrow(/no host file/);
     expect(node.rebootCount()).toBe(1);
     expect(node.bootCount()).toBe(2);
   });

@@ -94,6 +94,19 @@ const BOOT_TIMEOUT_MS = 20_000;
 const NODE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Node paths that are per-node directories (node path → directory under the node's rootDir). */
 const NODE_DIRS = ['/etc', '/boot', '/home', '/root', '/run', '/tmp', '/usr/local', '/var/lib/rancher', '/var/log'];
+/** Node files rendered per boot → their file under <node>/lab/boot/. */
+const BOOT_FILES: Array<[string, string]> = [
+  ['/proc/cmdline', 'cmdline'],
+  ['/proc/meminfo', 'meminfo'],
+  ['/proc/cpuinfo', 'cpuinfo'],
+  ['/proc/version', 'version'],
+  ['/proc/sys/kernel/osrelease', 'osrelease'],
+  ['/proc/sys/kernel/random/boot_id', 'boot_id'],
+  ['/proc/device-tree', 'firmware/devicetree/base'],
+  ['/sys/firmware', 'firmware'],
+  ['/sys/fs/cgroup', 'cgroup'],
+  ['/sys/class/net', 'net'],
+];
 const TOOLS = ['/usr/sbin/sshd', 'perl', 'unshare', 'nsenter', 'setpriv', 'ssh-keygen', 'sudo', 'openssl', 'cp'];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -258,6 +271,11 @@ class SimNode implements LabNode {
     for (const d of NODE_DIRS) {
       if (norm === d || norm.startsWith(`${d}/`)) return path.join(this.rootDir, norm.slice(1));
     }
+    // what this boot's kernel and firmware show (rendered by boot(); read-only in spirit)
+    for (const [nodeFile, labFile] of BOOT_FILES) {
+      if (norm === nodeFile || norm.startsWith(`${nodeFile}/`)) return this.labPath('boot', labFile + norm.slice(nodeFile.length));
+    }
+    if (/^\/(proc|sys|dev)(\/|$)/.test(norm)) throw new Error(`lab: ${norm} of node ${this.name} has no host file; read it with node.exec().`);
     return norm; // shared with the host (e.g. /usr/bin)
   }
 
