@@ -25,7 +25,7 @@ import {
 } from './nodes.js';
 import { API_PORT, K3S_KUBECONFIG_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH, unitFor } from './paths.js';
 import { checkClusterNode, describeClusterChange, planClusterNode, tokenMatchesServer, type ClusterChange } from './plan.js';
-import { generateToken, tokenFileContent, tokenSecret, type RandomSource } from './token.js';
+import { generateToken, readStateToken, tokenFileContent, tokenSecret, type RandomSource } from './token.js';
 
 /**
  * The cluster phase of `up`/`plan`: K3s on every node, in order — the first server, then the other servers
@@ -208,7 +208,7 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
 
 async function resolveToken(opts: ClusterPhaseOptions, first: Session): Promise<{ token: string | undefined; source: NonNullable<ClusterPhaseResult['token']> }> {
   const file = join(opts.stateDir, 'token');
-  const stored = readTextIfExists(file)?.trim();
+  const stored = readStateToken(opts.stateDir);
   if (stored) return { token: stored, source: 'state' };
 
   const k3s = first.k3s;

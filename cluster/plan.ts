@@ -105,3 +105,15 @@ export function tokenMatchesServer(facts: K3sFacts, token: string): boolean {
   if (facts.tokenFileSha256 !== undefined) return facts.tokenFileSha256 === sha256Hex(tokenFileContent(token));
   return true;
 }
+
+/**
+ * Every node's planned changes at once (for a confirmation prompt before `up` changes anything). `token`
+ * is the state directory's (readStateToken); without one, token files are planned only where none exist.
+ */
+export function planCluster(inventory: Inventory, nodes: { node: InventoryNode; k3s: K3sFacts }[], token: string | undefined): Map<string, ClusterChange[]> {
+  const firstServer = inventory.nodes.find((n) => n.role === 'server');
+  const plans = new Map<string, ClusterChange[]>();
+  if (!firstServer) return plans;
+  for (const { node, k3s } of nodes) plans.set(node.name, planClusterNode(k3s, inventory, node, { firstServer, token }));
+  return plans;
+}

@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * The cluster token: a secret revue-pi generates once and keeps in the state directory (0600). K3s accepts a
@@ -24,4 +26,13 @@ export function sha256Hex(text: string): string {
 export function tokenSecret(token: string): string {
   const match = /^K10[0-9a-f]+::[^:]+:(.+)$/.exec(token.trim());
   return match ? match[1]! : token.trim();
+}
+
+/** The token kept in the per-cluster state directory, if any (`<stateDir>/token`, 0600). */
+export function readStateToken(stateDir: string): string | undefined {
+  try {
+    return readFileSync(join(stateDir, 'token'), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderK3sConfig } from '../../../cluster/config.js';
 import { freshK3sFacts, type K3sFacts } from '../../../cluster/facts.js';
-import { checkClusterNode, describeClusterChange, planClusterNode, tokenMatchesServer } from '../../../cluster/plan.js';
+import { checkClusterNode, describeClusterChange, planCluster, planClusterNode, tokenMatchesServer } from '../../../cluster/plan.js';
 import { sha256Hex, tokenFileContent } from '../../../cluster/token.js';
 import type { Inventory, InventoryNode } from '../../../provision/inventory/schema.js';
 import { haInventory, inventory } from './helpers.js';
@@ -128,5 +128,17 @@ describe('tokenMatchesServer', () => {
     expect(tokenMatchesServer({ ...freshK3sFacts(), serverTokenSha256: sha256Hex('other') }, TOKEN)).toBe(false);
     expect(tokenMatchesServer({ ...freshK3sFacts(), tokenFileSha256: sha256Hex(tokenFileContent('other')) }, TOKEN)).toBe(false);
     expect(tokenMatchesServer(freshK3sFacts(), TOKEN)).toBe(true);
+  });
+});
+
+describe('planCluster', () => {
+  it('plans every node against the inventory\'s first server', () => {
+    const inv = inventory();
+    const plans = planCluster(inv, inv.nodes.map((node) => ({ node, k3s: node.name === 'pi-3' ? freshK3sFacts() : converged(inv, node) })), TOKEN);
+    expect([...plans].map(([name, changes]) => [name, changes.map((c) => c.kind)])).toEqual([
+      ['pi-1', []],
+      ['pi-2', []],
+      ['pi-3', ['write-token', 'write-config', 'install']],
+    ]);
   });
 });
