@@ -286,7 +286,7 @@ describeLab('k3s stand-in (installer, server, agent, kubectl) on the lab', () =>
 
   it('a stopped agent turns NotReady, and Ready again when it runs; auto-deploy manifests are applied', async () => {
     expect((await ssh('k3s-c', 'sudo systemctl stop k3s-agent')).code).toBe(0);
-    await until('k3s-c NotReady', nodes, (n) => n['k3s-c'] === 'Unknown', 20_000);
+    await until('k3s-c NotReady', nodes, (n) => n['k3s-c'] === 'Unknown', 30_000);
     expect((await kubectl('get nodes')).stdout).toMatch(/^k3s-c\s+NotReady\s/m);
     expect((await ssh('k3s-c', 'sudo systemctl start k3s-agent')).code).toBe(0);
     await until('k3s-c Ready', nodes, (n) => n['k3s-c'] === 'True');
