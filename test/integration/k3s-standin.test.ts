@@ -363,6 +363,8 @@ describeLab('k3s stand-in (installer, server, agent, kubectl) on the lab', () =>
     expect(missing.stderr).toContain('[ERROR]  Executable k3s binary not found at /usr/local/bin/k3s');
 
     fs.writeFileSync(f.path('/usr/local/bin/k3s'), standinBinary('v1.32.9+k3s1'), { mode: 0o755 });
+    fs.mkdirSync(f.path('/var/lib/rancher/k3s/agent/images'), { recursive: true });
+    fs.writeFileSync(f.path('/var/lib/rancher/k3s/agent/images/k3s-airgap-images-arm64.tar.zst'), 'stand-in images');
     await nodeConfig('k3s-f', ['write-kubeconfig-mode: "0640"'], 'airgap-secret');
     const before = installer.requests().length;
     const r = await ssh('k3s-f', 'INSTALL_K3S_SKIP_DOWNLOAD=true sh /tmp/install.sh');
@@ -371,6 +373,7 @@ describeLab('k3s stand-in (installer, server, agent, kubectl) on the lab', () =>
     expect(installer.requests().length).toBe(before);
     expect(installerRuns(f).at(-1)).toMatchObject({ version: 'v1.32.9+k3s1', result: 'started' });
     expect(fs.statSync(f.path('/etc/rancher/k3s/k3s.yaml')).mode & 0o777).toBe(0o640);
+    expect((await onNode('k3s-f', 'journalctl -u k3s')).stdout).toContain('Imported images from /var/lib/rancher/k3s/agent/images/k3s-airgap-images-arm64.tar.zst');
 
     await nodeConfig('k3s-f', [], 'another-secret');
     await ssh('k3s-f', 'sudo systemctl restart k3s');

@@ -8,7 +8,8 @@
 #   K3S_URL is set (then K3S_TOKEN or K3S_TOKEN_FILE is required); K3S_URL must be https://.
 #   INSTALL_K3S_VERSION wins over INSTALL_K3S_CHANNEL (default stable); INSTALL_K3S_SKIP_DOWNLOAD,
 #   INSTALL_K3S_SKIP_ENABLE, INSTALL_K3S_SKIP_START, INSTALL_K3S_FORCE_RESTART, INSTALL_K3S_BIN_DIR,
-#   INSTALL_K3S_NAME, GITHUB_URL, INSTALL_K3S_CHANNEL_URL; every K3S_* variable goes to <unit>.env (0600).
+#   INSTALL_K3S_NAME, INSTALL_K3S_SYMLINK, GITHUB_URL, INSTALL_K3S_CHANNEL_URL; every K3S_* variable goes to
+#   <unit>.env (0600).
 #   Same binary + unit + env as before → "No change detected so skipping service start".
 # Differences from the real installer (all deliberate, for the lab):
 #   - downloads come from the stand-in HTTP server that served this script (test/lab/k3s-standin/server.ts)
@@ -184,10 +185,11 @@ download_and_verify() {
 }
 
 create_symlinks() {
+    [ "${INSTALL_K3S_SYMLINK}" = skip ] && return
     for cmd in kubectl crictl ctr; do
-        if [ ! -e "${BIN_DIR}/${cmd}" ]; then
+        if [ ! -e "${BIN_DIR}/${cmd}" ] || [ "${INSTALL_K3S_SYMLINK}" = force ]; then
             which_cmd=$(command -v ${cmd} 2> /dev/null || true)
-            if [ -z "${which_cmd}" ]; then
+            if [ -z "${which_cmd}" ] || [ "${INSTALL_K3S_SYMLINK}" = force ]; then
                 info "Creating ${BIN_DIR}/${cmd} symlink to k3s"
                 $SUDO ln -sf k3s "${BIN_DIR}/${cmd}"
             else

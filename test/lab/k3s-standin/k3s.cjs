@@ -258,6 +258,18 @@ function registration(role, s) {
   };
 }
 
+/** Air-gapped installs put image tarballs here; K3s imports them at start (the stand-in only says so). */
+function importImages() {
+  const dir = `${AGENT_DIR}/images`;
+  let files = [];
+  try {
+    files = fs.readdirSync(dir).filter((f) => /\.(tar|tar\.gz|tgz|tar\.zst|tar\.lz4|tar\.bz2)$/.test(f)).sort();
+  } catch {
+    return;
+  }
+  for (const f of files) log('info', `Imported images from ${dir}/${f} (${STANDIN}: recorded, nothing loaded)`);
+}
+
 function markReady(role) {
   fs.mkdirSync(RUN_DIR, { recursive: true });
   fs.writeFileSync(`${RUN_DIR}/ready-${role}`, `${process.pid}\n`);
@@ -1022,6 +1034,7 @@ function httpHandler(forward) {
 
 async function runServer(s) {
   log('info', `Starting k3s ${VERSION} (${STANDIN})`);
+  importImages();
   fs.mkdirSync(`${SERVER_DIR}/tls`, { recursive: true, mode: 0o700 });
   fs.rmSync(`${RUN_DIR}/ready-server`, { force: true });
   const given = s.token ? splitToken(String(s.token)) : undefined;
@@ -1172,6 +1185,7 @@ async function joinCluster(base, serverUrl, body, token) {
 
 async function runAgent(s) {
   log('info', `Starting k3s agent ${VERSION} (${STANDIN})`);
+  importImages();
   fs.rmSync(`${RUN_DIR}/ready-agent`, { force: true });
   if (!s.server) fatal('Error: --server is required');
   if (!s.token) fatal('Error: --token is required');
