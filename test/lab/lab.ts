@@ -306,8 +306,8 @@ class SimNode implements LabNode {
 
   async exec(script: string): Promise<{ code: number; stdout: string; stderr: string }> {
     const pid = this.initPid;
-    if (pid === undefined || this.state === 'down' || this.state === 'rebooting') {
-      throw new Error(`lab: node ${this.name} is ${this.state === 'rebooting' ? 'rebooting' : 'powered off'}; exec() needs it up (await node.waitUntilUp()).`);
+    if (pid === undefined || this.state !== 'up') {
+      throw new Error(`lab: node ${this.name} is ${this.state === 'down' ? 'powered off' : this.state}; exec() needs it up (await node.waitUntilUp()).`);
     }
     return new Promise((resolve, reject) => {
       const child = spawn('nsenter', ['-t', String(pid), '-m', '-u', '-p', '--', '/bin/sh', '-c', script], {
@@ -317,8 +317,8 @@ class SimNode implements LabNode {
       });
       let stdout = '';
       let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       child.on('error', reject);
       child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
     });
