@@ -66,8 +66,10 @@ export function describeDialError(err: unknown, connectTimeoutMs: number): strin
   return e?.code && !message.includes(e.code) ? `${message} (${e.code})` : message;
 }
 
-function isAuthFailure(err: unknown): boolean {
-  return (err as SshError)?.level === 'client-authentication';
+/** Login refused: ssh2 ran out of methods, or the server hung up after too many tries (MaxAuthTries). */
+export function isAuthFailure(err: unknown): boolean {
+  const e = err as SshError | undefined;
+  return e?.level === 'client-authentication' || /too many authentication failures/i.test(e?.message ?? '');
 }
 
 function plural(n: number, word: string): string {
@@ -180,8 +182,10 @@ async function loadKey(
 }
 
 /**
- * Login methods in OpenSSH's order: agent keys, then key files, then keyboard-interactive and password
- * (both answered with the configured password).
+ * Login methods, close to OpenSSH's order: the configured key file first (as OpenSSH puts configured
+ * identities first, and so an agent full of other keys cannot use up the server's MaxAuthTries before it),
+ * then the ssh-agent's keys, then the default ~/.ssh identities when no key file is configured, then
+ * keyboard-interactive and password (both answered with the configured password).
  */
 async function buildCredentials(
   s: { user: string; keyPath?: string; keyPassphraseEnv?: string; useAgent?: boolean; passwordEnv?: string },
@@ -194,11 +198,6 @@ async function buildCredentials(
   const username = s.user;
   const methods: AnyAuthMethod[] = [];
   const described: string[] = [];
-  const agent = env.SSH_AUTH_SOCK;
-  if (s.useAgent && agent) {
-    methods.push({ type: 'agent', username, agent });
-    described.push('ssh-agent');
-  }
   const passphrase = secretFromEnv(env, s.keyPassphraseEnv, 'ssh.keyPassphraseEnv', node);
   if (s.keyPath) {
     const key = await loadKey(expandHome(s.keyPath, home), s.keyPath, keyField, passphrase, s.keyPassphraseEnv, node, true);
@@ -206,7 +205,13 @@ async function buildCredentials(
       methods.push({ type: 'publickey', username, key: key.key });
       described.push(`key ${key.path}`);
     }
-  } else {
+  }
+  const agent = env.SSH_AUTH_SOCK;
+  if (s.useAgent && agent) {
+    methods.push({ type: 'agent', username, agent });
+    described.push('ssh-agent');
+  }
+  if (!s.keyPath) {
     for (const file of DEFAULT_IDENTITY_FILES) {
       const key = await loadKey(expandHome(file, home), file, keyField, passphrase, s.keyPassphraseEnv, node, false);
       if (key) {

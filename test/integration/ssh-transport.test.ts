@@ -184,6 +184,15 @@ describeLab('SSH transport against the lab', () => {
       expect(add.status, add.stderr).toBe(0);
       const t = await connect(settings(plain, { keyPath: undefined, useAgent: true }), { env: { HOME: home, SSH_AUTH_SOCK: sock } });
       expect((await t.run('whoami')).stdout).toBe('pi\n');
+      // An agent full of other keys cannot use up sshd's MaxAuthTries (6) before the configured key file is tried.
+      expect(spawnSync('ssh-add', ['-D'], { env: { ...process.env, SSH_AUTH_SOCK: sock } }).status).toBe(0);
+      for (let i = 0; i < 7; i++) {
+        const other = join(dir, `other_${i}`);
+        expect(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]).status).toBe(0);
+        expect(spawnSync('ssh-add', [other], { env: { ...process.env, SSH_AUTH_SOCK: sock } }).status).toBe(0);
+      }
+      const crowded = await connect(settings(plain, { useAgent: true }), { env: { HOME: home, SSH_AUTH_SOCK: sock } });
+      expect((await crowded.run('whoami')).stdout).toBe('pi\n');
       // Without the agent there is nothing left to log in with.
       const none = await rejection(connect(settings(plain, { keyPath: undefined, useAgent: true }), { nodeName: 'pi-a' }));
       expect(none.message).toMatch(/^There is no way to log in to node pi-a: .*SSH_AUTH_SOCK is not set/);
@@ -201,6 +210,12 @@ describeLab('SSH transport against the lab', () => {
     expect(await unasked.run('id -u; cat; echo end', { sudo: true })).toEqual({ code: 0, stdout: '0\nend\n', stderr: '' });
 
     const pw = await connect(settings(guarded, { sudoPasswordEnv: 'SUDO_PW' }), { env: { HOME: home, SUDO_PW: SUDO_PASSWORD } });
+    // Nothing on the node's process table carries the password: sudo's command line holds only the script.
+    const ps = await pw.run('ps -eo args', { sudo: true });
+    expect(ps.code).toBe(0);
+    expect(ps.stdout).toMatch(/^sudo -S -p \[revue-pi sudo [0-9a-f]+\] sh -c exec <\/dev\/null; ps -eo args$/m);
+    expect(ps.stdout).not.toContain(SUDO_PASSWORD);
+    expect(ps.stdout).not.toContain(Buffer.from(SUDO_PASSWORD).toString('base64'));
     const r = await pw.run('id -u; cat; echo oops >&2; exit 4', { sudo: true });
     expect(r).toEqual({ code: 4, stdout: '0\n', stderr: 'oops\n' });
     // Several sudo commands at once, each answering its own prompt.

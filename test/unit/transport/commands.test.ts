@@ -16,7 +16,7 @@ import {
   shQuote,
   tempNameBeside,
 } from '../../../provision/transport/commands.js';
-import { backoffDelay, describeDialError } from '../../../provision/transport/ssh.js';
+import { backoffDelay, describeDialError, isAuthFailure } from '../../../provision/transport/ssh.js';
 import { fakeFatTools } from '../../fakes/fat-tools.js';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
@@ -233,6 +233,13 @@ describe('parseSudoStderr', () => {
 describe('connect helpers', () => {
   it('backs off exponentially up to the cap', () => {
     expect([1, 2, 3, 4, 5].map((a) => backoffDelay(a, 250, 1000))).toEqual([250, 500, 1000, 1000, 1000]);
+  });
+
+  it('tells login refusals (never retried) from dial errors', () => {
+    expect(isAuthFailure(Object.assign(new Error('All configured authentication methods failed'), { level: 'client-authentication' }))).toBe(true);
+    expect(isAuthFailure(Object.assign(new Error('Too many authentication failures'), { level: 'protocol' }))).toBe(true);
+    expect(isAuthFailure(Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:22'), { level: 'client-socket', code: 'ECONNREFUSED' }))).toBe(false);
+    expect(isAuthFailure(undefined)).toBe(false);
   });
 
   it('keeps the dial error and names a handshake timeout ETIMEDOUT', () => {
