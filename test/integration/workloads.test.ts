@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -18,7 +18,6 @@ import { allSecretValues, type WorkloadSecrets } from '../../workloads/secrets.j
 import { startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
 import { startLab, type Lab, type LabNode } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
-import { readFileSync } from 'node:fs';
 
 /**
  * Issue 4's lab scenario: real SSH to simulated Pis, the lab's K3s STAND-IN (test/lab/k3s-standin/ — not K3s: it
@@ -180,6 +179,17 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
     expect(run.result.summary).toMatch(/^nothing changed: /);
     expect(await liveManaged(lab.node('pi-1'))).toEqual(before);
     console.log(`workloads no-op re-run on the lab: ${run.ms} ms`);
+  });
+
+  it('a lost workload-secrets.json is taken back from the cluster: same values, nothing changed', async () => {
+    const file = join(state(), WORKLOAD_SECRETS_FILE);
+    const before = readFileSync(file, 'utf8');
+    rmSync(file);
+    const run = await workloads(inventoryFile(), { force: true });
+    expect(run.result.error).toBeUndefined();
+    expect(run.result.changed).toBe(false);
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
   it('plan with monitoring off lists what would go and changes nothing; up with it off removes monitoring', async () => {
