@@ -24,7 +24,7 @@ import {
   type NodeReadiness,
 } from './nodes.js';
 import { API_PORT, K3S_KUBECONFIG_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH, unitFor } from './paths.js';
-import { checkClusterNode, describeClusterChange, planClusterNode, tokenMatchesServer, type ClusterChange } from './plan.js';
+import { checkClusterNode, describeClusterChange, planClusterNode, registrationOnlyWarning, tokenMatchesServer, type ClusterChange } from './plan.js';
 import { generateToken, readStateToken, tokenFileContent, tokenSecret, type RandomSource } from './token.js';
 
 /**
@@ -162,6 +162,11 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
       }
     }
     if (!s.report.error) s.changes = planClusterNode(s.k3s, inventory, s.node, { firstServer: firstNode, token });
+    const registration = registrationOnlyWarning(s.node, s.k3s, s.changes);
+    if (registration) {
+      s.report.warnings.push(registration);
+      opts.emit({ type: 'node-warning', node: s.node.name, message: registration });
+    }
   }
   if (first.report.error) {
     cascade(first.report.error);

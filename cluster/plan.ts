@@ -8,7 +8,7 @@ import { sha256Hex, tokenFileContent, tokenSecret } from './token.js';
 /** One thing `up` would do to K3s on a node. Pure data: plan prints it, the phase applies it. No secrets in here. */
 export type ClusterChange =
   | { kind: 'write-token'; path: string; reason: string }
-  | { kind: 'write-config'; path: string; content: string; reason: string }
+  | { kind: 'write-config'; path: string; content: string; reason: string; /** top-level keys that differ (empty for a new file) */ drift: string[] }
   | { kind: 'install'; role: K3sRole; version?: string; join?: string; reason: string }
   | { kind: 'restart'; unit: K3sUnit; reason: string };
 
@@ -64,7 +64,7 @@ export function planClusterNode(facts: K3sFacts, inventory: Inventory, node: Inv
     configChanged = true;
     const drift = facts.config === undefined ? [] : configDrift(facts.config, config);
     const reason = facts.config === undefined ? 'node settings from the inventory' : drift.length > 0 ? `differs from the inventory in ${drift.join(', ')}` : 'differs from the inventory in formatting or comments';
-    changes.push({ kind: 'write-config', path: K3S_CONFIG_PATH, content: config, reason });
+    changes.push({ kind: 'write-config', path: K3S_CONFIG_PATH, content: config, reason, drift });
   }
 
   const installed = facts.installedVersion !== undefined && facts.units.includes(unit);
@@ -97,6 +97,21 @@ export function describeClusterChange(change: ClusterChange): string {
     case 'restart':
       return `restart ${change.unit}: ${change.reason}`;
   }
+}
+
+/**
+ * K3s applies node-label and node-taint only when a node registers: a changed list in config.yaml does not
+ * reach a node that is already in the cluster. Said as a warning, with the kubectl commands that do it.
+ */
+export function registrationOnlyWarning(node: InventoryNode, facts: K3sFacts, changes: ClusterChange[]): string | undefined {
+  const write = changes.find((c): c is Extract<ClusterChange, { kind: 'write-config' }> => c.kind === 'write-config');
+  if (!write || facts.installedVersion === undefined || !facts.nodePassword) return undefined;
+  const keys = write.drift.filter((k) => k === 'node-label' || k === 'node-taint');
+  if (keys.length === 0) return undefined;
+  return (
+    `node ${node.name}: ${keys.join(' and ')} changed, but K3s applies them only when a node registers, so the running node keeps its old ones; ` +
+    `set them with \`kubectl label node ${node.name} KEY=VALUE --overwrite\` / \`kubectl taint node ${node.name} KEY=VALUE:EFFECT\` (remove old ones with KEY- / KEY:EFFECT-).`
+  );
 }
 
 /** Whether the token revue-pi holds is the one K3s on the first server was started with. */

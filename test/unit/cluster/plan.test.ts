@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderK3sConfig } from '../../../cluster/config.js';
 import { freshK3sFacts, type K3sFacts } from '../../../cluster/facts.js';
-import { checkClusterNode, describeClusterChange, planCluster, planClusterNode, tokenMatchesServer } from '../../../cluster/plan.js';
+import { checkClusterNode, describeClusterChange, planCluster, planClusterNode, registrationOnlyWarning, tokenMatchesServer } from '../../../cluster/plan.js';
 import { sha256Hex, tokenFileContent } from '../../../cluster/token.js';
 import type { Inventory, InventoryNode } from '../../../provision/inventory/schema.js';
 import { haInventory, inventory } from './helpers.js';
@@ -57,6 +57,17 @@ describe('planClusterNode', () => {
       'write /etc/rancher/k3s/config.yaml: differs from the inventory in kubelet-arg, node-label',
       'restart k3s-agent: config.yaml changed',
     ]);
+  });
+
+  it('a changed label on a registered node is rewritten with a warning that K3s applies labels only at registration', () => {
+    const facts = converged(inv, agent, { config: converged(inv, agent).config!.replace('disk=ssd', 'disk=hdd') });
+    const changes = planClusterNode(facts, inv, agent, ctx);
+    expect(changes[0]).toMatchObject({ kind: 'write-config', drift: ['node-label'] });
+    expect(registrationOnlyWarning(agent, facts, changes)).toBe(
+      'node pi-2: node-label changed, but K3s applies them only when a node registers, so the running node keeps its old ones; ' +
+        'set them with `kubectl label node pi-2 KEY=VALUE --overwrite` / `kubectl taint node pi-2 KEY=VALUE:EFFECT` (remove old ones with KEY- / KEY:EFFECT-).',
+    );
+    expect(registrationOnlyWarning(agent, freshK3sFacts(), planClusterNode(freshK3sFacts(), inv, agent, ctx))).toBeUndefined();
   });
 
   it('a wrong token on a node: rewrite and restart', () => {
