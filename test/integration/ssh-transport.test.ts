@@ -350,6 +350,10 @@ describeLab('SSH transport against the lab', () => {
     expect(big.length).toBeGreaterThan(100_000);
     expect(await t.run(big, { sudo: true })).toEqual({ code: 0, stdout: 'done\n', stderr: '' });
     expect((await plain.exec('ls -A /home/pi | grep revue-pi || true')).stdout).toBe('');
+    // Also behind a sudo password, with a timeout, and reading stdin (which must be empty).
+    const pw = await connect(settings(guarded, { sudoPasswordEnv: 'SUDO_PW' }), { env: { HOME: home, SUDO_PW: SUDO_PASSWORD } });
+    expect(await pw.run(`${big}id -u\ncat\nexit 6\n`, { sudo: true, timeoutMs: 30_000 })).toEqual({ code: 6, stdout: 'done\n0\n', stderr: '' });
+    expect((await guarded.exec('ls -A /home/pi | grep revue-pi || true')).stdout).toBe('');
   });
 
   it('stops a command at its timeout with exit 124 and no process left behind', async () => {
