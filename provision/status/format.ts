@@ -63,19 +63,19 @@ export function formatStatus(report: StatusReport, width = 100): string {
       ),
     );
 
-  out.push('', 'Autoscalers (HPA)');
+  out.push('', 'Autoscalers (HPA): replicas now/wanted, average CPU now/target (? = no reading yet)');
   if (report.hpas.length === 0) out.push('  none');
   else
     out.push(
       ...formatTable(
-        ['NAMESPACE', 'NAME', 'TARGET', 'REPLICAS NOW/WANTED', 'MIN-MAX', 'CPU NOW/TARGET'],
+        ['NAMESPACE', 'NAME', 'TARGET', 'NOW/WANTED', 'MIN-MAX', 'CPU/TARGET'],
         report.hpas.map((h) => [
           h.namespace,
           h.name,
           h.target,
           `${h.currentReplicas ?? '?'}/${h.desiredReplicas ?? '?'}`,
           `${h.minReplicas}-${h.maxReplicas}`,
-          h.cpuCurrent === undefined ? `no reading/${percent(h.cpuTarget)}` : `${percent(h.cpuCurrent)}/${percent(h.cpuTarget)}`,
+          `${percent(h.cpuCurrent)}/${percent(h.cpuTarget)}`,
         ]),
         width,
       ),

@@ -160,7 +160,7 @@ export function buildStatusReport(input: StatusInput): StatusReport {
       if (!live.has(key(e))) workloads.push({ namespace: e.namespace, kind: e.kind, name: e.name, ready: 0, desired: e.desired, state: 'missing' });
     }
     for (const w of live.values()) workloads.push({ ...w, state: w.ready >= w.desired ? 'ready' : 'not-ready' });
-    workloads.sort((a, b) => `${a.namespace}/${a.name}/${a.kind}`.localeCompare(`${b.namespace}/${b.name}/${b.kind}`));
+    workloads.sort((a, b) => compare(a.namespace, b.namespace) || compare(a.name, b.name) || compare(a.kind, b.kind));
     for (const w of workloads) {
       const ref = `${w.kind} ${w.namespace}/${w.name}`;
       if (w.state === 'missing') {
@@ -205,6 +205,11 @@ export function buildStatusReport(input: StatusInput): StatusReport {
     access,
     problems,
   };
+}
+
+/** Plain code-point order: the same in every locale. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function desiredOf(o: K8sObject): number {

@@ -1,0 +1,209 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
+import { startLab, type Lab } from '../lab/lab.js';
+import { describeLab } from '../lab/skip.js';
+import { runCli } from './cli.js';
+import type { StatusReport } from '../../provision/status/report.js';
+
+/**
+ * `revue-pi status` on three simulated Pis after a real `up` against the lab's K3s STAND-IN. The stand-in runs no
+ * controllers besides faking workload readiness: no helm-controller (so no Traefik Deployment/Service), no MetalLB
+ * (so no LoadBalancer address is handed out) and no HPA controller. One test stands in for those controllers by
+ * writing the objects they would (see `simulateControllers`), so status's reading of them is checked too.
+ */
+const SUBNET = '127.0.80.';
+const INGRESS = `${SUBNET}200`;
+
+describeLab('revue-pi status on three simulated Pis (table and --json, after up)', () => {
+  let lab: Lab;
+  let installer: InstallerServer;
+  let inventory: string;
+  let stateDir: string;
+
+  const status = (...extra: string[]) => runCli(['status', '-i', inventory, '--state-dir', stateDir, ...extra], { timeoutMs: 90_000 });
+  const parse = (result: { stdout: string; stderr: string }) => {
+    expect(result.stdout.trim(), `status printed no JSON; stderr: ${result.stderr}`).not.toBe('');
+    return JSON.parse(result.stdout) as StatusReport;
+  };
+
+  beforeAll(async () => {
+    installer = await startInstallerServer();
+    lab = await startLab([{ name: 'pi-1' }, { name: 'pi-2' }, { name: 'pi-3' }], { subnet: SUBNET });
+    inventory = lab.writeInventory({
+      k3s: { installScriptUrl: installer.url },
+      network: { metallb: { pools: [{ name: 'lan', addresses: [`${SUBNET}200-${SUBNET}220`] }] }, addresses: { ingress: INGRESS } },
+    });
+    stateDir = mkdtempSync(join(tmpdir(), 'revue-pi-status-'));
+    const up = await runCli(['up', '-i', inventory, '--yes', '--json', '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kc')], { timeoutMs: 400_000 });
+    expect(up.code, up.stderr + up.stdout.slice(-2000)).toBe(0);
+  }, 600_000);
+
+  afterAll(async () => {
+    await lab?.stop();
+    await installer?.stop();
+  });
+
+  it('--json: every node reachable and Ready with its facts, the pools, the workloads; Traefik missing in the stand-in (exit 1)', async () => {
+    const started = Date.now();
+    const result = await status('--json');
+    const elapsed = Date.now() - started;
+    const report = parse(result);
+    expect(report.cluster).toBe('lab');
+    expect(report.source).toEqual({ via: 'ssh', server: 'pi-1' });
+    expect(report.nodes.map((n) => [n.name, n.role, n.address, n.reachable, n.ready, n.k3sRunning, n.memoryCgroup, n.pageSize, n.arch])).toEqual([
+      ['pi-1', 'server', `${SUBNET}2`, true, 'Ready', true, true, 4096, 'aarch64'],
+      ['pi-2', 'agent', `${SUBNET}3`, true, 'Ready', true, true, 4096, 'aarch64'],
+      ['pi-3', 'agent', `${SUBNET}4`, true, 'Ready', true, true, 4096, 'aarch64'],
+    ]);
+    for (const n of report.nodes) {
+      expect(n.k3sVersion).toBe('v1.33.5+k3s1');
+      expect(n.model).toBe('Raspberry Pi 5 Model B Rev 1.0');
+      expect(n.error).toBeNull();
+    }
+    // The pools up applied: the inventory's pool minus the fixed ingress address, which gets a pool of its own.
+    expect(report.metallb.poolsFrom).toBe('cluster');
+    expect(report.metallb.pools.map((p) => p.name).sort()).toEqual(['lan', 'revue-pi-fixed']);
+    expect(report.metallb.pools.find((p) => p.name === 'revue-pi-fixed')).toMatchObject({ autoAssign: false });
+    expect(report.metallb.pools.find((p) => p.name === 'revue-pi-fixed')!.addresses.join(' ')).toContain(INGRESS);
+    expect(report.access.ingressAddress).toBe(INGRESS);
+    expect(report.access.urls.map((u) => u.name)).toEqual(['Revue', 'Grafana', 'Prometheus', 'Traefik dashboard', 'Kafka UI']);
+
+    // Every workload up rendered is there and ready (the stand-in fakes readiness); K3s's Traefik is not.
+    const names = report.workloads.map((w) => `${w.namespace}/${w.kind}/${w.name}`);
+    expect(names).toContain('revue/Deployment/revue-frontend');
+    // Prometheus and Grafana come from HelmCharts: the stand-in runs no helm-controller, so they appear only below.
+    expect(names.filter((n) => n.startsWith('monitoring/'))).toEqual([]);
+    expect(names).toContain('metallb-system/DaemonSet/speaker');
+    expect(report.workloads.filter((w) => w.state !== 'ready').map((w) => [w.namespace, w.name, w.state])).toEqual([['kube-system', 'traefik', 'missing']]);
+    expect(report.workloads.find((w) => w.name === 'speaker')).toMatchObject({ ready: 3, desired: 3, state: 'ready' });
+    expect(report.workloads.length).toBeGreaterThan(20);
+
+    // The HPAs are read (no HPA controller in the stand-in: no replicas or CPU reading yet).
+    expect(report.hpas.length).toBeGreaterThan(0);
+    expect(report.hpas.find((h) => h.name === 'revue-frontend-hpa')).toMatchObject({ namespace: 'revue', target: 'Deployment/revue-frontend', minReplicas: 1, maxReplicas: 5, cpuTarget: 60 });
+    expect(report.hpas.find((h) => h.name === 'revue-frontend-hpa')!.cpuCurrent).toBeUndefined();
+
+    // Without MetalLB's controller no LoadBalancer Service gets an address: each is named.
+    expect(report.metallb.services.map((s) => [`${s.namespace}/${s.name}`, s.assigned])).toEqual([
+      ['revue/revue-kafka-1', []],
+      ['revue/revue-kafka-2', []],
+      ['revue/revue-media-server', []],
+    ]);
+    expect(report.problems).toHaveLength(4);
+    expect(report.problems[0]).toMatch(/^Deployment kube-system\/traefik \(K3s's bundled Traefik\) is missing/);
+    expect(report.problems.slice(1)).toEqual(
+      ['revue-kafka-1', 'revue-kafka-2', 'revue-media-server'].map((s) => `Service revue/${s} has no address from MetalLB yet; see kubectl -n revue describe service ${s}.`),
+    );
+    expect(report.ok).toBe(false);
+    expect(result.code).toBe(1);
+    expect(elapsed).toBeLessThan(20_000);
+  });
+
+  it('table: with the controllers simulated, every section is shown, aligned within 100 columns (exit 0)', async () => {
+    await simulateControllers(lab);
+    const result = await status();
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const lines = result.stdout.split('\n');
+    for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(100);
+    expect(lines[0]).toBe('Cluster lab: 3 nodes, read over SSH from pi-1 (k3s kubectl).');
+    const header = lines.find((l) => l.startsWith('  NAME  '))!;
+    expect(header).toMatch(/^ {2}NAME +ROLE +ADDRESS +K3S +READY +MEM CGROUP +PAGE +MODEL$/);
+    for (const [name, role, host] of [['pi-1', 'server', 2], ['pi-2', 'agent', 3], ['pi-3', 'agent', 4]] as const) {
+      const row = lines.find((l) => l.startsWith(`  ${name} `))!;
+      expect(row.split(/ {2,}/).slice(1)).toEqual([name, role, `${SUBNET}${host}`, 'v1.33.5+k3s1', 'Ready', 'on', '4K', 'Raspberry Pi 5 Model B Rev 1.0']);
+      // Columns line up under the header.
+      expect(row.indexOf(`${SUBNET}${host}`)).toBe(header.indexOf('ADDRESS'));
+      expect(row.indexOf('Raspberry')).toBe(header.indexOf('MODEL'));
+    }
+    expect(result.stdout).toMatch(new RegExp(`kube-system/traefik +${INGRESS} +${INGRESS}`));
+    expect(result.stdout).toMatch(/kube-system +Deployment +traefik +1\/1/);
+    expect(result.stdout).toMatch(/monitoring +Deployment +grafana +1\/1/);
+    expect(result.stdout).toMatch(/revue\/revue-kafka-1 +any +127\.0\.80\.2\d\d/);
+    expect(result.stdout).toMatch(/revue +revue-frontend-hpa +Deployment\/revue-frontend +2\/3 +1-5 +75%\/60%/);
+    expect(result.stdout).toContain(`Ingress address: ${INGRESS} (handed out to Traefik)`);
+    expect(result.stdout).toMatch(/Revue +http:\/\/frontend\.revue\.local\//);
+    expect(result.stdout).toContain('All good: every node reachable and Ready, every workload ready.');
+
+    const report = parse(await status('--json'));
+    expect(report.ok).toBe(true);
+    expect(report.metallb.services).toContainEqual({ namespace: 'kube-system', name: 'traefik', requested: [INGRESS], assigned: [INGRESS] });
+    expect(report.hpas.find((h) => h.name === 'revue-frontend-hpa')).toMatchObject({ currentReplicas: 2, desiredReplicas: 3, cpuCurrent: 75, cpuTarget: 60 });
+  });
+
+  it('a powered-off node is reported unreachable while the others are shown (exit 1)', async () => {
+    await lab.node('pi-3').powerOff();
+    try {
+      const started = Date.now();
+      const result = await status('--json');
+      expect(result.code).toBe(1);
+      const report = parse(result);
+      expect(report.nodes.map((n) => [n.name, n.reachable])).toEqual([['pi-1', true], ['pi-2', true], ['pi-3', false]]);
+      const pi3 = report.nodes[2]!;
+      expect(pi3.error).toMatch(/pi-3.*127\.0\.80\.4.*ECONNREFUSED/);
+      expect([pi3.model, pi3.k3sVersion, pi3.memoryCgroup, pi3.pageSize]).toEqual([null, null, null, null]);
+      expect(report.nodes[0]!.model).toBe('Raspberry Pi 5 Model B Rev 1.0');
+      expect(report.problems[0]).toMatch(/^Node pi-3 \(127\.0\.80\.4\) could not be reached: /);
+      // The cluster is still read from pi-1.
+      expect(report.source).toEqual({ via: 'ssh', server: 'pi-1' });
+      expect(Date.now() - started).toBeLessThan(60_000);
+
+      const table = await status();
+      expect(table.code).toBe(1);
+      expect(table.stdout).toMatch(/ {2}pi-3 +agent +127\.0\.80\.4 +- +\S+ +- +- +UNREACHABLE \(see below\)/);
+      expect(table.stdout).toMatch(/ {2}pi-1 +server +127\.0\.80\.2 +v1\.33\.5\+k3s1 +Ready/);
+      expect(table.stdout).toMatch(/\d+ problems?:\n {2}- Node pi-3 \(127\.0\.80\.4\) could not be reached/);
+    } finally {
+      await lab.node('pi-3').powerOn();
+    }
+  });
+});
+
+/**
+ * Writes what the controllers the stand-in lacks would write: K3s's helm-controller (the traefik Deployment and
+ * its LoadBalancer Service, the Grafana and Prometheus Deployments), MetalLB (addresses in the Services' status) and the HPA controller (replicas and the
+ * CPU reading). The stand-in stores an applied object's status as given.
+ */
+async function simulateControllers(lab: Lab): Promise<void> {
+  const server = lab.node('pi-1');
+  const hpa = await server.exec('/usr/local/bin/k3s kubectl -n revue get horizontalpodautoscalers revue-frontend-hpa -o json');
+  expect(hpa.code, hpa.stderr).toBe(0);
+  const hpaObject = JSON.parse(hpa.stdout) as Record<string, unknown>;
+  hpaObject.status = {
+    currentReplicas: 2,
+    desiredReplicas: 3,
+    currentMetrics: [{ type: 'Resource', resource: { name: 'cpu', current: { averageUtilization: 75, averageValue: '150m' } } }],
+  };
+  const deployment = (namespace: string, name: string) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace },
+    spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image: `${name}:simulated` }] } } },
+  });
+  // MetalLB: every LoadBalancer Service gets the address it asks for, else the next free one of the pool.
+  const services = await server.exec('/usr/local/bin/k3s kubectl get services -A -o json');
+  expect(services.code, services.stderr).toBe(0);
+  let next = 201;
+  const loadBalancers = (JSON.parse(services.stdout) as { items: { metadata: { annotations?: Record<string, string> }; spec: { type?: string }; status?: unknown }[] }).items
+    .filter((s) => s.spec.type === 'LoadBalancer')
+    .map((s) => ({ ...s, status: { loadBalancer: { ingress: [{ ip: s.metadata.annotations?.['metallb.io/loadBalancerIPs'] ?? `${SUBNET}${next++}`, ipMode: 'VIP' }] } } }));
+  const objects = [
+    deployment('kube-system', 'traefik'),
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'traefik', namespace: 'kube-system', annotations: { 'metallb.io/loadBalancerIPs': INGRESS } },
+      spec: { type: 'LoadBalancer', selector: { app: 'traefik' }, ports: [{ name: 'web', port: 80 }] },
+      status: { loadBalancer: { ingress: [{ ip: INGRESS, ipMode: 'VIP' }] } },
+    },
+    deployment('monitoring', 'grafana'),
+    deployment('monitoring', 'prometheus-server'),
+    ...loadBalancers,
+    hpaObject,
+  ];
+  const list = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects });
+  const applied = await server.exec(`/usr/local/bin/k3s kubectl apply -f - <<'EOF'\n${list}\nEOF`);
+  expect(applied.code, applied.stderr + applied.stdout).toBe(0);
+}
