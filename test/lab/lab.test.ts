@@ -182,8 +182,19 @@ describeLab('lab of simulated Pis', () => {
     expect(fs.readFileSync(node.path('/proc/cmdline'), 'utf8')).toBe(`${lines[0]}\n`);
     expect(fs.readFileSync(node.path('/proc/device-tree/model'), 'utf8')).toBe('Raspberry Pi 5 Model B Rev 1.0\0');
     expect(() => node.path('/proc/self/status')).toThrow(/no host file/);
+
     expect(node.rebootCount()).toBe(1);
     expect(node.bootCount()).toBe(2);
+
+    // only root may reboot; shutdown -r now is a reboot too
+    const denied = await ssh(lab, 'pi-a', '/usr/sbin/reboot'); // not in a user's PATH on Debian
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain('Interactive authentication required');
+    const again = await ssh(lab, 'pi-a', 'sudo shutdown -r now');
+    expect(again.code === 0 || again.code === 255).toBe(true);
+    await expect.poll(() => node.rebootCount(), { timeout: 5000, interval: 50 }).toBe(2);
+    await node.waitUntilUp(15_000);
+    expect(node.bootCount()).toBe(3);
   });
 
   it('runs units from /etc/systemd/system through the systemctl and journalctl stand-ins, and starts enabled ones at boot', async () => {
