@@ -289,7 +289,7 @@ async function applyChange(opts: ClusterPhaseOptions, s: Session, transport: Tra
       for (const upload of airgapUploads(opts.inventory)) {
         let content: Buffer;
         try {
-          content = await readFile(upload.local);
+          content = await readLocalOnce(opts, upload.local);
         } catch (error) {
           throw new RevuePiError(`The air-gap file ${upload.local} (k3s.airgap in the inventory) cannot be read: ${message(error)}`, { code: 'AIRGAP_FILE', node: name, cause: error });
         }
@@ -299,7 +299,10 @@ async function applyChange(opts: ClusterPhaseOptions, s: Session, transport: Tra
       const timeoutMs = opts.readyTimeoutMs + 300_000;
       const result = await runWatchingJournal(opts, s, transport, script, timeoutMs, first);
       // K3s may have given up on a stale node password before the watcher saw it: clear it and start again.
-      if (result.code !== 0 && (await fixRejectedPassword(opts, s, first, { afterFailure: true }))) return;
+      if (result.code !== 0 && (await fixRejectedPassword(opts, s, first, { afterFailure: true }))) {
+        await learnInstalledBinary(s, transport);
+        return;
+      }
       if (result.code !== 0) {
         const journal = result.code === 124 ? await journalTail(transport, unitFor(s.node.role)) : '';
         const output = `${result.stderr}\n${result.stdout}`;
@@ -325,6 +328,22 @@ async function applyChange(opts: ClusterPhaseOptions, s: Session, transport: Tra
       return;
     }
   }
+}
+
+/**
+ * Air-gap files are read once per run and the same buffer goes to every node: agents install in parallel,
+ * and a copy per node of a ~70 MB binary plus the images tarball would add up fast.
+ */
+const localFilesPerRun = new WeakMap<ClusterPhaseOptions, Map<string, Promise<Buffer>>>();
+function readLocalOnce(opts: ClusterPhaseOptions, path: string): Promise<Buffer> {
+  let files = localFilesPerRun.get(opts);
+  if (!files) localFilesPerRun.set(opts, (files = new Map()));
+  let content = files.get(path);
+  if (!content) {
+    content = readFile(path);
+    files.set(path, content);
+  }
+  return content;
 }
 
 /** After an install: the binary's version and fingerprint, for the report and the next run's probe cache. */
