@@ -31,6 +31,7 @@ import {
   planNodeLabels,
   remoteApplyPath,
   secretsFromCluster,
+  type ApplyAction,
   waitTargetOf,
   type NotReady,
   type WaitTarget,
@@ -304,6 +305,13 @@ async function applyPhase(opts: WorkloadsPhaseOptions, phase: Phase, objects: K8
   const path = remoteApplyPath(phase);
   const yamlText = synthYaml(objects);
   const poll = opts.pollIntervalMs ?? 3000;
+  // Per object, what happened across attempts: a retry sees objects created by an earlier one as unchanged.
+  const actions = new Map<string, ApplyAction>();
+  const record = (stdout: string) => {
+    for (const o of parseApplyOutput(stdout)) if (o.action !== 'unchanged' || !actions.has(o.object)) actions.set(o.object, o.action);
+    const counts = countApply([...actions].map(([object, action]) => ({ object, action })));
+    Object.assign(report, counts);
+  };
   for (;;) {
     report.attempts!++;
     let applied;
@@ -314,14 +322,8 @@ async function applyPhase(opts: WorkloadsPhaseOptions, phase: Phase, objects: K8
       await transport.run(buildRemoveFileCommand(path), { sudo: true, timeoutMs: 15_000 }).catch(() => undefined);
       return done('failed', `applying the ${phase} objects on ${server} failed: ${message(error)}`);
     }
-    const outcomes = parseApplyOutput(applied.stdout);
-    const counts = countApply(outcomes);
-    report.created += counts.created;
-    report.configured += counts.configured;
-    if (applied.code === 0) {
-      report.unchanged = counts.unchanged;
-      break;
-    }
+    record(applied.stdout);
+    if (applied.code === 0) break;
     const output = `${applied.stderr}\n${applied.stdout}`;
     if (isWebhookRace(output) && Date.now() + poll < deadline) {
       log.write(`[${server}] workloads ${phase}: MetalLB's webhook is not serving yet (attempt ${report.attempts}); retrying`);
@@ -329,7 +331,11 @@ async function applyPhase(opts: WorkloadsPhaseOptions, phase: Phase, objects: K8
       await sleep(poll);
       continue;
     }
-    const why = isWebhookRace(output) ? `MetalLB's webhook did not accept them within ${seconds(timeoutMs)} s` : `kubectl apply exited ${applied.code}`;
+    const why = isWebhookRace(output)
+      ? `MetalLB's webhook did not accept them within ${seconds(timeoutMs)} s`
+      : applied.code === 124
+        ? `kubectl apply did not finish within ${seconds(timeoutMs)} s`
+        : `kubectl apply exited ${applied.code}`;
     return done('failed', `applying the ${phase} objects on ${server} failed (${why}): ${trimOutput(applied.stderr || applied.stdout, 6)}`);
   }
 

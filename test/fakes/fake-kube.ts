@@ -83,11 +83,20 @@ export class FakeKube {
     if (this.applyFailure && content.includes(this.applyFailure.contains)) return fail(1, this.applyFailure.stderr);
     if (this.webhookRefusals > 0 && docs.some((d) => d.kind === 'IPAddressPool')) {
       this.webhookRefusals--;
+      // Like kubectl, the other objects of the file are still applied; the pools are refused.
+      const others = this.store(docs.filter((d) => d.kind !== 'IPAddressPool'));
       return fail(
         1,
         'Error from server (InternalError): error when creating "/var/lib/rancher/revue-pi/apply-metallb-config.yaml": Internal error occurred: failed calling webhook "ipaddresspoolvalidationwebhook.metallb.io": failed to call webhook: Post "https://metallb-webhook-service.metallb-system.svc:443/validate-metallb-io-v1beta1-ipaddresspool?timeout=10s": dial tcp 10.43.12.7:443: connect: connection refused\n',
+        others.map((l) => `${l}\n`).join(''),
       );
     }
+    const lines = this.store(docs);
+    this.applies.push({ path, lines });
+    return ok(lines.map((l) => `${l}\n`).join(''));
+  }
+
+  private store(docs: KubeObject[]): string[] {
     const lines: string[] = [];
     for (const d of docs) {
       const key = FakeKube.key(d);
@@ -103,8 +112,7 @@ export class FakeKube {
       this.objects.set(key, stored);
       lines.push(`${name} ${old ? 'configured' : 'created'}`);
     }
-    this.applies.push({ path, lines });
-    return ok(lines.map((l) => `${l}\n`).join(''));
+    return lines;
   }
 
   private list(script: string): RunResult {

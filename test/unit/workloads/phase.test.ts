@@ -177,6 +177,8 @@ describe('MetalLB webhook race', () => {
     const pools = result.phases.find((p) => p.phase === 'metallb-config')!;
     expect(pools.attempts).toBe(3);
     expect(pools.status).toBe('changed');
+    // The L2Advertisement went through on the first attempt: still counted once, as created.
+    expect([pools.created, pools.configured, pools.unchanged]).toEqual([pools.objects, 0, 0]);
     expect(w.transport.writes.filter((x) => x.path.endsWith('apply-metallb-config.yaml'))).toHaveLength(3);
   });
 
