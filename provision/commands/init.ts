@@ -1,13 +1,13 @@
 import { existsSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, accessSync, constants as fsConstants } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import ora, { type Ora } from 'ora';
+import ora from 'ora';
 import ssh2 from 'ssh2';
 import type { ConnectConfig } from 'ssh2';
 import { InventoryError, RevuePiError } from '../errors.js';
 import type { InitAnswers, InitNode, NodeRole, SshLogin, WorkloadChoice } from '../init/answers.js';
 import { renderInventoryYaml } from '../init/render.js';
-import { describeFacts, factWarnings, newHostKeyNotice, nextSteps } from '../init/text.js';
+import { describeFacts, factWarnings, newHostKeyNotice, nextSteps, parseSudoCheck } from '../init/text.js';
 import {
   clusterNameProblem,
   domainProblem,
@@ -22,8 +22,8 @@ import {
 } from '../init/validate.js';
 import { parseInventory } from '../inventory/parse.js';
 import { DEFAULT_K3S_VERSION, sshDefaultsSchema, type NodeSshSettings } from '../inventory/schema.js';
-import { probeFacts } from '../pipeline.js';
-import type { NodeFacts } from '../steps/facts.js';
+import { buildFactsScript, parseFacts, type NodeFacts } from '../steps/facts.js';
+import { parseProbeOutput } from '../steps/probe.js';
 import { fingerprintSha256, KnownHosts, keyTypeOf, preferredHostKeyAlgorithms } from '../transport/known-hosts.js';
 import { connectNode, describeDialError } from '../transport/ssh.js';
 import { isPromptExit, terminalPrompts, type Prompts } from '../ui/prompts.js';
@@ -240,12 +240,13 @@ export function scanHostKey(host: string, port: number, algorithms: string[], ti
   });
 }
 
-type Probe = { ok: true; facts: NodeFacts } | { ok: false };
+type Probe = { ok: true; facts: NodeFacts; sudo: ReturnType<typeof parseSudoCheck> } | { ok: false };
 
 class Wizard {
   private readonly home: string;
   private readonly knownHosts: KnownHosts;
-  private spinner: Ora | undefined;
+  /** Set once a node's sudo asks for a password (ssh.sudoPasswordEnv). */
+  private sudoPasswordEnv: string | undefined;
 
   constructor(
     private readonly opts: InitCommandOptions,
@@ -283,7 +284,8 @@ class Wizard {
     });
     const k3sVersion = await prompts.text({ message: 'K3s version', default: DEFAULT_K3S_VERSION, validate: k3sVersionProblem });
 
-    const answers: InitAnswers = { clusterName, domain, ssh: { user, login }, nodes, workloads, pool, k3sVersion };
+    const ssh = { user, login, ...(this.sudoPasswordEnv ? { sudoPasswordEnv: this.sudoPasswordEnv } : {}) };
+    const answers: InitAnswers = { clusterName, domain, ssh, nodes, workloads, pool, k3sVersion };
     const text = renderInventoryYaml(answers, opts.output);
     // The same checks as `up`: a file the wizard writes must never be refused by it.
     const { warnings } = parseInventory(text, target, { homeDir: this.home, fileExists: (f) => existsSync(f) });
@@ -296,7 +298,8 @@ class Wizard {
     }
     writeAtomically(target, text);
     for (const w of warnings) io.out(`! ${w.path}: ${w.message}\n`);
-    io.out(`\n${nextSteps(opts.output, fixedAddresses(pool, workloads).ingress, domain)}`);
+    const secretEnvs = [login.kind === 'key' ? login.passphraseEnv : undefined, this.sudoPasswordEnv].filter((e): e is string => e !== undefined);
+    io.out(`\n${nextSteps(opts.output, fixedAddresses(pool, workloads).ingress, domain, secretEnvs)}`);
     return EXIT_OK;
   }
 
@@ -390,6 +393,13 @@ class Wizard {
       const probe = await this.probe(node, user, login);
       if (probe.ok) {
         for (const w of factWarnings(probe.facts, node.role)) io.out(`  ! ${node.name}: ${w}\n`);
+        const login = node.user ?? user;
+        if (typeof probe.sudo === 'object') {
+          io.out(`  ! ${node.name}: ${login} cannot use sudo there (${probe.sudo.problem}); revue-pi needs it — add ${login} to the sudo group on the node.\n`);
+        } else if (probe.sudo === 'password' && this.sudoPasswordEnv === undefined) {
+          io.out(`  ${node.name}: sudo asks ${login} for a password. revue-pi hands it to sudo through stdin (never a command line), read from an environment variable you export before running it.\n`);
+          this.sudoPasswordEnv = await prompts.text({ message: 'NAME of the environment variable that will hold the sudo password', default: 'PI_SUDO_PASSWORD', validate: envNameProblem });
+        }
         return { ...node, found: describeFacts(probe.facts) };
       }
       const action = await prompts.select<'keep' | 'fix' | 'drop'>({
@@ -449,9 +459,13 @@ class Wizard {
       // A changed or revoked key goes on to connectNode, which refuses it with the full explanation.
       transport = await connectNode(this.sshSettings(node, user, login), { nodeName: node.name, knownHosts, retries: 0, connectTimeoutMs: PROBE_TIMEOUT_MS, env: io.env });
       spinner.text = `Probing ${where}…`;
-      const facts = await probeFacts(transport);
+      // The facts the wizard shows need no root; whether sudo asks for a password is checked on its own.
+      const probed = await transport.run(buildFactsScript());
+      if (probed.code !== 0) throw new RevuePiError(`Probing ${node.name} failed (exit ${probed.code}): ${probed.stderr.trim() || probed.stdout.trim()}`, { code: 'PROBE' });
+      const facts = parseFacts(parseProbeOutput(probed.stdout));
+      const sudoCheck = await transport.run('LC_ALL=C sudo -n true 2>&1');
       spinner.succeed(`${where}: ${describeFacts(facts)}`);
-      return { ok: true, facts };
+      return { ok: true, facts, sudo: parseSudoCheck(sudoCheck.code, sudoCheck.stdout) };
     } catch (error) {
       if (isPromptExit(error)) throw error;
       spinner.fail(`${where}: ${failureText(error)}`);

@@ -31,7 +31,8 @@ export interface WorkloadChoice {
 export interface InitAnswers {
   clusterName: string;
   domain: string;
-  ssh: { user: string; login: SshLogin };
+  /** sudoPasswordEnv names the variable holding the sudo password, when sudo on the Pis asks for one. */
+  ssh: { user: string; login: SshLogin; sudoPasswordEnv?: string };
   nodes: InitNode[];
   workloads: WorkloadChoice;
   /** The MetalLB pool: one range (`192.168.1.200-192.168.1.220`) or CIDR (`192.168.1.240/28`). */

@@ -138,7 +138,7 @@ export function renderInventoryYaml(answers: InitAnswers, file = 'inventory.yaml
     '  # NAME of the environment variable holding the sudo password; it reaches sudo through stdin, never a',
     '  # command line. Without it, sudo on the Pis must not ask for a password (the Raspberry Pi OS default',
     '  # for the first user). Default: not set.',
-    '  # sudoPasswordEnv: PI_SUDO_PASSWORD',
+    ssh.sudoPasswordEnv ? `  sudoPasswordEnv: ${scalar(ssh.sudoPasswordEnv)}` : '  # sudoPasswordEnv: PI_SUDO_PASSWORD',
     '  # Seconds to wait for an SSH connection to open. 1-300. Default: 10',
     '  connectTimeoutSeconds: 10',
     '  # How many times a failed connection is retried before the node is reported unreachable. 0-10. Default: 2',

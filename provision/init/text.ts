@@ -34,6 +34,17 @@ export function factWarnings(facts: Pick<NodeFacts, 'model' | 'arch' | 'memoryBy
   return warnings;
 }
 
+/**
+ * What `sudo -n true` on a node says about sudo: fine, it asks for a password (which revue-pi can give it from
+ * an environment variable), or the user cannot use sudo at all (which only a fix on the node cures).
+ */
+export function parseSudoCheck(code: number, output: string): 'ok' | 'password' | { problem: string } {
+  if (code === 0) return 'ok';
+  if (/password is required|a terminal is required/i.test(output)) return 'password';
+  const said = output.trim().split('\n').filter(Boolean).pop();
+  return { problem: said ? said.replace(/\.$/, '') : `sudo -n true ended with exit ${code}` };
+}
+
 /** `ssh-ed25519` → `ED25519`, as OpenSSH names key types in its prompts. */
 export function keyTypeLabel(keyType: string): string {
   if (keyType === 'ssh-ed25519') return 'ED25519';
@@ -51,14 +62,20 @@ export function newHostKeyNotice(node: string, host: string, port: number, keyTy
   return `The authenticity of host '${node} (${address})' can't be established.\n${keyTypeLabel(keyType)} key fingerprint is ${fingerprint}.`;
 }
 
-/** The closing lines: where the file is and what to run next. `file` is shown as the user gave it. */
-export function nextSteps(file: string, ingress: string | undefined, domain: string): string {
+/**
+ * The closing lines: where the file is and what to run next. `file` is shown as the user gave it; `secretEnvs`
+ * are the environment variables the inventory names for secrets, which must be exported first.
+ */
+export function nextSteps(file: string, ingress: string | undefined, domain: string, secretEnvs: string[] = []): string {
   const arg = /^[A-Za-z0-9_./~-]+$/.test(file) ? file : `'${file.replace(/'/g, `'\\''`)}'`;
-  const lines = [
-    `Wrote ${file}. Next:`,
+  const lines = [`Wrote ${file}. Next:`];
+  if (secretEnvs.length > 0) {
+    lines.push(`  export ${secretEnvs.map((e) => `${e}=…`).join(' ')}    # the inventory names ${secretEnvs.length === 1 ? 'this variable' : 'these variables'}, never the secret${secretEnvs.length === 1 ? '' : 's'}`);
+  }
+  lines.push(
     `  npx revue-pi plan -i ${arg}    # shows what would change on each node, changes nothing`,
     `  npx revue-pi up -i ${arg}      # prepares the Pis, installs K3s, MetalLB and the workloads`,
-  ];
+  );
   if (ingress !== undefined) {
     lines.push(`The web UIs will answer at <name>.${domain} on ${ingress}; up prints the /etc/hosts line to add (or point *.${domain} at ${ingress} in your DNS).`);
   }

@@ -162,7 +162,10 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
 
   beforeAll(async () => {
     expect(hasTmux, 'tmux is needed to give the wizard a real terminal: apt-get install -y tmux').toBe(true);
-    lab = await startLab([{ name: 'pi-1' }, { name: 'pi-2' }, { name: 'pi-3', model: 'Raspberry Pi 4 Model B Rev 1.5', os: 'trixie', memoryMiB: 4096 }], { subnet: SUBNET });
+    lab = await startLab(
+      [{ name: 'pi-1' }, { name: 'pi-2', sudoPassword: 'raspberry' }, { name: 'pi-3', model: 'Raspberry Pi 4 Model B Rev 1.5', os: 'trixie', memoryMiB: 4096 }],
+      { subnet: SUBNET },
+    );
   });
   afterAll(async () => {
     await lab?.stop();
@@ -201,6 +204,9 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     await t.answer('SSH user on pi-2');
     await t.answer('Trust it?', 'y');
     await t.waitFor(`✔ pi-2 (${pi2.address}): Raspberry Pi 5 Model B Rev 1.0, Debian GNU/Linux 12 (bookworm), 7.9 GiB`);
+    // pi-2's sudo asks for a password: the inventory will name the variable that holds it.
+    await t.waitFor('pi-2: sudo asks pi for a password. revue-pi hands it to sudo through stdin (never a command line)');
+    await t.answer('NAME of the environment variable that will hold the sudo password'); // PI_SUDO_PASSWORD
     await t.answer('Add another node?', 'y');
 
     // pi-3: its host key refused first (nothing recorded, no login), then trusted; a Pi 4 gets a warning.
@@ -247,7 +253,7 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
 
     expect(await t.exited()).toEqual({ code: 0, signal: null });
     const screen = t.screen();
-    expect(screen).toContain('Wrote inventory.yaml. Next:\n  npx revue-pi plan -i inventory.yaml ');
+    expect(screen).toContain('Wrote inventory.yaml. Next:\n  export PI_SUDO_PASSWORD=…    # the inventory names this variable, never the secret\n  npx revue-pi plan -i inventory.yaml ');
     expect(screen).toContain('\n  npx revue-pi up -i inventory.yaml ');
 
     const file = join(cwd, 'inventory.yaml');
@@ -256,7 +262,8 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     expect(warnings).toEqual([]);
     expect(inventory.cluster).toEqual({ name: 'lab', domain: 'revue.local' });
     expect(inventory.k3s.version).toBe('v1.33.5+k3s1');
-    expect(inventory.ssh).toMatchObject({ user: 'pi', useAgent: false, keyPath: join(home, '.ssh', 'id_ed25519') });
+    expect(inventory.ssh).toMatchObject({ user: 'pi', useAgent: false, keyPath: join(home, '.ssh', 'id_ed25519'), sudoPasswordEnv: 'PI_SUDO_PASSWORD' });
+    expect(text).not.toContain('raspberry');
     expect(inventory.nodes.map((n) => [n.name, n.host, n.role, n.ssh])).toEqual([
       ['pi-1', pi1.address, 'server', undefined],
       ['pi-2', pi2.address, 'agent', undefined],
@@ -273,11 +280,37 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     expect(recorded).toEqual(lab.nodes.map((n) => `${n.address} ${n.hostKey().trim()}`.split(/\s+/).slice(0, 3).join(' ')));
 
     // And the file is one plan accepts as it is: same validation, same host keys, every node reached.
-    const plan = await runCli(['plan', '-i', 'inventory.yaml', '--json', '--state-dir', join(home, 'state')], { cwd, env: { HOME: home, SSH_AUTH_SOCK: '' } });
+    const plan = await runCli(['plan', '-i', 'inventory.yaml', '--json', '--state-dir', join(home, 'state')], { cwd, env: { HOME: home, SSH_AUTH_SOCK: '', PI_SUDO_PASSWORD: 'raspberry' } });
     expect(plan.code, plan.stderr).toBe(0);
     const report = JSON.parse(plan.stdout) as { nodes: { name: string; status: string }[] };
     expect(report.nodes.map((n) => n.name)).toEqual(['pi-1', 'pi-2', 'pi-3']);
     expect(report.nodes.every((n) => n.status !== 'failed')).toBe(true);
+  });
+
+  it('a node whose host key changed is refused with the recorded and presented fingerprints, and the record is kept', async () => {
+    const { home, cwd } = workspace(lab.keyPath);
+    const pi1 = lab.node('pi-1');
+    const knownHosts = join(home, '.config', 'revue-pi', 'known_hosts');
+    const other = readFileSync(new URL('../fixtures/boot/keys/operator_ed25519.pub', import.meta.url), 'utf8').trim().split(/\s+/);
+    mkdirSync(join(home, '.config', 'revue-pi'), { recursive: true });
+    writeFileSync(knownHosts, `${pi1.address} ${other[0]} ${other[1]}\n`);
+    const t = open(['init'], { cwd, env: { HOME: home } });
+    await t.answer('Cluster name');
+    await t.answer('SSH user on the Pis');
+    await t.answer('How should revue-pi log in to the Pis?');
+    await t.answer('Name (its hostname');
+    await t.answer('Address of pi-1', pi1.address);
+    await t.answer('Role of pi-1');
+    const screen = await t.prompt('What now with pi-1?');
+    expect(screen).not.toContain('The authenticity of host');
+    const refusal = screen.split('\n').find((l) => l.startsWith('✖ pi-1'));
+    expect(refusal).toContain(`✖ pi-1 (${pi1.address}): The SSH host key of node pi-1 (${pi1.address}`);
+    expect(refusal).toMatch(new RegExp(`has changed: expected ${escape(fingerprintSha256(other[1] as string))}.*, got ${escape(fingerprintOf(pi1.hostKey()))}`));
+    expect(refusal).toContain(`Refusing to connect. If the node was re-imaged, remove its line from ${knownHosts} and run again`);
+    t.press('C-c');
+    expect(await t.exited()).toEqual({ code: 130, signal: null });
+    expect(readFileSync(knownHosts, 'utf8')).toBe(`${pi1.address} ${other[0]} ${other[1]}\n`);
+    expect(readdirSync(cwd)).toEqual([]);
   });
 
   it('Ctrl-C while a node is being probed stops at once and leaves no file', async () => {

@@ -159,6 +159,13 @@ describe('renderInventoryYaml', () => {
     expect(inventory.ssh.keyPath).toBeUndefined();
   });
 
+  it('a sudo password is named by its environment variable', () => {
+    const sudo = renderInventoryYaml({ ...answers, ssh: { ...answers.ssh, sudoPasswordEnv: 'PI_SUDO_PASSWORD' } });
+    expect(sudo).toContain('\n  # for the first user). Default: not set.\n  sudoPasswordEnv: PI_SUDO_PASSWORD\n');
+    expect(parse(sudo).inventory.ssh.sudoPasswordEnv).toBe('PI_SUDO_PASSWORD');
+    expect(text).toContain('\n  # sudoPasswordEnv: PI_SUDO_PASSWORD\n');
+  });
+
   it('a passphrase-protected key names the environment variable, never a secret', () => {
     const protectedKey = renderInventoryYaml({ ...answers, ssh: { user: 'pi', login: { kind: 'key', keyPath: '/keys/pi', passphraseEnv: 'PI_KEY_PASSPHRASE' } } });
     expect(protectedKey).toContain('\n  keyPath: /keys/pi\n  # NAME of the environment variable holding that key\'s passphrase. Default: not set.\n  keyPassphraseEnv: PI_KEY_PASSPHRASE\n');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeFacts, factWarnings, keyTypeLabel, newHostKeyNotice, nextSteps } from '../../../provision/init/text.js';
+import { describeFacts, factWarnings, keyTypeLabel, newHostKeyNotice, nextSteps, parseSudoCheck } from '../../../provision/init/text.js';
 
 const GIB = 1024 ** 3;
 const pi5 = {
@@ -92,5 +92,31 @@ describe('nextSteps', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('nextSteps with secrets to export', () => {
+  it('lists the variables the inventory names before the commands', () => {
+    expect(nextSteps('inventory.yaml', undefined, 'revue.local', ['PI_KEY_PASSPHRASE', 'PI_SUDO_PASSWORD']).split('\n').slice(0, 3)).toEqual([
+      'Wrote inventory.yaml. Next:',
+      '  export PI_KEY_PASSPHRASE=… PI_SUDO_PASSWORD=…    # the inventory names these variables, never the secrets',
+      '  npx revue-pi plan -i inventory.yaml    # shows what would change on each node, changes nothing',
+    ]);
+    expect(nextSteps('inventory.yaml', undefined, 'revue.local', ['PI_SUDO_PASSWORD']).split('\n')[1]).toBe(
+      '  export PI_SUDO_PASSWORD=…    # the inventory names this variable, never the secret',
+    );
+  });
+});
+
+describe('parseSudoCheck (the output of sudo -n true)', () => {
+  it.each<[number, string, ReturnType<typeof parseSudoCheck>]>([
+    [0, '', 'ok'],
+    [1, 'sudo: a password is required\n', 'password'],
+    [1, 'sudo: a terminal is required to read the password; either use the -S option to read from standard input or configure an askpass helper\n', 'password'],
+    [1, 'pi is not in the sudoers file.  This incident will be reported.\n', { problem: 'pi is not in the sudoers file.  This incident will be reported' }],
+    [127, 'sh: 1: sudo: not found\n', { problem: 'sh: 1: sudo: not found' }],
+    [1, '', { problem: 'sudo -n true ended with exit 1' }],
+  ])('exit %d, %j', (code, output, expected) => {
+    expect(parseSudoCheck(code, output)).toEqual(expected);
   });
 });
