@@ -8,12 +8,16 @@ export function formatStatus(report: StatusReport, width = 100): string {
   const out: string[] = [];
   const nodeCount = `${report.nodes.length} node${report.nodes.length === 1 ? '' : 's'}`;
   out.push(
-    report.source.via === 'ssh'
-      ? `Cluster ${report.cluster}: ${nodeCount}, read over SSH from ${report.source.server} (k3s kubectl).`
-      : `Cluster ${report.cluster}: ${nodeCount}; the cluster itself could not be read (see the problems below).`,
+    ...wrap(
+      report.source.via === 'ssh'
+        ? `Cluster ${report.cluster}: ${nodeCount}, read over SSH from ${report.source.server} (k3s kubectl).`
+        : `Cluster ${report.cluster}: ${nodeCount}; the cluster itself could not be read (see the problems below).`,
+      width,
+      '',
+    ),
   );
 
-  out.push('', 'Nodes');
+  out.push('', "Nodes (READY = the cluster's Ready condition; ? = unknown)");
   out.push(
     ...formatTable(
       ['NAME', 'ROLE', 'ADDRESS', 'K3S', 'READY', 'MEM CGROUP', 'PAGE', 'MODEL'],
@@ -22,10 +26,11 @@ export function formatStatus(report: StatusReport, width = 100): string {
         n.role,
         n.address,
         n.k3sVersion ?? (n.reachable ? 'none' : '-'),
-        n.ready ?? '?',
+        n.ready === 'NotRegistered' ? 'not joined' : (n.ready ?? '?'),
         n.memoryCgroup === null ? '-' : n.memoryCgroup ? 'on' : 'OFF',
         n.pageSize === null ? '-' : `${n.pageSize / 1024}K`,
-        n.reachable ? (n.model ?? 'unknown') : 'UNREACHABLE (see below)',
+        // "Raspberry Pi 5 Model B Rev 1.0" → "Pi 5 Model B Rev 1.0" (the JSON keeps the full name).
+        n.reachable ? (n.model?.replace(/^Raspberry Pi /, 'Pi ') ?? 'unknown') : 'UNREACHABLE (see below)',
       ]),
       width,
     ),
@@ -63,7 +68,7 @@ export function formatStatus(report: StatusReport, width = 100): string {
       ),
     );
 
-  out.push('', 'Autoscalers (HPA): replicas now/wanted, average CPU now/target (? = no reading yet)');
+  out.push('', 'Autoscalers (HPA): replicas now/wanted, CPU now/target (? = no reading yet)');
   if (report.hpas.length === 0) out.push('  none');
   else
     out.push(

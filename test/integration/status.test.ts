@@ -113,10 +113,10 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
     expect(header).toMatch(/^ {2}NAME +ROLE +ADDRESS +K3S +READY +MEM CGROUP +PAGE +MODEL$/);
     for (const [name, role, host] of [['pi-1', 'server', 2], ['pi-2', 'agent', 3], ['pi-3', 'agent', 4]] as const) {
       const row = lines.find((l) => l.startsWith(`  ${name} `))!;
-      expect(row.split(/ {2,}/).slice(1)).toEqual([name, role, `${SUBNET}${host}`, 'v1.33.5+k3s1', 'Ready', 'on', '4K', 'Raspberry Pi 5 Model B Rev 1.0']);
+      expect(row.split(/ {2,}/).slice(1)).toEqual([name, role, `${SUBNET}${host}`, 'v1.33.5+k3s1', 'Ready', 'on', '4K', 'Pi 5 Model B Rev 1.0']);
       // Columns line up under the header.
       expect(row.indexOf(`${SUBNET}${host}`)).toBe(header.indexOf('ADDRESS'));
-      expect(row.indexOf('Raspberry')).toBe(header.indexOf('MODEL'));
+      expect(row.indexOf('Pi 5 Model B')).toBe(header.indexOf('MODEL'));
     }
     expect(result.stdout).toMatch(new RegExp(`kube-system/traefik +${INGRESS} +${INGRESS}`));
     expect(result.stdout).toMatch(/kube-system +Deployment +traefik +1\/1/);
