@@ -122,6 +122,10 @@ describeLab('lab of simulated Pis', () => {
     expect(other.stderr).toContain('No such file');
     expect(fs.readFileSync(lab.node('pi-b').path('/boot/firmware/cmdline.txt'), 'utf8')).toMatch(/^console=serial0,115200 .*cfg80211\.ieee80211_regdom=GB\n$/);
     expect(fs.readFileSync('/etc/hostname', 'utf8')).not.toMatch(/^pi-[abc]$/m);
+    // the nodes share the host's /usr: apt may not change it
+    const apt = await lab.node('pi-a').exec('apt-get update >/dev/null && apt-get install -y sudo | tail -n 1; apt-get install -y lab-no-such-package; echo rc=$?');
+    expect(apt.stdout).toBe('0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\nrc=100\n');
+    expect(apt.stderr).toContain('would change the host machine');
   });
 
   it('gives pi passwordless sudo by default and a password-protected sudo when sudoPassword is set', async () => {

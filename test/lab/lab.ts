@@ -510,7 +510,7 @@ class SimNode implements LabNode {
     const proc = spawn(
       'setpriv',
       ['--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--uts', '--pid', '--fork', '--kill-child', '--mount-proc', '/usr/bin/perl', path.join(NODE_FILES, 'init.pl')],
-      { cwd: '/', env: { PATH: NODE_PATH, LAB_NODE_ROOT: this.rootDir, LANG: 'C.UTF-8' }, stdio: ['ignore', log, log] },
+      { cwd: '/', env: { PATH: NODE_PATH, LAB_NODE_ROOT: this.rootDir, LAB_NODE_FILES: NODE_FILES, LANG: 'C.UTF-8' }, stdio: ['ignore', log, log] },
     );
     fs.closeSync(log);
     this.proc = proc;

@@ -44,6 +44,10 @@ if (-f '/usr/local/bin/ip' && -f '/usr/bin/ip') { # wifi: the ip stand-in needs 
 for my $shim (qw(systemctl journalctl hostnamectl uname arch ip)) {
   bindmount("/usr/local/bin/$shim", "/usr/bin/$shim") if -f "/usr/local/bin/$shim" && -f "/usr/bin/$shim" && !-l "/usr/bin/$shim";
 }
+# apt would change the host's /usr: its stand-in sits over apt-get and apt (from the lab files, not the node's /usr/local)
+for my $apt (qw(apt-get apt)) {
+  bindmount("$ENV{LAB_NODE_FILES}/apt-get", "/usr/bin/$apt") if -f "/usr/bin/$apt" && !-l "/usr/bin/$apt";
+}
 # Last, as the lab root may be under either: the node's own /tmp and a fresh /dev/shm.
 bindmount("$R/tmp", '/tmp');
 mnt('shm', '/dev/shm', 'tmpfs', MS_NOSUID | MS_NODEV, 'mode=1777');
