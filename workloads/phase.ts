@@ -436,6 +436,10 @@ async function prune(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, 
     emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'unchanged' });
     return;
   }
+  const volumes = stale.filter((r) => r.kind === 'PersistentVolumeClaim');
+  if (volumes.length > 0) {
+    emit({ type: 'warning', message: `Removing ${volumes.map(describeRef).join(', ')}: the data on those volumes is deleted with them (local-path).` });
+  }
   emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'running', detail: `removing ${stale.length} objects` });
   const r = await transport.run(buildDeleteCommand(stale), { sudo: true, timeoutMs: opts.phaseTimeoutMs ?? DEFAULT_PHASE_TIMEOUT_MS });
   result.pruned = stale.map(describeRef);

@@ -159,6 +159,18 @@ describe('up on an empty cluster', () => {
     expect(result.access?.urls.map((u) => u.name)).toEqual(['Revue', 'Traefik dashboard', 'Kafka UI']);
   });
 
+  it('turning Revue off removes its namespace and volumes, with a warning about the data', async () => {
+    const w = world();
+    await runWorkloadsPhase(options(w, labInventory()));
+    const result = await runWorkloadsPhase(options(w, labInventory({ workloads: { revue: false } })));
+    expect(result.ok).toBe(true);
+    expect(result.pruned).toContain('PersistentVolumeClaim revue/revue-auth-data');
+    expect(result.pruned[result.pruned.length - 1]).toBe('Namespace revue');
+    expect([...w.kube.objects.values()].filter((o) => o.metadata.namespace === 'revue')).toEqual([]);
+    const warning = w.events.find((e) => e.type === 'warning' && e.message.startsWith('Removing PersistentVolumeClaim revue/'));
+    expect(warning).toMatchObject({ message: expect.stringMatching(/revue\/revue-user-data.*: the data on those volumes is deleted with them \(local-path\)\.$/) });
+  });
+
   it('objects the cluster has without the managed-by label are never pruned', async () => {
     const w = world();
     w.kube.objects.set('apps/Deployment/revue/someone-elses', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'someone-elses', namespace: 'revue' } });
