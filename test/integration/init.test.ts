@@ -287,6 +287,66 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     expect(report.nodes.every((n) => n.status !== 'failed')).toBe(true);
   });
 
+  it('logs in through the ssh-agent, replaces a file with --force without asking, and writes the workloads and K3s version chosen', async () => {
+    const { home, cwd } = workspace(); // no key pair in ~/.ssh: the agent holds the key
+    writeFileSync(join(cwd, 'cluster.yaml'), 'old\n');
+    const agentSocket = join(home, 'agent.sock');
+    const started = execFileSync('ssh-agent', ['-s', '-a', agentSocket], { encoding: 'utf8' });
+    const agentPid = Number(/SSH_AGENT_PID=(\d+)/.exec(started)?.[1]);
+    try {
+      execFileSync('ssh-add', ['-q', lab.keyPath], { env: { ...process.env, SSH_AUTH_SOCK: agentSocket }, stdio: 'pipe' });
+      const pi1 = lab.node('pi-1');
+      const t = open(['init', '-o', 'cluster.yaml', '--force'], { cwd, env: { HOME: home, SSH_AUTH_SOCK: agentSocket } });
+      await t.answer('Cluster name', 'My Cluster');
+      await t.waitFor('> use lowercase letters, digits and "-", starting and ending with a letter or digit (at most 63), e.g. revue');
+      t.press('C-u');
+      t.type('agent-lab');
+      t.press('Enter');
+      await t.answer('SSH user on the Pis');
+      const choices = await t.prompt('How should revue-pi log in to the Pis?');
+      expect(choices).toMatch(/^❯ the keys in your ssh-agent \(SSH_AUTH_SOCK\)\n {2}another private key file…$/m);
+      t.press('Enter');
+      await t.answer('Name (its hostname', 'edge-1');
+      await t.answer('Address of edge-1', pi1.address);
+      await t.answer('Role of edge-1');
+      await t.answer('Trust it?', 'y');
+      await t.waitFor(`✔ edge-1 (${pi1.address}): Raspberry Pi 5 Model B Rev 1.0`);
+      await t.answer('Add another node?', 'n');
+      await t.answer('DNS domain', 'home.arpa');
+      await t.prompt('Workloads to deploy');
+      t.press('Space', 'Down', 'Down', 'Space', 'Enter'); // revue and kafka-ui off: monitoring only
+      await t.answer('MetalLB address range', `${SUBNET}240/28`);
+      await t.answer('K3s version', 'v1.34');
+      await t.waitFor('> write a release name from https://github.com/k3s-io/k3s/releases, e.g. v1.33.5+k3s1');
+      t.press('C-u');
+      t.type('1.34.1+k3s1');
+      t.press('Enter');
+      await t.waitFor('> write it as vX.Y.Z+k3sN — did you mean v1.34.1+k3s1?');
+      t.press('C-u');
+      t.type('v1.34.1+k3s1');
+      t.press('Enter');
+      expect(await t.exited()).toEqual({ code: 0, signal: null });
+      expect(t.screen()).not.toContain('already exists');
+      expect(t.screen()).toContain(`The web UIs will answer at <name>.home.arpa on ${SUBNET}240;`);
+
+      const file = join(cwd, 'cluster.yaml');
+      const { inventory, warnings } = parseInventory(readFileSync(file, 'utf8'), file, { homeDir: home, fileExists: existsSync });
+      expect(warnings).toEqual([]);
+      expect(inventory.cluster).toEqual({ name: 'agent-lab', domain: 'home.arpa' });
+      expect(inventory.ssh.useAgent).toBe(true);
+      expect(inventory.ssh.keyPath).toBeUndefined();
+      expect(inventory.ssh.sudoPasswordEnv).toBeUndefined();
+      expect(inventory.nodes.map((n) => [n.name, n.host, n.role])).toEqual([['edge-1', pi1.address, 'server']]);
+      expect(inventory.k3s.version).toBe('v1.34.1+k3s1');
+      expect(inventory.workloads).toMatchObject({ revue: false, monitoring: true, kafkaUi: false });
+      expect(inventory.network.metallb.pools).toEqual([{ name: 'lan', addresses: [`${SUBNET}240/28`] }]);
+      expect(inventory.network.addresses).toEqual({ ingress: `${SUBNET}240` });
+      expect(readdirSync(cwd)).toEqual(['cluster.yaml']);
+    } finally {
+      process.kill(agentPid, 'SIGTERM');
+    }
+  });
+
   it('a node whose host key changed is refused with the recorded and presented fingerprints, and the record is kept', async () => {
     const { home, cwd } = workspace(lab.keyPath);
     const pi1 = lab.node('pi-1');
