@@ -119,14 +119,20 @@ export interface SudoStderr {
   notAllowed: boolean;
 }
 
+/**
+ * Everything sudo prints before its (last) prompt is its own talk — the first-use lecture, "Sorry, try again." —
+ * since the command only starts after the password is accepted; so the command's stderr is what follows it.
+ */
 export function parseSudoStderr(stderr: string, prompt: string | undefined): SudoStderr {
-  const prompts = prompt ? stderr.split(prompt).length - 1 : 0;
-  const cleaned = prompt ? stderr.split(prompt).join('') : stderr;
+  const parts = prompt ? stderr.split(prompt) : [stderr];
+  const prompts = parts.length - 1;
+  const cleaned = parts[parts.length - 1] ?? '';
+  const sudoTalk = parts.slice(0, -1).join('');
   return {
     prompts,
     stderr: cleaned,
     passwordRequired: /^sudo: (a password is required|a terminal is required)/m.test(cleaned),
-    incorrectPassword: /^sudo: (\d+ )?incorrect password attempts?|^Sorry, try again\./m.test(cleaned),
+    incorrectPassword: /^sudo: (\d+ )?incorrect password attempts?|^Sorry, try again\./m.test(sudoTalk + cleaned),
     notAllowed: /^sudo: .*(is not in the sudoers file|is not allowed to execute)|^[^\n]* is not in the sudoers file/m.test(cleaned),
   };
 }

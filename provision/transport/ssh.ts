@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile as readLocalFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { constants as osConstants } from 'node:os';
+import { constants as osConstants, homedir } from 'node:os';
 import { NodeSSH } from 'node-ssh';
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, AuthenticationType, Client, ConnectConfig, ParsedKey, SFTPWrapper } from 'ssh2';

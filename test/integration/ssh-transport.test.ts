@@ -222,6 +222,13 @@ describeLab('SSH transport against the lab', () => {
     const many = await Promise.all(Array.from({ length: 5 }, () => pw.run('id -u', { sudo: true })));
     expect(many.map((x) => x.stdout)).toEqual(Array(5).fill('0\n'));
     expect(pw.connectionCount).toBe(1);
+    // sudo's lecture (printed before the prompt) is not the command's stderr.
+    await guarded.exec('echo "Defaults lecture=always" >/etc/sudoers.d/zz-lecture && chmod 440 /etc/sudoers.d/zz-lecture');
+    try {
+      expect(await pw.run('id -u; echo own >&2', { sudo: true })).toEqual({ code: 0, stdout: '0\n', stderr: 'own\n' });
+    } finally {
+      await guarded.exec('rm -f /etc/sudoers.d/zz-lecture');
+    }
   });
 
   it('says what to do when sudo wants a password that is missing or wrong', async () => {
@@ -378,7 +385,11 @@ describeLab('SSH transport against the lab', () => {
     const bootId = (await t.run('cat /proc/sys/kernel/random/boot_id')).stdout;
     await t.run('nohup sh -c "sleep 1; systemctl reboot || reboot" >/dev/null 2>&1 &', { sudo: true });
     await new Promise((r) => setTimeout(r, 1500)); // let it go down
-    await t.reconnect(30_000);
+    await t.reconnect(30_000).catch(async (err: Error) => {
+      // Say why the simulated node did not come back (the lab's console log), not just that it did not.
+      const console = await readFile(join(rebooter.rootDir, 'lab', 'console.log'), 'utf8').catch(() => '(no console log)');
+      throw new Error(`${err.message}\nlab console of pi-c:\n${console.split('\n').slice(-20).join('\n')}`);
+    });
     expect(rebooter.rebootCount()).toBe(1);
     expect((await t.run('hostname')).stdout).toBe('pi-c\n');
     expect((await t.run('cat /proc/sys/kernel/random/boot_id')).stdout).not.toBe(bootId);

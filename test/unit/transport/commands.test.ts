@@ -214,6 +214,11 @@ describe('parseSudoStderr', () => {
   it('counts and strips the prompt marker', () => {
     expect(parseSudoStderr(`${P}warning: x\n`, P)).toEqual({ prompts: 1, stderr: 'warning: x\n', passwordRequired: false, incorrectPassword: false, notAllowed: false });
   });
+  it('drops what sudo says before its prompt (the first-use lecture), keeping the command\'s stderr', () => {
+    const lecture = '\nWe trust you have received the usual lecture from the local System\nAdministrator. It usually boils down to these three things:\n\n';
+    expect(parseSudoStderr(`${lecture}${P}real error\n`, P)).toMatchObject({ prompts: 1, stderr: 'real error\n' });
+  });
+
   it('sees a refused password (sudo re-prompts)', () => {
     // What sudo 1.9.13 (Debian 12) prints for `sudo -S -p <P>` given one wrong line and then EOF.
     const r = parseSudoStderr(`${P}Sorry, try again.\n${P}\nsudo: no password was provided\nsudo: 1 incorrect password attempt\n`, P);
