@@ -231,6 +231,25 @@ describeLab('cluster on the lab: 1 server + 3 agents, re-runs, a 5th node, failu
     }
   });
 
+  it('a wrong token on one agent (it fell out of the cluster): rewritten, that agent restarted, Ready again', async () => {
+    const pi2 = lab.node('pi-2');
+    writeFileSync(pi2.path('/etc/rancher/k3s/revue-pi-token'), 'not-the-cluster-token\n', { mode: 0o600 });
+    await pi2.exec('systemctl restart k3s-agent; true');
+    // The stand-in agent is refused by the server and gives up: the unit ends up failed.
+    let unitState = '';
+    for (let i = 0; i < 100 && unitState !== 'failed'; i++) {
+      unitState = (await pi2.exec('systemctl is-active k3s-agent')).stdout.trim();
+      if (unitState !== 'failed') await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(unitState).toBe('failed');
+    expect((await pi2.exec('journalctl -u k3s-agent -n 5')).stdout).toMatch(/token/i);
+    const run = await clusterRun(inventory({ nodes: [] }), state(), kube());
+    expect(run.status).toEqual({ 'pi-1': 'unchanged', 'pi-2': 'changed', 'pi-3': 'unchanged', 'pi-4': 'unchanged', 'pi-5': 'unchanged' });
+    expect(run.nodes[1]!.report.steps[0]!.changes).toEqual(['the cluster token file differs: rewrite it (/etc/rancher/k3s/revue-pi-token)', 'restart k3s-agent: token changed']);
+    expect(readFileSync(pi2.path('/etc/rancher/k3s/revue-pi-token'), 'utf8')).toBe(readFileSync(join(state(), 'token'), 'utf8'));
+    expect(await kubectlNodes(lab.node('pi-1'))).toContain('pi-2:True');
+  });
+
   it('state lost: the token is recovered from the first server and nothing changes', async () => {
     const file = join(state(), 'token');
     const good = readFileSync(file, 'utf8');
