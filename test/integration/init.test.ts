@@ -415,7 +415,7 @@ describeTerminal('revue-pi init in a terminal: overwriting and Ctrl-C', () => {
     expect(readFileSync(join(cwd, 'inventory.yaml'), 'utf8')).toBe('keep me\n');
   });
 
-  it('Ctrl-C at the last question, after agreeing to replace the file, leaves it as it was and no temp file', async () => {
+  it('Ctrl-C at the last question, after agreeing to replace the file, leaves it as it was and no temp file (on the way: no key pair found, a .pub refused, no server chosen)', async () => {
     const { home, cwd } = workspace();
     writeFileSync(join(cwd, 'inventory.yaml'), 'keep me\n');
     // No key pair in this home: the wizard says so and asks for a key file; an unreachable node is kept unprobed.
@@ -435,10 +435,15 @@ describeTerminal('revue-pi init in a terminal: overwriting and Ctrl-C', () => {
     t.press('Enter');
     await t.answer('Name (its hostname');
     await t.answer('Address of pi-1', `${SUBNET}97`);
-    await t.answer('Role of pi-1');
+    await t.prompt('Role of pi-1');
+    t.press('Down', 'Enter'); // agent
     await t.prompt('What now with pi-1?');
     t.press('Down', 'Enter'); // keep
     await t.answer('Add another node?', 'n');
+    // No server among the nodes: the wizard makes the user pick one.
+    const pick = await t.prompt('Which node becomes the server?');
+    expect(pick).toContain(`No node is a server, and K3s needs one to run its control plane.\n? Which node becomes the server?\n❯ pi-1 (${SUBNET}97)`);
+    t.press('Enter');
     await t.answer('DNS domain');
     await t.answer('Workloads to deploy');
     await t.answer('MetalLB address range');
