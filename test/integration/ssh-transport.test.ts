@@ -387,8 +387,8 @@ describeLab('SSH transport against the lab', () => {
     await new Promise((r) => setTimeout(r, 1500)); // let it go down
     await t.reconnect(30_000).catch(async (err: Error) => {
       // Say why the simulated node did not come back (the lab's console log), not just that it did not.
-      const console = await readFile(join(rebooter.rootDir, 'lab', 'console.log'), 'utf8').catch(() => '(no console log)');
-      throw new Error(`${err.message}\nlab console of pi-c:\n${console.split('\n').slice(-20).join('\n')}`);
+      const consoleLog = await readFile(join(rebooter.rootDir, 'lab', 'console.log'), 'utf8').catch(() => '(no console log)');
+      throw new Error(`${err.message}\nlab console of pi-c:\n${consoleLog.split('\n').slice(-20).join('\n')}`);
     });
     expect(rebooter.rebootCount()).toBe(1);
     expect((await t.run('hostname')).stdout).toBe('pi-c\n');
