@@ -35,16 +35,17 @@ function describeTerminal(name: string, fn: () => void): void {
 
 /**
  * `node -e RECORD_EXIT <status file> <script> <args…>`: runs the script in the same terminal and writes
- * {code, signal} to the status file when it ends. It ignores SIGINT itself (a handler is not inherited), as a
+ * {code, signal} to the status file (whole, by rename) when it ends. It ignores SIGINT itself (a handler is not inherited), as a
  * shell waiting for a command does, so Ctrl-C reaches the CLI alone.
  */
 const RECORD_EXIT = `
 const { spawn } = require('node:child_process');
-const { writeFileSync } = require('node:fs');
+const { renameSync, writeFileSync } = require('node:fs');
 const [status, ...command] = process.argv.slice(1);
 process.on('SIGINT', () => {});
 spawn(process.execPath, command, { stdio: 'inherit' }).on('exit', (code, signal) => {
-  writeFileSync(status, JSON.stringify({ code, signal }));
+  writeFileSync(status + '.tmp', JSON.stringify({ code, signal }));
+  renameSync(status + '.tmp', status);
 });
 `;
 
