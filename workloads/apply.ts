@@ -65,6 +65,19 @@ export function isWebhookRace(output: string): boolean {
   return /failed calling webhook/i.test(output) && /(connection refused|no endpoints available|context deadline exceeded|i\/o timeout|EOF)/i.test(output);
 }
 
+/**
+ * A kind whose CRD is not served yet: on a fresh K3s, Traefik's CRDs (IngressRoute) arrive with the traefik-crd chart
+ * some time after the API answers, and a CRD applied a moment ago may not be established. Retried like the webhook.
+ */
+export function isMissingKind(output: string): boolean {
+  return /no matches for kind/i.test(output) || /ensure CRDs are installed first/i.test(output);
+}
+
+/** The kinds kubectl could not map (`no matches for kind "IngressRoute" in version "traefik.io/v1alpha1"`). */
+export function missingKinds(output: string): string[] {
+  return [...new Set([...output.matchAll(/no matches for kind "([^"]+)" in version "([^"]+)"/g)].map((m) => `${m[1]} (${m[2]})`))].sort();
+}
+
 // ---- node labels ---------------------------------------------------------------------------------------------
 
 export const GET_NODES_JSON = 'k3s kubectl get nodes -o json';

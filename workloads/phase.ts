@@ -23,7 +23,9 @@ import {
   describePlannedPhase,
   describeRef,
   explainNotReady,
+  isMissingKind,
   isWebhookRace,
+  missingKinds,
   parseApplyOutput,
   parseNodeLabels,
   parseNotReady,
@@ -325,15 +327,18 @@ async function applyPhase(opts: WorkloadsPhaseOptions, phase: Phase, objects: K8
     record(applied.stdout);
     if (applied.code === 0) break;
     const output = `${applied.stderr}\n${applied.stdout}`;
-    if (isWebhookRace(output) && Date.now() + poll < deadline) {
-      log.write(`[${server}] workloads ${phase}: MetalLB's webhook is not serving yet (attempt ${report.attempts}); retrying`);
-      emit({ type: 'node-step', phase: PHASE, node: server, step: phase, status: 'running', detail: `waiting for MetalLB's webhook (attempt ${report.attempts})` });
+    const waitingFor = isWebhookRace(output) ? "MetalLB's webhook" : isMissingKind(output) ? `the CRDs of ${missingKinds(output).join(', ') || 'some kinds'}` : undefined;
+    if (waitingFor && Date.now() + poll < deadline) {
+      log.write(`[${server}] workloads ${phase}: waiting for ${waitingFor} (attempt ${report.attempts}); retrying`);
+      emit({ type: 'node-step', phase: PHASE, node: server, step: phase, status: 'running', detail: `waiting for ${waitingFor} (attempt ${report.attempts})` });
       await sleep(poll);
       continue;
     }
     const why = isWebhookRace(output)
       ? `MetalLB's webhook did not accept them within ${seconds(timeoutMs)} s`
-      : applied.code === 124
+      : isMissingKind(output)
+        ? `the cluster still serves no ${missingKinds(output).join(', ') || 'such kinds'} after ${seconds(timeoutMs)} s — are K3s's Traefik and its CRDs enabled?`
+        : applied.code === 124
         ? `kubectl apply did not finish within ${seconds(timeoutMs)} s`
         : `kubectl apply exited ${applied.code}`;
     return done('failed', `applying the ${phase} objects on ${server} failed (${why}): ${trimOutput(applied.stderr || applied.stdout, 6)}`);

@@ -34,6 +34,8 @@ export class FakeKube {
   webhookRefusals = 0;
   /** Whether the helm controller has created and finished the helm-install Jobs. */
   helmJobsDone = true;
+  /** Kinds whose CRD is not served yet: the next N applies of such objects fail with kubectl's "no matches for kind". */
+  crdNotServed = new Map<string, number>();
   /** Make the apply of a file containing this text fail with this stderr. */
   applyFailure?: { contains: string; stderr: string };
 
@@ -90,6 +92,15 @@ export class FakeKube {
         'Error from server (InternalError): error when creating "/var/lib/rancher/revue-pi/apply-metallb-config.yaml": Internal error occurred: failed calling webhook "ipaddresspoolvalidationwebhook.metallb.io": failed to call webhook: Post "https://metallb-webhook-service.metallb-system.svc:443/validate-metallb-io-v1beta1-ipaddresspool?timeout=10s": dial tcp 10.43.12.7:443: connect: connection refused\n',
         others.map((l) => `${l}\n`).join(''),
       );
+    }
+    const unmapped = docs.filter((d) => (this.crdNotServed.get(d.kind) ?? 0) > 0);
+    if (unmapped.length > 0) {
+      for (const kind of new Set(unmapped.map((d) => d.kind))) this.crdNotServed.set(kind, this.crdNotServed.get(kind)! - 1);
+      const others = this.store(docs.filter((d) => !unmapped.includes(d)));
+      const stderr = unmapped
+        .map((d) => `error: resource mapping not found for name: "${d.metadata.name}" namespace: "${d.metadata.namespace ?? ''}" from "${path}": no matches for kind "${d.kind}" in version "${d.apiVersion}"\nensure CRDs are installed first\n`)
+        .join('');
+      return fail(1, stderr, others.map((l) => `${l}\n`).join(''));
     }
     const lines = this.store(docs);
     this.applies.push({ path, lines });

@@ -8,7 +8,9 @@ import {
   buildReadinessCommand,
   countApply,
   explainNotReady,
+  isMissingKind,
   isWebhookRace,
+  missingKinds,
   parseApplyOutput,
   parseNodeLabels,
   parseNotReady,
@@ -52,6 +54,17 @@ describe('apply', () => {
     ['The IPAddressPool "lan" is invalid: spec.addresses: Invalid value', false],
     ['The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?', false],
   ])('webhook race: %s → %s', (text, expected) => expect(isWebhookRace(text)).toBe(expected));
+});
+
+describe('missing kinds', () => {
+  const text =
+    'error: resource mapping not found for name: "revue" namespace: "revue" from "/var/lib/rancher/revue-pi/apply-revue.yaml": no matches for kind "IngressRoute" in version "traefik.io/v1alpha1"\nensure CRDs are installed first\n' +
+    'error: resource mapping not found for name: "x" namespace: "revue" from "f": no matches for kind "IngressRoute" in version "traefik.io/v1alpha1"\n';
+  it('recognises kubectl\'s "no matches for kind" and names each kind once', () => {
+    expect(isMissingKind(text)).toBe(true);
+    expect(isMissingKind('Error from server (NotFound): namespaces "revue" not found')).toBe(false);
+    expect(missingKinds(text)).toEqual(['IngressRoute (traefik.io/v1alpha1)']);
+  });
 });
 
 describe('node labels', () => {

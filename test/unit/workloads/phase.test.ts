@@ -211,6 +211,23 @@ describe('MetalLB webhook race', () => {
     expect([...w.transport.files.keys()].filter((f) => f.startsWith(REMOTE_APPLY_DIR))).toEqual([]);
   });
 
+  it('on a fresh K3s, waits for Traefik\'s IngressRoute CRD (it comes with the traefik-crd chart a while after the API)', async () => {
+    const w = world();
+    w.kube.crdNotServed.set('IngressRoute', 2);
+    const result = await runWorkloadsPhase(options(w, labInventory()));
+    expect(result.error).toBeUndefined();
+    expect(result.phases.find((p) => p.phase === 'monitoring')).toMatchObject({ status: 'changed', attempts: 3 });
+    expect(w.events).toContainEqual({ type: 'node-step', phase: 'workloads', node: 'pi-1', step: 'monitoring', status: 'running', detail: 'waiting for the CRDs of IngressRoute (traefik.io/v1alpha1) (attempt 1)' });
+    expect(w.kube.objects.has('traefik.io/IngressRoute/monitoring/monitoring')).toBe(true);
+  });
+
+  it('a CRD that never comes is named when the phase time is over', async () => {
+    const w = world();
+    w.kube.crdNotServed.set('IngressRoute', 1_000_000);
+    const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 100, pollIntervalMs: 10 }));
+    expect(result.error).toMatch(/^applying the monitoring objects on pi-1 failed \(the cluster still serves no IngressRoute \(traefik\.io\/v1alpha1\) after 0\.1 s — are K3s's Traefik and its CRDs enabled\?\): .*no matches for kind "IngressRoute"/s);
+  });
+
   it('another apply failure is not retried', async () => {
     const w = world();
     w.kube.applyFailure = { contains: 'autoAssign: true', stderr: 'The IPAddressPool "lan" is invalid: spec.addresses: Invalid value\n' };
