@@ -17,6 +17,31 @@ export function serverUrl(firstServer: InventoryNode): string {
   return `https://${firstServer.host}:${API_PORT}`;
 }
 
+/**
+ * cluster.apiEndpoint may be written as a host, host:port or a URL; the certificate (tls-san) needs the host
+ * alone, the kubeconfig a full https URL (port 6443 unless one is given).
+ */
+export function apiEndpointHost(endpoint: string): string {
+  const trimmed = endpoint.trim();
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
+    try {
+      return new URL(trimmed).hostname.replace(/^\[(.*)\]$/, '$1');
+    } catch {
+      return trimmed;
+    }
+  }
+  const hostPort = /^([^:\s]+):\d+$/.exec(trimmed);
+  return hostPort ? hostPort[1]! : trimmed;
+}
+
+export function apiServerUrl(inventory: Inventory, firstServer: InventoryNode): string {
+  const endpoint = inventory.cluster.apiEndpoint?.trim();
+  if (!endpoint) return `https://${firstServer.host}:${API_PORT}`;
+  if (/^https:\/\//i.test(endpoint)) return endpoint.replace(/\/+$/, '');
+  if (/^[^:\s]+:\d+$/.test(endpoint)) return `https://${endpoint}`;
+  return `https://${apiEndpointHost(endpoint)}:${API_PORT}`;
+}
+
 export function firstServerOf(inventory: Inventory): InventoryNode | undefined {
   return inventory.nodes.find((n) => n.role === 'server');
 }
@@ -34,7 +59,8 @@ export function k3sConfigValues(inventory: Inventory, node: InventoryNode, ctx: 
   if (node.taints.length > 0) values['node-taint'] = [...node.taints].sort();
   if (node.role === 'server') {
     values['disable'] = ['servicelb'];
-    values['tls-san'] = unique([node.host, node.name, inventory.cluster.apiEndpoint].filter((s): s is string => Boolean(s)));
+    const endpoint = inventory.cluster.apiEndpoint ? apiEndpointHost(inventory.cluster.apiEndpoint) : undefined;
+    values['tls-san'] = unique([node.host, node.name, endpoint].filter((s): s is string => Boolean(s)));
     values['write-kubeconfig-mode'] = '0600';
     const servers = inventory.nodes.filter((n) => n.role === 'server').length;
     if (ctx.isFirstServer && servers >= 3) values['cluster-init'] = true;

@@ -9,7 +9,9 @@ import type { NodeReport, StepReport } from '../provision/report.js';
 import { forEachNode } from '../provision/runner.js';
 import { readTextIfExists, writePrivateFile } from '../provision/state.js';
 import type { RunResult, Transport } from '../provision/transport/transport.js';
-import { firstServerOf } from './config.js';
+import { apiServerUrl, firstServerOf } from './config.js';
+
+export { apiServerUrl } from './config.js';
 import { buildProbeScript, parseProbeOutput } from '../provision/steps/probe.js';
 import { k3sProbeSections, parseK3sFacts, updateK3sVersionCache, type K3sFacts } from './facts.js';
 import { airgapUploads, buildInstallScript } from './install.js';
@@ -510,12 +512,6 @@ async function journalTail(transport: Transport, unit: 'k3s' | 'k3s-agent'): Pro
 }
 
 // ---- kubeconfig -------------------------------------------------------------------------------------------
-
-export function apiServerUrl(inventory: Inventory, firstServer: InventoryNode): string {
-  const endpoint = inventory.cluster.apiEndpoint;
-  if (endpoint && /^https?:\/\//.test(endpoint)) return endpoint;
-  return `https://${endpoint || firstServer.host}:${API_PORT}`;
-}
 
 /** Reads the server's kubeconfig (sudo), rewrites it and merges it into the operator's file (0600). */
 async function mergeKubeconfigFromServer(opts: ClusterPhaseOptions, first: Session): Promise<string | undefined> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configDrift, renderK3sConfig } from '../../../cluster/config.js';
+import { apiEndpointHost, apiServerUrl, configDrift, renderK3sConfig } from '../../../cluster/config.js';
 import { haInventory, inventory } from './helpers.js';
 
 const HEADER = '# Written by revue-pi from the inventory; edits here are drift and the next `revue-pi up` undoes them.\n';
@@ -87,5 +87,24 @@ describe('configDrift', () => {
   });
   it('finds nothing when only comments differ', () => {
     expect(configDrift('# hand note\nnode-name: a\n', 'node-name: a\n')).toEqual([]);
+  });
+});
+
+describe('cluster.apiEndpoint forms', () => {
+  it.each([
+    ['k8s.lab.example', 'k8s.lab.example', 'https://k8s.lab.example:6443'],
+    ['192.168.1.50', '192.168.1.50', 'https://192.168.1.50:6443'],
+    ['k8s.lab.example:7443', 'k8s.lab.example', 'https://k8s.lab.example:7443'],
+    ['https://k8s.lab.example:7443/', 'k8s.lab.example', 'https://k8s.lab.example:7443'],
+    ['https://k8s.lab.example', 'k8s.lab.example', 'https://k8s.lab.example'],
+  ])('%s → tls-san %s, kubeconfig %s', (endpoint, host, url) => {
+    expect(apiEndpointHost(endpoint)).toBe(host);
+    const inv = inventory({ cluster: { name: 'lab', apiEndpoint: endpoint } });
+    expect(apiServerUrl(inv, inv.nodes[0]!)).toBe(url);
+    expect(renderK3sConfig(inv, inv.nodes[0]!, { firstServer: inv.nodes[0]!, isFirstServer: true })).toContain(`tls-san:\n  - 192.168.1.101\n  - pi-1\n  - ${host}\n`);
+  });
+  it('without one the first server\'s address', () => {
+    const inv = inventory();
+    expect(apiServerUrl(inv, inv.nodes[0]!)).toBe('https://192.168.1.101:6443');
   });
 });
