@@ -131,8 +131,10 @@ class Terminal {
 }
 
 /** A home folder holding the lab's key pair as ~/.ssh/id_ed25519(.pub), and a folder to write into. */
+const workspaces: string[] = [];
 function workspace(keyPath?: string): { home: string; cwd: string } {
   const root = mkdtempSync(join(tmpdir(), 'revue-pi-init-'));
+  workspaces.push(root);
   const home = join(root, 'home');
   const cwd = join(root, 'work');
   mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
@@ -154,6 +156,7 @@ function open(args: string[], opts: { cwd: string; env: Record<string, string> }
 }
 afterEach(() => {
   for (const t of terminals.splice(0)) t.stop();
+  for (const root of workspaces.splice(0)) rmSync(root, { recursive: true, force: true });
 });
 
 // -------------------------------------------------------------------------------------------------------------
