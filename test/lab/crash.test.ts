@@ -6,13 +6,15 @@ import { expect, it } from 'vitest';
 import { startLab } from './lab.js';
 import { describeLab } from './skip.js';
 
+/** "pid starttime" of live processes in `namespaces` (the start time tells a reused namespace id apart). */
 function pidsIn(namespaces: Set<string>): string[] {
   const found: string[] = [];
   for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      if (namespaces.has(fs.readlinkSync(`/proc/${pid}/ns/pid`))) found.push(pid);
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] === 'Z') continue;
+      if (namespaces.has(fs.readlinkSync(`/proc/${pid}/ns/pid`))) found.push(`${pid} ${fields[19]}`);
     } catch {
       /* gone */
     }
@@ -47,11 +49,12 @@ describeLab('lab when its process dies', () => {
     const { rootDir, namespaces } = JSON.parse(line) as { rootDir: string; namespaces: string[] };
     const ns = new Set(namespaces);
     expect(ns.size).toBe(2);
-    expect(pidsIn(ns).length).toBeGreaterThanOrEqual(4); // PID 1 + sshd per node
+    const before = pidsIn(ns);
+    expect(before.length).toBeGreaterThanOrEqual(4); // PID 1 + sshd per node
     expect(await refuses('127.0.251.2')).toBe(false);
 
     child.kill('SIGKILL');
-    await expect.poll(() => pidsIn(ns), { timeout: 5000, interval: 50 }).toEqual([]);
+    await expect.poll(() => pidsIn(ns).filter((p) => before.includes(p)), { timeout: 5000, interval: 50 }).toEqual([]);
     expect(await refuses('127.0.251.2')).toBe(true);
     expect(await refuses('127.0.251.3')).toBe(true);
     expect(fs.existsSync(rootDir)).toBe(true); // nobody ran stop()

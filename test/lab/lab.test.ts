@@ -40,14 +40,19 @@ function refuses(address: string, port = 22): Promise<boolean> {
   });
 }
 
-/** Host PIDs whose command line or root/cwd points into `dir`, or that live in one of `pidNs`. */
+/**
+ * Host processes (as "pid starttime cmdline") whose command line or root/cwd points into `dir`, or that
+ * live in one of `pidNs`. The start time tells a leftover from a new process in a namespace whose id the
+ * kernel has reused for someone else's lab.
+ */
 function processesOf(dir: string, pidNs: Set<string>): string[] {
   const found: string[] = [];
   for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     if (Number(pid) === process.pid) continue;
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] === 'Z') continue;
       const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
       const links = ['cwd', 'root'].map((l) => {
         try {
@@ -62,7 +67,7 @@ function processesOf(dir: string, pidNs: Set<string>): string[] {
       } catch {
         /* gone */
       }
-      if (cmd.includes(dir) || links.some((l) => l.startsWith(dir)) || pidNs.has(ns)) found.push(`${pid} ${cmd}`);
+      if (cmd.includes(dir) || links.some((l) => l.startsWith(dir)) || pidNs.has(ns)) found.push(`${pid} ${fields[19]} ${cmd}`);
     } catch {
       /* exited meanwhile */
     }
@@ -314,12 +319,14 @@ describeLab('lab of simulated Pis', () => {
     // keep an SSH session open while stopping, like a CLI in the middle of a run
     const hanging = ssh(lab, 'pi-a', 'sleep 300');
     await new Promise((r) => setTimeout(r, 300));
-    expect(processesOf(lab.rootDir, namespaces).length).toBeGreaterThan(3);
+    const before = processesOf(lab.rootDir, namespaces);
+    expect(before.length).toBeGreaterThan(6); // per node PID 1 and sshd, plus the session
     const root = lab.rootDir;
     const t0 = Date.now();
     await lab.stop();
     console.log(`lab: stop() of 3 nodes took ${Date.now() - t0} ms`);
-    expect(processesOf(root, namespaces)).toEqual([]);
+    const after = processesOf(root, namespaces);
+    expect(after.filter((p) => before.includes(p) || p.includes(root))).toEqual([]);
     expect(fs.existsSync(root)).toBe(false);
     expect((await hanging).code).toBe(255);
     for (const n of lab.nodes) expect(await refuses(n.address)).toBe(true);
