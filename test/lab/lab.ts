@@ -681,6 +681,11 @@ export async function startLab(nodes: LabNodeSpec[], opts: LabOptions = {}): Pro
     await run('cp', ['-a', '/etc', baseEtc]);
     for (const f of fs.readdirSync(path.join(baseEtc, 'ssh'))) if (f.startsWith('ssh_host_')) fs.rmSync(path.join(baseEtc, 'ssh', f));
     ensureSecurePath(path.join(baseEtc, 'sudoers'));
+    // The host's drop-ins (cloud images add NOPASSWD rules and sshd settings) would change what the nodes
+    // do; a Pi OS image ships none besides these READMEs.
+    for (const dir of ['sudoers.d', 'ssh/sshd_config.d']) {
+      for (const f of safeReaddir(path.join(baseEtc, dir))) if (f !== 'README') fs.rmSync(path.join(baseEtc, dir, f), { recursive: true, force: true });
+    }
     const keyPath = path.join(rootDir, 'id_ed25519');
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'revue-pi-lab', '-f', keyPath]);
     fs.chmodSync(keyPath, 0o600);
