@@ -9,7 +9,9 @@ import { freshPiFacts } from './steps/fresh.js';
 import { applyPreparation, checkNode, describeChange, planPreparation, REBOOT_COMMAND, verifyAfterReboot, type PrepareChange } from './steps/prepare.js';
 import { parseProbeOutput } from './steps/probe.js';
 import type { Transport } from './transport/transport.js';
-import { K3S_PROBE_SECTIONS, freshK3sFacts, parseK3sFacts, type K3sFacts } from '../cluster/facts.js';
+import { freshK3sFacts, k3sProbeSections, parseK3sFacts, readK3sVersionCache, type K3sFacts, type K3sVersionCacheEntry } from '../cluster/facts.js';
+import { describeClusterChange, planCluster } from '../cluster/plan.js';
+import { readStateToken } from '../cluster/token.js';
 import { runClusterPhase } from '../cluster/phase.js';
 import { firstServerOf } from '../cluster/config.js';
 import { PHASES, objectsOfPhase, renderWorkloads } from '../workloads/render.js';
@@ -46,6 +48,7 @@ interface NodeSession {
   transport?: Transport;
   facts?: NodeFacts;
   k3s: K3sFacts;
+  cachedK3sVersion?: K3sVersionCacheEntry;
   prepareChanges: PrepareChange[];
   report: NodeReport;
 }
@@ -64,8 +67,11 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
     },
   };
   const { inventory, emit } = opts;
+  // Versions of K3s binaries already seen, by fingerprint: a converged probe then runs no `k3s --version`.
+  const versionCache = readK3sVersionCache(opts.stateDir);
   const sessions = inventory.nodes.map<NodeSession>((node) => ({
     node,
+    cachedK3sVersion: versionCache[node.name],
     k3s: freshK3sFacts(),
     prepareChanges: [],
     report: { name: node.name, host: node.host, role: node.role, status: 'unchanged', steps: [], warnings: [] },
@@ -73,12 +79,15 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
 
   try {
     await phase(opts, 'probe', opts.openTransport ? 'Reaching and probing the nodes' : 'Planning for fresh nodes (offline)', sessions, (s) => probeNode(opts, s));
-    const pending = sessions.filter((s) => !s.report.error && s.prepareChanges.length > 0);
-
-    if (opts.command === 'up' && pending.length > 0 && opts.confirm) {
-      const go = await opts.confirm(pending.map((s) => ({ node: s.node.name, changes: s.prepareChanges.map(describeChange) })));
+    if (opts.command === 'up' && opts.confirm) {
+      const clusterPlans = planCluster(inventory, sessions.filter((s) => !s.report.error), readStateToken(opts.stateDir));
+      const pending = sessions
+        .filter((s) => !s.report.error)
+        .map((s) => ({ node: s.node.name, changes: [...s.prepareChanges.map(describeChange), ...(clusterPlans.get(s.node.name) ?? []).map(describeClusterChange)] }))
+        .filter((p) => p.changes.length > 0);
+      const go = pending.length === 0 || (await opts.confirm(pending));
       if (!go) {
-        for (const s of pending) markFailed(s, 'not applied: the operator declined');
+        for (const s of sessions.filter((x) => pending.some((p) => p.node === x.node.name))) markFailed(s, 'not applied: the operator declined');
         return finish(opts, sessions, started);
       }
     }
@@ -190,7 +199,7 @@ async function probeNode(opts: PipelineOptions, s: NodeSession): Promise<void> {
     emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'connect', status: 'running' });
     s.transport = await opts.openTransport(node);
     emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'facts', status: 'running' });
-    const probed = await probeNodeState(s.transport);
+    const probed = await probeNodeState(s.transport, s.cachedK3sVersion);
     s.facts = probed.facts;
     s.k3s = probed.k3s;
   } else {
@@ -226,13 +235,13 @@ async function probeNode(opts: PipelineOptions, s: NodeSession): Promise<void> {
 }
 
 /** Everything `up` needs to know about a node, boot and K3s alike, in one round trip. */
-export async function probeNodeState(transport: Transport): Promise<{ facts: NodeFacts; k3s: K3sFacts }> {
-  const result = await transport.run(buildFactsScript(K3S_PROBE_SECTIONS), { sudo: true });
+export async function probeNodeState(transport: Transport, cachedVersion?: K3sVersionCacheEntry): Promise<{ facts: NodeFacts; k3s: K3sFacts }> {
+  const result = await transport.run(buildFactsScript(k3sProbeSections(cachedVersion)), { sudo: true });
   if (result.code !== 0) {
     throw new RevuePiError(`Probing node ${transport.nodeName} failed (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`, { code: 'PROBE', node: transport.nodeName });
   }
   const sections = parseProbeOutput(result.stdout);
-  return { facts: parseFacts(sections), k3s: parseK3sFacts(sections) };
+  return { facts: parseFacts(sections), k3s: parseK3sFacts(sections, cachedVersion) };
 }
 
 export async function probeFacts(transport: Transport): Promise<NodeFacts> {
@@ -268,7 +277,7 @@ async function prepareNode(opts: PipelineOptions, s: NodeSession): Promise<void>
     const timeoutMs = inventory.pi.rebootTimeoutSeconds * 1000;
     await waitForNewBoot(transport, before, timeoutMs);
     s.report.rebooted = true;
-    const probed = await probeNodeState(transport);
+    const probed = await probeNodeState(transport, s.cachedK3sVersion);
     s.facts = probed.facts;
     s.k3s = probed.k3s;
     const problems = verifyAfterReboot(s.facts, node, inventory);
