@@ -34,6 +34,8 @@ let installer: InstallerServer | undefined;
 let child: ChildProcess | undefined;
 let workDir: string | undefined;
 let cleaning: Promise<void> | undefined;
+/** The nodes' mount namespaces, read right after the lab starts (a Ctrl-C in the terminal also reaches the nodes). */
+let namespaces: string[] = [];
 
 /** Stops whatever was started, once, and checks with ps that no lab process is left. */
 function cleanup(): Promise<void> {
@@ -52,13 +54,18 @@ function cleanup(): Promise<void> {
       });
     }
     if (!lab && labStarting) lab = await labStarting.catch(() => undefined);
-    const namespaces = lab ? await nodeNamespaces(lab) : [];
+    if (lab && namespaces.length === 0) namespaces = await nodeNamespaces(lab);
     const t1 = Date.now();
     await lab?.stop().catch((error: unknown) => echo(chalk.red(`Stopping the lab failed: ${String(error)}`)));
     await installer?.stop().catch(() => undefined);
     if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
     if (lab) {
-      const left = leftovers(namespaces);
+      // Killed processes take a moment to disappear from /proc.
+      let left = leftovers(namespaces);
+      for (let i = 0; i < 50 && left.length > 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        left = leftovers(namespaces);
+      }
       if (left.length === 0) echo(chalk.green(`Lab stopped and removed in ${seconds(Date.now() - t1)}; no process is left in its nodes' namespaces (${namespaces.length} checked).`));
       else echo(chalk.red(`Lab stopped, but these processes of its nodes are still there:\n${left.join('\n')}`));
     }
@@ -86,13 +93,23 @@ function leftovers(namespaces: string[]): string[] {
   return out;
 }
 
+/** Set on Ctrl-C/SIGTERM: nothing new is started after it. */
+let stopping = false;
+
 function onSignal(signal: NodeJS.Signals): void {
+  if (stopping) return;
+  stopping = true;
   echo(chalk.yellow(`\n${signal}: stopping the demo and removing the lab…`));
-  void cleanup().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  const code = signal === 'SIGINT' ? 130 : 143;
+  void cleanup().then(() => {
+    echo(chalk.bold(`Demo stopped by ${signal} after ${seconds(Date.now() - t0)} (exit ${code}).`));
+    process.exit(code);
+  });
 }
 
 /** Runs the built CLI with its output straight on this terminal; resolves with its exit code. */
 function revuePi(args: string[]): Promise<number> {
+  if (stopping) return new Promise(() => undefined); // the signal handler ends the process
   echo(chalk.dim(`$ revue-pi ${args.join(' ')}`));
   return new Promise((resolve, reject) => {
     child = spawn(process.execPath, [CLI, ...args], { stdio: ['inherit', 'inherit', 'inherit'], env: { ...process.env, REVUE_PI_STATE_DIR: workDir } });
@@ -132,8 +149,10 @@ async function main(): Promise<number> {
   say(`Starting the lab: ${NODES.join(', ')} on ${SUBNET}2-${NODES.length + 1} (real sshd each)`);
   installer = await startInstallerServer();
   const started = Date.now();
+  if (stopping) return 130;
   labStarting = startLab(NODES.map((name) => ({ name })), { subnet: SUBNET });
   lab = await labStarting;
+  namespaces = await nodeNamespaces(lab);
   echo(`Lab up in ${seconds(Date.now() - started)}.`);
   for (const n of lab.nodes) echo(`  ${n.name.padEnd(6)} ${n.address}:${n.port}`);
   const inventory = lab.writeInventory({
@@ -147,6 +166,7 @@ async function main(): Promise<number> {
   say('revue-pi up: probe, boot config + reboot, K3s (stand-in), MetalLB, Traefik config, monitoring, Revue');
   const upStarted = Date.now();
   const upCode = await revuePi(['up', '-i', inventory, '--yes', '--kubeconfig', path.join(workDir, 'kubeconfig')]);
+  if (stopping) return new Promise<number>(() => undefined); // the signal handler ends the process
   echo(chalk.dim(`(up exited ${upCode} after ${seconds(Date.now() - upStarted)})`));
 
   say('revue-pi status: nodes, MetalLB, workloads, autoscalers, URLs (read-only)');
@@ -166,15 +186,33 @@ async function main(): Promise<number> {
   return upCode === 0 ? 0 : upCode;
 }
 
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => onSignal(signal));
-
-let code = 1;
-try {
-  code = await main();
-} catch (error) {
-  echo(chalk.red(`The demo stopped: ${error instanceof Error ? error.message : String(error)}`));
-} finally {
-  await cleanup();
+/**
+ * The demo runs in a child process of this one. On Ctrl-C, npm and tsx may kill their own child (this process)
+ * before a slow cleanup is done; the child is not theirs, so it always finishes removing the lab. This process
+ * passes signals on and exits with the child's code.
+ */
+async function supervise(): Promise<never> {
+  const demo = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, REVUE_PI_DEMO_CHILD: '1' },
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => demo.kill(signal));
+  const code = await new Promise<number>((resolve) => demo.once('exit', (c, sig) => resolve(c ?? (sig === 'SIGINT' ? 130 : 143))));
+  process.exit(code);
 }
-echo(chalk.bold(`Demo finished in ${seconds(Date.now() - t0)} (exit ${code}).`));
-process.exit(code);
+
+async function runDemo(): Promise<never> {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => onSignal(signal));
+  let code = 1;
+  try {
+    code = await main();
+  } catch (error) {
+    echo(chalk.red(`The demo stopped: ${error instanceof Error ? error.message : String(error)}`));
+  } finally {
+    await cleanup();
+  }
+  echo(chalk.bold(`Demo finished in ${seconds(Date.now() - t0)} (exit ${code}).`));
+  process.exit(code);
+}
+
+await (process.env.REVUE_PI_DEMO_CHILD === '1' ? runDemo() : supervise());
