@@ -11,6 +11,7 @@ import { buildClusterStatusCommand, isMissingTypeError, parseClusterObjects } fr
 import { formatStatus } from '../status/format.js';
 import { buildStatusReport, type ClusterRead, type NodeProbe } from '../status/report.js';
 import { renderWorkloads, type K8sObject } from '../../workloads/render.js';
+import { readK3sVersionCache } from '../../cluster/facts.js';
 
 export interface StatusOptions {
   inventory: string;
@@ -55,6 +56,8 @@ export async function runStatusCommand(opts: StatusOptions): Promise<number> {
   const log = new RunLog(stateDir, 'status');
   log.write(`revue-pi status -i ${opts.inventory} (${inventory.nodes.length} nodes)`);
   const open = transportOpener(inventory, { log });
+  // What `up` recorded about each node's k3s binary: an unchanged binary is not run just to print its version.
+  const versions = readK3sVersionCache(stateDir);
   const servers = inventory.nodes.filter((n) => n.role === 'server');
   const transports = new Map<string, Transport>();
   const probes = new Map<string, NodeProbe>();
@@ -69,7 +72,7 @@ export async function runStatusCommand(opts: StatusOptions): Promise<number> {
           transports.set(node.name, transport);
           // The first server reads the cluster while it (and every other node) is probed.
           if (node === servers[0]) firstRead = readCluster(node, transport, inventory, readErrors, log);
-          const state = await withTimeout(probeNodeState(transport), PROBE_TIMEOUT_MS, `probing node ${node.name} took longer than ${PROBE_TIMEOUT_MS / 1000} s`);
+          const state = await withTimeout(probeNodeState(transport, versions[node.name]), PROBE_TIMEOUT_MS, `probing node ${node.name} took longer than ${PROBE_TIMEOUT_MS / 1000} s`);
           probes.set(node.name, { facts: state.facts, k3s: state.k3s });
         } catch (error) {
           probes.set(node.name, { error: describe(error) });
