@@ -93,7 +93,7 @@ const DEFAULT_BOOT_DELAY_MS = 2000;
 const BOOT_TIMEOUT_MS = 20_000;
 const NODE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Node paths that are per-node directories (node path → directory under the node's rootDir). */
-const NODE_DIRS = ['/etc', '/boot', '/home', '/root', '/run', '/tmp', '/usr/local', '/var/lib/rancher', '/var/log'];
+const NODE_DIRS = ['/etc', '/boot', '/home', '/root', '/run', '/tmp', '/usr/local', '/var/lib/rancher', '/var/lib/sudo', '/var/log'];
 /** Node files rendered per boot → their file under <node>/lab/boot/. */
 const BOOT_FILES: Array<[string, string]> = [
   ['/proc/cmdline', 'cmdline'],
@@ -394,7 +394,8 @@ class SimNode implements LabNode {
   /** Lays out the rest of the node's SD card and boot partition (once, at lab start, after copyEtcScript). */
   async create(authorizedKey: string): Promise<void> {
     const r = this.rootDir;
-    for (const d of ['boot/firmware/overlays', 'home', 'root', 'run', 'tmp', 'var/lib/rancher', 'var/log/apt', 'lab/boot']) fs.mkdirSync(path.join(r, d), { recursive: true });
+    for (const d of ['boot/firmware/overlays', 'home', 'root', 'run', 'tmp', 'var/lib/rancher', 'var/lib/sudo/lectured', 'var/log/apt', 'lab/boot']) fs.mkdirSync(path.join(r, d), { recursive: true });
+    for (const d of ['var/lib/sudo', 'var/lib/sudo/lectured']) fs.chmodSync(path.join(r, d), 0o700);
     for (const d of ['bin', 'sbin', 'lib', 'share', 'include', 'src', 'etc', 'games']) fs.mkdirSync(path.join(r, 'usr/local', d), { recursive: true });
     fs.chmodSync(path.join(r, 'root'), 0o700);
     fs.chmodSync(path.join(r, 'tmp'), 0o1777);
@@ -672,7 +673,7 @@ export async function startLab(nodes: LabNodeSpec[], opts: LabOptions = {}): Pro
   fs.chmodSync(rootDir, 0o755);
   fs.writeFileSync(path.join(rootDir, 'lab.pid'), String(process.pid));
   // Mount points the nodes bind their own directories onto (empty directories on the host).
-  for (const d of ['/boot', '/var/lib/rancher']) fs.mkdirSync(d, { recursive: true });
+  for (const d of ['/boot', '/var/lib/rancher', '/var/lib/sudo']) fs.mkdirSync(d, { recursive: true });
 
   const simNodes: SimNode[] = [];
   installExitHook();
