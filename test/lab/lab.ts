@@ -93,7 +93,7 @@ const DEFAULT_BOOT_DELAY_MS = 2000;
 const BOOT_TIMEOUT_MS = 20_000;
 const NODE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Node paths that are per-node directories (node path → directory under the node's rootDir). */
-const NODE_DIRS = ['/etc', '/boot', '/home', '/root', '/run', '/tmp', '/usr/local', '/var/lib/rancher', '/var/lib/sudo', '/var/log'];
+const NODE_DIRS = ['/etc', '/boot', '/home', '/root', '/run', '/tmp', '/usr/local', '/var/lib/rancher', '/var/lib/sudo', '/var/log', '/var/tmp'];
 /** Node files rendered per boot → their file under <node>/lab/boot/. */
 const BOOT_FILES: Array<[string, string]> = [
   ['/proc/cmdline', 'cmdline'],
@@ -398,7 +398,8 @@ class SimNode implements LabNode {
     for (const d of ['var/lib/sudo', 'var/lib/sudo/lectured']) fs.chmodSync(path.join(r, d), 0o700);
     for (const d of ['bin', 'sbin', 'lib', 'share', 'include', 'src', 'etc', 'games']) fs.mkdirSync(path.join(r, 'usr/local', d), { recursive: true });
     fs.chmodSync(path.join(r, 'root'), 0o700);
-    fs.chmodSync(path.join(r, 'tmp'), 0o1777);
+    fs.mkdirSync(path.join(r, 'var/tmp'), { recursive: true });
+    for (const d of ['tmp', 'var/tmp']) fs.chmodSync(path.join(r, d), 0o1777);
 
     // /etc: identity, OS, users, sudo, sshd
     const etc = (p: string) => path.join(r, 'etc', p);

@@ -23,7 +23,7 @@ sub bindmount { mnt($_[0], $_[1], undef, MS_BIND) }
 sub slurp { open(my $f, '<', $_[0]) or return undef; local $/; my $c = <$f>; close $f; $c }
 
 # Node state: everything a Pi keeps on its SD card that our tool touches.
-bindmount("$R/$_", "/$_") for qw(etc boot home root run usr/local var/lib/rancher var/lib/sudo var/log);
+bindmount("$R/$_", "/$_") for qw(etc boot home root run usr/local var/lib/rancher var/lib/sudo var/log var/tmp);
 # What the kernel and firmware report for this boot (rendered by lab.ts from cmdline.txt/config.txt).
 bindmount("$B/cmdline", '/proc/cmdline');
 bindmount("$B/meminfo", '/proc/meminfo');
