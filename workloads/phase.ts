@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RevuePiError, trimOutput } from '../provision/errors.js';
 import type { EmitEvent } from '../provision/events.js';
@@ -10,6 +10,7 @@ import type { NodeFacts } from '../provision/steps/facts.js';
 import type { Transport } from '../provision/transport/transport.js';
 import {
   GET_MANAGED_SECRETS,
+  REMOTE_APPLY_DIR,
   GET_NODES_JSON,
   armLabel,
   buildApplyCommand,
@@ -39,8 +40,9 @@ import {
   type WaitTarget,
 } from './apply.js';
 import { checkCapacity, nodeCapacityFrom, type Resources } from './checks.js';
+import { appliedRecordOf, appliedRecordRef, buildFastCheckCommand, decideFastPath, isAppliedRecord, synthAppliedRecord, type FastPathDecision } from './fastpath.js';
 import { objectKey, planPrune, refOf, type ObjectRef } from './prune.js';
-import { PHASES, objectsOfPhase, renderAccessInfo, renderWorkloads, synthYaml, type AccessInfo, type K8sObject, type Phase } from './render.js';
+import { PHASES, objectsOfPhase, packageRoot, renderAccessInfo, renderWorkloads, synthYaml, type AccessInfo, type K8sObject, type Phase } from './render.js';
 import { allSecretValues, reconcileWorkloadSecrets, type WorkloadSecrets } from './secrets.js';
 
 /**
@@ -60,6 +62,12 @@ export interface WorkloadsPhaseOptions {
   nodes: { node: InventoryNode; facts: NodeFacts }[];
   /** Apply even when the workloads' minimum requests do not fit (`up --force`). */
   force?: boolean;
+  /**
+   * Skip the no-op fast path (workloads/fastpath.ts) and apply every phase (`up --reapply`). The fast path trusts
+   * the record of the last complete apply: it sees objects deleted by hand and workloads not ready, but not a
+   * field edited by hand (kubectl edit) — a re-apply puts those back.
+   */
+  reapply?: boolean;
   /** Bound of each apply phase, apply and wait together (default 10 min: image pulls on a Pi are slow). */
   phaseTimeoutMs?: number;
   /** Seams for tests. */
@@ -103,6 +111,11 @@ export interface WorkloadsPhaseResult {
   access?: AccessInfo;
   /** One line for the summary, e.g. "120 objects: 3 created, 1 configured, 116 unchanged; 0 pruned". */
   summary: string;
+  /**
+   * The no-op fast path: taken (nothing applied, nothing waited for: the cluster is as the last complete apply left
+   * it), or why not (then the full path ran). Absent when not tried (`reapply`, or the phase stopped earlier).
+   */
+  fastPath?: { taken: boolean; reason?: string };
 }
 
 export const WORKLOAD_SECRETS_FILE = 'workload-secrets.json';
@@ -168,6 +181,19 @@ async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): P
     emit({ type: 'warning', message: 'Applying anyway (--force): pods that do not fit stay Pending.' });
   }
 
+  // The no-op fast path: one round trip tells whether the cluster is exactly as the last complete apply left it.
+  let recordMayExist = true;
+  if (!opts.reapply) {
+    const decision = await checkFastPath(opts, objects);
+    result.fastPath = decision.take ? { taken: true } : { taken: false, reason: decision.reason };
+    log.write(`workloads: fast path ${decision.take ? 'taken: the cluster is as the last complete apply left it, nothing applied' : `not taken: ${decision.reason}`}`);
+    if (decision.take) {
+      await reportUnchanged(opts, result, objects, decision.missingNodes);
+      return;
+    }
+    recordMayExist = decision.recordSeen || decision.reason.startsWith('kubectl');
+  }
+
   // Node labels from the facts (MongoDB only on ARMv8.2 nodes).
   await labelNodes(opts, result);
   if (!result.ok) return;
@@ -199,6 +225,15 @@ async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): P
   }
 
   mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+  // The record of the last complete apply goes before anything is applied: if this run stops half-way, the next one
+  // must not take the fast path (an inventory changed back would otherwise leave half-applied objects).
+  if (recordMayExist) {
+    const r = await transport.run(buildDeleteCommand([appliedRecordRef()]), { sudo: true, timeoutMs: 30_000 });
+    if (r.code !== 0) {
+      fail(opts, result, `removing the record of the last apply (ConfigMap ${appliedRecordRef().namespace}/${appliedRecordRef().name}) on ${server} failed, so nothing was applied (exit ${r.code}): ${trimOutput(`${r.stderr}\n${r.stdout}`, 3)}`);
+      return;
+    }
+  }
   for (const phase of PHASES) {
     const list = objectsOfPhase(objects, phase);
     if (list.length === 0) continue;
@@ -218,6 +253,7 @@ async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): P
 
   await prune(opts, result, objects, listCommand);
   if (!result.ok) return;
+  await writeAppliedRecord(opts, objects);
 
   const ingress = inventory.network.addresses.ingress ?? (await traefikAddress(transport));
   result.access = renderAccessInfo(inventory, objects, ingress);
@@ -422,7 +458,8 @@ export function managedKinds(inventory: Inventory, objects: K8sObject[], root?: 
 async function listManaged(transport: Transport, command: string): Promise<ObjectRef[]> {
   const r = await transport.run(command, { sudo: true, timeoutMs: 60_000 });
   if (r.code !== 0) throw new Error(`kubectl get exited ${r.code}: ${trimOutput(`${r.stderr}\n${r.stdout}`, 3)}`);
-  return parseObjectRefs(r.stdout);
+  // The record of the last apply carries the managed-by label but is no object of the render: never pruned.
+  return parseObjectRefs(r.stdout).filter((ref) => !isAppliedRecord(ref));
 }
 
 async function prune(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, objects: K8sObject[], listCommand: string): Promise<void> {
@@ -458,6 +495,58 @@ async function prune(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, 
   emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'changed', detail: `removed ${result.pruned.length}: ${result.pruned.join(', ')}` });
 }
 
+// ---- the no-op fast path -------------------------------------------------------------------------------------
+
+/** revue-pi's version (package.json next to workloads/): another version re-applies everything. */
+export function revuePiVersion(root: string = packageRoot()): string {
+  try {
+    return String((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: unknown }).version ?? 'unknown');
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function checkFastPath(opts: WorkloadsPhaseOptions, objects: K8sObject[]): Promise<FastPathDecision> {
+  const r = await opts.firstServer.transport.run(buildFastCheckCommand(objects), { sudo: true, timeoutMs: 60_000 }).catch((error: unknown) => ({ code: -1, stdout: '', stderr: message(error) }));
+  if (r.code !== 0) return { take: false, reason: `kubectl could not list the managed objects (exit ${r.code}): ${trimOutput(`${r.stderr}\n${r.stdout}`, 2)}`, recordSeen: false };
+  const desiredLabels = opts.nodes.map((n) => ({ node: n.node.name, labels: armLabel(nodeCapacityFrom(n.node, n.facts).armv82 === true) }));
+  return decideFastPath({ objects, version: revuePiVersion(opts.root), desiredLabels, output: r.stdout });
+}
+
+/** Every phase `unchanged` (up) or nothing to do (plan), with the access info; nothing applied, labelled or pruned. */
+async function reportUnchanged(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, objects: K8sObject[], missingNodes: string[]): Promise<void> {
+  const { emit, inventory } = opts;
+  const server = opts.firstServer.node.name;
+  for (const m of missingNodes) emit({ type: 'warning', message: `Node ${m} is not in the cluster, so it gets no workload labels; run up again once it has joined.` });
+  for (const phase of PHASES) {
+    const n = objectsOfPhase(objects, phase).length;
+    if (n === 0) continue;
+    const detail = `${n} objects as last applied, all ready (not re-applied)`;
+    result.phases.push({ phase, objects: n, created: 0, configured: 0, unchanged: n, status: 'unchanged', ...(opts.command === 'plan' ? { plan: `nothing to apply (${phase}): ${detail}` } : {}), durationMs: 0 });
+    emit({ type: 'node-step', phase: PHASE, node: server, step: phase, status: 'unchanged', detail });
+  }
+  emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'unchanged' });
+  const ingress = opts.command === 'up' ? (inventory.network.addresses.ingress ?? (await traefikAddress(opts.firstServer.transport))) : undefined;
+  result.access = renderAccessInfo(inventory, objects, ingress);
+}
+
+/** After a complete apply: the record the next run's fast path compares with (best effort: a failure only costs speed). */
+async function writeAppliedRecord(opts: WorkloadsPhaseOptions, objects: K8sObject[]): Promise<void> {
+  const transport = opts.firstServer.transport;
+  const server = opts.firstServer.node.name;
+  const path = `${REMOTE_APPLY_DIR}/apply-record.yaml`;
+  try {
+    await transport.writeFile(path, synthAppliedRecord(appliedRecordOf(objects, revuePiVersion(opts.root))), { mode: 0o600, sudo: true });
+    const r = await transport.run(buildApplyCommand(path), { sudo: true, timeoutMs: 30_000 });
+    if (r.code !== 0) throw new Error(`kubectl apply exited ${r.code}: ${trimOutput(`${r.stderr}\n${r.stdout}`, 3)}`);
+    opts.log.write(`[${server}] workloads: recorded this apply in ConfigMap ${appliedRecordRef().namespace}/${appliedRecordRef().name}`);
+  } catch (error) {
+    const text = `Could not record this apply on ${server} (${message(error)}); the next up applies everything again instead of skipping.`;
+    opts.log.write(text);
+    opts.emit({ type: 'warning', message: text });
+  }
+}
+
 // ---- access ---------------------------------------------------------------------------------------------------
 
 /** The address MetalLB gave Traefik's Service, when the inventory fixes none (best effort: undefined if not yet). */
@@ -482,6 +571,9 @@ function fail(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, text: s
 
 function summarize(command: 'up' | 'plan', r: WorkloadsPhaseResult): string {
   const objects = r.phases.reduce((n, p) => n + p.objects, 0);
+  if (command === 'plan' && r.fastPath?.taken) {
+    return `nothing to change: ${objects} objects in ${r.phases.length} phases as last applied, all ready; 0 node labels to set; 0 objects to remove`;
+  }
   if (command === 'plan') {
     return `would apply ${objects} objects in ${r.phases.length} phases (${r.phases.map((p) => p.phase).join(' → ')}); ` +
       `${r.nodeLabels.length} node label${r.nodeLabels.length === 1 ? '' : 's'} to set; ${r.pruned.length} object${r.pruned.length === 1 ? '' : 's'} to remove`;
@@ -489,7 +581,8 @@ function summarize(command: 'up' | 'plan', r: WorkloadsPhaseResult): string {
   const sum = (k: 'created' | 'configured' | 'unchanged') => r.phases.reduce((n, p) => n + p[k], 0);
   const head = r.changed ? '' : 'nothing changed: ';
   return `${head}${objects} objects: ${sum('created')} created, ${sum('configured')} configured, ${sum('unchanged')} unchanged; ` +
-    `${r.nodeLabels.length} node label${r.nodeLabels.length === 1 ? '' : 's'} set; ${r.pruned.length} removed`;
+    `${r.nodeLabels.length} node label${r.nodeLabels.length === 1 ? '' : 's'} set; ${r.pruned.length} removed` +
+    (r.fastPath?.taken ? ' (as last applied, all ready: not re-applied)' : '');
 }
 
 function seconds(ms: number): string {

@@ -5,7 +5,7 @@ import { FakeTransport, fail, ok } from './fake-transport.js';
 /**
  * TEST DOUBLE: a scripted Kubernetes API behind a FakeTransport, for unit tests of workloads/phase.ts. It answers
  * the exact `k3s kubectl …` scripts the phase sends (apply of an uploaded file, label node, get nodes, the readiness,
- * list, delete and diagnostics commands) from an in-memory object map. Workloads are ready unless a test says
+ * list, delete and diagnostics commands, the fast path's check) from an in-memory object map. Workloads are ready unless a test says
  * otherwise; MetalLB's webhook can be made to refuse the first N pool applies. It is not kubectl: commands it does
  * not know reach the FakeTransport's "unexpected command" failure.
  */
@@ -38,10 +38,13 @@ export class FakeKube {
   crdNotServed = new Map<string, number>();
   /** Make the apply of a file containing this text fail with this stderr. */
   applyFailure?: { contains: string; stderr: string };
+  /** How many times the fast path's check (`get <kinds> -A -l … && get nodes,… -A`) ran. */
+  fastChecks = 0;
 
   constructor(readonly transport: FakeTransport, nodes: Record<string, Record<string, string>>) {
     this.nodes = nodes;
     transport
+      .on(/^k3s kubectl get \S+ -A -l \S+ -o json &&\nk3s kubectl get nodes,deployments\.apps,statefulsets\.apps,daemonsets\.apps,jobs\.batch -A -o json\n$/, (s) => this.fastCheck(s))
       .on('k3s kubectl get nodes -o json', () => ok(JSON.stringify({ items: Object.entries(this.nodes).map(([name, labels]) => ({ metadata: { name, labels } })) })))
       .on(/^k3s kubectl label node /, (s) => this.label(s))
       .on(/^k3s kubectl apply -f /, (s) => this.apply(s))
@@ -134,6 +137,24 @@ export class FakeKube {
     return ok(JSON.stringify({ kind: 'List', items }));
   }
 
+  /** The managed objects of the listed kinds (one List), then nodes, workloads with their status and Jobs (another). */
+  private fastCheck(script: string): RunResult {
+    this.fastChecks++;
+    const m = /^k3s kubectl get '?([^' ]+)'? -A -l '?([^' ]+)'? -o json/.exec(script)!;
+    const resources = new Set(m[1]!.split(','));
+    const [k, v] = m[2]!.split('=');
+    const resourceOf = (o: KubeObject) => `${o.kind.toLowerCase()}${o.apiVersion.includes('/') ? `.${o.apiVersion.split('/')[0]}` : ''}`;
+    const managed = [...this.objects.values()].filter((o) => resources.has(resourceOf(o)) && o.metadata.labels?.[k!] === v);
+    const nodes = Object.entries(this.nodes).map(([name, labels]) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels } }));
+    const workloads = [...this.objects.values()].filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind)).map((o) => this.withStatus(o));
+    const jobs = this.helmJobsDone ? [...this.objects.values()].filter((o) => o.kind === 'HelmChart').map((c) => helmJob(c)) : [];
+    return ok(`${JSON.stringify({ kind: 'List', items: managed }, null, 4)}\n${JSON.stringify({ kind: 'List', items: [...nodes, ...workloads, ...jobs] }, null, 4)}\n`);
+  }
+
+  private withStatus(o: KubeObject): KubeObject {
+    return { ...o, status: this.stuck.get(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`) ?? readyStatus(o) };
+  }
+
   private delete(script: string): RunResult {
     const out: string[] = [];
     for (const line of script.split('\n').filter((l) => l.startsWith('k3s kubectl delete '))) {
@@ -164,14 +185,12 @@ export class FakeKube {
         const items = [...this.objects.values()]
           .filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind))
           .filter((o) => (ns ? o.metadata.namespace === ns : true) && (k ? o.metadata.labels?.[k] === v : true))
-          .map((o) => ({ ...o, status: this.stuck.get(`${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`) ?? readyStatus(o) }));
+          .map((o) => this.withStatus(o));
         docs.push(JSON.stringify({ kind: 'List', items }, null, 4));
       } else if (line.includes('get jobs.batch')) {
         const ns = /-n (\S+)/.exec(line)![1]!;
         const charts = [...this.objects.values()].filter((o) => o.kind === 'HelmChart' && o.metadata.namespace === ns);
-        const items = this.helmJobsDone
-          ? charts.map((c) => ({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: `helm-install-${c.metadata.name}`, namespace: ns }, status: { succeeded: 1 } }))
-          : [];
+        const items = this.helmJobsDone ? charts.map((c) => helmJob(c)) : [];
         docs.push(JSON.stringify({ kind: 'List', items }, null, 4));
       }
     }
@@ -182,6 +201,10 @@ export class FakeKube {
 function withoutStatus(o: KubeObject): KubeObject {
   const { status: _s, ...rest } = o;
   return { ...rest, metadata: { ...o.metadata, generation: undefined } };
+}
+
+function helmJob(chart: KubeObject): KubeObject {
+  return { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: `helm-install-${chart.metadata.name}`, namespace: chart.metadata.namespace ?? 'kube-system' }, status: { succeeded: 1 } };
 }
 
 function readyStatus(o: KubeObject): Record<string, unknown> {

@@ -77,15 +77,18 @@ describe('up on an empty cluster', () => {
     expect(result.changed).toBe(true);
 
     // Phases in order, each uploaded 0600 as root to its own file, applied, then removed.
-    expect(w.kube.applies.map((a) => a.path)).toEqual(PHASES.map((p) => `${REMOTE_APPLY_DIR}/apply-${p}.yaml`));
-    expect(w.transport.writes.map((x) => [x.path, x.mode, x.sudo])).toEqual(PHASES.map((p) => [`${REMOTE_APPLY_DIR}/apply-${p}.yaml`, 0o600, true]));
+    // Then the record of this complete apply (the next run's fast path compares with it).
+    const files = [...PHASES, 'record'].map((p) => `${REMOTE_APPLY_DIR}/apply-${p}.yaml`);
+    expect(w.kube.applies.map((a) => a.path)).toEqual(files);
+    expect(w.transport.writes.map((x) => [x.path, x.mode, x.sudo])).toEqual(files.map((f) => [f, 0o600, true]));
     expect([...w.transport.files.keys()].filter((f) => f.startsWith(REMOTE_APPLY_DIR))).toEqual([]);
     expect(w.transport.runs.every((r) => r.opts?.sudo === true)).toBe(true);
 
     // Everything rendered is now in the cluster, every object reported created.
     const secrets = storedSecrets();
     const rendered = renderWorkloads(inventory, { secrets });
-    expect(w.kube.objects.size).toBe(rendered.length);
+    expect(w.kube.objects.size).toBe(rendered.length + 1);
+    expect(w.kube.objects.has('/ConfigMap/kube-system/revue-pi-applied')).toBe(true);
     expect(result.phases.map((p) => [p.phase, p.status, p.created, p.unchanged])).toEqual(
       PHASES.map((p) => [p, 'changed', rendered.filter((o) => o.metadata.labels?.['revue-pi.io/phase'] === p).length, 0]),
     );
@@ -128,7 +131,8 @@ describe('up on an empty cluster', () => {
     expect(again.ok).toBe(true);
     expect(again.changed).toBe(false);
     expect(again.phases.every((p) => p.status === 'unchanged' && p.created === 0 && p.configured === 0 && p.unchanged === p.objects)).toBe(true);
-    expect(again.summary).toMatch(/^nothing changed: \d+ objects: 0 created, 0 configured, \d+ unchanged; 0 node labels set; 0 removed$/);
+    expect(again.summary).toMatch(/^nothing changed: \d+ objects: 0 created, 0 configured, \d+ unchanged; 0 node labels set; 0 removed \(as last applied, all ready: not re-applied\)$/);
+    expect(again.fastPath).toEqual({ taken: true });
     expect(w.kube.labelCommands.length).toBe(labelsBefore);
     expect(w.kube.deletes).toEqual([]);
     expect(storedSecrets()).toEqual(first);
@@ -292,7 +296,7 @@ describe('capacity', () => {
     expect(result.ok).toBe(true);
     expect(result.capacity).toMatchObject({ verdict: 'refuse', forced: true });
     expect(w.events).toContainEqual({ type: 'warning', message: 'Applying anyway (--force): pods that do not fit stay Pending.' });
-    expect(w.kube.applies).toHaveLength(PHASES.length);
+    expect(w.kube.applies.map((a) => a.path.replace(/^.*apply-|\.yaml$/g, ''))).toEqual([...PHASES, 'record']);
   });
 });
 

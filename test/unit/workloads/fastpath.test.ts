@@ -1,0 +1,294 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RunEvent } from '../../../provision/events.js';
+import type { Inventory } from '../../../provision/inventory/schema.js';
+import { RunLog } from '../../../provision/log.js';
+import type { NodeFacts } from '../../../provision/steps/facts.js';
+import { freshPiFacts } from '../../../provision/steps/fresh.js';
+import {
+  appliedRecordOf,
+  buildFastCheckCommand,
+  decideFastPath,
+  parseAppliedRecord,
+  phaseHashes,
+  renderAppliedRecord,
+  synthAppliedRecord,
+} from '../../../workloads/fastpath.js';
+import { loadWorkloadSecrets, revuePiVersion, runWorkloadsPhase, WORKLOAD_SECRETS_FILE, type WorkloadsPhaseOptions } from '../../../workloads/phase.js';
+import { ARMV82_LABEL, PHASES, objectsOfPhase, renderWorkloads, synthYaml } from '../../../workloads/render.js';
+import { allSecretValues, type WorkloadSecrets } from '../../../workloads/secrets.js';
+import { deterministicRandom } from '../../fakes/deterministic-random.js';
+import { FakeKube, type KubeObject } from '../../fakes/fake-kube.js';
+import { FakeTransport } from '../../fakes/fake-transport.js';
+import { labInventory } from './helpers.js';
+
+/**
+ * The no-op fast path: the pure record/decision functions, then runWorkloadsPhase against the scripted Kubernetes
+ * (FakeKube, a TEST DOUBLE behind the FakeTransport): taken when converged, not taken for each kind of difference,
+ * the record written only after a complete apply.
+ */
+const RECORD_KEY = '/ConfigMap/kube-system/revue-pi-applied';
+const PI4 = 'Raspberry Pi 4 Model B Rev 1.5';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'revue-pi-fastpath-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function facts(model = 'Raspberry Pi 5 Model B Rev 1.0'): NodeFacts {
+  return { ...freshPiFacts({} as never), model, cpuCores: 4, memoryBytes: 8 * 1024 ** 3 };
+}
+
+interface World {
+  transport: FakeTransport;
+  kube: FakeKube;
+  events: RunEvent[];
+}
+
+function world(): World {
+  const transport = new FakeTransport('pi-1');
+  return { transport, kube: new FakeKube(transport, { 'pi-1': {}, 'pi-2': {}, 'pi-3': {} }), events: [] };
+}
+
+function options(w: World, inventory: Inventory, extra: Partial<WorkloadsPhaseOptions> = {}): WorkloadsPhaseOptions {
+  const nodeFacts: Record<string, NodeFacts> = { 'pi-1': facts(), 'pi-2': facts(), 'pi-3': facts(PI4) };
+  return {
+    command: 'up',
+    inventory,
+    stateDir: join(dir, 'state'),
+    emit: (e) => w.events.push(e),
+    log: new RunLog(join(dir, 'state'), 'up'),
+    firstServer: { node: inventory.nodes[0]!, transport: w.transport },
+    nodes: inventory.nodes.map((node) => ({ node, facts: nodeFacts[node.name]! })),
+    random: deterministicRandom('fastpath-test'),
+    pollIntervalMs: 5,
+    phaseTimeoutMs: 2000,
+    ...extra,
+  };
+}
+
+function storedSecrets(): WorkloadSecrets {
+  return JSON.parse(readFileSync(join(dir, 'state', WORKLOAD_SECRETS_FILE), 'utf8')) as WorkloadSecrets;
+}
+
+/** A converged cluster: one complete up, then the transport's counters cleared. */
+async function converged(inventory = labInventory()): Promise<World> {
+  const w = world();
+  const first = await runWorkloadsPhase(options(w, inventory));
+  expect(first.error).toBeUndefined();
+  expect(first.fastPath).toEqual({ taken: false, reason: 'no record of a previous complete apply' });
+  w.transport.runs.length = 0;
+  w.transport.writes.length = 0;
+  w.kube.applies.length = 0;
+  w.kube.deletes.length = 0;
+  w.kube.labelCommands.length = 0;
+  w.kube.fastChecks = 0;
+  return w;
+}
+
+function record(w: World): KubeObject & { data: Record<string, string> } {
+  return w.kube.objects.get(RECORD_KEY) as KubeObject & { data: Record<string, string> };
+}
+
+describe('record and decision (pure)', () => {
+  const inventory = labInventory();
+  const objects = renderWorkloads(inventory, { secrets: 'references' });
+
+  it('hashes each phase\'s uploaded YAML with sha256', () => {
+    const hashes = phaseHashes(objects);
+    expect(Object.keys(hashes)).toEqual([...PHASES]);
+    for (const p of PHASES) expect(hashes[p]).toBe(createHash('sha256').update(synthYaml(objectsOfPhase(objects, p))).digest('hex'));
+    const noMonitoring = phaseHashes(renderWorkloads(labInventory({ workloads: { monitoring: false } }), { secrets: 'references' }));
+    expect(Object.keys(noMonitoring)).toEqual(['metallb', 'metallb-config', 'traefik', 'revue']);
+  });
+
+  it('a changed secret changes only the hash of the phase holding it; the record holds no secret value', () => {
+    const a = renderWorkloads(inventory, { secrets: secretsFor('a') });
+    const b = renderWorkloads(inventory, { secrets: { ...secretsFor('a'), jwtSecret: secretsFor('b').jwtSecret } });
+    const [ha, hb] = [phaseHashes(a), phaseHashes(b)];
+    expect(PHASES.filter((p) => ha[p] !== hb[p])).toEqual(['revue']);
+    const text = synthAppliedRecord(appliedRecordOf(a, '1.2.3'));
+    for (const v of allSecretValues(secretsFor('a'))) {
+      expect(text).not.toContain(v);
+      expect(text).not.toContain(Buffer.from(v).toString('base64'));
+    }
+  });
+
+  it('the record is a labelled ConfigMap in kube-system that reads back as written; a malformed one reads as none', () => {
+    const rec = appliedRecordOf(objects, '0.1.0');
+    const cm = renderAppliedRecord(rec);
+    expect(cm.metadata).toMatchObject({ name: 'revue-pi-applied', namespace: 'kube-system', labels: { 'app.kubernetes.io/managed-by': 'revue-pi' } });
+    expect(rec.objects).toHaveLength(objects.length);
+    expect(parseAppliedRecord(cm as { data?: Record<string, unknown> })).toEqual(rec);
+    expect(parseAppliedRecord({ data: { version: '1', phases: '{not json', objects: '' } })).toBeUndefined();
+    expect(parseAppliedRecord({ data: { version: '1', phases: '{"nope":"x"}', objects: '' } })).toBeUndefined();
+    expect(parseAppliedRecord({ data: { version: '1' } })).toBeUndefined();
+    expect(parseAppliedRecord(undefined)).toBeUndefined();
+  });
+
+  it('one round trip: the managed objects of the rendered kinds plus ConfigMaps, then nodes, workloads and Jobs', () => {
+    const small = objects.filter((o) => ['Namespace', 'Deployment', 'IPAddressPool'].includes(o.kind));
+    expect(buildFastCheckCommand(small)).toBe(
+      "k3s kubectl get configmap,deployment.apps,ipaddresspool.metallb.io,namespace -A -l app.kubernetes.io/managed-by=revue-pi -o json &&\n" +
+        'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch -A -o json\n',
+    );
+  });
+
+  it('output it cannot read is a reason, not a crash', () => {
+    const base = { objects, version: '0.1.0', desiredLabels: [] };
+    expect(decideFastPath({ ...base, output: 'Error: nope' })).toEqual({ take: false, reason: 'kubectl printed 0 lists instead of 2', recordSeen: false });
+    expect(decideFastPath({ ...base, output: '{"items": 3}' })).toEqual({ take: false, reason: 'kubectl did not print the expected lists', recordSeen: false });
+    expect(decideFastPath({ ...base, output: '{"items": []}\n{"items": []}' })).toEqual({ take: false, reason: 'no record of a previous complete apply', recordSeen: false });
+  });
+});
+
+/** Workload secrets generated from a seed by the phase's own loader. */
+function secretsFor(seed: string): WorkloadSecrets {
+  return loadWorkloadSecrets(join(dir, `secrets-${seed}.json`), deterministicRandom(seed), false);
+}
+
+describe('up on a converged cluster', () => {
+  it('takes the fast path: one round trip, nothing uploaded, applied, labelled or deleted; every phase unchanged', async () => {
+    const inventory = labInventory();
+    const w = await converged(inventory);
+    const secrets = storedSecrets();
+    const result = await runWorkloadsPhase(options(w, inventory, { random: deterministicRandom('another-seed') }));
+    expect(result.error).toBeUndefined();
+    expect(result.fastPath).toEqual({ taken: true });
+    expect(result.changed).toBe(false);
+    expect(w.transport.runs.map((r) => r.script)).toEqual([buildFastCheckCommand(renderWorkloads(inventory, { secrets }))]);
+    expect(w.transport.writes).toEqual([]);
+    expect(w.kube.applies).toEqual([]);
+    expect(w.kube.deletes).toEqual([]);
+    const total = renderWorkloads(inventory, { secrets }).length;
+    expect(result.phases.map((p) => [p.phase, p.status])).toEqual(PHASES.map((p) => [p, 'unchanged']));
+    expect(result.phases.reduce((n, p) => n + p.unchanged, 0)).toBe(total);
+    expect(result.summary).toBe(`nothing changed: ${total} objects: 0 created, 0 configured, ${total} unchanged; 0 node labels set; 0 removed (as last applied, all ready: not re-applied)`);
+    expect(result.capacity?.verdict).toBe('ok');
+    expect(w.events).toContainEqual({ type: 'info', message: result.capacity!.messages[0] });
+    expect(result.access?.ingressAddress).toBe('192.168.50.240');
+    expect(storedSecrets()).toEqual(secrets);
+  });
+
+  it('plan says "nothing to change" from the same check, without listing for a prune', async () => {
+    const w = await converged();
+    const result = await runWorkloadsPhase(options(w, labInventory(), { command: 'plan' }));
+    expect(result.fastPath).toEqual({ taken: true });
+    expect(result.changed).toBe(false);
+    expect(w.transport.runs).toHaveLength(1);
+    expect(result.phases.every((p) => p.status === 'unchanged' && p.plan === `nothing to apply (${p.phase}): ${p.objects} objects as last applied, all ready (not re-applied)`)).toBe(true);
+    expect(result.summary).toMatch(/^nothing to change: \d+ objects in 5 phases as last applied, all ready; 0 node labels to set; 0 objects to remove$/);
+  });
+
+  it('reapply skips the check and applies every phase', async () => {
+    const w = await converged();
+    const result = await runWorkloadsPhase(options(w, labInventory(), { reapply: true }));
+    expect(result.fastPath).toBeUndefined();
+    expect(w.kube.fastChecks).toBe(0);
+    expect(w.kube.applies.map((a) => a.path.replace(/^.*apply-|\.yaml$/g, ''))).toEqual([...PHASES, 'record']);
+    expect(result.changed).toBe(false);
+  });
+});
+
+describe('the fast path is not taken, and the full path runs, when', () => {
+  const cases: [string, (w: World) => void, RegExp][] = [
+    ['a phase hash differs from the record', (w) => (record(w).data.phases = record(w).data.phases!.replace(/"revue":"[0-9a-f]+"/, '"revue":"00"')), /^the revue manifests differ from the last apply$/],
+    ['another revue-pi version applied', (w) => (record(w).data.version = '0.0.1'), /^revue-pi changed since the last apply \(0\.0\.1 → /],
+    ['the record is malformed', (w) => (record(w).data.phases = '['), /^the record kube-system\/revue-pi-applied is malformed$/],
+    ['an object was deleted by hand', (w) => w.kube.objects.delete('apps/Deployment/revue/revue-auth'), /^1 object\(s\) missing from the cluster \(apps\/Deployment\/revue\/revue-auth\)$/],
+    [
+      'a managed object the render no longer has is live',
+      (w) => w.kube.objects.set('/ConfigMap/revue/leftover', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'leftover', namespace: 'revue', labels: { 'app.kubernetes.io/managed-by': 'revue-pi' } } }),
+      /^1 object\(s\) to remove \(\/ConfigMap\/revue\/leftover\)$/,
+    ],
+    ['a node label differs', (w) => (w.kube.nodes['pi-3']![ARMV82_LABEL] = 'true'), /^node pi-3 needs the label revue-pi\.io\/armv82=false$/],
+    [
+      'a workload is not ready',
+      (w) => w.kube.stuck.set('Deployment/revue/revue-auth', { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 0 }),
+      /^not everything is ready \(Deployment revue\/revue-auth: 0 of 1 replicas available\)$/,
+    ],
+    ['the helm-install Jobs have not succeeded', (w) => (w.kube.helmJobsDone = false), /^not everything is ready \(Job kube-system\/helm-install-grafana: K3s has not created it yet/],
+  ];
+
+  it.each(cases)('%s', async (_name, change, reason) => {
+    const w = await converged();
+    change(w);
+    if (w.kube.stuck.size > 0 || !w.kube.helmJobsDone) {
+      // Nothing changes them back here: the full path times out (quickly) and leaves no record.
+      const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 50 }));
+      expect(result.fastPath?.taken).toBe(false);
+      expect(result.fastPath?.reason).toMatch(reason);
+      expect(result.ok).toBe(false);
+      expect(w.kube.objects.has(RECORD_KEY)).toBe(false);
+      return;
+    }
+    const result = await runWorkloadsPhase(options(w, labInventory()));
+    expect(result.error).toBeUndefined();
+    expect(result.fastPath?.taken).toBe(false);
+    expect(result.fastPath?.reason).toMatch(reason);
+    // The full path ran: every phase applied (the record removed first, written again at the end).
+    expect(w.kube.applies.map((a) => a.path.replace(/^.*apply-|\.yaml$/g, ''))).toEqual([...PHASES, 'record']);
+    expect(w.kube.deletes[0]).toBe('configmap kube-system/revue-pi-applied');
+    expect(parseAppliedRecord(record(w))).toEqual(appliedRecordOf(renderWorkloads(labInventory(), { secrets: storedSecrets() }), revuePiVersion()));
+    // And the run after it is fast again.
+    const again = await runWorkloadsPhase(options(w, labInventory()));
+    expect(again.fastPath).toEqual({ taken: true });
+  });
+
+  it('the cluster does not serve a rendered kind (the check fails): full path', async () => {
+    const w = await converged();
+    w.transport.on(/^k3s kubectl get \S+ -A -l /, { code: 1, stdout: '', stderr: 'error: the server doesn\'t have a resource type "ipaddresspool"\n' }, { before: true, times: 1 });
+    const result = await runWorkloadsPhase(options(w, labInventory()));
+    expect(result.error).toBeUndefined();
+    expect(result.fastPath).toEqual({ taken: false, reason: 'kubectl could not list the managed objects (exit 1): error: the server doesn\'t have a resource type "ipaddresspool"' });
+    expect(w.kube.applies).toHaveLength(PHASES.length + 1);
+  });
+});
+
+describe('the record', () => {
+  it('is written after a complete apply, with every phase hash, the version and the applied objects; never pruned', async () => {
+    const inventory = labInventory();
+    const w = await converged(inventory);
+    const rendered = renderWorkloads(inventory, { secrets: storedSecrets() });
+    expect(parseAppliedRecord(record(w))).toEqual(appliedRecordOf(rendered, JSON.parse(readFileSync('package.json', 'utf8')).version));
+    expect(record(w).metadata.labels).toEqual({ 'app.kubernetes.io/managed-by': 'revue-pi' });
+    const off = await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } })));
+    expect(off.fastPath?.reason).toBe('the monitoring phase is no longer rendered');
+    expect(off.pruned).not.toContain('ConfigMap kube-system/revue-pi-applied');
+    expect(Object.keys(JSON.parse(record(w).data.phases!) as object)).toEqual(['metallb', 'metallb-config', 'traefik', 'revue']);
+  });
+
+  it('is not written when an apply fails', async () => {
+    const w = world();
+    w.kube.applyFailure = { contains: 'autoAssign: true', stderr: 'The IPAddressPool "lan" is invalid\n' };
+    const result = await runWorkloadsPhase(options(w, labInventory()));
+    expect(result.ok).toBe(false);
+    expect(w.kube.objects.has(RECORD_KEY)).toBe(false);
+    expect(w.transport.writes.map((x) => x.path)).not.toContain('/var/lib/rancher/revue-pi/apply-record.yaml');
+  });
+
+  it('is removed before a full apply, so a run that stops half-way leaves none (an inventory changed back is re-applied)', async () => {
+    const w = await converged();
+    w.kube.applyFailure = { contains: 'kind: Deployment', stderr: 'The Deployment "x" is invalid\n' };
+    const failed = await runWorkloadsPhase(options(w, labInventory({ workloads: { kafkaUi: false } })));
+    expect(failed.ok).toBe(false);
+    expect(w.kube.objects.has(RECORD_KEY)).toBe(false);
+    w.kube.applyFailure = undefined;
+    const back = await runWorkloadsPhase(options(w, labInventory()));
+    expect(back.fastPath).toEqual({ taken: false, reason: 'no record of a previous complete apply' });
+    expect(back.ok).toBe(true);
+    expect(w.kube.objects.has(RECORD_KEY)).toBe(true);
+  });
+
+  it('a record that cannot be written is a warning: the run still succeeds', async () => {
+    const w = world();
+    w.transport.on(/apply-record\.yaml/, { code: 1, stdout: '', stderr: 'forbidden\n' }, { before: true });
+    const result = await runWorkloadsPhase(options(w, labInventory()));
+    expect(result.ok).toBe(true);
+    expect(w.events).toContainEqual({ type: 'warning', message: 'Could not record this apply on pi-1 (kubectl apply exited 1: forbidden); the next up applies everything again instead of skipping.' });
+  });
+});

@@ -1,0 +1,217 @@
+import { createHash } from 'node:crypto';
+import { shQuote } from '../provision/transport/commands.js';
+import { armLabel, parseNodeLabels, parseNotReady, planNodeLabels, resourceOf, splitJsonDocuments, waitTargetOf, type NotReady, type WaitTarget } from './apply.js';
+import { objectKey, refOf, type ObjectRef } from './prune.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PHASES, objectsOfPhase, synthYaml, type K8sObject, type Phase } from './render.js';
+
+/**
+ * The no-op fast path of the workloads phase, pure parts. After a fully successful `up` (every phase applied and
+ * ready, pruning done) revue-pi records what it applied in a ConfigMap, kube-system/revue-pi-applied: per phase the
+ * sha256 of the exact YAML it uploaded, its own version and the applied objects. The next `up`/`plan` first runs ONE
+ * command (buildFastCheckCommand) and decides with decideFastPath: when the record's hashes equal the rendered
+ * phases', the live managed objects are exactly the rendered ones (nothing deleted by hand, nothing to prune), the
+ * node labels are right and every workload is ready (helm-install Jobs succeeded), every phase is `unchanged` and
+ * nothing is applied or waited for. Anything else falls back to the full path.
+ *
+ * What it does not see: a field of an object edited by hand (kubectl edit/patch) — the object is still there, so
+ * the fast path is taken and the edit stays. `up --reapply` (WorkloadsPhaseOptions.reapply) skips the fast path.
+ *
+ * Secrets: the hashes cover the whole phase YAML, Secrets' data included. A sha256 of YAML holding 32+ random bytes
+ * reveals nothing about them, and a changed secret (e.g. a restored state file) changes the hash, so it is applied.
+ * The record itself holds no secret value.
+ */
+
+export const APPLIED_RECORD = { namespace: 'kube-system', name: 'revue-pi-applied' } as const;
+
+export function appliedRecordRef(): ObjectRef {
+  return { apiVersion: 'v1', kind: 'ConfigMap', namespace: APPLIED_RECORD.namespace, name: APPLIED_RECORD.name };
+}
+
+/** The record is revue-pi's (managed-by label) but never pruned: it describes the render, it is not part of it. */
+export function isAppliedRecord(ref: Pick<ObjectRef, 'kind' | 'namespace' | 'name'>): boolean {
+  return ref.kind === 'ConfigMap' && ref.namespace === APPLIED_RECORD.namespace && ref.name === APPLIED_RECORD.name;
+}
+
+export interface AppliedRecord {
+  /** revue-pi's version that applied (another version re-applies: its manifests may mean other things). */
+  version: string;
+  /** Per phase with objects: sha256 (hex) of the YAML applied, exactly as uploaded. */
+  phases: Partial<Record<Phase, string>>;
+  /** The applied objects, `group/Kind/namespace/name`, sorted. */
+  objects: string[];
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** Per phase with objects, the sha256 of the YAML the full path uploads for it (synthYaml of objectsOfPhase). */
+export function phaseHashes(objects: K8sObject[]): Partial<Record<Phase, string>> {
+  const out: Partial<Record<Phase, string>> = {};
+  for (const phase of PHASES) {
+    const list = objectsOfPhase(objects, phase);
+    if (list.length > 0) out[phase] = sha256(synthYaml(list));
+  }
+  return out;
+}
+
+/** The record of a render, for the version given. */
+export function appliedRecordOf(objects: K8sObject[], version: string): AppliedRecord {
+  return { version, phases: phaseHashes(objects), objects: objects.map((o) => objectKey(refOf(o))).sort() };
+}
+
+/** The ConfigMap holding a record (one key per field; JSON or one line per object). */
+export function renderAppliedRecord(record: AppliedRecord): K8sObject {
+  const phases = Object.fromEntries(PHASES.filter((p) => record.phases[p] !== undefined).map((p) => [p, record.phases[p]!]));
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: APPLIED_RECORD.name,
+      namespace: APPLIED_RECORD.namespace,
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+      annotations: { 'revue-pi.io/note': 'What revue-pi applied last (hashes of the YAML per phase); up skips applying while it matches. Delete it to force a full apply.' },
+    },
+    data: { version: record.version, phases: JSON.stringify(phases), objects: record.objects.join('\n') },
+  };
+}
+
+/** The record in a live ConfigMap, or undefined when it is not one revue-pi wrote (missing or malformed fields). */
+export function parseAppliedRecord(item: { data?: Record<string, unknown> } | undefined): AppliedRecord | undefined {
+  const data = item?.data;
+  if (!data || typeof data.version !== 'string' || typeof data.phases !== 'string' || typeof data.objects !== 'string') return undefined;
+  let phases: unknown;
+  try {
+    phases = JSON.parse(data.phases);
+  } catch {
+    return undefined;
+  }
+  if (!phases || typeof phases !== 'object' || Array.isArray(phases)) return undefined;
+  const out: Partial<Record<Phase, string>> = {};
+  for (const [k, v] of Object.entries(phases as Record<string, unknown>)) {
+    if (!(PHASES as readonly string[]).includes(k) || typeof v !== 'string') return undefined;
+    out[k as Phase] = v;
+  }
+  return { version: data.version, phases: out, objects: data.objects.split('\n').filter(Boolean) };
+}
+
+/** The YAML file content that creates/updates the record (uploaded and applied like a phase; it holds no secret). */
+export function synthAppliedRecord(record: AppliedRecord): string {
+  return synthYaml([renderAppliedRecord(record)]);
+}
+
+/** Workload kinds and Jobs, for readiness: listed cluster-wide without a selector (charts' workloads carry no label). */
+const READINESS_KINDS = 'nodes,deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch';
+
+/**
+ * The fast path's single round trip: the managed objects of the rendered kinds plus the record (one List, label
+ * selector), then the nodes, workloads and Jobs (a second List). A kind the cluster does not serve (a CRD gone)
+ * makes it fail: then the full path runs.
+ */
+export function buildFastCheckCommand(objects: K8sObject[]): string {
+  const resources = [...new Set(['configmap', ...objects.map((o) => resourceOf(o.apiVersion, o.kind))])].sort();
+  return [
+    `k3s kubectl get ${shQuote(resources.join(','))} -A -l ${shQuote(`${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`)} -o json &&`,
+    `k3s kubectl get ${READINESS_KINDS} -A -o json`,
+    '',
+  ].join('\n');
+}
+
+export interface FastPathInput {
+  /** The render (with the real secrets), as the full path would apply it. */
+  objects: K8sObject[];
+  version: string;
+  /** The node labels the phase sets (armLabel per node). */
+  desiredLabels: { node: string; labels: Record<string, string> }[];
+  /** What buildFastCheckCommand printed. */
+  output: string;
+}
+
+export type FastPathDecision =
+  | { take: true; record: AppliedRecord; missingNodes: string[] }
+  | { take: false; reason: string; recordSeen: boolean };
+
+interface Item {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+  data?: Record<string, unknown>;
+}
+
+/**
+ * Whether the cluster is exactly what the last full apply left and the render has not changed since; if not, why
+ * (one sentence for the log). Pure: everything comes from the fast check's output.
+ */
+export function decideFastPath(input: FastPathInput): FastPathDecision {
+  let docs: Item[][];
+  try {
+    docs = splitJsonDocuments(input.output).map((d) => {
+      const items = (JSON.parse(d) as { items?: unknown }).items;
+      if (!Array.isArray(items)) throw new Error('no items');
+      return items as Item[];
+    });
+  } catch {
+    return { take: false, reason: 'kubectl did not print the expected lists', recordSeen: false };
+  }
+  if (docs.length !== 2) return { take: false, reason: `kubectl printed ${docs.length} lists instead of 2`, recordSeen: false };
+  const [managed, cluster] = docs as [Item[], Item[]];
+  const refOfItem = (i: Item): ObjectRef => ({ apiVersion: String(i.apiVersion ?? ''), kind: String(i.kind ?? ''), ...(i.metadata?.namespace ? { namespace: i.metadata.namespace } : {}), name: String(i.metadata?.name ?? '') });
+
+  const recordItem = managed.find((i) => isAppliedRecord(refOfItem(i)));
+  const no = (reason: string): FastPathDecision => ({ take: false, reason, recordSeen: recordItem !== undefined });
+  if (!recordItem) return no('no record of a previous complete apply');
+  const record = parseAppliedRecord(recordItem);
+  if (!record) return no(`the record ${APPLIED_RECORD.namespace}/${APPLIED_RECORD.name} is malformed`);
+  if (record.version !== input.version) return no(`revue-pi changed since the last apply (${record.version} → ${input.version})`);
+
+  const hashes = phaseHashes(input.objects);
+  for (const phase of PHASES) {
+    if (hashes[phase] === record.phases[phase]) continue;
+    if (hashes[phase] === undefined) return no(`the ${phase} phase is no longer rendered`);
+    if (record.phases[phase] === undefined) return no(`the ${phase} phase was not applied before`);
+    return no(`the ${phase} manifests differ from the last apply`);
+  }
+
+  const wanted = new Set(input.objects.map((o) => objectKey(refOf(o))));
+  const live = new Set(managed.filter((i) => !isAppliedRecord(refOfItem(i))).map((i) => objectKey(refOfItem(i))));
+  const missing = [...wanted].filter((k) => !live.has(k)).sort();
+  if (missing.length > 0) return no(`${missing.length} object(s) missing from the cluster (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
+  const extra = [...live].filter((k) => !wanted.has(k)).sort();
+  if (extra.length > 0) return no(`${extra.length} object(s) to remove (${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ', …' : ''})`);
+
+  const nodes = cluster.filter((i) => i.kind === 'Node');
+  const { changes, missing: missingNodes } = planNodeLabels(input.desiredLabels, parseNodeLabels(JSON.stringify({ items: nodes })));
+  if (changes.length > 0) return no(`node ${changes[0]!.node} needs the label ${changes[0]!.key}=${changes[0]!.value}`);
+
+  const notReady: NotReady[] = [];
+  for (const phase of PHASES) {
+    const list = objectsOfPhase(input.objects, phase);
+    if (list.length === 0) continue;
+    const target = waitTargetOf(phase, list);
+    notReady.push(...parseNotReady(JSON.stringify({ items: itemsOf(cluster, target) }), target));
+  }
+  if (notReady.length > 0) return no(`not everything is ready (${notReady.slice(0, 3).map((n) => `${n.kind} ${n.namespace ? `${n.namespace}/` : ''}${n.name}: ${n.reason}`).join('; ')})`);
+  return { take: true, record, missingNodes };
+}
+
+/** The items of the cluster-wide list a wait target names (what buildReadinessCommand would have listed). */
+function itemsOf(cluster: Item[], target: WaitTarget): Item[] {
+  const out: Item[] = [];
+  const w = target.workloads;
+  if (w) {
+    const [k, v] = w.selector ? w.selector.split('=') : [];
+    out.push(
+      ...cluster.filter(
+        (i) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(String(i.kind)) && (!w.namespace || i.metadata?.namespace === w.namespace) && (!k || i.metadata?.labels?.[k] === v),
+      ),
+    );
+  }
+  const jobNamespaces = new Set((target.jobs ?? []).map((j) => j.namespace));
+  out.push(...cluster.filter((i) => i.kind === 'Job' && jobNamespaces.has(String(i.metadata?.namespace))));
+  return out;
+}
+
+/** The labels the phase gives each node, as decideFastPath compares them. */
+export function desiredNodeLabels(nodes: { node: string; armv82: boolean }[]): { node: string; labels: Record<string, string> }[] {
+  return nodes.map((n) => ({ node: n.node, labels: armLabel(n.armv82) }));
+}
