@@ -129,7 +129,8 @@ export interface FastPathInput {
 
 export type FastPathDecision =
   | { take: true; record: AppliedRecord; missingNodes: string[] }
-  | { take: false; reason: string; recordSeen: boolean };
+  /** recordSeen: whether the record is in the cluster (absent: unknown, the output could not be read). */
+  | { take: false; reason: string; recordSeen?: boolean };
 
 interface Item {
   apiVersion?: string;
@@ -151,9 +152,9 @@ export function decideFastPath(input: FastPathInput): FastPathDecision {
       return items as Item[];
     });
   } catch {
-    return { take: false, reason: 'kubectl did not print the expected lists', recordSeen: false };
+    return { take: false, reason: 'kubectl did not print the expected lists' };
   }
-  if (docs.length !== 2) return { take: false, reason: `kubectl printed ${docs.length} lists instead of 2`, recordSeen: false };
+  if (docs.length !== 2) return { take: false, reason: `kubectl printed ${docs.length} lists instead of 2` };
   const [managed, cluster] = docs as [Item[], Item[]];
   const refOfItem = (i: Item): ObjectRef => ({ apiVersion: String(i.apiVersion ?? ''), kind: String(i.kind ?? ''), ...(i.metadata?.namespace ? { namespace: i.metadata.namespace } : {}), name: String(i.metadata?.name ?? '') });
 

@@ -191,7 +191,7 @@ async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): P
       await reportUnchanged(opts, result, objects, decision.missingNodes);
       return;
     }
-    recordMayExist = decision.recordSeen || decision.reason.startsWith('kubectl');
+    recordMayExist = decision.recordSeen !== false;
   }
 
   // Node labels from the facts (MongoDB only on ARMv8.2 nodes).
@@ -508,7 +508,7 @@ export function revuePiVersion(root: string = packageRoot()): string {
 
 async function checkFastPath(opts: WorkloadsPhaseOptions, objects: K8sObject[]): Promise<FastPathDecision> {
   const r = await opts.firstServer.transport.run(buildFastCheckCommand(objects), { sudo: true, timeoutMs: 60_000 }).catch((error: unknown) => ({ code: -1, stdout: '', stderr: message(error) }));
-  if (r.code !== 0) return { take: false, reason: `kubectl could not list the managed objects (exit ${r.code}): ${trimOutput(`${r.stderr}\n${r.stdout}`, 2)}`, recordSeen: false };
+  if (r.code !== 0) return { take: false, reason: `kubectl could not list the managed objects (exit ${r.code}): ${trimOutput(`${r.stderr}\n${r.stdout}`, 2)}` };
   const desiredLabels = opts.nodes.map((n) => ({ node: n.node.name, labels: armLabel(nodeCapacityFrom(n.node, n.facts).armv82 === true) }));
   return decideFastPath({ objects, version: revuePiVersion(opts.root), desiredLabels, output: r.stdout });
 }

@@ -29,7 +29,22 @@ interface Run {
   result: WorkloadsPhaseResult;
   events: RunEvent[];
   ms: number;
+  /** Every script the phase ran on the first server, in order. */
+  scripts: string[];
 }
+
+/** The first server's transport, recording the scripts run through it (the real SSH transport underneath). */
+function recording(transport: Transport, scripts: string[]): Transport {
+  return new Proxy(transport, {
+    get(target, prop, receiver) {
+      if (prop === 'run') return (script: string, opts?: Parameters<Transport['run']>[1]) => (scripts.push(script), target.run(script, opts));
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+const RECORD = '/ConfigMap/kube-system/revue-pi-applied';
 
 describeLab('workloads on the lab: everything applied, a re-run applies nothing, monitoring off is pruned', () => {
   let lab: Lab;
@@ -44,13 +59,14 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
       ...extra,
     });
 
-  async function workloads(file: string, opts: { force?: boolean; command?: 'up' | 'plan' } = {}): Promise<Run> {
+  async function workloads(file: string, opts: { force?: boolean; reapply?: boolean; command?: 'up' | 'plan' } = {}): Promise<Run> {
     const { inventory } = loadInventory(file);
     const command = opts.command ?? 'up';
     const log = new RunLog(state(), command);
     const open = transportOpener(inventory, { log });
     const transports: Transport[] = [];
     const events: RunEvent[] = [];
+    const scripts: string[] = [];
     try {
       const nodes = await Promise.all(
         inventory.nodes.map(async (node) => {
@@ -66,20 +82,24 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
         stateDir: state(),
         emit: (e) => events.push(e),
         log,
-        firstServer: { node: nodes[0]!.node, transport: nodes[0]!.transport },
+        firstServer: { node: nodes[0]!.node, transport: recording(nodes[0]!.transport, scripts) },
         nodes: nodes.map((n) => ({ node: n.node, facts: n.facts })),
         force: opts.force,
+        reapply: opts.reapply,
         phaseTimeoutMs: 60_000,
         pollIntervalMs: 500,
       });
-      return { result, events, ms: Date.now() - t0 };
+      return { result, events, ms: Date.now() - t0, scripts };
     } finally {
       await Promise.all(transports.map((t) => t.close().catch(() => undefined)));
     }
   }
 
-  /** Every object with revue-pi's label in the stand-in's store, as `group/Kind/namespace/name`. */
-  async function liveManaged(server: LabNode): Promise<string[]> {
+  /**
+   * Every object with revue-pi's label in the stand-in's store, as `group/Kind/namespace/name` — without the record
+   * of the last apply (kube-system/revue-pi-applied) unless asked: it is no object of the render.
+   */
+  async function liveManaged(server: LabNode, withRecord = false): Promise<string[]> {
     const kinds = [
       'namespace', 'secret', 'configmap', 'service', 'serviceaccount', 'persistentvolumeclaim', 'deployment.apps', 'daemonset.apps',
       'statefulset.apps', 'horizontalpodautoscaler.autoscaling', 'role.rbac.authorization.k8s.io', 'rolebinding.rbac.authorization.k8s.io',
@@ -91,7 +111,10 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
     const r = await server.exec(`k3s kubectl get ${kinds.join(',')} -A -l ${MANAGED_BY_LABEL}=revue-pi -o json`);
     expect(r.code, r.stderr).toBe(0);
     const items = (JSON.parse(r.stdout) as { items: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }[] }).items;
-    return items.map((i) => `${i.apiVersion.includes('/') ? i.apiVersion.split('/')[0] : ''}/${i.kind}/${i.metadata.namespace ?? ''}/${i.metadata.name}`).sort();
+    return items
+      .map((i) => `${i.apiVersion.includes('/') ? i.apiVersion.split('/')[0] : ''}/${i.kind}/${i.metadata.namespace ?? ''}/${i.metadata.name}`)
+      .filter((k) => withRecord || k !== RECORD)
+      .sort();
   }
 
   const keyOf = (o: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }) =>
@@ -150,6 +173,10 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
     const rendered = renderWorkloads(inventory, { secrets });
     expect(await liveManaged(lab.node('pi-1'))).toEqual(rendered.map(keyOf).sort());
     expect(run.result.phases.reduce((n, p) => n + p.created, 0)).toBe(rendered.length);
+    // The record of this complete apply, for the next run's fast path.
+    // (On a fresh cluster the check cannot even list: MetalLB's kinds are not served before its CRDs are applied.)
+    expect(run.result.fastPath).toEqual({ taken: false, reason: expect.stringMatching(/^kubectl could not list the managed objects \(exit 1\): .*ipaddresspool\.metallb\.io/) });
+    expect(await liveManaged(lab.node('pi-1'), true)).toContain(RECORD);
 
     // A Secret's value reached the cluster; no temp file is left on the server; no secret in events or the run log.
     const s = await lab.node('pi-1').exec('k3s kubectl -n revue get secret revue-tokens -o json');
@@ -170,14 +197,19 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
     console.log(`workloads up on the lab (stand-in): ${rendered.length} objects in ${run.ms} ms`);
   });
 
-  it('a re-run applies nothing new and says so', async () => {
-    const before = await liveManaged(lab.node('pi-1'));
+  it('a re-run takes the fast path: one kubectl round trip, no upload, no apply, and says so', async () => {
+    const before = await liveManaged(lab.node('pi-1'), true);
     const run = await workloads(inventoryFile(), { force: true });
     expect(run.result.ok).toBe(true);
+    expect(run.result.fastPath).toEqual({ taken: true });
+    expect(run.scripts).toHaveLength(1);
+    expect(run.scripts[0]).toMatch(/^k3s kubectl get \S+ -A -l app\.kubernetes\.io\/managed-by=revue-pi -o json &&\n/);
+    expect(run.scripts.filter((s) => s.includes('kubectl apply'))).toEqual([]);
+    expect(run.events.filter((e) => e.type === 'node-step' && e.status === 'running')).toEqual([]);
     expect(run.result.changed).toBe(false);
     expect(run.result.phases.every((p) => p.status === 'unchanged' && p.created === 0 && p.configured === 0 && p.unchanged === p.objects)).toBe(true);
-    expect(run.result.summary).toMatch(/^nothing changed: /);
-    expect(await liveManaged(lab.node('pi-1'))).toEqual(before);
+    expect(run.result.summary).toMatch(/^nothing changed: .* \(as last applied, all ready: not re-applied\)$/);
+    expect(await liveManaged(lab.node('pi-1'), true)).toEqual(before);
     console.log(`workloads no-op re-run on the lab: ${run.ms} ms`);
   });
 
@@ -215,5 +247,20 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
     const again = await workloads(off, { force: true });
     expect(again.result.pruned).toEqual([]);
     expect(again.result.changed).toBe(false);
+    expect(again.result.fastPath).toEqual({ taken: true });
+  });
+
+  it('up --reapply (reapply option) skips the fast path and applies every phase: all unchanged', async () => {
+    const off = inventoryFile({ workloads: { monitoring: false } });
+    const run = await workloads(off, { force: true, reapply: true });
+    expect(run.result.error).toBeUndefined();
+    expect(run.result.fastPath).toBeUndefined();
+    expect(run.scripts.filter((s) => s.includes('kubectl apply'))).toHaveLength(5); // 4 phases + the record
+    expect(run.result.phases.map((p) => [p.phase, p.status, p.unchanged === p.objects])).toEqual([
+      ['metallb', 'unchanged', true],
+      ['metallb-config', 'unchanged', true],
+      ['traefik', 'unchanged', true],
+      ['revue', 'unchanged', true],
+    ]);
   });
 });

@@ -140,8 +140,8 @@ describe('record and decision (pure)', () => {
 
   it('output it cannot read is a reason, not a crash', () => {
     const base = { objects, version: '0.1.0', desiredLabels: [] };
-    expect(decideFastPath({ ...base, output: 'Error: nope' })).toEqual({ take: false, reason: 'kubectl printed 0 lists instead of 2', recordSeen: false });
-    expect(decideFastPath({ ...base, output: '{"items": 3}' })).toEqual({ take: false, reason: 'kubectl did not print the expected lists', recordSeen: false });
+    expect(decideFastPath({ ...base, output: 'Error: nope' })).toEqual({ take: false, reason: 'kubectl printed 0 lists instead of 2' });
+    expect(decideFastPath({ ...base, output: '{"items": 3}' })).toEqual({ take: false, reason: 'kubectl did not print the expected lists' });
     expect(decideFastPath({ ...base, output: '{"items": []}\n{"items": []}' })).toEqual({ take: false, reason: 'no record of a previous complete apply', recordSeen: false });
   });
 });
@@ -246,6 +246,8 @@ describe('the fast path is not taken, and the full path runs, when', () => {
     expect(result.error).toBeUndefined();
     expect(result.fastPath).toEqual({ taken: false, reason: 'kubectl could not list the managed objects (exit 1): error: the server doesn\'t have a resource type "ipaddresspool"' });
     expect(w.kube.applies).toHaveLength(PHASES.length + 1);
+    // Whether a record was there is unknown: it is removed before applying all the same.
+    expect(w.kube.deletes[0]).toBe('configmap kube-system/revue-pi-applied');
   });
 });
 
@@ -268,6 +270,7 @@ describe('the record', () => {
     const result = await runWorkloadsPhase(options(w, labInventory()));
     expect(result.ok).toBe(false);
     expect(w.kube.objects.has(RECORD_KEY)).toBe(false);
+    expect(w.kube.deletes).toEqual([]); // the check saw no record: nothing to remove first
     expect(w.transport.writes.map((x) => x.path)).not.toContain('/var/lib/rancher/revue-pi/apply-record.yaml');
   });
 
