@@ -37,7 +37,7 @@ let cleaning: Promise<void> | undefined;
 /** The nodes' mount namespaces, read right after the lab starts (a Ctrl-C in the terminal also reaches the nodes). */
 let namespaces: string[] = [];
 
-/** Stops whatever was started, once, and checks with ps that no lab process is left. */
+/** Stops whatever was started, once, and checks in /proc (what ps reads) that no process of the nodes is left. */
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     if (child && child.exitCode === null && child.signalCode === null) {
