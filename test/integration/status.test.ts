@@ -159,6 +159,33 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
       await lab.node('pi-3').powerOn();
     }
   });
+
+  it('K3s stopped on the only server: the nodes are still shown, the cluster is reported unreadable (exit 1)', async () => {
+    const server = lab.node('pi-1');
+    expect((await server.exec('systemctl stop k3s')).code).toBe(0);
+    try {
+      const result = await status('--json');
+      expect(result.code).toBe(1);
+      const report = parse(result);
+      expect(report.source.via).toBe('none');
+      expect(report.nodes.map((n) => [n.name, n.reachable, n.ready, n.k3sRunning])).toEqual([
+        ['pi-1', true, null, false],
+        ['pi-2', true, null, true],
+        ['pi-3', true, null, true],
+      ]);
+      expect(report.metallb.poolsFrom).toBe('inventory');
+      expect(report.workloads).toEqual([]);
+      expect(report.problems).toEqual([
+        'K3s (k3s.service) is not running on node pi-1; see journalctl -u k3s there, or run revue-pi up.',
+        expect.stringMatching(/^The cluster could not be read over SSH from any server \(pi-1: k3s kubectl exited 1: .*refused.*\); node readiness and workloads are unknown\.$/),
+      ]);
+      const table = await status();
+      expect(table.stdout.split('\n')[0]).toBe('Cluster lab: 3 nodes; the cluster itself could not be read (see the problems below).');
+      expect(table.stdout).toMatch(/ {2}pi-1 +server +127\.0\.80\.2 +v1\.33\.5\+k3s1 +\? +on +4K/);
+    } finally {
+      await server.exec('systemctl start k3s');
+    }
+  });
 });
 
 /**
