@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { shQuote } from '../provision/transport/commands.js';
-import { armLabel, parseNodeLabels, parseNotReady, planNodeLabels, resourceOf, splitJsonDocuments, waitTargetOf, type NotReady, type WaitTarget } from './apply.js';
+import { parseNodeLabels, parseNotReady, planNodeLabels, resourceOf, splitJsonDocuments, waitTargetOf, type NotReady, type WaitTarget } from './apply.js';
 import { objectKey, refOf, type ObjectRef } from './prune.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PHASES, objectsOfPhase, synthYaml, type K8sObject, type Phase } from './render.js';
 
@@ -210,9 +210,4 @@ function itemsOf(cluster: Item[], target: WaitTarget): Item[] {
   const jobNamespaces = new Set((target.jobs ?? []).map((j) => j.namespace));
   out.push(...cluster.filter((i) => i.kind === 'Job' && jobNamespaces.has(String(i.metadata?.namespace))));
   return out;
-}
-
-/** The labels the phase gives each node, as decideFastPath compares them. */
-export function desiredNodeLabels(nodes: { node: string; armv82: boolean }[]): { node: string; labels: Record<string, string> }[] {
-  return nodes.map((n) => ({ node: n.node, labels: armLabel(n.armv82) }));
 }
