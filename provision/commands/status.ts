@@ -19,6 +19,8 @@ export interface StatusOptions {
   stateDir?: string;
   /** Where the table goes (stdout). */
   out?: NodeJS.WritableStream;
+  /** Seam for unit tests (HA fallbacks the lab's stand-in cannot show): opens a node's transport. Default: SSH. */
+  openTransport?: (node: InventoryNode) => Promise<Transport>;
 }
 
 const KUBECTL_TIMEOUT_MS = 30_000;
@@ -55,7 +57,7 @@ export async function runStatusCommand(opts: StatusOptions): Promise<number> {
   const stateDir = ensurePrivateDir(stateDirFor(inventory.cluster.name, opts.stateDir));
   const log = new RunLog(stateDir, 'status');
   log.write(`revue-pi status -i ${opts.inventory} (${inventory.nodes.length} nodes)`);
-  const open = transportOpener(inventory, { log });
+  const open = opts.openTransport ?? transportOpener(inventory, { log });
   // What `up` recorded about each node's k3s binary: an unchanged binary is not run just to print its version.
   const versions = readK3sVersionCache(stateDir);
   const servers = inventory.nodes.filter((n) => n.role === 'server');

@@ -1,0 +1,116 @@
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { runStatusCommand } from '../../../provision/commands/status.js';
+import { ConnectionError } from '../../../provision/errors.js';
+import type { InventoryNode } from '../../../provision/inventory/schema.js';
+import type { StatusReport } from '../../../provision/status/report.js';
+import { FakeTransport, fail, ok } from '../../fakes/fake-transport.js';
+
+/**
+ * The command's orchestration with three servers, on the Transport test double: the lab's K3s stand-in forwards
+ * every API call of a joined server to the first one, so "the first server is down, another one answers" cannot
+ * be shown there (the single-server paths run on the lab: test/integration/status.test.ts).
+ */
+const PROBE = readFileSync(new URL('../../fixtures/probe/pi5-bookworm-fresh.txt', import.meta.url), 'utf8');
+const K3S_SECTIONS = '@@revue-pi@@ k3s_version\nk3s version v1.33.5+k3s1 (revue-pi test)\n@@revue-pi@@ k3s_units\nk3s active\n';
+const FULL = 'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling,ipaddresspools.metallb.io -A -o json';
+const NO_POOLS = 'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling -A -o json';
+const LIST = JSON.stringify({
+  apiVersion: 'v1',
+  kind: 'List',
+  items: ['pi-1', 'pi-2', 'pi-3'].map((name) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name }, status: { conditions: [{ type: 'Ready', status: name === 'pi-1' ? 'Unknown' : 'True' }] } })),
+});
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'revue-pi-status-unit-'));
+  const inventory = join(dir, 'inventory.yaml');
+  writeFileSync(
+    inventory,
+    [
+      'cluster: { name: ha }',
+      'ssh: { user: pi }',
+      'nodes:',
+      '  - { name: pi-1, host: 127.0.0.21, role: server }',
+      '  - { name: pi-2, host: 127.0.0.22, role: server }',
+      '  - { name: pi-3, host: 127.0.0.23, role: server }',
+      'network:',
+      '  metallb: { pools: [{ name: lan, addresses: [127.0.0.200-127.0.0.220] }] }',
+      '',
+    ].join('\n'),
+  );
+  const fakes = new Map<string, FakeTransport>();
+  for (const name of ['pi-2', 'pi-3']) fakes.set(name, new FakeTransport(name).on('@@revue-pi@@', ok(PROBE + K3S_SECTIONS)));
+  const opened: string[] = [];
+  const openTransport = async (node: InventoryNode) => {
+    opened.push(node.name);
+    if (node.name === 'pi-1') throw new ConnectionError('pi-1', 'Could not connect to node pi-1 (127.0.0.21:22): connect ECONNREFUSED 127.0.0.21:22.');
+    return fakes.get(node.name)!;
+  };
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d) => (text += d));
+  return { dir, inventory, fakes, opened, openTransport, out, output: () => text };
+}
+
+describe('runStatusCommand (three servers, the first one down)', () => {
+  it('reads the cluster from the next server that answers; retries without pools when MetalLB is not installed', async () => {
+    const t = setup();
+    // pi-2: MetalLB's CRDs are missing there, and then its API is not up either; pi-3 answers.
+    t.fakes.get('pi-2')!.on(FULL, fail(1, 'error: the server doesn\'t have a resource type "ipaddresspools"')).on(NO_POOLS, fail(1, 'The connection to the server 127.0.0.1:6443 was refused'));
+    t.fakes.get('pi-3')!.on(FULL, ok(LIST));
+
+    const code = await runStatusCommand({ inventory: t.inventory, json: true, stateDir: t.dir, out: t.out, openTransport: t.openTransport });
+    const report = JSON.parse(t.output()) as StatusReport;
+
+    expect(code).toBe(1);
+    expect(report.source).toEqual({ via: 'ssh', server: 'pi-3' });
+    expect(report.nodes.map((n) => [n.name, n.reachable, n.ready, n.k3sVersion])).toEqual([
+      ['pi-1', false, 'Unknown', null],
+      ['pi-2', true, 'Ready', 'v1.33.5+k3s1'],
+      ['pi-3', true, 'Ready', 'v1.33.5+k3s1'],
+    ]);
+    expect(report.problems[0]).toBe(
+      'Node pi-1 (127.0.0.21) could not be reached: Could not connect to node pi-1 (127.0.0.21:22): connect ECONNREFUSED 127.0.0.21:22. Check that it is powered on and reachable over SSH, then run status again.',
+    );
+    // Each reachable node: one probe (with sudo), and kubectl only where needed; nothing written anywhere.
+    expect(t.fakes.get('pi-2')!.runs.map((r) => [r.script.includes('@@revue-pi@@') ? 'probe' : r.script, r.opts?.sudo])).toEqual([
+      ['probe', true],
+      [FULL, true],
+      [NO_POOLS, true],
+    ]);
+    expect(t.fakes.get('pi-3')!.runs.map((r) => (r.script.includes('@@revue-pi@@') ? 'probe' : r.script))).toEqual(['probe', FULL]);
+    for (const fake of t.fakes.values()) {
+      expect(fake.writes).toEqual([]);
+      expect(fake.unexpected).toEqual([]);
+      expect(fake.closed).toBe(true);
+    }
+    expect(t.opened.sort()).toEqual(['pi-1', 'pi-2', 'pi-3']);
+    expect(readdirSync(join(t.dir, 'logs')).filter((f) => f.startsWith('status-'))).toHaveLength(1);
+  });
+
+  it('no server answers: every reason is named, the nodes are still shown', async () => {
+    const t = setup();
+    t.fakes.get('pi-2')!.on('k3s kubectl', fail(1, 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?'));
+    t.fakes.get('pi-3')!.on('k3s kubectl', ok('not json'));
+
+    const code = await runStatusCommand({ inventory: t.inventory, json: true, stateDir: t.dir, out: t.out, openTransport: t.openTransport });
+    const report = JSON.parse(t.output()) as StatusReport;
+
+    expect(code).toBe(1);
+    expect(report.source).toEqual({
+      via: 'none',
+      error:
+        'The cluster could not be read over SSH from any server (pi-1: not reachable; ' +
+        'pi-2: k3s kubectl exited 1: The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?; ' +
+        'pi-3: kubectl printed something that is not JSON: not json); node readiness and workloads are unknown.',
+    });
+    expect(report.nodes.map((n) => [n.name, n.reachable, n.ready])).toEqual([
+      ['pi-1', false, null],
+      ['pi-2', true, null],
+      ['pi-3', true, null],
+    ]);
+  });
+});
