@@ -50,7 +50,8 @@ Exit codes:
     .option('-y, --yes', 'do not ask for confirmation on a terminal')
     .option('--kubeconfig <file>', 'merge the cluster\'s kubeconfig here (default: first path of $KUBECONFIG, else ~/.kube/config)')
     .option('--force', 'deploy the workloads even when their minimum requests do not fit the cluster')
-    .action(async (opts: CommonOptions & { force?: boolean; kubeconfig?: string }) => {
+    .option('--reapply', 're-apply every workload even when the cluster matches the last apply (restores objects edited by hand)')
+    .action(async (opts: CommonOptions & { force?: boolean; reapply?: boolean; kubeconfig?: string }) => {
       const { runUpCommand } = await import('./commands/up.js');
       setExitCode(await runUpCommand('up', opts));
     });

@@ -38,6 +38,8 @@ export interface PipelineOptions {
   kubeconfigPath?: string;
   /** Apply the workloads even when their minimum requests do not fit (up --force). */
   force?: boolean;
+  /** Re-apply every workload phase even when the cluster matches the last apply (up --reapply). */
+  reapply?: boolean;
   /** Asked once, after the plan, before anything changes (TTY without --yes). */
   confirm?: (pending: PendingNode[]) => Promise<boolean>;
 }
@@ -138,8 +140,9 @@ async function workloadsStage(opts: PipelineOptions, sessions: NodeSession[]): P
     firstServer: { node: first.node, transport: first.transport! },
     nodes: sessions.filter((s) => s.facts && !s.report.error).map((s) => ({ node: s.node, facts: s.facts! })),
     force: opts.force,
+    reapply: opts.reapply,
   });
-  return { ok: result.ok, changed: result.changed, summary: result.summary, error: result.error, capacity: result.capacity, access: result.access, pruned: result.pruned, phases: result.phases };
+  return { fastPath: result.fastPath, ok: result.ok, changed: result.changed, summary: result.summary, error: result.error, capacity: result.capacity, access: result.access, pruned: result.pruned, phases: result.phases };
 }
 
 function finish(opts: PipelineOptions, sessions: NodeSession[], started: number, extra: Pick<RunReport, 'k3s' | 'workloads' | 'phases'> = {}): RunReport {

@@ -28,6 +28,8 @@ export interface NodeReport {
 export interface WorkloadsReport {
   ok: boolean;
   changed: boolean;
+  /** Whether the no-op check matched the last apply (then nothing was re-applied), and why not. */
+  fastPath?: { taken: boolean; reason?: string };
   summary: string;
   error?: string;
   capacity?: unknown;

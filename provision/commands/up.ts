@@ -9,7 +9,7 @@ import { transportOpener } from '../connect.js';
 import { ProgressRenderer, formatSummary, pickOutputMode } from '../ui/renderer.js';
 
 /** `up` and `plan` share the pipeline; `plan` stops after deciding. Returns the exit code. */
-export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions & { offline?: boolean; force?: boolean; kubeconfig?: string }): Promise<number> {
+export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions & { offline?: boolean; force?: boolean; reapply?: boolean; kubeconfig?: string }): Promise<number> {
   // A bad inventory stops here, before any connection is opened.
   let loaded;
   try {
@@ -40,6 +40,7 @@ export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions &
       stateDir,
       kubeconfigPath: opts.kubeconfig,
       force: opts.force,
+      reapply: opts.reapply,
       concurrency: opts.concurrency,
       strict: Boolean(opts.strict),
       log,
