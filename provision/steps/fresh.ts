@@ -49,7 +49,7 @@ arm_boost=1
 [cm4]
 # Enable host mode on the 2711 built-in XHCI USB controller.
 # This line should be removed if the legacy DWC2 controller is required
-# (e.g. for USB device mode) or if USB OTG is required.
+# (e.g. for USB device mode) or if USB support is not required.
 otg_mode=1
 
 [cm5]

@@ -8,63 +8,8 @@ export type LabOs = 'bookworm' | 'trixie';
 
 export const PI5_MODEL = 'Raspberry Pi 5 Model B Rev 1.0';
 
-/** Stock Raspberry Pi OS Bookworm /boot/firmware/cmdline.txt (one line). */
-export const STOCK_CMDLINE_TXT =
-  'console=serial0,115200 console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 fsck.repair=yes rootwait quiet splash plymouth.ignore-serial-consoles cfg80211.ieee80211_regdom=GB\n';
-
-/** Stock Raspberry Pi OS Bookworm /boot/firmware/config.txt. */
-export const STOCK_CONFIG_TXT = `# For more options and information see
-# http://rptl.io/configtxt
-# Some settings may impact device functionality. See link above for details
-
-# Uncomment some or all of these to enable the optional hardware interfaces
-#dtparam=i2c_arm=on
-#dtparam=i2s=on
-#dtparam=spi=on
-
-# Enable audio (loads snd_bcm2835)
-dtparam=audio=on
-
-# Additional overlays and parameters are documented
-# /boot/firmware/overlays/README
-
-# Automatically load overlays for detected cameras
-camera_auto_detect=1
-
-# Automatically load overlays for detected DSI displays
-display_auto_detect=1
-
-# Automatically load initramfs files, if found
-auto_initramfs=1
-
-# Enable DRM VC4 V3D driver
-dtoverlay=vc4-kms-v3d
-max_framebuffers=2
-
-# Don't have the firmware create an initial video= setting in cmdline.txt.
-# Use the kernel's default instead.
-disable_fw_kms_setup=1
-
-# Run in 64-bit mode
-arm_64bit=1
-
-# Disable compensation for displays with overscan
-disable_overscan=1
-
-# Run as fast as firmware / board allows
-arm_boost=1
-
-[cm4]
-# Enable host mode on the 2711 built-in XHCI USB controller.
-# This line should be removed if the legacy DWC2 controller is required
-# (e.g. for USB device mode) or if USB support is not required.
-otg_mode=1
-
-[cm5]
-dtoverlay=dwc2,dr_mode=host
-
-[all]
-`;
+/** The stock Raspberry Pi OS Bookworm boot files: one copy, shared with `plan --offline`'s fresh-node facts. */
+export { STOCK_BOOKWORM_CMDLINE as STOCK_CMDLINE_TXT, STOCK_BOOKWORM_CONFIG as STOCK_CONFIG_TXT } from '../../provision/steps/fresh.js';
 
 /** Files (besides cmdline.txt/config.txt) that make the directory look like a Pi 5 boot partition. Contents are dummies. */
 export const BOOT_PARTITION_DUMMIES = [
