@@ -74,7 +74,7 @@ export async function runStatusCommand(opts: StatusOptions): Promise<number> {
           transports.set(node.name, transport);
           // The first server reads the cluster while it (and every other node) is probed.
           if (node === servers[0]) firstRead = readCluster(node, transport, inventory, readErrors, log);
-          const state = await withTimeout(probeNodeState(transport, versions[node.name]), PROBE_TIMEOUT_MS, `probing node ${node.name} took longer than ${PROBE_TIMEOUT_MS / 1000} s`);
+          const state = await withTimeout(probeNodeState(transport, versions[node.name]), PROBE_TIMEOUT_MS, `the probe took longer than ${PROBE_TIMEOUT_MS / 1000} s; check the node's load and disk, then run status again`);
           probes.set(node.name, { facts: state.facts, k3s: state.k3s });
         } catch (error) {
           probes.set(node.name, { error: describe(error) });

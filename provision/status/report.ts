@@ -114,7 +114,8 @@ export function buildStatusReport(input: StatusInput): StatusReport {
     const ready: NodeReadiness = !objects ? null : !live ? 'NotRegistered' : live.ready === 'True' ? 'Ready' : live.ready === 'Unknown' ? 'Unknown' : 'NotReady';
     const unit = node.role === 'server' ? 'k3s' : 'k3s-agent';
     if (!facts) {
-      problems.push(`Node ${node.name} (${node.host}) could not be reached: ${probe.error ?? 'no answer'} Check that it is powered on and reachable over SSH, then run status again.`);
+      // The connection errors carry their own advice (inventory fields, power, SSH); none is added here.
+      problems.push(`Node ${node.name} (${node.host}) could not be reached or probed: ${probe.error ?? 'no answer.'}`);
     } else {
       if (!k3s?.installedVersion) problems.push(`K3s is not installed on node ${node.name}; run revue-pi up.`);
       else if (!k3s.active) problems.push(`K3s (${k3s.unit ?? unit}.service) is not running on node ${node.name}; see journalctl -u ${k3s.unit ?? unit} there, or run revue-pi up.`);

@@ -145,7 +145,7 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
       expect(pi3.error).toMatch(/pi-3.*127\.0\.80\.4.*ECONNREFUSED/);
       expect([pi3.model, pi3.k3sVersion, pi3.memoryCgroup, pi3.pageSize]).toEqual([null, null, null, null]);
       expect(report.nodes[0]!.model).toBe('Raspberry Pi 5 Model B Rev 1.0');
-      expect(report.problems[0]).toMatch(/^Node pi-3 \(127\.0\.80\.4\) could not be reached: /);
+      expect(report.problems[0]).toMatch(/^Node pi-3 \(127\.0\.80\.4\) could not be reached or probed: .*ECONNREFUSED.*powered on/);
       // The cluster is still read from pi-1.
       expect(report.source).toEqual({ via: 'ssh', server: 'pi-1' });
       expect(Date.now() - started).toBeLessThan(60_000);
@@ -154,7 +154,7 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
       expect(table.code).toBe(1);
       expect(table.stdout).toMatch(/ {2}pi-3 +agent +127\.0\.80\.4 +- +\S+ +- +- +UNREACHABLE \(see below\)/);
       expect(table.stdout).toMatch(/ {2}pi-1 +server +127\.0\.80\.2 +v1\.33\.5\+k3s1 +Ready/);
-      expect(table.stdout).toMatch(/\d+ problems?:\n {2}- Node pi-3 \(127\.0\.80\.4\) could not be reached/);
+      expect(table.stdout).toMatch(/\d+ problems?:\n {2}- Node pi-3 \(127\.0\.80\.4\) could not be reached or probed/);
     } finally {
       await lab.node('pi-3').powerOn();
     }

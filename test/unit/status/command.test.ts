@@ -73,7 +73,7 @@ describe('runStatusCommand (three servers, the first one down)', () => {
       ['pi-3', true, 'Ready', 'v1.33.5+k3s1'],
     ]);
     expect(report.problems[0]).toBe(
-      'Node pi-1 (127.0.0.21) could not be reached: Could not connect to node pi-1 (127.0.0.21:22): connect ECONNREFUSED 127.0.0.21:22. Check that it is powered on and reachable over SSH, then run status again.',
+      'Node pi-1 (127.0.0.21) could not be reached or probed: Could not connect to node pi-1 (127.0.0.21:22): connect ECONNREFUSED 127.0.0.21:22.',
     );
     // Each reachable node: one probe (with sudo), and kubectl only where needed; nothing written anywhere.
     expect(t.fakes.get('pi-2')!.runs.map((r) => [r.script.includes('@@revue-pi@@') ? 'probe' : r.script, r.opts?.sudo])).toEqual([

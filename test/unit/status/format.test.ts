@@ -34,7 +34,7 @@ const sample: StatusReport = {
     hostsHint: 'Add to /etc/hosts (or point *.revue.local at 192.168.1.240 in your DNS): 192.168.1.240 frontend.revue.local traefik.revue.local',
   },
   problems: [
-    'Node pi-3 (pi-3.local) could not be reached: Could not connect to node pi-3 (pi-3.local:22): getaddrinfo ENOTFOUND pi-3.local. Check that it is powered on and reachable over SSH, then run status again.',
+    'Node pi-3 (pi-3.local) could not be reached or probed: Could not connect to node pi-3 (pi-3.local:22): getaddrinfo ENOTFOUND pi-3.local. Check nodes[].host and ssh.port for pi-3 in the inventory, that the node is powered on, and that SSH is enabled on it.',
     'K3s is not installed on node pi-2; run revue-pi up.',
   ],
 };
@@ -78,9 +78,9 @@ describe('formatStatus', () => {
         '  frontend.revue.local traefik.revue.local',
         '',
         '2 problems:',
-        '  - Node pi-3 (pi-3.local) could not be reached: Could not connect to node pi-3 (pi-3.local:22):',
-        '    getaddrinfo ENOTFOUND pi-3.local. Check that it is powered on and reachable over SSH, then run',
-        '    status again.',
+        '  - Node pi-3 (pi-3.local) could not be reached or probed: Could not connect to node pi-3',
+        '    (pi-3.local:22): getaddrinfo ENOTFOUND pi-3.local. Check nodes[].host and ssh.port for pi-3 in',
+        '    the inventory, that the node is powered on, and that SSH is enabled on it.',
         '  - K3s is not installed on node pi-2; run revue-pi up.',
       ].join('\n'),
     );

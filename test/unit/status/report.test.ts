@@ -108,7 +108,7 @@ describe('buildStatusReport', () => {
     expect(report.nodes[2]).toMatchObject({ name: 'pi-3', reachable: false, error: expect.stringContaining('ECONNREFUSED'), k3sVersion: null, k3sRunning: null, model: null, memoryCgroup: null, pageSize: null, ready: 'Ready' });
     expect(report.nodes[0]!.reachable).toBe(true);
     expect(report.problems).toEqual([
-      'Node pi-3 (127.0.0.13) could not be reached: Could not connect to node pi-3 (127.0.0.13:22): connect ECONNREFUSED 127.0.0.13:22. Check that it is powered on and reachable over SSH, then run status again.',
+      'Node pi-3 (127.0.0.13) could not be reached or probed: Could not connect to node pi-3 (127.0.0.13:22): connect ECONNREFUSED 127.0.0.13:22.',
     ]);
     expect([report.ok, report.exitCode]).toEqual([false, 1]);
   });
