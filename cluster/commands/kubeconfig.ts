@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { InventoryError, RevuePiError } from '../../provision/errors.js';
-import { loadInventory } from '../../provision/inventory/parse.js';
+import { RevuePiError } from '../../provision/errors.js';
+import { loadInventoryForCommand } from '../../provision/inventory/for-command.js';
 import type { InventoryNode } from '../../provision/inventory/schema.js';
 import { RunLog } from '../../provision/log.js';
 import { EXIT_BAD_INPUT, EXIT_NODE_FAILED, EXIT_OK } from '../../provision/report.js';
@@ -33,16 +33,9 @@ export async function runKubeconfigCommand(opts: KubeconfigCommandOptions): Prom
   const err = opts.stderr ?? ((t: string) => void process.stderr.write(t));
   const env = opts.env ?? process.env;
 
-  let inventory;
-  try {
-    inventory = loadInventory(opts.inventory).inventory;
-  } catch (error) {
-    if (error instanceof InventoryError) {
-      err(`${error.message}\n`);
-      return EXIT_BAD_INPUT;
-    }
-    throw error;
-  }
+  const loaded = loadInventoryForCommand(opts.inventory, { out, err });
+  if (!loaded) return EXIT_BAD_INPUT;
+  const { inventory } = loaded;
   const first = firstServerOf(inventory);
   if (!first) {
     err(`The inventory ${opts.inventory} has no node with role: server, so there is no cluster to fetch a kubeconfig from.\n`);

@@ -1,6 +1,6 @@
-import { InventoryError, formatIssue } from '../errors.js';
+import { formatIssue } from '../errors.js';
 import type { CommonOptions } from '../cli.js';
-import { loadInventory } from '../inventory/parse.js';
+import { loadInventoryForCommand } from '../inventory/for-command.js';
 import { RunLog } from '../log.js';
 import { runPipeline, type PendingNode } from '../pipeline.js';
 import { EXIT_BAD_INPUT } from '../report.js';
@@ -11,17 +11,8 @@ import { ProgressRenderer, formatSummary, pickOutputMode } from '../ui/renderer.
 /** `up` and `plan` share the pipeline; `plan` stops after deciding. Returns the exit code. */
 export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions & { offline?: boolean; force?: boolean; reapply?: boolean; kubeconfig?: string }): Promise<number> {
   // A bad inventory stops here, before any connection is opened.
-  let loaded;
-  try {
-    loaded = loadInventory(opts.inventory);
-  } catch (error) {
-    if (error instanceof InventoryError) {
-      if (opts.json) process.stdout.write(JSON.stringify({ ok: false, exitCode: EXIT_BAD_INPUT, error: { file: error.file, issues: error.issues } }, null, 2) + '\n');
-      else process.stderr.write(`${error.message}\n`);
-      return EXIT_BAD_INPUT;
-    }
-    throw error;
-  }
+  const loaded = loadInventoryForCommand(opts.inventory, { json: opts.json });
+  if (!loaded) return EXIT_BAD_INPUT;
   const { inventory, warnings } = loaded;
   const mode = pickOutputMode(opts);
   const renderer = new ProgressRenderer(mode, Boolean(opts.verbose));

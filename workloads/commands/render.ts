@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { InventoryError, RevuePiError } from '../../provision/errors.js';
-import { loadInventory } from '../../provision/inventory/parse.js';
+import { RevuePiError } from '../../provision/errors.js';
+import { loadInventoryForCommand } from '../../provision/inventory/for-command.js';
 import { EXIT_BAD_INPUT, EXIT_NODE_FAILED, EXIT_OK } from '../../provision/report.js';
 import { ensurePrivateDir, stateDirFor } from '../../provision/state.js';
 import { renderToDirectory, SECRETS_FILE } from '../output.js';
@@ -30,16 +30,9 @@ export interface RenderCommandOptions {
 export async function runRenderCommand(opts: RenderCommandOptions): Promise<number> {
   const out = opts.stdout ?? ((t: string) => void process.stdout.write(t));
   const err = opts.stderr ?? ((t: string) => void process.stderr.write(t));
-  let inventory;
-  try {
-    inventory = loadInventory(opts.inventory).inventory;
-  } catch (error) {
-    if (error instanceof InventoryError) {
-      err(`${error.message}\n`);
-      return EXIT_BAD_INPUT;
-    }
-    throw error;
-  }
+  const loaded = loadInventoryForCommand(opts.inventory, { out, err });
+  if (!loaded) return EXIT_BAD_INPUT;
+  const { inventory } = loaded;
 
   let objects;
   try {
