@@ -71,7 +71,8 @@ Exit codes:
     .option('-i, --inventory <file>', 'inventory file', './inventory.yaml')
     .option('--json', 'print the status as one JSON object (shape in the README) instead of tables')
     .option('--state-dir <dir>', 'per-cluster state directory (where the run log goes)')
-    .action(async (opts: { inventory: string; json?: boolean; stateDir?: string }) => {
+    .option('--kubeconfig <file>', 'read the cluster through this kubeconfig\'s context for the cluster when a local kubectl reaches the API (default: first path of $KUBECONFIG, else ~/.kube/config); otherwise over SSH')
+    .action(async (opts: { inventory: string; json?: boolean; stateDir?: string; kubeconfig?: string }) => {
       const { runStatusCommand } = await import('./commands/status.js');
       setExitCode(await runStatusCommand(opts));
     });

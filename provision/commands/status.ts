@@ -7,7 +7,11 @@ import { probeNodeState } from '../pipeline.js';
 import { EXIT_BAD_INPUT } from '../report.js';
 import { ensurePrivateDir, stateDirFor } from '../state.js';
 import type { Transport } from '../transport/transport.js';
-import { buildClusterStatusCommand, isMissingTypeError, parseClusterObjects } from '../status/cluster.js';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import yaml from 'js-yaml';
+import { buildClusterStatusCommand, buildLocalKubectlArgs, isMissingTypeError, parseClusterObjects } from '../status/cluster.js';
+import { resolveKubeconfigPath } from '../../cluster/kubeconfig.js';
 import { formatStatus } from '../status/format.js';
 import { buildStatusReport, type ClusterRead, type NodeProbe } from '../status/report.js';
 import { renderWorkloads, type K8sObject } from '../../workloads/render.js';
@@ -19,6 +23,10 @@ export interface StatusOptions {
   stateDir?: string;
   /** Where the table goes (stdout). */
   out?: NodeJS.WritableStream;
+  /** The kubeconfig `up` merged into (default: first path of KUBECONFIG, else ~/.kube/config). */
+  kubeconfig?: string;
+  /** Where the local `kubectl` is looked up (default: PATH). */
+  env?: NodeJS.ProcessEnv;
   /** Seam for unit tests (HA fallbacks the lab's stand-in cannot show): opens a node's transport. Default: SSH. */
   openTransport?: (node: InventoryNode) => Promise<Transport>;
 }
@@ -64,6 +72,8 @@ export async function runStatusCommand(opts: StatusOptions): Promise<number> {
   const transports = new Map<string, Transport>();
   const probes = new Map<string, NodeProbe>();
   const readErrors: string[] = [];
+  // The API through the merged kubeconfig, when this computer has kubectl and reaches it; else SSH to a server.
+  const localRead = readClusterLocally(inventory, resolveKubeconfigPath(opts.kubeconfig, opts.env ?? process.env), opts.env ?? process.env, readErrors, log);
   let firstRead: Promise<ClusterRead | undefined> | undefined;
 
   try {
@@ -73,7 +83,7 @@ export async function runStatusCommand(opts: StatusOptions): Promise<number> {
           const transport = await open(node);
           transports.set(node.name, transport);
           // The first server reads the cluster while it (and every other node) is probed.
-          if (node === servers[0]) firstRead = readCluster(node, transport, inventory, readErrors, log);
+          if (node === servers[0]) firstRead = localRead.then((local) => local ?? readCluster(node, transport, inventory, readErrors, log));
           const state = await withTimeout(probeNodeState(transport, versions[node.name]), PROBE_TIMEOUT_MS, `the probe took longer than ${PROBE_TIMEOUT_MS / 1000} s; check the node's load and disk, then run status again`);
           probes.set(node.name, { facts: state.facts, k3s: state.k3s });
         } catch (error) {
@@ -83,7 +93,7 @@ export async function runStatusCommand(opts: StatusOptions): Promise<number> {
       }),
     );
 
-    let cluster: ClusterRead | undefined = firstRead ? await firstRead : undefined;
+    let cluster: ClusterRead | undefined = firstRead ? await firstRead : await localRead;
     if (!cluster && servers[0] && !transports.has(servers[0].name)) readErrors.push(`${servers[0].name}: not reachable`);
     for (const server of servers.slice(1)) {
       if (cluster) break;
@@ -129,6 +139,42 @@ async function readCluster(node: InventoryNode, transport: Transport, inventory:
     return { server: node.name, objects: parseClusterObjects(r.stdout) };
   } catch (error) {
     errors.push(`${node.name}: ${describe(error)}`);
+    return undefined;
+  }
+}
+
+/**
+ * One `kubectl get … -A -o json` from this computer with the cluster's context in the merged kubeconfig; undefined
+ * (the reason in `errors`) when there is no kubectl, no such context, or the API does not answer in time.
+ */
+async function readClusterLocally(inventory: Inventory, kubeconfig: string, env: NodeJS.ProcessEnv, errors: string[], log: RunLog): Promise<ClusterRead | undefined> {
+  const context = inventory.cluster.name;
+  let hasContext = false;
+  try {
+    const config = yaml.load(readFileSync(kubeconfig, 'utf8')) as { contexts?: { name?: string }[] } | undefined;
+    hasContext = (config?.contexts ?? []).some((c) => c?.name === context);
+  } catch {
+    hasContext = false;
+  }
+  if (!hasContext) return undefined;
+  const kubectl = (pools: boolean) =>
+    new Promise<{ code: number; out: string }>((resolve) => {
+      execFile('kubectl', buildLocalKubectlArgs({ pools, kubeconfig, context, timeoutSeconds: 5 }), { env, timeout: 10_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out: error ? `${stderr}${error.message}` : stdout }),
+      );
+    });
+  const pools = inventory.network.metallb.enabled;
+  let r = await kubectl(pools);
+  if (r.code !== 0 && pools && isMissingTypeError(r.out)) r = await kubectl(false);
+  if (r.code !== 0) {
+    log.write(`the API was not read through ${kubeconfig} (context ${context}): ${trimOutput(r.out, 2)}; reading over SSH`);
+    errors.push(`this computer (kubeconfig ${kubeconfig}, context ${context}): ${trimOutput(r.out, 1)}`);
+    return undefined;
+  }
+  try {
+    return { server: `kubeconfig:${context}`, context, objects: parseClusterObjects(r.out) };
+  } catch (error) {
+    errors.push(`this computer: ${describe(error)}`);
     return undefined;
   }
 }

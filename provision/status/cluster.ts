@@ -14,6 +14,12 @@ export function buildClusterStatusCommand(opts: { pools: boolean }): string {
   return `k3s kubectl get ${types.join(',')} -A -o json`;
 }
 
+/** The same read from this computer, with the local kubectl and the merged kubeconfig's context for the cluster. */
+export function buildLocalKubectlArgs(opts: { pools: boolean; kubeconfig: string; context: string; timeoutSeconds: number }): string[] {
+  const types = opts.pools ? [...BASE_TYPES, POOL_TYPE] : BASE_TYPES;
+  return ['--kubeconfig', opts.kubeconfig, '--context', opts.context, `--request-timeout=${opts.timeoutSeconds}s`, 'get', types.join(','), '-A', '-o', 'json'];
+}
+
 /** kubectl said a type does not exist (MetalLB's CRDs not installed yet): read again without the pools. */
 export function isMissingTypeError(output: string): boolean {
   return /doesn't have a resource type|no matches for kind|the server could not find the requested resource/i.test(output);

@@ -15,7 +15,7 @@ export interface StatusReport {
   /** 0 when ok, else 1. */
   exitCode: 0 | 1;
   /** Where the cluster was read: the server whose `k3s kubectl` answered, or why none did. */
-  source: { via: 'ssh'; server: string } | { via: 'none'; error: string };
+  source: { via: 'ssh'; server: string } | { via: 'kubeconfig'; context: string } | { via: 'none'; error: string };
   nodes: StatusNode[];
   metallb: {
     enabled: boolean;
@@ -73,7 +73,8 @@ export interface NodeProbe {
   error?: string;
 }
 
-export type ClusterRead = { server: string; objects: ClusterObjects } | { error: string };
+/** `server` is the node read over SSH; with `context`, the cluster was read from this computer through the kubeconfig. */
+export type ClusterRead = { server: string; context?: string; objects: ClusterObjects } | { error: string };
 
 export interface StatusInput {
   inventory: Inventory;
@@ -198,7 +199,7 @@ export function buildStatusReport(input: StatusInput): StatusReport {
     cluster: inventory.cluster.name,
     ok,
     exitCode: ok ? 0 : 1,
-    source: 'objects' in cluster ? { via: 'ssh', server: cluster.server } : { via: 'none', error: cluster.error },
+    source: 'objects' in cluster ? (cluster.context ? { via: 'kubeconfig', context: cluster.context } : { via: 'ssh', server: cluster.server }) : { via: 'none', error: cluster.error },
     nodes,
     metallb: { enabled: inventory.network.metallb.enabled, pools, poolsFrom: objects ? 'cluster' : 'inventory', services },
     workloads,

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -62,7 +62,7 @@ describe('runStatusCommand (three servers, the first one down)', () => {
     t.fakes.get('pi-2')!.on(FULL, fail(1, 'error: the server doesn\'t have a resource type "ipaddresspools"')).on(NO_POOLS, fail(1, 'The connection to the server 127.0.0.1:6443 was refused'));
     t.fakes.get('pi-3')!.on(FULL, ok(LIST));
 
-    const code = await runStatusCommand({ inventory: t.inventory, json: true, stateDir: t.dir, out: t.out, openTransport: t.openTransport });
+    const code = await runStatusCommand({ inventory: t.inventory, json: true, stateDir: t.dir, out: t.out, openTransport: t.openTransport, kubeconfig: join(t.dir, 'no-kubeconfig') });
     const report = JSON.parse(t.output()) as StatusReport;
 
     expect(code).toBe(1);
@@ -96,7 +96,7 @@ describe('runStatusCommand (three servers, the first one down)', () => {
     t.fakes.get('pi-2')!.on('k3s kubectl', fail(1, 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?'));
     t.fakes.get('pi-3')!.on('k3s kubectl', ok('not json'));
 
-    const code = await runStatusCommand({ inventory: t.inventory, json: true, stateDir: t.dir, out: t.out, openTransport: t.openTransport });
+    const code = await runStatusCommand({ inventory: t.inventory, json: true, stateDir: t.dir, out: t.out, openTransport: t.openTransport, kubeconfig: join(t.dir, 'no-kubeconfig') });
     const report = JSON.parse(t.output()) as StatusReport;
 
     expect(code).toBe(1);
@@ -112,5 +112,61 @@ describe('runStatusCommand (three servers, the first one down)', () => {
       ['pi-2', true, null],
       ['pi-3', true, null],
     ]);
+  });
+});
+
+/**
+ * A TEST DOUBLE for the operator's local `kubectl` (a shell script first on PATH): no Kubernetes API can run here.
+ * It prints the list when called with the cluster's context, and fails like kubectl when the API is down.
+ */
+function localKubectl(dir: string, behaviour: 'answers' | 'api-down'): NodeJS.ProcessEnv {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  writeFileSync(join(dir, 'list.json'), LIST);
+  writeFileSync(join(dir, 'args'), '');
+  const script =
+    behaviour === 'answers'
+      ? `#!/bin/sh\necho "$@" >> '${join(dir, 'args')}'\ncat '${join(dir, 'list.json')}'\n`
+      : `#!/bin/sh\necho "$@" >> '${join(dir, 'args')}'\necho 'Unable to connect to the server: dial tcp 127.0.0.21:6443: connect: connection refused' >&2\nexit 1\n`;
+  writeFileSync(join(bin, 'kubectl'), script);
+  chmodSync(join(bin, 'kubectl'), 0o755);
+  writeFileSync(join(dir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\ncontexts:\n- name: ha\n  context: {cluster: ha, user: ha}\n- name: work\n  context: {cluster: work, user: work}\n');
+  return { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` };
+}
+
+describe('runStatusCommand from this computer, through the merged kubeconfig', () => {
+  it('reads the cluster with the local kubectl and the cluster\'s context; no server runs kubectl', async () => {
+    const t = setup();
+    const env = localKubectl(t.dir, 'answers');
+    const code = await runStatusCommand({ inventory: t.inventory, json: true, stateDir: t.dir, out: t.out, openTransport: t.openTransport, kubeconfig: join(t.dir, 'kubeconfig'), env });
+    const report = JSON.parse(t.output()) as StatusReport;
+    expect(code).toBe(1);
+    expect(report.source).toEqual({ via: 'kubeconfig', context: 'ha' });
+    expect(report.nodes.map((n) => [n.name, n.ready])).toEqual([['pi-1', 'Unknown'], ['pi-2', 'Ready'], ['pi-3', 'Ready']]);
+    expect(readFileSync(join(t.dir, 'args'), 'utf8')).toBe(
+      `--kubeconfig ${join(t.dir, 'kubeconfig')} --context ha --request-timeout=5s get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling,ipaddresspools.metallb.io -A -o json\n`,
+    );
+    for (const fake of t.fakes.values()) expect(fake.runs.map((r) => (r.script.includes('@@revue-pi@@') ? 'probe' : r.script))).toEqual(['probe']);
+  });
+
+  it('falls back to SSH on a server when the API does not answer from here', async () => {
+    const t = setup();
+    const env = localKubectl(t.dir, 'api-down');
+    t.fakes.get('pi-2')!.on(FULL, ok(LIST));
+    const code = await runStatusCommand({ inventory: t.inventory, json: true, stateDir: t.dir, out: t.out, openTransport: t.openTransport, kubeconfig: join(t.dir, 'kubeconfig'), env });
+    const report = JSON.parse(t.output()) as StatusReport;
+    expect(code).toBe(1);
+    expect(report.source).toEqual({ via: 'ssh', server: 'pi-2' });
+    expect(readFileSync(join(t.dir, 'args'), 'utf8').split('\n').filter(Boolean)).toHaveLength(1);
+  });
+
+  it('does not call kubectl when the kubeconfig has no context for the cluster', async () => {
+    const t = setup();
+    const env = localKubectl(t.dir, 'answers');
+    writeFileSync(join(t.dir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\ncontexts:\n- name: work\n  context: {cluster: work, user: work}\n');
+    t.fakes.get('pi-2')!.on(FULL, ok(LIST));
+    await runStatusCommand({ inventory: t.inventory, json: true, stateDir: t.dir, out: t.out, openTransport: t.openTransport, kubeconfig: join(t.dir, 'kubeconfig'), env });
+    expect((JSON.parse(t.output()) as StatusReport).source).toEqual({ via: 'ssh', server: 'pi-2' });
+    expect(readFileSync(join(t.dir, 'args'), 'utf8')).toBe('');
   });
 });
