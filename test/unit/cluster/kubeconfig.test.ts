@@ -1,28 +1,11 @@
+import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { mergeKubeconfig, resolveKubeconfigPath, rewriteKubeconfig } from '../../../cluster/kubeconfig.js';
 
 /** /etc/rancher/k3s/k3s.yaml as K3s writes it (certificate data shortened). */
-const K3S_YAML = `apiVersion: v1
-clusters:
-- cluster:
-    certificate-authority-data: LS0tQ0EtLS0=
-    server: https://127.0.0.1:6443
-  name: default
-contexts:
-- context:
-    cluster: default
-    user: default
-  name: default
-current-context: default
-kind: Config
-preferences: {}
-users:
-- name: default
-  user:
-    client-certificate-data: LS0tQ0VSVC0tLQ==
-    client-key-data: LS0tS0VZLS0t
-`;
+/** /etc/rancher/k3s/k3s.yaml as K3s writes it (dummy certificate data). */
+const K3S_YAML = readFileSync(new URL('../../fixtures/k3s/k3s.yaml', import.meta.url), 'utf8');
 
 const OTHER = `apiVersion: v1
 kind: Config

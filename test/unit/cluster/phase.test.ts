@@ -20,26 +20,8 @@ import { haInventory, inventory } from './helpers.js';
  * `k3s kubectl get nodes`, journals say what the scenario wants. Node facts for a re-run are read back from
  * what the phase wrote, so "converged" is whatever the phase left behind.
  */
-const K3S_YAML = `apiVersion: v1
-clusters:
-- cluster:
-    certificate-authority-data: Q0E=
-    server: https://127.0.0.1:6443
-  name: default
-contexts:
-- context:
-    cluster: default
-    user: default
-  name: default
-current-context: default
-kind: Config
-preferences: {}
-users:
-- name: default
-  user:
-    client-certificate-data: Q0VSVA==
-    client-key-data: S0VZ
-`;
+/** /etc/rancher/k3s/k3s.yaml as K3s writes it (dummy certificate data). */
+const K3S_YAML = readFileSync(new URL('../../fixtures/k3s/k3s.yaml', import.meta.url), 'utf8');
 
 interface SimNode {
   installed: boolean;
@@ -235,7 +217,7 @@ describe('runClusterPhase: up from scratch (1 server + 2 agents)', () => {
     expect(statSync(kubeconfig).mode & 0o777).toBe(0o600);
     const doc = yaml.load(readFileSync(kubeconfig, 'utf8')) as { 'current-context': string; clusters: { name: string; cluster: { server: string } }[] };
     expect(doc['current-context']).toBe('lab');
-    expect(doc.clusters).toEqual([{ name: 'lab', cluster: { 'certificate-authority-data': 'Q0E=', server: 'https://192.168.1.101:6443' } }]);
+    expect(doc.clusters).toEqual([{ name: 'lab', cluster: { 'certificate-authority-data': 'LS0tQ0EtLS0=', server: 'https://192.168.1.101:6443' } }]);
     expect(events.filter((e) => e.type === 'node-step' && e.step === 'ready' && e.status === 'done').map((e) => (e as { node: string }).node).sort()).toEqual(['pi-1', 'pi-2', 'pi-3']);
   });
 
