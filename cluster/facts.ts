@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { readTextIfExists, writePrivateFile } from '../provision/state.js';
 import { decodeFileSection, fileSection, type ProbeSection } from '../provision/steps/probe.js';
 import { shQuote } from '../provision/transport/commands.js';
-import { K3S_BINARY_PATH, K3S_CONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH, type K3sUnit } from './paths.js';
+import { GET_NODES_COMMAND } from './nodes.js';
+import { K3S_BINARY_PATH, K3S_CONFIG_PATH, K3S_KUBECONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH, type K3sUnit } from './paths.js';
 
 /** What K3s looks like on a node, read in the node's single probe round trip (sudo). */
 export interface K3sFacts {
@@ -14,7 +15,7 @@ export interface K3sFacts {
   config?: string;
   /** sha256 of the token file revue-pi writes (the token itself never leaves the node in a probe). */
   tokenFileSha256?: string;
-  /** sha256 of the secret part of the server's own token file (servers that have run): what the cluster really uses. */
+  /** sha256 of the secret part of the server's own token file and a newline (servers that have run): what the cluster really uses. */
   serverTokenSha256?: string;
   /** The installed unit; when both exist (a role change by hand), the active one, else k3s. */
   unit: K3sUnit | undefined;
@@ -24,6 +25,13 @@ export interface K3sFacts {
   active: boolean;
   /** /etc/rancher/node/password exists (the node registered with a cluster before). */
   nodePassword: boolean;
+  /**
+   * First server only (firstServerProbeSections): /etc/rancher/k3s/k3s.yaml as found. Holds the admin client key:
+   * never log or print it.
+   */
+  kubeconfig?: string;
+  /** First server only: what `k3s kubectl get nodes -o json` printed when the API answered (else undefined). */
+  apiNodesJson?: string;
 }
 
 const ETC_UNIT = (u: string) => `/etc/systemd/system/${u}.service`;
@@ -34,67 +42,98 @@ export interface K3sVersionCacheEntry {
   version: string;
 }
 
-const FINGERPRINT = `stat -c '%s:%Y:%i' ${K3S_BINARY_PATH}`;
 const VERSION = '( PATH="$PATH:/usr/local/bin"; command -v k3s >/dev/null && k3s --version )';
 export const VERSION_CACHED_MARK = 'revue-pi: version cached';
 
 /**
  * The k3s sections of the node's single probe round trip (run with sudo). With `cached`, `k3s --version`
  * runs only when the binary's fingerprint differs from the one recorded — a converged re-run executes no
- * K3s binary on any node for its probe.
+ * K3s binary on any node for its probe. Programs started on a converged node: one stat, one sha256sum, one
+ * systemctl.
  */
 export function k3sProbeSections(cached?: K3sVersionCacheEntry): ProbeSection[] {
   return [
-    { name: 'k3s_binary', script: `[ -x ${K3S_BINARY_PATH} ] && ${FINGERPRINT}` },
+    // size:mtime:inode changes whenever the binary is replaced; kept in a variable for the version check.
+    { name: 'k3s_binary', script: `k3s_fingerprint=; [ -x ${K3S_BINARY_PATH} ] && k3s_fingerprint=$(stat -c '%s:%Y:%i' ${K3S_BINARY_PATH}) && echo "$k3s_fingerprint"` },
     {
       name: 'k3s_version',
-      script: cached ? `if [ "$(${FINGERPRINT} 2>/dev/null)" = ${shQuote(cached.fingerprint)} ]; then echo '${VERSION_CACHED_MARK}'; else ${VERSION}; fi` : VERSION,
+      script: cached
+        ? `if [ -n "$k3s_fingerprint" ] && [ "$k3s_fingerprint" = ${shQuote(cached.fingerprint)} ]; then echo '${VERSION_CACHED_MARK}'; else ${VERSION}; fi`
+        : VERSION,
     },
     fileSection('k3s_config', K3S_CONFIG_PATH),
-    { name: 'k3s_token_sha256', script: `[ -f ${TOKEN_FILE_PATH} ] && sha256sum ${TOKEN_FILE_PATH} | cut -d' ' -f1` },
-    // Only the secret after `::server:` (or the whole plain token) is hashed, trimmed like K3s trims it.
+    // One sha256sum for both token files. Of the server's own token only the secret after `::server:` (or the
+    // whole plain token) is hashed, read like K3s reads it (first line, CR trimmed), and fed on stdin with a
+    // newline after it: serverSecretSha256() in token.ts hashes the same bytes.
     {
-      name: 'k3s_server_token_sha256',
-      script: `[ -f ${SERVER_TOKEN_PATH} ] && tr -d '\\n\\r' < ${SERVER_TOKEN_PATH} | sed 's/^K10[0-9a-f]*::[^:]*://' | sha256sum | cut -d' ' -f1`,
+      name: 'k3s_token_hashes',
+      script: [
+        'set --',
+        `[ -f ${TOKEN_FILE_PATH} ] && set -- ${TOKEN_FILE_PATH}`,
+        'secret=',
+        `if [ -f ${SERVER_TOKEN_PATH} ]; then IFS= read -r secret < ${SERVER_TOKEN_PATH}; secret=\${secret%'\r'}; secret=\${secret#K10*::*:}; set -- "$@" -; fi`,
+        '[ $# -gt 0 ] && sha256sum "$@" <<EOF',
+        '$secret',
+        'EOF',
+      ].join('\n'),
     },
     {
       name: 'k3s_units',
-      script: `for u in k3s k3s-agent; do if [ -f ${ETC_UNIT('$u')} ]; then echo "$u $(systemctl is-active $u.service 2>/dev/null)"; fi; done`,
+      script: `set --; for u in k3s k3s-agent; do [ -f ${ETC_UNIT('$u')} ] && set -- "$@" $u; done; [ $# -gt 0 ] && echo "$*" && systemctl is-active "$@"`,
     },
     { name: 'k3s_node_password', script: `[ -f ${NODE_PASSWORD_PATH} ] && echo present` },
+  ];
+}
+
+/**
+ * What the first server adds to its probe, so that a converged re-run needs no further round trip to it for the
+ * cluster phase: the kubeconfig K3s wrote, and the node list while the API answers (bounded: a K3s that is down
+ * makes kubectl fail at once, one that hangs is cut off by --request-timeout).
+ */
+export function firstServerProbeSections(): ProbeSection[] {
+  return [
+    fileSection('k3s_kubeconfig', K3S_KUBECONFIG_PATH),
+    { name: 'k3s_api_nodes', script: `[ -x ${K3S_BINARY_PATH} ] && [ -f ${K3S_KUBECONFIG_PATH} ] && ${GET_NODES_COMMAND} --request-timeout=10s` },
   ];
 }
 
 /** The sections without a version cache (always runs `k3s --version` when a binary is there). */
 export const K3S_PROBE_SECTIONS: ProbeSection[] = k3sProbeSections();
 
-const SHA256 = /^[0-9a-f]{64}$/;
-
 export function parseK3sFacts(sections: Map<string, string>, cached?: K3sVersionCacheEntry): K3sFacts {
   const versionText = (sections.get('k3s_version') ?? '').trim();
   const binaryFingerprint = (sections.get('k3s_binary') ?? '').trim() || undefined;
   const version = versionText === VERSION_CACHED_MARK && cached && cached.fingerprint === binaryFingerprint ? [versionText, cached.version] : /k3s version (v\S+)/.exec(versionText);
+  // k3s_units: the installed units on the first line, then `systemctl is-active` for each, in that order.
+  const [unitLine = '', ...states] = (sections.get('k3s_units') ?? '').split('\n');
   const units = new Map<K3sUnit, string>();
-  for (const line of (sections.get('k3s_units') ?? '').split('\n')) {
-    const [name, state] = line.trim().split(/\s+/);
-    if (name === 'k3s' || name === 'k3s-agent') units.set(name, state ?? 'unknown');
-  }
+  unitLine
+    .trim()
+    .split(/\s+/)
+    .forEach((name, i) => {
+      if (name === 'k3s' || name === 'k3s-agent') units.set(name, states[i]?.trim() || 'unknown');
+    });
   const activeUnit = [...units].find(([, state]) => state === 'active')?.[0];
   const unit = activeUnit ?? (units.has('k3s') ? 'k3s' : units.has('k3s-agent') ? 'k3s-agent' : undefined);
-  const sha = (name: string) => {
-    const value = (sections.get(name) ?? '').trim();
-    return SHA256.test(value) ? value : undefined;
-  };
+  // k3s_token_hashes: sha256sum lines, `<hash>  <token file>` and `<hash>  -` for the server's secret.
+  const hashes = new Map<string, string>();
+  for (const line of (sections.get('k3s_token_hashes') ?? '').split('\n')) {
+    const match = /^([0-9a-f]{64}) [ *](.+)$/.exec(line.trim());
+    if (match) hashes.set(match[2]!, match[1]!);
+  }
+  const apiNodes = (sections.get('k3s_api_nodes') ?? '').trim();
   return {
     installedVersion: version?.[1],
     binaryFingerprint,
     config: decodeFileSection(sections, 'k3s_config'),
-    tokenFileSha256: sha('k3s_token_sha256'),
-    serverTokenSha256: sha('k3s_server_token_sha256'),
+    tokenFileSha256: hashes.get(TOKEN_FILE_PATH),
+    serverTokenSha256: hashes.get('-'),
     unit,
     units: [...units.keys()].sort(),
     active: unit !== undefined && units.get(unit) === 'active',
     nodePassword: (sections.get('k3s_node_password') ?? '').trim() === 'present',
+    ...(decodeFileSection(sections, 'k3s_kubeconfig') !== undefined ? { kubeconfig: decodeFileSection(sections, 'k3s_kubeconfig') } : {}),
+    ...(apiNodes.startsWith('{') ? { apiNodesJson: apiNodes } : {}),
   };
 }
 

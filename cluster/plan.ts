@@ -3,7 +3,7 @@ import { configDrift, renderK3sConfig, serverUrl } from './config.js';
 import type { K3sFacts } from './facts.js';
 import { wantedK3sVersion } from './install.js';
 import { K3S_CONFIG_PATH, TOKEN_FILE_PATH, type K3sRole, type K3sUnit, unitFor } from './paths.js';
-import { sha256Hex, tokenFileContent, tokenSecret } from './token.js';
+import { serverSecretSha256, sha256Hex, tokenFileContent } from './token.js';
 
 /** One thing `up` would do to K3s on a node. Pure data: plan prints it, the phase applies it. No secrets in here. */
 export type ClusterChange =
@@ -116,7 +116,7 @@ export function registrationOnlyWarning(node: InventoryNode, facts: K3sFacts, ch
 
 /** Whether the token revue-pi holds is the one K3s on the first server was started with. */
 export function tokenMatchesServer(facts: K3sFacts, token: string): boolean {
-  if (facts.serverTokenSha256 !== undefined) return facts.serverTokenSha256 === sha256Hex(tokenSecret(token));
+  if (facts.serverTokenSha256 !== undefined) return facts.serverTokenSha256 === serverSecretSha256(token);
   if (facts.tokenFileSha256 !== undefined) return facts.tokenFileSha256 === sha256Hex(tokenFileContent(token));
   return true;
 }

@@ -28,6 +28,11 @@ export function tokenSecret(token: string): string {
   return match ? match[1]! : token.trim();
 }
 
+/** What a node's probe reports for the server's own token file: sha256 of its secret and a newline (cluster/facts.ts). */
+export function serverSecretSha256(token: string): string {
+  return sha256Hex(`${tokenSecret(token)}\n`);
+}
+
 /** The token kept in the per-cluster state directory, if any (`<stateDir>/token`, 0600). */
 export function readStateToken(stateDir: string): string | undefined {
   try {

@@ -23,21 +23,23 @@ export interface NodeFacts {
 }
 
 export const FACT_SECTIONS: ProbeSection[] = [
-  { name: 'model', script: "cat /proc/device-tree/model || cat /sys/firmware/devicetree/base/model" },
-  { name: 'arch', script: 'uname -m' },
-  { name: 'kernel', script: 'uname -r' },
+  { name: 'model', script: 'if [ -r /proc/device-tree/model ]; then dump_file /proc/device-tree/model; else dump_file /sys/firmware/devicetree/base/model; fi' },
+  // One uname for both: it prints the release, then the machine.
+  { name: 'uname', script: 'uname -r -m' },
   { name: 'pagesize', script: 'getconf PAGESIZE' },
-  { name: 'os', script: 'cat /etc/os-release' },
-  { name: 'meminfo', script: 'grep MemTotal /proc/meminfo' },
-  { name: 'cpus', script: 'nproc' },
-  { name: 'cgroup', script: 'cat /sys/fs/cgroup/cgroup.controllers' },
-  { name: 'proc_cmdline', script: 'cat /proc/cmdline' },
-  { name: 'boot_id', script: 'cat /proc/sys/kernel/random/boot_id' },
+  fileSection('os', '/etc/os-release'),
+  // MemTotal is /proc/meminfo's first line; the loop stops there.
+  { name: 'meminfo', script: "while IFS= read -r l; do case $l in MemTotal:*) printf '%s\\n' \"$l\"; break ;; esac; done < /proc/meminfo" },
+  // The online CPUs as the kernel lists them ("0-3"): what nproc counts on a Pi, without starting it.
+  fileSection('cpus_online', '/sys/devices/system/cpu/online'),
+  fileSection('cgroup', '/sys/fs/cgroup/cgroup.controllers'),
+  fileSection('proc_cmdline', '/proc/cmdline'),
+  fileSection('boot_id', '/proc/sys/kernel/random/boot_id'),
   // Bookworm keeps a stub /boot/cmdline.txt that says it moved: the firmware folder comes first.
-  { name: 'boot_dir', script: 'for d in /boot/firmware /boot; do if [ -f $d/cmdline.txt ]; then echo $d; break; fi; done' },
-  { name: 'cmdline', script: 'for d in /boot/firmware /boot; do if [ -f $d/cmdline.txt ]; then base64 -w0 $d/cmdline.txt; break; fi; done' },
-  { name: 'config', script: 'for d in /boot/firmware /boot; do if [ -f $d/cmdline.txt ]; then [ -f $d/config.txt ] && base64 -w0 $d/config.txt; break; fi; done' },
-  { name: 'hostname', script: 'cat /etc/hostname' },
+  { name: 'boot_dir', script: 'boot_dir=; for d in /boot/firmware /boot; do if [ -f $d/cmdline.txt ]; then boot_dir=$d; echo $d; break; fi; done' },
+  { name: 'cmdline', script: '[ -n "$boot_dir" ] && dump_file $boot_dir/cmdline.txt' },
+  { name: 'config', script: '[ -n "$boot_dir" ] && dump_file $boot_dir/config.txt' },
+  fileSection('hostname', '/etc/hostname'),
   fileSection('hosts', '/etc/hosts'),
   fileSection('promisc_unit', '/etc/systemd/system/revue-pi-wifi-promisc.service'),
 ];
@@ -51,15 +53,27 @@ function osField(osRelease: string, key: string): string {
   return match ? match[1]!.replace(/^"(.*)"$/, '$1') : '';
 }
 
+/** How many CPUs a kernel list like `0-3` or `0,2-3` names. */
+export function countCpuList(list: string): number {
+  let count = 0;
+  for (const part of list.trim().split(',')) {
+    const range = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (range) count += range[2] === undefined ? 1 : Number(range[2]) - Number(range[1]) + 1;
+  }
+  return count;
+}
+
 export function parseFacts(sections: Map<string, string>): NodeFacts {
   const get = (name: string) => sections.get(name) ?? '';
-  const osRelease = get('os');
+  const file = (name: string) => decodeFileSection(sections, name) ?? '';
+  const osRelease = file('os');
   const memKb = /MemTotal:\s+(\d+)\s*kB/.exec(get('meminfo'));
   const bootDir = get('boot_dir').trim();
+  const [kernel = '', arch = ''] = get('uname').trim().split(/\s+/);
   return {
-    model: get('model').replace(/\0/g, '').trim(),
-    arch: get('arch').trim(),
-    kernel: get('kernel').trim(),
+    model: file('model').replace(/\0/g, '').trim(),
+    arch,
+    kernel,
     pageSize: Number.parseInt(get('pagesize').trim(), 10) || 0,
     os: {
       id: osField(osRelease, 'ID'),
@@ -68,16 +82,16 @@ export function parseFacts(sections: Map<string, string>): NodeFacts {
       prettyName: osField(osRelease, 'PRETTY_NAME'),
     },
     memoryBytes: memKb ? Number(memKb[1]) * 1024 : 0,
-    cpuCores: Number.parseInt(get('cpus').trim(), 10) || 0,
-    memoryCgroupActive: get('cgroup').split(/\s+/).includes('memory'),
-    bootedCmdline: get('proc_cmdline').trim(),
-    bootId: get('boot_id').trim(),
+    cpuCores: countCpuList(file('cpus_online')),
+    memoryCgroupActive: file('cgroup').split(/\s+/).includes('memory'),
+    bootedCmdline: file('proc_cmdline').trim(),
+    bootId: file('boot_id').trim(),
     cmdlinePath: bootDir ? `${bootDir}/cmdline.txt` : undefined,
     cmdline: decodeFileSection(sections, 'cmdline'),
     configPath: bootDir ? `${bootDir}/config.txt` : undefined,
     config: decodeFileSection(sections, 'config'),
-    hostname: get('hostname').trim(),
-    hosts: decodeFileSection(sections, 'hosts') ?? '',
+    hostname: file('hostname').trim(),
+    hosts: file('hosts'),
     promiscUnit: decodeFileSection(sections, 'promisc_unit'),
   };
 }

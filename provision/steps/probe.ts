@@ -1,6 +1,11 @@
 /**
  * One probe script per node, one round trip: each section prints a marker line and its output.
  * Sections are data so cluster/ can add its own to the same round trip.
+ *
+ * The script forks as little as it can: files are read with the shell's own `read` (dash on Raspberry Pi OS),
+ * not `cat`/`base64`, because every process started costs a few milliseconds of a Pi's CPU, and ten nodes probed
+ * at once are what a re-run waits for. Only what no builtin can learn (uname, page size, a hash, a stat, unit
+ * state) starts a program.
  */
 
 export interface ProbeSection {
@@ -11,9 +16,16 @@ export interface ProbeSection {
 
 const MARKER = '@@revue-pi@@';
 
+/**
+ * `dump_file PATH` prints a readable file line by line, each line behind `|`; a last line without a newline
+ * behind `~`. So any text survives the trip exactly (a marker inside the file cannot end the section), and no
+ * program is started. NUL bytes are dropped (only the device-tree model has one, at its end).
+ */
+const DUMP_FILE = "dump_file() { [ -r \"$1\" ] || return 0; l=; while IFS= read -r l; do printf '|%s\\n' \"$l\"; done < \"$1\"; [ -z \"$l\" ] || printf '~%s\\n' \"$l\"; }";
+
 export function buildProbeScript(sections: ProbeSection[]): string {
-  // The `echo` after each section ends output that lacks a newline (the device-tree model ends in NUL).
-  return sections.map((s) => `echo '${MARKER} ${s.name}'\n{ ${s.script}\n} 2>/dev/null || true\necho`).join('\n') + '\n';
+  // The `echo` after each section ends output that lacks a newline.
+  return `${DUMP_FILE}\n` + sections.map((s) => `echo '${MARKER} ${s.name}'\n{ ${s.script}\n} 2>/dev/null || true\necho`).join('\n') + '\n';
 }
 
 export function parseProbeOutput(stdout: string): Map<string, string> {
@@ -36,13 +48,19 @@ export function parseProbeOutput(stdout: string): Map<string, string> {
   return result;
 }
 
-/** Reads a file as base64 so any content (no trailing newline, NULs) survives the trip; empty when absent. */
+/** A file's exact text (see DUMP_FILE); the section is empty when the file is absent or unreadable. */
 export function fileSection(name: string, path: string): ProbeSection {
-  return { name, script: `[ -f ${path} ] && base64 -w0 ${path}` };
+  return { name, script: `dump_file ${path}` };
 }
 
+/** The file a fileSection read; undefined when it was absent or empty. */
 export function decodeFileSection(sections: Map<string, string>, name: string): string | undefined {
   const value = sections.get(name);
   if (value === undefined || value === '') return undefined;
-  return Buffer.from(value, 'base64').toString('utf8');
+  let text = '';
+  for (const line of value.split('\n')) {
+    if (line.startsWith('|')) text += `${line.slice(1)}\n`;
+    else if (line.startsWith('~')) text += line.slice(1);
+  }
+  return text === '' ? undefined : text;
 }

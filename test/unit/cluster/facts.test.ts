@@ -3,22 +3,22 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { K3S_PROBE_SECTIONS, freshK3sFacts, k3sProbeSections, parseK3sFacts, readK3sVersionCache, updateK3sVersionCache, type K3sVersionCacheEntry } from '../../../cluster/facts.js';
+import { K3S_PROBE_SECTIONS, firstServerProbeSections, freshK3sFacts, k3sProbeSections, parseK3sFacts, readK3sVersionCache, updateK3sVersionCache, type K3sVersionCacheEntry } from '../../../cluster/facts.js';
 import { K3S_BINARY_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH } from '../../../cluster/paths.js';
-import { sha256Hex, tokenFileContent, tokenSecret } from '../../../cluster/token.js';
+import { serverSecretSha256, sha256Hex, tokenFileContent, tokenSecret } from '../../../cluster/token.js';
 import { buildProbeScript, parseProbeOutput } from '../../../provision/steps/probe.js';
 
-const b64 = (s: string) => Buffer.from(s).toString('base64');
+/** A file as the probe's dump_file prints it. */
+const dumped = (s: string) => s.split(/(?<=\n)/).map((line) => (line.endsWith('\n') ? `|${line.slice(0, -1)}` : `~${line}`)).join('\n');
 
 describe('parseK3sFacts', () => {
   it('reads an installed agent (k3s --version prints the release and the Go version)', () => {
     const config = 'node-name: pi-2\nserver: https://192.168.1.101:6443\n';
     const sections = new Map([
       ['k3s_version', 'k3s version v1.33.5+k3s1 (fab4a8a7)\ngo version go1.24.6'],
-      ['k3s_config', b64(config)],
-      ['k3s_token_sha256', 'a'.repeat(64)],
-      ['k3s_server_token_sha256', ''],
-      ['k3s_units', 'k3s-agent active'],
+      ['k3s_config', dumped(config)],
+      ['k3s_token_hashes', `${'a'.repeat(64)}  /etc/rancher/k3s/revue-pi-token`],
+      ['k3s_units', 'k3s-agent\nactive'],
       ['k3s_node_password', 'present'],
     ]);
     expect(parseK3sFacts(sections)).toEqual({
@@ -34,7 +34,7 @@ describe('parseK3sFacts', () => {
   });
 
   it('a failed server unit is installed but not active', () => {
-    const facts = parseK3sFacts(new Map([['k3s_version', 'k3s version v1.32.9+k3s1 (1234abcd)'], ['k3s_units', 'k3s failed']]));
+    const facts = parseK3sFacts(new Map([['k3s_version', 'k3s version v1.32.9+k3s1 (1234abcd)'], ['k3s_units', 'k3s\nfailed']]));
     expect(facts).toMatchObject({ installedVersion: 'v1.32.9+k3s1', unit: 'k3s', units: ['k3s'], active: false, nodePassword: false });
   });
 
@@ -43,8 +43,19 @@ describe('parseK3sFacts', () => {
     expect(parseK3sFacts(empty)).toEqual({ ...freshK3sFacts(), config: undefined, installedVersion: undefined, tokenFileSha256: undefined, serverTokenSha256: undefined });
   });
 
+  it('the first server also reads its kubeconfig and, when the API answers, the node list', () => {
+    const sections = firstServerProbeSections();
+    expect(sections.map((s) => s.name)).toEqual(['k3s_kubeconfig', 'k3s_api_nodes']);
+    expect(sections[1]!.script).toBe('[ -x /usr/local/bin/k3s ] && [ -f /etc/rancher/k3s/k3s.yaml ] && k3s kubectl get nodes -o json --request-timeout=10s');
+    const up = parseK3sFacts(new Map([['k3s_kubeconfig', dumped('apiVersion: v1\n')], ['k3s_api_nodes', '{\n  "items": []\n}']]));
+    expect(up).toMatchObject({ kubeconfig: 'apiVersion: v1\n', apiNodesJson: '{\n  "items": []\n}' });
+    const down = parseK3sFacts(new Map([['k3s_kubeconfig', ''], ['k3s_api_nodes', 'The connection to the server 127.0.0.1:6443 was refused']]));
+    expect(down.kubeconfig).toBeUndefined();
+    expect(down.apiNodesJson).toBeUndefined();
+  });
+
   it('ignores garbage where a hash should be', () => {
-    expect(parseK3sFacts(new Map([['k3s_token_sha256', 'sha256sum: permission denied']])).tokenFileSha256).toBeUndefined();
+    expect(parseK3sFacts(new Map([['k3s_token_hashes', 'sha256sum: /etc/rancher/k3s/revue-pi-token: Permission denied']])).tokenFileSha256).toBeUndefined();
   });
 });
 
@@ -64,8 +75,18 @@ describe('the probe sections, run by /bin/sh on files in a temp folder', () => {
       script: s.script.split(TOKEN_FILE_PATH).join(local.token).split(SERVER_TOKEN_PATH).join(local.server),
     }));
     const out = execFileSync('sh', ['-c', buildProbeScript(sections)], { encoding: 'utf8' });
-    return parseK3sFacts(parseProbeOutput(out));
+    // sha256sum names the file it hashed: put the real path back, as on a node.
+    return parseK3sFacts(parseProbeOutput(out.split(local.token).join(TOKEN_FILE_PATH)));
   }
+
+  it('hashes both token files with one sha256sum, each under its own name', () => {
+    const token = 'e'.repeat(64);
+    const sections = K3S_PROBE_SECTIONS.filter((s) => s.name.includes('token'));
+    expect(sections.map((s) => s.script.split('sha256sum').length - 1)).toEqual([1]);
+    const facts = probeTokens(tokenFileContent(token), `K10${'1'.repeat(64)}::server:${token}\n`);
+    expect(facts.tokenFileSha256).toBe(sha256Hex(tokenFileContent(token)));
+    expect(facts.serverTokenSha256).toBe(sha256Hex(`${token}\n`));
+  });
 
   it('hashes the token file exactly as revue-pi writes it', () => {
     const token = 'f'.repeat(64);
@@ -76,9 +97,11 @@ describe('the probe sections, run by /bin/sh on files in a temp folder', () => {
     const secret = '0123abcd'.repeat(8);
     const full = `K10${'9'.repeat(64)}::server:${secret}`;
     expect(tokenSecret(full)).toBe(secret);
-    expect(probeTokens(undefined, full).serverTokenSha256).toBe(sha256Hex(secret));
-    expect(probeTokens(undefined, `${full}\n`).serverTokenSha256).toBe(sha256Hex(secret));
-    expect(probeTokens(undefined, secret).serverTokenSha256).toBe(sha256Hex(secret));
+    expect(probeTokens(undefined, full).serverTokenSha256).toBe(sha256Hex(`${secret}\n`));
+    expect(probeTokens(undefined, `${full}\n`).serverTokenSha256).toBe(sha256Hex(`${secret}\n`));
+    expect(probeTokens(undefined, `${full}\r\n`).serverTokenSha256).toBe(sha256Hex(`${secret}\n`));
+    expect(probeTokens(undefined, secret).serverTokenSha256).toBe(sha256Hex(`${secret}\n`));
+    expect(probeTokens(undefined, full).serverTokenSha256).toBe(serverSecretSha256(full));
   });
 
   it('reports nothing for missing files', () => {

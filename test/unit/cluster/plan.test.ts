@@ -135,8 +135,8 @@ describe('checkClusterNode', () => {
 
 describe('tokenMatchesServer', () => {
   it('prefers the server token secret, then the token file, else cannot tell (true)', () => {
-    expect(tokenMatchesServer({ ...freshK3sFacts(), serverTokenSha256: sha256Hex(TOKEN) }, TOKEN)).toBe(true);
-    expect(tokenMatchesServer({ ...freshK3sFacts(), serverTokenSha256: sha256Hex('other') }, TOKEN)).toBe(false);
+    expect(tokenMatchesServer({ ...freshK3sFacts(), serverTokenSha256: sha256Hex(`${TOKEN}\n`) }, TOKEN)).toBe(true);
+    expect(tokenMatchesServer({ ...freshK3sFacts(), serverTokenSha256: sha256Hex('other\n') }, TOKEN)).toBe(false);
     expect(tokenMatchesServer({ ...freshK3sFacts(), tokenFileSha256: sha256Hex(tokenFileContent('other')) }, TOKEN)).toBe(false);
     expect(tokenMatchesServer(freshK3sFacts(), TOKEN)).toBe(true);
   });

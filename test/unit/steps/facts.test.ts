@@ -1,22 +1,63 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildFactsScript, parseFacts, piGeneration, supportsArmV82 } from '../../../provision/steps/facts.js';
-import { buildProbeScript, parseProbeOutput } from '../../../provision/steps/probe.js';
+import { buildProbeScript, decodeFileSection, fileSection, parseProbeOutput } from '../../../provision/steps/probe.js';
 
 const fixture = readFileSync(new URL('../../fixtures/probe/pi5-bookworm-fresh.txt', import.meta.url), 'utf8');
 
 describe('probe script', () => {
-  it('prints a marker per section and never lets one section fail the script', () => {
-    expect(buildProbeScript([{ name: 'arch', script: 'uname -m' }, { name: 'pagesize', script: 'getconf PAGESIZE' }])).toBe(
+  it('defines dump_file, then prints a marker per section and never lets one section fail the script', () => {
+    const script = buildProbeScript([{ name: 'arch', script: 'uname -m' }, { name: 'pagesize', script: 'getconf PAGESIZE' }]);
+    expect(script.split('\n').slice(1).join('\n')).toBe(
       "echo '@@revue-pi@@ arch'\n{ uname -m\n} 2>/dev/null || true\necho\necho '@@revue-pi@@ pagesize'\n{ getconf PAGESIZE\n} 2>/dev/null || true\necho\n",
     );
+    expect(script.split('\n')[0]).toMatch(/^dump_file\(\) \{/);
   });
 
-  it('reads cmdline.txt from /boot/firmware before /boot', () => {
+  it('reads cmdline.txt from /boot/firmware before /boot, and files with the shell alone', () => {
     const script = buildFactsScript();
     expect(script).toContain('for d in /boot/firmware /boot; do if [ -f $d/cmdline.txt ]');
-    expect(script).toContain('cat /sys/fs/cgroup/cgroup.controllers');
+    expect(script).toContain('dump_file /sys/fs/cgroup/cgroup.controllers');
     expect(script).not.toContain('/proc/cgroups');
+    expect(script).not.toMatch(/\b(cat|base64|grep|nproc)\b/);
+  });
+
+  it('dump_file carries any text exactly: no final newline, blank lines, backslashes, a marker line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-dump-'));
+    try {
+      const texts = {
+        plain: 'a\nb\n',
+        unterminated: 'console=tty1 root=PARTUUID=x rootwait',
+        tricky: '  lead\ttab\n\n\\n \\ back\n@@revue-pi@@ hosts\n|pipe\n~tilde\n\n',
+        empty: '',
+      };
+      for (const [name, text] of Object.entries(texts)) writeFileSync(join(dir, name), text);
+      const sections = [...Object.keys(texts), 'missing'].map((name) => fileSection(name, join(dir, name)));
+      const out = execFileSync('sh', ['-c', buildProbeScript(sections)], { encoding: 'utf8' });
+      const parsed = parseProbeOutput(out);
+      for (const [name, text] of Object.entries(texts)) expect(decodeFileSection(parsed, name)).toBe(text === '' ? undefined : text);
+      expect(decodeFileSection(parsed, 'missing')).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('starts only uname and getconf: everything else is read by the shell itself', () => {
+    // Every command the script could start is a logging stand-in on PATH; the shell's builtins are not.
+    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-forks-'));
+    try {
+      const log = join(dir, 'started');
+      for (const command of ['uname', 'getconf', 'cat', 'base64', 'grep', 'nproc', 'tr', 'sed', 'cut', 'head', 'stat', 'sha256sum', 'systemctl', 'printf', 'echo', 'test', '[', 'read']) {
+        writeFileSync(join(dir, command), `#!/bin/sh\necho ${command} >> ${log}\n`, { mode: 0o755 });
+      }
+      execFileSync('/bin/sh', ['-c', buildFactsScript()], { encoding: 'utf8', env: { PATH: dir } });
+      expect(readFileSync(log, 'utf8').split('\n').filter(Boolean).sort()).toEqual(['getconf', 'uname']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('splits output into sections, keeping empty ones', () => {
