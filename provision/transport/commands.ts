@@ -2,8 +2,9 @@ import { posix } from 'node:path';
 
 /**
  * The command lines the SSH transport sends. Pure: every string is built here and unit-tested exactly.
- * Scripts travel base64-encoded and are decoded remotely, so they never need quoting; the few values that
- * do appear on a command line (paths, the sudo prompt) are single-quoted POSIX-style (dash on Raspberry Pi OS).
+ * Scripts never need quoting: without a sudo password they travel on stdin (buildStdinScriptCommand), with one
+ * base64-encoded on the command line (stdin then carries the password). The few values that do appear on a
+ * command line (paths, the sudo prompt) are single-quoted POSIX-style (dash on Raspberry Pi OS).
  */
 
 /** POSIX single quoting: `it's` → `'it'\''s'`. Plain safe words stay bare. */
@@ -45,7 +46,25 @@ export function effectiveScript(script: string, sudo: SudoMode): string {
   return sudo.kind === 'password' ? STDIN_GUARD + script : script;
 }
 
-/** `sh -c "$(echo <b64> | base64 -d)"`, behind sudo/timeout as asked. */
+/**
+ * `sh -s`, behind sudo/timeout as asked, for a script sent on stdin (stdinScript). The login shell hands this
+ * single command straight to exec: no subshell, no decoder — on a Pi every process started costs milliseconds,
+ * and a re-run sends one round trip per node. Not for `sudo -S`, whose stdin carries the password.
+ */
+export function buildStdinScriptCommand(opts: ScriptCommandOptions): string {
+  if (opts.sudo.kind === 'password') throw new Error('a script cannot travel on stdin under sudo -S (stdin carries the password)');
+  return `${prefix(opts)}sh -s`;
+}
+
+/**
+ * What goes on stdin for buildStdinScriptCommand: the script as one `{ … }` block with /dev/null as its stdin,
+ * so the shell reads all of it before running any, and no command in it can read (or wait on) the rest.
+ */
+export function stdinScript(script: string): string {
+  return `{\n${script}\n} </dev/null\n`;
+}
+
+/** `sh -c "$(echo <b64> | base64 -d)"`, behind sudo/timeout as asked (used under `sudo -S`). */
 export function buildScriptCommand(script: string, opts: ScriptCommandOptions): string {
   const b64 = Buffer.from(effectiveScript(script, opts.sudo), 'utf8').toString('base64');
   return `${prefix(opts)}sh -c "$(echo ${b64} | base64 -d)"`;

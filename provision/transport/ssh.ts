@@ -11,6 +11,8 @@ import {
   buildReadFileScript,
   buildScriptCommand,
   buildScriptFileCommand,
+  buildStdinScriptCommand,
+  stdinScript,
   effectiveScript,
   MAX_INLINE_SCRIPT_BASE64,
   NO_SUCH_FILE_EXIT,
@@ -502,12 +504,19 @@ export class SshTransport implements Transport {
     const sudo = this.sudoMode(opts.sudo);
     const timeoutSeconds = opts.timeoutMs === undefined ? undefined : opts.timeoutMs / 1000;
     const cmdOpts = { sudo, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) };
-    let command = buildScriptCommand(script, cmdOpts);
-    if (command.length > MAX_INLINE_SCRIPT_BASE64) {
-      const path = await this.upload(Buffer.from(effectiveScript(script, sudo), 'utf8'));
-      command = buildScriptFileCommand(path, cmdOpts);
+    let command: string;
+    let stdin: string | undefined;
+    if (sudo.kind !== 'password') {
+      command = buildStdinScriptCommand(cmdOpts);
+      stdin = stdinScript(script);
+    } else {
+      command = buildScriptCommand(script, cmdOpts);
+      if (command.length > MAX_INLINE_SCRIPT_BASE64) {
+        const path = await this.upload(Buffer.from(effectiveScript(script, sudo), 'utf8'));
+        command = buildScriptFileCommand(path, cmdOpts);
+      }
     }
-    const raw = await this.channels.use(() => this.exec(command, sudo, opts.timeoutMs));
+    const raw = await this.channels.use(() => this.exec(command, sudo, opts.timeoutMs, stdin));
     const parsed = parseSudoStderr(raw.stderr, sudo.kind === 'password' ? sudo.prompt : undefined);
     const user = this.node.credentials.username;
     if (sudo.kind === 'password' && (parsed.prompts >= 2 || (raw.code !== 0 && parsed.incorrectPassword))) {
@@ -535,18 +544,14 @@ export class SshTransport implements Transport {
   }
 
   /**
-   * Runs one command on a fresh channel. Under `sudo -S` the password is written only when sudo's prompt
-   * marker shows on stderr (so nothing is written when sudo does not ask), and stdin is closed right after.
-   */
-  /**
    * Runs one command, retrying briefly when the server refuses a new channel while the connection is fine
    * (sshd frees a finished session a moment after its channel closes, so a full MaxSessions can lag).
    */
-  private async exec(command: string, sudo: SudoMode, timeoutMs: number | undefined): Promise<RunResult> {
+  private async exec(command: string, sudo: SudoMode, timeoutMs: number | undefined, stdin?: string): Promise<RunResult> {
     for (let attempt = 1; ; attempt++) {
       const conn = await this.client();
       try {
-        return await this.execOnce(conn.client, command, sudo, timeoutMs);
+        return await this.execOnce(conn.client, command, sudo, timeoutMs, stdin);
       } catch (err) {
         const refusedChannel = err instanceof ChannelOpenError && conn.alive && attempt < 10;
         if (!refusedChannel) throw err instanceof ChannelOpenError ? err.error : err;
@@ -555,7 +560,12 @@ export class SshTransport implements Transport {
     }
   }
 
-  private execOnce(client: Client, command: string, sudo: SudoMode, timeoutMs: number | undefined): Promise<RunResult> {
+  /**
+   * Runs one command on a fresh channel. `stdin` (the script, for `sh -s`) is written and stdin closed at once.
+   * Under `sudo -S` the password is written only when sudo's prompt marker shows on stderr (so nothing is written
+   * when sudo does not ask), and stdin is closed right after.
+   */
+  private execOnce(client: Client, command: string, sudo: SudoMode, timeoutMs: number | undefined, stdin?: string): Promise<RunResult> {
     return new Promise<RunResult>((resolve, reject) => {
       client.exec(command, (openErr, channel) => {
         if (openErr) {
@@ -569,7 +579,7 @@ export class SshTransport implements Transport {
         let prompts = 0;
         let code: number | undefined;
         let timedOut = false;
-        if (sudo.kind !== 'password') channel.end();
+        if (sudo.kind !== 'password') channel.end(stdin);
         channel.on('data', (b: Buffer) => out.push(b));
         channel.stderr.on('data', (b: Buffer) => {
           err.push(b);

@@ -9,11 +9,13 @@ import {
   buildReadFileScript,
   buildScriptCommand,
   buildScriptFileCommand,
+  buildStdinScriptCommand,
   effectiveScript,
   NO_SUCH_FILE_EXIT,
   NO_SUCH_FILE_MESSAGE,
   parseSudoStderr,
   shQuote,
+  stdinScript,
   tempNameBeside,
 } from '../../../provision/transport/commands.js';
 import { backoffDelay, describeDialError, isAuthFailure } from '../../../provision/transport/ssh.js';
@@ -74,6 +76,36 @@ describe('buildScriptCommand', () => {
     const started = Date.now();
     const r = sh(buildScriptCommand('sleep 5', { sudo: { kind: 'none' }, timeoutSeconds: 1 }));
     expect(r.code).toBe(124);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+});
+
+describe('buildStdinScriptCommand', () => {
+  /** Runs the command as sshd would, with the script on stdin. */
+  function shWithStdin(command: string, script: string) {
+    const r = spawnSync('/bin/sh', ['-c', command], { encoding: 'utf8', input: stdinScript(script) });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  it('is sh -s behind sudo -n and the remote timeout, and refuses sudo -S (stdin carries the password there)', () => {
+    expect(buildStdinScriptCommand({ sudo: { kind: 'none' } })).toBe('sh -s');
+    expect(buildStdinScriptCommand({ sudo: { kind: 'nopassword' }, timeoutSeconds: 2.2 })).toBe('sudo -n timeout -k 5 3 sh -s');
+    expect(() => buildStdinScriptCommand({ sudo: { kind: 'password', prompt: 'x' } })).toThrow(/stdin carries the password/);
+  });
+
+  it('runs a script from stdin with quotes, heredocs, backslashes, unicode and exit codes intact', () => {
+    const tricky = `x='a "b" $c'\nprintf '%s|%s\\n' "$x" 'é ✓ \\\\'\ncat <<EOF\nhere $x\nEOF\necho err >&2\nexit 7`;
+    expect(shWithStdin(buildStdinScriptCommand({ sudo: { kind: 'none' } }), tricky)).toEqual({ code: 7, stdout: 'a "b" $c|é ✓ \\\\\nhere a "b" $c\n', stderr: 'err\n' });
+  });
+
+  it('gives the script /dev/null as stdin: a command that reads stdin cannot eat the rest of the script', () => {
+    const r = shWithStdin('sh -s', 'head -c 100; echo "read $?"\necho still-running');
+    expect(r).toMatchObject({ code: 0, stdout: 'read 0\nstill-running\n' });
+  });
+
+  it('kills a script that overruns its remote timeout with exit 124', () => {
+    const started = Date.now();
+    expect(shWithStdin(buildStdinScriptCommand({ sudo: { kind: 'none' }, timeoutSeconds: 1 }), 'sleep 5').code).toBe(124);
     expect(Date.now() - started).toBeLessThan(4000);
   });
 });
