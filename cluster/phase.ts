@@ -423,7 +423,15 @@ async function getNodes(transport: Transport): Promise<{ nodes?: NodeReadiness[]
   try {
     const result = await transport.run(GET_NODES_COMMAND, { sudo: true, timeoutMs: 30_000 });
     if (result.code !== 0) return { error: trimOutput(`${result.stderr}\n${result.stdout}`, 3) };
-    return { nodes: parseNodesReady(result.stdout) };
+    return nodesFrom(result.stdout);
+  } catch (error) {
+    return { error: message(error) };
+  }
+}
+
+function nodesFrom(kubectlJson: string): { nodes?: NodeReadiness[]; error?: string } {
+  try {
+    return { nodes: parseNodesReady(kubectlJson) };
   } catch (error) {
     return { error: message(error) };
   }
@@ -457,8 +465,12 @@ async function waitForReady(opts: ClusterPhaseOptions, first: Session, sessions:
   let seen = new Map<string, NodeReadiness>();
   let lastError = '';
   for (const s of sessions) emit({ type: 'node-step', phase: PHASE, node: s.node.name, step: 'ready', status: 'running' });
+  // Nothing was installed, rewritten or restarted: the node list the first server's probe read moments ago is
+  // current, so a converged re-run asks the API nothing more. Later rounds (someone not Ready yet) ask again.
+  let probed = sessions.every((s) => s.changes.length === 0) ? first.k3s.apiNodesJson : undefined;
   for (;;) {
-    const got = await getNodes(first.transport!);
+    const got = probed !== undefined ? nodesFrom(probed) : await getNodes(first.transport!);
+    probed = undefined;
     if (got.nodes) {
       seen = new Map(got.nodes.map((n) => [n.name, n]));
       for (const name of [...pending.keys()]) {
@@ -519,7 +531,9 @@ async function mergeKubeconfigFromServer(opts: ClusterPhaseOptions, first: Sessi
   first.report.steps.push(step);
   const path = opts.kubeconfigPath ?? resolveKubeconfigPath(undefined, opts.env ?? process.env);
   try {
-    const ours = await fetchClusterKubeconfig(opts.inventory, first.node, first.transport!);
+    // Unchanged first server: K3s has not rewritten k3s.yaml since the probe read it.
+    const probed = first.changes.length === 0 ? first.k3s.kubeconfig : undefined;
+    const ours = probed !== undefined ? rewriteKubeconfig(probed, { clusterName: opts.inventory.cluster.name, server: apiServerUrl(opts.inventory, first.node) }) : await fetchClusterKubeconfig(opts.inventory, first.node, first.transport!);
     const existing = readTextIfExists(path);
     const merged = mergeKubeconfig(existing, ours, opts.inventory.cluster.name, path);
     if (merged !== existing) {

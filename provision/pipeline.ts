@@ -9,7 +9,7 @@ import { freshPiFacts } from './steps/fresh.js';
 import { applyPreparation, checkNode, describeChange, planPreparation, REBOOT_COMMAND, verifyAfterReboot, type PrepareChange } from './steps/prepare.js';
 import { parseProbeOutput } from './steps/probe.js';
 import type { Transport } from './transport/transport.js';
-import { freshK3sFacts, k3sProbeSections, parseK3sFacts, readK3sVersionCache, type K3sFacts, type K3sVersionCacheEntry } from '../cluster/facts.js';
+import { firstServerProbeSections, freshK3sFacts, k3sProbeSections, parseK3sFacts, readK3sVersionCache, type K3sFacts, type K3sVersionCacheEntry } from '../cluster/facts.js';
 import { describeClusterChange, planCluster } from '../cluster/plan.js';
 import { readStateToken } from '../cluster/token.js';
 import { runClusterPhase } from '../cluster/phase.js';
@@ -202,7 +202,7 @@ async function probeNode(opts: PipelineOptions, s: NodeSession): Promise<void> {
     emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'connect', status: 'running' });
     s.transport = await opts.openTransport(node);
     emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'facts', status: 'running' });
-    const probed = await probeNodeState(s.transport, s.cachedK3sVersion);
+    const probed = await probeNodeState(s.transport, s.cachedK3sVersion, { firstServer: s.node.name === firstServerOf(inventory)?.name });
     s.facts = probed.facts;
     s.k3s = probed.k3s;
   } else {
@@ -238,13 +238,15 @@ async function probeNode(opts: PipelineOptions, s: NodeSession): Promise<void> {
 }
 
 /** Everything `up` needs to know about a node, boot and K3s alike, in one round trip. */
-export async function probeNodeState(transport: Transport, cachedVersion?: K3sVersionCacheEntry): Promise<{ facts: NodeFacts; k3s: K3sFacts }> {
-  const result = await transport.run(buildFactsScript(k3sProbeSections(cachedVersion)), { sudo: true });
+export async function probeNodeState(transport: Transport, cachedVersion?: K3sVersionCacheEntry, opts: { firstServer?: boolean } = {}): Promise<{ facts: NodeFacts; k3s: K3sFacts }> {
+  const sections = [...k3sProbeSections(cachedVersion), ...(opts.firstServer ? firstServerProbeSections() : [])];
+  const result = await transport.run(buildFactsScript(sections), { sudo: true });
   if (result.code !== 0) {
-    throw new RevuePiError(`Probing node ${transport.nodeName} failed (exit ${result.code}): ${result.stderr.trim() || result.stdout.trim()}`, { code: 'PROBE', node: transport.nodeName });
+    // Not stdout: on the first server it may hold the kubeconfig's client key.
+    throw new RevuePiError(`Probing node ${transport.nodeName} failed (exit ${result.code}): ${result.stderr.trim() || 'it printed no error'}`, { code: 'PROBE', node: transport.nodeName });
   }
-  const sections = parseProbeOutput(result.stdout);
-  return { facts: parseFacts(sections), k3s: parseK3sFacts(sections, cachedVersion) };
+  const parsed = parseProbeOutput(result.stdout);
+  return { facts: parseFacts(parsed), k3s: parseK3sFacts(parsed, cachedVersion) };
 }
 
 export async function probeFacts(transport: Transport): Promise<NodeFacts> {
@@ -280,7 +282,7 @@ async function prepareNode(opts: PipelineOptions, s: NodeSession): Promise<void>
     const timeoutMs = inventory.pi.rebootTimeoutSeconds * 1000;
     await waitForNewBoot(transport, before, timeoutMs);
     s.report.rebooted = true;
-    const probed = await probeNodeState(transport, s.cachedK3sVersion);
+    const probed = await probeNodeState(transport, s.cachedK3sVersion, { firstServer: node.name === firstServerOf(inventory)?.name });
     s.facts = probed.facts;
     s.k3s = probed.k3s;
     const problems = verifyAfterReboot(s.facts, node, inventory);

@@ -100,8 +100,11 @@ export function synthAppliedRecord(record: AppliedRecord): string {
   return synthYaml([renderAppliedRecord(record)]);
 }
 
-/** Workload kinds and Jobs, for readiness: listed cluster-wide without a selector (charts' workloads carry no label). */
-const READINESS_KINDS = 'nodes,deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch';
+/**
+ * Workload kinds and Jobs, for readiness: listed cluster-wide without a selector (charts' workloads carry no label).
+ * Services ride along for the address MetalLB gave Traefik, so the fast path needs no further kubectl.
+ */
+const READINESS_KINDS = 'nodes,deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,services';
 
 /**
  * The fast path's single round trip: the managed objects of the rendered kinds plus the record (one List, label
@@ -128,7 +131,7 @@ export interface FastPathInput {
 }
 
 export type FastPathDecision =
-  | { take: true; record: AppliedRecord; missingNodes: string[] }
+  | { take: true; record: AppliedRecord; missingNodes: string[]; /** kube-system/traefik's load-balancer address, if it has one. */ traefikAddress?: string }
   /** recordSeen: whether the record is in the cluster (absent: unknown, the output could not be read). */
   | { take: false; reason: string; recordSeen?: boolean };
 
@@ -137,6 +140,7 @@ interface Item {
   kind?: string;
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
   data?: Record<string, unknown>;
+  status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
 }
 
 /**
@@ -192,7 +196,9 @@ export function decideFastPath(input: FastPathInput): FastPathDecision {
     notReady.push(...parseNotReady(JSON.stringify({ items: itemsOf(cluster, target) }), target));
   }
   if (notReady.length > 0) return no(`not everything is ready (${notReady.slice(0, 3).map((n) => `${n.kind} ${n.namespace ? `${n.namespace}/` : ''}${n.name}: ${n.reason}`).join('; ')})`);
-  return { take: true, record, missingNodes };
+  const traefik = cluster.find((i) => i.kind === 'Service' && i.metadata?.namespace === 'kube-system' && i.metadata?.name === 'traefik');
+  const traefikAddress = traefik?.status?.loadBalancer?.ingress?.find((i) => i.ip)?.ip;
+  return { take: true, record, missingNodes, ...(traefikAddress ? { traefikAddress } : {}) };
 }
 
 /** The items of the cluster-wide list a wait target names (what buildReadinessCommand would have listed). */

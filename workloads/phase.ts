@@ -188,7 +188,7 @@ async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): P
     result.fastPath = decision.take ? { taken: true } : { taken: false, reason: decision.reason };
     log.write(`workloads: fast path ${decision.take ? 'taken: the cluster is as the last complete apply left it, nothing applied' : `not taken: ${decision.reason}`}`);
     if (decision.take) {
-      await reportUnchanged(opts, result, objects, decision.missingNodes);
+      await reportUnchanged(opts, result, objects, decision.missingNodes, decision.traefikAddress);
       return;
     }
     recordMayExist = decision.recordSeen !== false;
@@ -514,7 +514,7 @@ async function checkFastPath(opts: WorkloadsPhaseOptions, objects: K8sObject[]):
 }
 
 /** Every phase `unchanged` (up) or nothing to do (plan), with the access info; nothing applied, labelled or pruned. */
-async function reportUnchanged(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, objects: K8sObject[], missingNodes: string[]): Promise<void> {
+async function reportUnchanged(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, objects: K8sObject[], missingNodes: string[], traefikIp?: string): Promise<void> {
   const { emit, inventory } = opts;
   const server = opts.firstServer.node.name;
   for (const m of missingNodes) emit({ type: 'warning', message: `Node ${m} is not in the cluster, so it gets no workload labels; run up again once it has joined.` });
@@ -526,7 +526,7 @@ async function reportUnchanged(opts: WorkloadsPhaseOptions, result: WorkloadsPha
     emit({ type: 'node-step', phase: PHASE, node: server, step: phase, status: 'unchanged', detail });
   }
   emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'unchanged' });
-  const ingress = opts.command === 'up' ? (inventory.network.addresses.ingress ?? (await traefikAddress(opts.firstServer.transport))) : undefined;
+  const ingress = opts.command === 'up' ? (inventory.network.addresses.ingress ?? traefikIp) : undefined;
   result.access = renderAccessInfo(inventory, objects, ingress);
 }
 

@@ -40,11 +40,13 @@ export class FakeKube {
   applyFailure?: { contains: string; stderr: string };
   /** How many times the fast path's check (`get <kinds> -A -l … && get nodes,… -A`) ran. */
   fastChecks = 0;
+  /** The address MetalLB gave K3s's Traefik Service; unset: there is no such Service. */
+  traefikIp?: string;
 
   constructor(readonly transport: FakeTransport, nodes: Record<string, Record<string, string>>) {
     this.nodes = nodes;
     transport
-      .on(/^k3s kubectl get \S+ -A -l \S+ -o json &&\nk3s kubectl get nodes,deployments\.apps,statefulsets\.apps,daemonsets\.apps,jobs\.batch -A -o json\n$/, (s) => this.fastCheck(s))
+      .on(/^k3s kubectl get \S+ -A -l \S+ -o json &&\nk3s kubectl get nodes,deployments\.apps,statefulsets\.apps,daemonsets\.apps,jobs\.batch,services -A -o json\n$/, (s) => this.fastCheck(s))
       .on('k3s kubectl get nodes -o json', () => ok(JSON.stringify({ items: Object.entries(this.nodes).map(([name, labels]) => ({ metadata: { name, labels } })) })))
       .on(/^k3s kubectl label node /, (s) => this.label(s))
       .on(/^k3s kubectl apply -f /, (s) => this.apply(s))
@@ -57,7 +59,7 @@ export class FakeKube {
       .on(/^rc=0\nk3s kubectl delete /, (s) => this.delete(s))
       .on(/get deployments\.apps,statefulsets\.apps,daemonsets\.apps|get jobs\.batch/, (s) => this.readiness(s))
       .on(/get pods -n .* -o json/, () => ok(`${JSON.stringify({ items: this.pods })}\n${JSON.stringify({ items: this.events })}\n`))
-      .on('get service traefik', () => fail(1, 'Error from server (NotFound): services "traefik" not found'));
+      .on('get service traefik', () => (this.traefikIp ? ok(JSON.stringify(traefikService(this.traefikIp))) : fail(1, 'Error from server (NotFound): services "traefik" not found')));
   }
 
   static key(o: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): string {
@@ -148,7 +150,9 @@ export class FakeKube {
     const nodes = Object.entries(this.nodes).map(([name, labels]) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels } }));
     const workloads = [...this.objects.values()].filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind)).map((o) => this.withStatus(o));
     const jobs = this.helmJobsDone ? [...this.objects.values()].filter((o) => o.kind === 'HelmChart').map((c) => helmJob(c)) : [];
-    return ok(`${JSON.stringify({ kind: 'List', items: managed }, null, 4)}\n${JSON.stringify({ kind: 'List', items: [...nodes, ...workloads, ...jobs] }, null, 4)}\n`);
+    const services = [...this.objects.values()].filter((o) => o.kind === 'Service');
+    if (this.traefikIp) services.push(traefikService(this.traefikIp));
+    return ok(`${JSON.stringify({ kind: 'List', items: managed }, null, 4)}\n${JSON.stringify({ kind: 'List', items: [...nodes, ...workloads, ...jobs, ...services] }, null, 4)}\n`);
   }
 
   private withStatus(o: KubeObject): KubeObject {
@@ -196,6 +200,11 @@ export class FakeKube {
     }
     return ok(docs.join('\n') + '\n');
   }
+}
+
+/** K3s's own Traefik Service, with the address MetalLB gave it. */
+function traefikService(ip: string): KubeObject {
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name: 'traefik', namespace: 'kube-system' }, status: { loadBalancer: { ingress: [{ ip }] } } };
 }
 
 function withoutStatus(o: KubeObject): KubeObject {

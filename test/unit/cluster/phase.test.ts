@@ -106,8 +106,11 @@ class SimCluster {
     });
   }
 
-  /** What the k3s probe would read on the node now. */
-  facts(name: string): K3sFacts {
+  /**
+   * What the k3s probe would read on the node now; the first server's also carries its kubeconfig and, while its
+   * K3s runs, the node list (firstServerProbeSections) unless `firstServerExtras` is false.
+   */
+  facts(name: string, firstServerExtras = true): K3sFacts {
     const t = this.transports.get(name)!;
     const sim = this.sim.get(name)!;
     const units = (['k3s', 'k3s-agent'] as const).filter((u) => t.files.has(`/etc/systemd/system/${u}.service`));
@@ -118,19 +121,25 @@ class SimCluster {
       binaryFingerprint: sim.installed ? sim.fingerprint : undefined,
       config: t.file(K3S_CONFIG_PATH),
       tokenFileSha256: token === undefined ? undefined : sha256Hex(token),
-      serverTokenSha256: server === undefined ? undefined : sha256Hex(server.trim().replace(/^K10[0-9a-f]*::[^:]*:/, '')),
+      serverTokenSha256: server === undefined ? undefined : sha256Hex(`${server.trim().replace(/^K10[0-9a-f]*::[^:]*:/, '')}\n`),
       unit: units[0],
       units: [...units],
       active: sim.running && units.length > 0,
       nodePassword: sim.installed,
+      ...(firstServerExtras && name === this.inv.nodes.find((n) => n.role === 'server')?.name
+        ? {
+            ...(t.file(K3S_KUBECONFIG_PATH) !== undefined ? { kubeconfig: t.file(K3S_KUBECONFIG_PATH) } : {}),
+            ...(sim.installed && sim.running ? { apiNodesJson: JSON.stringify({ items: this.nodeObjects() }) } : {}),
+          }
+        : {}),
     };
   }
 
-  inputs(): ClusterNodeInput[] {
+  inputs(firstServerExtras = true): ClusterNodeInput[] {
     return this.inv.nodes.map((node) => ({
       node,
       transport: this.transports.get(node.name),
-      k3s: this.facts(node.name),
+      k3s: this.facts(node.name, firstServerExtras),
       report: { name: node.name, host: node.host, role: node.role, status: 'unchanged', steps: [], warnings: [] } satisfies NodeReport,
     }));
   }
@@ -228,19 +237,48 @@ describe('runClusterPhase: up from scratch (1 server + 2 agents)', () => {
     for (const t of sim.transports.values()) {
       t.runs.length = 0;
       t.writes.length = 0;
+      t.reads.length = 0;
     }
     const again = sim.inputs();
     await runClusterPhase(options(inv, again));
     expect(sim.unexpected()).toEqual([]);
     expect(steps(again)).toEqual({ 'pi-1': ['k3s:unchanged', 'kubeconfig:unchanged'], 'pi-2': ['k3s:unchanged'], 'pi-3': ['k3s:unchanged'] });
     expect([...sim.transports.values()].flatMap((t) => t.writes)).toEqual([]);
-    expect(sim.allRuns()).toEqual(['k3s kubectl get nodes -o json']);
+    // The first server's probe already read the node list and the kubeconfig: nothing more is asked of any node.
+    expect(sim.allRuns()).toEqual([]);
+    expect([...sim.transports.values()].flatMap((t) => t.reads)).toEqual([]);
     // The versions learnt right after the installs let the next probe skip `k3s --version`.
     expect(readK3sVersionCache(join(dir, 'state'))).toEqual({
       'pi-1': { fingerprint: sim.sim.get('pi-1')!.fingerprint, version: 'v1.33.5+k3s1' },
       'pi-2': { fingerprint: sim.sim.get('pi-2')!.fingerprint, version: 'v1.33.5+k3s1' },
       'pi-3': { fingerprint: sim.sim.get('pi-3')!.fingerprint, version: 'v1.33.5+k3s1' },
     });
+  });
+
+  it('a re-run whose first-server probe lacks the node list and kubeconfig asks the API and reads the file', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    await runClusterPhase(options(inv, sim.inputs()));
+    for (const t of sim.transports.values()) t.runs.length = 0;
+    const again = sim.inputs(false);
+    await runClusterPhase(options(inv, again));
+    expect(steps(again)).toEqual({ 'pi-1': ['k3s:unchanged', 'kubeconfig:unchanged'], 'pi-2': ['k3s:unchanged'], 'pi-3': ['k3s:unchanged'] });
+    expect(sim.allRuns()).toEqual(['k3s kubectl get nodes -o json']);
+    expect(sim.transports.get('pi-1')!.reads).toContain(K3S_KUBECONFIG_PATH);
+  });
+
+  it('a re-run whose probed node list shows a node not Ready asks the API again until it is', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    await runClusterPhase(options(inv, sim.inputs()));
+    for (const t of sim.transports.values()) t.runs.length = 0;
+    const again = sim.inputs();
+    const probed = JSON.parse(again[0]!.k3s.apiNodesJson!) as { items: { metadata: { name: string }; status: { conditions: { status: string }[] } }[] };
+    probed.items.find((n) => n.metadata.name === 'pi-3')!.status.conditions[0]!.status = 'False';
+    again[0]!.k3s.apiNodesJson = JSON.stringify(probed);
+    await runClusterPhase(options(inv, again));
+    expect(again.map((n) => n.report.error)).toEqual([undefined, undefined, undefined]);
+    expect(sim.allRuns()).toEqual(['k3s kubectl get nodes -o json']);
   });
 
   it('adding a node later changes only that node', async () => {

@@ -134,7 +134,7 @@ describe('record and decision (pure)', () => {
     const small = objects.filter((o) => ['Namespace', 'Deployment', 'IPAddressPool'].includes(o.kind));
     expect(buildFastCheckCommand(small)).toBe(
       "k3s kubectl get configmap,deployment.apps,ipaddresspool.metallb.io,namespace -A -l app.kubernetes.io/managed-by=revue-pi -o json &&\n" +
-        'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch -A -o json\n',
+        'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,services -A -o json\n',
     );
   });
 
@@ -172,6 +172,16 @@ describe('up on a converged cluster', () => {
     expect(w.events).toContainEqual({ type: 'info', message: result.capacity!.messages[0] });
     expect(result.access?.ingressAddress).toBe('192.168.50.240');
     expect(storedSecrets()).toEqual(secrets);
+  });
+
+  it('reads the address MetalLB gave Traefik from the same round trip when the inventory fixes none', async () => {
+    const inventory = labInventory({ network: { addresses: {} } });
+    const w = await converged(inventory);
+    w.kube.traefikIp = '192.168.50.244';
+    const result = await runWorkloadsPhase(options(w, inventory));
+    expect(result.fastPath).toEqual({ taken: true });
+    expect(w.transport.runs).toHaveLength(1);
+    expect(result.access?.ingressAddress).toBe('192.168.50.244');
   });
 
   it('plan says "nothing to change" from the same check, without listing for a prune', async () => {
