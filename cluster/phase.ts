@@ -68,6 +68,11 @@ export interface ClusterPhaseResult {
   /** Where the cluster token came from this run. */
   token?: 'state' | 'recovered' | 'generated' | 'none-yet';
   kubeconfigPath?: string;
+  /**
+   * The node list (`kubectl get nodes -o json`) that showed every node Ready at the end of the phase: the workloads
+   * phase labels nodes from it instead of asking again. Not for the report.
+   */
+  readyNodesJson?: string;
 }
 
 const PHASE = 'cluster';
@@ -207,8 +212,9 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
   );
 
   // The kubeconfig only needs the first server, so it is fetched while the others become Ready.
-  const [, kubeconfigPath] = await Promise.all([waitForReady(opts, first, sessions.filter((s) => !s.report.error)), mergeKubeconfigFromServer(opts, first)]);
+  const [readyNodesJson, kubeconfigPath] = await Promise.all([waitForReady(opts, first, sessions.filter((s) => !s.report.error)), mergeKubeconfigFromServer(opts, first)]);
   result.kubeconfigPath = kubeconfigPath;
+  if (readyNodesJson !== undefined) result.readyNodesJson = readyNodesJson;
 }
 
 // ---- token ----------------------------------------------------------------------------------------------
@@ -419,7 +425,7 @@ async function fixRejectedPassword(opts: ClusterPhaseOptions, s: Session, first:
 
 // ---- readiness ------------------------------------------------------------------------------------------
 
-async function getNodes(transport: Transport): Promise<{ nodes?: NodeReadiness[]; error?: string }> {
+async function getNodes(transport: Transport): Promise<{ nodes?: NodeReadiness[]; json?: string; error?: string }> {
   try {
     const result = await transport.run(GET_NODES_COMMAND, { sudo: true, timeoutMs: 30_000 });
     if (result.code !== 0) return { error: trimOutput(`${result.stderr}\n${result.stdout}`, 3) };
@@ -429,9 +435,9 @@ async function getNodes(transport: Transport): Promise<{ nodes?: NodeReadiness[]
   }
 }
 
-function nodesFrom(kubectlJson: string): { nodes?: NodeReadiness[]; error?: string } {
+function nodesFrom(kubectlJson: string): { nodes?: NodeReadiness[]; json?: string; error?: string } {
   try {
-    return { nodes: parseNodesReady(kubectlJson) };
+    return { nodes: parseNodesReady(kubectlJson), json: kubectlJson };
   } catch (error) {
     return { error: message(error) };
   }
@@ -455,8 +461,9 @@ async function waitForApi(opts: ClusterPhaseOptions, transport: Transport): Prom
   };
 }
 
-async function waitForReady(opts: ClusterPhaseOptions, first: Session, sessions: Session[]): Promise<void> {
-  if (sessions.length === 0) return;
+/** Resolves with the node list that showed every node Ready (undefined when some never were, or none to wait for). */
+async function waitForReady(opts: ClusterPhaseOptions, first: Session, sessions: Session[]): Promise<string | undefined> {
+  if (sessions.length === 0) return undefined;
   const { emit } = opts;
   const deadline = Date.now() + opts.readyTimeoutMs;
   const pending = new Map(sessions.map((s) => [s.node.name, s]));
@@ -483,7 +490,7 @@ async function waitForReady(opts: ClusterPhaseOptions, first: Session, sessions:
     } else {
       lastError = got.error ?? '';
     }
-    if (pending.size === 0) return;
+    if (pending.size === 0) return got.json;
     if (Date.now() >= deadline) break;
     if (Date.now() - lastJournalCheck >= journalEvery) {
       lastJournalCheck = Date.now();

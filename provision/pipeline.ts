@@ -107,8 +107,9 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
       kubeconfigPath: opts.kubeconfigPath,
       readyTimeoutMs: inventory.k3s.readyTimeoutSeconds * 1000,
     });
-    const workloads = await workloadsStage(opts, sessions);
-    return finish(opts, sessions, started, { k3s, workloads, phases: phaseTimes });
+    const { readyNodesJson, ...k3sReport } = k3s;
+    const workloads = await workloadsStage(opts, sessions, readyNodesJson);
+    return finish(opts, sessions, started, { k3s: k3sReport, workloads, phases: phaseTimes });
   } finally {
     await Promise.all(sessions.map((s) => s.transport?.close().catch(() => undefined)));
   }
@@ -118,7 +119,7 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
  * Workloads need the first server's K3s. Offline, or before K3s exists there (a plan for new nodes), the
  * plan lists what would be applied from the rendered manifests alone.
  */
-async function workloadsStage(opts: PipelineOptions, sessions: NodeSession[]): Promise<RunReport['workloads']> {
+async function workloadsStage(opts: PipelineOptions, sessions: NodeSession[], nodesJson?: string): Promise<RunReport['workloads']> {
   const { inventory } = opts;
   const firstNode = firstServerOf(inventory);
   const first = sessions.find((s) => s.node.name === firstNode?.name);
@@ -141,6 +142,7 @@ async function workloadsStage(opts: PipelineOptions, sessions: NodeSession[]): P
     nodes: sessions.filter((s) => s.facts && !s.report.error).map((s) => ({ node: s.node, facts: s.facts! })),
     force: opts.force,
     reapply: opts.reapply,
+    ...(nodesJson !== undefined ? { nodesJson } : {}),
   });
   return { fastPath: result.fastPath, ok: result.ok, changed: result.changed, summary: result.summary, error: result.error, capacity: result.capacity, access: result.access, pruned: result.pruned, phases: result.phases };
 }

@@ -122,8 +122,17 @@ export function armLabel(armv82: boolean): Record<string, string> {
   return { [ARMV82_LABEL]: armv82 ? 'true' : 'false' };
 }
 
-export function buildLabelNodeCommand(change: NodeLabelChange): string {
-  return `k3s kubectl label node ${shQuote(change.node)} ${shQuote(`${change.key}=${change.value}`)} --overwrite`;
+/**
+ * One round trip for every label change: one `kubectl label` per distinct key=value naming all its nodes (most
+ * clusters need one or two), stopping at the first failure. On a Pi each kubectl costs a good part of a second.
+ */
+export function buildLabelNodesCommand(changes: NodeLabelChange[]): string {
+  const groups = new Map<string, string[]>();
+  for (const c of changes) {
+    const label = `${c.key}=${c.value}`;
+    groups.set(label, [...(groups.get(label) ?? []), c.node]);
+  }
+  return [...groups].map(([label, nodes]) => `k3s kubectl label node ${nodes.map(shQuote).join(' ')} ${shQuote(label)} --overwrite`).join(' &&\n');
 }
 
 // ---- live objects and pruning ---------------------------------------------------------------------------------

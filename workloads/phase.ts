@@ -16,7 +16,7 @@ import {
   buildApplyCommand,
   buildDeleteCommand,
   buildDiagnosticsCommand,
-  buildLabelNodeCommand,
+  buildLabelNodesCommand,
   buildListManagedCommand,
   buildReadinessCommand,
   buildRemoveFileCommand,
@@ -70,6 +70,8 @@ export interface WorkloadsPhaseOptions {
   reapply?: boolean;
   /** Bound of each apply phase, apply and wait together (default 10 min: image pulls on a Pi are slow). */
   phaseTimeoutMs?: number;
+  /** `kubectl get nodes -o json` from moments ago (the cluster phase's last Ready check): labels are planned from it. */
+  nodesJson?: string;
   /** Seams for tests. */
   pollIntervalMs?: number;
   random?: (bytes: number) => Buffer;
@@ -292,7 +294,7 @@ async function labelNodes(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseRes
   const { emit, log } = opts;
   const transport = opts.firstServer.transport;
   const server = opts.firstServer.node.name;
-  const got = await transport.run(GET_NODES_JSON, { sudo: true, timeoutMs: 30_000 });
+  const got = opts.nodesJson !== undefined ? { code: 0, stdout: opts.nodesJson, stderr: '' } : await transport.run(GET_NODES_JSON, { sudo: true, timeoutMs: 30_000 });
   if (got.code !== 0) {
     fail(opts, result, `listing the nodes on ${server} failed (exit ${got.code}): ${trimOutput(`${got.stderr}\n${got.stdout}`, 3)}`);
     return;
@@ -300,22 +302,25 @@ async function labelNodes(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseRes
   const desired = opts.nodes.map((n) => ({ node: n.node.name, labels: armLabel(nodeCapacityFrom(n.node, n.facts).armv82 === true) }));
   const { changes, missing } = planNodeLabels(desired, parseNodeLabels(got.stdout));
   for (const m of missing) emit({ type: 'warning', message: `Node ${m} is not in the cluster, so it gets no workload labels; run up again once it has joined.` });
+  const describe = (c: (typeof changes)[number]) => `label node ${c.node} ${c.key}=${c.value}${c.from !== undefined ? ` (was ${c.from})` : ''}`;
+  if (opts.command === 'plan' || changes.length === 0) {
+    for (const c of changes) {
+      result.nodeLabels.push(describe(c));
+      emit({ type: 'node-step', phase: PHASE, node: c.node, step: 'labels', status: 'planned', detail: describe(c) });
+    }
+    return;
+  }
+  const r = await transport.run(buildLabelNodesCommand(changes), { sudo: true, timeoutMs: 60_000 });
+  if (r.code !== 0) {
+    const which = changes.map((c) => `${c.node} (${c.key}=${c.value})`).join(', ');
+    fail(opts, result, `labelling node${changes.length === 1 ? '' : 's'} ${which} on ${server} failed (exit ${r.code}): ${trimOutput(`${r.stderr}\n${r.stdout}`, 3)}`);
+    return;
+  }
   for (const c of changes) {
-    const text = `label node ${c.node} ${c.key}=${c.value}${c.from !== undefined ? ` (was ${c.from})` : ''}`;
-    if (opts.command === 'plan') {
-      result.nodeLabels.push(text);
-      emit({ type: 'node-step', phase: PHASE, node: c.node, step: 'labels', status: 'planned', detail: text });
-      continue;
-    }
-    const r = await transport.run(buildLabelNodeCommand(c), { sudo: true, timeoutMs: 30_000 });
-    if (r.code !== 0) {
-      fail(opts, result, `labelling node ${c.node} (${c.key}=${c.value}) on ${server} failed (exit ${r.code}): ${trimOutput(`${r.stderr}\n${r.stdout}`, 3)}`);
-      return;
-    }
-    result.nodeLabels.push(text);
+    result.nodeLabels.push(describe(c));
     result.changed = true;
-    log.write(`[${c.node}] ${text}`);
-    emit({ type: 'node-step', phase: PHASE, node: c.node, step: 'labels', status: 'changed', detail: text });
+    log.write(`[${c.node}] ${describe(c)}`);
+    emit({ type: 'node-step', phase: PHASE, node: c.node, step: 'labels', status: 'changed', detail: describe(c) });
   }
 }
 

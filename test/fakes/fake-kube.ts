@@ -71,14 +71,22 @@ export class FakeKube {
     return [...new Set([...this.objects.values()].map((o) => o.kind))].sort();
   }
 
+  /** `k3s kubectl label node A B … key=value --overwrite` lines joined with ` &&`; stops at the first failure like sh. */
   private label(script: string): RunResult {
     this.labelCommands.push(script);
-    const m = /^k3s kubectl label node (\S+) '?([^=' ]+)=([^' ]*)'? --overwrite$/.exec(script);
-    if (!m) return fail(1, `fake kube: cannot parse ${script}`);
-    const labels = this.nodes[m[1]!];
-    if (!labels) return fail(1, `Error from server (NotFound): nodes "${m[1]}" not found`);
-    labels[m[2]!] = m[3]!;
-    return ok(`node/${m[1]} labeled\n`);
+    let out = '';
+    for (const line of script.split(' &&\n')) {
+      const m = /^k3s kubectl label node ((?:\S+ )+)'?([^=' ]+)=([^' ]*)'? --overwrite$/.exec(line);
+      if (!m) return fail(1, `fake kube: cannot parse ${line}`);
+      const names = m[1]!.trim().split(' ');
+      const unknown = names.find((n) => !this.nodes[n]);
+      if (unknown) return { code: 1, stdout: out, stderr: `Error from server (NotFound): nodes "${unknown}" not found\n` };
+      for (const n of names) {
+        this.nodes[n]![m[2]!] = m[3]!;
+        out += `node/${n} labeled\n`;
+      }
+    }
+    return ok(out);
   }
 
   private apply(script: string): RunResult {

@@ -195,7 +195,10 @@ describe('runClusterPhase: up from scratch (1 server + 2 agents)', () => {
 
     expect(sim.unexpected()).toEqual([]);
     expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined, undefined]);
-    expect(result).toEqual({ firstServer: 'pi-1', token: 'generated', kubeconfigPath: join(dir, 'kube', 'config') });
+    const { readyNodesJson, ...rest } = result;
+    expect(rest).toEqual({ firstServer: 'pi-1', token: 'generated', kubeconfigPath: join(dir, 'kube', 'config') });
+    // The list that showed everyone Ready, for the workloads phase's labels.
+    expect((JSON.parse(readyNodesJson!) as { items: { metadata: { name: string } }[] }).items.map((n) => n.metadata.name)).toEqual(['pi-1', 'pi-2', 'pi-3']);
     expect(sim.timeline.indexOf('pi-1:install-end')).toBeLessThan(sim.timeline.indexOf('pi-2:install-start'));
     expect(steps(nodes)).toEqual({ 'pi-1': ['k3s:changed', 'kubeconfig:changed'], 'pi-2': ['k3s:changed'], 'pi-3': ['k3s:changed'] });
     expect(nodes[1]!.report.steps[0]!.changes).toEqual([

@@ -3,7 +3,7 @@ import {
   buildApplyCommand,
   buildDeleteCommand,
   buildDiagnosticsCommand,
-  buildLabelNodeCommand,
+  buildLabelNodesCommand,
   buildListManagedCommand,
   buildReadinessCommand,
   countApply,
@@ -92,8 +92,16 @@ describe('node labels', () => {
     });
   });
 
-  it('builds the label command with --overwrite', () => {
-    expect(buildLabelNodeCommand({ node: 'pi-2', key: 'revue-pi.io/armv82', value: 'false' })).toBe('k3s kubectl label node pi-2 revue-pi.io/armv82=false --overwrite');
+  it('labels every node in one round trip: one kubectl per distinct key=value, with --overwrite, stopping at a failure', () => {
+    const key = 'revue-pi.io/armv82';
+    expect(buildLabelNodesCommand([{ node: 'pi-2', key, value: 'false' }])).toBe('k3s kubectl label node pi-2 revue-pi.io/armv82=false --overwrite');
+    expect(
+      buildLabelNodesCommand([
+        { node: 'pi-1', key, value: 'true' },
+        { node: 'pi-3', key, value: 'false' },
+        { node: 'pi-2', key, value: 'true', from: 'false' },
+      ]),
+    ).toBe('k3s kubectl label node pi-1 pi-2 revue-pi.io/armv82=true --overwrite &&\nk3s kubectl label node pi-3 revue-pi.io/armv82=false --overwrite');
   });
 });
 

@@ -8,7 +8,7 @@ import type { Inventory } from '../../../provision/inventory/schema.js';
 import { RunLog } from '../../../provision/log.js';
 import type { NodeFacts } from '../../../provision/steps/facts.js';
 import { freshPiFacts } from '../../../provision/steps/fresh.js';
-import { REMOTE_APPLY_DIR } from '../../../workloads/apply.js';
+import { GET_NODES_JSON, REMOTE_APPLY_DIR } from '../../../workloads/apply.js';
 import { runWorkloadsPhase, WORKLOAD_SECRETS_FILE, type WorkloadsPhaseOptions } from '../../../workloads/phase.js';
 import { ARMV82_LABEL, PHASES, renderWorkloads } from '../../../workloads/render.js';
 import { allSecretValues, type WorkloadSecrets } from '../../../workloads/secrets.js';
@@ -68,6 +68,15 @@ function storedSecrets(): WorkloadSecrets {
 }
 
 describe('up on an empty cluster', () => {
+  it('plans the labels from the node list the cluster phase just read, without listing the nodes again', async () => {
+    const w = world();
+    const nodesJson = JSON.stringify({ items: Object.entries(w.kube.nodes).map(([name, labels]) => ({ metadata: { name, labels: { ...labels } } })) });
+    const result = await runWorkloadsPhase(options(w, labInventory(), { nodesJson }));
+    expect(result.ok).toBe(true);
+    expect(w.transport.runs.map((r) => r.script)).not.toContain(GET_NODES_JSON);
+    expect(w.kube.nodes['pi-3']![ARMV82_LABEL]).toBe('false');
+  });
+
   it('applies every phase in order from root-only files it removes, labels the nodes, keeps the secrets 0600, returns the access info', async () => {
     const w = world();
     const inventory = labInventory();
@@ -99,6 +108,7 @@ describe('up on an empty cluster', () => {
     expect(w.kube.nodes['pi-2']![ARMV82_LABEL]).toBe('true');
     expect(w.kube.nodes['pi-3']![ARMV82_LABEL]).toBe('false');
     expect(result.nodeLabels).toEqual([`label node pi-1 ${ARMV82_LABEL}=true`, `label node pi-2 ${ARMV82_LABEL}=true`, `label node pi-3 ${ARMV82_LABEL}=false`]);
+    expect(w.kube.labelCommands).toHaveLength(1); // one round trip for all three
 
     // Secrets: stored 0600, applied as Secrets, never in events or the log.
     expect(statSync(join(dir, 'state', WORKLOAD_SECRETS_FILE)).mode & 0o777).toBe(0o600);
