@@ -12,9 +12,9 @@ import type { RunResult, Transport } from '../provision/transport/transport.js';
 import { apiServerUrl, firstServerOf } from './config.js';
 
 export { apiServerUrl } from './config.js';
-import { buildProbeScript, parseProbeOutput } from '../provision/steps/probe.js';
+import { buildProbeScript, parseProbeOutput, type ProbeSection } from '../provision/steps/probe.js';
 import { k3sProbeSections, parseK3sFacts, updateK3sVersionCache, type K3sFacts } from './facts.js';
-import { airgapUploads, buildInstallScript } from './install.js';
+import { airgapUploads, buildInstallScript, wantedK3sVersion } from './install.js';
 import { mergeKubeconfig, resolveKubeconfigPath, rewriteKubeconfig } from './kubeconfig.js';
 import {
   GET_NODES_COMMAND,
@@ -303,7 +303,9 @@ async function applyChange(opts: ClusterPhaseOptions, s: Session, transport: Tra
         }
         await transport.writeFile(upload.remote, content, { mode: upload.mode, sudo: true });
       }
-      const script = buildInstallScript(opts.inventory, s.node, { role: change.role });
+      // The installed binary's fingerprint (and version, unless pinned) are read in the same round trip.
+      const pinned = opts.inventory.k3s.airgap ? undefined : wantedK3sVersion(opts.inventory);
+      const script = `${buildInstallScript(opts.inventory, s.node, { role: change.role })}${buildProbeScript(installedBinarySections(pinned))}`;
       const timeoutMs = opts.readyTimeoutMs + 300_000;
       const result = await runWatchingJournal(opts, s, transport, script, timeoutMs, first);
       // K3s may have given up on a stale node password before the watcher saw it: clear it and start again.
@@ -323,7 +325,7 @@ async function applyChange(opts: ClusterPhaseOptions, s: Session, transport: Tra
           `Fix the cause on ${name} and run up again: only the unfinished nodes are redone.`,
         );
       }
-      await learnInstalledBinary(s, transport);
+      learnInstalledBinaryFrom(s, result.stdout, pinned);
       return;
     }
     case 'restart': {
@@ -354,13 +356,25 @@ function readLocalOnce(opts: ClusterPhaseOptions, path: string): Promise<Buffer>
   return content;
 }
 
+/**
+ * The probe sections that learn an installed binary: its fingerprint, and its version — asked of the binary only
+ * when no version was pinned (a channel, an air-gap binary): a pinned install that succeeded installed that one.
+ */
+function installedBinarySections(pinned: string | undefined): ProbeSection[] {
+  return k3sProbeSections().flatMap((x) => (x.name === 'k3s_binary' || (x.name === 'k3s_version' && pinned === undefined) ? [x] : []));
+}
+
 /** After an install: the binary's version and fingerprint, for the report and the next run's probe cache. */
+function learnInstalledBinaryFrom(s: Session, stdout: string, pinned: string | undefined): void {
+  const facts = parseK3sFacts(parseProbeOutput(stdout));
+  s.k3s = { ...s.k3s, installedVersion: pinned ?? facts.installedVersion, binaryFingerprint: facts.binaryFingerprint };
+}
+
+/** The same, in a round trip of its own (after an install that had to be helped through a node-password rejection). */
 async function learnInstalledBinary(s: Session, transport: Transport): Promise<void> {
-  const sections = k3sProbeSections().filter((x) => x.name === 'k3s_binary' || x.name === 'k3s_version');
-  const result = await transport.run(buildProbeScript(sections), { sudo: true, timeoutMs: 30_000 }).catch(() => undefined);
+  const result = await transport.run(buildProbeScript(installedBinarySections(undefined)), { sudo: true, timeoutMs: 30_000 }).catch(() => undefined);
   if (!result || result.code !== 0) return;
-  const facts = parseK3sFacts(parseProbeOutput(result.stdout));
-  s.k3s = { ...s.k3s, installedVersion: facts.installedVersion, binaryFingerprint: facts.binaryFingerprint };
+  learnInstalledBinaryFrom(s, result.stdout, undefined);
 }
 
 /**
