@@ -97,7 +97,8 @@ export function buildInstallScript(uploaded: string, target: string, mode: numbe
     `dst=${shQuote(target)}`,
     `tmp=${shQuote(tempNameBeside(target, token))}`,
     `trap 'rm -f "$src" "$tmp"' EXIT`,
-    'mkdir -p "$(dirname "$dst")"',
+    // The folder is known here: no dirname, and mkdir only when it is missing (each process costs on a Pi).
+    `[ -d ${shQuote(posix.dirname(target))} ] || mkdir -p ${shQuote(posix.dirname(target))}`,
     `if ! install -m ${m} "$src" "$tmp" 2>/dev/null; then`,
     '  rm -f "$tmp"',
     '  case "$(stat -f -c %T "$(dirname "$dst")")" in',

@@ -708,7 +708,8 @@ export class SshTransport implements Transport {
         if (err instanceof FinalError) throw err.error;
         last = err;
       }
-      const pause = Math.min(backoffDelay(attempt, 250, 1000), deadline - Date.now());
+      // Dialling a node that is down is cheap (refused, or the dial timeout): poll often enough to catch it early.
+      const pause = Math.min(backoffDelay(attempt, 250, 500), deadline - Date.now());
       if (pause > 0) await sleep(pause);
     }
     const cause = last === undefined ? 'no attempt fitted in the time given' : describeDialError(last, lastTimeout);

@@ -145,7 +145,7 @@ describe('buildInstallScript', () => {
         `dst='/etc/it'\\''s here.conf'`,
         `tmp='/etc/.it'\\''s here.conf.revue-pi-ab12'`,
         `trap 'rm -f "$src" "$tmp"' EXIT`,
-        'mkdir -p "$(dirname "$dst")"',
+        '[ -d /etc ] || mkdir -p /etc',
         'if ! install -m 0600 "$src" "$tmp" 2>/dev/null; then',
         '  rm -f "$tmp"',
         '  case "$(stat -f -c %T "$(dirname "$dst")")" in',
