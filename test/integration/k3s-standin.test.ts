@@ -213,6 +213,13 @@ describeLab('k3s stand-in (installer, server, agent, kubectl) on the lab', () =>
     const secret = await kubectl('-n kube-system get secret k3s-b.node-password.k3s -o json');
     expect(secret.code, secret.stderr).toBe(0);
     expect(fs.statSync(b.path('/etc/rancher/node/password')).mode & 0o777).toBe(0o600);
+
+    // Like kubectl, one label command names several nodes; a missing one changes none.
+    expect((await kubectl('label node k3s-a k3s-b revue-pi.io/armv82=true --overwrite')).stdout).toBe('node/k3s-a labeled\nnode/k3s-b labeled\n');
+    const missing = await kubectl('label node k3s-a nope revue-pi.io/armv82=false --overwrite');
+    expect(missing.code).toBe(1);
+    const labels = (JSON.parse((await kubectl('get nodes -o json')).stdout) as { items: { metadata: { name: string; labels: Record<string, string> } }[] }).items.map((n) => [n.metadata.name, n.metadata.labels['revue-pi.io/armv82']]);
+    expect(labels).toEqual([['k3s-a', 'true'], ['k3s-b', 'true']]);
   });
 
   it('refuses a wrong token with a k3s-like message, and the agent unit is failed', async () => {

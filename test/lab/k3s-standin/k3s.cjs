@@ -827,43 +827,50 @@ function kubectl(store, args, files) {
       break;
     }
     case 'label': {
-      // label TYPE NAME k=v… [k-] [--overwrite]
-      const [word, name, ...changes] = pos;
+      // label TYPE NAME… k=v… [k-] [--overwrite]: like kubectl, every word with `=` or a trailing `-` is a change,
+      // the others name objects; all of them must exist before any is changed.
+      const [word, ...rest] = pos;
       const t = word && findType(word);
-      if (!t || !name || changes.length === 0) {
+      const names = rest.filter((w) => !w.includes('=') && !w.endsWith('-'));
+      const changes = rest.filter((w) => w.includes('=') || w.endsWith('-'));
+      if (!t || names.length === 0 || changes.length === 0) {
         err.push(t ? 'error: at least one label update is required\n' : `error: the server doesn't have a resource type "${word}"\n`);
         code = 1;
         break;
       }
       const overwrite = args.includes('--overwrite') || args.includes('--overwrite=true');
-      let labels;
-      if (t.kind === 'Node') labels = store.data.nodes[name] && store.data.nodes[name].labels;
-      else {
+      const labelsOf = (name) => {
+        if (t.kind === 'Node') return store.data.nodes[name] && store.data.nodes[name].labels;
         const obj = store.data.objects[store.key(t, t.namespaced ? o.ns || 'default' : undefined, name)];
-        labels = obj && (obj.metadata.labels = obj.metadata.labels || {});
-      }
-      if (!labels) {
-        notFound(t, name);
+        return obj && (obj.metadata.labels = obj.metadata.labels || {});
+      };
+      const missing = names.find((name) => !labelsOf(name));
+      if (missing) {
+        notFound(t, missing);
         break;
       }
-      let changed = false;
-      for (const c of changes) {
-        if (c.endsWith('-')) {
-          if (c.slice(0, -1) in labels) changed = true;
-          delete labels[c.slice(0, -1)];
-          continue;
+      for (const name of names) {
+        const labels = labelsOf(name);
+        let changed = false;
+        for (const c of changes) {
+          if (c.endsWith('-')) {
+            if (c.slice(0, -1) in labels) changed = true;
+            delete labels[c.slice(0, -1)];
+            continue;
+          }
+          const i = c.indexOf('=');
+          const [k, v] = i < 0 ? [c, ''] : [c.slice(0, i), c.slice(i + 1)];
+          if (k in labels && labels[k] !== v && !overwrite) {
+            err.push(`error: '${k}' already has a value (${labels[k]}), and --overwrite is false\n`);
+            code = 1;
+            break;
+          }
+          if (labels[k] !== v) changed = true;
+          labels[k] = v;
         }
-        const i = c.indexOf('=');
-        const [k, v] = i < 0 ? [c, ''] : [c.slice(0, i), c.slice(i + 1)];
-        if (k in labels && labels[k] !== v && !overwrite) {
-          err.push(`error: '${k}' already has a value (${labels[k]}), and --overwrite is false\n`);
-          code = 1;
-          break;
-        }
-        if (labels[k] !== v) changed = true;
-        labels[k] = v;
+        if (code !== 0) break;
+        out.push(`${resName(t)}/${name} ${changed ? 'labeled' : 'not labeled'}\n`);
       }
-      if (code === 0) out.push(`${resName(t)}/${name} ${changed ? 'labeled' : 'not labeled'}\n`);
       break;
     }
     case undefined:
