@@ -147,6 +147,11 @@ async function workloadsStage(opts: PipelineOptions, sessions: NodeSession[], no
   return { fastPath: result.fastPath, ok: result.ok, changed: result.changed, summary: result.summary, error: result.error, capacity: result.capacity, access: result.access, pruned: result.pruned, phases: result.phases };
 }
 
+function cpuMsSoFar(): number {
+  const usage = process.cpuUsage();
+  return Math.round((usage.user + usage.system) / 1000);
+}
+
 function finish(opts: PipelineOptions, sessions: NodeSession[], started: number, extra: Pick<RunReport, 'k3s' | 'workloads' | 'phases'> = {}): RunReport {
   for (const s of sessions) {
     s.report.status = nodeStatusFromSteps(s.report.steps, s.report.error);
@@ -161,6 +166,7 @@ function finish(opts: PipelineOptions, sessions: NodeSession[], started: number,
     ok,
     exitCode: ok ? EXIT_OK : EXIT_NODE_FAILED,
     durationMs: Date.now() - started,
+    cpuMs: cpuMsSoFar(),
     offline: opts.openTransport ? undefined : true,
     logFile: opts.log.path,
     nodes: sessions.map((s) => s.report),

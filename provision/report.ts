@@ -44,6 +44,8 @@ export interface RunReport {
   ok: boolean;
   exitCode: number;
   durationMs: number;
+  /** CPU time (user + system) this revue-pi process used, start-up included: the benchmark tells it from the nodes'. */
+  cpuMs?: number;
   offline?: boolean;
   logFile?: string;
   nodes: NodeReport[];

@@ -6,7 +6,7 @@ import { runPipeline, type PendingNode } from '../pipeline.js';
 import { EXIT_BAD_INPUT } from '../report.js';
 import { ensurePrivateDir, stateDirFor } from '../state.js';
 import { transportOpener } from '../connect.js';
-import { ProgressRenderer, formatSummary, pickOutputMode } from '../ui/renderer.js';
+import { ProgressRenderer, formatSummary, pickOutputMode, spinnerFactory } from '../ui/renderer.js';
 
 /** `up` and `plan` share the pipeline; `plan` stops after deciding. Returns the exit code. */
 export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions & { offline?: boolean; force?: boolean; reapply?: boolean; kubeconfig?: string }): Promise<number> {
@@ -15,7 +15,7 @@ export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions &
   if (!loaded) return EXIT_BAD_INPUT;
   const { inventory, warnings } = loaded;
   const mode = pickOutputMode(opts);
-  const renderer = new ProgressRenderer(mode, Boolean(opts.verbose));
+  const renderer = new ProgressRenderer(mode, Boolean(opts.verbose), process.stderr, await spinnerFactory(mode));
   for (const warning of warnings) renderer.handle({ type: 'warning', message: formatIssue(opts.inventory, warning).trim() });
 
   const stateDir = ensurePrivateDir(stateDirFor(inventory.cluster.name, opts.stateDir));

@@ -1,8 +1,15 @@
-import ora, { type Ora } from 'ora';
+import type { Options as OraOptions, Ora } from 'ora';
 import type { RunEvent } from '../events.js';
 import type { NodeReport, RunReport } from '../report.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
+
+/** ora's default export: loaded only for a terminal (`spinnerFactory()`), so plain and --json runs start faster. */
+export type SpinnerFactory = (options: OraOptions) => Ora;
+
+export async function spinnerFactory(mode: OutputMode): Promise<SpinnerFactory | undefined> {
+  return mode === 'tty' ? (await import('ora')).default : undefined;
+}
 
 export function pickOutputMode(opts: { json?: boolean }, stream: NodeJS.WriteStream = process.stderr, env = process.env): OutputMode {
   if (opts.json) return 'json';
@@ -21,13 +28,14 @@ export class ProgressRenderer {
     private readonly mode: OutputMode,
     private readonly verbose: boolean,
     private readonly err: NodeJS.WritableStream = process.stderr,
+    private readonly ora?: SpinnerFactory,
   ) {}
 
   handle = (event: RunEvent): void => {
     if (this.mode === 'json') return;
     switch (event.type) {
       case 'phase-start':
-        if (this.mode === 'tty') this.spinner = ora({ text: event.title, stream: process.stderr }).start();
+        if (this.mode === 'tty' && this.ora) this.spinner = this.ora({ text: event.title, stream: process.stderr }).start();
         else this.print(`==> ${event.title}`);
         break;
       case 'phase-end':
