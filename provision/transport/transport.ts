@@ -29,7 +29,7 @@ export interface Transport {
   /**
    * Runs a POSIX sh script (dash on Raspberry Pi OS) and resolves with its exit code and output —
    * a non-zero exit is not an exception. Rejects with ConnectionError when the session cannot run it.
-   * The script travels base64-encoded, so it needs no quoting; it must not embed secrets (use writeFile).
+   * The script travels on stdin (base64 on the command line under `sudo -S`, whose stdin carries the password), so it needs no quoting; it must not embed secrets (use writeFile).
    */
   run(script: string, opts?: RunOptions): Promise<RunResult>;
   /** Writes a file atomically (temp file + rename in the same folder); content never touches a command line. */
