@@ -302,9 +302,9 @@ async function prepareNode(opts: PipelineOptions, s: NodeSession): Promise<void>
 /** The reboot is real only when the node answers with a new boot id, not when the old session lingers. */
 async function waitForNewBoot(transport: Transport, previousBootId: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  // Give the node time to go down before the first reconnect attempt (reaching the old boot is harmless: the boot id
-  // tells, and the loop tries again).
-  await new Promise((r) => setTimeout(r, 1000));
+  // Give the node time to go down before the first reconnect attempt: reaching the old boot is caught by the boot
+  // id, but costs a connection (a loaded lab took longer than 1 s to go down).
+  await new Promise((r) => setTimeout(r, 1500));
   while (Date.now() < deadline) {
     await transport.reconnect(Math.max(1000, deadline - Date.now()));
     const result = await transport.run('cat /proc/sys/kernel/random/boot_id').catch(() => undefined);
