@@ -8,7 +8,7 @@ import type { RunLog } from '../provision/log.js';
 import type { NodeReport, StepReport } from '../provision/report.js';
 import { forEachNode } from '../provision/runner.js';
 import { readTextIfExists, writePrivateFile } from '../provision/state.js';
-import type { RunResult, Transport } from '../provision/transport/transport.js';
+import type { FileToWrite, RunResult, Transport } from '../provision/transport/transport.js';
 import { apiServerUrl, firstServerOf } from './config.js';
 
 export { apiServerUrl } from './config.js';
@@ -271,72 +271,72 @@ async function converge(opts: ClusterPhaseOptions, s: Session, token: string, fi
   try {
     const transport = s.transport;
     if (!transport) throw new RevuePiError(`no connection to node ${name}.`, { code: 'CONNECTION', node: name });
-    for (const change of s.changes) {
-      const text = describeClusterChange(change);
-      log.write(`[${name}] ${text}`);
-      await applyChange(opts, s, transport, change, token, first);
-      s.step.changes.push(text);
-      s.step.status = 'changed';
-    }
+    for (const change of s.changes) log.write(`[${name}] ${describeClusterChange(change)}`);
+    await applyChanges(opts, s, transport, token, first);
+    // What was planned and done, then anything learnt on the way (a node password that had to be cleared).
+    s.step.changes.unshift(...s.changes.map(describeClusterChange));
+    s.step.status = 'changed';
     emit({ type: 'node-step', phase: PHASE, node: name, step: STEP, status: 'changed', detail: summary(s.step.changes) });
   } catch (error) {
     fail(opts, s, message(error));
   }
 }
 
-async function applyChange(opts: ClusterPhaseOptions, s: Session, transport: Transport, change: ClusterChange, token: string, first: Session): Promise<void> {
+/**
+ * A node's changes in one round trip: the token and config.yaml go into place (root-only), then — in the same
+ * shell, only if both were written — the installer or the restart runs. Air-gap files, large, are uploaded first.
+ */
+async function applyChanges(opts: ClusterPhaseOptions, s: Session, transport: Transport, token: string, first: Session): Promise<void> {
   const name = s.node.name;
-  switch (change.kind) {
-    case 'write-token':
-      await transport.writeFile(change.path, tokenFileContent(token), { mode: 0o600, sudo: true });
-      return;
-    case 'write-config':
-      await transport.writeFile(change.path, change.content, { mode: 0o600, sudo: true });
-      return;
-    case 'install': {
-      for (const upload of airgapUploads(opts.inventory)) {
-        let content: Buffer;
-        try {
-          content = await readLocalOnce(opts, upload.local);
-        } catch (error) {
-          throw new RevuePiError(`The air-gap file ${upload.local} (k3s.airgap in the inventory) cannot be read: ${message(error)}`, { code: 'AIRGAP_FILE', node: name, cause: error });
-        }
-        await transport.writeFile(upload.remote, content, { mode: upload.mode, sudo: true });
+  const files: FileToWrite[] = s.changes.flatMap((c) =>
+    c.kind === 'write-token' ? [{ path: c.path, content: tokenFileContent(token), mode: 0o600 }] : c.kind === 'write-config' ? [{ path: c.path, content: c.content, mode: 0o600 }] : [],
+  );
+  const action = s.changes.find((c): c is Extract<ClusterChange, { kind: 'install' | 'restart' }> => c.kind === 'install' || c.kind === 'restart');
+  if (!action) {
+    const result = await transport.writeFilesThenRun(files, '', { sudo: true, timeoutMs: 60_000 });
+    if (result.code !== 0) throw new RemoteCommandError(name, `Writing ${files.map((f) => f.path).join(' and ')}`, 'install (upload) → …', result.code, `${result.stderr}\n${result.stdout}`);
+    return;
+  }
+  if (action.kind === 'install') {
+    for (const upload of airgapUploads(opts.inventory)) {
+      let content: Buffer;
+      try {
+        content = await readLocalOnce(opts, upload.local);
+      } catch (error) {
+        throw new RevuePiError(`The air-gap file ${upload.local} (k3s.airgap in the inventory) cannot be read: ${message(error)}`, { code: 'AIRGAP_FILE', node: name, cause: error });
       }
-      // The installed binary's fingerprint (and version, unless pinned) are read in the same round trip.
-      const pinned = opts.inventory.k3s.airgap ? undefined : wantedK3sVersion(opts.inventory);
-      const script = `${buildInstallScript(opts.inventory, s.node, { role: change.role })}${buildProbeScript(installedBinarySections(pinned))}`;
-      const timeoutMs = opts.readyTimeoutMs + 300_000;
-      const result = await runWatchingJournal(opts, s, transport, script, timeoutMs, first);
-      // K3s may have given up on a stale node password before the watcher saw it: clear it and start again.
-      if (result.code !== 0 && (await fixRejectedPassword(opts, s, first, { afterFailure: true }))) {
-        await learnInstalledBinary(s, transport);
-        return;
-      }
-      if (result.code !== 0) {
-        const journal = result.code === 124 ? await journalTail(transport, unitFor(s.node.role)) : '';
-        const output = `${result.stderr}\n${result.stdout}`;
-        throw new RemoteCommandError(
-          name,
-          `Installing K3s (${change.role})`,
-          script,
-          result.code,
-          result.code === 124 ? `did not finish within ${formatSeconds(timeoutMs)} s. ${journal ? `Last lines of its ${unitFor(s.node.role)} journal:\n${journal}` : trimOutput(output)}` : output,
-          `Fix the cause on ${name} and run up again: only the unfinished nodes are redone.`,
-        );
-      }
-      learnInstalledBinaryFrom(s, result.stdout, pinned);
+      await transport.writeFile(upload.remote, content, { mode: upload.mode, sudo: true });
+    }
+    // The installed binary's fingerprint (and version, unless pinned) are read in the same round trip.
+    const pinned = opts.inventory.k3s.airgap ? undefined : wantedK3sVersion(opts.inventory);
+    const script = `${buildInstallScript(opts.inventory, s.node, { role: action.role })}${buildProbeScript(installedBinarySections(pinned))}`;
+    const timeoutMs = opts.readyTimeoutMs + 300_000;
+    const result = await runWatchingJournal(opts, s, () => transport.writeFilesThenRun(files, script, { sudo: true, timeoutMs }), first);
+    // K3s may have given up on a stale node password before the watcher saw it: clear it and start again.
+    if (result.code !== 0 && (await fixRejectedPassword(opts, s, first, { afterFailure: true }))) {
+      await learnInstalledBinary(s, transport);
       return;
     }
-    case 'restart': {
-      const result = await runWatchingJournal(opts, s, transport, buildRestartCommand(change.unit), opts.readyTimeoutMs, first);
-      if (result.code !== 0 && (await fixRejectedPassword(opts, s, first, { afterFailure: true }))) return;
-      if (result.code !== 0) {
-        const journal = await journalTail(transport, change.unit);
-        throw new RemoteCommandError(name, `Restarting ${change.unit}`, buildRestartCommand(change.unit), result.code, `${result.stderr}\n${result.stdout}\n${journal}`);
-      }
-      return;
+    if (result.code !== 0) {
+      const journal = result.code === 124 ? await journalTail(transport, unitFor(s.node.role)) : '';
+      const output = `${result.stderr}\n${result.stdout}`;
+      throw new RemoteCommandError(
+        name,
+        `Installing K3s (${action.role})`,
+        script,
+        result.code,
+        result.code === 124 ? `did not finish within ${formatSeconds(timeoutMs)} s. ${journal ? `Last lines of its ${unitFor(s.node.role)} journal:\n${journal}` : trimOutput(output)}` : output,
+        `Fix the cause on ${name} and run up again: only the unfinished nodes are redone.`,
+      );
     }
+    learnInstalledBinaryFrom(s, result.stdout, pinned);
+    return;
+  }
+  const result = await runWatchingJournal(opts, s, () => transport.writeFilesThenRun(files, buildRestartCommand(action.unit), { sudo: true, timeoutMs: opts.readyTimeoutMs }), first);
+  if (result.code !== 0 && (await fixRejectedPassword(opts, s, first, { afterFailure: true }))) return;
+  if (result.code !== 0) {
+    const journal = await journalTail(transport, action.unit);
+    throw new RemoteCommandError(name, `Restarting ${action.unit}`, buildRestartCommand(action.unit), result.code, `${result.stderr}\n${result.stdout}\n${journal}`);
   }
 }
 
@@ -382,14 +382,15 @@ async function learnInstalledBinary(s: Session, transport: Transport): Promise<v
  * refused ("Node password rejected") and would keep the installer waiting; removing the stale node object
  * and password secret on the first server lets it through (K3s retries on its own).
  */
-async function runWatchingJournal(opts: ClusterPhaseOptions, s: Session, transport: Transport, script: string, timeoutMs: number, first: Session): Promise<RunResult> {
+async function runWatchingJournal(opts: ClusterPhaseOptions, s: Session, start: () => Promise<RunResult>, first: Session): Promise<RunResult> {
   const isFirst = s === first;
   let done = false;
-  const command = transport.run(script, { sudo: true, timeoutMs }).finally(() => {
+  const command = start().finally(() => {
     done = true;
   });
   if (isFirst) return command;
-  const interval = opts.journalCheckIntervalMs ?? 5000;
+  // Every 10 s: a rejected node password is rare, and each look costs the node a login, sudo and journalctl.
+  const interval = opts.journalCheckIntervalMs ?? 10_000;
   const watcher = (async () => {
     while (!done) {
       await sleep(interval, () => done);

@@ -84,31 +84,56 @@ export function tempNameBeside(target: string, token: string): string {
   return posix.join(posix.dirname(target), `.${posix.basename(target)}.revue-pi-${token}`);
 }
 
+/** One uploaded file and where it goes (buildInstallFilesScript). */
+export interface InstallFile {
+  uploaded: string;
+  target: string;
+  mode: number;
+  /** Names the temp file beside the target. */
+  token: string;
+}
+
 /**
- * Moves an uploaded file into place atomically: `install -m MODE` to a temp name in the target's folder
- * (as root under sudo, so the owner is root), then `mv` over the target. On FAT (Raspberry Pi's
- * /boot/firmware) modes cannot be set, so the copy goes without one there. The upload is removed either way.
+ * Moves uploaded files into place atomically, each: `install -m MODE` to a temp name in the target's folder (as
+ * root under sudo, so the owner is root), then `mv` over the target. On FAT (Raspberry Pi's /boot/firmware) modes
+ * cannot be set, so the copy goes without one there. The first failure stops the script (its exit code, and a
+ * line naming the file); the uploads are removed either way. On success the shell goes on with whatever follows
+ * (writeFilesThenRun puts a script there), with no trap left behind.
  */
-export function buildInstallScript(uploaded: string, target: string, mode: number, token: string): string {
-  const m = mode.toString(8).padStart(4, '0');
-  return [
-    'set -e',
-    `src=${shQuote(uploaded)}`,
-    `dst=${shQuote(target)}`,
-    `tmp=${shQuote(tempNameBeside(target, token))}`,
-    `trap 'rm -f "$src" "$tmp"' EXIT`,
+export function buildInstallFilesScript(files: InstallFile[]): string {
+  const lines: string[] = [];
+  const cleanup: string[] = [];
+  files.forEach((f, i) => {
+    const n = i + 1;
+    lines.push(`src${n}=${shQuote(f.uploaded)}`, `dst${n}=${shQuote(f.target)}`, `tmp${n}=${shQuote(tempNameBeside(f.target, f.token))}`);
+    cleanup.push(`"$src${n}" "$tmp${n}"`);
+  });
+  lines.push(`trap 'rm -f ${cleanup.join(' ')}' EXIT`);
+  files.forEach((f, i) => {
+    const n = i + 1;
+    const m = f.mode.toString(8).padStart(4, '0');
     // The folder is known here: no dirname, and mkdir only when it is missing (each process costs on a Pi).
-    `[ -d ${shQuote(posix.dirname(target))} ] || mkdir -p ${shQuote(posix.dirname(target))}`,
-    `if ! install -m ${m} "$src" "$tmp" 2>/dev/null; then`,
-    '  rm -f "$tmp"',
-    '  case "$(stat -f -c %T "$(dirname "$dst")")" in',
-    '    msdos|vfat|fat|exfat) cp "$src" "$tmp" ;;',
-    `    *) install -m ${m} "$src" "$tmp" ;;`,
-    '  esac',
-    'fi',
-    'mv -f "$tmp" "$dst"',
-    '',
-  ].join('\n');
+    const dir = shQuote(posix.dirname(f.target));
+    const failed = `{ rc=$?; echo "revue-pi: could not write $dst${n}" >&2; exit $rc; }`;
+    lines.push(
+      `[ -d ${dir} ] || mkdir -p ${dir} || ${failed}`,
+      `if ! install -m ${m} "$src${n}" "$tmp${n}" 2>/dev/null; then`,
+      `  rm -f "$tmp${n}"`,
+      `  case "$(stat -f -c %T ${dir})" in`,
+      `    msdos|vfat|fat|exfat) cp "$src${n}" "$tmp${n}" ;;`,
+      `    *) install -m ${m} "$src${n}" "$tmp${n}" ;;`,
+      `  esac || ${failed}`,
+      'fi',
+      `mv -f "$tmp${n}" "$dst${n}" || ${failed}`,
+    );
+  });
+  lines.push(`rm -f ${files.map((_, i) => `"$src${i + 1}"`).join(' ')}`, 'trap - EXIT', '');
+  return lines.join('\n');
+}
+
+/** One file: buildInstallFilesScript for a single upload. */
+export function buildInstallScript(uploaded: string, target: string, mode: number, token: string): string {
+  return buildInstallFilesScript([{ uploaded, target, mode, token }]);
 }
 
 /** Exit code and stderr line by which buildReadFileScript says "no such file". */

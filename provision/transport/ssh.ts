@@ -7,7 +7,7 @@ import type { AnyAuthMethod, AuthenticationType, Client, ConnectConfig, ParsedKe
 import { ConnectionError, HostKeyMismatchError, RemoteCommandError, RevuePiError } from '../errors.js';
 import type { NodeSshSettings } from '../inventory/schema.js';
 import {
-  buildInstallScript,
+  buildInstallFilesScript,
   buildReadFileScript,
   buildScriptCommand,
   buildScriptFileCommand,
@@ -22,7 +22,7 @@ import {
 } from './commands.js';
 import { displayAddress, expandHome, fingerprintSha256, keyTypeOf, type KnownHosts, preferredHostKeyAlgorithms } from './known-hosts.js';
 import { maskSecrets } from './mask.js';
-import type { RunOptions, RunResult, Transport, WriteFileOptions } from './transport.js';
+import type { FileToWrite, RunOptions, RunResult, Transport, WriteFileOptions } from './transport.js';
 
 /**
  * The production transport: one SSH connection per node (node-ssh over ssh2), opened by connectNode and
@@ -660,14 +660,23 @@ export class SshTransport implements Transport {
   }
 
   async writeFile(path: string, content: string | Uint8Array, opts: WriteFileOptions = {}): Promise<void> {
-    const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
-    const uploaded = await this.upload(data);
-    const script = buildInstallScript(uploaded, path, opts.mode ?? 0o644, randomBytes(6).toString('hex'));
-    const result = await this.run(script, { sudo: opts.sudo ?? false });
+    const result = await this.writeFilesThenRun([{ path, content, ...(opts.mode !== undefined ? { mode: opts.mode } : {}) }], '', { sudo: opts.sudo ?? false });
     if (result.code !== 0) {
-      throw new RemoteCommandError(this.nodeName, `Writing ${path}`, `install ${uploaded} → ${path}`, result.code, result.stderr || result.stdout,
+      throw new RemoteCommandError(this.nodeName, `Writing ${path}`, `install (upload) → ${path}`, result.code, result.stderr || result.stdout,
         opts.sudo ? undefined : 'Writing outside the user\'s own files usually needs sudo.');
     }
+  }
+
+  async writeFilesThenRun(files: FileToWrite[], script: string, opts: RunOptions = {}): Promise<RunResult> {
+    const uploads = await Promise.all(
+      files.map(async (f) => ({
+        uploaded: await this.upload(typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : Buffer.from(f.content)),
+        target: f.path,
+        mode: f.mode ?? 0o644,
+        token: randomBytes(6).toString('hex'),
+      })),
+    );
+    return this.run(`${files.length > 0 ? buildInstallFilesScript(uploads) : ''}${script}`, opts);
   }
 
   async readFile(path: string, opts: { sudo?: boolean } = {}): Promise<Buffer | undefined> {

@@ -23,6 +23,13 @@ export interface WriteFileOptions {
   sudo?: boolean;
 }
 
+export interface FileToWrite {
+  path: string;
+  content: string | Uint8Array;
+  /** Octal mode; default 0o644. */
+  mode?: number;
+}
+
 export interface Transport {
   /** The inventory name of the node this transport reaches. */
   readonly nodeName: string;
@@ -34,6 +41,13 @@ export interface Transport {
   run(script: string, opts?: RunOptions): Promise<RunResult>;
   /** Writes a file atomically (temp file + rename in the same folder); content never touches a command line. */
   writeFile(path: string, content: string | Uint8Array, opts?: WriteFileOptions): Promise<void>;
+  /**
+   * Several writes and then a script, in one round trip: the files are uploaded, then one command puts each in
+   * place as writeFile does and, only when all of them are, runs `script` in the same shell (sudo as `opts` says,
+   * for the writes too). Resolves with that command's result: a failed write is a non-zero exit whose stderr names
+   * the file. Each round trip costs a Pi a login, sudo and a shell; steps that write and then act use this.
+   */
+  writeFilesThenRun(files: FileToWrite[], script: string, opts?: RunOptions): Promise<RunResult>;
   /** Reads a file, as root with sudo; resolves undefined when it does not exist. */
   readFile(path: string, opts?: { sudo?: boolean }): Promise<Buffer | undefined>;
   /**

@@ -1,4 +1,4 @@
-import type { RunOptions, RunResult, Transport, WriteFileOptions } from '../../provision/transport/transport.js';
+import type { FileToWrite, RunOptions, RunResult, Transport, WriteFileOptions } from '../../provision/transport/transport.js';
 
 /**
  * TEST DOUBLE of the Transport interface, for unit tests of code that drives nodes (the real SSH transport
@@ -81,6 +81,12 @@ export class FakeTransport implements Transport {
     this.writes.push({ path, content: buffer, mode: opts.mode, sudo: opts.sudo });
     this.files.set(path, buffer);
     this.modes.set(path, opts.mode ?? 0o644);
+  }
+
+  /** Test double: the writes land in `files` (and `writes`) at once, then the script runs as `run` would (if any). */
+  async writeFilesThenRun(files: FileToWrite[], script: string, opts?: RunOptions): Promise<RunResult> {
+    for (const f of files) await this.writeFile(f.path, f.content, { ...(f.mode !== undefined ? { mode: f.mode } : {}), sudo: opts?.sudo ?? false });
+    return script.trim() === '' ? { code: 0, stdout: '', stderr: '' } : this.run(script, opts);
   }
 
   async readFile(path: string): Promise<Buffer | undefined> {

@@ -351,6 +351,27 @@ describeLab('SSH transport against the lab', () => {
     expect(leftovers.stdout).toBe('');
   });
 
+  it('writes several files and runs a script after them in one command; a failed write stops it', async () => {
+    const t = await connect(settings(plain));
+    const logins = plain.sshLogins();
+    const result = await t.writeFilesThenRun(
+      [
+        { path: '/etc/rancher/k3s/revue-pi-token', content: 'secret\n', mode: 0o600 },
+        { path: '/etc/rancher/k3s/config.yaml', content: 'node-name: pi\n', mode: 0o600 },
+      ],
+      'stat -c "%a %U %n" /etc/rancher/k3s/revue-pi-token /etc/rancher/k3s/config.yaml\nexit 4\n',
+      { sudo: true },
+    );
+    expect(result).toEqual({ code: 4, stdout: '600 root /etc/rancher/k3s/revue-pi-token\n600 root /etc/rancher/k3s/config.yaml\n', stderr: '' });
+    expect(plain.sshLogins()).toBe(logins);
+    const failed = await t.writeFilesThenRun([{ path: '/etc/hostname/not-a-folder', content: 'x' }], 'echo after', { sudo: true });
+    expect(failed.code).not.toBe(0);
+    expect(failed.stdout).toBe('');
+    expect(failed.stderr).toContain('revue-pi: could not write /etc/hostname/not-a-folder');
+    // No upload (~/.revue-pi-upload-…) or temp file (.<name>.revue-pi-…) left behind.
+    expect((await plain.exec("ls -A /home/pi /etc/rancher/k3s | grep '\\.revue-pi-' || true")).stdout).toBe('');
+  });
+
   it('runs scripts too long for one command line through an uploaded file', async () => {
     const t = await connect(settings(plain));
     const big = Array.from({ length: 6000 }, (_, i) => `echo line-${i} >/dev/null`).join('\n') + '\necho done\n';

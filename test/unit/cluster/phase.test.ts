@@ -204,6 +204,8 @@ describe('runClusterPhase: up from scratch (1 server + 2 agents)', () => {
     expect((JSON.parse(readyNodesJson!) as { items: { metadata: { name: string } }[] }).items.map((n) => n.metadata.name)).toEqual(['pi-1', 'pi-2', 'pi-3']);
     expect(sim.timeline.indexOf('pi-1:install-end')).toBeLessThan(sim.timeline.indexOf('pi-2:install-start'));
     expect(steps(nodes)).toEqual({ 'pi-1': ['k3s:changed', 'kubeconfig:changed'], 'pi-2': ['k3s:changed'], 'pi-3': ['k3s:changed'] });
+    // An agent gets one round trip: token and config.yaml into place, then the installer, then the binary's fingerprint.
+    for (const agent of ['pi-2', 'pi-3']) expect(sim.transports.get(agent)!.runs.map((r) => r.script)).toEqual([expect.stringContaining('sh -s - agent')]);
     // The installed binary is learnt in the install's own round trip; the pinned version is not asked of it.
     for (const t of sim.transports.values()) {
       expect(t.ran("echo '@@revue-pi@@ k3s_binary'")).toHaveLength(1);
@@ -475,12 +477,13 @@ describe('runClusterPhase: air-gapped', () => {
     await runClusterPhase(options(inv, nodes));
     expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined, undefined]);
     const pi2 = sim.transports.get('pi-2')!;
+    // The large air-gap files first, each on its own; then token and config.yaml with the installer, in one round trip.
     expect(pi2.writes.map((w) => [w.path, w.mode, w.content.toString()])).toEqual([
-      [TOKEN_FILE_PATH, 0o600, `${TOKEN}\n`],
-      [K3S_CONFIG_PATH, 0o600, pi2.file(K3S_CONFIG_PATH)],
       ['/usr/local/bin/k3s', 0o755, 'ELF-not-really'],
       ['/var/lib/rancher/k3s/agent/images/k3s-airgap-images-arm64.tar.zst', 0o644, 'images'],
       ['/usr/local/share/revue-pi/k3s-install.sh', 0o755, '#!/bin/sh\n'],
+      [TOKEN_FILE_PATH, 0o600, `${TOKEN}\n`],
+      [K3S_CONFIG_PATH, 0o600, pi2.file(K3S_CONFIG_PATH)],
     ]);
     expect(pi2.ran('INSTALL_K3S_SKIP_DOWNLOAD=true sh /usr/local/share/revue-pi/k3s-install.sh agent')).toHaveLength(1);
     expect(pi2.ran('curl')).toEqual([]);
@@ -569,8 +572,8 @@ describe('runClusterPhase: a re-imaged node rejoining under its old name', () =>
     expect(nodes[2]!.report.steps[0]!.changes).toEqual([
       'write the cluster token file (/etc/rancher/k3s/revue-pi-token)',
       'write /etc/rancher/k3s/config.yaml: node settings from the inventory',
-      'node password rejected (node re-imaged): removed the stale node object pi-3 and secret kube-system/pi-3.node-password.k3s on pi-1, restarted k3s-agent',
       'install K3s agent v1.33.5+k3s1 and join https://192.168.1.101:6443',
+      'node password rejected (node re-imaged): removed the stale node object pi-3 and secret kube-system/pi-3.node-password.k3s on pi-1, restarted k3s-agent',
     ]);
   });
 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  buildInstallFilesScript,
   buildInstallScript,
   buildReadFileScript,
   buildScriptCommand,
@@ -138,25 +139,53 @@ describe('buildInstallScript', () => {
   });
 
   it('is exactly this script', () => {
+    const failed = (n: number) => `{ rc=$?; echo "revue-pi: could not write $dst${n}" >&2; exit $rc; }`;
     expect(buildInstallScript('/home/pi/.revue-pi-upload-1', "/etc/it's here.conf", 0o600, 'ab12')).toBe(
       [
-        'set -e',
-        'src=/home/pi/.revue-pi-upload-1',
-        `dst='/etc/it'\\''s here.conf'`,
-        `tmp='/etc/.it'\\''s here.conf.revue-pi-ab12'`,
-        `trap 'rm -f "$src" "$tmp"' EXIT`,
-        '[ -d /etc ] || mkdir -p /etc',
-        'if ! install -m 0600 "$src" "$tmp" 2>/dev/null; then',
-        '  rm -f "$tmp"',
-        '  case "$(stat -f -c %T "$(dirname "$dst")")" in',
-        '    msdos|vfat|fat|exfat) cp "$src" "$tmp" ;;',
-        '    *) install -m 0600 "$src" "$tmp" ;;',
-        '  esac',
+        'src1=/home/pi/.revue-pi-upload-1',
+        `dst1='/etc/it'\\''s here.conf'`,
+        `tmp1='/etc/.it'\\''s here.conf.revue-pi-ab12'`,
+        `trap 'rm -f "$src1" "$tmp1"' EXIT`,
+        `[ -d /etc ] || mkdir -p /etc || ${failed(1)}`,
+        'if ! install -m 0600 "$src1" "$tmp1" 2>/dev/null; then',
+        '  rm -f "$tmp1"',
+        '  case "$(stat -f -c %T /etc)" in',
+        '    msdos|vfat|fat|exfat) cp "$src1" "$tmp1" ;;',
+        '    *) install -m 0600 "$src1" "$tmp1" ;;',
+        `  esac || ${failed(1)}`,
         'fi',
-        'mv -f "$tmp" "$dst"',
+        `mv -f "$tmp1" "$dst1" || ${failed(1)}`,
+        'rm -f "$src1"',
+        'trap - EXIT',
         '',
       ].join('\n'),
     );
+  });
+
+  it('several files, then a script, in one shell: the script runs only when every file is in place', async () => {
+    const a = join(dir, 'a');
+    const b = join(dir, 'b');
+    await writeFile(a, 'token\n');
+    await writeFile(b, 'config\n');
+    const files = [
+      { uploaded: a, target: join(dir, 'etc', 'token'), mode: 0o600, token: 't1' },
+      { uploaded: b, target: join(dir, 'etc', 'config.yaml'), mode: 0o600, token: 't2' },
+    ];
+    const ok = sh(`${buildInstallFilesScript(files)}echo then-ran; exit 3`);
+    expect(ok).toMatchObject({ code: 3, stdout: 'then-ran\n' });
+    expect(await readFile(join(dir, 'etc', 'config.yaml'), 'utf8')).toBe('config\n');
+    expect((await stat(join(dir, 'etc', 'token'))).mode & 0o777).toBe(0o600);
+    expect((await readdir(dir)).sort()).toEqual(['etc']);
+
+    // The second target's folder is a file: the write fails, naming it; the script after it does not run.
+    await writeFile(a, 'token2\n');
+    await writeFile(b, 'config2\n');
+    await writeFile(join(dir, 'blocker'), '');
+    const bad = sh(`${buildInstallFilesScript([files[0]!, { ...files[1]!, target: join(dir, 'blocker', 'x.yaml') }])}echo then-ran`);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toContain(`revue-pi: could not write ${join(dir, 'blocker', 'x.yaml')}`);
+    expect(existsSync(a) || existsSync(b)).toBe(false);
   });
 
   it('moves the upload into place with the mode, creating the folder and leaving nothing behind', async () => {
