@@ -1,12 +1,12 @@
 import type { EmitEvent } from './events.js';
-import { RevuePiError } from './errors.js';
+import { ConnectionError, RevuePiError } from './errors.js';
 import type { Inventory, InventoryNode } from './inventory/schema.js';
 import type { RunLog } from './log.js';
 import { nodeStatusFromSteps, type NodeReport, type RunReport, type StepReport, EXIT_NODE_FAILED, EXIT_OK } from './report.js';
 import { forEachNode } from './runner.js';
 import { buildFactsScript, parseFacts, type NodeFacts } from './steps/facts.js';
 import { freshPiFacts } from './steps/fresh.js';
-import { applyPreparation, checkNode, describeChange, planPreparation, REBOOT_COMMAND, verifyAfterReboot, type PrepareChange } from './steps/prepare.js';
+import { applyPreparation, checkNode, describeChange, planPreparation, verifyAfterReboot, type PrepareChange } from './steps/prepare.js';
 import { parseProbeOutput } from './steps/probe.js';
 import type { Transport } from './transport/transport.js';
 import { firstServerProbeSections, freshK3sFacts, k3sProbeSections, parseK3sFacts, readK3sVersionCache, type K3sFacts, type K3sVersionCacheEntry } from '../cluster/facts.js';
@@ -285,12 +285,10 @@ async function prepareNode(opts: PipelineOptions, s: NodeSession): Promise<void>
     emit({ type: 'node-step', phase: 'prepare', node: node.name, step: 'reboot', status: 'running', detail: reboot.reason });
     log.write(`[${node.name}] rebooting: ${reboot.reason}`);
     const before = s.facts!.bootId;
-    // The session may drop before the command returns: that is the reboot working, not a failure.
-    await transport.run(REBOOT_COMMAND, { sudo: true, timeoutMs: 15_000 }).catch((error) => log.write(`[${node.name}] reboot command ended with: ${errorMessage(error)}`));
     const timeoutMs = inventory.pi.rebootTimeoutSeconds * 1000;
-    await waitForNewBoot(transport, before, timeoutMs);
+    // The probe after the reboot is also the check that it happened: a new boot id.
+    const probed = await waitForNewBoot(transport, before, timeoutMs, () => probeNodeState(transport, s.cachedK3sVersion, { firstServer: node.name === firstServerOf(inventory)?.name }));
     s.report.rebooted = true;
-    const probed = await probeNodeState(transport, s.cachedK3sVersion, { firstServer: node.name === firstServerOf(inventory)?.name });
     s.facts = probed.facts;
     s.k3s = probed.k3s;
     const problems = verifyAfterReboot(s.facts, node, inventory);
@@ -299,16 +297,23 @@ async function prepareNode(opts: PipelineOptions, s: NodeSession): Promise<void>
   emit({ type: 'node-step', phase: 'prepare', node: node.name, step: 'boot-config', status: 'changed', detail: step.changes.length === 1 ? step.changes[0] : `${step.changes.length} changes` });
 }
 
-/** The reboot is real only when the node answers with a new boot id, not when the old session lingers. */
-async function waitForNewBoot(transport: Transport, previousBootId: string, timeoutMs: number): Promise<void> {
+/**
+ * The reboot is real only when the node answers with a new boot id, not when the old session lingers. Resolves
+ * with the probe of the new boot (the probe reads the boot id, so the check costs no round trip of its own).
+ */
+async function waitForNewBoot<T extends { facts: NodeFacts }>(transport: Transport, previousBootId: string, timeoutMs: number, probe: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   // Give the node time to go down before the first reconnect attempt: reaching the old boot is caught by the boot
   // id, but costs a connection (a loaded lab took longer than 1 s to go down).
   await new Promise((r) => setTimeout(r, 1500));
   while (Date.now() < deadline) {
     await transport.reconnect(Math.max(1000, deadline - Date.now()));
-    const result = await transport.run('cat /proc/sys/kernel/random/boot_id').catch(() => undefined);
-    if (result && result.code === 0 && result.stdout.trim() !== previousBootId) return;
+    // A dropped session is the node going down or not fully up: try again. Anything else (sudo refused…) is an answer.
+    const probed = await probe().catch((error: unknown) => {
+      if (error instanceof ConnectionError) return undefined;
+      throw error;
+    });
+    if (probed && probed.facts.bootId !== '' && probed.facts.bootId !== previousBootId) return probed;
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new RevuePiError(`Node ${transport.nodeName} did not come back within ${Math.round(timeoutMs / 1000)} s after the reboot.`, {

@@ -1,6 +1,6 @@
 import type { Inventory, InventoryNode } from '../inventory/schema.js';
-import { RevuePiError } from '../errors.js';
-import type { Transport } from '../transport/transport.js';
+import { ConnectionError, RevuePiError } from '../errors.js';
+import type { FileToWrite, Transport } from '../transport/transport.js';
 import {
   PROMISC_UNIT_NAME,
   cmdlineEnablesMemoryCgroup,
@@ -14,7 +14,8 @@ import { piGeneration, type NodeFacts } from './facts.js';
 
 /** One thing `up` would change on a node. Pure data: `plan` prints it, `apply` carries it out. */
 export type PrepareChange =
-  | { kind: 'write-file'; path: string; content: string; mode: number; backup: boolean; reason: string; bootConfig: boolean }
+  /** `backup`: the file as found, kept beside it as `<path>.revue-pi.bak` before it is replaced. */
+  | { kind: 'write-file'; path: string; content: string; mode: number; backup?: string; reason: string; bootConfig: boolean }
   | { kind: 'set-hostname'; name: string; reason: string }
   | { kind: 'enable-unit'; unit: string; reason: string }
   | { kind: 'reboot'; reason: string };
@@ -74,27 +75,27 @@ export function planPreparation(facts: NodeFacts, node: InventoryNode, inventory
   if (pi.cgroups && facts.cmdlinePath && facts.cmdline !== undefined) {
     const edit = ensureCmdlineCgroups(facts.cmdline);
     if (edit.changed) {
-      changes.push({ kind: 'write-file', path: facts.cmdlinePath, content: edit.content, mode: 0o755, backup: true, bootConfig: true, reason: 'enable the memory cgroup (cgroup_memory=1 cgroup_enable=memory)' });
+      changes.push({ kind: 'write-file', path: facts.cmdlinePath, content: edit.content, mode: 0o755, backup: facts.cmdline, bootConfig: true, reason: 'enable the memory cgroup (cgroup_memory=1 cgroup_enable=memory)' });
     }
   }
   if (facts.configPath) {
     const edit = ensureConfigKernel(facts.config ?? '', pi.kernel4k);
     if (edit.changed) {
-      changes.push({ kind: 'write-file', path: facts.configPath, content: edit.content, mode: 0o755, backup: true, bootConfig: true, reason: pi.kernel4k ? 'boot the 4K-page kernel (kernel=kernel8.img)' : 'drop the 4K-page kernel line revue-pi added' });
+      changes.push({ kind: 'write-file', path: facts.configPath, content: edit.content, mode: 0o755, ...(facts.config !== undefined ? { backup: facts.config } : {}), bootConfig: true, reason: pi.kernel4k ? 'boot the 4K-page kernel (kernel=kernel8.img)' : 'drop the 4K-page kernel line revue-pi added' });
     }
   }
   if (facts.hostname !== node.name) {
-    changes.push({ kind: 'write-file', path: '/etc/hostname', content: renderHostname(node.name), mode: 0o644, backup: false, bootConfig: false, reason: `hostname ${facts.hostname || '(none)'} → ${node.name}` });
+    changes.push({ kind: 'write-file', path: '/etc/hostname', content: renderHostname(node.name), mode: 0o644, bootConfig: false, reason: `hostname ${facts.hostname || '(none)'} → ${node.name}` });
     changes.push({ kind: 'set-hostname', name: node.name, reason: `apply hostname ${node.name} now` });
   }
   const hosts = ensureHostsEntry(facts.hosts, node.name);
   if (hosts.changed) {
-    changes.push({ kind: 'write-file', path: '/etc/hosts', content: hosts.content, mode: 0o644, backup: true, bootConfig: false, reason: `map 127.0.1.1 to ${node.name}` });
+    changes.push({ kind: 'write-file', path: '/etc/hosts', content: hosts.content, mode: 0o644, backup: facts.hosts, bootConfig: false, reason: `map 127.0.1.1 to ${node.name}` });
   }
   if (pi.wifiPromiscuous && node.wifiInterface) {
     const unit = renderPromiscUnit(node.wifiInterface);
     if (facts.promiscUnit !== unit) {
-      changes.push({ kind: 'write-file', path: `/etc/systemd/system/${PROMISC_UNIT_NAME}`, content: unit, mode: 0o644, backup: false, bootConfig: false, reason: `keep ${node.wifiInterface} promiscuous across reboots (MetalLB L2 over Wi-Fi)` });
+      changes.push({ kind: 'write-file', path: `/etc/systemd/system/${PROMISC_UNIT_NAME}`, content: unit, mode: 0o644, bootConfig: false, reason: `keep ${node.wifiInterface} promiscuous across reboots (MetalLB L2 over Wi-Fi)` });
       changes.push({ kind: 'enable-unit', unit: PROMISC_UNIT_NAME, reason: `enable ${PROMISC_UNIT_NAME}` });
     }
   }
@@ -139,40 +140,54 @@ export function buildEnableUnitCommand(unit: string): string {
   return `systemctl daemon-reload && systemctl enable --now ${unit}`;
 }
 
-export function buildBackupCommand(path: string): string {
-  // No -p: the boot partition is FAT, where preserving ownership fails.
-  return `cp ${path} ${path}.revue-pi.bak`;
+/** Where the file as found is kept before revue-pi replaces it. */
+export function backupPath(path: string): string {
+  return `${path}.revue-pi.bak`;
 }
 
 /** Reboot in the background so the command returns before the session drops. */
 export const REBOOT_COMMAND = 'nohup sh -c "sleep 1; systemctl reboot || reboot" >/dev/null 2>&1 &';
 
+/**
+ * The whole preparation of a node as one round trip: the files to write (each backup first, as found), and the
+ * script that runs once they are all in place — hostname, units, and the reboot last when one is planned.
+ */
+export function buildPreparation(changes: PrepareChange[]): { files: FileToWrite[]; script: string } {
+  const files: FileToWrite[] = [];
+  const steps: string[] = [];
+  for (const change of changes) {
+    if (change.kind === 'write-file') {
+      if (change.backup !== undefined) files.push({ path: backupPath(change.path), content: change.backup, mode: change.mode });
+      files.push({ path: change.path, content: change.content, mode: change.mode });
+    } else if (change.kind === 'set-hostname') {
+      steps.push(`${buildSetHostnameCommand(change.name)} || { rc=$?; echo 'revue-pi: setting the hostname failed' >&2; exit $rc; }`);
+    } else if (change.kind === 'enable-unit') {
+      steps.push(`${buildEnableUnitCommand(change.unit)} || { rc=$?; echo 'revue-pi: enabling ${change.unit} failed' >&2; exit $rc; }`);
+    }
+  }
+  if (changes.some((c) => c.kind === 'reboot')) steps.push(REBOOT_COMMAND);
+  return { files, script: steps.length > 0 ? `${steps.join('\n')}\n` : '' };
+}
+
 export interface ApplyHooks {
   onChange?: (change: PrepareChange) => void;
 }
 
-/** Carries out the planned changes, except the reboot (the caller decides and waits). */
+/** Carries out the planned changes in one round trip, the reboot included (started in the background: the caller waits). */
 export async function applyPreparation(transport: Transport, changes: PrepareChange[], hooks: ApplyHooks = {}): Promise<void> {
-  for (const change of changes) {
-    if (change.kind === 'reboot') continue;
-    hooks.onChange?.(change);
-    if (change.kind === 'write-file') {
-      if (change.backup) await runChecked(transport, buildBackupCommand(change.path), `Backing up ${change.path}`);
-      await transport.writeFile(change.path, change.content, { mode: change.mode, sudo: true });
-    } else if (change.kind === 'set-hostname') {
-      await runChecked(transport, buildSetHostnameCommand(change.name), 'Setting the hostname');
-    } else if (change.kind === 'enable-unit') {
-      await runChecked(transport, buildEnableUnitCommand(change.unit), `Enabling ${change.unit}`);
-    }
-  }
-}
-
-async function runChecked(transport: Transport, script: string, what: string): Promise<void> {
-  const result = await transport.run(script, { sudo: true });
+  const { files, script } = buildPreparation(changes);
+  for (const change of changes) if (change.kind !== 'reboot') hooks.onChange?.(change);
+  // A reboot may drop the session as the command ends: that is the reboot working, the caller checks the boot id.
+  const rebooting = changes.some((c) => c.kind === 'reboot');
+  const result = await transport.writeFilesThenRun(files, script, { sudo: true, timeoutMs: 60_000 }).catch((error: unknown) => {
+    if (rebooting && error instanceof ConnectionError) return { code: 0, stdout: '', stderr: '' };
+    throw error;
+  });
   if (result.code !== 0) {
-    throw new RevuePiError(`${what} failed on node ${transport.nodeName} (exit ${result.code}): ${(result.stderr || result.stdout).trim().split('\n').slice(-3).join(' ')}`, {
+    throw new RevuePiError(`Preparing node ${transport.nodeName} failed (exit ${result.code}): ${(result.stderr || result.stdout).trim().split('\n').slice(-3).join(' ')}`, {
       code: 'REMOTE_COMMAND',
       node: transport.nodeName,
+      hint: 'Nothing after the failing step was done; fix the cause on the node and run up again.',
     });
   }
 }

@@ -3,7 +3,7 @@ import { inventorySchema, type Inventory } from '../../../provision/inventory/sc
 import { ensureCmdlineCgroups, ensureConfigKernel, ensureHostsEntry } from '../../../provision/steps/boot-config.js';
 import type { NodeFacts } from '../../../provision/steps/facts.js';
 import { freshPiFacts } from '../../../provision/steps/fresh.js';
-import { checkNode, describeChange, planPreparation, verifyAfterReboot } from '../../../provision/steps/prepare.js';
+import { buildPreparation, checkNode, describeChange, planPreparation, REBOOT_COMMAND, verifyAfterReboot } from '../../../provision/steps/prepare.js';
 
 function inventory(extra: Partial<Record<string, unknown>> = {}): Inventory {
   return inventorySchema.parse({
@@ -72,6 +72,44 @@ describe('planPreparation', () => {
       'enable revue-pi-wifi-promisc.service',
     ]);
     expect(planPreparation(prepared(freshPiFacts(node), 'pi-1'), wifi.nodes[0]!, wifi)).toEqual([]);
+  });
+});
+
+describe('buildPreparation (one round trip)', () => {
+  const inv = inventory();
+  const node = inv.nodes[0]!;
+
+  it('writes every file with the originals backed up beside them first, then hostname and the reboot', () => {
+    const facts = freshPiFacts(node);
+    const { files, script } = buildPreparation(planPreparation(facts, node, inv));
+    expect(files.map((f) => [f.path, f.mode])).toEqual([
+      ['/boot/firmware/cmdline.txt.revue-pi.bak', 0o755],
+      ['/boot/firmware/cmdline.txt', 0o755],
+      ['/boot/firmware/config.txt.revue-pi.bak', 0o755],
+      ['/boot/firmware/config.txt', 0o755],
+      ['/etc/hostname', 0o644],
+      ['/etc/hosts.revue-pi.bak', 0o644],
+      ['/etc/hosts', 0o644],
+    ]);
+    expect(files[0]!.content).toBe(facts.cmdline);
+    expect(files[5]!.content).toBe(facts.hosts);
+    expect(script).toBe(
+      "if command -v hostnamectl >/dev/null 2>&1 && hostnamectl set-hostname pi-1 2>/dev/null; then :; else hostname pi-1; fi || { rc=$?; echo 'revue-pi: setting the hostname failed' >&2; exit $rc; }\n" +
+        `${REBOOT_COMMAND}\n`,
+    );
+  });
+
+  it('a reboot alone (files already right) writes nothing', () => {
+    const facts = { ...prepared(freshPiFacts(node), 'pi-1'), memoryCgroupActive: false };
+    expect(buildPreparation(planPreparation(facts, node, inv))).toEqual({ files: [], script: `${REBOOT_COMMAND}\n` });
+  });
+
+  it('the Wi-Fi unit is written before it is enabled, in the same script', () => {
+    const wifi = inventory({ pi: { wifiPromiscuous: true } });
+    const agent = wifi.nodes[1]!;
+    const { files, script } = buildPreparation(planPreparation(prepared(freshPiFacts(agent), 'pi-2'), agent, wifi));
+    expect(files.map((f) => f.path)).toEqual(['/etc/systemd/system/revue-pi-wifi-promisc.service']);
+    expect(script).toBe("systemctl daemon-reload && systemctl enable --now revue-pi-wifi-promisc.service || { rc=$?; echo 'revue-pi: enabling revue-pi-wifi-promisc.service failed' >&2; exit $rc; }\n");
   });
 });
 
