@@ -90,10 +90,11 @@ export function k3sProbeSections(cached?: K3sVersionCacheEntry): ProbeSection[] 
  * cluster phase: the kubeconfig K3s wrote, and the node list while the API answers (bounded: a K3s that is down
  * makes kubectl fail at once, one that hangs is cut off by --request-timeout).
  */
-export function firstServerProbeSections(): ProbeSection[] {
+export function firstServerProbeSections(opts: { nodes?: boolean } = {}): ProbeSection[] {
   return [
     fileSection('k3s_kubeconfig', K3S_KUBECONFIG_PATH),
-    { name: 'k3s_api_nodes', script: `[ -x ${K3S_BINARY_PATH} ] && [ -f ${K3S_KUBECONFIG_PATH} ] && ${GET_NODES_COMMAND} --request-timeout=10s` },
+    // Left out when the probe already lists the nodes another way (the workloads fast check does).
+    ...(opts.nodes === false ? [] : [{ name: 'k3s_api_nodes', script: `[ -x ${K3S_BINARY_PATH} ] && [ -f ${K3S_KUBECONFIG_PATH} ] && ${GET_NODES_COMMAND} --request-timeout=10s` }]),
   ];
 }
 

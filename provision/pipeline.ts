@@ -7,7 +7,7 @@ import { forEachNode } from './runner.js';
 import { buildFactsScript, parseFacts, type NodeFacts } from './steps/facts.js';
 import { freshPiFacts } from './steps/fresh.js';
 import { applyPreparation, checkNode, describeChange, planPreparation, verifyAfterReboot, type PrepareChange } from './steps/prepare.js';
-import { parseProbeOutput } from './steps/probe.js';
+import { parseProbeOutput, type ProbeSection } from './steps/probe.js';
 import type { Transport } from './transport/transport.js';
 import { firstServerProbeSections, freshK3sFacts, k3sProbeSections, parseK3sFacts, readK3sVersionCache, type K3sFacts, type K3sVersionCacheEntry } from '../cluster/facts.js';
 import { describeClusterChange, planCluster } from '../cluster/plan.js';
@@ -16,6 +16,7 @@ import { runClusterPhase } from '../cluster/phase.js';
 import { firstServerOf } from '../cluster/config.js';
 import { PHASES, objectsOfPhase, renderWorkloads } from '../workloads/render.js';
 import { runWorkloadsPhase } from '../workloads/phase.js';
+import { fastCheckProbeSection, nodesFromFastCheck } from '../workloads/fastpath.js';
 
 export interface PendingNode {
   node: string;
@@ -53,6 +54,8 @@ interface NodeSession {
   cachedK3sVersion?: K3sVersionCacheEntry;
   prepareChanges: PrepareChange[];
   report: NodeReport;
+  /** First server: what the workloads fast check printed in its probe (empty where K3s is not installed). */
+  fastCheckOutput?: string;
 }
 
 export async function runPipeline(options: PipelineOptions): Promise<RunReport> {
@@ -71,6 +74,9 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
   const { inventory, emit } = opts;
   // Versions of K3s binaries already seen, by fingerprint: a converged probe then runs no `k3s --version`.
   const versionCache = readK3sVersionCache(opts.stateDir);
+  // The workloads fast check rides in the first server's probe: a converged re-run then asks it nothing more.
+  const fastCheck = opts.openTransport && !opts.reapply ? fastCheckProbeSection(renderWorkloads(inventory, { secrets: 'references' })) : undefined;
+  const probeExtras = { firstServer: firstServerOf(inventory)?.name, fastCheck };
   const sessions = inventory.nodes.map<NodeSession>((node) => ({
     node,
     cachedK3sVersion: versionCache[node.name],
@@ -80,7 +86,7 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
   }));
 
   try {
-    await phase(opts, 'probe', opts.openTransport ? 'Reaching and probing the nodes' : 'Planning for fresh nodes (offline)', sessions, (s) => probeNode(opts, s));
+    await phase(opts, 'probe', opts.openTransport ? 'Reaching and probing the nodes' : 'Planning for fresh nodes (offline)', sessions, (s) => probeNode(opts, s, probeExtras));
     if (opts.command === 'up' && opts.confirm) {
       const clusterPlans = planCluster(inventory, sessions.filter((s) => !s.report.error), readStateToken(opts.stateDir));
       const pending = sessions
@@ -94,7 +100,15 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
       }
     }
     if (opts.command === 'up') {
-      await phase(opts, 'prepare', 'Preparing the nodes (boot config, hostname, reboots)', sessions.filter((s) => !s.report.error), (s) => prepareNode(opts, s));
+      await phase(opts, 'prepare', 'Preparing the nodes (boot config, hostname, reboots)', sessions.filter((s) => !s.report.error), (s) => prepareNode(opts, s, probeExtras));
+    }
+    // What the first server's probe read of the cluster (node list, fast check) is stale once any node was
+    // prepared: a rebooting node was Ready when it was read. Then the cluster and workloads phases ask again.
+    if (sessions.some((s) => s.prepareChanges.length > 0)) {
+      for (const s of sessions) {
+        s.fastCheckOutput = undefined;
+        if (s.k3s.apiNodesJson !== undefined) s.k3s = { ...s.k3s, apiNodesJson: undefined };
+      }
     }
     const k3s = await runClusterPhase({
       command: opts.command,
@@ -108,7 +122,11 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
       readyTimeoutMs: inventory.k3s.readyTimeoutSeconds * 1000,
     });
     const { readyNodesJson, ...k3sReport } = k3s;
-    const workloads = await workloadsStage(opts, sessions, readyNodesJson);
+    // The probed fast check is current only if the cluster phase changed nothing on any node.
+    const clusterUnchanged = sessions.every((s) => s.report.steps.every((step) => step.phase !== 'cluster' || step.step !== 'k3s' || step.status === 'unchanged'));
+    const first = sessions.find((s) => s.node.name === probeExtras.firstServer);
+    const probedFastCheck = fastCheck && clusterUnchanged && first?.fastCheckOutput ? { command: fastCheck.command, output: first.fastCheckOutput } : undefined;
+    const workloads = await workloadsStage(opts, sessions, readyNodesJson, probedFastCheck);
     return finish(opts, sessions, started, { k3s: k3sReport, workloads, phases: phaseTimes });
   } finally {
     await Promise.all(sessions.map((s) => s.transport?.close().catch(() => undefined)));
@@ -119,7 +137,7 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
  * Workloads need the first server's K3s. Offline, or before K3s exists there (a plan for new nodes), the
  * plan lists what would be applied from the rendered manifests alone.
  */
-async function workloadsStage(opts: PipelineOptions, sessions: NodeSession[], nodesJson?: string): Promise<RunReport['workloads']> {
+async function workloadsStage(opts: PipelineOptions, sessions: NodeSession[], nodesJson?: string, probedFastCheck?: { command: string; output: string }): Promise<RunReport['workloads']> {
   const { inventory } = opts;
   const firstNode = firstServerOf(inventory);
   const first = sessions.find((s) => s.node.name === firstNode?.name);
@@ -143,6 +161,7 @@ async function workloadsStage(opts: PipelineOptions, sessions: NodeSession[], no
     force: opts.force,
     reapply: opts.reapply,
     ...(nodesJson !== undefined ? { nodesJson } : {}),
+    ...(probedFastCheck ? { probedFastCheck } : {}),
   });
   return { fastPath: result.fastPath, ok: result.ok, changed: result.changed, summary: result.summary, error: result.error, capacity: result.capacity, access: result.access, pruned: result.pruned, phases: result.phases };
 }
@@ -156,6 +175,7 @@ function finish(opts: PipelineOptions, sessions: NodeSession[], started: number,
   for (const s of sessions) {
     s.report.status = nodeStatusFromSteps(s.report.steps, s.report.error);
     s.report.sshConnections = s.transport?.connectionCount;
+    s.report.sshCommands = s.transport?.commandCount;
     opts.emit({ type: 'node-done', node: s.node.name, status: s.report.status, error: s.report.error });
   }
   const ok = sessions.every((s) => s.report.status !== 'failed') && extra.workloads?.ok !== false;
@@ -203,16 +223,23 @@ function markFailed(s: NodeSession, message: string, phase?: string): void {
   }
 }
 
-async function probeNode(opts: PipelineOptions, s: NodeSession): Promise<void> {
+/** What the first server's probe carries beyond every node's: the workloads fast check, when it will be used. */
+interface ProbeExtras {
+  firstServer?: string;
+  fastCheck?: ProbeSection & { command: string };
+}
+
+async function probeNode(opts: PipelineOptions, s: NodeSession, extras: ProbeExtras): Promise<void> {
   const { emit, inventory } = opts;
   const node = s.node;
   if (opts.openTransport) {
     emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'connect', status: 'running' });
     s.transport = await opts.openTransport(node);
     emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'facts', status: 'running' });
-    const probed = await probeNodeState(s.transport, s.cachedK3sVersion, { firstServer: s.node.name === firstServerOf(inventory)?.name });
+    const probed = await probeNodeState(s.transport, s.cachedK3sVersion, probeOptionsFor(s, extras));
     s.facts = probed.facts;
     s.k3s = probed.k3s;
+    s.fastCheckOutput = probed.fastCheckOutput;
   } else {
     s.facts = freshPiFacts(node);
   }
@@ -246,22 +273,46 @@ async function probeNode(opts: PipelineOptions, s: NodeSession): Promise<void> {
 }
 
 /** Everything `up` needs to know about a node, boot and K3s alike, in one round trip. */
-export async function probeNodeState(transport: Transport, cachedVersion?: K3sVersionCacheEntry, opts: { firstServer?: boolean } = {}): Promise<{ facts: NodeFacts; k3s: K3sFacts }> {
-  const sections = [...k3sProbeSections(cachedVersion), ...(opts.firstServer ? firstServerProbeSections() : [])];
+function probeOptionsFor(s: NodeSession, extras: ProbeExtras): ProbeStateOptions {
+  if (s.node.name !== extras.firstServer) return {};
+  return { firstServer: true, ...(extras.fastCheck ? { fastCheck: extras.fastCheck } : {}) };
+}
+
+export interface ProbeStateOptions {
+  /** Also read the kubeconfig and the node list (firstServerProbeSections). */
+  firstServer?: boolean;
+  /** Also run the workloads fast check (first server); its Node items then stand for the node list. */
+  fastCheck?: ProbeSection;
+}
+
+export async function probeNodeState(
+  transport: Transport,
+  cachedVersion?: K3sVersionCacheEntry,
+  opts: ProbeStateOptions = {},
+): Promise<{ facts: NodeFacts; k3s: K3sFacts; fastCheckOutput?: string }> {
+  const sections = [
+    ...k3sProbeSections(cachedVersion),
+    ...(opts.firstServer ? firstServerProbeSections({ nodes: opts.fastCheck === undefined }) : []),
+    ...(opts.fastCheck ? [opts.fastCheck] : []),
+  ];
   const result = await transport.run(buildFactsScript(sections), { sudo: true });
   if (result.code !== 0) {
     // Not stdout: on the first server it may hold the kubeconfig's client key.
     throw new RevuePiError(`Probing node ${transport.nodeName} failed (exit ${result.code}): ${result.stderr.trim() || 'it printed no error'}`, { code: 'PROBE', node: transport.nodeName });
   }
   const parsed = parseProbeOutput(result.stdout);
-  return { facts: parseFacts(parsed), k3s: parseK3sFacts(parsed, cachedVersion) };
+  const k3s = parseK3sFacts(parsed, cachedVersion);
+  if (!opts.fastCheck) return { facts: parseFacts(parsed), k3s };
+  const fastCheckOutput = parsed.get(opts.fastCheck.name) || undefined;
+  const apiNodesJson = fastCheckOutput !== undefined ? nodesFromFastCheck(fastCheckOutput) : undefined;
+  return { facts: parseFacts(parsed), k3s: apiNodesJson !== undefined ? { ...k3s, apiNodesJson } : k3s, ...(fastCheckOutput !== undefined ? { fastCheckOutput } : {}) };
 }
 
 export async function probeFacts(transport: Transport): Promise<NodeFacts> {
   return (await probeNodeState(transport)).facts;
 }
 
-async function prepareNode(opts: PipelineOptions, s: NodeSession): Promise<void> {
+async function prepareNode(opts: PipelineOptions, s: NodeSession, extras: ProbeExtras): Promise<void> {
   const { emit, inventory, log } = opts;
   const node = s.node;
   const transport = s.transport!;
@@ -287,8 +338,9 @@ async function prepareNode(opts: PipelineOptions, s: NodeSession): Promise<void>
     const before = s.facts!.bootId;
     const timeoutMs = inventory.pi.rebootTimeoutSeconds * 1000;
     // The probe after the reboot is also the check that it happened: a new boot id.
-    const probed = await waitForNewBoot(transport, before, timeoutMs, () => probeNodeState(transport, s.cachedK3sVersion, { firstServer: node.name === firstServerOf(inventory)?.name }));
+    const probed = await waitForNewBoot(transport, before, timeoutMs, () => probeNodeState(transport, s.cachedK3sVersion, probeOptionsFor(s, extras)));
     s.report.rebooted = true;
+    s.fastCheckOutput = probed.fastCheckOutput;
     s.facts = probed.facts;
     s.k3s = probed.k3s;
     const problems = verifyAfterReboot(s.facts, node, inventory);

@@ -21,6 +21,8 @@ export interface NodeReport {
   error?: string;
   facts?: { model: string; os: string; arch: string; kernel: string; pageSize: number; memoryBytes: number; memoryCgroup: boolean };
   sshConnections?: number;
+  /** Commands run on the node (round trips), file writes included. */
+  sshCommands?: number;
   rebooted?: boolean;
 }
 

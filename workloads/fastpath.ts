@@ -108,16 +108,44 @@ const READINESS_KINDS = 'nodes,deployments.apps,statefulsets.apps,daemonsets.app
 
 /**
  * The fast path's single round trip: the managed objects of the rendered kinds plus the record (one List, label
- * selector), then the nodes, workloads and Jobs (a second List). A kind the cluster does not serve (a CRD gone)
- * makes it fail: then the full path runs.
+ * selector), then the nodes, workloads and Jobs (a second List). The two kubectl run at once (each costs a Pi a good
+ * part of a second), into root-only files under /run, printed in that order only when both succeeded. A kind the
+ * cluster does not serve (a CRD gone) makes it fail: then the full path runs.
  */
 export function buildFastCheckCommand(objects: K8sObject[]): string {
   const resources = [...new Set(['configmap', ...objects.map((o) => resourceOf(o.apiVersion, o.kind))])].sort();
   return [
-    `k3s kubectl get ${shQuote(resources.join(','))} -A -l ${shQuote(`${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`)} -o json &&`,
-    `k3s kubectl get ${READINESS_KINDS} -A -o json`,
+    '(',
+    'umask 077; f=/run/revue-pi-fast-check.$$',
+    `k3s kubectl get ${shQuote(resources.join(','))} -A -l ${shQuote(`${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`)} -o json >$f.1 & managed=$!`,
+    `k3s kubectl get ${READINESS_KINDS} -A -o json >$f.2; cluster=$?`,
+    'wait $managed; managed=$?',
+    'if [ $managed -eq 0 ] && [ $cluster -eq 0 ]; then cat $f.1 $f.2; fi',
+    'rm -f $f.1 $f.2',
+    '[ $managed -eq 0 ] && [ $cluster -eq 0 ]',
+    ')',
     '',
   ].join('\n');
+}
+
+/**
+ * The fast check as a section of the first server's probe, so that a converged re-run needs no round trip of its own
+ * for it: the same command (nothing runs where K3s is not installed), with the rendered kinds of the inventory.
+ */
+export function fastCheckProbeSection(objects: K8sObject[]): { name: string; script: string; command: string } {
+  const command = buildFastCheckCommand(objects);
+  return { name: 'workloads_fast_check', script: `[ -x /usr/local/bin/k3s ] && [ -f /etc/rancher/k3s/k3s.yaml ] && {\n${command}}`, command };
+}
+
+/** The Node items of the fast check's second list, as `kubectl get nodes -o json` prints them; undefined if unreadable. */
+export function nodesFromFastCheck(output: string): string | undefined {
+  try {
+    const docs = splitJsonDocuments(output).map((d) => JSON.parse(d) as { items?: Item[] });
+    if (docs.length !== 2 || !Array.isArray(docs[1]!.items)) return undefined;
+    return JSON.stringify({ kind: 'List', items: docs[1]!.items.filter((i) => i.kind === 'Node') });
+  } catch {
+    return undefined;
+  }
 }
 
 export interface FastPathInput {

@@ -72,6 +72,11 @@ export interface WorkloadsPhaseOptions {
   phaseTimeoutMs?: number;
   /** `kubectl get nodes -o json` from moments ago (the cluster phase's last Ready check): labels are planned from it. */
   nodesJson?: string;
+  /**
+   * The fast check's output as the first server's probe read it (fastCheckProbeSection), when nothing changed since:
+   * used instead of asking again if its command is the one this render needs.
+   */
+  probedFastCheck?: { command: string; output: string };
   /** Seams for tests. */
   pollIntervalMs?: number;
   random?: (bytes: number) => Buffer;
@@ -512,7 +517,9 @@ export function revuePiVersion(root: string = packageRoot()): string {
 }
 
 async function checkFastPath(opts: WorkloadsPhaseOptions, objects: K8sObject[]): Promise<FastPathDecision> {
-  const r = await opts.firstServer.transport.run(buildFastCheckCommand(objects), { sudo: true, timeoutMs: 60_000 }).catch((error: unknown) => ({ code: -1, stdout: '', stderr: message(error) }));
+  const command = buildFastCheckCommand(objects);
+  const probed = opts.probedFastCheck?.command === command ? { code: 0, stdout: opts.probedFastCheck.output, stderr: '' } : undefined;
+  const r = probed ?? (await opts.firstServer.transport.run(command, { sudo: true, timeoutMs: 60_000 }).catch((error: unknown) => ({ code: -1, stdout: '', stderr: message(error) })));
   if (r.code !== 0) return { take: false, reason: `kubectl could not list the managed objects (exit ${r.code}): ${trimOutput(`${r.stderr}\n${r.stdout}`, 2)}` };
   const desiredLabels = opts.nodes.map((n) => ({ node: n.node.name, labels: armLabel(nodeCapacityFrom(n.node, n.facts).armv82 === true) }));
   return decideFastPath({ objects, version: revuePiVersion(opts.root), desiredLabels, output: r.stdout });

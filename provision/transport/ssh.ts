@@ -302,6 +302,11 @@ export class SshTransport implements Transport {
     return this.opens;
   }
 
+  private commands = 0;
+  get commandCount(): number {
+    return this.commands;
+  }
+
   private get address(): string {
     return displayAddress(this.node.host, this.node.port);
   }
@@ -516,6 +521,7 @@ export class SshTransport implements Transport {
         command = buildScriptFileCommand(path, cmdOpts);
       }
     }
+    this.commands++;
     const raw = await this.channels.use(() => this.exec(command, sudo, opts.timeoutMs, stdin));
     const parsed = parseSudoStderr(raw.stderr, sudo.kind === 'password' ? sudo.prompt : undefined);
     const user = this.node.credentials.username;

@@ -57,5 +57,7 @@ export interface Transport {
   reconnect(timeoutMs: number): Promise<void>;
   /** How many SSH connections this transport has opened so far (the benchmark reports it). */
   readonly connectionCount: number;
+  /** How many commands (round trips: login shell, sudo, script) it has run so far, the writes' included. */
+  readonly commandCount: number;
   close(): Promise<void>;
 }

@@ -36,6 +36,10 @@ export class FakeTransport implements Transport {
   readonly modes = new Map<string, number>();
   private readonly handlers: FakeHandler[] = [];
   connectionCount = 1;
+  /** Test double: the runs so far (a writeFilesThenRun with a script counts once, as over SSH). */
+  get commandCount(): number {
+    return this.runs.length;
+  }
   reconnects = 0;
   closed = false;
 

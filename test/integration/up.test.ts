@@ -63,8 +63,12 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
   it('a second up changes nothing and reboots nothing', async () => {
     const result = await up();
     expect(result.code, result.stderr).toBe(0);
-    expect(report(result.stdout).nodes.map((n) => n.status)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    const nodes = report(result.stdout).nodes;
+    expect(nodes.map((n) => n.status)).toEqual(['unchanged', 'unchanged', 'unchanged']);
     expect(lab.nodes.map((n) => n.rebootCount())).toEqual([1, 1, 1]);
+    // One connection and one command per node: the first server's probe also answers the cluster and workloads checks.
+    expect(nodes.map((n) => [n.sshConnections, n.sshCommands])).toEqual([[1, 1], [1, 1], [1, 1]]);
+    expect(report(result.stdout).workloads?.fastPath).toEqual({ taken: true });
   });
 
   it('plan after that reports no changes', async () => {

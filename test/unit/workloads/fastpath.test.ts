@@ -130,12 +130,43 @@ describe('record and decision (pure)', () => {
     expect(parseAppliedRecord(undefined)).toBeUndefined();
   });
 
-  it('one round trip: the managed objects of the rendered kinds plus ConfigMaps, then nodes, workloads and Jobs', () => {
+  it('one round trip: the managed objects of the rendered kinds plus ConfigMaps, then nodes, workloads and Jobs, both at once', () => {
     const small = objects.filter((o) => ['Namespace', 'Deployment', 'IPAddressPool'].includes(o.kind));
     expect(buildFastCheckCommand(small)).toBe(
-      "k3s kubectl get configmap,deployment.apps,ipaddresspool.metallb.io,namespace -A -l app.kubernetes.io/managed-by=revue-pi -o json &&\n" +
-        'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,services -A -o json\n',
+      [
+        '(',
+        'umask 077; f=/run/revue-pi-fast-check.$$',
+        'k3s kubectl get configmap,deployment.apps,ipaddresspool.metallb.io,namespace -A -l app.kubernetes.io/managed-by=revue-pi -o json >$f.1 & managed=$!',
+        'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,services -A -o json >$f.2; cluster=$?',
+        'wait $managed; managed=$?',
+        'if [ $managed -eq 0 ] && [ $cluster -eq 0 ]; then cat $f.1 $f.2; fi',
+        'rm -f $f.1 $f.2',
+        '[ $managed -eq 0 ] && [ $cluster -eq 0 ]',
+        ')',
+        '',
+      ].join('\n'),
     );
+  });
+
+  it('runs in a real shell: both lists in order when both kubectl succeed, nothing and a failure when either fails', async () => {
+    const { execFileSync, spawnSync } = await import('node:child_process');
+    const { mkdtempSync, writeFileSync, rmSync, readdirSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-fastcheck-'));
+    try {
+      // A stand-in k3s on PATH: the labelled list comes late, so a wrong order would show; `fail` makes one list fail.
+      writeFileSync(join(dir, 'k3s'), `#!/bin/sh\ncase "$*" in *-l*) sleep 0.3; [ -e ${dir}/fail ] && exit 1; echo '{"items":["managed"]}' ;; *) echo '{"items":["cluster"]}' ;; esac\n`, { mode: 0o755 });
+      const command = buildFastCheckCommand(objects).replace('/run/revue-pi-fast-check', join(dir, 'fc'));
+      const env = { ...process.env, PATH: `${dir}:${process.env.PATH}` };
+      expect(execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8', env })).toBe('{"items":["managed"]}\n{"items":["cluster"]}\n');
+      writeFileSync(join(dir, 'fail'), '');
+      const failed = spawnSync('/bin/sh', ['-c', command], { encoding: 'utf8', env });
+      expect([failed.status, failed.stdout]).toEqual([1, '']);
+      expect(readdirSync(dir).sort()).toEqual(['fail', 'k3s']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('output it cannot read is a reason, not a crash', () => {
@@ -251,7 +282,7 @@ describe('the fast path is not taken, and the full path runs, when', () => {
 
   it('the cluster does not serve a rendered kind (the check fails): full path', async () => {
     const w = await converged();
-    w.transport.on(/^k3s kubectl get \S+ -A -l /, { code: 1, stdout: '', stderr: 'error: the server doesn\'t have a resource type "ipaddresspool"\n' }, { before: true, times: 1 });
+    w.transport.on(/^\(\numask 077; f=\/run\/revue-pi-fast-check/, { code: 1, stdout: '', stderr: 'error: the server doesn\'t have a resource type "ipaddresspool"\n' }, { before: true, times: 1 });
     const result = await runWorkloadsPhase(options(w, labInventory()));
     expect(result.error).toBeUndefined();
     expect(result.fastPath).toEqual({ taken: false, reason: 'kubectl could not list the managed objects (exit 1): error: the server doesn\'t have a resource type "ipaddresspool"' });
