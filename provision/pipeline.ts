@@ -126,7 +126,7 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
     const clusterUnchanged = sessions.every((s) => s.report.steps.every((step) => step.phase !== 'cluster' || step.step !== 'k3s' || step.status === 'unchanged'));
     const first = sessions.find((s) => s.node.name === probeExtras.firstServer);
     const probedFastCheck = fastCheck && clusterUnchanged && first?.fastCheckOutput ? { command: fastCheck.command, output: first.fastCheckOutput } : undefined;
-    const workloads = await workloadsStage(opts, sessions, readyNodesJson, probedFastCheck);
+    const workloads = await workloadsStage(opts, sessions, { nodesJson: readyNodesJson, probedFastCheck });
     return finish(opts, sessions, started, { k3s: k3sReport, workloads, phases: phaseTimes });
   } finally {
     await Promise.all(sessions.map((s) => s.transport?.close().catch(() => undefined)));
@@ -137,7 +137,13 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
  * Workloads need the first server's K3s. Offline, or before K3s exists there (a plan for new nodes), the
  * plan lists what would be applied from the rendered manifests alone.
  */
-async function workloadsStage(opts: PipelineOptions, sessions: NodeSession[], nodesJson?: string, probedFastCheck?: { command: string; output: string }): Promise<RunReport['workloads']> {
+/** What the earlier phases already read of the cluster, so the workloads phase need not ask again. */
+interface ReadEarlier {
+  nodesJson?: string;
+  probedFastCheck?: { command: string; output: string };
+}
+
+async function workloadsStage(opts: PipelineOptions, sessions: NodeSession[], { nodesJson, probedFastCheck }: ReadEarlier = {}): Promise<RunReport['workloads']> {
   const { inventory } = opts;
   const firstNode = firstServerOf(inventory);
   const first = sessions.find((s) => s.node.name === firstNode?.name);

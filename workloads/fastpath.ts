@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { K3S_BINARY_PATH, K3S_KUBECONFIG_PATH } from '../cluster/paths.js';
 import { shQuote } from '../provision/transport/commands.js';
 import { parseNodeLabels, parseNotReady, planNodeLabels, resourceOf, splitJsonDocuments, waitTargetOf, type NotReady, type WaitTarget } from './apply.js';
 import { objectKey, refOf, type ObjectRef } from './prune.js';
@@ -134,7 +135,7 @@ export function buildFastCheckCommand(objects: K8sObject[]): string {
  */
 export function fastCheckProbeSection(objects: K8sObject[]): { name: string; script: string; command: string } {
   const command = buildFastCheckCommand(objects);
-  return { name: 'workloads_fast_check', script: `[ -x /usr/local/bin/k3s ] && [ -f /etc/rancher/k3s/k3s.yaml ] && {\n${command}}`, command };
+  return { name: 'workloads_fast_check', script: `[ -x ${K3S_BINARY_PATH} ] && [ -f ${K3S_KUBECONFIG_PATH} ] && {\n${command}}`, command };
 }
 
 /** The Node items of the fast check's second list, as `kubectl get nodes -o json` prints them; undefined if unreadable. */
