@@ -74,9 +74,13 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
   const { inventory, emit } = opts;
   // Versions of K3s binaries already seen, by fingerprint: a converged probe then runs no `k3s --version`.
   const versionCache = readK3sVersionCache(opts.stateDir);
-  // The workloads fast check rides in the first server's probe: a converged re-run then asks it nothing more.
-  const fastCheck = opts.openTransport && !opts.reapply ? fastCheckProbeSection(renderWorkloads(inventory, { secrets: 'references' })) : undefined;
-  const probeExtras = { firstServer: firstServerOf(inventory)?.name, fastCheck };
+  // The workloads fast check rides in the first server's probe: a converged re-run then asks it nothing more. It is
+  // rendered once that server is connected, while the other handshakes are still under way, not before dialling.
+  let fastCheck: ReturnType<typeof fastCheckProbeSection> | undefined;
+  const probeExtras: ProbeExtras = {
+    firstServer: firstServerOf(inventory)?.name,
+    fastCheck: opts.openTransport && !opts.reapply ? () => (fastCheck ??= fastCheckProbeSection(renderWorkloads(inventory, { secrets: 'references' }))) : undefined,
+  };
   const sessions = inventory.nodes.map<NodeSession>((node) => ({
     node,
     cachedK3sVersion: versionCache[node.name],
@@ -232,7 +236,7 @@ function markFailed(s: NodeSession, message: string, phase?: string): void {
 /** What the first server's probe carries beyond every node's: the workloads fast check, when it will be used. */
 interface ProbeExtras {
   firstServer?: string;
-  fastCheck?: ProbeSection & { command: string };
+  fastCheck?: () => ProbeSection & { command: string };
 }
 
 async function probeNode(opts: PipelineOptions, s: NodeSession, extras: ProbeExtras): Promise<void> {
@@ -281,7 +285,7 @@ async function probeNode(opts: PipelineOptions, s: NodeSession, extras: ProbeExt
 /** Everything `up` needs to know about a node, boot and K3s alike, in one round trip. */
 function probeOptionsFor(s: NodeSession, extras: ProbeExtras): ProbeStateOptions {
   if (s.node.name !== extras.firstServer) return {};
-  return { firstServer: true, ...(extras.fastCheck ? { fastCheck: extras.fastCheck } : {}) };
+  return { firstServer: true, ...(extras.fastCheck ? { fastCheck: extras.fastCheck() } : {}) };
 }
 
 export interface ProbeStateOptions {
