@@ -3,11 +3,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RunEvent } from '../../../provision/events.js';
-import type { Inventory } from '../../../provision/inventory/schema.js';
-import { RunLog } from '../../../provision/log.js';
-import type { NodeFacts } from '../../../provision/steps/facts.js';
-import { freshPiFacts } from '../../../provision/steps/fresh.js';
 import {
   appliedRecordOf,
   buildFastCheckCommand,
@@ -17,13 +12,12 @@ import {
   renderAppliedRecord,
   synthAppliedRecord,
 } from '../../../workloads/fastpath.js';
-import { loadWorkloadSecrets, revuePiVersion, runWorkloadsPhase, WORKLOAD_SECRETS_FILE, type WorkloadsPhaseOptions } from '../../../workloads/phase.js';
+import { loadWorkloadSecrets, revuePiVersion, runWorkloadsPhase } from '../../../workloads/phase.js';
 import { ARMV82_LABEL, PHASES, objectsOfPhase, renderWorkloads, synthYaml } from '../../../workloads/render.js';
 import { allSecretValues, type WorkloadSecrets } from '../../../workloads/secrets.js';
 import { deterministicRandom } from '../../fakes/deterministic-random.js';
-import { FakeKube, type KubeObject } from '../../fakes/fake-kube.js';
-import { FakeTransport } from '../../fakes/fake-transport.js';
-import { labInventory } from './helpers.js';
+import type { KubeObject } from '../../fakes/fake-kube.js';
+import { labInventory, options, storedSecrets, world, type World } from './helpers.js';
 
 /**
  * The no-op fast path: the pure record/decision functions, then runWorkloadsPhase against the scripted Kubernetes
@@ -31,53 +25,15 @@ import { labInventory } from './helpers.js';
  * the record written only after a complete apply.
  */
 const RECORD_KEY = '/ConfigMap/kube-system/revue-pi-applied';
-const PI4 = 'Raspberry Pi 4 Model B Rev 1.5';
-
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'revue-pi-fastpath-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function facts(model = 'Raspberry Pi 5 Model B Rev 1.0'): NodeFacts {
-  return { ...freshPiFacts({} as never), model, cpuCores: 4, memoryBytes: 8 * 1024 ** 3 };
-}
-
-interface World {
-  transport: FakeTransport;
-  kube: FakeKube;
-  events: RunEvent[];
-}
-
-function world(): World {
-  const transport = new FakeTransport('pi-1');
-  return { transport, kube: new FakeKube(transport, { 'pi-1': {}, 'pi-2': {}, 'pi-3': {} }), events: [] };
-}
-
-function options(w: World, inventory: Inventory, extra: Partial<WorkloadsPhaseOptions> = {}): WorkloadsPhaseOptions {
-  const nodeFacts: Record<string, NodeFacts> = { 'pi-1': facts(), 'pi-2': facts(), 'pi-3': facts(PI4) };
-  return {
-    command: 'up',
-    inventory,
-    stateDir: join(dir, 'state'),
-    emit: (e) => w.events.push(e),
-    log: new RunLog(join(dir, 'state'), 'up'),
-    firstServer: { node: inventory.nodes[0]!, transport: w.transport },
-    nodes: inventory.nodes.map((node) => ({ node, facts: nodeFacts[node.name]! })),
-    random: deterministicRandom('fastpath-test'),
-    pollIntervalMs: 5,
-    phaseTimeoutMs: 2000,
-    ...extra,
-  };
-}
-
-function storedSecrets(): WorkloadSecrets {
-  return JSON.parse(readFileSync(join(dir, 'state', WORKLOAD_SECRETS_FILE), 'utf8')) as WorkloadSecrets;
-}
-
 /** A converged cluster: one complete up, then the transport's counters cleared. */
 async function converged(inventory = labInventory()): Promise<World> {
-  const w = world();
+  const w = world(dir);
   const first = await runWorkloadsPhase(options(w, inventory));
   expect(first.error).toBeUndefined();
   expect(first.fastPath).toEqual({ taken: false, reason: 'no record of a previous complete apply' });
@@ -186,7 +142,7 @@ describe('up on a converged cluster', () => {
   it('takes the fast path: one round trip, nothing uploaded, applied, labelled or deleted; every phase unchanged', async () => {
     const inventory = labInventory();
     const w = await converged(inventory);
-    const secrets = storedSecrets();
+    const secrets = storedSecrets(dir);
     const result = await runWorkloadsPhase(options(w, inventory, { random: deterministicRandom('another-seed') }));
     expect(result.error).toBeUndefined();
     expect(result.fastPath).toEqual({ taken: true });
@@ -202,7 +158,7 @@ describe('up on a converged cluster', () => {
     expect(result.capacity?.verdict).toBe('ok');
     expect(w.events).toContainEqual({ type: 'info', message: result.capacity!.messages[0] });
     expect(result.access?.ingressAddress).toBe('192.168.50.240');
-    expect(storedSecrets()).toEqual(secrets);
+    expect(storedSecrets(dir)).toEqual(secrets);
   });
 
   it('reads the address MetalLB gave Traefik from the same round trip when the inventory fixes none', async () => {
@@ -274,7 +230,7 @@ describe('the fast path is not taken, and the full path runs, when', () => {
     // The full path ran: every phase applied (the record removed first, written again at the end).
     expect(w.kube.applies.map((a) => a.path.replace(/^.*apply-|\.yaml$/g, ''))).toEqual([...PHASES, 'record']);
     expect(w.kube.deletes[0]).toBe('configmap kube-system/revue-pi-applied');
-    expect(parseAppliedRecord(record(w))).toEqual(appliedRecordOf(renderWorkloads(labInventory(), { secrets: storedSecrets() }), revuePiVersion()));
+    expect(parseAppliedRecord(record(w))).toEqual(appliedRecordOf(renderWorkloads(labInventory(), { secrets: storedSecrets(dir) }), revuePiVersion()));
     // And the run after it is fast again.
     const again = await runWorkloadsPhase(options(w, labInventory()));
     expect(again.fastPath).toEqual({ taken: true });
@@ -296,7 +252,7 @@ describe('the record', () => {
   it('is written after a complete apply, with every phase hash, the version and the applied objects; never pruned', async () => {
     const inventory = labInventory();
     const w = await converged(inventory);
-    const rendered = renderWorkloads(inventory, { secrets: storedSecrets() });
+    const rendered = renderWorkloads(inventory, { secrets: storedSecrets(dir) });
     expect(parseAppliedRecord(record(w))).toEqual(appliedRecordOf(rendered, JSON.parse(readFileSync('package.json', 'utf8')).version));
     expect(record(w).metadata.labels).toEqual({ 'app.kubernetes.io/managed-by': 'revue-pi' });
     const off = await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } })));
@@ -306,7 +262,7 @@ describe('the record', () => {
   });
 
   it('is not written when an apply fails', async () => {
-    const w = world();
+    const w = world(dir);
     w.kube.applyFailure = { contains: 'autoAssign: true', stderr: 'The IPAddressPool "lan" is invalid\n' };
     const result = await runWorkloadsPhase(options(w, labInventory()));
     expect(result.ok).toBe(false);
@@ -329,7 +285,7 @@ describe('the record', () => {
   });
 
   it('a record that cannot be written is a warning: the run still succeeds', async () => {
-    const w = world();
+    const w = world(dir);
     w.transport.on(/apply-record\.yaml/, { code: 1, stdout: '', stderr: 'forbidden\n' }, { before: true });
     const result = await runWorkloadsPhase(options(w, labInventory()));
     expect(result.ok).toBe(true);

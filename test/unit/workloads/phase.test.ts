@@ -3,73 +3,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RunEvent } from '../../../provision/events.js';
 import type { Inventory } from '../../../provision/inventory/schema.js';
-import { RunLog } from '../../../provision/log.js';
-import type { NodeFacts } from '../../../provision/steps/facts.js';
-import { freshPiFacts } from '../../../provision/steps/fresh.js';
 import { GET_NODES_JSON, REMOTE_APPLY_DIR } from '../../../workloads/apply.js';
-import { runWorkloadsPhase, WORKLOAD_SECRETS_FILE, type WorkloadsPhaseOptions } from '../../../workloads/phase.js';
+import { runWorkloadsPhase, WORKLOAD_SECRETS_FILE } from '../../../workloads/phase.js';
 import { ARMV82_LABEL, PHASES, renderWorkloads } from '../../../workloads/render.js';
-import { allSecretValues, type WorkloadSecrets } from '../../../workloads/secrets.js';
+import { allSecretValues } from '../../../workloads/secrets.js';
 import { deterministicRandom } from '../../fakes/deterministic-random.js';
-import { FakeKube } from '../../fakes/fake-kube.js';
-import { FakeTransport } from '../../fakes/fake-transport.js';
-import { labInventory } from './helpers.js';
+import { facts, labInventory, options, storedSecrets, world, type World } from './helpers.js';
 
 /**
  * runWorkloadsPhase against a scripted Kubernetes (FakeKube, a TEST DOUBLE behind the FakeTransport): what is
  * uploaded and applied, in which order, what a re-run does, pruning, the webhook race, timeouts, capacity.
  */
-const PI4 = 'Raspberry Pi 4 Model B Rev 1.5';
-
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'revue-pi-workloads-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function facts(model = 'Raspberry Pi 5 Model B Rev 1.0', cpuCores = 4, memGiB = 8): NodeFacts {
-  return { ...freshPiFacts({} as never), model, cpuCores, memoryBytes: memGiB * 1024 ** 3 };
-}
-
-interface World {
-  transport: FakeTransport;
-  kube: FakeKube;
-  log: RunLog;
-  events: RunEvent[];
-}
-
-function world(): World {
-  const transport = new FakeTransport('pi-1');
-  const kube = new FakeKube(transport, { 'pi-1': { 'kubernetes.io/hostname': 'pi-1' }, 'pi-2': {}, 'pi-3': {} });
-  return { transport, kube, log: new RunLog(join(dir, 'state'), 'up'), events: [] };
-}
-
-function options(w: World, inventory: Inventory, extra: Partial<WorkloadsPhaseOptions> = {}): WorkloadsPhaseOptions {
-  const nodeFacts: Record<string, NodeFacts> = { 'pi-1': facts(), 'pi-2': facts(), 'pi-3': facts(PI4) };
-  return {
-    command: 'up',
-    inventory,
-    stateDir: join(dir, 'state'),
-    emit: (e) => w.events.push(e),
-    log: w.log,
-    firstServer: { node: inventory.nodes[0]!, transport: w.transport },
-    nodes: inventory.nodes.map((node) => ({ node, facts: nodeFacts[node.name]! })),
-    random: deterministicRandom('phase-test'),
-    pollIntervalMs: 5,
-    phaseTimeoutMs: 2000,
-    ...extra,
-  };
-}
-
-function storedSecrets(): WorkloadSecrets {
-  return JSON.parse(readFileSync(join(dir, 'state', WORKLOAD_SECRETS_FILE), 'utf8')) as WorkloadSecrets;
-}
-
 describe('up on an empty cluster', () => {
   it('plans the labels from the node list the cluster phase just read, without listing the nodes again', async () => {
-    const w = world();
+    const w = world(dir);
     const nodesJson = JSON.stringify({ items: Object.entries(w.kube.nodes).map(([name, labels]) => ({ metadata: { name, labels: { ...labels } } })) });
     const result = await runWorkloadsPhase(options(w, labInventory(), { nodesJson }));
     expect(result.ok).toBe(true);
@@ -78,7 +32,7 @@ describe('up on an empty cluster', () => {
   });
 
   it('applies every phase in order from root-only files it removes, labels the nodes, keeps the secrets 0600, returns the access info', async () => {
-    const w = world();
+    const w = world(dir);
     const inventory = labInventory();
     const result = await runWorkloadsPhase(options(w, inventory));
     expect(result.error).toBeUndefined();
@@ -94,7 +48,7 @@ describe('up on an empty cluster', () => {
     expect(w.transport.runs.every((r) => r.opts?.sudo === true)).toBe(true);
 
     // Everything rendered is now in the cluster, every object reported created.
-    const secrets = storedSecrets();
+    const secrets = storedSecrets(dir);
     const rendered = renderWorkloads(inventory, { secrets });
     expect(w.kube.objects.size).toBe(rendered.length + 1);
     expect(w.kube.objects.has('/ConfigMap/kube-system/revue-pi-applied')).toBe(true);
@@ -132,10 +86,10 @@ describe('up on an empty cluster', () => {
   });
 
   it('a re-run changes nothing and says so: every object unchanged, no label, no delete, same secrets', async () => {
-    const w = world();
+    const w = world(dir);
     const inventory = labInventory();
     await runWorkloadsPhase(options(w, inventory));
-    const first = storedSecrets();
+    const first = storedSecrets(dir);
     const labelsBefore = w.kube.labelCommands.length;
     const again = await runWorkloadsPhase(options(w, inventory, { random: deterministicRandom('another-seed') }));
     expect(again.ok).toBe(true);
@@ -145,11 +99,11 @@ describe('up on an empty cluster', () => {
     expect(again.fastPath).toEqual({ taken: true });
     expect(w.kube.labelCommands.length).toBe(labelsBefore);
     expect(w.kube.deletes).toEqual([]);
-    expect(storedSecrets()).toEqual(first);
+    expect(storedSecrets(dir)).toEqual(first);
   });
 
   it('turning monitoring off removes its objects (and only those) on the next run', async () => {
-    const w = world();
+    const w = world(dir);
     await runWorkloadsPhase(options(w, labInventory()));
     const before = new Set(w.kube.objects.keys());
     const result = await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } })));
@@ -174,7 +128,7 @@ describe('up on an empty cluster', () => {
   });
 
   it('turning Revue off removes its namespace and volumes, with a warning about the data', async () => {
-    const w = world();
+    const w = world(dir);
     await runWorkloadsPhase(options(w, labInventory()));
     const result = await runWorkloadsPhase(options(w, labInventory({ workloads: { revue: false } })));
     expect(result.ok).toBe(true);
@@ -186,7 +140,7 @@ describe('up on an empty cluster', () => {
   });
 
   it('objects the cluster has without the managed-by label are never pruned', async () => {
-    const w = world();
+    const w = world(dir);
     w.kube.objects.set('apps/Deployment/revue/someone-elses', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'someone-elses', namespace: 'revue' } });
     const result = await runWorkloadsPhase(options(w, labInventory()));
     expect(result.pruned).toEqual([]);
@@ -196,7 +150,7 @@ describe('up on an empty cluster', () => {
 
 describe('MetalLB webhook race', () => {
   it('retries the pool apply while the webhook refuses connections, then goes on', async () => {
-    const w = world();
+    const w = world(dir);
     w.kube.webhookRefusals = 2;
     const result = await runWorkloadsPhase(options(w, labInventory()));
     expect(result.ok).toBe(true);
@@ -209,7 +163,7 @@ describe('MetalLB webhook race', () => {
   });
 
   it('gives up when the phase time is over: names the webhook, skips the later phases, prunes nothing', async () => {
-    const w = world();
+    const w = world(dir);
     w.kube.webhookRefusals = 1_000_000;
     const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 150, pollIntervalMs: 10 }));
     expect(result.ok).toBe(false);
@@ -226,7 +180,7 @@ describe('MetalLB webhook race', () => {
   });
 
   it('on a fresh K3s, waits for Traefik\'s IngressRoute CRD (it comes with the traefik-crd chart a while after the API)', async () => {
-    const w = world();
+    const w = world(dir);
     w.kube.crdNotServed.set('IngressRoute', 2);
     const result = await runWorkloadsPhase(options(w, labInventory()));
     expect(result.error).toBeUndefined();
@@ -236,14 +190,14 @@ describe('MetalLB webhook race', () => {
   });
 
   it('a CRD that never comes is named when the phase time is over', async () => {
-    const w = world();
+    const w = world(dir);
     w.kube.crdNotServed.set('IngressRoute', 1_000_000);
     const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 100, pollIntervalMs: 10 }));
     expect(result.error).toMatch(/^applying the monitoring objects on pi-1 failed \(the cluster still serves no IngressRoute \(traefik\.io\/v1alpha1\) after 0\.1 s — are K3s's Traefik and its CRDs enabled\?\): .*no matches for kind "IngressRoute"/s);
   });
 
   it('another apply failure is not retried', async () => {
-    const w = world();
+    const w = world(dir);
     w.kube.applyFailure = { contains: 'autoAssign: true', stderr: 'The IPAddressPool "lan" is invalid: spec.addresses: Invalid value\n' };
     const result = await runWorkloadsPhase(options(w, labInventory()));
     expect(result.phases.find((p) => p.phase === 'metallb-config')).toMatchObject({ status: 'failed', attempts: 1 });
@@ -253,7 +207,7 @@ describe('MetalLB webhook race', () => {
 
 describe('bounded waits', () => {
   it('names the objects not ready and why (pod status, events) when a phase times out', async () => {
-    const w = world();
+    const w = world(dir);
     w.kube.stuck.set('Deployment/revue/revue-auth', { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 0 });
     w.kube.pods = [
       {
@@ -278,7 +232,7 @@ describe('bounded waits', () => {
   });
 
   it('waits for the helm-install Jobs of the monitoring charts', async () => {
-    const w = world();
+    const w = world(dir);
     w.kube.helmJobsDone = false;
     const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 100 }));
     expect(result.phases.find((p) => p.phase === 'monitoring')?.status).toBe('failed');
@@ -291,7 +245,7 @@ describe('capacity', () => {
   const small = (w: World, inventory: Inventory) => options(w, inventory, { nodes: inventory.nodes.map((node) => ({ node, facts: facts(undefined, 1, 2) })) });
 
   it('refuses when the minimum does not fit, before changing anything', async () => {
-    const w = world();
+    const w = world(dir);
     const result = await runWorkloadsPhase(small(w, labInventory()));
     expect(result.ok).toBe(false);
     expect(result.capacity?.verdict).toBe('refuse');
@@ -301,7 +255,7 @@ describe('capacity', () => {
   });
 
   it('--force applies anyway and says so', async () => {
-    const w = world();
+    const w = world(dir);
     const result = await runWorkloadsPhase({ ...small(w, labInventory()), force: true });
     expect(result.ok).toBe(true);
     expect(result.capacity).toMatchObject({ verdict: 'refuse', forced: true });
@@ -312,7 +266,7 @@ describe('capacity', () => {
 
 describe('plan', () => {
   it('changes nothing: no upload, no label, no secrets file; says what it would apply', async () => {
-    const w = world();
+    const w = world(dir);
     const result = await runWorkloadsPhase(options(w, labInventory(), { command: 'plan' }));
     expect(result.ok).toBe(true);
     expect(w.transport.writes).toEqual([]);
@@ -326,7 +280,7 @@ describe('plan', () => {
   });
 
   it('after an up with monitoring, a plan without it lists what would be removed', async () => {
-    const w = world();
+    const w = world(dir);
     await runWorkloadsPhase(options(w, labInventory()));
     const count = w.kube.objects.size;
     const result = await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } }), { command: 'plan' }));
@@ -338,7 +292,7 @@ describe('plan', () => {
 
 describe('state', () => {
   it('a malformed secrets file is an error naming it; nothing is applied', async () => {
-    const w = world();
+    const w = world(dir);
     const { mkdirSync, writeFileSync } = await import('node:fs');
     mkdirSync(join(dir, 'state'), { recursive: true });
     writeFileSync(join(dir, 'state', WORKLOAD_SECRETS_FILE), '{"jwtSecret": "short"}');
@@ -349,14 +303,14 @@ describe('state', () => {
   });
 
   it('a lost secrets file is rebuilt from the Secrets in the cluster, not regenerated (MongoDB keeps its first password)', async () => {
-    const w = world();
+    const w = world(dir);
     await runWorkloadsPhase(options(w, labInventory()));
-    const first = storedSecrets();
+    const first = storedSecrets(dir);
     rmSync(join(dir, 'state', WORKLOAD_SECRETS_FILE));
     const again = await runWorkloadsPhase(options(w, labInventory(), { random: deterministicRandom('another-seed') }));
     expect(again.error).toBeUndefined();
     expect(again.changed).toBe(false);
-    expect(storedSecrets()).toEqual(first);
+    expect(storedSecrets(dir)).toEqual(first);
     expect(statSync(join(dir, 'state', WORKLOAD_SECRETS_FILE)).mode & 0o777).toBe(0o600);
     expect(w.events).toContainEqual({
       type: 'info',
@@ -365,20 +319,20 @@ describe('state', () => {
   });
 
   it('with monitoring off and the file lost, only Grafana\'s password is new', async () => {
-    const w = world();
+    const w = world(dir);
     await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } })));
-    const first = storedSecrets();
+    const first = storedSecrets(dir);
     rmSync(join(dir, 'state', WORKLOAD_SECRETS_FILE));
     await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } }), { random: deterministicRandom('another-seed') }));
-    const again = storedSecrets();
+    const again = storedSecrets(dir);
     expect({ ...again, grafanaAdminPassword: '' }).toEqual({ ...first, grafanaAdminPassword: '' });
     expect(again.grafanaAdminPassword).not.toBe(first.grafanaAdminPassword);
   });
 
   it('the uploaded YAML holds the stored secrets, base64 as Kubernetes wants', async () => {
-    const w = world();
+    const w = world(dir);
     await runWorkloadsPhase(options(w, labInventory()));
-    const secrets = storedSecrets();
+    const secrets = storedSecrets(dir);
     const revueYaml = w.transport.writes.find((x) => x.path.endsWith('apply-revue.yaml'))!.content.toString();
     const docs = yaml.loadAll(revueYaml) as { kind: string; metadata: { name: string }; data?: Record<string, string> }[];
     const tokens = docs.find((d) => d.kind === 'Secret' && d.metadata.name === 'revue-tokens')!;
