@@ -131,11 +131,6 @@ export function buildInstallFilesScript(files: InstallFile[]): string {
   return lines.join('\n');
 }
 
-/** One file: buildInstallFilesScript for a single upload. */
-export function buildInstallScript(uploaded: string, target: string, mode: number, token: string): string {
-  return buildInstallFilesScript([{ uploaded, target, mode, token }]);
-}
-
 /** Exit code and stderr line by which buildReadFileScript says "no such file". */
 export const NO_SUCH_FILE_EXIT = 3;
 export const NO_SUCH_FILE_MESSAGE = 'revue-pi: no such file';

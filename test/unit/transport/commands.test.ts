@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   buildInstallFilesScript,
-  buildInstallScript,
   buildReadFileScript,
   buildScriptCommand,
   buildScriptFileCommand,
@@ -125,7 +124,10 @@ describe('buildScriptFileCommand', () => {
   });
 });
 
-describe('buildInstallScript', () => {
+/** One upload, as writeFile moves it into place. */
+const installOne = (uploaded: string, target: string, mode: number, token: string) => buildInstallFilesScript([{ uploaded, target, mode, token }]);
+
+describe('buildInstallFilesScript', () => {
   let dir: string;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'revue-pi-install-'));
@@ -140,7 +142,7 @@ describe('buildInstallScript', () => {
 
   it('is exactly this script', () => {
     const failed = (n: number) => `{ rc=$?; echo "revue-pi: could not write $dst${n}" >&2; exit $rc; }`;
-    expect(buildInstallScript('/home/pi/.revue-pi-upload-1', "/etc/it's here.conf", 0o600, 'ab12')).toBe(
+    expect(installOne('/home/pi/.revue-pi-upload-1', "/etc/it's here.conf", 0o600, 'ab12')).toBe(
       [
         'src1=/home/pi/.revue-pi-upload-1',
         `dst1='/etc/it'\\''s here.conf'`,
@@ -192,7 +194,7 @@ describe('buildInstallScript', () => {
     const src = join(dir, 'upload');
     await writeFile(src, 'secret: yes\n', { mode: 0o600 });
     const dst = join(dir, 'new dir', "it's.yaml");
-    expect(sh(buildInstallScript(src, dst, 0o640, 'tok')).code).toBe(0);
+    expect(sh(installOne(src, dst, 0o640, 'tok')).code).toBe(0);
     expect(await readFile(dst, 'utf8')).toBe('secret: yes\n');
     expect((await stat(dst)).mode & 0o777).toBe(0o640);
     expect(await readdir(dir)).toEqual(['new dir']);
@@ -205,7 +207,7 @@ describe('buildInstallScript', () => {
     await writeFile(dst, 'old\n');
     const before = (await stat(dst)).ino;
     await writeFile(src, 'new\n');
-    expect(sh(buildInstallScript(src, dst, 0o644, 'tok')).code).toBe(0);
+    expect(sh(installOne(src, dst, 0o644, 'tok')).code).toBe(0);
     expect(await readFile(dst, 'utf8')).toBe('new\n');
     expect((await stat(dst)).ino).not.toBe(before);
   });
@@ -220,7 +222,7 @@ describe('buildInstallScript', () => {
     await writeFile(join(fat, 'cmdline.txt'), 'old\n');
     // The double really refuses a mode there, so the plain install path would fail:
     expect(sh(`install -m 0644 ${src} ${join(fat, 'probe')}`, env).stderr).toContain('Operation not permitted');
-    const r = sh(buildInstallScript(src, join(fat, 'cmdline.txt'), 0o644, 'tok'), env);
+    const r = sh(installOne(src, join(fat, 'cmdline.txt'), 0o644, 'tok'), env);
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(await readFile(join(fat, 'cmdline.txt'), 'utf8')).toBe('console=serial0,115200 cgroup_memory=1 cgroup_enable=memory\n');
     expect((await readdir(fat)).sort()).toEqual(['cmdline.txt', 'probe']);
@@ -237,7 +239,7 @@ describe('buildInstallScript', () => {
     await writeFile(join(shims, 'stat'), statShim.replace('echo msdos', 'echo ext2/ext3'));
     const src = join(dir, 'upload');
     await writeFile(src, 'x');
-    const r = sh(buildInstallScript(src, join(other, 'f'), 0o600, 'tok'), env);
+    const r = sh(installOne(src, join(other, 'f'), 0o600, 'tok'), env);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('Operation not permitted');
     expect(await readdir(other)).toEqual([]);
@@ -247,7 +249,7 @@ describe('buildInstallScript', () => {
     const src = join(dir, 'upload');
     await writeFile(src, 'x');
     await writeFile(join(dir, 'file'), 'not a folder');
-    const r = sh(buildInstallScript(src, join(dir, 'file', 'target'), 0o644, 'tok'));
+    const r = sh(installOne(src, join(dir, 'file', 'target'), 0o644, 'tok'));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/file/);
     expect((await readdir(dir)).sort()).toEqual(['file']);
