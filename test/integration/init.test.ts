@@ -102,6 +102,13 @@ class Terminal {
     for (const key of keys) this.tmux('send-keys', '-t', 'w', key);
   }
 
+  /** After a refused answer: clears the line, types `text` instead, then Enter. */
+  retype(text: string): void {
+    this.press('C-u');
+    this.type(text);
+    this.press('Enter');
+  }
+
   /** Answers the prompt `message`: types `text` (if any), then Enter. */
   async answer(message: string, text?: string): Promise<void> {
     await this.prompt(message);
@@ -248,9 +255,7 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     await t.waitFor(
       `> ${SUBNET}1-${SUBNET}10 contains node addresses ${pi1.address} (pi-1), ${pi2.address} (pi-2), ${pi3.address} (pi-3) — MetalLB would hand them to services; pick addresses no node uses`,
     );
-    t.press('C-u');
-    t.type(`${SUBNET}300-${SUBNET}310`);
-    t.press('Enter');
+    t.retype(`${SUBNET}300-${SUBNET}310`);
     await t.waitFor(`> "${SUBNET}300-${SUBNET}310" is not an IPv4 range — write it like 192.168.1.200-192.168.1.220`);
     t.press('C-u', 'Enter'); // the suggestion
     await t.answer('K3s version'); // the pinned default
@@ -303,9 +308,7 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
       const t = open(['init', '-o', 'cluster.yaml', '--force'], { cwd, env: { HOME: home, SSH_AUTH_SOCK: agentSocket } });
       await t.answer('Cluster name', 'My Cluster');
       await t.waitFor('> use lowercase letters, digits and "-", starting and ending with a letter or digit (at most 63), e.g. revue');
-      t.press('C-u');
-      t.type('agent-lab');
-      t.press('Enter');
+      t.retype('agent-lab');
       await t.answer('SSH user on the Pis');
       const choices = await t.prompt('How should revue-pi log in to the Pis?');
       expect(choices).toMatch(/^❯ the keys in your ssh-agent \(SSH_AUTH_SOCK\)\n {2}another private key file…$/m);
@@ -322,13 +325,9 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
       await t.answer('MetalLB address range', `${SUBNET}240/28`);
       await t.answer('K3s version', 'v1.34');
       await t.waitFor('> write a release name from https://github.com/k3s-io/k3s/releases, e.g. v1.33.5+k3s1');
-      t.press('C-u');
-      t.type('1.34.1+k3s1');
-      t.press('Enter');
+      t.retype('1.34.1+k3s1');
       await t.waitFor('> write it as vX.Y.Z+k3sN — did you mean v1.34.1+k3s1?');
-      t.press('C-u');
-      t.type('v1.34.1+k3s1');
-      t.press('Enter');
+      t.retype('v1.34.1+k3s1');
       expect(await t.exited()).toEqual({ code: 0, signal: null });
       expect(t.screen()).not.toContain('already exists');
       expect(t.screen()).toContain(`The web UIs will answer at <name>.home.arpa on ${SUBNET}240;`);
