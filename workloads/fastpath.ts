@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { K3S_BINARY_PATH, K3S_KUBECONFIG_PATH } from '../cluster/paths.js';
+import type { ProbeSection } from '../provision/steps/probe.js';
 import { shQuote } from '../provision/transport/commands.js';
 import { parseNodeLabels, parseNotReady, planNodeLabels, resourceOf, splitJsonDocuments, waitTargetOf, type NotReady, type WaitTarget } from './apply.js';
 import { objectKey, refOf, type ObjectRef } from './prune.js';
@@ -112,30 +113,48 @@ const READINESS_KINDS = 'nodes,deployments.apps,statefulsets.apps,daemonsets.app
  * selector), then the nodes, workloads and Jobs (a second List). The two kubectl run at once (each costs a Pi a good
  * part of a second), into root-only files under /run, printed in that order only when both succeeded. A kind the
  * cluster does not serve (a CRD gone) makes it fail: then the full path runs.
+ *
+ * In two parts, so a longer script can start both kubectl first and collect them last (fastCheckProbeSection):
+ * `start` puts them in the background of the current shell, `collect` waits for them and prints.
  */
-export function buildFastCheckCommand(objects: K8sObject[]): string {
+export function buildFastCheckParts(objects: K8sObject[]): { start: string; collect: string } {
   const resources = [...new Set(['configmap', ...objects.map((o) => resourceOf(o.apiVersion, o.kind))])].sort();
-  return [
-    '(',
-    'umask 077; f=/run/revue-pi-fast-check.$$',
-    `k3s kubectl get ${shQuote(resources.join(','))} -A -l ${shQuote(`${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`)} -o json >$f.1 & managed=$!`,
-    `k3s kubectl get ${READINESS_KINDS} -A -o json >$f.2; cluster=$?`,
-    'wait $managed; managed=$?',
-    'if [ $managed -eq 0 ] && [ $cluster -eq 0 ]; then cat $f.1 $f.2; fi',
-    'rm -f $f.1 $f.2',
-    '[ $managed -eq 0 ] && [ $cluster -eq 0 ]',
-    ')',
-    '',
-  ].join('\n');
+  return {
+    start: [
+      'fc=/run/revue-pi-fast-check.$$',
+      `(umask 077; exec k3s kubectl get ${shQuote(resources.join(','))} -A -l ${shQuote(`${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`)} -o json >$fc.1) & fc_managed=$!`,
+      `(umask 077; exec k3s kubectl get ${READINESS_KINDS} -A -o json >$fc.2) & fc_cluster=$!`,
+    ].join('\n'),
+    collect: [
+      'wait $fc_managed; managed=$?',
+      'wait $fc_cluster; cluster=$?',
+      'if [ $managed -eq 0 ] && [ $cluster -eq 0 ]; then cat $fc.1 $fc.2; fi',
+      'rm -f $fc.1 $fc.2',
+      '[ $managed -eq 0 ] && [ $cluster -eq 0 ]',
+    ].join('\n'),
+  };
+}
+
+/** The fast check as one command of its own (in a subshell, so its variables stay there). */
+export function buildFastCheckCommand(objects: K8sObject[]): string {
+  const { start, collect } = buildFastCheckParts(objects);
+  return `(\n${start}\n${collect}\n)\n`;
 }
 
 /**
  * The fast check as a section of the first server's probe, so that a converged re-run needs no round trip of its own
- * for it: the same command (nothing runs where K3s is not installed), with the rendered kinds of the inventory.
+ * for it: both kubectl start before the probe's other sections and are collected in this one, so they run while the
+ * node's facts are read (nothing runs where K3s is not installed). `command` is the same check as one command: the
+ * workloads phase uses the probed output only if it would have run exactly that.
  */
-export function fastCheckProbeSection(objects: K8sObject[]): { name: string; script: string; command: string } {
-  const command = buildFastCheckCommand(objects);
-  return { name: 'workloads_fast_check', script: `[ -x ${K3S_BINARY_PATH} ] && [ -f ${K3S_KUBECONFIG_PATH} ] && {\n${command}}`, command };
+export function fastCheckProbeSection(objects: K8sObject[]): ProbeSection & { command: string } {
+  const { start, collect } = buildFastCheckParts(objects);
+  return {
+    name: 'workloads_fast_check',
+    start: `if [ -x ${K3S_BINARY_PATH} ] && [ -f ${K3S_KUBECONFIG_PATH} ]; then\n${start}\nfi`,
+    script: `[ -n "\${fc_managed:-}" ] && {\n${collect}\n}`,
+    command: buildFastCheckCommand(objects),
+  };
 }
 
 /** The Node items of the fast check's second list, as `kubectl get nodes -o json` prints them; undefined if unreadable. */

@@ -12,6 +12,11 @@ export interface ProbeSection {
   name: string;
   /** POSIX sh; its stdout becomes the section's text. Must not fail the script (guard with `|| true`). */
   script: string;
+  /**
+   * POSIX sh run before any section, in the script's own shell, its output discarded: it can start slow programs in
+   * the background (saving `$!`) for `script` to `wait` for, so they run while the other sections do.
+   */
+  start?: string;
 }
 
 const MARKER = '@@revue-pi@@';
@@ -25,7 +30,8 @@ const DUMP_FILE = "dump_file() { [ -r \"$1\" ] || return 0; l=; while IFS= read 
 
 export function buildProbeScript(sections: ProbeSection[]): string {
   // The `echo` after each section ends output that lacks a newline.
-  return `${DUMP_FILE}\n` + sections.map((s) => `echo '${MARKER} ${s.name}'\n{ ${s.script}\n} 2>/dev/null || true\necho`).join('\n') + '\n';
+  const starts = sections.flatMap((s) => (s.start ? [`{ ${s.start}\n} >/dev/null 2>&1`] : []));
+  return `${DUMP_FILE}\n` + starts.map((s) => `${s}\n`).join('') + sections.map((s) => `echo '${MARKER} ${s.name}'\n{ ${s.script}\n} 2>/dev/null || true\necho`).join('\n') + '\n';
 }
 
 export function parseProbeOutput(stdout: string): Map<string, string> {

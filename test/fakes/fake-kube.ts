@@ -46,7 +46,7 @@ export class FakeKube {
   constructor(readonly transport: FakeTransport, nodes: Record<string, Record<string, string>>) {
     this.nodes = nodes;
     transport
-      .on(/^\(\numask 077; f=\/run\/revue-pi-fast-check\.\$\$\nk3s kubectl get \S+ -A -l \S+ -o json >\$f\.1 & managed=\$!\nk3s kubectl get nodes,deployments\.apps,statefulsets\.apps,daemonsets\.apps,jobs\.batch,services -A -o json >\$f\.2; cluster=\$\?\n/, (s) => this.fastCheck(s))
+      .on(/^\(\nfc=\/run\/revue-pi-fast-check\.\$\$\n\(umask 077; exec k3s kubectl get \S+ -A -l \S+ -o json >\$fc\.1\) & fc_managed=\$!\n\(umask 077; exec k3s kubectl get nodes,deployments\.apps,statefulsets\.apps,daemonsets\.apps,jobs\.batch,services -A -o json >\$fc\.2\) & fc_cluster=\$!\n/, (s) => this.fastCheck(s))
       .on('k3s kubectl get nodes -o json', () => ok(JSON.stringify({ items: Object.entries(this.nodes).map(([name, labels]) => ({ metadata: { name, labels } })) })))
       .on(/^k3s kubectl label node /, (s) => this.label(s))
       .on(/^k3s kubectl apply -f /, (s) => this.apply(s))
@@ -150,7 +150,7 @@ export class FakeKube {
   /** The managed objects of the listed kinds (one List), then nodes, workloads with their status and Jobs (another). */
   private fastCheck(script: string): RunResult {
     this.fastChecks++;
-    const m = /^k3s kubectl get '?([^' ]+)'? -A -l '?([^' ]+)'? -o json/m.exec(script)!;
+    const m = /exec k3s kubectl get '?([^' ]+)'? -A -l '?([^' ]+)'? -o json/.exec(script)!;
     const resources = new Set(m[1]!.split(','));
     const [k, v] = m[2]!.split('=');
     const resourceOf = (o: KubeObject) => `${o.kind.toLowerCase()}${o.apiVersion.includes('/') ? `.${o.apiVersion.split('/')[0]}` : ''}`;

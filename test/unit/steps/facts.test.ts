@@ -17,6 +17,31 @@ describe('probe script', () => {
     expect(script.split('\n')[0]).toMatch(/^dump_file\(\) \{/);
   });
 
+  it('runs every section\'s start before the first section, in the script\'s own shell, its output discarded', () => {
+    const script = buildProbeScript([{ name: 'arch', script: 'uname -m' }, { name: 'slow', start: 'sleep 1 & slow=$!', script: 'wait $slow; echo done' }]);
+    expect(script.split('\n').slice(1).join('\n')).toBe(
+      "{ sleep 1 & slow=$!\n} >/dev/null 2>&1\necho '@@revue-pi@@ arch'\n{ uname -m\n} 2>/dev/null || true\necho\necho '@@revue-pi@@ slow'\n{ wait $slow; echo done\n} 2>/dev/null || true\necho\n",
+    );
+  });
+
+  it('in a real shell, a started job runs while the sections before its own do, and its own section collects it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-start-'));
+    try {
+      const order = join(dir, 'order');
+      // The job records when it ends; the first section, slower than the job, records after it: it ran meanwhile.
+      const sections = [
+        { name: 'first', script: `sleep 0.4; echo first-section >> ${order}; echo a` },
+        { name: 'job', start: `{ sleep 0.1; echo job >> ${order}; echo noise; } & job=$!`, script: `wait $job && echo collected` },
+      ];
+      const out = execFileSync('/bin/sh', ['-c', buildProbeScript(sections)], { encoding: 'utf8' });
+      const parsed = parseProbeOutput(out);
+      expect([parsed.get('first'), parsed.get('job')]).toEqual(['a', 'collected']);
+      expect(readFileSync(order, 'utf8')).toBe('job\nfirst-section\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reads cmdline.txt from /boot/firmware before /boot, and files with the shell alone', () => {
     const script = buildFactsScript();
     expect(script).toContain('for d in /boot/firmware /boot; do if [ -f $d/cmdline.txt ]');

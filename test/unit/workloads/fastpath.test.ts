@@ -91,12 +91,13 @@ describe('record and decision (pure)', () => {
     expect(buildFastCheckCommand(small)).toBe(
       [
         '(',
-        'umask 077; f=/run/revue-pi-fast-check.$$',
-        'k3s kubectl get configmap,deployment.apps,ipaddresspool.metallb.io,namespace -A -l app.kubernetes.io/managed-by=revue-pi -o json >$f.1 & managed=$!',
-        'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,services -A -o json >$f.2; cluster=$?',
-        'wait $managed; managed=$?',
-        'if [ $managed -eq 0 ] && [ $cluster -eq 0 ]; then cat $f.1 $f.2; fi',
-        'rm -f $f.1 $f.2',
+        'fc=/run/revue-pi-fast-check.$$',
+        '(umask 077; exec k3s kubectl get configmap,deployment.apps,ipaddresspool.metallb.io,namespace -A -l app.kubernetes.io/managed-by=revue-pi -o json >$fc.1) & fc_managed=$!',
+        '(umask 077; exec k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,services -A -o json >$fc.2) & fc_cluster=$!',
+        'wait $fc_managed; managed=$?',
+        'wait $fc_cluster; cluster=$?',
+        'if [ $managed -eq 0 ] && [ $cluster -eq 0 ]; then cat $fc.1 $fc.2; fi',
+        'rm -f $fc.1 $fc.2',
         '[ $managed -eq 0 ] && [ $cluster -eq 0 ]',
         ')',
         '',
@@ -238,7 +239,7 @@ describe('the fast path is not taken, and the full path runs, when', () => {
 
   it('the cluster does not serve a rendered kind (the check fails): full path', async () => {
     const w = await converged();
-    w.transport.on(/^\(\numask 077; f=\/run\/revue-pi-fast-check/, { code: 1, stdout: '', stderr: 'error: the server doesn\'t have a resource type "ipaddresspool"\n' }, { before: true, times: 1 });
+    w.transport.on(/^\(\nfc=\/run\/revue-pi-fast-check/, { code: 1, stdout: '', stderr: 'error: the server doesn\'t have a resource type "ipaddresspool"\n' }, { before: true, times: 1 });
     const result = await runWorkloadsPhase(options(w, labInventory()));
     expect(result.error).toBeUndefined();
     expect(result.fastPath).toEqual({ taken: false, reason: 'kubectl could not list the managed objects (exit 1): error: the server doesn\'t have a resource type "ipaddresspool"' });
