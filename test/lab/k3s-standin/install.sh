@@ -28,7 +28,7 @@ GITHUB_URL=${GITHUB_URL:-${STANDIN_ORIGIN}/k3s-io/k3s/releases}
 STANDIN_LOG=/var/lib/rancher/standin-installer.log
 STANDIN_FAIL_MARKER=/var/lib/rancher/standin-installer.fail-next
 STANDIN_READY_DIR=/run/k3s-standin
-STANDIN_NODE=$(hostname)
+read -r STANDIN_NODE < /proc/sys/kernel/hostname
 STANDIN_RESULT=failed
 STANDIN_READY_TIMEOUT=${STANDIN_READY_TIMEOUT:-60}
 TMP_DIR=
@@ -47,10 +47,26 @@ standin_finish() {
     [ -z "${TMP_DIR}" ] || rm -rf "${TMP_DIR}"
     [ "$code" = 0 ] || STANDIN_RESULT=failed
     printf '%s node=%s cmd=%s version=%s result=%s exit=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "${STANDIN_NODE}" \
-        "${CMD_K3S:-none}" "${VERSION_K3S:-none}" "${STANDIN_RESULT}" "$code" | ${SUDO:-} tee -a "${STANDIN_LOG}" > /dev/null 2>&1
+        "${CMD_K3S:-none}" "${VERSION_K3S:-none}" "${STANDIN_RESULT}" "$code" | write_to "${STANDIN_LOG}" -a 2> /dev/null
     exit $code
 }
 trap standin_finish EXIT
+
+# write_to FILE [-a]: stdin into FILE (-a: appended). As root, with the shell's own read and printf: the lab runs ten
+# installers at once on the host's cores, and every process started costs milliseconds there. Otherwise through
+# `sudo tee`, as the real installer does.
+write_to() {
+    if [ -n "${SUDO:-}" ]; then
+        if [ "${2:-}" = -a ]; then $SUDO tee -a "$1" > /dev/null; else $SUDO tee "$1" > /dev/null; fi
+    elif [ "${2:-}" = -a ]; then
+        copy_stdin >> "$1"
+    else
+        copy_stdin > "$1"
+    fi
+}
+copy_stdin() {
+    while IFS= read -r line || [ -n "${line}" ]; do printf '%s\n' "${line}"; done
+}
 
 # --- quoting, as the unit's ExecStart needs it: SQ='…' (no fork unless the value holds a quote) ---
 sq() {
@@ -66,7 +82,8 @@ for a in "$@"; do
     sq "$a"
     standin_args="${standin_args} ${SQ}"
 done
-standin_exec=$(printf '%s' "${INSTALL_K3S_EXEC}" | sed -e 's/\([][!#$%&()*;<=>?\_`{|}]\)/\\\1/g')
+standin_exec=
+[ -z "${INSTALL_K3S_EXEC}" ] || standin_exec=$(printf '%s' "${INSTALL_K3S_EXEC}" | sed -e 's/\([][!#$%&()*;<=>?\_`{|}]\)/\\\1/g')
 eval "set -- ${standin_exec} ${standin_args}"
 
 verify_system() {
@@ -161,8 +178,10 @@ download_and_verify() {
     HASH_URL=${GITHUB_URL}/download/${VERSION_K3S}/sha256sum-${ARCH}.txt
     info "Downloading hash ${HASH_URL}"
     download "${TMP_DIR}/k3s.hash" "${HASH_URL}"
-    HASH_EXPECTED=$(grep " k3s${SUFFIX}$" "${TMP_DIR}/k3s.hash")
-    HASH_EXPECTED=${HASH_EXPECTED%%[[:blank:]]*}
+    HASH_EXPECTED=
+    while read -r hash file; do
+        if [ "${file}" = "k3s${SUFFIX}" ]; then HASH_EXPECTED=${hash}; fi
+    done < "${TMP_DIR}/k3s.hash"
     if [ -x "${BIN_DIR}/k3s" ]; then
         HASH_INSTALLED=$(sha256sum "${BIN_DIR}/k3s")
         if [ "${HASH_EXPECTED}" = "${HASH_INSTALLED%%[[:blank:]]*}" ]; then
@@ -179,8 +198,8 @@ download_and_verify() {
     [ "${HASH_EXPECTED}" = "${HASH_BIN}" ] || fatal "Download sha256 does not match ${HASH_EXPECTED}, got ${HASH_BIN}"
     chmod 755 "${TMP_DIR}/k3s.bin"
     info "Installing k3s to ${BIN_DIR}/k3s"
-    $SUDO mkdir -p "${BIN_DIR}"
-    $SUDO chown root:root "${TMP_DIR}/k3s.bin"
+    [ -d "${BIN_DIR}" ] || $SUDO mkdir -p "${BIN_DIR}"
+    [ -z "${SUDO}" ] || $SUDO chown root:root "${TMP_DIR}/k3s.bin"
     $SUDO mv -f "${TMP_DIR}/k3s.bin" "${BIN_DIR}/k3s"
 }
 
@@ -188,7 +207,8 @@ create_symlinks() {
     [ "${INSTALL_K3S_SYMLINK}" = skip ] && return
     for cmd in kubectl crictl ctr; do
         if [ ! -e "${BIN_DIR}/${cmd}" ] || [ "${INSTALL_K3S_SYMLINK}" = force ]; then
-            which_cmd=$(command -v ${cmd} 2> /dev/null || true)
+            which_cmd=
+            if command -v "${cmd}" > /dev/null 2>&1; then which_cmd=$(command -v "${cmd}"); fi
             if [ -z "${which_cmd}" ] || [ "${INSTALL_K3S_SYMLINK}" = force ]; then
                 info "Creating ${BIN_DIR}/${cmd} symlink to k3s"
                 $SUDO ln -sf k3s "${BIN_DIR}/${cmd}"
@@ -203,7 +223,7 @@ create_symlinks() {
 
 create_killall() {
     info "Creating killall script ${KILLALL_K3S_SH}"
-    $SUDO tee "${KILLALL_K3S_SH}" > /dev/null << \EOF
+    write_to "${KILLALL_K3S_SH}" << \EOF
 #!/bin/sh
 # revue-pi lab stand-in k3s-killall.sh: stops the k3s units (the stand-in runs no containers).
 [ $(id -u) -eq 0 ] || exec sudo $0 $@
@@ -218,7 +238,7 @@ EOF
 
 create_uninstall() {
     info "Creating uninstall script ${UNINSTALL_K3S_SH}"
-    $SUDO tee "${UNINSTALL_K3S_SH}" > /dev/null << EOF
+    write_to "${UNINSTALL_K3S_SH}" << EOF
 #!/bin/sh
 # revue-pi lab stand-in ${SYSTEM_NAME}-uninstall.sh
 set -x
@@ -259,16 +279,29 @@ systemd_disable() {
 
 create_env_file() {
     info "env: Creating environment file ${FILE_K3S_ENV}"
-    $SUDO mkdir -p "${SYSTEMD_DIR}"
-    $SUDO touch "${FILE_K3S_ENV}"
+    [ -d "${SYSTEMD_DIR}" ] || $SUDO mkdir -p "${SYSTEMD_DIR}"
+    if [ -n "${SUDO}" ]; then $SUDO touch "${FILE_K3S_ENV}"; else : >> "${FILE_K3S_ENV}"; fi
     $SUDO chmod 0600 "${FILE_K3S_ENV}"
-    sh -c export | while read -r x v; do echo "$v"; done | grep -E '^(K3S|CONTAINERD)_' | $SUDO tee "${FILE_K3S_ENV}" > /dev/null
-    sh -c export | while read -r x v; do echo "$v"; done | grep -Ei '^(NO|HTTP|HTTPS)_PROXY' | $SUDO tee -a "${FILE_K3S_ENV}" > /dev/null
+    if [ -n "${SUDO}" ]; then env_lines | $SUDO tee "${FILE_K3S_ENV}" > /dev/null; else env_lines > "${FILE_K3S_ENV}"; fi
+}
+
+# The K3S_*/CONTAINERD_* variables, then the proxy ones, as NAME='value' lines: what the real installer keeps of
+# `sh -c export`, read here from the shell's own `export -p`.
+env_lines() {
+    standin_env=${TMP_DIR:-/tmp}/k3s-standin-env.$$
+    export -p > "${standin_env}"
+    while read -r x v; do
+        case $v in K3S_* | CONTAINERD_*) printf '%s\n' "$v" ;; esac
+    done < "${standin_env}"
+    while read -r x v; do
+        case $v in [Nn][Oo]_[Pp][Rr][Oo][Xx][Yy]=* | [Hh][Tt][Tt][Pp]_[Pp][Rr][Oo][Xx][Yy]=* | [Hh][Tt][Tt][Pp][Ss]_[Pp][Rr][Oo][Xx][Yy]=*) printf '%s\n' "$v" ;; esac
+    done < "${standin_env}"
+    rm -f "${standin_env}"
 }
 
 create_service_file() {
     info "systemd: Creating service file ${FILE_K3S_SERVICE}"
-    $SUDO tee "${FILE_K3S_SERVICE}" > /dev/null << EOF
+    write_to "${FILE_K3S_SERVICE}" << EOF
 [Unit]
 Description=Lightweight Kubernetes (revue-pi lab stand-in)
 Documentation=https://k3s.io
@@ -323,9 +356,12 @@ wait_ready() {
 }
 
 service_enable_and_start() {
-    if ! grep -qs memory /sys/fs/cgroup/cgroup.controllers; then
-        info 'Failed to find memory cgroup, you may need to add "cgroup_memory=1 cgroup_enable=memory" to your linux cmdline (/boot/cmdline.txt on a Raspberry Pi)'
-    fi
+    controllers=
+    if [ -r /sys/fs/cgroup/cgroup.controllers ]; then read -r controllers < /sys/fs/cgroup/cgroup.controllers || true; fi
+    case " ${controllers} " in
+        *" memory "*) ;;
+        *) info 'Failed to find memory cgroup, you may need to add "cgroup_memory=1 cgroup_enable=memory" to your linux cmdline (/boot/cmdline.txt on a Raspberry Pi)' ;;
+    esac
     if [ "${INSTALL_K3S_SKIP_ENABLE}" = true ]; then
         STANDIN_RESULT=skip-enable
         return
@@ -346,7 +382,7 @@ service_enable_and_start() {
     STANDIN_RESULT=started
     [ "$($SUDO systemctl is-active "${SYSTEM_NAME}" 2> /dev/null)" != active ] || STANDIN_RESULT=restarted
     info "systemd: Starting ${SYSTEM_NAME}"
-    $SUDO rm -f "${STANDIN_READY_DIR}/ready-${CMD_K3S}"
+    [ ! -e "${STANDIN_READY_DIR}/ready-${CMD_K3S}" ] || $SUDO rm -f "${STANDIN_READY_DIR}/ready-${CMD_K3S}"
     $SUDO systemctl restart "${SYSTEM_NAME}"
     wait_ready
 }
