@@ -203,7 +203,7 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
     expect(run.result.ok).toBe(true);
     expect(run.result.fastPath).toEqual({ taken: true });
     expect(run.scripts).toHaveLength(1);
-    expect(run.scripts[0]).toMatch(/^\(\numask 077; f=\/run\/revue-pi-fast-check\.\$\$\nk3s kubectl get \S+ -A -l app\.kubernetes\.io\/managed-by=revue-pi -o json >\$f\.1 &/);
+    expect(run.scripts[0]).toMatch(/^\(\nfc=\/run\/revue-pi-fast-check\.\$\$\n\(umask 077; exec k3s kubectl get \S+ -A -l app\.kubernetes\.io\/managed-by=revue-pi -o json >\$fc\.1\) &/);
     // Its two lists went through root-only files under /run, removed afterwards.
     expect((await lab.node('pi-1').exec('ls -A /run | grep revue-pi-fast-check || true')).stdout).toBe('');
     expect(run.scripts.filter((s) => s.includes('kubectl apply'))).toEqual([]);
