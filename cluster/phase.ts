@@ -32,7 +32,7 @@ import { generateToken, readStateToken, tokenFileContent, tokenSecret, type Rand
 /**
  * The cluster phase of `up`/`plan`: K3s on every node, in order — the first server, then the other servers
  * one at a time (etcd quorum), then the agents in parallel — then a bounded wait until every node is Ready,
- * then the kubeconfig. Everything goes through each node's one transport; the Kubernetes API is reached with
+ * then the kubeconfig. It may start while nodes are still being prepared: each node waits for its own `ready`. Everything goes through each node's one transport; the Kubernetes API is reached with
  * `k3s kubectl` on the first server. Failures are per node and recorded in the node's report; nothing throws
  * for one node.
  */
@@ -42,6 +42,11 @@ export interface ClusterNodeInput {
   transport?: Transport;
   k3s: K3sFacts;
   report: NodeReport;
+  /**
+   * Resolves once the node is ready for K3s (its preparation, reboot included, is done), with its K3s facts as probed
+   * then; undefined when its preparation failed (it is then left out). Absent: ready now, with `k3s`.
+   */
+  ready?: Promise<K3sFacts | undefined>;
 }
 
 export interface ClusterPhaseOptions {
@@ -81,6 +86,8 @@ const STEP = 'k3s';
 interface Session extends ClusterNodeInput {
   step: StepReport;
   changes: ClusterChange[];
+  /** Its preparation failed while this phase ran: not part of it. */
+  leftOut?: boolean;
   /** The node-password rejection was handled once already this run. */
   passwordFixed?: boolean;
 }
@@ -102,6 +109,8 @@ export async function runClusterPhase(opts: ClusterPhaseOptions): Promise<Cluste
     // Only a bug gets here; still, every node gets an answer.
     for (const s of sessions) if (!s.report.error) fail(opts, s, `the cluster phase stopped: ${message(error)}`);
   }
+  // A node that failed elsewhere meanwhile (its preparation) took no part: no cluster step for it.
+  for (const s of sessions.filter(tookNoPart)) s.report.steps.splice(s.report.steps.indexOf(s.step), 1);
   if (opts.command === 'up') {
     // Lets the next probe skip `k3s --version` where the binary is unchanged; an optimisation, never a failure.
     try {
@@ -110,8 +119,30 @@ export async function runClusterPhase(opts: ClusterPhaseOptions): Promise<Cluste
       opts.log.write(`could not update the K3s version cache: ${message(error)}`);
     }
   }
-  emit({ type: 'phase-end', phase: PHASE, ok: sessions.every((s) => !s.report.error) });
+  emit({ type: 'phase-end', phase: PHASE, ok: sessions.every((s) => tookNoPart(s) || !s.report.error) });
   return result;
+}
+
+function tookNoPart(s: Session): boolean {
+  return s.leftOut === true;
+}
+
+/**
+ * Waits until the node is prepared and takes its K3s facts from then. False when it cannot take part: its preparation
+ * failed (left out), or this phase already failed it.
+ */
+async function whenReady(s: Session): Promise<boolean> {
+  if (s.ready) {
+    const k3s = await s.ready;
+    if (k3s === undefined) {
+      s.leftOut = true;
+      return false;
+    }
+    s.k3s = k3s;
+  }
+  // Failed elsewhere while this phase waited (not by this phase, which marks its step failed).
+  if (s.report.error !== undefined && s.step.status !== 'failed') s.leftOut = true;
+  return !s.report.error;
 }
 
 async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], result: ClusterPhaseResult): Promise<void> {
@@ -126,7 +157,7 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
   const first = sessions.find((s) => s.node.name === firstNode.name);
   const others = sessions.filter((s) => s !== first);
   const cascade = (why: string) => {
-    for (const s of others) if (!s.report.error) fail(opts, s, `first server ${firstNode.name} failed: ${why}`);
+    for (const s of others) if (!s.report.error && !s.leftOut) fail(opts, s, `first server ${firstNode.name} failed: ${why}`);
   };
   if (!first) {
     cascade(firstInput?.report.error ?? 'it was not reached');
@@ -135,6 +166,10 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
   if (opts.command === 'up' && !first.transport) {
     fail(opts, first, 'no connection to it');
     cascade('no connection to it');
+    return;
+  }
+  if (!(await whenReady(first))) {
+    cascade(first.report.error ?? 'its preparation failed');
     return;
   }
 
@@ -158,30 +193,19 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
     return;
   }
 
-  // Checks (role changes are refused, other versions reported) and plans, for every node.
-  for (const s of sessions) {
-    for (const check of checkClusterNode(s.k3s, inventory, s.node)) {
-      if (check.severity === 'warning') {
-        s.report.warnings.push(check.message);
-        opts.emit({ type: 'node-warning', node: s.node.name, message: check.message });
-      } else {
-        fail(opts, s, check.message);
-      }
-    }
-    if (!s.report.error) s.changes = planClusterNode(s.k3s, inventory, s.node, { firstServer: firstNode, token });
-    const registration = registrationOnlyWarning(s.node, s.k3s, s.changes);
-    if (registration) {
-      s.report.warnings.push(registration);
-      opts.emit({ type: 'node-warning', node: s.node.name, message: registration });
-    }
-  }
+  // Checks (role changes are refused, other versions reported) and plans: the first server now, every other node once
+  // it is ready.
+  const plan = (s: Session) => planNode(opts, s, firstNode, token);
+  plan(first);
   if (first.report.error) {
     cascade(first.report.error);
     return;
   }
 
   if (opts.command === 'plan') {
-    for (const s of sessions.filter((x) => !x.report.error)) {
+    for (const s of sessions) {
+      if (s !== first && (await whenReady(s))) plan(s);
+      if (s.report.error || s.leftOut) continue;
       s.step.status = s.changes.length > 0 ? 'planned' : 'unchanged';
       s.step.changes = s.changes.map(describeClusterChange);
       opts.emit({ type: 'node-step', phase: PHASE, node: s.node.name, step: STEP, status: s.step.status, detail: summary(s.step.changes) });
@@ -204,17 +228,41 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
       return;
     }
   }
-  for (const s of others.filter((x) => x.node.role === 'server' && !x.report.error)) await converge(opts, s, token!, first);
+  const readyThenConverge = async (s: Session) => {
+    if (!(await whenReady(s))) return;
+    plan(s);
+    if (!s.report.error) await converge(opts, s, token!, first);
+  };
+  for (const s of others.filter((x) => x.node.role === 'server')) await readyThenConverge(s);
   await forEachNode(
-    others.filter((x) => x.node.role === 'agent' && !x.report.error).map((s) => ({ name: s.node.name, s })),
+    others.filter((x) => x.node.role === 'agent').map((s) => ({ name: s.node.name, s })),
     opts.concurrency,
-    ({ s }) => converge(opts, s, token!, first),
+    ({ s }) => readyThenConverge(s),
   );
 
   // The kubeconfig only needs the first server, so it is fetched while the others become Ready.
-  const [readyNodesJson, kubeconfigPath] = await Promise.all([waitForReady(opts, first, sessions.filter((s) => !s.report.error)), mergeKubeconfigFromServer(opts, first)]);
+  const [readyNodesJson, kubeconfigPath] = await Promise.all([waitForReady(opts, first, sessions.filter((s) => !s.report.error && !s.leftOut)), mergeKubeconfigFromServer(opts, first)]);
   result.kubeconfigPath = kubeconfigPath;
   if (readyNodesJson !== undefined) result.readyNodesJson = readyNodesJson;
+}
+
+/** A node's checks (warnings, or a failure) and, if it passes, its plan. */
+function planNode(opts: ClusterPhaseOptions, s: Session, firstServer: InventoryNode, token: string | undefined): void {
+  const { inventory } = opts;
+  for (const check of checkClusterNode(s.k3s, inventory, s.node)) {
+    if (check.severity === 'warning') {
+      s.report.warnings.push(check.message);
+      opts.emit({ type: 'node-warning', node: s.node.name, message: check.message });
+    } else {
+      fail(opts, s, check.message);
+    }
+  }
+  if (!s.report.error) s.changes = planClusterNode(s.k3s, inventory, s.node, { firstServer, token });
+  const registration = registrationOnlyWarning(s.node, s.k3s, s.changes);
+  if (registration) {
+    s.report.warnings.push(registration);
+    opts.emit({ type: 'node-warning', node: s.node.name, message: registration });
+  }
 }
 
 // ---- token ----------------------------------------------------------------------------------------------

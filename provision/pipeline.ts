@@ -103,17 +103,13 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
         return finish(opts, sessions, started);
       }
     }
-    if (opts.command === 'up') {
-      await phase(opts, 'prepare', 'Preparing the nodes (boot config, hostname, reboots)', sessions.filter((s) => !s.report.error), (s) => prepareNode(opts, s, probeExtras));
-    }
-    // What the first server's probe read of the cluster (node list, fast check) is stale once any node was
-    // prepared: a rebooting node was Ready when it was read. Then the cluster and workloads phases ask again.
-    if (sessions.some((s) => s.prepareChanges.length > 0)) {
-      for (const s of sessions) {
-        s.fastCheckOutput = undefined;
-        if (s.k3s.apiNodesJson !== undefined) s.k3s = { ...s.k3s, apiNodesJson: undefined };
-      }
-    }
+    // What the first server's probe read of the cluster (node list, fast check) is stale once any node is prepared:
+    // a rebooting node was Ready when it was read. Then the cluster and workloads phases ask again.
+    const anyPrepared = opts.command === 'up' && sessions.some((s) => !s.report.error && s.prepareChanges.length > 0);
+    if (anyPrepared) for (const s of sessions) forgetClusterState(s);
+    // Each node goes on to K3s as soon as it is prepared: the first server installs while the others still reboot,
+    // and an agent joins once it is back and the servers are up, not when the slowest node is back.
+    const prepared = opts.command === 'up' ? prepareInBackground(opts, sessions.filter((s) => !s.report.error), probeExtras) : undefined;
     const k3s = await runClusterPhase({
       command: opts.command,
       inventory,
@@ -121,10 +117,17 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
       concurrency: opts.concurrency,
       emit,
       log: opts.log,
-      nodes: sessions.map((s) => ({ node: s.node, transport: s.transport, k3s: s.k3s, report: s.report })),
+      nodes: sessions.map((s) => ({
+        node: s.node,
+        transport: s.transport,
+        k3s: s.k3s,
+        report: s.report,
+        ...(prepared?.ready.has(s.node.name) ? { ready: prepared.ready.get(s.node.name)!.then((ok) => (ok ? s.k3s : undefined)) } : {}),
+      })),
       kubeconfigPath: opts.kubeconfigPath,
       readyTimeoutMs: inventory.k3s.readyTimeoutSeconds * 1000,
     });
+    await prepared?.done;
     const { readyNodesJson, ...k3sReport } = k3s;
     // The probed fast check is current only if the cluster phase changed nothing on any node.
     const clusterUnchanged = sessions.every((s) => s.report.steps.every((step) => step.phase !== 'cluster' || step.step !== 'k3s' || step.status === 'unchanged'));
@@ -222,10 +225,46 @@ async function phase(opts: PipelineOptions, name: string, title: string, session
   opts.emit({ type: 'phase-end', phase: name, ok });
 }
 
+/** Drops what the first server's probe read of the cluster (node list, workloads fast check): it is stale. */
+function forgetClusterState(s: NodeSession): void {
+  s.fastCheckOutput = undefined;
+  if (s.k3s.apiNodesJson !== undefined) s.k3s = { ...s.k3s, apiNodesJson: undefined };
+}
+
+/**
+ * The prepare phase, started without waiting for it: `ready` has a promise per node that resolves once the node is
+ * prepared (true) or failed (false); `done` once the phase has ended. The phase's events and failures are those of
+ * phase(), so the report reads the same.
+ */
+function prepareInBackground(opts: PipelineOptions, sessions: NodeSession[], extras: ProbeExtras): { ready: Map<string, Promise<boolean>>; done: Promise<void> } {
+  const signals = new Map(sessions.map((s) => [s.node.name, deferred<boolean>()]));
+  const done = phase(opts, 'prepare', 'Preparing the nodes (boot config, hostname, reboots)', sessions, async (s) => {
+    try {
+      await prepareNode(opts, s, extras);
+      // Probed again after its reboot, it read the cluster while others may still be rebooting.
+      if (s.report.rebooted) forgetClusterState(s);
+      signals.get(s.node.name)!.resolve(true);
+    } catch (error) {
+      // Recorded on the node before the cluster phase hears of it, as phase() would at the end.
+      markFailed(s, errorMessage(error), 'prepare');
+      opts.log.write(`[${s.node.name}] prepare failed: ${errorDetail(error)}`);
+      signals.get(s.node.name)!.resolve(false);
+    }
+  });
+  return { ready: new Map([...signals].map(([name, d]) => [name, d.promise])), done };
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 function markFailed(s: NodeSession, message: string, phase?: string): void {
   s.report.error = message;
-  const last = s.report.steps[s.report.steps.length - 1];
-  if (phase && last && last.phase === phase && last.status !== 'failed') {
+  // The phase's own last step (a later phase may already have added one: they overlap).
+  const last = [...s.report.steps].reverse().find((step) => step.phase === phase);
+  if (phase && last && last.status !== 'failed') {
     last.status = 'failed';
     last.error = message;
   } else if (phase) {

@@ -22,6 +22,8 @@ export function pickOutputMode(opts: { json?: boolean }, stream: NodeJS.WriteStr
  */
 export class ProgressRenderer {
   private spinner?: Ora;
+  /** Phases started and not ended, oldest first: prepare and cluster overlap (a node joins once it is prepared). */
+  private readonly active: { phase: string; title: string }[] = [];
   private readonly lines: string[] = [];
 
   constructor(
@@ -35,16 +37,26 @@ export class ProgressRenderer {
     if (this.mode === 'json') return;
     switch (event.type) {
       case 'phase-start':
-        if (this.mode === 'tty' && this.ora) this.spinner = this.ora({ text: event.title, stream: process.stderr }).start();
-        else this.print(`==> ${event.title}`);
-        break;
-      case 'phase-end':
-        if (this.spinner) {
-          if (event.ok) this.spinner.succeed();
-          else this.spinner.fail();
-          this.spinner = undefined;
+        this.active.push({ phase: event.phase, title: event.title });
+        if (this.mode === 'tty' && this.ora) {
+          if (this.spinner) this.spinner.text = event.title;
+          else this.spinner = this.ora({ text: event.title, stream: this.err }).start();
+        } else {
+          this.print(`==> ${event.title}`);
         }
         break;
+      case 'phase-end': {
+        const index = this.active.findIndex((a) => a.phase === event.phase);
+        const ended = index >= 0 ? this.active.splice(index, 1)[0]! : { phase: event.phase, title: event.phase };
+        if (this.spinner) {
+          // The ended phase keeps its line (by its title, not the last node step shown); one still running gets the spinner.
+          if (event.ok) this.spinner.succeed(ended.title);
+          else this.spinner.fail(ended.title);
+          const running = this.active[this.active.length - 1];
+          this.spinner = running && this.ora ? this.ora({ text: running.title, stream: this.err }).start() : undefined;
+        }
+        break;
+      }
       case 'node-step':
         if (event.status === 'running') {
           if (this.spinner) this.spinner.text = `${event.node}: ${event.step}${event.detail ? ` — ${event.detail}` : ''}`;

@@ -374,6 +374,68 @@ describe('runClusterPhase: order', () => {
   });
 });
 
+describe('runClusterPhase: nodes still being prepared (ready promises)', () => {
+  /** A ready promise per node that the test settles by hand, as the prepare phase would. */
+  function gated(nodes: ClusterNodeInput[]) {
+    const open = new Map<string, (k3s: K3sFacts | undefined) => void>();
+    for (const n of nodes) n.ready = new Promise<K3sFacts | undefined>((r) => open.set(n.node.name, r));
+    return (name: string, ok = true) => open.get(name)!(ok ? nodes.find((n) => n.node.name === name)!.k3s : undefined);
+  }
+  const tick = () => new Promise((r) => setTimeout(r, 20));
+
+  it('the first server installs as soon as it is ready, while an agent is still rebooting; that agent joins once ready', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    const nodes = sim.inputs();
+    const ready = gated(nodes);
+    const phase = runClusterPhase(options(inv, nodes));
+    ready('pi-1');
+    ready('pi-3');
+    await tick();
+    expect(sim.timeline).toEqual(['pi-1:install-start', 'pi-1:install-end', 'pi-3:install-start', 'pi-3:install-end']);
+    expect(sim.transports.get('pi-2')!.runs).toEqual([]);
+    ready('pi-2');
+    await phase;
+    expect(sim.timeline.slice(4)).toEqual(['pi-2:install-start', 'pi-2:install-end']);
+    expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined, undefined]);
+    expect(steps(nodes)).toEqual({ 'pi-1': ['k3s:changed', 'kubeconfig:changed'], 'pi-2': ['k3s:changed'], 'pi-3': ['k3s:changed'] });
+  });
+
+  it('an agent whose preparation fails is left out: no command, no cluster step; the others finish and the phase is ok', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    const nodes = sim.inputs();
+    const ready = gated(nodes);
+    const phase = runClusterPhase(options(inv, nodes));
+    ready('pi-1');
+    ready('pi-3');
+    // The prepare phase records the failure on the node before it settles the promise.
+    nodes[1]!.report.error = 'node pi-2 did not come back within 300 s after the reboot.';
+    ready('pi-2', false);
+    await phase;
+    expect(sim.transports.get('pi-2')!.runs).toEqual([]);
+    expect(steps(nodes)).toEqual({ 'pi-1': ['k3s:changed', 'kubeconfig:changed'], 'pi-2': [], 'pi-3': ['k3s:changed'] });
+    expect(nodes[1]!.report.error).toBe('node pi-2 did not come back within 300 s after the reboot.');
+    expect(events.at(-1)).toEqual({ type: 'phase-end', phase: 'cluster', ok: true });
+  });
+
+  it('a first server whose preparation fails fails the others, naming it; nobody gets a command', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    const nodes = sim.inputs();
+    const ready = gated(nodes);
+    const phase = runClusterPhase(options(inv, nodes));
+    nodes[0]!.report.error = 'node pi-1 rebooted but the memory cgroup is still inactive';
+    ready('pi-1', false);
+    ready('pi-2');
+    ready('pi-3');
+    await phase;
+    expect(sim.allRuns()).toEqual([]);
+    expect(nodes[2]!.report.error).toBe('first server pi-1 failed: node pi-1 rebooted but the memory cgroup is still inactive');
+    expect(steps(nodes)['pi-1']).toEqual([]);
+  });
+});
+
 describe('runClusterPhase: failures stay per node', () => {
   it('an installer failing on one agent: the others finish, that node is failed with the cause; a re-run heals it', async () => {
     const inv = inventory();
