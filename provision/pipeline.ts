@@ -3,7 +3,7 @@ import { ConnectionError, RevuePiError } from './errors.js';
 import type { Inventory, InventoryNode } from './inventory/schema.js';
 import type { RunLog } from './log.js';
 import { nodeStatusFromSteps, type NodeReport, type RunReport, type StepReport, EXIT_NODE_FAILED, EXIT_OK } from './report.js';
-import { forEachNode } from './runner.js';
+import { deferred, forEachNode } from './runner.js';
 import { buildFactsScript, parseFacts, type NodeFacts } from './steps/facts.js';
 import { freshPiFacts } from './steps/fresh.js';
 import { applyPreparation, checkNode, describeChange, planPreparation, verifyAfterReboot, type PrepareChange } from './steps/prepare.js';
@@ -252,12 +252,6 @@ function prepareInBackground(opts: PipelineOptions, sessions: NodeSession[], ext
     }
   });
   return { ready: new Map([...signals].map(([name, d]) => [name, d.promise])), done };
-}
-
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
 }
 
 function markFailed(s: NodeSession, message: string, phase?: string): void {

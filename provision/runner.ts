@@ -26,3 +26,10 @@ export async function forEachNode<N extends { name: string }, T>(
   // Report in inventory order, whatever order they finished in.
   return new Map(nodes.map((n) => [n.name, results.get(n.name)!]));
 }
+
+/** A promise and the function that settles it, for work that one task finishes and another waits for. */
+export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
