@@ -56,3 +56,13 @@ export function buildForgetNodeScript(name: string): string {
 export function buildRestartCommand(unit: K3sUnit): string {
   return unit === 'k3s' ? 'systemctl restart k3s' : 'systemctl restart --no-block k3s-agent';
 }
+
+/**
+ * Why K3s on a node cannot join, from its journal, when the cause will not go away by waiting: the cluster refused its
+ * token, or the token names another cluster's CA. K3s keeps retrying these for ever; undefined for anything else.
+ */
+export function joinRefusal(journalText: string): string | undefined {
+  if (/token CA hash does not match/i.test(journalText)) return "its token names another cluster's CA (token CA hash does not match)";
+  if (/401 Unauthorized/.test(journalText)) return 'the cluster refused its token (401 Unauthorized)';
+  return undefined;
+}

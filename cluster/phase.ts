@@ -22,6 +22,7 @@ import {
   buildJournalCommand,
   buildRestartCommand,
   isNodePasswordRejected,
+  joinRefusal,
   parseNodesReady,
   type NodeReadiness,
 } from './nodes.js';
@@ -452,17 +453,36 @@ async function runWatchingJournal(opts: ClusterPhaseOptions, s: Session, start: 
 }
 
 /**
+ * While a node is not Ready yet: a node-password rejection is cleared (fixRejectedPassword); a refusal that waiting
+ * will not cure (a wrong token: K3s retries it for ever) throws at once, with the journal, instead of at the end of the
+ * Ready timeout.
+ */
+async function checkJournal(opts: ClusterPhaseOptions, s: Session, first: Session): Promise<void> {
+  if (s === first || !s.transport) return;
+  const unit = unitFor(s.node.role);
+  const journal = (await s.transport.run(buildJournalCommand(unit, 50), { sudo: true, timeoutMs: 15_000 })).stdout;
+  if (await fixRejectedPassword(opts, s, first, {}, journal)) return;
+  const refusal = joinRefusal(journal);
+  if (!refusal) return;
+  throw new RevuePiError(`K3s on node ${s.node.name} cannot join the cluster: ${refusal}. Last lines of its ${unit} journal:\n${journal.trim().split('\n').slice(-10).join('\n')}`, {
+    code: 'JOIN_REFUSED',
+    node: s.node.name,
+    hint: `Check ${TOKEN_FILE_PATH} on ${s.node.name} against the cluster's token, then run up again.`,
+  });
+}
+
+/**
  * Checks the node's journal for a node-password rejection and, once per node, clears it: the stale node
  * object and its password secret go on the first server, then the unit starts again — an agent always; a
  * server only when its own start already failed (`afterFailure`), since a start still under way retries by
  * itself. True when it acted.
  */
-async function fixRejectedPassword(opts: ClusterPhaseOptions, s: Session, first: Session, how: { afterFailure?: boolean } = {}): Promise<boolean> {
+async function fixRejectedPassword(opts: ClusterPhaseOptions, s: Session, first: Session, how: { afterFailure?: boolean } = {}, journalText?: string): Promise<boolean> {
   const transport = s.transport;
   if (!transport || s === first || s.passwordFixed) return false;
   const unit = unitFor(s.node.role);
-  const journal = await transport.run(buildJournalCommand(unit, 50), { sudo: true, timeoutMs: 15_000 });
-  if (!isNodePasswordRejected(journal.stdout)) return false;
+  const journal = journalText ?? (await transport.run(buildJournalCommand(unit, 50), { sudo: true, timeoutMs: 15_000 })).stdout;
+  if (!isNodePasswordRejected(journal)) return false;
   s.passwordFixed = true;
   const name = s.node.name;
   opts.log.write(`[${name}] K3s refused the node password (the node was re-imaged): removing node ${name} and its password secret on ${first.node.name}`);
@@ -557,7 +577,7 @@ async function waitForReady(opts: ClusterPhaseOptions, first: Session, sessions:
     if (Date.now() >= deadline) break;
     if (Date.now() - lastJournalCheck >= journalEvery) {
       lastJournalCheck = Date.now();
-      await Promise.all([...pending.values()].map((s) => fixRejectedPassword(opts, s, first).catch((error) => {
+      await Promise.all([...pending.values()].map((s) => checkJournal(opts, s, first).catch((error) => {
         fail(opts, s, message(error));
         pending.delete(s.node.name);
       })));

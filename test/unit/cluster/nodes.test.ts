@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildForgetNodeScript, buildJournalCommand, buildRestartCommand, isNodePasswordRejected, parseNodesReady } from '../../../cluster/nodes.js';
+import { buildForgetNodeScript, buildJournalCommand, buildRestartCommand, isNodePasswordRejected, joinRefusal, parseNodesReady } from '../../../cluster/nodes.js';
 
 /** Trimmed from `kubectl get nodes -o json` on a K3s server: one Ready node, one that lost its kubelet. */
 const NODES_JSON = JSON.stringify({
@@ -39,6 +39,17 @@ describe('parseNodesReady', () => {
   it('says what it got when kubectl printed an error instead of JSON', () => {
     expect(() => parseNodesReady('The connection to the server 127.0.0.1:6443 was refused')).toThrow(/did not print JSON: The connection/);
     expect(() => parseNodesReady('{}')).toThrow(/no node list/);
+  });
+});
+
+describe('join refusals that waiting will not cure', () => {
+  it('a refused token and a token for another CA are named; anything else is not a refusal', () => {
+    expect(joinRefusal('k3s[812]: level=error msg="failed to get CA certs: https://127.0.0.1:6444/cacerts: 401 Unauthorized"')).toBe('the cluster refused its token (401 Unauthorized)');
+    expect(joinRefusal('level=fatal msg="Error: failed to validate token: token CA hash does not match the Cluster CA certificate hash"')).toBe(
+      "its token names another cluster's CA (token CA hash does not match)",
+    );
+    expect(joinRefusal('level=error msg="failed to get CA certs: dial tcp 192.168.1.101:6443: connect: connection refused"')).toBeUndefined();
+    expect(joinRefusal('-- No entries --')).toBeUndefined();
   });
 });
 

@@ -36,6 +36,8 @@ interface SimNode {
   stalePassword?: boolean;
   /** With a stale password, K3s exits and the installer fails (the lab stand-in's behaviour) instead of retrying. */
   givesUp?: boolean;
+  /** The cluster refuses the node's token: K3s retries for ever, logging 401 Unauthorized, and never registers. */
+  wrongToken?: boolean;
   journal: string[];
 }
 
@@ -65,6 +67,7 @@ class SimCluster {
         t.files.set(`/etc/systemd/system/${role === 'server' ? 'k3s' : 'k3s-agent'}.service`, Buffer.from('[Unit]\n'));
         if (role === 'server') t.files.set(K3S_KUBECONFIG_PATH, Buffer.from(K3S_YAML));
         if (sim.stalePassword) sim.journal.push('level=error msg="Failed to retrieve agent config: Node password rejected, duplicate hostname"');
+        if (sim.wrongToken) sim.journal.push('level=error msg="failed to get CA certs: https://127.0.0.1:6444/cacerts: 401 Unauthorized"');
         if (sim.stalePassword && sim.givesUp) {
           sim.running = false;
           return fail(1, 'Job for k3s-agent.service failed because the control process exited with error code.');
@@ -103,7 +106,7 @@ class SimCluster {
   private nodeObjects() {
     return this.inv.nodes.flatMap((n) => {
       const sim = this.sim.get(n.name)!;
-      if (!sim.installed && !sim.stalePassword) return [];
+      if ((!sim.installed && !sim.stalePassword) || sim.wrongToken) return [];
       const ready = sim.installed && sim.running && !sim.neverReady && !sim.stalePassword;
       return [{ metadata: { name: n.name }, status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }], nodeInfo: { kubeletVersion: sim.version ?? 'v1.33.5+k3s1' } } }];
     });
@@ -637,6 +640,24 @@ describe('runClusterPhase: a re-imaged node rejoining under its old name', () =>
       'install K3s agent v1.33.5+k3s1 and join https://192.168.1.101:6443',
       'node password rejected (node re-imaged): removed the stale node object pi-3 and secret kube-system/pi-3.node-password.k3s on pi-1, restarted k3s-agent',
     ]);
+  });
+});
+
+describe('runClusterPhase: a join the cluster refuses', () => {
+  it('an agent whose token the cluster refuses fails at the next journal check, with the journal, not at the Ready timeout', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    sim.sim.get('pi-3')!.wrongToken = true;
+    const nodes = sim.inputs();
+    const started = Date.now();
+    await runClusterPhase(options(inv, nodes, { readyTimeoutMs: 60_000 }));
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(nodes.map((n) => n.report.error !== undefined)).toEqual([false, false, true]);
+    expect(nodes[2]!.report.error).toBe(
+      'K3s on node pi-3 cannot join the cluster: the cluster refused its token (401 Unauthorized). Last lines of its k3s-agent journal:\n' +
+        'level=error msg="failed to get CA certs: https://127.0.0.1:6444/cacerts: 401 Unauthorized" ' +
+        `Check /etc/rancher/k3s/revue-pi-token on pi-3 against the cluster's token, then run up again.`,
+    );
   });
 });
 
