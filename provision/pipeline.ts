@@ -238,9 +238,17 @@ function forgetClusterState(s: NodeSession): void {
  */
 function prepareInBackground(opts: PipelineOptions, sessions: NodeSession[], extras: ProbeExtras): { ready: Map<string, Promise<boolean>>; done: Promise<void> } {
   const signals = new Map(sessions.map((s) => [s.node.name, deferred<boolean>()]));
-  const done = phase(opts, 'prepare', 'Preparing the nodes (boot config, hostname, reboots)', sessions, async (s) => {
+  // The first server goes first: the others' preparation starts once its command has returned, so the node everyone
+  // waits for is not slowed (on a busy laptop or network) by nodes that will wait for it anyway. It heads the queue, so
+  // a low --concurrency cannot leave it waiting behind them.
+  const first = sessions.find((s) => s.node.name === extras.firstServer);
+  const firstSent = deferred<void>();
+  if (!first) firstSent.resolve();
+  const ordered = first ? [first, ...sessions.filter((s) => s !== first)] : sessions;
+  const done = phase(opts, 'prepare', 'Preparing the nodes (boot config, hostname, reboots)', ordered, async (s) => {
     try {
-      await prepareNode(opts, s, extras);
+      if (s !== first) await firstSent.promise;
+      await prepareNode(opts, s, extras, s === first ? () => firstSent.resolve() : undefined);
       // Probed again after its reboot, it read the cluster while others may still be rebooting.
       if (s.report.rebooted) forgetClusterState(s);
       signals.get(s.node.name)!.resolve(true);
@@ -249,6 +257,8 @@ function prepareInBackground(opts: PipelineOptions, sessions: NodeSession[], ext
       markFailed(s, errorMessage(error), 'prepare');
       opts.log.write(`[${s.node.name}] prepare failed: ${errorDetail(error)}`);
       signals.get(s.node.name)!.resolve(false);
+    } finally {
+      if (s === first) firstSent.resolve();
     }
   });
   return { ready: new Map([...signals].map(([name, d]) => [name, d.promise])), done };
@@ -355,12 +365,14 @@ export async function probeFacts(transport: Transport): Promise<NodeFacts> {
   return (await probeNodeState(transport)).facts;
 }
 
-async function prepareNode(opts: PipelineOptions, s: NodeSession, extras: ProbeExtras): Promise<void> {
+/** `commandSent`: called once the node's one preparation command has returned (before any reboot wait), or at once when it needs none. */
+async function prepareNode(opts: PipelineOptions, s: NodeSession, extras: ProbeExtras, commandSent?: () => void): Promise<void> {
   const { emit, inventory, log } = opts;
   const node = s.node;
   const transport = s.transport!;
   const step = s.report.steps.find((x) => x.phase === 'prepare')!;
   if (s.prepareChanges.length === 0) {
+    commandSent?.();
     emit({ type: 'node-step', phase: 'prepare', node: node.name, step: 'boot-config', status: 'unchanged' });
     return;
   }
@@ -372,6 +384,7 @@ async function prepareNode(opts: PipelineOptions, s: NodeSession, extras: ProbeE
       log.write(`[${node.name}] ${describeChange(change)}`);
     },
   });
+  commandSent?.();
   const reboot = s.prepareChanges.find((c) => c.kind === 'reboot');
   if (reboot) {
     step.status = 'changed';

@@ -57,6 +57,10 @@ describeLab('up with one node rebooting slower than the others (lab, K3s install
     const timeoutAt = log.indexOf('[pi-3] prepare failed');
     expect(installAt).toBeGreaterThan(0);
     expect(timeoutAt).toBeGreaterThan(installAt);
+    // The first server went first: the others' boot files were written after its own command had returned.
+    const firstRebooting = log.indexOf('[pi-1] rebooting:');
+    for (const other of ['pi-2', 'pi-3']) expect(log.indexOf(`[${other}] write /boot/firmware/cmdline.txt`)).toBeGreaterThan(firstRebooting);
+    expect(firstRebooting).toBeGreaterThan(0);
   });
 
   it('once the slow node is back, the next up joins it without another reboot', async () => {
