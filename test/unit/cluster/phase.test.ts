@@ -384,14 +384,18 @@ describe('runClusterPhase: nodes still being prepared (ready promises)', () => {
     for (const n of nodes) n.ready = new Promise<K3sFacts | undefined>((r) => open.set(n.node.name, r));
     return (name: string, ok = true) => open.get(name)!(ok ? nodes.find((n) => n.node.name === name)!.k3s : undefined);
   }
-  const tick = () => new Promise((r) => setTimeout(r, 20));
-
-  it('the first server installs as soon as it is ready, while an agent is still rebooting; that agent joins once ready', async () => {
+  /** The phase started on three nodes, none of them ready yet. */
+  function startGated() {
     const inv = inventory();
     const sim = new SimCluster(inv);
     const nodes = sim.inputs();
     const ready = gated(nodes);
-    const phase = runClusterPhase(options(inv, nodes));
+    return { sim, nodes, ready, phase: runClusterPhase(options(inv, nodes)) };
+  }
+  const tick = () => new Promise((r) => setTimeout(r, 20));
+
+  it('the first server installs as soon as it is ready, while an agent is still rebooting; that agent joins once ready', async () => {
+    const { sim, nodes, ready, phase } = startGated();
     ready('pi-1');
     ready('pi-3');
     await tick();
@@ -405,11 +409,7 @@ describe('runClusterPhase: nodes still being prepared (ready promises)', () => {
   });
 
   it('an agent whose preparation fails is left out: no command, no cluster step; the others finish and the phase is ok', async () => {
-    const inv = inventory();
-    const sim = new SimCluster(inv);
-    const nodes = sim.inputs();
-    const ready = gated(nodes);
-    const phase = runClusterPhase(options(inv, nodes));
+    const { sim, nodes, ready, phase } = startGated();
     ready('pi-1');
     ready('pi-3');
     // The prepare phase records the failure on the node before it settles the promise.
@@ -423,11 +423,7 @@ describe('runClusterPhase: nodes still being prepared (ready promises)', () => {
   });
 
   it('a first server whose preparation fails fails the others, naming it; nobody gets a command', async () => {
-    const inv = inventory();
-    const sim = new SimCluster(inv);
-    const nodes = sim.inputs();
-    const ready = gated(nodes);
-    const phase = runClusterPhase(options(inv, nodes));
+    const { sim, nodes, ready, phase } = startGated();
     nodes[0]!.report.error = 'node pi-1 rebooted but the memory cgroup is still inactive';
     ready('pi-1', false);
     ready('pi-2');
