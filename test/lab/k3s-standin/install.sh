@@ -333,26 +333,38 @@ ExecStart=${BIN_DIR}/k3s \\
 EOF
 }
 
-# Type=notify stand-in: wait until the stand-in k3s reports ready, or fail as systemd does when it exits.
+# Type=notify stand-in: the lab's systemctl hands the unit a FIFO (LAB_NOTIFY) on which the stand-in k3s says READY=1,
+# as K3s does to systemd, and the unit's wrapper says EXIT=<code> if it ends first. Opened before the restart, so nothing
+# said is lost; read without polling (ten nodes install at once on the lab's cores).
+notify_open() {
+    STANDIN_NOTIFY=/run/lab/systemd/${SERVICE_K3S}.notify
+    [ -d /run/lab/systemd ] || $SUDO mkdir -p /run/lab/systemd
+    [ -p "${STANDIN_NOTIFY}" ] || $SUDO mkfifo -m 600 "${STANDIN_NOTIFY}"
+    # Not root: the FIFO becomes the caller's, so it can read it (the unit, as root, can write it anyway).
+    [ -z "${SUDO}" ] || $SUDO chown "$(id -u)" "${STANDIN_NOTIFY}"
+    exec 8<> "${STANDIN_NOTIFY}"
+}
+
 wait_ready() {
-    i=0
-    while [ $i -lt $((STANDIN_READY_TIMEOUT * 5)) ]; do
-        [ ! -e "${STANDIN_READY_DIR}/ready-${CMD_K3S}" ] || return 0
-        # The ready file every 0.2 s, the unit's state once a second: the lab's systemctl is a bash script and every
-        # sleep a process, and ten nodes installing at once on two cores should spend their CPU on K3s.
-        i=$((i + 1))
-        if [ $((i % 5)) -eq 1 ]; then
-            case $($SUDO systemctl is-active "${SYSTEM_NAME}" 2> /dev/null) in
-                failed | inactive | activating) # activating = waiting to restart after an exit
-                    echo "Job for ${SERVICE_K3S} failed because the control process exited with error code." >&2
-                    echo "See \"systemctl status ${SERVICE_K3S}\" and \"journalctl -xeu ${SERVICE_K3S}\" for details." >&2
-                    exit 1
-                    ;;
-            esac
-        fi
-        sleep 0.2
+    # The watchdog's stdio is not the installer's: a session would otherwise stay open until it ends.
+    (sleep "${STANDIN_READY_TIMEOUT}" && echo TIMEOUT >&8) < /dev/null > /dev/null 2>&1 &
+    watchdog=$!
+    while read -r status <&8; do
+        case ${status} in
+            READY=1)
+                kill "${watchdog}" 2> /dev/null || true
+                exec 8<&-
+                return 0
+                ;;
+            EXIT=*)
+                kill "${watchdog}" 2> /dev/null || true
+                echo "Job for ${SERVICE_K3S} failed because the control process exited with error code." >&2
+                echo "See \"systemctl status ${SERVICE_K3S}\" and \"journalctl -xeu ${SERVICE_K3S}\" for details." >&2
+                exit 1
+                ;;
+            TIMEOUT) fatal "lab stand-in: ${SYSTEM_NAME} did not report ready within ${STANDIN_READY_TIMEOUT}s (the real installer would wait forever)" ;;
+        esac
     done
-    fatal "lab stand-in: ${SYSTEM_NAME} did not report ready within ${STANDIN_READY_TIMEOUT}s (the real installer would wait forever)"
 }
 
 service_enable_and_start() {
@@ -383,6 +395,7 @@ service_enable_and_start() {
     [ "$($SUDO systemctl is-active "${SYSTEM_NAME}" 2> /dev/null)" != active ] || STANDIN_RESULT=restarted
     info "systemd: Starting ${SYSTEM_NAME}"
     [ ! -e "${STANDIN_READY_DIR}/ready-${CMD_K3S}" ] || $SUDO rm -f "${STANDIN_READY_DIR}/ready-${CMD_K3S}"
+    notify_open
     $SUDO systemctl restart "${SYSTEM_NAME}"
     wait_ready
 }

@@ -273,6 +273,16 @@ function importImages() {
 function markReady(role) {
   fs.mkdirSync(RUN_DIR, { recursive: true });
   fs.writeFileSync(`${RUN_DIR}/ready-${role}`, `${process.pid}\n`);
+  // sd_notify(READY=1) as K3s does, on the lab systemctl's FIFO; nobody listening (no installer waiting) is fine.
+  if (process.env.LAB_NOTIFY) {
+    try {
+      const fd = fs.openSync(process.env.LAB_NOTIFY, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+      fs.writeSync(fd, 'READY=1\n');
+      fs.closeSync(fd);
+    } catch {
+      /* no FIFO, or no reader */
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
