@@ -33,9 +33,9 @@ import { generateToken, readStateToken, tokenFileContent, tokenSecret, type Rand
 /**
  * The cluster phase of `up`/`plan`: K3s on every node, in order — the first server, then the other servers
  * one at a time (etcd quorum), then the agents in parallel — then a bounded wait until every node is Ready,
- * then the kubeconfig. It may start while nodes are still being prepared: each node waits for its own `ready`. Everything goes through each node's one transport; the Kubernetes API is reached with
- * `k3s kubectl` on the first server. Failures are per node and recorded in the node's report; nothing throws
- * for one node.
+ * then the kubeconfig. It may start while nodes are still being prepared: each node waits for its own `ready`.
+ * Everything goes through each node's one transport; the Kubernetes API is reached with `k3s kubectl` on the first
+ * server. Failures are per node and recorded in the node's report; nothing throws for one node.
  */
 export interface ClusterNodeInput {
   node: InventoryNode;
@@ -111,7 +111,7 @@ export async function runClusterPhase(opts: ClusterPhaseOptions): Promise<Cluste
     for (const s of sessions) if (!s.report.error) fail(opts, s, `the cluster phase stopped: ${message(error)}`);
   }
   // A node that failed elsewhere meanwhile (its preparation) took no part: no cluster step for it.
-  for (const s of sessions.filter(tookNoPart)) s.report.steps.splice(s.report.steps.indexOf(s.step), 1);
+  for (const s of sessions.filter((x) => x.leftOut)) s.report.steps.splice(s.report.steps.indexOf(s.step), 1);
   if (opts.command === 'up') {
     // Lets the next probe skip `k3s --version` where the binary is unchanged; an optimisation, never a failure.
     try {
@@ -120,12 +120,8 @@ export async function runClusterPhase(opts: ClusterPhaseOptions): Promise<Cluste
       opts.log.write(`could not update the K3s version cache: ${message(error)}`);
     }
   }
-  emit({ type: 'phase-end', phase: PHASE, ok: sessions.every((s) => tookNoPart(s) || !s.report.error) });
+  emit({ type: 'phase-end', phase: PHASE, ok: sessions.every((s) => s.leftOut || !s.report.error) });
   return result;
-}
-
-function tookNoPart(s: Session): boolean {
-  return s.leftOut === true;
 }
 
 /**
