@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
+import { shQuote } from '../../provision/transport/commands.js';
 import { STANDIN_CHANNELS, failNextInstall, installScript, installerRuns, standinBinary, startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
 
 interface Result {
@@ -48,11 +49,17 @@ describe('k3s stand-in release server (server.ts, no lab needed)', () => {
     expect(bin.equals(standinBinary(VERSION))).toBe(true);
     expect((await get('/k3s-io/k3s/releases/download/latest/k3s-arm64')).status).toBe(404);
 
-    // The assembled binary runs with nothing but node.
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'k3s-standin-')), 'k3s');
+    // The assembled binary runs with nothing but sh and node: it unpacks its program into the data dir once.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k3s-standin-'));
+    const file = path.join(dir, 'k3s');
     fs.writeFileSync(file, bin, { mode: 0o755 });
-    expect(execFileSync(file, ['--version'], { encoding: 'utf8' })).toBe(`k3s version ${VERSION} (revue-pi lab stand-in)\ngo version go1.24.0 (revue-pi lab stand-in)\n`);
-    fs.rmSync(path.dirname(file), { recursive: true });
+    const env = { ...process.env, K3S_DATA_DIR: path.join(dir, 'data-dir') };
+    for (let run = 0; run < 2; run++) {
+      expect(execFileSync(file, ['--version'], { encoding: 'utf8', env })).toBe(`k3s version ${VERSION} (revue-pi lab stand-in)\ngo version go1.24.0 (revue-pi lab stand-in)\n`);
+    }
+    const [hash] = fs.readdirSync(path.join(dir, 'data-dir/data'));
+    expect(fs.readFileSync(path.join(dir, 'data-dir/data', hash!, 'k3s.cjs'), 'utf8')).toBe(bin.toString('utf8').split('\n__K3S_STANDIN_PAYLOAD__\n')[1]);
+    fs.rmSync(dir, { recursive: true });
   });
 
   it('fails the next downloads of one node only, and records each request with its node', async () => {
@@ -289,6 +296,22 @@ describeLab('k3s stand-in (installer, server, agent, kubectl) on the lab', () =>
     const charts = JSON.parse((await kubectl('get helmcharts.helm.cattle.io -A -o json')).stdout) as { items: Array<{ metadata: { name: string } }> };
     expect(charts.items.map((c) => c.metadata.name)).toEqual(['traefik', 'traefik-crd']);
     expect((await kubectl('delete -f -', doc('b'))).stdout).toBe('namespace "revue" deleted\nconfigmap "settings" deleted from revue namespace\n');
+  });
+
+  it('`k3s kubectl` answers alike through the sh front (curl, no node) and the Node client', async () => {
+    // KUBECONFIG set → the front hands over to the Node client; a PATH with curl but no node proves the front's own path.
+    await onNode('k3s-a', 'mkdir -p /run/curl-only && ln -sf /usr/bin/curl /run/curl-only/curl');
+    const odd = `it's "odd" \\ 100% $HOME *`;
+    // (Nothing that changes between two calls: nodes post a heartbeat every 2 s, and tables show ages.)
+    for (const args of ['get namespaces -o json', 'get nodes -o name', 'get node nope', `get namespace ${shQuote(odd)}`, 'get namespaces,services -A -o name', 'frobnicate']) {
+      const front = await onNode('k3s-a', `env PATH=/run/curl-only /usr/local/bin/k3s kubectl ${args}`);
+      const node = await onNode('k3s-a', `KUBECONFIG=/etc/rancher/k3s/k3s.yaml k3s kubectl ${args}`);
+      expect(front, args).toEqual(node);
+    }
+    const missing = await onNode('k3s-a', `env PATH=/run/curl-only /usr/local/bin/k3s kubectl get namespace ${shQuote(odd)}`);
+    expect(missing).toEqual({ code: 1, stdout: '', stderr: `Error from server (NotFound): namespaces "${odd}" not found\n` });
+    // As a user who cannot read k3s.yaml, the Node client answers (permission denied), as before.
+    expect((await ssh('k3s-a', 'k3s kubectl get nodes')).stderr).toContain('/etc/rancher/k3s/k3s.yaml: permission denied');
   });
 
   it('a stopped agent turns NotReady, and Ready again when it runs; auto-deploy manifests are applied', async () => {

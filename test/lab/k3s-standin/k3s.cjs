@@ -1,8 +1,8 @@
 /*
  * revue-pi LAB STAND-IN for the `k3s` binary. This is NOT K3s: no containers, no kubelet, no TLS.
  *
- * The lab (test/lab/) cannot run K3s, so the stand-in installer (install.sh) drops this Node.js script at
- * /usr/local/bin/k3s. It honours the parts of K3s that revue-pi relies on (see README.md next to it):
+ * The lab (test/lab/) cannot run K3s, so the stand-in installer (install.sh) drops this Node.js program, behind
+ * the sh front k3s-front.sh, at /usr/local/bin/k3s. It honours the parts of K3s that revue-pi relies on (see README.md next to it):
  *   k3s --version                 "k3s version <v> (revue-pi lab stand-in)"
  *   k3s server | agent [flags]    reads /etc/rancher/k3s/config.yaml (+ config.yaml.d/), flags and K3S_* env;
  *                                 servers keep a small object store and answer on <node address>:6443 over
@@ -940,9 +940,7 @@ async function kubectlClient(argv) {
   const hostPort = server.replace(/^https?:\/\//, '').replace(/\/$/, '');
   let base = apiUrl(server);
   if (base && /^http:\/\/(127\.0\.0\.1|localhost):/.test(base)) base = base.replace(/(127\.0\.0\.1|localhost)/, nodeAddress());
-  const pem = Buffer.from(String(user.user['client-key-data'] || ''), 'base64').toString();
-  const keyText = Buffer.from(pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64').toString();
-  const key = (/standin-admin:([0-9a-f]+)/.exec(keyText) || [])[1];
+  const key = adminKeyOf(user.user['client-key-data']);
   let r;
   try {
     r = await request(base, '/standin/kubectl', { method: 'POST', auth: key, body: { args, files }, timeoutMs: 30_000 });
@@ -954,6 +952,32 @@ async function kubectlClient(argv) {
   process.stdout.write(r.json.stdout);
   process.stderr.write(r.json.stderr);
   return r.json.code;
+}
+
+/** The admin key inside a kubeconfig's client-key-data (base64 of the fake PEM writeKubeconfig writes). */
+function adminKeyOf(clientKeyData) {
+  const pem = Buffer.from(String(clientKeyData || ''), 'base64').toString();
+  const keyText = Buffer.from(pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64').toString();
+  return (/standin-admin:([0-9a-f]+)/.exec(keyText) || [])[1];
+}
+
+/** Text as `\0ooo` octal escapes except letters, digits and a few safe marks: one header word that printf %b decodes. */
+function octalEscape(text) {
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) out += /[A-Za-z0-9_.,:\-/()]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `\\0${byte.toString(8).padStart(3, '0')}`;
+  return out;
+}
+
+/**
+ * The sh front's `k3s kubectl` (k3s-front.sh): the args come form-encoded (`a=` each), the bearer is the kubeconfig's
+ * client-key-data as is; the answer is kubectl's stdout as the body, its exit code and stderr in headers.
+ */
+async function kubectlArgs(forward, formText, clientKeyData) {
+  const args = new URLSearchParams(formText).getAll('a');
+  const r = await forward('/standin/kubectl', { args, files: [] }, adminKeyOf(clientKeyData) || '');
+  if (r.status === 401) return { code: 1, stdout: '', stderr: 'error: You must be logged in to the server (Unauthorized)\n' };
+  if (r.status !== 200 || !r.json) return { code: 1, stdout: '', stderr: `Error from server (InternalError): ${(r.text || JSON.stringify(r.json)).trim()}\n` };
+  return r.json;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1030,13 +1054,24 @@ function httpHandler(forward) {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', async () => {
+      const auth = (req.headers.authorization || '').replace(/^Bearer /, '');
+      if (req.url === '/standin/kubectl-args') {
+        let r;
+        try {
+          r = await kubectlArgs(forward, Buffer.concat(chunks).toString('utf8'), auth);
+        } catch (e) {
+          r = { code: 1, stdout: '', stderr: `Unable to connect to the server: ${e.message}\n` };
+        }
+        res.writeHead(200, { 'content-type': 'text/plain', 'x-standin-exit': String(r.code), ...(r.stderr ? { 'x-standin-stderr': octalEscape(r.stderr) } : {}) });
+        res.end(r.stdout);
+        return;
+      }
       let body = {};
       try {
         body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
       } catch {
         /* empty */
       }
-      const auth = (req.headers.authorization || '').replace(/^Bearer /, '');
       let r;
       try {
         r = await forward(req.url, body, auth);

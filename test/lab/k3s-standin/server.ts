@@ -1,7 +1,7 @@
 /**
  * revue-pi LAB STAND-IN for https://get.k3s.io and the K3s GitHub releases: a small node:http server on
- * 127.0.0.1 that serves the stand-in installer (install.sh) and the stand-in `k3s` (k3s.cjs, assembled
- * with the version it is asked for). Nothing here is K3s; see README.md next to this file.
+ * 127.0.0.1 that serves the stand-in installer (install.sh) and the stand-in `k3s` (k3s-front.sh + k3s.cjs,
+ * assembled with the version it is asked for). Nothing here is K3s; see README.md next to this file.
  *
  * Routes (the same paths the real installer uses, under this server's origin):
  *   GET /install.sh                                           the stand-in installer
@@ -61,24 +61,29 @@ export function installScript(origin?: string): string {
 
 const binaries = new Map<string, Buffer>();
 
-/** The stand-in `k3s` for `version`: a self-contained Node.js script (js-yaml inlined), the same for every architecture. */
+/**
+ * The stand-in `k3s` for `version`, the same for every architecture: a POSIX sh front (k3s-front.sh) followed by
+ * the Node.js program (k3s.cjs, js-yaml inlined), which the front unpacks on first use and runs with node.
+ */
 export function standinBinary(version: string): Buffer {
   if (!VERSION_RE.test(version)) throw new Error(`k3s stand-in: "${version}" is not a K3s version like v1.33.5+k3s1.`);
   let bin = binaries.get(version);
   if (!bin) {
     const require = createRequire(import.meta.url);
     const jsYamlDist = path.join(path.dirname(require.resolve('js-yaml/package.json')), 'dist/js-yaml.js');
-    bin = Buffer.from(
-      [
-        '#!/usr/bin/env node',
-        `// revue-pi lab stand-in for k3s ${version} — NOT K3s (test/lab/k3s-standin/k3s.cjs, assembled by server.ts)`,
-        `const K3S_STANDIN_VERSION = ${JSON.stringify(version)};`,
-        'const jsyaml = (function () { var module = { exports: {} }; var exports = module.exports;',
-        fs.readFileSync(jsYamlDist, 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, ''),
-        'return module.exports; })();',
-        fs.readFileSync(path.join(HERE, 'k3s.cjs'), 'utf8'),
-      ].join('\n'),
-    );
+    const program = [
+      `// revue-pi lab stand-in for k3s ${version} — NOT K3s (test/lab/k3s-standin/k3s.cjs, assembled by server.ts)`,
+      `const K3S_STANDIN_VERSION = ${JSON.stringify(version)};`,
+      'const jsyaml = (function () { var module = { exports: {} }; var exports = module.exports;',
+      fs.readFileSync(jsYamlDist, 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, ''),
+      'return module.exports; })();',
+      fs.readFileSync(path.join(HERE, 'k3s.cjs'), 'utf8'),
+    ].join('\n');
+    const front = fs
+      .readFileSync(path.join(HERE, 'k3s-front.sh'), 'utf8')
+      .replace('@@VERSION@@', version)
+      .replace('@@HASH@@', createHash('sha256').update(program).digest('hex').slice(0, 16));
+    bin = Buffer.from(front + program);
     binaries.set(version, bin);
   }
   return bin;
