@@ -81,6 +81,6 @@ data=${K3S_DATA_DIR:-/var/lib/rancher/k3s}/data/$STANDIN_HASH
 if [ ! -r "$data/k3s.cjs" ]; then
   mkdir -p "$data" && sed '1,/^__K3S_STANDIN_PAYLOAD__$/d' "$0" > "$data/k3s.cjs.$$" && mv -f "$data/k3s.cjs.$$" "$data/k3s.cjs" || exit 1
 fi
-exec node "$data/k3s.cjs" "$@"
+STANDIN_ARGV0=$0 exec node "$data/k3s.cjs" "$@"
 exit 1
 __K3S_STANDIN_PAYLOAD__

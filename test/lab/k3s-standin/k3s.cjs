@@ -1270,6 +1270,11 @@ async function runAgent(s) {
 // ---------------------------------------------------------------------------------------------------------
 // main
 
+/** `ps` shows `/usr/local/bin/k3s server …` as for K3s, not node and the unpacked program (k3s-front.sh passes its path). */
+function nameProcess(argv) {
+  process.title = [process.env.STANDIN_ARGV0 || 'k3s', ...argv].join(' ');
+}
+
 async function main(argv) {
   const invokedAs = path.basename(process.argv[1] || 'k3s');
   if (['kubectl', 'crictl', 'ctr'].includes(invokedAs)) argv = [invokedAs, ...argv];
@@ -1281,9 +1286,11 @@ async function main(argv) {
       process.stdout.write(`k3s version ${VERSION} (${STANDIN})\ngo version go1.24.0 (${STANDIN})\n`);
       return 0;
     case 'server':
+      nameProcess(argv);
       await runServer(resolveSettings(rest));
       return undefined;
     case 'agent':
+      nameProcess(argv);
       await runAgent(resolveSettings(rest));
       return undefined;
     case 'kubectl':
