@@ -127,7 +127,11 @@ setup_env() {
         SYSTEM_NAME=k3s-${CMD_K3S}
     fi
     SUDO=sudo
-    [ "$(id -u)" -ne 0 ] || SUDO=
+    # The effective uid from /proc (what `id -u` prints), without starting a program.
+    while read -r key real effective rest; do
+        [ "${key}" != Uid: ] || break
+    done < /proc/self/status
+    [ "${effective}" -ne 0 ] || SUDO=
     BIN_DIR=${INSTALL_K3S_BIN_DIR:-/usr/local/bin}
     SYSTEMD_DIR=${INSTALL_K3S_SYSTEMD_DIR:-/etc/systemd/system}
     SERVICE_K3S=${SYSTEM_NAME}.service
@@ -144,8 +148,13 @@ setup_env() {
     fi
 }
 
+# A fresh node has none of the three files: then there is nothing to hash, and nothing can be running.
 installed_hashes() {
-    $SUDO sha256sum "${BIN_DIR}/k3s" "${FILE_K3S_SERVICE}" "${FILE_K3S_ENV}" 2>&1 || true
+    if [ -e "${BIN_DIR}/k3s" ] || [ -e "${FILE_K3S_SERVICE}" ] || [ -e "${FILE_K3S_ENV}" ]; then
+        $SUDO sha256sum "${BIN_DIR}/k3s" "${FILE_K3S_SERVICE}" "${FILE_K3S_ENV}" 2>&1 || true
+    else
+        echo none
+    fi
 }
 
 download() { # FILE URL
@@ -392,7 +401,7 @@ service_enable_and_start() {
         return
     fi
     STANDIN_RESULT=started
-    [ "$($SUDO systemctl is-active "${SYSTEM_NAME}" 2> /dev/null)" != active ] || STANDIN_RESULT=restarted
+    [ "${PRE_INSTALL_HASHES}" = none ] || [ "$($SUDO systemctl is-active "${SYSTEM_NAME}" 2> /dev/null)" != active ] || STANDIN_RESULT=restarted
     info "systemd: Starting ${SYSTEM_NAME}"
     [ ! -e "${STANDIN_READY_DIR}/ready-${CMD_K3S}" ] || $SUDO rm -f "${STANDIN_READY_DIR}/ready-${CMD_K3S}"
     notify_open
