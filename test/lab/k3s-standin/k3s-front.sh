@@ -1,16 +1,14 @@
 #!/bin/sh
 # revue-pi LAB STAND-IN for k3s @@VERSION@@ — NOT K3s (test/lab/k3s-standin/, assembled by server.ts).
 #
-# The stand-in is a Node.js program (k3s.cjs) carried at the end of this file. Like the real k3s, which unpacks
-# its data into /var/lib/rancher/k3s/data/<hash>/ on first use (K3S_DATA_DIR moves it), it is unpacked there once
-# (where it can write; else into ~/.rancher/k3s/data/<hash>/) and run with node.
+# The stand-in is a Node.js program (k3s.cjs) carried at the end of this file, after a marker line; node runs it
+# from here.
 #
 # `k3s kubectl` in the common case (no -f, no --kubeconfig, no KUBECONFIG, a readable k3s.yaml) is sent by
 # curl instead: the same request the Node client sends, to the same stand-in API, with the same output and
 # exit code. Starting Node costs about 0.1 CPU-second, the lab's nodes share the host's few cores, and revue-pi's
 # converged re-run is measured with two kubectl on the first server. Anything else goes to the Node client.
 set -u
-STANDIN_HASH=@@HASH@@
 KUBECONFIG_FILE=/etc/rancher/k3s/k3s.yaml
 
 case ${0##*/} in
@@ -75,12 +73,13 @@ if [ "${1:-}" = kubectl ]; then
   set -- kubectl "$@"
 fi
 
-# Unpacked once into the data dir (K3S_DATA_DIR, as K3s reads it); other users get their own copy under ~/.rancher.
-data=${K3S_DATA_DIR:-/var/lib/rancher/k3s}/data/$STANDIN_HASH
-[ -r "$data/k3s.cjs" ] || { mkdir -p "$data" 2> /dev/null && [ -w "$data" ]; } || data=${HOME:-/tmp}/.rancher/k3s/data/$STANDIN_HASH
-if [ ! -r "$data/k3s.cjs" ]; then
-  mkdir -p "$data" && sed '1,/^__K3S_STANDIN_PAYLOAD__$/d' "$0" > "$data/k3s.cjs.$$" && mv -f "$data/k3s.cjs.$$" "$data/k3s.cjs" || exit 1
-fi
-STANDIN_ARGV0=$0 exec node "$data/k3s.cjs" "$@"
+# The program is read from this very file, after the marker line, and run by node (no copy to unpack, nothing to write).
+STANDIN_SELF=$0 STANDIN_ARGV0=$0 exec node -e '
+const self = process.env.STANDIN_SELF;
+const text = require("node:fs").readFileSync(self, "utf8");
+const marker = "\n__K3S_STANDIN_PAYLOAD__\n";
+process.argv.splice(1, 0, "k3s"); // as if run as `k3s`: this front already turned a kubectl/crictl/ctr link name into the first arg
+require("node:vm").compileFunction(text.slice(text.indexOf(marker) + marker.length), ["require", "module", "exports", "__filename", "__dirname"], { filename: self })(require, module, exports, self, require("node:path").dirname(self));
+' -- "$@"
 exit 1
 __K3S_STANDIN_PAYLOAD__

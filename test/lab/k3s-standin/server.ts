@@ -63,7 +63,7 @@ const binaries = new Map<string, Buffer>();
 
 /**
  * The stand-in `k3s` for `version`, the same for every architecture: a POSIX sh front (k3s-front.sh) followed by
- * the Node.js program (k3s.cjs, js-yaml inlined), which the front unpacks on first use and runs with node.
+ * the Node.js program (k3s.cjs, js-yaml inlined), which the front has node run from the same file.
  */
 export function standinBinary(version: string): Buffer {
   if (!VERSION_RE.test(version)) throw new Error(`k3s stand-in: "${version}" is not a K3s version like v1.33.5+k3s1.`);
@@ -79,10 +79,7 @@ export function standinBinary(version: string): Buffer {
       'return module.exports; })();',
       fs.readFileSync(path.join(HERE, 'k3s.cjs'), 'utf8'),
     ].join('\n');
-    const front = fs
-      .readFileSync(path.join(HERE, 'k3s-front.sh'), 'utf8')
-      .replace('@@VERSION@@', version)
-      .replace('@@HASH@@', createHash('sha256').update(program).digest('hex').slice(0, 16));
+    const front = fs.readFileSync(path.join(HERE, 'k3s-front.sh'), 'utf8').replace('@@VERSION@@', version);
     bin = Buffer.from(front + program);
     binaries.set(version, bin);
   }
