@@ -8,6 +8,11 @@ export interface NodeReadiness {
   ready: boolean;
   /** kubelet version, e.g. v1.33.5+k3s1 */
   version: string;
+  /**
+   * When the node's kubelet last posted its Ready condition (lastHeartbeatTime), in whole seconds since the epoch of
+   * that node's own clock; undefined when the API gave none.
+   */
+  heartbeat?: number;
 }
 
 export function parseNodesReady(kubectlJson: string): NodeReadiness[] {
@@ -22,10 +27,16 @@ export function parseNodesReady(kubectlJson: string): NodeReadiness[] {
   return items.map((item) => {
     const node = item as {
       metadata?: { name?: string };
-      status?: { conditions?: { type?: string; status?: string }[]; nodeInfo?: { kubeletVersion?: string } };
+      status?: { conditions?: { type?: string; status?: string; lastHeartbeatTime?: string }[]; nodeInfo?: { kubeletVersion?: string } };
     };
     const ready = (node.status?.conditions ?? []).find((c) => c.type === 'Ready');
-    return { name: node.metadata?.name ?? '', ready: ready?.status === 'True', version: node.status?.nodeInfo?.kubeletVersion ?? '' };
+    const heartbeat = Date.parse(ready?.lastHeartbeatTime ?? '');
+    return {
+      name: node.metadata?.name ?? '',
+      ready: ready?.status === 'True',
+      version: node.status?.nodeInfo?.kubeletVersion ?? '',
+      ...(Number.isNaN(heartbeat) ? {} : { heartbeat: Math.floor(heartbeat / 1000) }),
+    };
   });
 }
 
@@ -52,9 +63,27 @@ export function buildForgetNodeScript(name: string): string {
   ].join('\n');
 }
 
-/** `--no-block` for agents: an agent that cannot join would keep `systemctl restart` waiting forever (TimeoutStartSec=0). */
+/**
+ * `--no-block` for agents: an agent that cannot join would keep `systemctl restart` waiting forever (TimeoutStartSec=0).
+ * The node's clock is printed first (restartedAt reads it): its Node object stays Ready for a while after the old
+ * K3s stops, so the Ready wait accepts only a heartbeat posted after this moment, by the K3s that was just started.
+ */
 export function buildRestartCommand(unit: K3sUnit): string {
-  return unit === 'k3s' ? 'systemctl restart k3s' : 'systemctl restart --no-block k3s-agent';
+  return `date +%s && ${unit === 'k3s' ? 'systemctl restart k3s' : 'systemctl restart --no-block k3s-agent'}`;
+}
+
+/** The node's clock (seconds since the epoch) that buildRestartCommand printed; undefined if its output lacks it. */
+export function restartedAt(stdout: string): number | undefined {
+  const match = /^(\d{9,})$/m.exec(stdout);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Whether a Ready node has been Ready since its K3s was (re)started at `since` (the node's clock): its kubelet posts its
+ * status when it starts, so a heartbeat older than that is the previous K3s's. Without either time: Ready as listed.
+ */
+export function readySince(node: NodeReadiness, since: number | undefined): boolean {
+  return node.ready && (since === undefined || node.heartbeat === undefined || node.heartbeat >= since);
 }
 
 /**

@@ -24,6 +24,8 @@ import {
   isNodePasswordRejected,
   joinRefusal,
   parseNodesReady,
+  readySince,
+  restartedAt,
   type NodeReadiness,
 } from './nodes.js';
 import { API_PORT, K3S_KUBECONFIG_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH, unitFor } from './paths.js';
@@ -91,6 +93,8 @@ interface Session extends ClusterNodeInput {
   leftOut?: boolean;
   /** The node-password rejection was handled once already this run. */
   passwordFixed?: boolean;
+  /** When this run restarted its K3s, by the node's clock: only a heartbeat since then counts as Ready. */
+  restartedAt?: number;
 }
 
 export async function runClusterPhase(opts: ClusterPhaseOptions): Promise<ClusterPhaseResult> {
@@ -378,6 +382,7 @@ async function applyChanges(opts: ClusterPhaseOptions, s: Session, transport: Tr
     return;
   }
   const result = await runWatchingJournal(opts, s, () => transport.writeFilesThenRun(files, buildRestartCommand(action.unit), { sudo: true, timeoutMs: opts.readyTimeoutMs }), first);
+  s.restartedAt = restartedAt(result.stdout);
   if (result.code !== 0 && (await fixRejectedPassword(opts, s, first, { afterFailure: true }))) return;
   if (result.code !== 0) {
     const journal = await journalTail(transport, action.unit);
@@ -489,6 +494,7 @@ async function fixRejectedPassword(opts: ClusterPhaseOptions, s: Session, first:
   const restart = unit === 'k3s-agent' || how.afterFailure;
   if (restart) {
     const result = await transport.run(buildRestartCommand(unit), { sudo: true, timeoutMs: opts.readyTimeoutMs });
+    s.restartedAt = restartedAt(result.stdout);
     if (result.code !== 0) {
       const tail = await journalTail(transport, unit);
       throw new RemoteCommandError(name, `Restarting ${unit} after clearing its stale node password`, buildRestartCommand(unit), result.code, `${result.stderr}\n${result.stdout}\n${tail}`);
@@ -561,7 +567,7 @@ async function waitForReady(opts: ClusterPhaseOptions, first: Session, sessions:
       seen = new Map(got.nodes.map((n) => [n.name, n]));
       for (const name of [...pending.keys()]) {
         const node = seen.get(name);
-        if (node?.ready) {
+        if (node && readySince(node, pending.get(name)!.restartedAt)) {
           pending.delete(name);
           emit({ type: 'node-step', phase: PHASE, node: name, step: 'ready', status: 'done', detail: node.version });
         }

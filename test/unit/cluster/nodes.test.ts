@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildForgetNodeScript, buildJournalCommand, buildRestartCommand, isNodePasswordRejected, joinRefusal, parseNodesReady } from '../../../cluster/nodes.js';
+import { buildForgetNodeScript, buildJournalCommand, buildRestartCommand, isNodePasswordRejected, joinRefusal, parseNodesReady, readySince, restartedAt } from '../../../cluster/nodes.js';
 
 /** Trimmed from `kubectl get nodes -o json` on a K3s server: one Ready node, one that lost its kubelet. */
 const NODES_JSON = JSON.stringify({
@@ -15,7 +15,7 @@ const NODES_JSON = JSON.stringify({
       status: {
         conditions: [
           { type: 'MemoryPressure', status: 'False' },
-          { type: 'Ready', status: 'True', reason: 'KubeletReady' },
+          { type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: '2026-11-26T06:40:41Z' },
         ],
         nodeInfo: { kubeletVersion: 'v1.33.5+k3s1', architecture: 'arm64' },
       },
@@ -31,7 +31,7 @@ const NODES_JSON = JSON.stringify({
 describe('parseNodesReady', () => {
   it('reads the Ready condition and kubelet version per node', () => {
     expect(parseNodesReady(NODES_JSON)).toEqual([
-      { name: 'pi-1', ready: true, version: 'v1.33.5+k3s1' },
+      { name: 'pi-1', ready: true, version: 'v1.33.5+k3s1', heartbeat: Date.UTC(2026, 10, 26, 6, 40, 41) / 1000 },
       { name: 'pi-2', ready: false, version: 'v1.33.5+k3s1' },
       { name: 'pi-3', ready: false, version: '' },
     ]);
@@ -91,7 +91,21 @@ describe('node password rejection', () => {
   });
   it('journal and restart commands', () => {
     expect(buildJournalCommand('k3s-agent')).toBe('journalctl -u k3s-agent -n 20 --no-pager');
-    expect(buildRestartCommand('k3s')).toBe('systemctl restart k3s');
-    expect(buildRestartCommand('k3s-agent')).toBe('systemctl restart --no-block k3s-agent');
+    expect(buildRestartCommand('k3s')).toBe('date +%s && systemctl restart k3s');
+    expect(buildRestartCommand('k3s-agent')).toBe('date +%s && systemctl restart --no-block k3s-agent');
+  });
+  it('the restart time comes from the restart command\'s own output', () => {
+    expect(restartedAt('1764000123\n')).toBe(1764000123);
+    expect(restartedAt('[INFO] installed\n1764000123\n')).toBe(1764000123);
+    expect(restartedAt('')).toBeUndefined();
+    expect(restartedAt('12\n')).toBeUndefined();
+  });
+  it('Ready since a restart: a heartbeat at or after it, or no time to compare', () => {
+    const node = { name: 'pi-2', ready: true, version: 'v1.33.5+k3s1', heartbeat: 1764000100 };
+    expect(readySince(node, undefined)).toBe(true);
+    expect(readySince(node, 1764000100)).toBe(true);
+    expect(readySince(node, 1764000101)).toBe(false);
+    expect(readySince({ ...node, ready: false }, 1764000000)).toBe(false);
+    expect(readySince({ name: 'pi-2', ready: true, version: '' }, 1764000101)).toBe(true);
   });
 });

@@ -38,6 +38,12 @@ interface SimNode {
   givesUp?: boolean;
   /** The cluster refuses the node's token: K3s retries for ever, logging 401 Unauthorized, and never registers. */
   wrongToken?: boolean;
+  /** After a restart its K3s exits (a bad setting): its Node object stays as the old K3s left it, Ready. */
+  failsOnRestart?: boolean;
+  /** The old K3s's last status, still listed Ready after it stopped (the API's grace period). */
+  staleReady?: boolean;
+  /** When its kubelet last posted its status, by the scripted clock (seconds). */
+  heartbeat?: number;
   journal: string[];
 }
 
@@ -46,6 +52,12 @@ class SimCluster {
   readonly sim = new Map<string, SimNode>();
   readonly timeline: string[] = [];
   installDelayMs = 0;
+  /** The nodes' clock, seconds since the epoch: ten seconds pass at each install or restart. */
+  private clock = 1_764_000_000;
+  private tick(): number {
+    this.clock += 10;
+    return this.clock;
+  }
 
   constructor(readonly inv: Inventory) {
     const first = inv.nodes.find((n) => n.role === 'server')!;
@@ -63,6 +75,7 @@ class SimCluster {
         sim.version = 'v1.33.5+k3s1';
         sim.fingerprint = `1000:${this.timeline.length}:42`;
         sim.running = true;
+        sim.heartbeat = this.tick();
         const role = /(?:sh -s -|k3s-install\.sh) (server|agent)/.exec(script)![1];
         t.files.set(`/etc/systemd/system/${role === 'server' ? 'k3s' : 'k3s-agent'}.service`, Buffer.from('[Unit]\n'));
         if (role === 'server') t.files.set(K3S_KUBECONFIG_PATH, Buffer.from(K3S_YAML));
@@ -81,10 +94,19 @@ class SimCluster {
       t.on("echo '@@revue-pi@@ k3s_binary'", () =>
         ok(sim.installed ? `@@revue-pi@@ k3s_binary\n${sim.fingerprint}\n@@revue-pi@@ k3s_version\nk3s version ${sim.version} (sim)\n` : '@@revue-pi@@ k3s_binary\n@@revue-pi@@ k3s_version\n'),
       );
-      t.on(/^systemctl restart/, (script) => {
+      // buildRestartCommand: the node's clock, then the restart.
+      t.on(/^date \+%s && systemctl restart/, () => {
         this.timeline.push(`${node.name}:restart`);
-        sim.running = true;
-        return ok();
+        const at = this.tick();
+        if (sim.failsOnRestart) {
+          sim.running = false;
+          sim.staleReady = true;
+          sim.journal.push('level=fatal msg="Error: invalid node-label \\"hand made\\""');
+        } else {
+          sim.running = true;
+          sim.heartbeat = this.tick();
+        }
+        return ok(`${at}\n`);
       });
       t.on(/^journalctl -u k3s(-agent)? -n \d+ --no-pager$/, () => ok(sim.journal.length ? sim.journal.join('\n') + '\n' : '-- No entries --\n'));
       if (node.name === first.name) {
@@ -107,8 +129,9 @@ class SimCluster {
     return this.inv.nodes.flatMap((n) => {
       const sim = this.sim.get(n.name)!;
       if ((!sim.installed && !sim.stalePassword) || sim.wrongToken) return [];
-      const ready = sim.installed && sim.running && !sim.neverReady && !sim.stalePassword;
-      return [{ metadata: { name: n.name }, status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }], nodeInfo: { kubeletVersion: sim.version ?? 'v1.33.5+k3s1' } } }];
+      const ready = (sim.installed && sim.running && !sim.neverReady && !sim.stalePassword) || sim.staleReady === true;
+      const heartbeat = sim.heartbeat === undefined ? {} : { lastHeartbeatTime: new Date(sim.heartbeat * 1000).toISOString() };
+      return [{ metadata: { name: n.name }, status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', ...heartbeat }], nodeInfo: { kubeletVersion: sim.version ?? 'v1.33.5+k3s1' } } }];
     });
   }
 
@@ -358,7 +381,26 @@ describe('runClusterPhase: plan', () => {
     sim.timeline.length = 0;
     await runClusterPhase(options(inv, sim.inputs()));
     expect(sim.timeline).toEqual(['pi-3:restart']);
-    expect(pi3.ran('systemctl restart')).toEqual(['systemctl restart --no-block k3s-agent']);
+    expect(pi3.ran('systemctl restart')).toEqual(['date +%s && systemctl restart --no-block k3s-agent']);
+  });
+
+  it('a restart whose new K3s exits is not taken for Ready by the Node object the old K3s left: up waits, then fails with the journal', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    await runClusterPhase(options(inv, sim.inputs()));
+    const pi3 = sim.transports.get('pi-3')!;
+    pi3.files.set(K3S_CONFIG_PATH, Buffer.from(pi3.file(K3S_CONFIG_PATH)! + 'node-label:\n  - hand made\n'));
+    sim.sim.get('pi-3')!.failsOnRestart = true;
+    const nodes = sim.inputs();
+    await runClusterPhase(options(inv, nodes, { readyTimeoutMs: 100 }));
+    // The API still lists pi-3 Ready, with the heartbeat of the K3s that was stopped.
+    const listed = JSON.parse((await sim.transports.get('pi-1')!.run('k3s kubectl get nodes -o json')).stdout) as { items: { metadata: { name: string }; status: { conditions: { status: string }[] } }[] };
+    expect(listed.items.find((n) => n.metadata.name === 'pi-3')!.status.conditions[0]!.status).toBe('True');
+    expect(nodes[2]!.report.error).toBe(
+      'node pi-3 is not Ready after 0.1 s (registered but not Ready). Last lines of its k3s-agent journal:\nlevel=fatal msg="Error: invalid node-label \\"hand made\\""\n' +
+        'Fix the cause and run up again; raise k3s.readyTimeoutSeconds for slow nodes.',
+    );
+    expect(nodes.slice(0, 2).map((n) => n.report.error)).toEqual([undefined, undefined]);
   });
 });
 
