@@ -89,8 +89,27 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
     report: { name: node.name, host: node.host, role: node.role, status: 'unchanged', steps: [], warnings: [] },
   }));
 
+  // The first server is what every other node waits for: it is dialled first, the others once it is connected, so its
+  // probe is not slowed by nine handshakes at once; and when no one is asked to confirm, its preparation starts as soon
+  // as it is probed, while the others are still being probed.
+  const first = sessions.find((s) => s.node.name === probeExtras.firstServer);
+  const firstConnected = deferred<void>();
+  if (!first || !opts.openTransport) firstConnected.resolve();
+  const probed = deferred<void>();
+  const eager = opts.command === 'up' && !opts.confirm && opts.openTransport !== undefined;
+  let prepared: ReturnType<typeof prepareInBackground> | undefined;
   try {
-    await phase(opts, 'probe', opts.openTransport ? 'Reaching and probing the nodes' : 'Planning for fresh nodes (offline)', sessions, (s) => probeNode(opts, s, probeExtras));
+    await phase(opts, 'probe', opts.openTransport ? 'Reaching and probing the nodes' : 'Planning for fresh nodes (offline)', firstServerFirst(sessions, first), async (s) => {
+      if (s !== first) await firstConnected.promise;
+      try {
+        // A node connected while the first server's boot config is being written waits for that command before its own probe.
+        await probeNode(opts, s, probeExtras, s === first ? { connected: () => firstConnected.resolve() } : { beforeProbe: () => prepared?.firstSent });
+      } finally {
+        if (s === first) firstConnected.resolve();
+      }
+      // The others join its preparation once all are probed (those whose probe failed do not).
+      if (s === first && eager) prepared = prepareInBackground(opts, firstServerFirst(sessions, first), probeExtras, async (x) => x === first || (await probed.promise, !x.report.error));
+    });
     if (opts.command === 'up' && opts.confirm) {
       const clusterPlans = planCluster(inventory, sessions.filter((s) => !s.report.error), readStateToken(opts.stateDir));
       const pending = sessions
@@ -107,9 +126,10 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
     // a rebooting node was Ready when it was read. Then the cluster and workloads phases ask again.
     const anyPrepared = opts.command === 'up' && sessions.some((s) => !s.report.error && s.prepareChanges.length > 0);
     if (anyPrepared) for (const s of sessions) forgetClusterState(s);
+    probed.resolve();
     // Each node goes on to K3s as soon as it is prepared: the first server installs while the others still reboot,
     // and an agent joins once it is back and the servers are up, not when the slowest node is back.
-    const prepared = opts.command === 'up' ? prepareInBackground(opts, sessions.filter((s) => !s.report.error), probeExtras) : undefined;
+    if (opts.command === 'up') prepared ??= prepareInBackground(opts, sessions.filter((s) => !s.report.error), probeExtras);
     const k3s = await runClusterPhase({
       command: opts.command,
       inventory,
@@ -131,7 +151,6 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
     const { readyNodesJson, ...k3sReport } = k3s;
     // The probed fast check is current only if the cluster phase changed nothing on any node.
     const clusterUnchanged = sessions.every((s) => s.report.steps.every((step) => step.phase !== 'cluster' || step.step !== 'k3s' || step.status === 'unchanged'));
-    const first = sessions.find((s) => s.node.name === probeExtras.firstServer);
     const probedFastCheck = fastCheck && clusterUnchanged && first?.fastCheckOutput ? { command: fastCheck.command, output: first.fastCheckOutput } : undefined;
     const workloads = await workloadsStage(opts, sessions, { nodesJson: readyNodesJson, probedFastCheck });
     return finish(opts, sessions, started, { k3s: k3sReport, workloads, phases: phaseTimes });
@@ -206,7 +225,10 @@ function finish(opts: PipelineOptions, sessions: NodeSession[], started: number,
   };
 }
 
-async function phase(opts: PipelineOptions, name: string, title: string, sessions: NodeSession[], work: (s: NodeSession) => Promise<void>): Promise<void> {
+/** What a phase's work returns for a node that took no part in it (it failed earlier): the phase's outcome leaves it out. */
+const SKIPPED = Symbol('skipped');
+
+async function phase(opts: PipelineOptions, name: string, title: string, sessions: NodeSession[], work: (s: NodeSession) => Promise<void | typeof SKIPPED>): Promise<void> {
   opts.emit({ type: 'phase-start', phase: name, title });
   const results = await forEachNode(
     sessions.map((s) => ({ name: s.node.name, session: s })),
@@ -216,6 +238,7 @@ async function phase(opts: PipelineOptions, name: string, title: string, session
   let ok = true;
   for (const s of sessions) {
     const result = results.get(s.node.name);
+    if (result?.ok && result.value === SKIPPED) continue;
     if (result && !result.ok) {
       markFailed(s, errorMessage(result.error), name);
       opts.log.write(`[${s.node.name}] ${name} failed: ${errorDetail(result.error)}`);
@@ -223,6 +246,11 @@ async function phase(opts: PipelineOptions, name: string, title: string, session
     if (s.report.error) ok = false;
   }
   opts.emit({ type: 'phase-end', phase: name, ok });
+}
+
+/** The sessions with the first server at the head, so that a low --concurrency cannot leave it behind the others. */
+function firstServerFirst(sessions: NodeSession[], first: NodeSession | undefined): NodeSession[] {
+  return first ? [first, ...sessions.filter((s) => s !== first)] : sessions;
 }
 
 /** Drops what the first server's probe read of the cluster (node list, workloads fast check): it is stale. */
@@ -236,7 +264,13 @@ function forgetClusterState(s: NodeSession): void {
  * prepared (true) or failed (false); `done` once the phase has ended. The phase's events and failures are those of
  * phase(), so the report reads the same.
  */
-function prepareInBackground(opts: PipelineOptions, sessions: NodeSession[], extras: ProbeExtras): { ready: Map<string, Promise<boolean>>; done: Promise<void> } {
+function prepareInBackground(
+  opts: PipelineOptions,
+  sessions: NodeSession[],
+  extras: ProbeExtras,
+  /** Whether a node takes part, once it may be known (started early, the phase waits here for the others' probes). */
+  takesPart: (s: NodeSession) => Promise<boolean> = async () => true,
+): { ready: Map<string, Promise<boolean>>; done: Promise<void>; firstSent: Promise<void> } {
   const signals = new Map(sessions.map((s) => [s.node.name, deferred<boolean>()]));
   // The first server goes first: the others' preparation starts once its command has returned, so the node everyone
   // waits for is not slowed (on a busy laptop or network) by nodes that will wait for it anyway. It heads the queue, so
@@ -244,8 +278,12 @@ function prepareInBackground(opts: PipelineOptions, sessions: NodeSession[], ext
   const first = sessions.find((s) => s.node.name === extras.firstServer);
   const firstSent = deferred<void>();
   if (!first) firstSent.resolve();
-  const ordered = first ? [first, ...sessions.filter((s) => s !== first)] : sessions;
+  const ordered = firstServerFirst(sessions, first);
   const done = phase(opts, 'prepare', 'Preparing the nodes (boot config, hostname, reboots)', ordered, async (s) => {
+    if (!(await takesPart(s))) {
+      signals.get(s.node.name)!.resolve(false);
+      return SKIPPED;
+    }
     try {
       if (s !== first) await firstSent.promise;
       await prepareNode(opts, s, extras, s === first ? () => firstSent.resolve() : undefined);
@@ -260,8 +298,9 @@ function prepareInBackground(opts: PipelineOptions, sessions: NodeSession[], ext
     } finally {
       if (s === first) firstSent.resolve();
     }
+    return undefined;
   });
-  return { ready: new Map([...signals].map(([name, d]) => [name, d.promise])), done };
+  return { ready: new Map([...signals].map(([name, d]) => [name, d.promise])), done, firstSent: firstSent.promise };
 }
 
 function markFailed(s: NodeSession, message: string, phase?: string): void {
@@ -282,12 +321,14 @@ interface ProbeExtras {
   fastCheck?: () => ProbeSection & { command: string };
 }
 
-async function probeNode(opts: PipelineOptions, s: NodeSession, extras: ProbeExtras): Promise<void> {
+async function probeNode(opts: PipelineOptions, s: NodeSession, extras: ProbeExtras, hooks: { connected?: () => void; beforeProbe?: () => Promise<void> | undefined } = {}): Promise<void> {
   const { emit, inventory } = opts;
   const node = s.node;
   if (opts.openTransport) {
     emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'connect', status: 'running' });
     s.transport = await opts.openTransport(node);
+    hooks.connected?.();
+    await hooks.beforeProbe?.();
     emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'facts', status: 'running' });
     const probed = await probeNodeState(s.transport, s.cachedK3sVersion, probeOptionsFor(s, extras));
     s.facts = probed.facts;
