@@ -1,11 +1,7 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
-import { startLab, type Lab } from '../lab/lab.js';
+import { readFileSync } from 'node:fs';
+import { expect, it } from 'vitest';
 import { describeLab } from '../lab/skip.js';
-import { runCli } from './cli.js';
+import { CLUSTER_ONLY, useLabCluster } from './lab-cluster.js';
 import type { RunReport } from '../../provision/report.js';
 
 /**
@@ -14,28 +10,10 @@ import type { RunReport } from '../../provision/report.js';
  * command runs waits for it before its own probe. `--concurrency 1` makes the order strict enough to read from the log.
  */
 describeLab('up gives the first server the head start (lab, K3s installer STAND-IN)', () => {
-  let lab: Lab;
-  let installer: InstallerServer;
-  let inventory: string;
-  let stateDir: string;
-
-  beforeAll(async () => {
-    installer = await startInstallerServer();
-    lab = await startLab([{ name: 'pi-1' }, { name: 'pi-2' }], { subnet: '127.0.33.' });
-    inventory = lab.writeInventory({
-      k3s: { installScriptUrl: installer.url },
-      workloads: { revue: false, monitoring: false, kafkaUi: false },
-      network: { metallb: { enabled: false, pools: [] }, addresses: {} },
-    });
-    stateDir = mkdtempSync(join(tmpdir(), 'revue-pi-state-'));
-  });
-  afterAll(async () => {
-    await lab?.stop();
-    await installer?.stop();
-  });
+  const suite = useLabCluster([{ name: 'pi-1' }, { name: 'pi-2' }], '127.0.33.', CLUSTER_ONLY);
 
   it('dials the first server first and writes its boot config before the other node is probed', async () => {
-    const result = await runCli(['up', '-i', inventory, '--json', '--yes', '--concurrency', '1', '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kubeconfig')]);
+    const result = await suite.up('--yes', '--concurrency', '1');
     expect(result.code, result.stderr).toBe(0);
     const run = JSON.parse(result.stdout) as RunReport;
     expect(run.nodes.map((n) => [n.name, n.status, n.rebooted])).toEqual([

@@ -1,11 +1,8 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { installerRuns, startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
-import { startLab, type Lab } from '../lab/lab.js';
+import { readFileSync } from 'node:fs';
+import { expect, it } from 'vitest';
+import { installerRuns } from '../lab/k3s-standin/server.js';
 import { describeLab } from '../lab/skip.js';
-import { runCli } from './cli.js';
+import { CLUSTER_ONLY, useLabCluster } from './lab-cluster.js';
 import type { RunReport } from '../../provision/report.js';
 
 /**
@@ -14,28 +11,8 @@ import type { RunReport } from '../../provision/report.js';
  * the next `up`, once it is back, joins it without another reboot.
  */
 describeLab('up with one node rebooting slower than the others (lab, K3s installer STAND-IN)', () => {
-  let lab: Lab;
-  let installer: InstallerServer;
-  let inventory: string;
-  let stateDir: string;
-
-  beforeAll(async () => {
-    installer = await startInstallerServer();
-    lab = await startLab([{ name: 'pi-1' }, { name: 'pi-2' }, { name: 'pi-3', bootDelayMs: 16_000 }], { subnet: '127.0.32.' });
-    inventory = lab.writeInventory({
-      pi: { rebootTimeoutSeconds: 10 },
-      k3s: { installScriptUrl: installer.url },
-      workloads: { revue: false, monitoring: false, kafkaUi: false },
-      network: { metallb: { enabled: false, pools: [] }, addresses: {} },
-    });
-    stateDir = mkdtempSync(join(tmpdir(), 'revue-pi-state-'));
-  });
-  afterAll(async () => {
-    await lab?.stop();
-    await installer?.stop();
-  });
-
-  const up = () => runCli(['up', '-i', inventory, '--json', '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kubeconfig')]);
+  const suite = useLabCluster([{ name: 'pi-1' }, { name: 'pi-2' }, { name: 'pi-3', bootDelayMs: 16_000 }], '127.0.32.', { ...CLUSTER_ONLY, pi: { rebootTimeoutSeconds: 10 } });
+  const up = () => suite.up();
 
   it('the first server installs while the slow node is still down; that node fails alone, with its reboot timeout', async () => {
     const result = await up();
@@ -50,7 +27,7 @@ describeLab('up with one node rebooting slower than the others (lab, K3s install
     expect(slow.error).toMatch(/^Node pi-3 at 127\.0\.32\.\d+:22 did not answer SSH again within [\d.]+ s .*raise pi\.rebootTimeoutSeconds in the inventory/);
     // Its failure is on its boot-config step; it never reached the cluster phase.
     expect(slow.steps.map((s) => `${s.phase}/${s.step}:${s.status}`)).toEqual(['prepare/boot-config:failed']);
-    expect(installerRuns(lab.node('pi-3'))).toEqual([]);
+    expect(installerRuns(suite.lab.node('pi-3'))).toEqual([]);
     // In the run's log, pi-1's K3s install comes before pi-3's timeout: it did not wait for the slowest node.
     const log = readFileSync(run.logFile!, 'utf8');
     const installAt = log.indexOf('[pi-1] install K3s server');
@@ -64,7 +41,7 @@ describeLab('up with one node rebooting slower than the others (lab, K3s install
   });
 
   it('once the slow node is back, the next up joins it without another reboot', async () => {
-    await lab.node('pi-3').waitUntilUp();
+    await suite.lab.node('pi-3').waitUntilUp();
     const result = await up();
     expect(result.code, result.stderr + result.stdout).toBe(0);
     const run = JSON.parse(result.stdout) as RunReport;
@@ -73,7 +50,7 @@ describeLab('up with one node rebooting slower than the others (lab, K3s install
       ['pi-2', 'unchanged', false],
       ['pi-3', 'changed', false],
     ]);
-    expect(lab.node('pi-3').rebootCount()).toBe(1);
-    expect(installerRuns(lab.node('pi-3'))).toHaveLength(1);
+    expect(suite.lab.node('pi-3').rebootCount()).toBe(1);
+    expect(installerRuns(suite.lab.node('pi-3'))).toHaveLength(1);
   });
 });

@@ -3,36 +3,19 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
-import { startLab, type Lab } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
 import { runCli } from './cli.js';
+import { useLabCluster } from './lab-cluster.js';
 import type { RunReport } from '../../provision/report.js';
 
 const FLAGS = 'cgroup_memory=1 cgroup_enable=memory';
 
 describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-runs, failures)', () => {
-  let lab: Lab;
-  let installer: InstallerServer;
-  let inventory: string;
-  let stateDir: string;
-
-  beforeAll(async () => {
-    // The lab's STAND-IN K3s installer on 127.0.0.1: no node ever reaches get.k3s.io.
-    installer = await startInstallerServer();
-    lab = await startLab([{ name: 'pi-1' }, { name: 'pi-2' }, { name: 'pi-3' }], { subnet: '127.0.11.' });
-    inventory = lab.writeInventory({
-      k3s: { installScriptUrl: installer.url },
-      network: { metallb: { pools: [{ name: 'lan', addresses: ['127.0.11.200-127.0.11.220'] }] }, addresses: { ingress: '127.0.11.200' } },
-    });
-    stateDir = mkdtempSync(join(tmpdir(), 'revue-pi-state-'));
-  });
-  afterAll(async () => {
-    await lab?.stop();
-    await installer?.stop();
+  const suite = useLabCluster([{ name: 'pi-1' }, { name: 'pi-2' }, { name: 'pi-3' }], '127.0.11.', {
+    network: { metallb: { pools: [{ name: 'lan', addresses: ['127.0.11.200-127.0.11.220'] }] }, addresses: { ingress: '127.0.11.200' } },
   });
 
-  const up = (...extra: string[]) => runCli(['up', '-i', inventory, '--json', '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kubeconfig'), ...extra]);
+  const up = (...extra: string[]) => suite.up(...extra);
   const report = (stdout: string) => JSON.parse(stdout) as RunReport;
 
   it('up changes boot config once, reboots each node once, and the memory cgroup is active after', async () => {
@@ -44,7 +27,7 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
       ['pi-2', 'changed', true],
       ['pi-3', 'changed', true],
     ]);
-    for (const node of lab.nodes) {
+    for (const node of suite.lab.nodes) {
       expect(node.rebootCount()).toBe(1);
       const cmdline = readFileSync(node.path('/boot/firmware/cmdline.txt'), 'utf8');
       expect(cmdline.split(FLAGS).length - 1).toBe(1);
@@ -65,21 +48,21 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
     expect(result.code, result.stderr).toBe(0);
     const nodes = report(result.stdout).nodes;
     expect(nodes.map((n) => n.status)).toEqual(['unchanged', 'unchanged', 'unchanged']);
-    expect(lab.nodes.map((n) => n.rebootCount())).toEqual([1, 1, 1]);
+    expect(suite.lab.nodes.map((n) => n.rebootCount())).toEqual([1, 1, 1]);
     // One connection and one command per node: the first server's probe also answers the cluster and workloads checks.
     expect(nodes.map((n) => [n.sshConnections, n.sshCommands])).toEqual([[1, 1], [1, 1], [1, 1]]);
     expect(report(result.stdout).workloads?.fastPath).toEqual({ taken: true });
   });
 
   it('plan after that reports no changes', async () => {
-    const result = await runCli(['plan', '-i', inventory, '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kubeconfig')]);
+    const result = await runCli(['plan', '-i', suite.inventory, '--state-dir', suite.stateDir, '--kubeconfig', join(suite.stateDir, 'kubeconfig')]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('0 node(s) to change, 3 unchanged.');
-    expect(lab.nodes.map((n) => n.rebootCount())).toEqual([1, 1, 1]);
+    expect(suite.lab.nodes.map((n) => n.rebootCount())).toEqual([1, 1, 1]);
   });
 
   it('refuses a node whose host key changed while the others complete (exit 1)', async () => {
-    await lab.node('pi-2').regenerateHostKeys();
+    await suite.lab.node('pi-2').regenerateHostKeys();
     const result = await up();
     expect(result.code).toBe(1);
     const nodes = report(result.stdout).nodes;
@@ -88,11 +71,11 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
   });
 
   it('reports a node that is down and completes the others (exit 1)', async () => {
-    const knownHosts = join(lab.rootDir, 'known_hosts');
+    const knownHosts = join(suite.lab.rootDir, 'known_hosts');
     // Forget pi-2's old key so only the power state matters here.
     const { writeFileSync } = await import('node:fs');
-    if (existsSync(knownHosts)) writeFileSync(knownHosts, readFileSync(knownHosts, 'utf8').split('\n').filter((l) => !l.includes(lab.node('pi-2').address)).join('\n'));
-    await lab.node('pi-3').powerOff();
+    if (existsSync(knownHosts)) writeFileSync(knownHosts, readFileSync(knownHosts, 'utf8').split('\n').filter((l) => !l.includes(suite.lab.node('pi-2').address)).join('\n'));
+    await suite.lab.node('pi-3').powerOff();
     try {
       const started = Date.now();
       const result = await up();
@@ -102,12 +85,12 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
       expect(nodes[2]!.error).toMatch(/pi-3.*127\.0\.11\.\d+:22.*ECONNREFUSED/);
       expect(Date.now() - started).toBeLessThan(60_000);
     } finally {
-      await lab.node('pi-3').powerOn();
+      await suite.lab.node('pi-3').powerOn();
     }
   });
 
   it('writes one run log per run in the state directory', () => {
-    const logs = readdirSync(join(stateDir, 'logs'));
+    const logs = readdirSync(join(suite.stateDir, 'logs'));
     expect(logs.filter((f) => f.startsWith('up-')).length).toBeGreaterThanOrEqual(3);
   });
 });

@@ -1,0 +1,42 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
+import { startLab, type Lab, type LabNodeSpec } from '../lab/lab.js';
+import { runCli, type CliResult } from './cli.js';
+
+/** The cluster alone: no workloads, no MetalLB (lab tests of the provision and cluster phases). */
+export const CLUSTER_ONLY = {
+  workloads: { revue: false, monitoring: false, kafkaUi: false },
+  network: { metallb: { enabled: false, pools: [] }, addresses: {} },
+};
+
+export interface LabCluster {
+  readonly lab: Lab;
+  readonly installer: InstallerServer;
+  readonly inventory: string;
+  readonly stateDir: string;
+  /** `revue-pi up -i <inventory> --json` with this suite's state dir and kubeconfig, plus `args`. */
+  up(...args: string[]): Promise<CliResult>;
+}
+
+/**
+ * For a lab suite: before it, a lab of `nodes` on `subnet`, the lab's STAND-IN K3s installer on 127.0.0.1 (no node ever
+ * reaches get.k3s.io), an inventory for them (`inventory` merged in) and a state dir; after it, lab and installer stop.
+ */
+export function useLabCluster(nodes: LabNodeSpec[], subnet: string, inventory: Record<string, unknown>): LabCluster {
+  const suite = {} as { -readonly [K in keyof LabCluster]: LabCluster[K] };
+  beforeAll(async () => {
+    suite.installer = await startInstallerServer();
+    suite.lab = await startLab(nodes, { subnet });
+    suite.inventory = suite.lab.writeInventory({ ...inventory, k3s: { installScriptUrl: suite.installer.url, ...(inventory.k3s as object | undefined) } });
+    suite.stateDir = mkdtempSync(join(tmpdir(), 'revue-pi-state-'));
+  });
+  afterAll(async () => {
+    await suite.lab?.stop();
+    await suite.installer?.stop();
+  });
+  suite.up = (...args: string[]) => runCli(['up', '-i', suite.inventory, '--json', '--state-dir', suite.stateDir, '--kubeconfig', join(suite.stateDir, 'kubeconfig'), ...args]);
+  return suite;
+}
