@@ -92,9 +92,10 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
   // The first server is what every other node waits for: it is dialled first, the others once it is connected, so its
   // probe is not slowed by nine handshakes at once; and when no one is asked to confirm, its preparation starts as soon
   // as it is probed, while the others are still being probed.
+  // Where every node already ran K3s last time (a re-run, most likely with nothing to prepare), all are dialled at once.
   const first = sessions.find((s) => s.node.name === probeExtras.firstServer);
   const firstConnected = deferred<void>();
-  if (!first || !opts.openTransport) firstConnected.resolve();
+  if (!first || !opts.openTransport || sessions.every((s) => s.cachedK3sVersion)) firstConnected.resolve();
   const probed = deferred<void>();
   const eager = opts.command === 'up' && !opts.confirm && opts.openTransport !== undefined;
   let prepared: ReturnType<typeof prepareInBackground> | undefined;
