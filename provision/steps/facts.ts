@@ -24,8 +24,12 @@ export interface NodeFacts {
 
 export const FACT_SECTIONS: ProbeSection[] = [
   { name: 'model', script: 'if [ -r /proc/device-tree/model ]; then dump_file /proc/device-tree/model; else dump_file /sys/firmware/devicetree/base/model; fi' },
-  // One uname for both: it prints the release, then the machine.
-  { name: 'uname', script: 'uname -r -m' },
+  // The release, then the machine, as `uname -r -m` prints them: read from /proc where the kernel has kernel.arch (5.x and
+  // later, every Raspberry Pi OS of the Pi 5), so no program starts; uname otherwise.
+  {
+    name: 'uname',
+    script: "if [ -r /proc/sys/kernel/arch ]; then IFS= read -r r < /proc/sys/kernel/osrelease; IFS= read -r m < /proc/sys/kernel/arch; echo \"$r $m\"; else uname -r -m; fi",
+  },
   { name: 'pagesize', script: 'getconf PAGESIZE' },
   fileSection('os', '/etc/os-release'),
   // MemTotal is /proc/meminfo's first line; the loop stops there.

@@ -492,6 +492,7 @@ class SimNode implements LabNode {
       fs.writeFileSync(b('cpuinfo'), renderCpuinfo(this.model));
       fs.writeFileSync(b('version'), `Linux version ${kernel.release} (serge@raspberrypi.com) (aarch64-linux-gnu-gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) ${KERNEL_BUILD}\n`);
       fs.writeFileSync(b('osrelease'), `${kernel.release}\n`);
+      fs.writeFileSync(b('arch'), 'aarch64\n');
     }
     if (this.spec.wifi) {
       // The host's interfaces as they are, plus a wlan0 with the `wireless/` directory a Wi-Fi interface has.

@@ -33,6 +33,7 @@ bindmount("$B/firmware", '/sys/firmware') if -d "$B/firmware";
 bindmount("$B/cpuinfo", '/proc/cpuinfo') if -f "$B/cpuinfo";
 bindmount("$B/version", '/proc/version') if -f "$B/version";
 bindmount("$B/osrelease", '/proc/sys/kernel/osrelease') if -f "$B/osrelease";
+bindmount("$B/arch", '/proc/sys/kernel/arch') if -f "$B/arch" && -e '/proc/sys/kernel/arch';
 bindmount("$B/net", '/sys/class/net') if -d "$B/net";
 # Stand-ins also answer by absolute path (/usr/bin/systemctl, /usr/sbin/reboot -> /bin/systemctl, …).
 if (-f '/usr/local/bin/ip' && -f '/usr/bin/ip') { # wifi: the ip stand-in needs the real one elsewhere
