@@ -453,11 +453,13 @@ async function prepareNode(opts: PipelineOptions, s: NodeSession, extras: ProbeE
  */
 async function waitForNewBoot<T extends { facts: NodeFacts }>(transport: Transport, previousBootId: string, timeoutMs: number, probe: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  // Give the node time to go down before the first reconnect attempt: reaching the old boot is caught by the boot
-  // id, but costs a connection (a loaded lab took longer than 1 s to go down).
-  await new Promise((r) => setTimeout(r, 1500));
+  // The first new connection waits for the node to close the old one as it goes down (the reboot starts a second after
+  // the command, later on a loaded machine): reaching the boot that is ending is caught by the boot id, but costs a
+  // connection and a probe. A session that hangs instead of closing is given up on after 10 s.
+  let waitForDropMs = 10_000;
   while (Date.now() < deadline) {
-    await transport.reconnect(Math.max(1000, deadline - Date.now()));
+    await transport.reconnect(Math.max(1000, deadline - Date.now()), { waitForDropMs });
+    waitForDropMs = 0;
     // A dropped session is the node going down or not fully up: try again. Anything else (sudo refused…) is an answer.
     const probed = await probe().catch((error: unknown) => {
       if (error instanceof ConnectionError) return undefined;

@@ -276,6 +276,8 @@ interface OpenConnection {
   sftp?: Promise<SFTPWrapper>;
   home?: Promise<string>;
   alive: boolean;
+  /** Settles when the connection is closed, by either end. */
+  closed: Promise<void>;
 }
 
 export class SshTransport implements Transport {
@@ -370,7 +372,8 @@ export class SshTransport implements Transport {
       throw err;
     }
     const client = ssh.connection!;
-    const conn: OpenConnection = { ssh, client, alive: true, ...(bastion ? { bastion } : {}) };
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    const conn: OpenConnection = { ssh, client, alive: true, closed, ...(bastion ? { bastion } : {}) };
     const dead = () => {
       conn.alive = false;
     };
@@ -696,7 +699,13 @@ export class SshTransport implements Transport {
    * Drops the connection and polls until SSH answers again: short attempts (at most 5 s each, within what is left),
    * backoff from 250 ms capped at 1 s. A changed host key or refused login ends the wait at once.
    */
-  async reconnect(timeoutMs: number): Promise<void> {
+  async reconnect(timeoutMs: number, opts: { waitForDropMs?: number } = {}): Promise<void> {
+    const open = this.conn;
+    if (open?.alive && opts.waitForDropMs) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([open.closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, opts.waitForDropMs)))]);
+      clearTimeout(timer);
+    }
     this.dropConnection();
     // Commands issued meanwhile wait for this instead of dialling on their own.
     const polling = this.pollUntilUp(timeoutMs);

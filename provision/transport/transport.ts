@@ -53,8 +53,10 @@ export interface Transport {
   /**
    * Drops the connection and waits until the node answers SSH again (after a reboot),
    * bounded by timeoutMs; rejects with ConnectionError naming the node when it does not.
+   * With `waitForDropMs`, it first waits that long at most for the open connection to be closed by the node going
+   * down, so that the first new connection does not reach the boot that is ending.
    */
-  reconnect(timeoutMs: number): Promise<void>;
+  reconnect(timeoutMs: number, opts?: { waitForDropMs?: number }): Promise<void>;
   /** How many SSH connections this transport has opened so far (the benchmark reports it). */
   readonly connectionCount: number;
   /** How many commands (round trips: login shell, sudo, script) it has run so far, the writes' included. */

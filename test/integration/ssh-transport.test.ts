@@ -405,8 +405,8 @@ describeLab('SSH transport against the lab', () => {
     const t = await connect(settings(rebooter), { nodeName: 'pi-c' });
     const bootId = (await t.run('cat /proc/sys/kernel/random/boot_id')).stdout;
     await t.run('nohup sh -c "sleep 1; systemctl reboot || reboot" >/dev/null 2>&1 &', { sudo: true });
-    await new Promise((r) => setTimeout(r, 1500)); // let it go down
-    await t.reconnect(30_000).catch(async (err: Error) => {
+    // No pause here: the transport waits for the node to close the session as it goes down, then dials again.
+    await t.reconnect(30_000, { waitForDropMs: 10_000 }).catch(async (err: Error) => {
       // Say why the simulated node did not come back (the lab's console log), not just that it did not.
       const consoleLog = await readFile(join(rebooter.rootDir, 'lab', 'console.log'), 'utf8').catch(() => '(no console log)');
       throw new Error(`${err.message}\nlab console of pi-c:\n${consoleLog.split('\n').slice(-20).join('\n')}`);
