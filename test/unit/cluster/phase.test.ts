@@ -365,12 +365,18 @@ describe('runClusterPhase: plan', () => {
     expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined, undefined]);
   });
 
-  it('shows drift on the one node whose config.yaml was edited by hand; up fixes it with a restart there only', async () => {
+  /** A converged cluster (1 server + 2 agents) whose pi-3 then has `lines` added to its config.yaml by hand. */
+  async function withPi3ConfigEdited(lines: string) {
     const inv = inventory();
     const sim = new SimCluster(inv);
     await runClusterPhase(options(inv, sim.inputs()));
     const pi3 = sim.transports.get('pi-3')!;
-    pi3.files.set(K3S_CONFIG_PATH, Buffer.from(pi3.file(K3S_CONFIG_PATH)! + 'node-label:\n  - hand=made\n'));
+    pi3.files.set(K3S_CONFIG_PATH, Buffer.from(pi3.file(K3S_CONFIG_PATH)! + lines));
+    return { inv, sim, pi3 };
+  }
+
+  it('shows drift on the one node whose config.yaml was edited by hand; up fixes it with a restart there only', async () => {
+    const { inv, sim, pi3 } = await withPi3ConfigEdited('node-label:\n  - hand=made\n');
     const planned = sim.inputs();
     await runClusterPhase(options(inv, planned, { command: 'plan' }));
     expect(planned.map((n) => n.report.steps[0]!.changes)).toEqual([
@@ -385,11 +391,7 @@ describe('runClusterPhase: plan', () => {
   });
 
   it('a restart whose new K3s exits is not taken for Ready by the Node object the old K3s left: up waits, then fails with the journal', async () => {
-    const inv = inventory();
-    const sim = new SimCluster(inv);
-    await runClusterPhase(options(inv, sim.inputs()));
-    const pi3 = sim.transports.get('pi-3')!;
-    pi3.files.set(K3S_CONFIG_PATH, Buffer.from(pi3.file(K3S_CONFIG_PATH)! + 'node-label:\n  - hand made\n'));
+    const { inv, sim } = await withPi3ConfigEdited('node-label:\n  - hand made\n');
     sim.sim.get('pi-3')!.failsOnRestart = true;
     const nodes = sim.inputs();
     await runClusterPhase(options(inv, nodes, { readyTimeoutMs: 100 }));
