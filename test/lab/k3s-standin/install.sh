@@ -168,7 +168,10 @@ download_and_verify() {
         VERSION_K3S=$("${BIN_DIR}/k3s" --version 2> /dev/null | sed -n '1s/^k3s version \([^ ]*\).*/\1/p')
         return
     fi
-    ARCH=$(uname -m)
+    # The machine from /proc with the shell's own read (what `uname -m` prints), uname only where it is missing.
+    ARCH=
+    [ ! -r /proc/sys/kernel/arch ] || read -r ARCH < /proc/sys/kernel/arch || true
+    [ -n "${ARCH}" ] || ARCH=$(uname -m)
     case $ARCH in
         amd64 | x86_64) ARCH=amd64 SUFFIX= ;;
         arm64 | aarch64) ARCH=arm64 SUFFIX=-arm64 ;;
@@ -242,7 +245,6 @@ for service in /etc/systemd/system/k3s*.service; do
 done
 rm -rf /run/k3s /run/k3s-standin
 EOF
-    $SUDO chmod 755 "${KILLALL_K3S_SH}"
 }
 
 create_uninstall() {
@@ -278,10 +280,13 @@ rm -rf /var/lib/kubelet
 rm -f ${BIN_DIR}/k3s
 rm -f ${KILLALL_K3S_SH}
 EOF
-    $SUDO chmod 755 "${UNINSTALL_K3S_SH}"
+    # Both scripts' modes in one chmod (create_killall wrote the other just before).
+    $SUDO chmod 755 "${KILLALL_K3S_SH}" "${UNINSTALL_K3S_SH}"
 }
 
 systemd_disable() {
+    # Nothing installed yet (a fresh node): nothing to disable or remove.
+    [ -e "${FILE_K3S_SERVICE}" ] || [ -e "${FILE_K3S_ENV}" ] || return 0
     $SUDO systemctl disable "${SYSTEM_NAME}" > /dev/null 2>&1 || true
     $SUDO rm -f "${FILE_K3S_SERVICE}" "${FILE_K3S_ENV}" || true
 }
@@ -289,6 +294,11 @@ systemd_disable() {
 create_env_file() {
     info "env: Creating environment file ${FILE_K3S_ENV}"
     [ -d "${SYSTEMD_DIR}" ] || $SUDO mkdir -p "${SYSTEMD_DIR}"
+    if [ -z "${SUDO}" ] && [ ! -e "${FILE_K3S_ENV}" ]; then
+        # As root and new: created 0600 by the umask of a subshell, no chmod to start.
+        (umask 077 && env_lines > "${FILE_K3S_ENV}")
+        return
+    fi
     if [ -n "${SUDO}" ]; then $SUDO touch "${FILE_K3S_ENV}"; else : >> "${FILE_K3S_ENV}"; fi
     $SUDO chmod 0600 "${FILE_K3S_ENV}"
     if [ -n "${SUDO}" ]; then env_lines | $SUDO tee "${FILE_K3S_ENV}" > /dev/null; else env_lines > "${FILE_K3S_ENV}"; fi
@@ -297,15 +307,17 @@ create_env_file() {
 # The K3S_*/CONTAINERD_* variables, then the proxy ones, as NAME='value' lines: what the real installer keeps of
 # `sh -c export`, read here from the shell's own `export -p`.
 env_lines() {
-    standin_env=${TMP_DIR:-/tmp}/k3s-standin-env.$$
-    export -p > "${standin_env}"
+    standin_env=$(export -p)
     while read -r x v; do
         case $v in K3S_* | CONTAINERD_*) printf '%s\n' "$v" ;; esac
-    done < "${standin_env}"
+    done << EOF
+${standin_env}
+EOF
     while read -r x v; do
         case $v in [Nn][Oo]_[Pp][Rr][Oo][Xx][Yy]=* | [Hh][Tt][Tt][Pp]_[Pp][Rr][Oo][Xx][Yy]=* | [Hh][Tt][Tt][Pp][Ss]_[Pp][Rr][Oo][Xx][Yy]=*) printf '%s\n' "$v" ;; esac
-    done < "${standin_env}"
-    rm -f "${standin_env}"
+    done << EOF
+${standin_env}
+EOF
 }
 
 create_service_file() {
@@ -394,7 +406,9 @@ service_enable_and_start() {
         STANDIN_RESULT=skip-start
         return
     fi
-    POST_INSTALL_HASHES=$(installed_hashes)
+    # Nothing was installed before this run: it changed, no need to hash what it wrote.
+    POST_INSTALL_HASHES=new
+    [ "${PRE_INSTALL_HASHES}" = none ] || POST_INSTALL_HASHES=$(installed_hashes)
     if [ "${PRE_INSTALL_HASHES}" = "${POST_INSTALL_HASHES}" ] && [ "${INSTALL_K3S_FORCE_RESTART}" != true ]; then
         info 'No change detected so skipping service start'
         STANDIN_RESULT=unchanged
