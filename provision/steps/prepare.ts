@@ -75,13 +75,13 @@ export function planPreparation(facts: NodeFacts, node: InventoryNode, inventory
   if (pi.cgroups && facts.cmdlinePath && facts.cmdline !== undefined) {
     const edit = ensureCmdlineCgroups(facts.cmdline);
     if (edit.changed) {
-      changes.push({ kind: 'write-file', path: facts.cmdlinePath, content: edit.content, mode: 0o755, backup: facts.cmdline, bootConfig: true, reason: 'enable the memory cgroup (cgroup_memory=1 cgroup_enable=memory)' });
+      changes.push({ kind: 'write-file', path: facts.cmdlinePath, content: edit.content, mode: 0o644, backup: facts.cmdline, bootConfig: true, reason: 'enable the memory cgroup (cgroup_memory=1 cgroup_enable=memory)' });
     }
   }
   if (facts.configPath) {
     const edit = ensureConfigKernel(facts.config ?? '', pi.kernel4k);
     if (edit.changed) {
-      changes.push({ kind: 'write-file', path: facts.configPath, content: edit.content, mode: 0o755, ...(facts.config !== undefined ? { backup: facts.config } : {}), bootConfig: true, reason: pi.kernel4k ? 'boot the 4K-page kernel (kernel=kernel8.img)' : 'drop the 4K-page kernel line revue-pi added' });
+      changes.push({ kind: 'write-file', path: facts.configPath, content: edit.content, mode: 0o644, ...(facts.config !== undefined ? { backup: facts.config } : {}), bootConfig: true, reason: pi.kernel4k ? 'boot the 4K-page kernel (kernel=kernel8.img)' : 'drop the 4K-page kernel line revue-pi added' });
     }
   }
   if (facts.hostname !== node.name) {

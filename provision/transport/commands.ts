@@ -131,6 +131,54 @@ export function buildInstallFilesScript(files: InstallFile[]): string {
   return lines.join('\n');
 }
 
+/** One file whose bytes travel inside the script itself (buildInlineFilesScript). */
+export interface InlineFile {
+  content: Uint8Array;
+  target: string;
+  mode: number;
+  /** Names the temp file beside the target. */
+  token: string;
+}
+
+/** Files carried inside a stdin script up to this many bytes in all; larger ones (air-gap tarballs) go by SFTP. */
+export const MAX_INLINE_FILES_BYTES = 1024 * 1024;
+
+/** Ends every here-document of buildInlineFilesScript: base64 never holds `_`, so no content line can equal it. */
+export const INLINE_FILE_END = 'REVUE_PI_END_OF_FILE';
+
+/**
+ * Writes files whose bytes travel in the script (base64 in a here-document), for a script sent on stdin only: that
+ * is never a command line, so tokens may travel this way. Each file: decoded by `base64 -d` into a temp name in the
+ * target's folder, created with the mode by the umask of a subshell (no chmod, and nothing to fail on FAT, where
+ * modes cannot be set), then `mv` over the target. Against buildInstallFilesScript: no SFTP session to open (an
+ * sftp-server process and its round trips per connection) and no uploads to remove. Failures as there.
+ */
+export function buildInlineFilesScript(files: InlineFile[]): string {
+  const lines: string[] = [];
+  files.forEach((f, i) => {
+    const n = i + 1;
+    lines.push(`dst${n}=${shQuote(f.target)}`, `tmp${n}=${shQuote(tempNameBeside(f.target, f.token))}`);
+  });
+  lines.push(`trap 'rm -f ${files.map((_, i) => `"$tmp${i + 1}"`).join(' ')}' EXIT`);
+  files.forEach((f, i) => {
+    const n = i + 1;
+    const failed = `{ rc=$?; echo "revue-pi: could not write $dst${n}" >&2; exit $rc; }`;
+    const umask = (~f.mode & 0o777).toString(8).padStart(4, '0');
+    const b64 = Buffer.from(f.content).toString('base64').match(/.{1,76}/g) ?? [];
+    lines.push(
+      `[ -d ${shQuote(posix.dirname(f.target))} ] || mkdir -p ${shQuote(posix.dirname(f.target))} || ${failed}`,
+      `(umask ${umask} && base64 -d > "$tmp${n}") <<'${INLINE_FILE_END}' || ${failed}`,
+      ...b64,
+      INLINE_FILE_END,
+    );
+    // A new file gets at most 0666 from a redirection: execute and special bits need chmod.
+    if (f.mode & 0o7111) lines.push(`chmod ${f.mode.toString(8).padStart(4, '0')} "$tmp${n}" || ${failed}`);
+    lines.push(`mv -f "$tmp${n}" "$dst${n}" || ${failed}`);
+  });
+  lines.push('trap - EXIT', '');
+  return lines.join('\n');
+}
+
 /** Exit code and stderr line by which buildReadFileScript says "no such file". */
 export const NO_SUCH_FILE_EXIT = 3;
 export const NO_SUCH_FILE_MESSAGE = 'revue-pi: no such file';

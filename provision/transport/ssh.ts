@@ -15,6 +15,8 @@ import {
   stdinScript,
   effectiveScript,
   MAX_INLINE_SCRIPT_BASE64,
+  MAX_INLINE_FILES_BYTES,
+  buildInlineFilesScript,
   NO_SUCH_FILE_EXIT,
   NO_SUCH_FILE_MESSAGE,
   parseSudoStderr,
@@ -677,9 +679,15 @@ export class SshTransport implements Transport {
   }
 
   async writeFilesThenRun(files: FileToWrite[], script: string, opts: RunOptions = {}): Promise<RunResult> {
+    const bytes = files.map((f) => (typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : Buffer.from(f.content)));
+    // Without a sudo password the script goes on stdin, never on a command line: the files can travel in it.
+    if (this.sudoMode(opts.sudo).kind !== 'password' && bytes.reduce((n, b) => n + b.length, 0) <= MAX_INLINE_FILES_BYTES) {
+      const inline = files.map((f, i) => ({ content: bytes[i]!, target: f.path, mode: f.mode ?? 0o644, token: randomBytes(6).toString('hex') }));
+      return this.run(`${files.length > 0 ? buildInlineFilesScript(inline) : ''}${script}`, opts);
+    }
     const uploads = await Promise.all(
-      files.map(async (f) => ({
-        uploaded: await this.upload(typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : Buffer.from(f.content)),
+      files.map(async (f, i) => ({
+        uploaded: await this.upload(bytes[i]!),
         target: f.path,
         mode: f.mode ?? 0o644,
         token: randomBytes(6).toString('hex'),

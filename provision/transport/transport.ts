@@ -42,9 +42,9 @@ export interface Transport {
   /** Writes a file atomically (temp file + rename in the same folder); content never touches a command line. */
   writeFile(path: string, content: string | Uint8Array, opts?: WriteFileOptions): Promise<void>;
   /**
-   * Several writes and then a script, in one round trip: the files are uploaded, then one command puts each in
-   * place as writeFile does and, only when all of them are, runs `script` in the same shell (sudo as `opts` says,
-   * for the writes too). Resolves with that command's result: a failed write is a non-zero exit whose stderr names
+   * Several writes and then a script, in one round trip: one command puts each file in place as writeFile does and,
+   * only when all of them are, runs `script` in the same shell (sudo as `opts` says, for the writes too). The bytes
+   * travel inside that command's stdin script, or, under a sudo password or beyond 1 MiB, by SFTP before it. Resolves with that command's result: a failed write is a non-zero exit whose stderr names
    * the file. Each round trip costs a Pi a login, sudo and a shell; steps that write and then act use this.
    */
   writeFilesThenRun(files: FileToWrite[], script: string, opts?: RunOptions): Promise<RunResult>;

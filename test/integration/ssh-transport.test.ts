@@ -354,16 +354,26 @@ describeLab('SSH transport against the lab', () => {
   it('writes several files and runs a script after them in one command; a failed write stops it', async () => {
     const t = await connect(settings(plain));
     const logins = plain.sshLogins();
+    const every = Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256));
     const result = await t.writeFilesThenRun(
       [
         { path: '/etc/rancher/k3s/revue-pi-token', content: 'secret\n', mode: 0o600 },
         { path: '/etc/rancher/k3s/config.yaml', content: 'node-name: pi\n', mode: 0o600 },
+        { path: '/usr/local/bin/every-byte', content: every, mode: 0o755 },
       ],
-      'stat -c "%a %U %n" /etc/rancher/k3s/revue-pi-token /etc/rancher/k3s/config.yaml\nexit 4\n',
+      'stat -c "%a %U %n" /etc/rancher/k3s/revue-pi-token /etc/rancher/k3s/config.yaml /usr/local/bin/every-byte\nexit 4\n',
       { sudo: true },
     );
-    expect(result).toEqual({ code: 4, stdout: '600 root /etc/rancher/k3s/revue-pi-token\n600 root /etc/rancher/k3s/config.yaml\n', stderr: '' });
+    expect(result).toEqual({ code: 4, stdout: '600 root /etc/rancher/k3s/revue-pi-token\n600 root /etc/rancher/k3s/config.yaml\n755 root /usr/local/bin/every-byte\n', stderr: '' });
+    expect(await readFile(plain.path('/usr/local/bin/every-byte'))).toEqual(every);
     expect(plain.sshLogins()).toBe(logins);
+    // Without a sudo password the bytes travel in the command's stdin script: no SFTP session on the node.
+    const sftpSessions = async () => ((await readFile(join(plain.rootDir, 'lab', 'console.log'), 'utf8')).match(/^Starting session: subsystem 'sftp'/gm) ?? []).length;
+    expect(await sftpSessions()).toBe(0);
+    // Beyond 1 MiB in all (air-gap tarballs) they go by SFTP first.
+    const large = Buffer.alloc(1024 * 1024 + 1, 7);
+    expect(await t.writeFilesThenRun([{ path: '/home/pi/large.bin', content: large }], 'stat -c %s /home/pi/large.bin')).toEqual({ code: 0, stdout: `${large.length}\n`, stderr: '' });
+    expect(await sftpSessions()).toBe(1);
     const failed = await t.writeFilesThenRun([{ path: '/etc/hostname/not-a-folder', content: 'x' }], 'echo after', { sudo: true });
     expect(failed.code).not.toBe(0);
     expect(failed.stdout).toBe('');

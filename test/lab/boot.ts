@@ -242,6 +242,8 @@ export function renderSshdConfig(o: { address: string; port: number; passwordLog
     'HostKey /etc/ssh/ssh_host_ed25519_key',
     'HostKey /etc/ssh/ssh_host_ecdsa_key',
     'PidFile /run/sshd.pid',
+    // The console log then shows each session's command or subsystem (sftp), which tests count.
+    'LogLevel VERBOSE',
     'UsePAM no',
     'PermitRootLogin no',
     'PubkeyAuthentication yes',

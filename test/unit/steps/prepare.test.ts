@@ -83,10 +83,10 @@ describe('buildPreparation (one round trip)', () => {
     const facts = freshPiFacts(node);
     const { files, script } = buildPreparation(planPreparation(facts, node, inv));
     expect(files.map((f) => [f.path, f.mode])).toEqual([
-      ['/boot/firmware/cmdline.txt.revue-pi.bak', 0o755],
-      ['/boot/firmware/cmdline.txt', 0o755],
-      ['/boot/firmware/config.txt.revue-pi.bak', 0o755],
-      ['/boot/firmware/config.txt', 0o755],
+      ['/boot/firmware/cmdline.txt.revue-pi.bak', 0o644],
+      ['/boot/firmware/cmdline.txt', 0o644],
+      ['/boot/firmware/config.txt.revue-pi.bak', 0o644],
+      ['/boot/firmware/config.txt', 0o644],
       ['/etc/hostname', 0o644],
       ['/etc/hosts.revue-pi.bak', 0o644],
       ['/etc/hosts', 0o644],

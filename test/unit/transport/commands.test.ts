@@ -5,12 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  buildInlineFilesScript,
   buildInstallFilesScript,
   buildReadFileScript,
   buildScriptCommand,
   buildScriptFileCommand,
   buildStdinScriptCommand,
   effectiveScript,
+  INLINE_FILE_END,
   NO_SUCH_FILE_EXIT,
   NO_SUCH_FILE_MESSAGE,
   parseSudoStderr,
@@ -253,6 +255,89 @@ describe('buildInstallFilesScript', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/file/);
     expect((await readdir(dir)).sort()).toEqual(['file']);
+  });
+});
+
+/** Runs a script the way the transport sends it without a sudo password: `sh -s` with the script on stdin. */
+function shStdin(script: string) {
+  const r = spawnSync('/bin/sh', ['-s'], { encoding: 'utf8', input: stdinScript(script) });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('buildInlineFilesScript', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'revue-pi-inline-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('is exactly this script', () => {
+    const failed = (n: number) => `{ rc=$?; echo "revue-pi: could not write $dst${n}" >&2; exit $rc; }`;
+    const script = buildInlineFilesScript([
+      { content: Buffer.from('token: abc\n'), target: "/etc/it's here.conf", mode: 0o600, token: 'ab12' },
+      { content: Buffer.from('#!/bin/sh\n'), target: '/usr/local/bin/tool', mode: 0o755, token: 'cd34' },
+    ]);
+    expect(script).toBe(
+      [
+        `dst1='/etc/it'\\''s here.conf'`,
+        `tmp1='/etc/.it'\\''s here.conf.revue-pi-ab12'`,
+        'dst2=/usr/local/bin/tool',
+        'tmp2=/usr/local/bin/.tool.revue-pi-cd34',
+        `trap 'rm -f "$tmp1" "$tmp2"' EXIT`,
+        `[ -d /etc ] || mkdir -p /etc || ${failed(1)}`,
+        `(umask 0177 && base64 -d > "$tmp1") <<'${INLINE_FILE_END}' || ${failed(1)}`,
+        Buffer.from('token: abc\n').toString('base64'),
+        INLINE_FILE_END,
+        `mv -f "$tmp1" "$dst1" || ${failed(1)}`,
+        `[ -d /usr/local/bin ] || mkdir -p /usr/local/bin || ${failed(2)}`,
+        `(umask 0022 && base64 -d > "$tmp2") <<'${INLINE_FILE_END}' || ${failed(2)}`,
+        Buffer.from('#!/bin/sh\n').toString('base64'),
+        INLINE_FILE_END,
+        `chmod 0755 "$tmp2" || ${failed(2)}`,
+        `mv -f "$tmp2" "$dst2" || ${failed(2)}`,
+        'trap - EXIT',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('writes every byte with its mode through a rename, then runs the script after it, from stdin', async () => {
+    const every = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 31) % 256));
+    const target = join(dir, 'etc', 'config.yaml');
+    await mkdir(join(dir, 'etc'));
+    await writeFile(target, 'old\n');
+    const inodeBefore = (await stat(target)).ino;
+    const files = [
+      { content: Buffer.from('node-name: pi\n'), target, mode: 0o640, token: 't1' },
+      { content: every, target: join(dir, 'new dir', "it's.bin"), mode: 0o600, token: 't2' },
+      { content: Buffer.from('#!/bin/sh\necho hi\n'), target: join(dir, 'bin', 'tool'), mode: 0o755, token: 't3' },
+      { content: Buffer.alloc(0), target: join(dir, 'empty'), mode: 0o644, token: 't4' },
+    ];
+    const r = shStdin(`${buildInlineFilesScript(files)}${join(dir, 'bin', 'tool')}; cat; exit 3`);
+    expect(r).toEqual({ code: 3, stdout: 'hi\n', stderr: '' });
+    expect(await readFile(target, 'utf8')).toBe('node-name: pi\n');
+    expect((await stat(target)).ino).not.toBe(inodeBefore);
+    expect(await readFile(join(dir, 'new dir', "it's.bin"))).toEqual(every);
+    expect(await readFile(join(dir, 'empty'))).toEqual(Buffer.alloc(0));
+    const modes = await Promise.all([target, join(dir, 'new dir', "it's.bin"), join(dir, 'bin', 'tool'), join(dir, 'empty')].map(async (f) => (await stat(f)).mode & 0o777));
+    expect(modes).toEqual([0o640, 0o600, 0o755, 0o644]);
+    expect((await readdir(dir)).sort()).toEqual(['bin', 'empty', 'etc', 'new dir']);
+    expect(await readdir(join(dir, 'etc'))).toEqual(['config.yaml']);
+  });
+
+  it('stops at the first file it cannot write, naming it, runs nothing after and leaves no temp file', async () => {
+    await writeFile(join(dir, 'blocker'), 'a file, not a folder');
+    const files = [
+      { content: Buffer.from('a\n'), target: join(dir, 'a'), mode: 0o600, token: 't1' },
+      { content: Buffer.from('b\n'), target: join(dir, 'blocker', 'b'), mode: 0o600, token: 't2' },
+    ];
+    const r = shStdin(`${buildInlineFilesScript(files)}echo then-ran`);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`revue-pi: could not write ${join(dir, 'blocker', 'b')}`);
+    expect((await readdir(dir)).sort()).toEqual(['a', 'blocker']);
   });
 });
 
