@@ -6,7 +6,8 @@
  *   k3s --version                 "k3s version <v> (revue-pi lab stand-in)"
  *   k3s server | agent [flags]    reads /etc/rancher/k3s/config.yaml (+ config.yaml.d/), flags and K3S_* env;
  *                                 servers keep a small object store and answer on <node address>:6443 over
- *                                 PLAIN HTTP (the real one speaks TLS); agents join with token + node password.
+ *                                 PLAIN HTTP (the real one speaks TLS); agents join with token + node password
+ *                                 (an agent is the sh front alone; a server resolves and joins for it: agentStart).
  *   k3s kubectl …                 a subset of kubectl against that store (get/delete/apply/version).
  *
  * It is assembled by server.ts (standinBinary()): the assembler prepends the shebang, the version constant
@@ -41,10 +42,18 @@ const NODE_PASSWORD_REJECTED =
 // ---------------------------------------------------------------------------------------------------------
 // small helpers
 
-function log(level, msg) {
-  process.stdout.write(`time="${new Date().toISOString()}" level=${level} msg=${JSON.stringify(msg)}\n`);
+/** One K3s-style log line (no newline). */
+function logLine(level, msg) {
+  return `time="${new Date().toISOString()}" level=${level} msg=${JSON.stringify(msg)}`;
 }
+function log(level, msg) {
+  process.stdout.write(`${logLine(level, msg)}\n`);
+}
+/** What fatal() throws instead of exiting while this process resolves the settings of an sh agent (agentStart). */
+class StandinFatal extends Error {}
+let fatalThrows = false;
 function fatal(msg) {
+  if (fatalThrows) throw new StandinFatal(msg);
   log('fatal', msg);
   process.exit(1);
 }
@@ -144,10 +153,25 @@ function parseFlags(argv) {
   return { flags, rest };
 }
 
-function loadConfigFile(file) {
+/** Where settings come from: this node (LOCAL_IO), or what an sh agent sent (agentStart). */
+const LOCAL_IO = {
+  env: process.env,
+  readFile: (f) => readOr(f, undefined),
+  listDir: (d) => {
+    try {
+      return fs.readdirSync(d);
+    } catch {
+      return [];
+    }
+  },
+  hostname: () => os.hostname(),
+  address: () => nodeAddress(),
+};
+
+function loadConfigFile(file, io = LOCAL_IO) {
   const out = {};
   const merge = (f) => {
-    const text = readOr(f, undefined);
+    const text = io.readFile(f);
     if (text === undefined) return;
     let doc;
     try {
@@ -165,22 +189,17 @@ function loadConfigFile(file) {
     }
   };
   merge(file);
-  let dropIns = [];
-  try {
-    dropIns = fs.readdirSync(`${file}.d`).filter((f) => /\.ya?ml$/.test(f)).sort();
-  } catch {
-    /* none */
-  }
+  const dropIns = io.listDir(`${file}.d`).filter((f) => /\.ya?ml$/.test(f)).sort();
   for (const f of dropIns) merge(path.join(`${file}.d`, f));
   return out;
 }
 
-function resolveSettings(argv) {
+function resolveSettings(argv, io = LOCAL_IO) {
   const { flags, rest } = parseFlags(argv);
   const env = {};
-  for (const [k, flag] of Object.entries(ENV_FLAGS)) if (process.env[k]) env[flag] = process.env[k];
+  for (const [k, flag] of Object.entries(ENV_FLAGS)) if (io.env[k]) env[flag] = io.env[k];
   const configFile = flags.config || env.config || DEFAULT_CONFIG;
-  const config = loadConfigFile(configFile);
+  const config = loadConfigFile(configFile, io);
   const s = {};
   for (const key of new Set([...Object.keys(env), ...Object.keys(config), ...Object.keys(flags)])) {
     if (LIST_FLAGS.has(key)) {
@@ -193,12 +212,12 @@ function resolveSettings(argv) {
   }
   for (const b of BOOL_FLAGS) if (b in s) s[b] = s[b] === true || s[b] === 'true' || s[b] === 1;
   if (s['token-file'] && !s.token) {
-    const t = readOr(String(s['token-file']), undefined);
+    const t = io.readFile(String(s['token-file']));
     if (t === undefined) fatal(`Error: failed to read token file ${s['token-file']}: open ${s['token-file']}: no such file or directory`);
     s.token = t.trim();
   }
-  s['node-name'] = String(s['node-name'] || os.hostname()).toLowerCase();
-  s.address = (s['node-ip'] && s['node-ip'][0]) || nodeAddress();
+  s['node-name'] = String(s['node-name'] || io.hostname()).toLowerCase();
+  s.address = (s['node-ip'] && s['node-ip'][0]) || io.address();
   s.configFile = configFile;
   s.rest = rest;
   return s;
@@ -243,12 +262,12 @@ function ensureNodePassword() {
   return pw;
 }
 
-function registration(role, s) {
+function registration(role, s, password = ensureNodePassword()) {
   return {
     role,
     node: s['node-name'],
     address: s.address,
-    password: ensureNodePassword(),
+    password,
     labels: parseLabels(s['node-label']),
     taints: (s['node-taint'] || []).map(parseTaint),
     nodeArgs: nodeArgs(role, s),
@@ -1055,6 +1074,17 @@ function httpHandler(forward) {
     req.on('data', (c) => chunks.push(c));
     req.on('end', async () => {
       const auth = (req.headers.authorization || '').replace(/^Bearer /, '');
+      if (req.url === '/standin/agent-start') {
+        let lines;
+        try {
+          lines = await agentStart(forward, Buffer.concat(chunks).toString('utf8'));
+        } catch (e) {
+          lines = [`log ${logLine('fatal', `Error: ${STANDIN} could not start the agent: ${e.message}`)}`, 'fatal'];
+        }
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end(`${lines.join('\n')}\n`);
+        return;
+      }
       if (req.url === '/standin/kubectl-args') {
         let r;
         try {
@@ -1074,7 +1104,8 @@ function httpHandler(forward) {
       }
       let r;
       try {
-        r = await forward(req.url, body, auth);
+        // The sh agent's heartbeats carry a counter in the query (one curl, a URL range): the path is what counts.
+        r = await forward(req.url.split('?')[0], body, auth);
       } catch (e) {
         r = { status: 503, json: { message: `${STANDIN}: ${e.message}` } };
       }
@@ -1235,36 +1266,79 @@ async function joinCluster(base, serverUrl, body, token) {
 // ---------------------------------------------------------------------------------------------------------
 // agent
 
-async function runAgent(s) {
-  log('info', `Starting k3s agent ${VERSION} (${STANDIN})`);
-  importImages();
-  fs.rmSync(`${RUN_DIR}/ready-agent`, { force: true });
-  if (!s.server) fatal('Error: --server is required');
-  if (!s.token) fatal('Error: --token is required');
-  const base = apiUrl(String(s.server));
-  if (!base) fatal(`Error: invalid server url "${s.server}": must be https://host:port`);
+/**
+ * `k3s agent` is an sh program (k3s-front.sh): starting Node on each of ten lab agents at once cost the lab's shared
+ * cores more than everything else an agent does. It sends what K3s would read on its node (args, K3S_* env, the config
+ * file and its drop-ins, the hostname and address, the node password) to the server it joins, and this resolves the
+ * settings as K3s does (resolveSettings), checks the token's CA hash and joins for it. The answer, one item a line:
+ *   need <path>        read this file too and ask again (a token-file named in the config)
+ *   log <line>         a K3s log line for the agent's journal
+ *   fatal              the agent logs the line before this and exits 1
+ *   ok, password <pw> (a new node password to keep), token <token>, settings <json>, reg <json> (the heartbeat body)
+ */
+class NeedFile extends Error {}
+async function agentStart(forward, formText) {
+  const form = new URLSearchParams(formText);
+  const files = new Map();
+  const texts = form.getAll('t');
+  form.getAll('f').forEach((f, i) => files.set(f, texts[i] ?? ''));
+  const absent = new Set(form.getAll('absent'));
+  const env = {};
+  for (const e of form.getAll('env')) env[e.slice(0, e.indexOf('='))] = e.slice(e.indexOf('=') + 1);
+  if (form.has('K3S_TOKEN')) env.K3S_TOKEN = form.get('K3S_TOKEN');
+  const io = {
+    env,
+    readFile: (f) => {
+      if (files.has(f)) return files.get(f);
+      if (absent.has(f)) return undefined;
+      throw new NeedFile(f);
+    },
+    listDir: (d) => [...files.keys(), ...absent].filter((f) => path.dirname(f) === d).map((f) => path.basename(f)),
+    hostname: () => form.get('hostname') || 'localhost',
+    address: () => form.get('address') || '127.0.0.1',
+  };
+  const fail = (msg) => [`log ${logLine('fatal', msg)}`, 'fatal'];
+  let s;
+  let reg;
+  const given = (form.get('password') || '').trim();
+  const password = given || crypto.randomBytes(16).toString('hex');
+  fatalThrows = true;
+  try {
+    s = resolveSettings(form.getAll('arg'), io);
+    if (!s.server) fatal('Error: --server is required');
+    if (!s.token) fatal('Error: --token is required');
+    if (!apiUrl(String(s.server))) fatal(`Error: invalid server url "${s.server}": must be https://host:port`);
+    reg = registration('agent', s, password);
+  } catch (e) {
+    if (e instanceof NeedFile) return [`need ${e.message}`];
+    if (e instanceof StandinFatal) return fail(e.message);
+    throw e;
+  } finally {
+    fatalThrows = false;
+  }
   const token = String(s.token);
-  const reg = registration('agent', s);
-  fs.mkdirSync(AGENT_DIR, { recursive: true });
-  writeAtomic(`${AGENT_DIR}/standin-settings.json`, JSON.stringify({ role: 'agent', ...nodeSettingsRecord(s) }, null, 1), 0o600);
-  await fetchCa(base, String(s.server), splitToken(token));
-  log('info', `Connecting to proxy url="wss://${String(s.server).replace(/^https:\/\//, '').replace(/\/$/, '')}/v1-k3s/connect"`);
-  await joinCluster(base, String(s.server), reg, token);
-  log('info', `Node ${reg.node} registered with ${s.server}; kubelet stand-in posting status every ${HEARTBEAT_MS} ms`);
-  markReady('agent');
-  let failing = false;
-  setInterval(async () => {
-    try {
-      const r = await request(base, '/standin/heartbeat', { method: 'POST', auth: token, body: reg });
-      if (r.status !== 200) throw new Error((r.json && r.json.message) || `${r.status}`);
-      if (failing) log('info', `Node ${reg.node} status updates resumed`);
-      failing = false;
-    } catch (e) {
-      if (!failing) log('error', `Failed to update node ${reg.node} status: ${e.code === 'ECONNREFUSED' ? `dial tcp ${String(s.server).replace(/^https:\/\//, '')}: connect: connection refused` : e.message}`);
-      failing = true;
-    }
-  }, HEARTBEAT_MS);
-  process.on('SIGTERM', () => process.exit(0));
+  const serverUrl = String(s.server);
+  const ca = await forward('/cacerts', {}, '');
+  const caHash = sha256(ca.text || '');
+  const wanted = splitToken(token).caHash;
+  if (wanted && wanted !== caHash) return fail(`Error: token CA hash does not match the Cluster CA certificate hash: ${caHash} != ${wanted}`);
+  const out = [`log ${logLine('info', `Connecting to proxy url="wss://${serverUrl.replace(/^https:\/\//, '').replace(/\/$/, '')}/v1-k3s/connect"`)}`];
+  const r = await forward('/standin/join', reg, token);
+  if (r.status !== 200) {
+    const msg = (r.json && r.json.message) || r.text;
+    if (r.status === 401) return [...out, ...fail(`Error: failed to validate connection to cluster at ${serverUrl}: token rejected by the server: 401 Unauthorized`)];
+    if (r.status === 403) return [...out, ...fail(`Error: failed to get serving certificate: ${msg}`)];
+    return [...out, ...fail(`Error: ${serverUrl}: ${r.status} ${msg}`)];
+  }
+  out.push(`log ${logLine('info', `Node ${reg.node} registered with ${serverUrl}; kubelet stand-in posting status every ${HEARTBEAT_MS} ms`)}`);
+  return [
+    ...out,
+    'ok',
+    ...(given ? [] : [`password ${password}`]),
+    `token ${token}`,
+    `settings ${JSON.stringify({ role: 'agent', ...nodeSettingsRecord(s) })}`,
+    `reg ${JSON.stringify(reg)}`,
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1290,9 +1364,9 @@ async function main(argv) {
       await runServer(resolveSettings(rest));
       return undefined;
     case 'agent':
-      nameProcess(argv);
-      await runAgent(resolveSettings(rest));
-      return undefined;
+      // k3s-front.sh runs agents itself (see agentStart); it comes here only without curl.
+      process.stderr.write(`k3s agent (${STANDIN}): the stand-in agent needs curl on the node\n`);
+      return 1;
     case 'kubectl':
       return kubectlClient(rest);
     case 'crictl':

@@ -79,7 +79,7 @@ export function standinBinary(version: string): Buffer {
       'return module.exports; })();',
       fs.readFileSync(path.join(HERE, 'k3s.cjs'), 'utf8'),
     ].join('\n');
-    const front = fs.readFileSync(path.join(HERE, 'k3s-front.sh'), 'utf8').replace('@@VERSION@@', version);
+    const front = fs.readFileSync(path.join(HERE, 'k3s-front.sh'), 'utf8').replaceAll('@@VERSION@@', version);
     bin = Buffer.from(front + program);
     binaries.set(version, bin);
   }
