@@ -216,11 +216,10 @@ describeLab('k3s stand-in (installer, server, agent, kubectl) on the lab', () =>
     const secret = await kubectl('-n kube-system get secret k3s-b.node-password.k3s -o json');
     expect(secret.code, secret.stderr).toBe(0);
     expect(fs.statSync(b.path('/etc/rancher/node/password')).mode & 0o777).toBe(0o600);
-    // The agent is the sh front and one heartbeat curl, no Node (k3s-front.sh); its token is on no command line.
+    // The agent is the front script alone (HTTP over bash's /dev/tcp), no Node and no curl; no token on a command line.
     const processes = (await onNode('k3s-b', 'ps -eo args')).stdout;
-    expect(processes).toMatch(/^\/bin\/sh \/usr\/local\/bin\/k3s agent/m);
-    expect(processes).toMatch(/^curl -s --rate 30\/m .*\/standin\/heartbeat/m);
-    expect(processes).not.toMatch(/^node /m);
+    expect(processes).toMatch(/^\/bin\/bash \/usr\/local\/bin\/k3s agent/m);
+    expect(processes).not.toMatch(/^(node|curl|sleep) /m);
     expect(processes).not.toContain(SECRET);
 
     // Like kubectl, one label command names several nodes; a missing one changes none.

@@ -368,7 +368,13 @@ notify_open() {
 
 wait_ready() {
     # The watchdog's stdio is not the installer's: a session would otherwise stay open until it ends.
-    (sleep "${STANDIN_READY_TIMEOUT}" && echo TIMEOUT >&8) < /dev/null > /dev/null 2>&1 &
+    # Killed, it takes its sleep along (an orphaned `sleep` would otherwise outlive the install).
+    (
+        trap 'kill "${nap}" 2> /dev/null; exit 0' TERM
+        sleep "${STANDIN_READY_TIMEOUT}" &
+        nap=$!
+        wait "${nap}" && echo TIMEOUT >&8
+    ) < /dev/null > /dev/null 2>&1 &
     watchdog=$!
     while read -r status <&8; do
         case ${status} in

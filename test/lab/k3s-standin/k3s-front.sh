@@ -1,8 +1,8 @@
-#!/bin/sh
+#!/bin/bash
 # revue-pi LAB STAND-IN for k3s @@VERSION@@ — NOT K3s (test/lab/k3s-standin/, assembled by server.ts).
 #
 # The stand-in is a Node.js program (k3s.cjs) carried at the end of this file, after a marker line; node runs it
-# from here. `k3s agent` is this shell alone (standin_agent below).
+# from here. `k3s agent` is this script alone (standin_agent below). Bash: the agent talks HTTP over /dev/tcp.
 #
 # `k3s kubectl` in the common case (no -f, no --kubeconfig, no KUBECONFIG, a readable k3s.yaml) is sent by
 # curl instead: the same request the Node client sends, to the same stand-in API, with the same output and
@@ -66,89 +66,126 @@ standin_kubectl() {
 }
 
 # ---- k3s agent ---------------------------------------------------------------------------------------------
-# An agent is this shell, not Node: ten lab agents starting Node at once took more of the host's shared cores than
-# everything else they do. What K3s reads on the node (args, K3S_* env, config.yaml and its drop-ins, hostname,
-# address, node password) goes to the server it joins, whose Node program resolves the settings exactly as K3s does,
-# checks the token's CA hash and joins (agentStart in the program below). Then one curl posts the kubelet's status
-# every 2 s for as long as the agent runs.
+# An agent is this script alone, not Node: ten lab agents starting Node at once took more of the host's shared
+# cores than everything else they do, and so would a curl each (libcurl's libraries take ~30 ms to load here). It
+# talks HTTP through bash's /dev/tcp. What K3s reads on the node (args, K3S_* env, config.yaml and its drop-ins, the
+# token file they name, hostname, address, node password) goes to the server it joins, whose Node program resolves
+# the settings exactly as K3s does, checks the token's CA hash and joins (agentStart in the program below). Then the
+# kubelet's status is posted every 2 s for as long as the agent runs.
 STANDIN_RUN=/run/k3s-standin
 AGENT_DIR=/var/lib/rancher/k3s/agent
 NODE_PASSWORD_FILE=/etc/rancher/node/password
 
-agent_log() { # LEVEL MSG (no double quotes in MSG)
-  printf 'time="%s" level=%s msg="%s"\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" "$1" "$2"
+agent_log() { # LEVEL MSG (no double quotes in MSG): K3s's line, its time from bash's clock
+  local now=$EPOCHREALTIME ts
+  TZ=UTC0 printf -v ts '%(%Y-%m-%dT%H:%M:%S)T' "${now%.*}"
+  now=${now#*.}
+  printf 'time="%s.%sZ" level=%s msg="%s"\n' "$ts" "${now:0:3}" "$1" "$2"
 }
 
-# The server URL and config file as K3s picks them (flags, then config.yaml and drop-ins, then K3S_*), only as far
-# as needed to reach the server, which resolves everything again from what it is sent.
-agent_server_and_config() {
-  config=${K3S_CONFIG_FILE:-/etc/rancher/k3s/config.yaml} server= prev=
-  for a do
-    case $prev in --config | -c) config=$a ;; --server | -s) server=$a ;; esac
-    case $a in --config=* | -c=*) config=${a#*=} ;; --server=* | -s=*) server=${a#*=} ;; esac
-    prev=$a
+# http_post PATH BODY [HEADER…]: one request over /dev/tcp to $host:$port → $status, $answer (the body); 1 when
+# nothing answers. Bytes, not characters: the agent runs with LC_ALL=C.
+http_post() {
+  local path=$1 body=$2 fd line len=0 headers=
+  shift 2
+  for line; do headers+="$line"$'\r\n'; done
+  status=000 answer=
+  exec {fd}<> "/dev/tcp/$host/$port" || return 1
+  printf 'POST %s HTTP/1.1\r\nHost: %s:%s\r\nContent-Length: %d\r\n%sConnection: close\r\n\r\n%s' "$path" "$host" "$port" "${#body}" "$headers" "$body" >&"$fd"
+  IFS=' ' read -r line status line <&"$fd"
+  while IFS= read -r line <&"$fd"; do
+    line=${line%$'\r'}
+    [ -n "$line" ] || break
+    case ${line,,} in content-length:*) len=${line#*:} len=${len// /} ;; esac
   done
-  [ -z "$server" ] || return 0
-  for f in "$config" "$config.d"/*.yaml "$config.d"/*.yml; do
-    [ -r "$f" ] || continue
-    while IFS= read -r line; do
-      case $line in server:* | server+:*) v=${line#*:} v=${v#"${v%%[! ]*}"} v=${v%"${v##*[! ]}"} v=${v#[\"\']} server=${v%[\"\']} ;; esac
-    done < "$f"
-  done
-  [ -n "$server" ] || server=${K3S_URL:-}
+  [ "$len" = 0 ] || IFS= read -r -N "$len" answer <&"$fd"
+  exec {fd}>&-
+  return 0
+}
+
+# add NAME VALUE: one field of the agent-start form ("NAME LENGTH\n" then the bytes and a newline)
+add() { form+="$1 ${#2}"$'\n'"$2"$'\n'; }
+add_file() { # PATH: its content (read by bash itself), or that it is absent
+  local content
+  if [ -r "$1" ]; then
+    IFS= read -r -d '' content < "$1"
+    add f "$1"
+    add t "$content"
+  else
+    add absent "$1"
+  fi
 }
 
 standin_agent() {
-  command -v curl > /dev/null 2>&1 || return 99
+  export LC_ALL=C
   agent_log info "Starting k3s agent @@VERSION@@ (revue-pi lab stand-in)"
   [ -d "$STANDIN_RUN" ] && [ -d "$AGENT_DIR" ] && [ -d "${NODE_PASSWORD_FILE%/*}" ] ||
     mkdir -p "$STANDIN_RUN" "$AGENT_DIR" "${NODE_PASSWORD_FILE%/*}" || return 1
   [ ! -e "$STANDIN_RUN/ready-agent" ] || rm -f "$STANDIN_RUN/ready-agent"
+  local f line v server= prev= token_file=${K3S_TOKEN_FILE:-} config=${K3S_CONFIG_FILE:-/etc/rancher/k3s/config.yaml}
   for f in "$AGENT_DIR"/images/*; do
     case $f in *.tar | *.tar.gz | *.tgz | *.tar.zst | *.tar.lz4 | *.tar.bz2) [ -f "$f" ] && agent_log info "Imported images from $f (revue-pi lab stand-in: recorded, nothing loaded)" ;; esac
   done
-  agent_server_and_config "$@"
+  # The server URL (and the token file to send up front) as K3s picks them: flags, then config.yaml and its
+  # drop-ins, then K3S_*; only to reach the server, which resolves everything again from what it is sent.
+  for v; do
+    case $prev in --config | -c) config=$v ;; --server | -s) server=$v ;; --token-file) token_file=$v ;; esac
+    case $v in --config=* | -c=*) config=${v#*=} ;; --server=* | -s=*) server=${v#*=} ;; --token-file=*) token_file=${v#*=} ;; esac
+    prev=$v
+  done
+  local from_config= file_token=
+  for f in "$config" "$config.d"/*.yaml "$config.d"/*.yml; do
+    [ -r "$f" ] || continue
+    while IFS= read -r line; do
+      case $line in
+        server:* | token-file:*)
+          v=${line#*:} v=${v#"${v%%[! ]*}"} v=${v%"${v##*[! ]}"} v=${v#[\"\']} v=${v%[\"\']}
+          case $line in server:*) from_config=$v ;; *) file_token=$v ;; esac ;;
+      esac
+    done < "$f"
+  done
+  server=${server:-${from_config:-${K3S_URL:-}}}
+  [ -n "$token_file" ] || token_file=$file_token
   case $server in
     '') agent_log fatal 'Error: --server is required'; return 1 ;;
     https://*) ;;
     *) agent_log fatal "Error: invalid server url $server: must be https://host:port"; return 1 ;;
   esac
-  host_port=${server#https://} host_port=${host_port%/}
+  local host_port=${server#https://}
+  host_port=${host_port%/}
   case $host_port in *:*) ;; *) host_port=$host_port:6443 ;; esac
+  host=${host_port%:*} port=${host_port##*:}
+  local hostname address=127.0.0.1 word rest
   IFS= read -r hostname < /proc/sys/kernel/hostname
-  address=127.0.0.1
-  while read -r word value rest; do
-    [ "$word" = ListenAddress ] && { address=${value%:*}; break; }
+  while read -r word v rest; do
+    [ "$word" = ListenAddress ] && { address=${v%:*}; break; }
   done < /etc/ssh/sshd_config
-  # What K3s would read here goes to the server as a form; file contents and the token are read by curl itself
-  # (never on a command line).
-  n=$#
-  for a do set -- "$@" --data-urlencode "arg=$a"; done
-  shift "$n"
-  set -- "$@" --data-urlencode "hostname=$hostname" --data-urlencode "address=$address"
+  form=
+  for v; do add arg "$v"; done
+  add hostname "$hostname"
+  add address "$address"
   for v in K3S_TOKEN_FILE K3S_URL K3S_NODE_NAME K3S_KUBECONFIG_MODE K3S_CLUSTER_INIT K3S_CONFIG_FILE K3S_DATA_DIR; do
-    eval "val=\${$v:-}"
-    [ -z "$val" ] || set -- "$@" --data-urlencode "env=$v=$val"
+    [ -z "${!v:-}" ] || add env "$v=${!v}"
   done
-  if [ -n "${K3S_TOKEN:-}" ]; then
-    (umask 077 && printf '%s' "$K3S_TOKEN" > "$STANDIN_RUN/agent-env-token")
-    set -- "$@" --data-urlencode "K3S_TOKEN@$STANDIN_RUN/agent-env-token"
-  fi
-  [ ! -r "$NODE_PASSWORD_FILE" ] || set -- "$@" --data-urlencode "password@$NODE_PASSWORD_FILE"
+  [ -z "${K3S_TOKEN:-}" ] || add K3S_TOKEN "$K3S_TOKEN"
+  if [ -r "$NODE_PASSWORD_FILE" ]; then IFS= read -r v < "$NODE_PASSWORD_FILE"; add password "$v"; fi
   for f in "$config" "$config.d"/*.yaml "$config.d"/*.yml; do
-    if [ -r "$f" ]; then set -- "$@" --data-urlencode "f=$f" --data-urlencode "t@$f"
-    elif [ "$f" = "$config" ]; then set -- "$@" --data-urlencode "absent=$f"
-    fi
+    [ -r "$f" ] || [ "$f" = "$config" ] || continue
+    add_file "$f"
   done
-  password= token= settings= reg= ok=0 asked=0
+  [ -z "$token_file" ] || add_file "$token_file"
+  local password= token= settings= reg= ok=0 asked=0 need tries=0
   while :; do
     # Retried while the server is not up yet, as K3s keeps trying (15 s here).
-    answer=$(curl -s --max-time 10 --retry 15 --retry-connrefused --retry-delay 1 --retry-max-time 15 "$@" "http://$host_port/standin/agent-start")
-    rc=$?
-    if [ $rc != 0 ]; then
-      agent_log fatal "Error: failed to get CA certs: Get $server/cacerts: dial tcp $host_port: connect: connection refused (revue-pi lab stand-in: curl exit $rc, gave up after 15 s)"
-      return 1
-    fi
+    until http_post /standin/agent-start "$form" 2> /dev/null; do
+      tries=$((tries + 1))
+      if [ $tries -ge 15 ]; then
+        agent_log fatal "Error: failed to get CA certs: Get $server/cacerts: dial tcp $host_port: connect: connection refused (revue-pi lab stand-in: gave up after 15 s)"
+        return 1
+      fi
+      [ $tries -gt 1 ] || agent_log error "Failed to validate connection to cluster at $server: failed to get CA certs: dial tcp $host_port: connect: connection refused"
+      read -r -t 1 -u "$pause" line || true
+    done
     need=
     while IFS= read -r line; do
       case $line in
@@ -161,61 +198,46 @@ standin_agent() {
         'settings '*) settings=${line#settings } ;;
         'reg '*) reg=${line#reg } ;;
       esac
-    done << EOF
-$answer
-EOF
+    done <<< "$answer"
     [ -n "$need" ] && [ $asked -lt 4 ] || break
     asked=$((asked + 1))
-    if [ -r "$need" ]; then set -- "$@" --data-urlencode "f=$need" --data-urlencode "t@$need"; else set -- "$@" --data-urlencode "absent=$need"; fi
+    add_file "$need"
   done
-  rm -f "$STANDIN_RUN/agent-env-token"
   if [ $ok != 1 ]; then
-    agent_log fatal "Error: the server at $server gave no answer the revue-pi lab stand-in understands"
+    agent_log fatal "Error: the server at $server gave no answer the revue-pi lab stand-in understands (HTTP $status)"
     return 1
   fi
   (
     umask 077
     [ -z "$password" ] || printf '%s\n' "$password" > "$NODE_PASSWORD_FILE"
     printf '%s\n' "$settings" > "$AGENT_DIR/standin-settings.json"
-    printf '%s\n' "$reg" > "$STANDIN_RUN/agent-status.json"
-    printf 'Authorization: Bearer %s\n' "$token" > "$STANDIN_RUN/agent-auth"
   )
   printf '%s\n' $$ > "$STANDIN_RUN/ready-agent"
   # sd_notify(READY=1) as K3s does, on the lab systemctl's FIFO; opened read-write, so it never blocks.
   [ ! -p "${LAB_NOTIFY:-}" ] || printf 'READY=1\n' 1<> "$LAB_NOTIFY"
-  node=${reg#*\"node\":\"} node=${node%%\"*}
-  # The kubelet's node status, every 2 s: one curl for all of them (--rate), its status codes read here.
-  {
-    # The codes go to stderr, which curl does not buffer (its stdout into a pipe it would).
-    curl -s --rate 30/m --max-time 5 -o /dev/null -w '%{stderr}%{http_code}\n' -H "@$STANDIN_RUN/agent-auth" -H 'content-type: application/json' \
-      --data-binary "@$STANDIN_RUN/agent-status.json" "http://$host_port/standin/heartbeat?beat=[1-100000000]" 2>&1 &
-    printf '%s\n' $! > "$STANDIN_RUN/agent-heartbeat.pid"
-    wait
-  } | {
-    failing=0
-    while read -r code; do
-      if [ "$code" = 200 ]; then
-        [ $failing = 0 ] || agent_log info "Node $node status updates resumed"
-        failing=0
-      elif [ $failing = 0 ]; then
-        case $code in 000) why="dial tcp $host_port: connect: connection refused" ;; 403) why='Node password rejected' ;; *) why="HTTP $code" ;; esac
-        agent_log error "Failed to update node $node status: $why"
-        failing=1
-      fi
-    done
-  } &
-  statuses=$!
-  trap 'read -r beats < "$STANDIN_RUN/agent-heartbeat.pid"; kill "$beats" "$statuses" 2> /dev/null; exit 0' TERM INT
-  wait
-  return 0
+  local node=${reg#*\"node\":\"} failing=0 why
+  node=${node%%\"*}
+  trap 'exit 0' TERM INT
+  # The kubelet's node status every 2 s (the wait: a read that times out on a pipe nobody writes).
+  while :; do
+    read -r -t 2 -u "$pause" line || true
+    if http_post /standin/heartbeat "$reg" "Authorization: Bearer $token" 'Content-Type: application/json' 2> /dev/null && [ "$status" = 200 ]; then
+      [ $failing = 0 ] || agent_log info "Node $node status updates resumed"
+      failing=0
+    elif [ $failing = 0 ]; then
+      case $status in 000) why="dial tcp $host_port: connect: connection refused" ;; 403) why='Node password rejected' ;; *) why="HTTP $status" ;; esac
+      agent_log error "Failed to update node $node status: $why"
+      failing=1
+    fi
+  done
 }
 
 if [ "${1:-}" = agent ]; then
   shift
+  # A pipe whose write end only this shell holds, for read -t: a timed wait without starting sleep.
+  exec {pause}<> <(:)
   standin_agent "$@"
-  rc=$?
-  [ $rc = 99 ] || exit $rc
-  set -- agent "$@"
+  exit $?
 fi
 
 if [ "${1:-}" = kubectl ]; then

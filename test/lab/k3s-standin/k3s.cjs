@@ -1077,12 +1077,13 @@ function httpHandler(forward) {
       if (req.url === '/standin/agent-start') {
         let lines;
         try {
-          lines = await agentStart(forward, Buffer.concat(chunks).toString('utf8'));
+          lines = await agentStart(forward, Buffer.concat(chunks));
         } catch (e) {
           lines = [`log ${logLine('fatal', `Error: ${STANDIN} could not start the agent: ${e.message}`)}`, 'fatal'];
         }
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        res.end(`${lines.join('\n')}\n`);
+        const text = `${lines.join('\n')}\n`;
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(text) });
+        res.end(text);
         return;
       }
       if (req.url === '/standin/kubectl-args') {
@@ -1277,8 +1278,26 @@ async function joinCluster(base, serverUrl, body, token) {
  *   ok, password <pw> (a new node password to keep), token <token>, settings <json>, reg <json> (the heartbeat body)
  */
 class NeedFile extends Error {}
-async function agentStart(forward, formText) {
-  const form = new URLSearchParams(formText);
+/** The agent's form: fields as `NAME LENGTH\n`, then LENGTH bytes and a newline (k3s-front.sh add()). */
+function agentForm(bytes) {
+  const fields = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const eol = bytes.indexOf(10, at);
+    if (eol < 0) break;
+    const [name, length] = bytes.subarray(at, eol).toString('utf8').split(' ');
+    const end = eol + 1 + Number(length);
+    fields.push([name, bytes.subarray(eol + 1, end).toString('utf8')]);
+    at = end + 1;
+  }
+  return {
+    getAll: (n) => fields.filter(([k]) => k === n).map(([, v]) => v),
+    get: (n) => (fields.find(([k]) => k === n) || [])[1] ?? null,
+    has: (n) => fields.some(([k]) => k === n),
+  };
+}
+async function agentStart(forward, formBytes) {
+  const form = agentForm(formBytes);
   const files = new Map();
   const texts = form.getAll('t');
   form.getAll('f').forEach((f, i) => files.set(f, texts[i] ?? ''));
