@@ -223,11 +223,21 @@ export class KnownHosts {
     this.userFiles = (opts.userFiles ?? ['~/.ssh/known_hosts']).map((f) => expandHome(f, home));
   }
 
-  /** Every entry of every file, each tagged with its file. */
-  async entries(): Promise<KnownKey[]> {
-    const files = [this.file, ...this.userFiles.filter((f) => f !== this.file)];
-    const texts = await Promise.all(files.map(readIfExists));
-    return files.flatMap((file, i) => parseKnownHosts(texts[i] ?? '').map((e) => ({ ...e, file })));
+  /** What entries() read, kept for the run: every connection checks twice, ten nodes at once. trust() drops it. */
+  private read?: Promise<KnownKey[]>;
+
+  /** Every entry of every file, each tagged with its file. Read once; again after this instance writes. */
+  entries(): Promise<KnownKey[]> {
+    this.read ??= (async () => {
+      const files = [this.file, ...this.userFiles.filter((f) => f !== this.file)];
+      const texts = await Promise.all(files.map(readIfExists));
+      return files.flatMap((file, i) => parseKnownHosts(texts[i] ?? '').map((e) => ({ ...e, file })));
+    })();
+    const read = this.read;
+    read.catch(() => {
+      if (this.read === read) this.read = undefined;
+    });
+    return read;
   }
 
   async check(host: string, port: number, rawKey: Buffer): Promise<HostKeyVerdict> {
@@ -255,6 +265,7 @@ export class KnownHosts {
       const sep = text !== '' && !text.endsWith('\n') ? '\n' : '';
       await appendFile(this.file, `${sep}${formatKnownHostsLine(host, port, rawKey)}\n`, { mode: 0o600 });
       await chmod(this.file, 0o600);
+      this.read = undefined;
       return true;
     });
   }

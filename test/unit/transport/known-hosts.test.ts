@@ -188,6 +188,20 @@ describe('KnownHosts (files)', () => {
     expect((await kh.check('127.0.20.1', 22, raw(RSA))).status).toBe('changed');
   });
 
+  it('reads its files once for the run (ten connections check at once), and again after it records a key', async () => {
+    const file = join(dir, 'known_hosts');
+    await writeFile(file, `127.0.20.1 ssh-ed25519 ${ED25519}\n`);
+    const kh = new KnownHosts({ file, userFiles: [] });
+    expect((await kh.check('127.0.20.1', 22, raw(ED25519))).status).toBe('known');
+    await writeFile(file, ''); // changed behind its back: not read again within the run
+    expect((await kh.check('127.0.20.1', 22, raw(ED25519))).status).toBe('known');
+    expect(await kh.knownKeyTypes('127.0.20.1', 22)).toEqual(['ssh-ed25519']);
+    expect(await kh.trust('127.0.20.2', 22, raw(ED25519))).toBe(true);
+    // Its own write makes it read the file again: now the emptied file plus the new line.
+    expect((await kh.check('127.0.20.2', 22, raw(ED25519))).status).toBe('known');
+    expect((await kh.check('127.0.20.1', 22, raw(ED25519))).status).not.toBe('known');
+  });
+
   it('keeps every line when many first connections record at once, and writes a racing duplicate once', async () => {
     const file = join(dir, 'known_hosts');
     await writeFile(file, `existing ssh-rsa ${RSA}`); // no trailing newline: the next line must not glue on
