@@ -299,7 +299,7 @@ describeLab('k3s stand-in (installer, server, agent, kubectl) on the lab', () =>
     expect((await kubectl('delete -f -', doc('b'))).stdout).toBe('namespace "revue" deleted\nconfigmap "settings" deleted from revue namespace\n');
   });
 
-  it('`k3s kubectl` answers alike through the sh front (curl, no node) and the Node client', async () => {
+  it('`k3s kubectl` answers alike through the front (curl, no node) and the Node client', async () => {
     // KUBECONFIG set → the front hands over to the Node client; a PATH with curl but no node proves the front's own path.
     await onNode('k3s-a', 'mkdir -p /run/curl-only && ln -sf /usr/bin/curl /run/curl-only/curl');
     const odd = `it's "odd" \\ 100% $HOME *`;

@@ -2,12 +2,12 @@
  * revue-pi LAB STAND-IN for the `k3s` binary. This is NOT K3s: no containers, no kubelet, no TLS.
  *
  * The lab (test/lab/) cannot run K3s, so the stand-in installer (install.sh) drops this Node.js program, behind
- * the sh front k3s-front.sh, at /usr/local/bin/k3s. It honours the parts of K3s that revue-pi relies on (see README.md next to it):
+ * the bash front k3s-front.sh, at /usr/local/bin/k3s. It honours the parts of K3s that revue-pi relies on (see README.md next to it):
  *   k3s --version                 "k3s version <v> (revue-pi lab stand-in)"
  *   k3s server | agent [flags]    reads /etc/rancher/k3s/config.yaml (+ config.yaml.d/), flags and K3S_* env;
  *                                 servers keep a small object store and answer on <node address>:6443 over
  *                                 PLAIN HTTP (the real one speaks TLS); agents join with token + node password
- *                                 (an agent is the sh front alone; a server resolves and joins for it: agentStart).
+ *                                 (an agent is the bash front alone; a server resolves and joins for it: agentStart).
  *   k3s kubectl …                 a subset of kubectl against that store (get/delete/apply/version).
  *
  * It is assembled by server.ts (standinBinary()): the assembler prepends the shebang, the version constant
@@ -988,7 +988,7 @@ function octalEscape(text) {
 }
 
 /**
- * The sh front's `k3s kubectl` (k3s-front.sh): the args come form-encoded (`a=` each), the bearer is the kubeconfig's
+ * The front's `k3s kubectl` (k3s-front.sh): the args come form-encoded (`a=` each), the bearer is the kubeconfig's
  * client-key-data as is; the answer is kubectl's stdout as the body, its exit code and stderr in headers.
  */
 async function kubectlArgs(forward, formText, clientKeyData) {

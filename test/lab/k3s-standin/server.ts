@@ -62,7 +62,7 @@ export function installScript(origin?: string): string {
 const binaries = new Map<string, Buffer>();
 
 /**
- * The stand-in `k3s` for `version`, the same for every architecture: a POSIX sh front (k3s-front.sh) followed by
+ * The stand-in `k3s` for `version`, the same for every architecture: a bash front (k3s-front.sh) followed by
  * the Node.js program (k3s.cjs, js-yaml inlined), which the front has node run from the same file.
  */
 export function standinBinary(version: string): Buffer {
