@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { readTextIfExists, writePrivateFile } from '../provision/state.js';
-import { decodeFileSection, fileSection, type ProbeSection } from '../provision/steps/probe.js';
+import { buildProbeScript, decodeFileSection, fileSection, type ProbeSection } from '../provision/steps/probe.js';
 import { shQuote } from '../provision/transport/commands.js';
 import { GET_NODES_COMMAND } from './nodes.js';
 import { K3S_BINARY_PATH, K3S_CONFIG_PATH, K3S_KUBECONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH, type K3sUnit } from './paths.js';
@@ -11,6 +11,8 @@ export interface K3sFacts {
   installedVersion?: string;
   /** size:mtime:inode of /usr/local/bin/k3s — changes whenever the binary is replaced (install, upgrade). */
   binaryFingerprint?: string;
+  /** size:mtime:ctime:inode and name of each root-only file K3s reads (ROOT_FILES), one line each: see RootFilesCache. */
+  rootFilesFingerprint?: string;
   /** /etc/rancher/k3s/config.yaml as found. */
   config?: string;
   /** sha256 of the token file revue-pi writes (the token itself never leaves the node in a probe). */
@@ -36,11 +38,31 @@ export interface K3sFacts {
 
 const ETC_UNIT = (u: string) => `/etc/systemd/system/${u}.service`;
 
+/**
+ * What an earlier run read of the root-only files (config.yaml, the token files, the node password), kept with the
+ * files' fingerprint: while the fingerprint is the same, so is what they hold (an edit changes the ctime, a write by
+ * rename the inode), and a node's probe needs no sudo.
+ */
+export interface RootFilesCache {
+  fingerprint: string;
+  config?: string;
+  tokenFileSha256?: string;
+  serverTokenSha256?: string;
+  nodePassword: boolean;
+}
+
 /** What an earlier run learnt about a node's binary, so a re-run need not execute it to learn its version. */
 export interface K3sVersionCacheEntry {
   fingerprint: string;
   version: string;
+  files?: RootFilesCache;
 }
+
+/** The files only root may read that the probe reads; their fingerprint is readable without root (traversable folders). */
+const ROOT_FILES = [K3S_CONFIG_PATH, TOKEN_FILE_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH];
+const ROOT_FILES_STAT = `stat -c '%s:%Y:%Z:%i %n' ${ROOT_FILES.join(' ')}`;
+/** Exit code of a probe run without root whose files changed and whose `sudo -n` was refused: probe again with sudo. */
+export const ROOT_PROBE_REFUSED_EXIT = 86;
 
 const VERSION = '( PATH="$PATH:/usr/local/bin"; command -v k3s >/dev/null && k3s --version )';
 export const VERSION_CACHED_MARK = 'revue-pi: version cached';
@@ -51,8 +73,8 @@ export const VERSION_CACHED_MARK = 'revue-pi: version cached';
  * K3s binary on any node for its probe. Programs started on a converged node: one stat, one sha256sum, one
  * systemctl.
  */
-export function k3sProbeSections(cached?: K3sVersionCacheEntry): ProbeSection[] {
-  return [
+export function k3sProbeSections(cached?: K3sVersionCacheEntry, opts: { withoutRoot?: boolean } = {}): ProbeSection[] {
+  const sections: ProbeSection[] = [
     // size:mtime:inode changes whenever the binary is replaced; kept in a variable for the version check.
     { name: 'k3s_binary', script: `k3s_fingerprint=; [ -x ${K3S_BINARY_PATH} ] && k3s_fingerprint=$(stat -c '%s:%Y:%i' ${K3S_BINARY_PATH}) && echo "$k3s_fingerprint"` },
     {
@@ -82,6 +104,18 @@ export function k3sProbeSections(cached?: K3sVersionCacheEntry): ProbeSection[] 
       script: `set --; for u in k3s k3s-agent; do [ -f ${ETC_UNIT('$u')} ] && set -- "$@" $u; done; [ $# -gt 0 ] && echo "$*" && systemctl is-active "$@"`,
     },
     { name: 'k3s_node_password', script: `[ -f ${NODE_PASSWORD_PATH} ] && echo present` },
+  ];
+  const rootOnly = new Set(['k3s_config', 'k3s_token_hashes', 'k3s_node_password']);
+  if (!opts.withoutRoot || !cached?.files) return [...sections, { name: 'k3s_files', script: ROOT_FILES_STAT }];
+  // Run without root: when the fingerprint is the one cached, what the files hold is too; else only their sections
+  // run under `sudo -n` (a password asked for ends the probe with ROOT_PROBE_REFUSED_EXIT: the caller asks again).
+  const rootScript = buildProbeScript(sections.filter((s) => rootOnly.has(s.name)));
+  return [
+    ...sections.filter((s) => !rootOnly.has(s.name)),
+    {
+      name: 'k3s_files',
+      script: `files=$(${ROOT_FILES_STAT}); printf '%s\\n' "$files"; [ "$files" = ${shQuote(cached.files.fingerprint)} ] || sudo -n sh -c ${shQuote(rootScript)} || exit ${ROOT_PROBE_REFUSED_EXIT}`,
+    },
   ];
 }
 
@@ -123,16 +157,20 @@ export function parseK3sFacts(sections: Map<string, string>, cached?: K3sVersion
     if (match) hashes.set(match[2]!, match[1]!);
   }
   const apiNodes = (sections.get('k3s_api_nodes') ?? '').trim();
+  const rootFilesFingerprint = sections.get('k3s_files')?.trim() || undefined;
+  // The root-only sections did not run (probe without root, files unchanged): their content is the cached one.
+  const files = !sections.has('k3s_config') && cached?.files && cached.files.fingerprint === rootFilesFingerprint ? cached.files : undefined;
   return {
     installedVersion: version?.[1],
     binaryFingerprint,
-    config: decodeFileSection(sections, 'k3s_config'),
-    tokenFileSha256: hashes.get(TOKEN_FILE_PATH),
-    serverTokenSha256: hashes.get('-'),
+    ...(rootFilesFingerprint !== undefined ? { rootFilesFingerprint } : {}),
+    config: files ? files.config : decodeFileSection(sections, 'k3s_config'),
+    tokenFileSha256: files ? files.tokenFileSha256 : hashes.get(TOKEN_FILE_PATH),
+    serverTokenSha256: files ? files.serverTokenSha256 : hashes.get('-'),
     unit,
     units: [...units.keys()].sort(),
     active: unit !== undefined && units.get(unit) === 'active',
-    nodePassword: (sections.get('k3s_node_password') ?? '').trim() === 'present',
+    nodePassword: files ? files.nodePassword : (sections.get('k3s_node_password') ?? '').trim() === 'present',
     ...(decodeFileSection(sections, 'k3s_kubeconfig') !== undefined ? { kubeconfig: decodeFileSection(sections, 'k3s_kubeconfig') } : {}),
     ...(apiNodes.startsWith('{') ? { apiNodesJson: apiNodes } : {}),
   };
@@ -149,10 +187,28 @@ const CACHE_FILE = 'k3s-versions.json';
 export function readK3sVersionCache(stateDir: string): Record<string, K3sVersionCacheEntry> {
   try {
     const parsed = JSON.parse(readTextIfExists(join(stateDir, CACHE_FILE)) ?? '{}') as Record<string, K3sVersionCacheEntry>;
-    return Object.fromEntries(Object.entries(parsed).filter(([, e]) => typeof e?.fingerprint === 'string' && typeof e?.version === 'string'));
+    return Object.fromEntries(
+      Object.entries(parsed)
+        .filter(([, e]) => typeof e?.fingerprint === 'string' && typeof e?.version === 'string')
+        .map(([name, e]) => {
+          const f = e.files;
+          const files = f && typeof f.fingerprint === 'string' && typeof f.nodePassword === 'boolean' ? { files: f } : {};
+          return [name, { fingerprint: e.fingerprint, version: e.version, ...files }];
+        }),
+    );
   } catch {
     return {};
   }
+}
+
+/** What the cache keeps of the root-only files as probed (nothing when their fingerprint is unknown). */
+function rootFilesOf(facts: K3sFacts): { files?: RootFilesCache } {
+  if (!facts.rootFilesFingerprint) return {};
+  const files: RootFilesCache = { fingerprint: facts.rootFilesFingerprint, nodePassword: facts.nodePassword };
+  if (facts.config !== undefined) files.config = facts.config;
+  if (facts.tokenFileSha256 !== undefined) files.tokenFileSha256 = facts.tokenFileSha256;
+  if (facts.serverTokenSha256 !== undefined) files.serverTokenSha256 = facts.serverTokenSha256;
+  return { files };
 }
 
 /** Records the versions probed this run; returns whether the file changed. */
@@ -160,11 +216,11 @@ export function updateK3sVersionCache(stateDir: string, probed: { name: string; 
   const before = readK3sVersionCache(stateDir);
   const next = { ...before };
   for (const { name, facts } of probed) {
-    if (facts.binaryFingerprint && facts.installedVersion) next[name] = { fingerprint: facts.binaryFingerprint, version: facts.installedVersion };
+    if (facts.binaryFingerprint && facts.installedVersion) next[name] = { fingerprint: facts.binaryFingerprint, version: facts.installedVersion, ...rootFilesOf(facts) };
     else delete next[name];
   }
   const canonical = (c: Record<string, K3sVersionCacheEntry>) =>
-    JSON.stringify(Object.fromEntries(Object.keys(c).sort().map((k) => [k, { fingerprint: c[k]!.fingerprint, version: c[k]!.version }])), null, 2) + '\n';
+    JSON.stringify(Object.fromEntries(Object.keys(c).sort().map((k) => [k, { fingerprint: c[k]!.fingerprint, version: c[k]!.version, files: c[k]!.files }])), null, 2) + '\n';
   const text = canonical(next);
   if (text === canonical(before)) return false;
   writePrivateFile(join(stateDir, CACHE_FILE), text);

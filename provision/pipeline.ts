@@ -9,7 +9,7 @@ import { freshPiFacts } from './steps/fresh.js';
 import { applyPreparation, checkNode, describeChange, planPreparation, verifyAfterReboot, type PrepareChange } from './steps/prepare.js';
 import { parseProbeOutput, type ProbeSection } from './steps/probe.js';
 import type { Transport } from './transport/transport.js';
-import { firstServerProbeSections, freshK3sFacts, k3sProbeSections, parseK3sFacts, readK3sVersionCache, type K3sFacts, type K3sVersionCacheEntry } from '../cluster/facts.js';
+import { firstServerProbeSections, freshK3sFacts, k3sProbeSections, parseK3sFacts, readK3sVersionCache, ROOT_PROBE_REFUSED_EXIT, type K3sFacts, type K3sVersionCacheEntry } from '../cluster/facts.js';
 import { describeClusterChange, planCluster } from '../cluster/plan.js';
 import { readStateToken } from '../cluster/token.js';
 import { runClusterPhase } from '../cluster/phase.js';
@@ -79,6 +79,7 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
   let fastCheck: ReturnType<typeof fastCheckProbeSection> | undefined;
   const probeExtras: ProbeExtras = {
     firstServer: firstServerOf(inventory)?.name,
+    reapply: opts.reapply,
     fastCheck: opts.openTransport && !opts.reapply ? () => (fastCheck ??= fastCheckProbeSection(renderWorkloads(inventory, { secrets: 'references' }))) : undefined,
   };
   const sessions = inventory.nodes.map<NodeSession>((node) => ({
@@ -319,6 +320,8 @@ function markFailed(s: NodeSession, message: string, phase?: string): void {
 /** What the first server's probe carries beyond every node's: the workloads fast check, when it will be used. */
 interface ProbeExtras {
   firstServer?: string;
+  /** up --reapply: every probe reads the files again (as root). */
+  reapply?: boolean;
   fastCheck?: () => ProbeSection & { command: string };
 }
 
@@ -369,7 +372,8 @@ async function probeNode(opts: PipelineOptions, s: NodeSession, extras: ProbeExt
 
 /** Everything `up` needs to know about a node, boot and K3s alike, in one round trip. */
 function probeOptionsFor(s: NodeSession, extras: ProbeExtras): ProbeStateOptions {
-  if (s.node.name !== extras.firstServer) return {};
+  // Other nodes: without sudo while their root-only files are as the last run read them (RootFilesCache).
+  if (s.node.name !== extras.firstServer) return s.cachedK3sVersion?.files && !extras.reapply ? { withoutRoot: true } : {};
   return { firstServer: true, ...(extras.fastCheck ? { fastCheck: extras.fastCheck() } : {}) };
 }
 
@@ -378,6 +382,11 @@ export interface ProbeStateOptions {
   firstServer?: boolean;
   /** Also run the workloads fast check (first server); its Node items then stand for the node list. */
   fastCheck?: ProbeSection;
+  /**
+   * Run as the login user, not under sudo: the root-only files are read only when their fingerprint differs from the
+   * cached one (k3sProbeSections). Needs `cachedVersion.files`; a refused `sudo -n` means one more probe, with sudo.
+   */
+  withoutRoot?: boolean;
 }
 
 export async function probeNodeState(
@@ -385,12 +394,14 @@ export async function probeNodeState(
   cachedVersion?: K3sVersionCacheEntry,
   opts: ProbeStateOptions = {},
 ): Promise<{ facts: NodeFacts; k3s: K3sFacts; fastCheckOutput?: string }> {
+  const withoutRoot = opts.withoutRoot === true && cachedVersion?.files !== undefined;
   const sections = [
-    ...k3sProbeSections(cachedVersion),
+    ...k3sProbeSections(cachedVersion, { withoutRoot }),
     ...(opts.firstServer ? firstServerProbeSections({ nodes: opts.fastCheck === undefined }) : []),
     ...(opts.fastCheck ? [opts.fastCheck] : []),
   ];
-  const result = await transport.run(buildFactsScript(sections), { sudo: true });
+  const result = await transport.run(buildFactsScript(sections), { sudo: !withoutRoot });
+  if (withoutRoot && result.code === ROOT_PROBE_REFUSED_EXIT) return probeNodeState(transport, cachedVersion, { ...opts, withoutRoot: false });
   if (result.code !== 0) {
     // Not stdout: on the first server it may hold the kubeconfig's client key.
     throw new RevuePiError(`Probing node ${transport.nodeName} failed (exit ${result.code}): ${result.stderr.trim() || 'it printed no error'}`, { code: 'PROBE', node: transport.nodeName });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,27 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('0 node(s) to change, 3 unchanged.');
     expect(suite.lab.nodes.map((n) => n.rebootCount())).toEqual([1, 1, 1]);
+  });
+
+  it('a converged re-run probes the agents without sudo; a config.yaml edited by hand is still read, as root, and fixed', async () => {
+    const sudoRuns = () => suite.lab.nodes.map((n) => n.sudoRuns());
+    const before = sudoRuns();
+    const again = await up();
+    expect(again.code, again.stderr).toBe(0);
+    expect(report(again.stdout).nodes.map((n) => n.status)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    // The first server's probe reads the kubeconfig and asks the API (root); the agents' files are as last read.
+    expect(sudoRuns().map((n, i) => n - before[i]!)).toEqual([1, 0, 0]);
+
+    const cfg = suite.lab.node('pi-3').path('/etc/rancher/k3s/config.yaml');
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('node-name: pi-3', 'node-name: pi-3\nnode-label:\n  - hand=made'));
+    const edited = sudoRuns();
+    const fixed = await up();
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(report(fixed.stdout).nodes.map((n) => n.status)).toEqual(['unchanged', 'unchanged', 'changed']);
+    expect(readFileSync(cfg, 'utf8')).not.toContain('hand=made');
+    // pi-3: its probe's sudo for the changed file, then the write and restart; pi-2 still none. (The first server
+    // also runs the checks that follow a changed node.)
+    expect(sudoRuns().map((n, i) => n - edited[i]!).slice(1)).toEqual([0, 2]);
   });
 
   it('refuses a node whose host key changed while the others complete (exit 1)', async () => {

@@ -71,6 +71,8 @@ export interface LabNode {
   hostKey(): string;
   /** Lab extra: SSH logins accepted by the node since the lab started (from sshd's log), e.g. to count connections per run. */
   sshLogins(): number;
+  /** Lab extra: sudo runs on the node so far (its /var/log/sudo.log, one line each). */
+  sudoRuns(): number;
 }
 export interface Lab {
   readonly nodes: LabNode[];
@@ -296,6 +298,14 @@ class SimNode implements LabNode {
     return `${type} ${key}`;
   }
 
+  sudoRuns(): number {
+    try {
+      return fs.readFileSync(this.path('/var/log/sudo.log'), 'utf8').split('\n').filter((l) => / : pi : /.test(l)).length;
+    } catch {
+      return 0;
+    }
+  }
+
   sshLogins(): number {
     try {
       return fs.readFileSync(this.labPath('console.log'), 'utf8').match(/^Accepted \S+ for /gm)?.length ?? 0;
@@ -430,6 +440,8 @@ class SimNode implements LabNode {
     fs.writeFileSync(etc('group'), users.group);
     fs.writeFileSync(etc('gshadow'), users.gshadow, { mode: 0o640 });
     if (sudoPassword === undefined) fs.writeFileSync(etc('sudoers.d/010_pi-nopasswd'), 'pi ALL=(ALL) NOPASSWD: ALL\n', { mode: 0o440 });
+    // One line per sudo run in the node's own /var/log, so tests can count them (sudoRuns()).
+    fs.writeFileSync(etc('sudoers.d/000_lab-log'), 'Defaults logfile=/var/log/sudo.log, loglinelen=0\n', { mode: 0o440 });
     fs.writeFileSync(etc('ssh/sshd_config'), renderSshdConfig({ address: this.address, port: this.port, passwordLogin: sshPassword !== undefined }));
 
     // /home/pi with the lab's key

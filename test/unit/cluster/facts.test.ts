@@ -3,8 +3,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { K3S_PROBE_SECTIONS, firstServerProbeSections, freshK3sFacts, k3sProbeSections, parseK3sFacts, readK3sVersionCache, updateK3sVersionCache, type K3sVersionCacheEntry } from '../../../cluster/facts.js';
-import { K3S_BINARY_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH } from '../../../cluster/paths.js';
+import { K3S_PROBE_SECTIONS, firstServerProbeSections, freshK3sFacts, k3sProbeSections, parseK3sFacts, readK3sVersionCache, ROOT_PROBE_REFUSED_EXIT, updateK3sVersionCache, type K3sVersionCacheEntry } from '../../../cluster/facts.js';
+import { K3S_BINARY_PATH, K3S_CONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH } from '../../../cluster/paths.js';
 import { serverSecretSha256, sha256Hex, tokenFileContent, tokenSecret } from '../../../cluster/token.js';
 import { buildProbeScript, parseProbeOutput } from '../../../provision/steps/probe.js';
 
@@ -165,5 +165,74 @@ describe('the k3s version cache', () => {
     expect(readK3sVersionCache(state)).toEqual({ 'pi-1': { fingerprint: '10:20:30', version: 'v1.33.5+k3s1' } });
     writeFileSync(join(state, 'k3s-versions.json'), 'not json');
     expect(readK3sVersionCache(state)).toEqual({});
+  });
+});
+
+describe('the probe without root (root-only files cached by fingerprint)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'revue-pi-k3s-noroot-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const local: Record<string, string> = {
+    [K3S_CONFIG_PATH]: join(dir, 'config.yaml'),
+    [TOKEN_FILE_PATH]: join(dir, 'revue-pi-token'),
+    [NODE_PASSWORD_PATH]: join(dir, 'password'),
+    [SERVER_TOKEN_PATH]: join(dir, 'server-token'),
+  };
+  const sudoMark = join(dir, 'sudo-ran');
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  /** TEST DOUBLE for sudo: records that it ran, then runs the command (or refuses, as `sudo -n` does without a rule). */
+  function fakeSudo(refuse: boolean) {
+    writeFileSync(join(bin, 'sudo'), refuse ? `#!/bin/sh\ntouch ${sudoMark}\necho 'sudo: a password is required' >&2\nexit 1\n` : `#!/bin/sh\ntouch ${sudoMark}\n[ "$1" = -n ] && shift\nexec "$@"\n`);
+    chmodSync(join(bin, 'sudo'), 0o755);
+  }
+  /** Runs the k3s sections that touch the root-only files, their paths moved into `dir`. */
+  function probe(cached?: K3sVersionCacheEntry, withoutRoot = false) {
+    rmSync(sudoMark, { force: true });
+    const names = ['k3s_config', 'k3s_token_hashes', 'k3s_node_password', 'k3s_files'];
+    const sections = k3sProbeSections(cached, { withoutRoot })
+      .filter((x) => names.includes(x.name))
+      .map((x) => ({ name: x.name, script: Object.entries(local).reduce((t, [from, to]) => t.split(from).join(to), x.script) }));
+    let code = 0;
+    let out = '';
+    try {
+      out = execFileSync('sh', ['-c', buildProbeScript(sections)], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    } catch (e) {
+      code = (e as { status: number }).status;
+    }
+    out = Object.entries(local).reduce((t, [to, from]) => t.split(from).join(to), out);
+    return { code, facts: parseK3sFacts(parseProbeOutput(out), cached), sudo: existsSync(sudoMark) };
+  }
+
+  it('reads nothing as root while the files are unchanged, and everything again when one is replaced', () => {
+    fakeSudo(false);
+    const token = 'c'.repeat(64);
+    writeFileSync(local[K3S_CONFIG_PATH]!, 'node-name: pi-2\n', { mode: 0o600 });
+    writeFileSync(local[TOKEN_FILE_PATH]!, tokenFileContent(token), { mode: 0o600 });
+    writeFileSync(local[NODE_PASSWORD_PATH]!, 'pw\n', { mode: 0o600 });
+    const full = probe().facts;
+    expect(full.rootFilesFingerprint?.split('\n')).toHaveLength(3);
+    const state = join(dir, 'state');
+    mkdirSync(state, { recursive: true });
+    updateK3sVersionCache(state, [{ name: 'pi-2', facts: { ...full, installedVersion: 'v1.33.5+k3s1', binaryFingerprint: '1:2:3' } }]);
+    const cached = readK3sVersionCache(state)['pi-2']!;
+    expect(cached.files).toEqual({ fingerprint: full.rootFilesFingerprint, config: 'node-name: pi-2\n', tokenFileSha256: sha256Hex(tokenFileContent(token)), nodePassword: true });
+
+    const same = probe(cached, true);
+    expect(same).toMatchObject({ code: 0, sudo: false });
+    expect(same.facts).toMatchObject({ config: 'node-name: pi-2\n', tokenFileSha256: sha256Hex(tokenFileContent(token)), nodePassword: true });
+
+    // Edited by hand (a new inode, as editors and revue-pi write): read again, under sudo.
+    writeFileSync(join(dir, 'new'), 'node-name: pi-2\nnode-label:\n  - x=y\n', { mode: 0o600 });
+    execFileSync('mv', [join(dir, 'new'), local[K3S_CONFIG_PATH]!]);
+    const edited = probe(cached, true);
+    expect(edited).toMatchObject({ code: 0, sudo: true });
+    expect(edited.facts.config).toBe('node-name: pi-2\nnode-label:\n  - x=y\n');
+    expect(edited.facts.tokenFileSha256).toBe(sha256Hex(tokenFileContent(token)));
+
+    // Changed and sudo wants a password: the probe says so by its exit code (the caller probes again with sudo).
+    fakeSudo(true);
+    expect(probe(cached, true)).toMatchObject({ code: ROOT_PROBE_REFUSED_EXIT, sudo: true });
+    // Without a cache entry for the files, the sections run as before (the caller runs them under sudo).
+    expect(probe({ fingerprint: '1:2:3', version: 'v1.33.5+k3s1' }, true)).toMatchObject({ code: 0, sudo: false });
   });
 });
