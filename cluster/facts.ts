@@ -60,7 +60,6 @@ export interface K3sVersionCacheEntry {
 
 /** The files only root may read that the probe reads; their fingerprint is readable without root (traversable folders). */
 const ROOT_FILES = [K3S_CONFIG_PATH, TOKEN_FILE_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH];
-const ROOT_FILES_STAT = `stat -c '%s:%Y:%Z:%i %n' ${ROOT_FILES.join(' ')}`;
 /** Exit code of a probe run without root whose files changed and whose `sudo -n` was refused: probe again with sudo. */
 export const ROOT_PROBE_REFUSED_EXIT = 86;
 
@@ -76,7 +75,26 @@ export const VERSION_CACHED_MARK = 'revue-pi: version cached';
 export function k3sProbeSections(cached?: K3sVersionCacheEntry, opts: { withoutRoot?: boolean } = {}): ProbeSection[] {
   const sections: ProbeSection[] = [
     // size:mtime:inode changes whenever the binary is replaced; kept in a variable for the version check.
-    { name: 'k3s_binary', script: `k3s_fingerprint=; [ -x ${K3S_BINARY_PATH} ] && k3s_fingerprint=$(stat -c '%s:%Y:%i' ${K3S_BINARY_PATH}) && echo "$k3s_fingerprint"` },
+    // One stat for the binary and the root-only files: the binary's size:mtime:inode (changes whenever it is replaced)
+    // for the version check, the files' size:mtime:ctime:inode and name for k3s_files (RootFilesCache); both kept in
+    // variables. Readable without root: the folders are traversable, the files are not read.
+    {
+      name: 'k3s_binary',
+      script: [
+        'k3s_fingerprint= files=',
+        `stats=$(stat -c '%s:%Y:%i|%s:%Y:%Z:%i %n' ${K3S_BINARY_PATH} ${ROOT_FILES.join(' ')})`,
+        'while IFS= read -r line; do',
+        '  case $line in',
+        `    *' ${K3S_BINARY_PATH}') [ -x ${K3S_BINARY_PATH} ] && k3s_fingerprint=\${line%%'|'*} ;;`,
+        `    ?*) files="$files\${files:+
+}\${line#*'|'}" ;;`,
+        '  esac',
+        'done <<EOF',
+        '$stats',
+        'EOF',
+        '[ -z "$k3s_fingerprint" ] || echo "$k3s_fingerprint"',
+      ].join('\n'),
+    },
     {
       name: 'k3s_version',
       script: cached
@@ -106,7 +124,8 @@ export function k3sProbeSections(cached?: K3sVersionCacheEntry, opts: { withoutR
     { name: 'k3s_node_password', script: `[ -f ${NODE_PASSWORD_PATH} ] && echo present` },
   ];
   const rootOnly = new Set(['k3s_config', 'k3s_token_hashes', 'k3s_node_password']);
-  if (!opts.withoutRoot || !cached?.files) return [...sections, { name: 'k3s_files', script: ROOT_FILES_STAT }];
+  // k3s_files prints what k3s_binary's stat found of the root-only files.
+  if (!opts.withoutRoot || !cached?.files) return [...sections, { name: 'k3s_files', script: `printf '%s\\n' "$files"` }];
   // Run without root: when the fingerprint is the one cached, what the files hold is too; else only their sections
   // run under `sudo -n` (a password asked for ends the probe with ROOT_PROBE_REFUSED_EXIT: the caller asks again).
   const rootScript = buildProbeScript(sections.filter((s) => rootOnly.has(s.name)));
@@ -114,7 +133,7 @@ export function k3sProbeSections(cached?: K3sVersionCacheEntry, opts: { withoutR
     ...sections.filter((s) => !rootOnly.has(s.name)),
     {
       name: 'k3s_files',
-      script: `files=$(${ROOT_FILES_STAT}); printf '%s\\n' "$files"; [ "$files" = ${shQuote(cached.files.fingerprint)} ] || sudo -n sh -c ${shQuote(rootScript)} || exit ${ROOT_PROBE_REFUSED_EXIT}`,
+      script: `printf '%s\\n' "$files"; [ "$files" = ${shQuote(cached.files.fingerprint)} ] || sudo -n sh -c ${shQuote(rootScript)} || exit ${ROOT_PROBE_REFUSED_EXIT}`,
     },
   ];
 }

@@ -172,6 +172,7 @@ describe('the probe without root (root-only files cached by fingerprint)', () =>
   const dir = mkdtempSync(join(tmpdir(), 'revue-pi-k3s-noroot-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const local: Record<string, string> = {
+    [K3S_BINARY_PATH]: join(dir, 'k3s'),
     [K3S_CONFIG_PATH]: join(dir, 'config.yaml'),
     [TOKEN_FILE_PATH]: join(dir, 'revue-pi-token'),
     [NODE_PASSWORD_PATH]: join(dir, 'password'),
@@ -188,7 +189,7 @@ describe('the probe without root (root-only files cached by fingerprint)', () =>
   /** Runs the k3s sections that touch the root-only files, their paths moved into `dir`. */
   function probe(cached?: K3sVersionCacheEntry, withoutRoot = false) {
     rmSync(sudoMark, { force: true });
-    const names = ['k3s_config', 'k3s_token_hashes', 'k3s_node_password', 'k3s_files'];
+    const names = ['k3s_binary', 'k3s_config', 'k3s_token_hashes', 'k3s_node_password', 'k3s_files'];
     const sections = k3sProbeSections(cached, { withoutRoot })
       .filter((x) => names.includes(x.name))
       .map((x) => ({ name: x.name, script: Object.entries(local).reduce((t, [from, to]) => t.split(from).join(to), x.script) }));
