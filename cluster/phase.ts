@@ -28,9 +28,9 @@ import {
   restartedAt,
   type NodeReadiness,
 } from './nodes.js';
-import { API_PORT, K3S_KUBECONFIG_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH, unitFor } from './paths.js';
+import { API_PORT, K3S_CONFIG_PATH, K3S_KUBECONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH, unitFor } from './paths.js';
 import { checkClusterNode, describeClusterChange, planClusterNode, registrationOnlyWarning, tokenMatchesServer, type ClusterChange } from './plan.js';
-import { generateToken, readStateToken, tokenFileContent, tokenSecret, type RandomSource } from './token.js';
+import { generateToken, readStateToken, sha256Hex, tokenFileContent, tokenSecret, type RandomSource } from './token.js';
 
 /**
  * The cluster phase of `up`/`plan`: K3s on every node, in order — the first server, then the other servers
@@ -379,6 +379,7 @@ async function applyChanges(opts: ClusterPhaseOptions, s: Session, transport: Tr
       );
     }
     learnInstalledBinaryFrom(s, result.stdout, pinned);
+    learnWrittenFiles(s, result.stdout, files);
     return;
   }
   const result = await runWatchingJournal(opts, s, () => transport.writeFilesThenRun(files, buildRestartCommand(action.unit), { sudo: true, timeoutMs: opts.readyTimeoutMs }), first);
@@ -411,7 +412,30 @@ function readLocalOnce(opts: ClusterPhaseOptions, path: string): Promise<Buffer>
  * when no version was pinned (a channel, an air-gap binary): a pinned install that succeeded installed that one.
  */
 function installedBinarySections(pinned: string | undefined): ProbeSection[] {
-  return k3sProbeSections().flatMap((x) => (x.name === 'k3s_binary' || (x.name === 'k3s_version' && pinned === undefined) ? [x] : []));
+  return k3sProbeSections().flatMap((x) => (x.name === 'k3s_binary' || x.name === 'k3s_files' || (x.name === 'k3s_version' && pinned === undefined) ? [x] : []));
+}
+
+/**
+ * After an agent's install: its root-only files as they now are — the fingerprint the install command's probe read,
+ * the content revue-pi wrote (or probed, where it wrote none) — so that already the next run probes it without sudo.
+ * Not for servers: their own token file is not readable without root anyway (RootFilesCache).
+ */
+function learnWrittenFiles(s: Session, stdout: string, written: FileToWrite[]): void {
+  const fingerprint = parseK3sFacts(parseProbeOutput(stdout)).rootFilesFingerprint;
+  if (s.node.role !== 'agent' || !fingerprint) return;
+  const text = (path: string) => {
+    const f = written.find((w) => w.path === path);
+    return f === undefined ? undefined : typeof f.content === 'string' ? f.content : Buffer.from(f.content).toString('utf8');
+  };
+  const config = text(K3S_CONFIG_PATH);
+  const token = text(TOKEN_FILE_PATH);
+  s.k3s = {
+    ...s.k3s,
+    rootFilesFingerprint: fingerprint,
+    config: config ?? s.k3s.config,
+    tokenFileSha256: token !== undefined ? sha256Hex(token) : s.k3s.tokenFileSha256,
+    nodePassword: fingerprint.split('\n').some((line) => line.endsWith(` ${NODE_PASSWORD_PATH}`)),
+  };
 }
 
 /** After an install: the binary's version and fingerprint, for the report and the next run's probe cache. */

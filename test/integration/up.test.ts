@@ -44,6 +44,7 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
   });
 
   it('a second up changes nothing and reboots nothing', async () => {
+    const sudoBefore = suite.lab.nodes.map((n) => n.sudoRuns());
     const result = await up();
     expect(result.code, result.stderr).toBe(0);
     const nodes = report(result.stdout).nodes;
@@ -52,6 +53,8 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
     // One connection and one command per node: the first server's probe also answers the cluster and workloads checks.
     expect(nodes.map((n) => [n.sshConnections, n.sshCommands])).toEqual([[1, 1], [1, 1], [1, 1]]);
     expect(report(result.stdout).workloads?.fastPath).toEqual({ taken: true });
+    // The agents' root-only files are as the install left them (recorded then): probed without sudo already.
+    expect(suite.lab.nodes.map((n, i) => n.sudoRuns() - sudoBefore[i]!)).toEqual([1, 0, 0]);
   });
 
   it('plan after that reports no changes', async () => {
