@@ -69,12 +69,12 @@ export const VERSION_CACHED_MARK = 'revue-pi: version cached';
 /**
  * The k3s sections of the node's single probe round trip (run with sudo). With `cached`, `k3s --version`
  * runs only when the binary's fingerprint differs from the one recorded — a converged re-run executes no
- * K3s binary on any node for its probe. Programs started on a converged node: one stat, one sha256sum, one
- * systemctl.
+ * K3s binary on any node for its probe. Programs started on a converged node: one stat and one systemctl, and under
+ * sudo one sha256sum. With `withoutRoot` (and `cached.files`), the root-only sections run only when the files'
+ * fingerprint changed, then under `sudo -n`, in the same round trip.
  */
 export function k3sProbeSections(cached?: K3sVersionCacheEntry, opts: { withoutRoot?: boolean } = {}): ProbeSection[] {
   const sections: ProbeSection[] = [
-    // size:mtime:inode changes whenever the binary is replaced; kept in a variable for the version check.
     // One stat for the binary and the root-only files: the binary's size:mtime:inode (changes whenever it is replaced)
     // for the version check, the files' size:mtime:ctime:inode and name for k3s_files (RootFilesCache); both kept in
     // variables. Readable without root: the folders are traversable, the files are not read.
