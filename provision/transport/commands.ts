@@ -149,9 +149,10 @@ export const INLINE_FILE_END = 'REVUE_PI_END_OF_FILE';
 /**
  * Writes files whose bytes travel in the script (base64 in a here-document), for a script sent on stdin only: that
  * is never a command line, so tokens may travel this way. Each file: decoded by `base64 -d` into a temp name in the
- * target's folder, created with the mode by the umask of a subshell (no chmod, and nothing to fail on FAT, where
- * modes cannot be set), then `mv` over the target. Against buildInstallFilesScript: no SFTP session to open (an
- * sftp-server process and its round trips per connection) and no uploads to remove. Failures as there.
+ * target's folder, created with the mode by the umask of a subshell, then `mv` over the target. No chmod but for
+ * execute or special bits, which a redirection cannot set (none go to FAT, where chmod fails: boot files are 0644).
+ * Against buildInstallFilesScript: no SFTP session to open (an sftp-server process and its round trips per
+ * connection) and no uploads to remove. Failures as there.
  */
 export function buildInlineFilesScript(files: InlineFile[]): string {
   const lines: string[] = [];
