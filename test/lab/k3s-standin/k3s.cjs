@@ -1225,6 +1225,18 @@ function nodeSettingsRecord(s) {
   return rec;
 }
 
+/** K3s's refusal when the CA hash a token pins is not the cluster's (an agent's or joining server's check). */
+const caMismatch = (hash, pinned) => `Error: token CA hash does not match the Cluster CA certificate hash: ${hash} != ${pinned}`;
+
+/** What K3s says when the server refused a join (status not 200), for agents (agentStart) and joining servers. */
+function joinRefusal(r, serverUrl) {
+  const msg = (r.json && r.json.message) || r.text;
+  if (r.status === 401) return `Error: failed to validate connection to cluster at ${serverUrl}: token rejected by the server: 401 Unauthorized`;
+  if (r.status === 403) return `Error: failed to get serving certificate: ${msg}`;
+  if (r.status === 409 || r.status === 412) return `starting kubernetes: preparing server: ${msg}`;
+  return `Error: ${serverUrl}: ${r.status} ${msg}`;
+}
+
 async function fetchCa(base, serverUrl, given) {
   const deadline = Date.now() + JOIN_TIMEOUT_MS;
   for (;;) {
@@ -1232,7 +1244,7 @@ async function fetchCa(base, serverUrl, given) {
       const r = await request(base, '/cacerts');
       if (r.status !== 200) throw new Error(`${serverUrl}/cacerts: ${r.status}`);
       const hash = sha256(r.text);
-      if (given.caHash && given.caHash !== hash) fatal(`Error: token CA hash does not match the Cluster CA certificate hash: ${hash} != ${given.caHash}`);
+      if (given.caHash && given.caHash !== hash) fatal(caMismatch(hash, given.caHash));
       return r.text;
     } catch (e) {
       const why = e.code === 'ECONNREFUSED' ? `dial tcp ${serverUrl.replace(/^https:\/\//, '')}: connect: connection refused` : e.message;
@@ -1256,11 +1268,7 @@ async function joinCluster(base, serverUrl, body, token) {
       continue;
     }
     if (r.status === 200) return r.json;
-    const msg = (r.json && r.json.message) || r.text;
-    if (r.status === 401) fatal(`Error: failed to validate connection to cluster at ${serverUrl}: token rejected by the server: 401 Unauthorized`);
-    if (r.status === 403) fatal(`Error: failed to get serving certificate: ${msg}`);
-    if (r.status === 409 || r.status === 412) fatal(`starting kubernetes: preparing server: ${msg}`);
-    fatal(`Error: ${serverUrl}: ${r.status} ${msg}`);
+    fatal(joinRefusal(r, serverUrl));
   }
 }
 
@@ -1340,15 +1348,10 @@ async function agentStart(forward, formBytes) {
   const ca = await forward('/cacerts', {}, '');
   const caHash = sha256(ca.text || '');
   const wanted = splitToken(token).caHash;
-  if (wanted && wanted !== caHash) return fail(`Error: token CA hash does not match the Cluster CA certificate hash: ${caHash} != ${wanted}`);
+  if (wanted && wanted !== caHash) return fail(caMismatch(caHash, wanted));
   const out = [`log ${logLine('info', `Connecting to proxy url="wss://${serverUrl.replace(/^https:\/\//, '').replace(/\/$/, '')}/v1-k3s/connect"`)}`];
   const r = await forward('/standin/join', reg, token);
-  if (r.status !== 200) {
-    const msg = (r.json && r.json.message) || r.text;
-    if (r.status === 401) return [...out, ...fail(`Error: failed to validate connection to cluster at ${serverUrl}: token rejected by the server: 401 Unauthorized`)];
-    if (r.status === 403) return [...out, ...fail(`Error: failed to get serving certificate: ${msg}`)];
-    return [...out, ...fail(`Error: ${serverUrl}: ${r.status} ${msg}`)];
-  }
+  if (r.status !== 200) return [...out, ...fail(joinRefusal(r, serverUrl))];
   out.push(`log ${logLine('info', `Node ${reg.node} registered with ${serverUrl}; kubelet stand-in posting status every ${HEARTBEAT_MS} ms`)}`);
   return [
     ...out,
@@ -1383,8 +1386,8 @@ async function main(argv) {
       await runServer(resolveSettings(rest));
       return undefined;
     case 'agent':
-      // k3s-front.sh runs agents itself (see agentStart); it comes here only without curl.
-      process.stderr.write(`k3s agent (${STANDIN}): the stand-in agent needs curl on the node\n`);
+      // The front (k3s-front.sh) runs agents itself (see agentStart): only this program run without it gets here.
+      process.stderr.write(`k3s agent (${STANDIN}): agents are run by the bash front /usr/local/bin/k3s, not by this program\n`);
       return 1;
     case 'kubectl':
       return kubectlClient(rest);
