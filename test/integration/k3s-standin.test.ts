@@ -299,17 +299,17 @@ describeLab('k3s stand-in (installer, server, agent, kubectl) on the lab', () =>
     expect((await kubectl('delete -f -', doc('b'))).stdout).toBe('namespace "revue" deleted\nconfigmap "settings" deleted from revue namespace\n');
   });
 
-  it('`k3s kubectl` answers alike through the front (curl, no node) and the Node client', async () => {
-    // KUBECONFIG set → the front hands over to the Node client; a PATH with curl but no node proves the front's own path.
-    await onNode('k3s-a', 'mkdir -p /run/curl-only && ln -sf /usr/bin/curl /run/curl-only/curl');
+  it('`k3s kubectl` answers alike through the front (/dev/tcp and cat, no node, no curl) and the Node client', async () => {
+    // KUBECONFIG set → the front hands over to the Node client; a PATH with only cat proves the front's own path.
+    await onNode('k3s-a', 'mkdir -p /run/cat-only && ln -sf /usr/bin/cat /run/cat-only/cat');
     const odd = `it's "odd" \\ 100% $HOME *`;
     // (Nothing that changes between two calls: nodes post a heartbeat every 2 s, and tables show ages.)
     for (const args of ['get namespaces -o json', 'get nodes -o name', 'get node nope', `get namespace ${shQuote(odd)}`, 'get namespaces,services -A -o name', 'frobnicate']) {
-      const front = await onNode('k3s-a', `env PATH=/run/curl-only /usr/local/bin/k3s kubectl ${args}`);
+      const front = await onNode('k3s-a', `env PATH=/run/cat-only /usr/local/bin/k3s kubectl ${args}`);
       const node = await onNode('k3s-a', `KUBECONFIG=/etc/rancher/k3s/k3s.yaml k3s kubectl ${args}`);
       expect(front, args).toEqual(node);
     }
-    const missing = await onNode('k3s-a', `env PATH=/run/curl-only /usr/local/bin/k3s kubectl get namespace ${shQuote(odd)}`);
+    const missing = await onNode('k3s-a', `env PATH=/run/cat-only /usr/local/bin/k3s kubectl get namespace ${shQuote(odd)}`);
     expect(missing).toEqual({ code: 1, stdout: '', stderr: `Error from server (NotFound): namespaces "${odd}" not found\n` });
     // As a user who cannot read k3s.yaml, the Node client answers (permission denied), as before.
     expect((await ssh('k3s-a', 'k3s kubectl get nodes')).stderr).toContain('/etc/rancher/k3s/k3s.yaml: permission denied');

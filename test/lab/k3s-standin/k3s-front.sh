@@ -5,9 +5,10 @@
 # from here. `k3s agent` is this script alone (standin_agent below). Bash: the agent talks HTTP over /dev/tcp.
 #
 # `k3s kubectl` in the common case (no -f, no --kubeconfig, no KUBECONFIG, a readable k3s.yaml) is sent by
-# curl instead: the same request the Node client sends, to the same stand-in API, with the same output and
-# exit code. Starting Node costs about 0.1 CPU-second, the lab's nodes share the host's few cores, and revue-pi's
-# converged re-run is measured with two kubectl on the first server. Anything else goes to the Node client.
+# this script too, over /dev/tcp: the same call the Node client makes, to the same stand-in API, with the same
+# output and exit code. Starting Node costs about 0.1 CPU-second and curl about 0.035, the lab's nodes share the
+# host's few cores, and revue-pi's converged re-run is measured with two kubectl on the first server. Anything
+# else goes to the Node client.
 set -u
 KUBECONFIG_FILE=/etc/rancher/k3s/k3s.yaml
 
@@ -16,11 +17,11 @@ case ${0##*/} in
 esac
 
 standin_kubectl() {
-  [ -z "${KUBECONFIG:-}" ] && [ -r "$KUBECONFIG_FILE" ] && command -v curl > /dev/null 2>&1 || return 99
+  [ -z "${KUBECONFIG:-}" ] && [ -r "$KUBECONFIG_FILE" ] || return 99
   for a do
     case $a in --kubeconfig | --kubeconfig=* | -f | --filename | --filename=*) return 99 ;; esac
   done
-  server= key= servers=0 keys=0
+  local LC_ALL=C server= key= servers=0 keys=0 line form= fd status=000 code= err=
   while IFS= read -r line; do
     case $line in
       *' server: '*) server=${line#*server: } servers=$((servers + 1)) ;;
@@ -43,26 +44,33 @@ standin_kubectl() {
       done < /etc/ssh/sshd_config
       ;;
   esac
-  n=$#
-  for a do set -- "$@" --data-urlencode "a=$a"; done
-  shift "$n"
-  # The body goes straight to this script's stdout (fd 3); what -w prints goes to curl's stderr, captured here.
-  exec 3>&1
-  meta=$(curl -s --max-time 30 -o - -w '%{stderr}%{http_code} %header{x-standin-exit} %header{x-standin-stderr}' \
-    -H "Authorization: Bearer $key" "$@" "http://$host:$port/standin/kubectl-args" 2>&1 1>&3)
-  rc=$?
-  case $rc in
-    0) ;;
-    7) printf '%s\n' "The connection to the server $host_port was refused - did you specify the right host or port?" >&2; return 1 ;;
-    28) printf '%s\n' 'Unable to connect to the server: Client.Timeout exceeded while awaiting headers' >&2; return 1 ;;
-    *) printf '%s\n' "Unable to connect to the server: curl exit $rc" >&2; return 1 ;;
-  esac
-  set -f
-  set -- $meta
-  [ "$1" = 200 ] && [ $# -ge 2 ] || { printf '%s\n' "Error from server (InternalError): HTTP $1" >&2; return 1; }
-  # stderr comes octal-escaped (\0ooo), the form printf %b decodes in every sh.
-  [ $# -lt 3 ] || printf '%b' "$3" >&2
-  return "$2"
+  for a do add a "$a"; done
+  { exec {fd}<> "/dev/tcp/$host/$port"; } 2> /dev/null || {
+    printf '%s\n' "The connection to the server $host_port was refused - did you specify the right host or port?" >&2
+    return 1
+  }
+  printf 'POST /standin/kubectl-args HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
+    "$host_port" "$key" "${#form}" "$form" >&"$fd"
+  IFS=' ' read -r -t 30 line status line <&"$fd" || {
+    exec {fd}>&-
+    printf '%s\n' 'Unable to connect to the server: Client.Timeout exceeded while awaiting headers' >&2
+    return 1
+  }
+  while IFS= read -r line <&"$fd"; do
+    line=${line%$'\r'}
+    [ -n "$line" ] || break
+    case ${line,,} in
+      x-standin-exit:*) code=${line#*: } ;;
+      x-standin-stderr:*) err=${line#*: } ;;
+    esac
+  done
+  [ "$status" = 200 ] && [ -n "$code" ] || { exec {fd}>&-; printf '%s\n' "Error from server (InternalError): HTTP $status" >&2; return 1; }
+  # The body is kubectl's stdout, up to the end of the connection: cat moves it in blocks (bash reads a socket a byte at a time).
+  cat <&"$fd"
+  exec {fd}>&-
+  # stderr comes octal-escaped (\0ooo), the form printf %b decodes.
+  [ -z "$err" ] || printf '%b' "$err" >&2
+  return "$code"
 }
 
 # ---- k3s agent ---------------------------------------------------------------------------------------------

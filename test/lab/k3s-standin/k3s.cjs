@@ -991,8 +991,8 @@ function octalEscape(text) {
  * The front's `k3s kubectl` (k3s-front.sh): the args come form-encoded (`a=` each), the bearer is the kubeconfig's
  * client-key-data as is; the answer is kubectl's stdout as the body, its exit code and stderr in headers.
  */
-async function kubectlArgs(forward, formText, clientKeyData) {
-  const args = new URLSearchParams(formText).getAll('a');
+async function kubectlArgs(forward, formBytes, clientKeyData) {
+  const args = frontForm(formBytes).getAll('a');
   const r = await forward('/standin/kubectl', { args, files: [] }, adminKeyOf(clientKeyData) || '');
   if (r.status === 401) return { code: 1, stdout: '', stderr: 'error: You must be logged in to the server (Unauthorized)\n' };
   if (r.status !== 200 || !r.json) return { code: 1, stdout: '', stderr: `Error from server (InternalError): ${(r.text || JSON.stringify(r.json)).trim()}\n` };
@@ -1089,12 +1089,14 @@ function httpHandler(forward) {
       if (req.url === '/standin/kubectl-args') {
         let r;
         try {
-          r = await kubectlArgs(forward, Buffer.concat(chunks).toString('utf8'), auth);
+          r = await kubectlArgs(forward, Buffer.concat(chunks), auth);
         } catch (e) {
           r = { code: 1, stdout: '', stderr: `Unable to connect to the server: ${e.message}\n` };
         }
-        res.writeHead(200, { 'content-type': 'text/plain', 'x-standin-exit': String(r.code), ...(r.stderr ? { 'x-standin-stderr': octalEscape(r.stderr) } : {}) });
-        res.end(r.stdout);
+        // A length, not chunks: the front copies the body with cat up to the end of the connection.
+        const body = Buffer.from(r.stdout);
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length, 'x-standin-exit': String(r.code), ...(r.stderr ? { 'x-standin-stderr': octalEscape(r.stderr) } : {}) });
+        res.end(body);
         return;
       }
       let body = {};
@@ -1286,8 +1288,8 @@ async function joinCluster(base, serverUrl, body, token) {
  *   ok, password <pw> (a new node password to keep), token <token>, settings <json>, reg <json> (the heartbeat body)
  */
 class NeedFile extends Error {}
-/** The agent's form: fields as `NAME LENGTH\n`, then LENGTH bytes and a newline (k3s-front.sh add()). */
-function agentForm(bytes) {
+/** The front's forms (agent-start, kubectl-args): fields as `NAME LENGTH\n`, then LENGTH bytes and a newline (k3s-front.sh add()). */
+function frontForm(bytes) {
   const fields = [];
   let at = 0;
   while (at < bytes.length) {
@@ -1305,7 +1307,7 @@ function agentForm(bytes) {
   };
 }
 async function agentStart(forward, formBytes) {
-  const form = agentForm(formBytes);
+  const form = frontForm(formBytes);
   const files = new Map();
   const texts = form.getAll('t');
   form.getAll('f').forEach((f, i) => files.set(f, texts[i] ?? ''));
