@@ -104,6 +104,8 @@ export function hostFieldMatches(field: string, host: string, port: number): boo
 
 /** `*` and `?` wildcards, as in ssh_config host patterns. */
 export function globMatch(pattern: string, text: string): boolean {
+  // Most fields are plain names: no RegExp to build for each entry on every connection.
+  if (!pattern.includes('*') && !pattern.includes('?')) return pattern === text;
   const re = new RegExp(
     '^' +
       pattern

@@ -115,6 +115,11 @@ describe('hostFieldMatches', () => {
   it('treats regex characters in patterns literally', () => {
     expect(globMatch('a.b', 'axb')).toBe(false);
     expect(globMatch('[a]:22', '[a]:22')).toBe(true);
+    // With wildcards too (a pattern without any is compared as a string).
+    expect(globMatch('[10.0.0.*]:2222', '[10.0.0.5]:2222')).toBe(true);
+    expect(globMatch('a.?', 'a.b')).toBe(true);
+    expect(globMatch('a.?', 'axb')).toBe(false);
+    expect(globMatch('pi-?', 'pi-10')).toBe(false);
   });
 });
 
