@@ -311,6 +311,15 @@ describeLab('k3s stand-in (installer, server, agent, kubectl) on the lab', () =>
     }
     const missing = await onNode('k3s-a', `env PATH=/run/cat-only /usr/local/bin/k3s kubectl get namespace ${shQuote(odd)}`);
     expect(missing).toEqual({ code: 1, stdout: '', stderr: `Error from server (NotFound): namespaces "${odd}" not found\n` });
+    // Nothing listening at the kubeconfig's address: the same refusal from both.
+    await onNode('k3s-a', "cp -p /etc/rancher/k3s/k3s.yaml /run/k3s.yaml.keep && sed -i 's|https://127.0.0.1:6443|https://127.0.0.1:1|' /etc/rancher/k3s/k3s.yaml");
+    try {
+      const refused = { code: 1, stdout: '', stderr: 'The connection to the server 127.0.0.1:1 was refused - did you specify the right host or port?\n' };
+      expect(await onNode('k3s-a', 'env PATH=/run/cat-only /usr/local/bin/k3s kubectl get nodes')).toEqual(refused);
+      expect(await onNode('k3s-a', 'KUBECONFIG=/etc/rancher/k3s/k3s.yaml k3s kubectl get nodes')).toEqual(refused);
+    } finally {
+      await onNode('k3s-a', 'mv /run/k3s.yaml.keep /etc/rancher/k3s/k3s.yaml');
+    }
     // As a user who cannot read k3s.yaml, the Node client answers (permission denied), as before.
     expect((await ssh('k3s-a', 'k3s kubectl get nodes')).stderr).toContain('/etc/rancher/k3s/k3s.yaml: permission denied');
   });
