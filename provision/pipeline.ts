@@ -93,10 +93,11 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
   // The first server is what every other node waits for: it is dialled first, the others once it is connected, so its
   // probe is not slowed by nine handshakes at once; and when no one is asked to confirm, its preparation starts as soon
   // as it is probed, while the others are still being probed.
-  // Where every node already ran K3s last time (a re-run, most likely with nothing to prepare), all are dialled at once.
   const first = sessions.find((s) => s.node.name === probeExtras.firstServer);
   const firstConnected = deferred<void>();
-  if (!first || !opts.openTransport || sessions.every((s) => s.cachedK3sVersion)) firstConnected.resolve();
+  if (!othersWaitForFirstServer(sessions.map((s) => ({ name: s.node.name, ranK3sBefore: s.cachedK3sVersion !== undefined })), probeExtras.firstServer, opts.openTransport !== undefined)) {
+    firstConnected.resolve();
+  }
   const probed = deferred<void>();
   const eager = opts.command === 'up' && !opts.confirm && opts.openTransport !== undefined;
   let prepared: ReturnType<typeof prepareInBackground> | undefined;
@@ -251,6 +252,16 @@ async function phase(opts: PipelineOptions, name: string, title: string, session
 }
 
 /** The sessions with the first server at the head, so that a low --concurrency cannot leave it behind the others. */
+/**
+ * Whether the other nodes are dialled only once the first server is connected (a fresh or growing cluster: its
+ * install is what they wait for). Where every node ran K3s last time — a re-run, most likely with nothing to
+ * prepare — all are dialled at once: a head start for the first server then only delays the others (measured).
+ */
+export function othersWaitForFirstServer(nodes: { name: string; ranK3sBefore: boolean }[], firstServer: string | undefined, online: boolean): boolean {
+  if (!online || firstServer === undefined || !nodes.some((n) => n.name === firstServer)) return false;
+  return !nodes.every((n) => n.ranK3sBefore);
+}
+
 function firstServerFirst(sessions: NodeSession[], first: NodeSession | undefined): NodeSession[] {
   return first ? [first, ...sessions.filter((s) => s !== first)] : sessions;
 }
