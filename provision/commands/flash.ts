@@ -1,13 +1,13 @@
 import { lstat, readFile, readdir, realpath, rename, rm, stat, open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { InventoryError, RevuePiError, formatIssue } from '../errors.js';
+import { RevuePiError, formatIssue } from '../errors.js';
 import { CLOUD_INIT_FILES, detectImage, missingBootFiles, type BootFiles, type ImageGeneration } from '../flash/detect.js';
 import { FIRSTRUN_NAME } from '../flash/firstrun.js';
 import { parsePublicKey, type PublicKey } from '../flash/keys.js';
 import { parseStaticNetwork } from '../flash/network.js';
 import { FlashInputError, flashWarnings, planFlash, type FlashChange } from '../flash/plan.js';
-import { loadInventory } from '../inventory/parse.js';
+import { loadInventoryForCommand } from '../inventory/for-command.js';
 import { sshSettingsFor } from '../inventory/schema.js';
 
 /**
@@ -59,10 +59,6 @@ export async function runFlashCommand(opts: FlashCommandOptions, io: FlashIo = d
   try {
     return await flash(opts, io);
   } catch (error) {
-    if (error instanceof InventoryError) {
-      io.err(`${error.message}\n`);
-      return EXIT_BAD_INPUT;
-    }
     if (error instanceof FlashInputError) {
       io.err(`revue-pi flash: ${error.message}\n${error.hint ? `  ${error.hint}\n` : ''}Nothing was written.\n`);
       return EXIT_BAD_INPUT;
@@ -77,7 +73,9 @@ export async function runFlashCommand(opts: FlashCommandOptions, io: FlashIo = d
 
 async function flash(opts: FlashCommandOptions, io: FlashIo): Promise<number> {
   const image = parseImageOption(opts.image);
-  const { inventory, warnings } = loadInventory(opts.inventory);
+  const loaded = loadInventoryForCommand(opts.inventory, { err: io.err });
+  if (!loaded) return EXIT_BAD_INPUT;
+  const { inventory, warnings } = loaded;
   for (const w of warnings) io.err(`warning: ${formatIssue(opts.inventory, w).trim()}\n`);
 
   const index = inventory.nodes.findIndex((n) => n.name === opts.node);

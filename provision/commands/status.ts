@@ -1,6 +1,6 @@
-import { InventoryError, RevuePiError, trimOutput } from '../errors.js';
+import { RevuePiError, trimOutput } from '../errors.js';
 import { transportOpener } from '../connect.js';
-import { loadInventory } from '../inventory/parse.js';
+import { loadInventoryForCommand } from '../inventory/for-command.js';
 import type { Inventory, InventoryNode } from '../inventory/schema.js';
 import { RunLog } from '../log.js';
 import { probeNodeState } from '../pipeline.js';
@@ -42,17 +42,13 @@ const PROBE_TIMEOUT_MS = 30_000;
  */
 export async function runStatusCommand(opts: StatusOptions): Promise<number> {
   const out = opts.out ?? process.stdout;
-  let inventory: Inventory;
+  const loaded = loadInventoryForCommand(opts.inventory, { json: opts.json, out: (text) => void out.write(text) });
+  if (!loaded) return EXIT_BAD_INPUT;
+  const inventory: Inventory = loaded.inventory;
   let rendered: K8sObject[];
   try {
-    inventory = loadInventory(opts.inventory).inventory;
     rendered = renderWorkloads(inventory, { secrets: 'references' });
   } catch (error) {
-    if (error instanceof InventoryError) {
-      if (opts.json) out.write(JSON.stringify({ ok: false, exitCode: EXIT_BAD_INPUT, error: { file: error.file, issues: error.issues } }, null, 2) + '\n');
-      else process.stderr.write(`${error.message}\n`);
-      return EXIT_BAD_INPUT;
-    }
     if (error instanceof RevuePiError) {
       const text = `${error.message}${error.hint ? ` ${error.hint}` : ''}`;
       if (opts.json) out.write(JSON.stringify({ ok: false, exitCode: EXIT_BAD_INPUT, error: { file: opts.inventory, message: text } }, null, 2) + '\n');

@@ -261,6 +261,14 @@ describe('revue-pi flash refuses, touching nothing', () => {
     );
   });
 
+  it('an inventory with an error, naming the file, line and field', async () => {
+    const inventory = path.join(ws, 'inventory.yaml');
+    writeFileSync(inventory, INVENTORY.replace('role: server', 'role: master'));
+    const message = await refused({ boot: copyBoot('trixie') });
+    expect(message).toContain(`${inventory}:`);
+    expect(message).toMatch(/role/);
+  });
+
   it('a folder that does not exist', async () => {
     expect(await refused({ boot: path.join(ws, 'nope') })).toContain(`The folder ${path.join(ws, 'nope')} (--boot) does not exist.`);
   });

@@ -55,6 +55,19 @@ function setup() {
   return { dir, inventory, fakes, opened, openTransport, out, output: () => text };
 }
 
+describe('runStatusCommand with an inventory that has an error', () => {
+  it('exits 2 before any connection, with the file and the issue (as JSON with --json)', async () => {
+    const t = setup();
+    writeFileSync(t.inventory, readFileSync(t.inventory, 'utf8').replace('role: server }', 'role: master }'));
+    const code = await runStatusCommand({ inventory: t.inventory, stateDir: t.dir, json: true, openTransport: t.openTransport, out: t.out });
+    expect(code).toBe(2);
+    expect(t.opened).toEqual([]);
+    const printed = JSON.parse(t.output()) as { ok: boolean; exitCode: number; error: { file: string; issues: { path: string }[] } };
+    expect(printed).toMatchObject({ ok: false, exitCode: 2, error: { file: t.inventory } });
+    expect(printed.error.issues.map((i) => i.path).join(' ')).toMatch(/role/);
+  });
+});
+
 describe('runStatusCommand (three servers, the first one down)', () => {
   it('reads the cluster from the next server that answers; retries without pools when MetalLB is not installed', async () => {
     const t = setup();
