@@ -13,10 +13,12 @@ import {
   domainProblem,
   envNameProblem,
   fixedAddresses,
+  formatNodeAddress,
   hostProblem,
   k3sVersionProblem,
   nodeNameProblem,
   poolProblem,
+  splitNodeAddress,
   suggestPool,
   userProblem,
 } from '../init/validate.js';
@@ -353,7 +355,7 @@ class Wizard {
       const suggested = [`pi-${index}`, ...Array.from({ length: 50 }, (_, i) => `pi-${index + i + 1}`)].find((n) => !names.includes(n));
       io.out(`\nNode ${index}\n`);
       const name = await prompts.text({ message: 'Name (its hostname and Kubernetes node name)', ...(suggested ? { default: suggested } : {}), validate: (v) => nodeNameProblem(v, names) });
-      const host = await prompts.text({ message: `Address of ${name} (IP or DNS name it answers SSH on)`, validate: (v) => hostProblem(v, nodes) });
+      const address = await prompts.text({ message: `Address of ${name} (IP or DNS name it answers SSH on; add :port when it is not 22)`, validate: (v) => hostProblem(v, nodes) });
       const hasServer = nodes.some((n) => n.role === 'server');
       const role = await prompts.select<NodeRole>({
         message: `Role of ${name}`,
@@ -363,7 +365,7 @@ class Wizard {
         ],
         default: hasServer ? 'agent' : 'server',
       });
-      const node: InitNode = { name, host, role };
+      const node: InitNode = { name, ...splitNodeAddress(address), role };
       const kept = await this.checkUntilDecided(node, nodes, user, login);
       if (kept) nodes.push(kept);
       const more = await prompts.confirm({ message: 'Add another node?', default: nodes.length < 3 });
@@ -415,15 +417,16 @@ class Wizard {
         io.out(`Dropped ${node.name}.\n`);
         return undefined;
       }
-      const host = await prompts.text({ message: `Address of ${node.name}`, default: node.host, validate: (v) => hostProblem(v, others) });
+      const address = await prompts.text({ message: `Address of ${node.name}`, default: formatNodeAddress(node), validate: (v) => hostProblem(v, others) });
       const nodeUser = await prompts.text({ message: `SSH user on ${node.name}`, default: node.user ?? user, validate: userProblem });
-      node = { name: node.name, host, role: node.role, ...(nodeUser !== user ? { user: nodeUser } : {}) };
+      node = { name: node.name, ...splitNodeAddress(address), role: node.role, ...(nodeUser !== user ? { user: nodeUser } : {}) };
     }
   }
 
   private async probe(node: InitNode, user: string, login: SshLogin): Promise<Probe> {
     const { io, prompts, knownHosts } = this;
-    const where = `${node.name} (${node.host})`;
+    const port = node.port ?? SSH_PORT;
+    const where = `${node.name} (${formatNodeAddress(node)})`;
     const spinner = ora({ text: `Connecting to ${where}…`, stream: io.spinnerStream ?? process.stderr, discardStdin: false }).start();
     // Ctrl-C outside a prompt is a real SIGINT: say so, then let it end the process as it would have.
     const interrupted = () => {
@@ -435,25 +438,25 @@ class Wizard {
     process.on('SIGINT', interrupted);
     let transport: Awaited<ReturnType<typeof connectNode>> | undefined;
     try {
-      const algorithms = preferredHostKeyAlgorithms(await knownHosts.knownKeyTypes(node.host, SSH_PORT));
+      const algorithms = preferredHostKeyAlgorithms(await knownHosts.knownKeyTypes(node.host, port));
       let key: Buffer;
       try {
-        key = await scanHostKey(node.host, SSH_PORT, algorithms, PROBE_TIMEOUT_MS);
+        key = await scanHostKey(node.host, port, algorithms, PROBE_TIMEOUT_MS);
       } catch (error) {
         spinner.fail(`${where} could not be reached: ${describeDialError(error, PROBE_TIMEOUT_MS)}.`);
         return { ok: false };
       }
-      const verdict = await knownHosts.check(node.host, SSH_PORT, key);
+      const verdict = await knownHosts.check(node.host, port, key);
       if (verdict.status === 'new') {
         spinner.stop();
         const fingerprint = fingerprintSha256(key);
-        io.out(`${newHostKeyNotice(node.name, node.host, SSH_PORT, keyTypeOf(key), fingerprint)}\n`);
+        io.out(`${newHostKeyNotice(node.name, node.host, port, keyTypeOf(key), fingerprint)}\n`);
         const trust = await prompts.confirm({ message: 'Trust it?', default: false });
         if (!trust) {
           io.out(`✖ ${where}: its host key ${fingerprint} was not trusted, so revue-pi did not log in.\n`);
           return { ok: false };
         }
-        await knownHosts.trust(node.host, SSH_PORT, key);
+        await knownHosts.trust(node.host, port, key);
         spinner.start(`Logging in to ${where}…`);
       }
       // A changed or revoked key goes on to connectNode, which refuses it with the full explanation.
@@ -485,7 +488,7 @@ class Wizard {
       connectRetries: 0,
     });
     const { jump: _jump, ...rest } = defaults;
-    return { ...rest, host: node.host };
+    return { ...rest, host: node.host, ...(node.port !== undefined ? { port: node.port } : {}) };
   }
 
   private async askWorkloads(): Promise<WorkloadChoice> {

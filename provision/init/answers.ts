@@ -9,6 +9,8 @@ export interface InitNode {
   name: string;
   /** IP address or DNS name the node answers SSH on. */
   host: string;
+  /** SSH port when it is not 22 (typed as `host:port`; written as the node's ssh.port). */
+  port?: number;
   role: NodeRole;
   /** Login user for this node when it differs from the cluster-wide one (written as the node's ssh.user). */
   user?: string;

@@ -57,11 +57,13 @@ function nodeLines(node: InitNode, first: boolean): string[] {
         'keyPassphraseEnv, useAgent, passwordEnv, sudoPasswordEnv. Default: none.',
       ),
     );
-    if (node.user === undefined) {
+    if (node.user === undefined && node.port === undefined) {
       out.push(...comments('    ', 'ssh:', '  user: admin', '  port: 2222', '  keyPath: ~/.ssh/pi1_ed25519'));
     }
   }
-  if (node.user !== undefined) out.push('    ssh:', `      user: ${scalar(node.user)}`);
+  if (node.user !== undefined || node.port !== undefined) out.push('    ssh:');
+  if (node.user !== undefined) out.push(`      user: ${scalar(node.user)}`);
+  if (node.port !== undefined) out.push(`      port: ${node.port}`);
   return out;
 }
 

@@ -33,12 +33,33 @@ export function nodeNameProblem(name: string, taken: readonly string[]): string 
   return undefined;
 }
 
-/** `others` are the other nodes (name and host), so a host used twice is named with its node. */
-export function hostProblem(host: string, others: readonly Pick<InitNode, 'name' | 'host'>[]): string | undefined {
-  if (host === '') return 'give the address the Pi answers SSH on, e.g. 192.168.1.101 or pi-1.local';
+/** The address as typed, `host` or `host:port`, split; the port is left out when it is SSH's own (22). */
+export function splitNodeAddress(text: string): Pick<InitNode, 'host' | 'port'> {
+  const match = /^(.+):(\d+)$/.exec(text);
+  if (!match) return { host: text };
+  const port = Number(match[2]);
+  return port === 22 ? { host: match[1]! } : { host: match[1]!, port };
+}
+
+/** What the address prompt shows for a node: `host`, or `host:port` when it has its own port. */
+export function formatNodeAddress(node: Pick<InitNode, 'host' | 'port'>): string {
+  return node.port === undefined ? node.host : `${node.host}:${node.port}`;
+}
+
+/**
+ * `address` as typed (`host` or `host:port`); `others` are the other nodes (name and host), so a host used twice is
+ * named with its node (the inventory wants one address per node, whatever the ports).
+ */
+export function hostProblem(address: string, others: readonly Pick<InitNode, 'name' | 'host'>[]): string | undefined {
+  if (address === '') return 'give the address the Pi answers SSH on, e.g. 192.168.1.101 or pi-1.local (add :port when it is not 22)';
+  const portText = /:(\d+)$/.exec(address)?.[1];
+  if (portText !== undefined && !(Number(portText) >= 1 && Number(portText) <= 65535)) {
+    return `${portText} is not an SSH port — give a number from 1 to 65535 after the ":", e.g. pi-1.local:2222`;
+  }
+  const { host } = splitNodeAddress(address);
   const isIp = parseIPv4(host) !== undefined;
   if (!isIp && (/^[0-9.]+$/.test(host) || !DNS_NAME.test(host) || host.length > 253)) {
-    return `"${host}" is neither an IPv4 address (192.168.1.101) nor a host name (pi-1.local)`;
+    return `"${address}" is neither an IPv4 address (192.168.1.101) nor a host name (pi-1.local)`;
   }
   const same = others.find((n) => n.host.toLowerCase() === host.toLowerCase());
   if (same) return `${host} is already the address of node ${same.name} — each node needs its own address`;

@@ -174,7 +174,7 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
   beforeAll(async () => {
     expect(hasTmux, 'tmux is needed to give the wizard a real terminal: apt-get install -y tmux').toBe(true);
     lab = await startLab(
-      [{ name: 'pi-1' }, { name: 'pi-2', sudoPassword: 'raspberry' }, { name: 'pi-3', model: 'Raspberry Pi 4 Model B Rev 1.5', os: 'trixie', memoryMiB: 4096 }],
+      [{ name: 'pi-1' }, { name: 'pi-2', sudoPassword: 'raspberry' }, { name: 'pi-3', model: 'Raspberry Pi 4 Model B Rev 1.5', os: 'trixie', memoryMiB: 4096, sshPort: 2222 }],
       { subnet: SUBNET },
     );
   });
@@ -182,7 +182,7 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     await lab?.stop();
   });
 
-  it('asks, probes each node (host keys confirmed, a wrong address fixed, a refusal, a dropped node) and writes an inventory that plan accepts', async () => {
+  it('asks, probes each node (host keys confirmed, a wrong address fixed, a refusal, a node on port 2222, a dropped node) and writes an inventory that plan accepts', async () => {
     const { home, cwd } = workspace(lab.keyPath);
     const [pi1, pi2, pi3] = lab.nodes as [Lab['nodes'][0], Lab['nodes'][0], Lab['nodes'][0]];
     const t = open(['init'], { cwd, env: { HOME: home } });
@@ -220,19 +220,22 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     await t.answer('NAME of the environment variable that will hold the sudo password'); // PI_SUDO_PASSWORD
     await t.answer('Add another node?', 'y');
 
-    // pi-3: its host key refused first (nothing recorded, no login), then trusted; a Pi 4 gets a warning.
+    // pi-3, whose sshd listens on port 2222: its host key refused first (nothing recorded, no login), then trusted;
+    // a Pi 4 gets a warning.
     await t.answer('Name (its hostname');
-    await t.answer('Address of pi-3', pi3.address);
+    await t.answer('Address of pi-3', `${pi3.address}:2222`);
     await t.answer('Role of pi-3');
-    await t.answer('Trust it?'); // default: no
-    await t.waitFor(`✖ pi-3 (${pi3.address}): its host key ${fingerprintOf(pi3.hostKey())} was not trusted, so revue-pi did not log in.`);
+    const notice3 = await t.prompt('Trust it?'); // default: no
+    expect(notice3).toContain(`The authenticity of host 'pi-3 (${pi3.address}:2222)' can't be established.`);
+    t.press('Enter');
+    await t.waitFor(`✖ pi-3 (${pi3.address}:2222): its host key ${fingerprintOf(pi3.hostKey())} was not trusted, so revue-pi did not log in.`);
     const knownHosts = join(home, '.config', 'revue-pi', 'known_hosts');
     expect(readFileSync(knownHosts, 'utf8')).not.toContain(pi3.address);
-    await t.answer('What now with pi-3?'); // fix: same address, same user
+    await t.answer('What now with pi-3?'); // fix: same address and port, same user
     await t.answer('Address of pi-3');
     await t.answer('SSH user on pi-3');
     await t.answer('Trust it?', 'y');
-    await t.waitFor(`✔ pi-3 (${pi3.address}): Raspberry Pi 4 Model B Rev 1.5, Debian GNU/Linux 13 (trixie), 3.9 GiB`);
+    await t.waitFor(`✔ pi-3 (${pi3.address}:2222): Raspberry Pi 4 Model B Rev 1.5, Debian GNU/Linux 13 (trixie), 3.9 GiB`);
     await t.waitFor("! pi-3: it cannot run MongoDB 5 or later (needs ARMv8.2-A, which a Raspberry Pi 4 lacks), so Revue's databases must run on Pi 5 nodes.");
     await t.answer('Add another node?', 'y');
 
@@ -276,7 +279,7 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     expect(inventory.nodes.map((n) => [n.name, n.host, n.role, n.ssh])).toEqual([
       ['pi-1', pi1.address, 'server', undefined],
       ['pi-2', pi2.address, 'agent', undefined],
-      ['pi-3', pi3.address, 'agent', undefined],
+      ['pi-3', pi3.address, 'agent', { port: 2222 }],
     ]);
     expect(inventory.network.metallb.pools).toEqual([{ name: 'lan', addresses: [`${SUBNET}200-${SUBNET}220`] }]);
     expect(inventory.network.addresses).toEqual({ ingress: `${SUBNET}200`, mediaServer: `${SUBNET}201`, kafka: [`${SUBNET}202`, `${SUBNET}203`] });
@@ -286,7 +289,8 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
 
     // The host keys the user confirmed are the nodes' real ones, recorded where up looks for them.
     const recorded = readFileSync(knownHosts, 'utf8').trim().split('\n');
-    expect(recorded).toEqual(lab.nodes.map((n) => `${n.address} ${n.hostKey().trim()}`.split(/\s+/).slice(0, 3).join(' ')));
+    expect(recorded).toEqual(lab.knownHosts().trim().split('\n').map((line) => line.split(/\s+/).slice(0, 3).join(' ')));
+    expect(recorded[2]).toMatch(new RegExp(`^\\[${escape(pi3.address)}\\]:2222 `));
 
     // And the file is one plan accepts as it is: same validation, same host keys, every node reached.
     const plan = await runCli(['plan', '-i', 'inventory.yaml', '--json', '--state-dir', join(home, 'state')], { cwd, env: { HOME: home, SSH_AUTH_SOCK: '', PI_SUDO_PASSWORD: 'raspberry' } });

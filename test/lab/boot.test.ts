@@ -127,6 +127,14 @@ describe('renderLabInventory', () => {
     });
   });
 
+  it('gives a node with its own sshd port that port in its ssh settings', () => {
+    const [first, second] = nodes;
+    expect(renderLabInventory([first!, { ...second!, port: 2222 }], base).nodes).toEqual([
+      { name: 'pi-1', host: '127.0.10.2', role: 'server' },
+      { name: 'pi-2', host: '127.0.10.3', role: 'agent', ssh: { port: 2222 } },
+    ]);
+  });
+
   it('adds a MetalLB pool when given addresses', () => {
     expect(renderLabInventory(nodes, { ...base, poolAddresses: ['127.0.10.200-127.0.10.220'] }).network).toEqual({
       metallb: { pools: [{ name: 'lab', addresses: ['127.0.10.200-127.0.10.220'] }] },

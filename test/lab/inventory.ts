@@ -11,6 +11,8 @@
 export interface LabInventoryNode {
   name: string;
   address: string;
+  /** its sshd's port, when not the inventory-wide one (written as the node's ssh.port) */
+  port?: number;
 }
 
 export interface LabInventoryBase {
@@ -52,7 +54,7 @@ export function renderLabInventory(nodes: LabInventoryNode[], base: LabInventory
     overrides.delete(n.name);
     if (o?.omit === true) return;
     const { omit: _omit, ...fields } = o ?? {};
-    merged.push(deepMerge({ name: n.name, host: n.address, role: i === 0 ? 'server' : 'agent' }, fields));
+    merged.push(deepMerge({ name: n.name, host: n.address, role: i === 0 ? 'server' : 'agent', ...(n.port !== undefined ? { ssh: { port: n.port } } : {}) }, fields));
   });
   for (const o of overrides.values()) merged.push(o);
   const inventory: Obj = {

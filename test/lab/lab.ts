@@ -47,6 +47,8 @@ export interface LabNodeSpec {
   sshPassword?: string;
   bootDelayMs?: number;
   wifi?: boolean /* adds a wlan0-ish marker the probe can see; optional */;
+  /** sshd listens here instead of 22 (a Pi whose sshd was moved, or behind a port forward); the inventory says so per node. */
+  sshPort?: number;
 }
 export interface LabOptions {
   subnet?: string /* '127.0.10.' */;
@@ -241,7 +243,7 @@ function defaultParent(): string {
 type NodeState = 'down' | 'booting' | 'up' | 'rebooting';
 
 class SimNode implements LabNode {
-  readonly port = SSH_PORT;
+  readonly port: number;
   private state: NodeState = 'down';
   private proc?: ChildProcess;
   private initPid?: number;
@@ -262,6 +264,7 @@ class SimNode implements LabNode {
     private readonly spec: LabNodeSpec,
     private readonly hostMeminfo: string,
   ) {
+    this.port = spec.sshPort ?? SSH_PORT;
     this.arch = spec.arch ?? 'aarch64';
     this.model = spec.model ?? (this.arch === 'aarch64' ? PI5_MODEL : '');
     this.bootDelayMs = spec.bootDelayMs ?? DEFAULT_BOOT_DELAY_MS;
@@ -709,8 +712,9 @@ export async function startLab(nodes: LabNodeSpec[], opts: LabOptions = {}): Pro
 
     nodes.forEach((spec, i) => {
       const address = `${subnet}${i + 2}`;
-      if (isListening(address, SSH_PORT) || isListening('0.0.0.0', SSH_PORT)) {
-        throw new Error(`lab: ${address}:${SSH_PORT} is already taken (another lab on subnet "${subnet}", or an sshd on every address); give this lab another subnet.`);
+      const port = spec.sshPort ?? SSH_PORT;
+      if (isListening(address, port) || isListening('0.0.0.0', port)) {
+        throw new Error(`lab: ${address}:${port} is already taken (another lab on subnet "${subnet}", or an sshd on every address); give this lab another subnet.`);
       }
       const node = new SimNode(spec.name, address, path.join(rootDir, 'nodes', spec.name), spec, hostMeminfo);
       simNodes.push(node);
@@ -736,7 +740,7 @@ export async function startLab(nodes: LabNodeSpec[], opts: LabOptions = {}): Pro
       },
       writeInventory(extra: Record<string, unknown> = {}, fileName = 'inventory.yaml'): string {
         const doc = renderLabInventory(
-          simNodes.map((n) => ({ name: n.name, address: n.address })),
+          simNodes.map((n) => ({ name: n.name, address: n.address, ...(n.port !== SSH_PORT ? { port: n.port } : {}) })),
           { user: LAB_USER, port: SSH_PORT, keyPath, knownHostsFile: path.join(rootDir, 'known_hosts'), poolAddresses: [`${subnet}200-${subnet}220`] },
           extra,
         );
@@ -745,7 +749,7 @@ export async function startLab(nodes: LabNodeSpec[], opts: LabOptions = {}): Pro
         return file;
       },
       knownHosts(): string {
-        return simNodes.map((n) => `${n.address} ${n.hostKey()}\n`).join('');
+        return simNodes.map((n) => `${n.port === SSH_PORT ? n.address : `[${n.address}]:${n.port}`} ${n.hostKey()}\n`).join('');
       },
       async stop(): Promise<void> {
         await Promise.all(simNodes.map((n) => n.powerOff()));

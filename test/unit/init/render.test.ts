@@ -13,7 +13,7 @@ const answers: InitAnswers = {
   nodes: [
     { name: 'pi-1', host: '192.168.1.101', role: 'server', found: 'Raspberry Pi 5 Model B Rev 1.0, Debian GNU/Linux 12 (bookworm), 7.9 GiB' },
     { name: 'pi-2', host: '192.168.1.102', role: 'agent', user: 'admin', found: 'Raspberry Pi 5 Model B Rev 1.1, Debian GNU/Linux 13 (trixie), 3.9 GiB' },
-    { name: 'pi-3', host: 'pi-3.local', role: 'agent' },
+    { name: 'pi-3', host: 'pi-3.local', port: 2222, role: 'agent' },
   ],
   workloads: { revue: true, monitoring: true, kafkaUi: false },
   pool: '192.168.1.200-192.168.1.220',
@@ -48,7 +48,7 @@ describe('renderInventoryYaml', () => {
     expect(inventory.nodes).toEqual([
       { name: 'pi-1', host: '192.168.1.101', role: 'server', labels: {}, taints: [] },
       { name: 'pi-2', host: '192.168.1.102', role: 'agent', ssh: { user: 'admin' }, labels: {}, taints: [] },
-      { name: 'pi-3', host: 'pi-3.local', role: 'agent', labels: {}, taints: [] },
+      { name: 'pi-3', host: 'pi-3.local', role: 'agent', ssh: { port: 2222 }, labels: {}, taints: [] },
     ]);
     expect(inventory.network).toEqual({
       metallb: { enabled: true, pools: [{ name: 'lan', addresses: ['192.168.1.200-192.168.1.220'] }] },
@@ -58,7 +58,7 @@ describe('renderInventoryYaml', () => {
     expect(inventory.pi).toEqual({ cgroups: true, kernel4k: true, wifiPromiscuous: false, rebootTimeoutSeconds: 180 });
   });
 
-  it('writes the nodes exactly: documented first node, what the probe found, per-node user', () => {
+  it('writes the nodes exactly: documented first node, what the probe found, per-node user and port', () => {
     expect(section(text, 'nodes:')).toBe(
       [
         'nodes:',
@@ -97,6 +97,8 @@ describe('renderInventoryYaml', () => {
         '    host: pi-3.local',
         '    role: agent',
         '    # revue-pi init could not reach this node; plan and up will try again.',
+        '    ssh:',
+        '      port: 2222',
       ].join('\n'),
     );
   });

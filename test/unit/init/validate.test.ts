@@ -5,7 +5,9 @@ import {
   envNameProblem,
   fixedAddressCount,
   fixedAddresses,
+  formatNodeAddress,
   hostProblem,
+  splitNodeAddress,
   k3sVersionProblem,
   nodeNameProblem,
   poolProblem,
@@ -40,12 +42,17 @@ describe('hostProblem', () => {
     { name: 'pi-2', host: 'pi-2.local' },
   ];
 
-  it.each(['192.168.1.102', 'pi-3.local', 'pi-3', 'PI-4.lan'])('accepts %j', (host) => {
+  it.each(['192.168.1.102', 'pi-3.local', 'pi-3', 'PI-4.lan', '192.168.1.102:2222', 'pi-3.local:22', 'pi-3:65535'])('accepts %j', (host) => {
     expect(hostProblem(host, others)).toBeUndefined();
   });
 
   it.each([
-    ['', 'give the address the Pi answers SSH on, e.g. 192.168.1.101 or pi-1.local'],
+    ['', 'give the address the Pi answers SSH on, e.g. 192.168.1.101 or pi-1.local (add :port when it is not 22)'],
+    ['pi-3:0', '0 is not an SSH port — give a number from 1 to 65535 after the ":", e.g. pi-1.local:2222'],
+    ['pi-3:70000', '70000 is not an SSH port — give a number from 1 to 65535 after the ":", e.g. pi-1.local:2222'],
+    ['pi-3:ssh', '"pi-3:ssh" is neither an IPv4 address (192.168.1.101) nor a host name (pi-1.local)'],
+    ['fe80::1', '"fe80::1" is neither an IPv4 address (192.168.1.101) nor a host name (pi-1.local)'],
+    ['192.168.1.101:2222', '192.168.1.101 is already the address of node pi-1 — each node needs its own address'],
     ['192.168.1.300', '"192.168.1.300" is neither an IPv4 address (192.168.1.101) nor a host name (pi-1.local)'],
     ['192.168.1', '"192.168.1" is neither an IPv4 address (192.168.1.101) nor a host name (pi-1.local)'],
     ['pi 3', '"pi 3" is neither an IPv4 address (192.168.1.101) nor a host name (pi-1.local)'],
@@ -54,6 +61,17 @@ describe('hostProblem', () => {
     ['PI-2.local', 'PI-2.local is already the address of node pi-2 — each node needs its own address'],
   ])('refuses %j', (host, message) => {
     expect(hostProblem(host, others)).toBe(message);
+  });
+});
+
+describe('splitNodeAddress / formatNodeAddress', () => {
+  it.each([
+    ['pi-1.local', { host: 'pi-1.local' }],
+    ['pi-1.local:2222', { host: 'pi-1.local', port: 2222 }],
+    ['192.168.1.101:22', { host: '192.168.1.101' }],
+  ])('%j → %j and back', (typed, node) => {
+    expect(splitNodeAddress(typed)).toEqual(node);
+    expect(formatNodeAddress(node)).toBe(typed.replace(/:22$/, ''));
   });
 });
 
