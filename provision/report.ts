@@ -48,6 +48,8 @@ export interface RunReport {
   durationMs: number;
   /** CPU time (user + system) this revue-pi process used, start-up included: the benchmark tells it from the nodes'. */
   cpuMs?: number;
+  /** The most memory this revue-pi process held at once (peak resident set), in MiB. */
+  peakMemoryMiB?: number;
   offline?: boolean;
   logFile?: string;
   nodes: NodeReport[];

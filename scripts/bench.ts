@@ -87,7 +87,7 @@ function line(label: string, m: Measured): string {
   const c = cpu(m);
   return (
     `${label.padEnd(44)} ${(m.wallMs / 1000).toFixed(2).padStart(7)} s   busy cores ${m.busyCores.toFixed(2)}   SSH connections/node ${Math.min(...conns)}–${Math.max(...conns)}, commands/node ${Math.min(...commands)}–${Math.max(...commands)}   (${phases(m.report)})\n` +
-    `${''.padEnd(44)} CPU ${c.total.toFixed(2)} s: revue-pi ${c.revuePi.toFixed(2)} s, the lab's nodes (sshd, sudo, shells, K3s stand-ins) ${c.lab.toFixed(2)} s`
+    `${''.padEnd(44)} CPU ${c.total.toFixed(2)} s: revue-pi ${c.revuePi.toFixed(2)} s, the lab's nodes (sshd, sudo, shells, K3s stand-ins) ${c.lab.toFixed(2)} s; revue-pi's peak memory ${m.report.peakMemoryMiB ?? '?'} MiB`
   );
 }
 

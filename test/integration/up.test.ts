@@ -41,6 +41,9 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
     }
     // One SSH connection per node for the run, plus the one after its reboot.
     expect(run.nodes.map((n) => n.sshConnections)).toEqual([2, 2, 2]);
+    // The process's own peak memory, for the benchmark: a Node.js process holds tens of MiB, not gigabytes.
+    expect(run.peakMemoryMiB).toBeGreaterThan(20);
+    expect(run.peakMemoryMiB).toBeLessThan(1024);
   });
 
   it('a second up changes nothing and reboots nothing', async () => {
