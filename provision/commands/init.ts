@@ -300,7 +300,7 @@ class Wizard {
     }
     writeAtomically(target, text);
     for (const w of warnings) io.out(`! ${w.path}: ${w.message}\n`);
-    const secretEnvs = [login.kind === 'key' ? login.passphraseEnv : undefined, this.sudoPasswordEnv].filter((e): e is string => e !== undefined);
+    const secretEnvs = [login.kind === 'key' ? login.passphraseEnv : login.kind === 'password' ? login.passwordEnv : undefined, this.sudoPasswordEnv].filter((e): e is string => e !== undefined);
     io.out(`\n${nextSteps(opts.output, fixedAddresses(pool, workloads).ingress, domain, secretEnvs)}`);
     return EXIT_OK;
   }
@@ -310,16 +310,27 @@ class Wizard {
     const keys = findSshKeys(this.home);
     const agent = Boolean(io.env.SSH_AUTH_SOCK);
     const OTHER = 'other';
-    type Pick = SshLogin | FoundKey | typeof OTHER;
+    const PASSWORD = 'password';
+    type Pick = SshLogin | FoundKey | typeof OTHER | typeof PASSWORD;
     const choices: { name: string; value: Pick }[] = [
       ...(agent ? [{ name: 'the keys in your ssh-agent (SSH_AUTH_SOCK)', value: { kind: 'agent' } as SshLogin }] : []),
       ...keys.map((k) => ({ name: k.encrypted ? `${k.shown} (passphrase-protected)` : k.shown, value: k as Pick })),
       { name: 'another private key file…', value: OTHER },
+      { name: 'a password, from an environment variable', value: PASSWORD },
     ];
-    if (choices.length === 1) {
-      io.out('No SSH key pair was found in ~/.ssh and no ssh-agent is running. Create one with `ssh-keygen -t ed25519` and copy it to each Pi with `ssh-copy-id`, or name an existing key file.\n');
+    if (!agent && keys.length === 0) {
+      io.out('No SSH key pair was found in ~/.ssh and no ssh-agent is running. Create one with `ssh-keygen -t ed25519` and copy it to each Pi with `ssh-copy-id`, or name an existing key file, or log in with a password.\n');
     }
-    const picked = choices.length === 1 ? OTHER : await prompts.select<Pick>({ message: 'How should revue-pi log in to the Pis?', choices });
+    const picked = await prompts.select<Pick>({ message: 'How should revue-pi log in to the Pis?', choices });
+    if (picked === PASSWORD) {
+      const passwordEnv = await prompts.text({
+        message: 'NAME of the environment variable that will hold the SSH password (the inventory never holds the secret)',
+        default: 'PI_PASSWORD',
+        validate: envNameProblem,
+      });
+      if (!io.env[passwordEnv]) io.out(`! ${passwordEnv} is not set: the probes below cannot log in. Export it and run init again, or keep the nodes unprobed.\n`);
+      return { kind: 'password', passwordEnv };
+    }
     if (typeof picked === 'object' && 'kind' in picked) return picked;
     let key: FoundKey;
     if (picked === OTHER) {
@@ -395,12 +406,14 @@ class Wizard {
       const probe = await this.probe(node, user, login);
       if (probe.ok) {
         for (const w of factWarnings(probe.facts, node.role)) io.out(`  ! ${node.name}: ${w}\n`);
-        const login = node.user ?? user;
+        const loginUser = node.user ?? user;
         if (typeof probe.sudo === 'object') {
-          io.out(`  ! ${node.name}: ${login} cannot use sudo there (${probe.sudo.problem}); revue-pi needs it — add ${login} to the sudo group on the node.\n`);
+          io.out(`  ! ${node.name}: ${loginUser} cannot use sudo there (${probe.sudo.problem}); revue-pi needs it — add ${loginUser} to the sudo group on the node.\n`);
         } else if (probe.sudo === 'password' && this.sudoPasswordEnv === undefined) {
-          io.out(`  ${node.name}: sudo asks ${login} for a password. revue-pi hands it to sudo through stdin (never a command line), read from an environment variable you export before running it.\n`);
-          this.sudoPasswordEnv = await prompts.text({ message: 'NAME of the environment variable that will hold the sudo password', default: 'PI_SUDO_PASSWORD', validate: envNameProblem });
+          io.out(`  ${node.name}: sudo asks ${loginUser} for a password. revue-pi hands it to sudo through stdin (never a command line), read from an environment variable you export before running it.\n`);
+          // Logged in with a password, sudo most likely wants the same one.
+          const suggested = login.kind === 'password' ? login.passwordEnv : 'PI_SUDO_PASSWORD';
+          this.sudoPasswordEnv = await prompts.text({ message: 'NAME of the environment variable that will hold the sudo password', default: suggested, validate: envNameProblem });
         }
         return { ...node, found: describeFacts(probe.facts) };
       }
@@ -485,6 +498,7 @@ class Wizard {
       user: node.user ?? user,
       useAgent: login.kind === 'agent',
       ...(login.kind === 'key' ? { keyPath: login.keyPath, ...(login.passphraseEnv ? { keyPassphraseEnv: login.passphraseEnv } : {}) } : {}),
+      ...(login.kind === 'password' ? { passwordEnv: login.passwordEnv } : {}),
       connectRetries: 0,
     });
     const { jump: _jump, ...rest } = defaults;

@@ -18,11 +18,13 @@ export interface InitNode {
   found?: string;
 }
 
-/** How revue-pi logs in: the keys of the ssh-agent at SSH_AUTH_SOCK, or a private key file. */
+/** How revue-pi logs in: the keys of the ssh-agent at SSH_AUTH_SOCK, a private key file, or a password. */
 export type SshLogin =
   | { kind: 'agent' }
   /** keyPath as the inventory shows it (`~/.ssh/id_ed25519`); passphraseEnv names the variable holding its passphrase. */
-  | { kind: 'key'; keyPath: string; passphraseEnv?: string };
+  | { kind: 'key'; keyPath: string; passphraseEnv?: string }
+  /** passwordEnv names the environment variable holding the password (the inventory never holds it). */
+  | { kind: 'password'; passwordEnv: string };
 
 export interface WorkloadChoice {
   revue: boolean;

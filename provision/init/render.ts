@@ -136,7 +136,7 @@ export function renderInventoryYaml(answers: InitAnswers, file = 'inventory.yaml
     '  # NAME of the environment variable holding that key\'s passphrase. Default: not set.',
     key?.passphraseEnv ? `  keyPassphraseEnv: ${scalar(key.passphraseEnv)}` : '  # keyPassphraseEnv: PI_KEY_PASSPHRASE',
     '  # NAME of the environment variable holding the SSH password, for password login. Default: not set.',
-    '  # passwordEnv: PI_PASSWORD',
+    ssh.login.kind === 'password' ? `  passwordEnv: ${scalar(ssh.login.passwordEnv)}` : '  # passwordEnv: PI_PASSWORD',
     '  # NAME of the environment variable holding the sudo password; it reaches sudo through stdin, never a',
     '  # command line. Without it, sudo on the Pis must not ask for a password (the Raspberry Pi OS default',
     '  # for the first user). Default: not set.',

@@ -174,7 +174,7 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
   beforeAll(async () => {
     expect(hasTmux, 'tmux is needed to give the wizard a real terminal: apt-get install -y tmux').toBe(true);
     lab = await startLab(
-      [{ name: 'pi-1' }, { name: 'pi-2', sudoPassword: 'raspberry' }, { name: 'pi-3', model: 'Raspberry Pi 4 Model B Rev 1.5', os: 'trixie', memoryMiB: 4096, sshPort: 2222 }],
+      [{ name: 'pi-1' }, { name: 'pi-2', sudoPassword: 'raspberry', sshPassword: 'raspberry' }, { name: 'pi-3', model: 'Raspberry Pi 4 Model B Rev 1.5', os: 'trixie', memoryMiB: 4096, sshPort: 2222 }],
       { subnet: SUBNET },
     );
   });
@@ -315,7 +315,7 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
       t.retype('agent-lab');
       await t.answer('SSH user on the Pis');
       const choices = await t.prompt('How should revue-pi log in to the Pis?');
-      expect(choices).toMatch(/^❯ the keys in your ssh-agent \(SSH_AUTH_SOCK\)\n {2}another private key file…$/m);
+      expect(choices).toMatch(/^❯ the keys in your ssh-agent \(SSH_AUTH_SOCK\)\n {2}another private key file…\n {2}a password, from an environment variable$/m);
       t.press('Enter');
       await t.answer('Name (its hostname', 'edge-1');
       await t.answer('Address of edge-1', pi1.address);
@@ -352,6 +352,44 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     } finally {
       process.kill(agentPid, 'SIGTERM');
     }
+  });
+
+  it('logs in with a password from an environment variable, which sudo is then offered too, and plan logs in the same way', async () => {
+    const { home, cwd } = workspace(); // no key pair, no ssh-agent
+    const pi2 = lab.node('pi-2'); // PasswordAuthentication yes; sudo asks for the same password
+    const t = open(['init'], { cwd, env: { HOME: home, PI_PASSWORD: 'raspberry' } });
+    await t.answer('Cluster name', 'pw');
+    await t.answer('SSH user on the Pis');
+    await t.prompt('How should revue-pi log in to the Pis?');
+    t.press('Down', 'Enter'); // a password
+    await t.answer('NAME of the environment variable that will hold the SSH password'); // PI_PASSWORD
+    await t.answer('Name (its hostname');
+    await t.answer('Address of pi-1', pi2.address);
+    await t.answer('Role of pi-1');
+    await t.answer('Trust it?', 'y');
+    await t.waitFor(`✔ pi-1 (${pi2.address}): Raspberry Pi 5 Model B Rev 1.0`);
+    const sudoPrompt = await t.prompt('NAME of the environment variable that will hold the sudo password');
+    expect(sudoPrompt).toContain('(PI_PASSWORD)');
+    t.press('Enter');
+    await t.answer('Add another node?', 'n');
+    await t.answer('DNS domain');
+    await t.prompt('Workloads to deploy');
+    t.press('Space', 'Down', 'Space', 'Down', 'Space', 'Enter'); // none
+    await t.answer('MetalLB address range');
+    await t.answer('K3s version');
+    expect(await t.exited()).toEqual({ code: 0, signal: null });
+    expect(t.screen()).toContain('  export PI_PASSWORD=…');
+    expect(t.screen()).not.toContain('raspberry');
+
+    const file = join(cwd, 'inventory.yaml');
+    const text = readFileSync(file, 'utf8');
+    expect(text).not.toContain('raspberry');
+    const { inventory } = parseInventory(text, file, { homeDir: home, fileExists: existsSync });
+    expect(inventory.ssh).toMatchObject({ passwordEnv: 'PI_PASSWORD', sudoPasswordEnv: 'PI_PASSWORD', useAgent: false });
+    expect(inventory.ssh.keyPath).toBeUndefined();
+    const plan = await runCli(['plan', '-i', 'inventory.yaml', '--json', '--state-dir', join(home, 'state')], { cwd, env: { HOME: home, SSH_AUTH_SOCK: '', PI_PASSWORD: 'raspberry' } });
+    expect(plan.code, plan.stderr).toBe(0);
+    expect((JSON.parse(plan.stdout) as { nodes: { name: string; status: string }[] }).nodes.map((n) => [n.name, n.status !== 'failed'])).toEqual([['pi-1', true]]);
   });
 
   it('a node whose host key changed is refused with the recorded and presented fingerprints, and the record is kept', async () => {
@@ -431,8 +469,11 @@ describeTerminal('revue-pi init in a terminal: overwriting and Ctrl-C', () => {
     await t.answer('inventory.yaml already exists.', 'y');
     await t.answer('Cluster name');
     await t.answer('SSH user on the Pis');
-    const keyPrompt = await t.prompt('Private key file');
-    expect(keyPrompt).toContain('No SSH key pair was found in ~/.ssh and no ssh-agent is running.');
+    const loginPrompt = await t.prompt('How should revue-pi log in to the Pis?');
+    expect(loginPrompt).toContain('No SSH key pair was found in ~/.ssh and no ssh-agent is running.');
+    expect(loginPrompt).toMatch(/^❯ another private key file…\n {2}a password, from an environment variable$/m);
+    t.press('Enter');
+    await t.prompt('Private key file');
     t.type('~/key');
     t.press('Enter');
     await t.waitFor(`> ${join(home, 'key')} is not a private key (is it the .pub file?)`);

@@ -161,6 +161,16 @@ describe('renderInventoryYaml', () => {
     expect(inventory.ssh.keyPath).toBeUndefined();
   });
 
+  it('password login: passwordEnv names the variable, no agent, keyPath left commented', () => {
+    const password = renderInventoryYaml({ ...answers, ssh: { user: 'pi', login: { kind: 'password', passwordEnv: 'PI_PASSWORD' } } });
+    expect(password).toContain('\n  # NAME of the environment variable holding the SSH password, for password login. Default: not set.\n  passwordEnv: PI_PASSWORD\n');
+    expect(password).toContain('\n  useAgent: false\n');
+    expect(password).toContain('\n  # keyPath: ~/.ssh/id_ed25519\n');
+    expect(parse(password).inventory.ssh).toMatchObject({ passwordEnv: 'PI_PASSWORD', useAgent: false });
+    expect(parse(password).inventory.ssh.keyPath).toBeUndefined();
+    expect(text).toContain('\n  # passwordEnv: PI_PASSWORD\n');
+  });
+
   it('a sudo password is named by its environment variable', () => {
     const sudo = renderInventoryYaml({ ...answers, ssh: { ...answers.ssh, sudoPasswordEnv: 'PI_SUDO_PASSWORD' } });
     expect(sudo).toContain('\n  # for the first user). Default: not set.\n  sudoPasswordEnv: PI_SUDO_PASSWORD\n');
