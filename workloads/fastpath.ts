@@ -4,12 +4,12 @@ import type { ProbeSection } from '../provision/steps/probe.js';
 import { shQuote } from '../provision/transport/commands.js';
 import { parseNodeLabels, parseNotReady, planNodeLabels, resourceOf, splitJsonDocuments, waitTargetOf, type NotReady, type WaitTarget } from './apply.js';
 import { objectKey, refOf, type ObjectRef } from './prune.js';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PHASES, objectsOfPhase, synthYaml, type K8sObject, type Phase } from './render.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PHASES, canonicalJson, objectsOfPhase, synthYaml, type K8sObject, type Phase } from './render.js';
 
 /**
  * The no-op fast path of the workloads phase, pure parts. After a fully successful `up` (every phase applied and
  * ready, pruning done) revue-pi records what it applied in a ConfigMap, kube-system/revue-pi-applied: per phase the
- * sha256 of the exact YAML it uploaded, its own version and the applied objects. The next `up`/`plan` first runs ONE
+ * sha256 of the objects it applied (phaseHashes), its own version and the applied objects' names. The next `up`/`plan` first runs ONE
  * command (buildFastCheckCommand) and decides with decideFastPath: when the record's hashes equal the rendered
  * phases', the live managed objects are exactly the rendered ones (nothing deleted by hand, nothing to prune), the
  * node labels are right and every workload is ready (helm-install Jobs succeeded), every phase is `unchanged` and
@@ -47,12 +47,15 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** Per phase with objects, the sha256 of the YAML the full path uploads for it (synthYaml of objectsOfPhase). */
+/**
+ * Per phase with objects, the sha256 of what the full path applies for it: its objects in order, one canonical JSON
+ * line each (the same content as their YAML, made several times quicker; a converged re-run hashes every phase).
+ */
 export function phaseHashes(objects: K8sObject[]): Partial<Record<Phase, string>> {
   const out: Partial<Record<Phase, string>> = {};
   for (const phase of PHASES) {
     const list = objectsOfPhase(objects, phase);
-    if (list.length > 0) out[phase] = sha256(synthYaml(list));
+    if (list.length > 0) out[phase] = sha256(list.map((o) => `${canonicalJson(o)}\n`).join(''));
   }
   return out;
 }

@@ -100,16 +100,25 @@ export function packageRoot(from: string = import.meta.url): string {
 }
 
 /** Parses one multi-document YAML data file under workloads/ (path relative to workloads/). */
+/** Parsed manifest files by path, with the text they were parsed from: a run renders twice (probe, then apply). */
+const parsedManifests = new Map<string, { text: string; objects: K8sObject[] }>();
+
 export function loadManifestFile(relPath: string, root: string = packageRoot()): K8sObject[] {
   const file = join(root, 'workloads', relPath);
-  const docs = yaml.loadAll(readFileSync(file, 'utf8'));
-  const out: K8sObject[] = [];
-  for (const doc of docs) {
-    if (doc === null || doc === undefined) continue;
-    if (!isK8sObject(doc)) throw new Error(`workloads/${relPath} holds a document that is not a Kubernetes object`);
-    out.push(doc);
+  const text = readFileSync(file, 'utf8');
+  let parsed = parsedManifests.get(file);
+  if (parsed?.text !== text) {
+    const objects: K8sObject[] = [];
+    for (const doc of yaml.loadAll(text)) {
+      if (doc === null || doc === undefined) continue;
+      if (!isK8sObject(doc)) throw new Error(`workloads/${relPath} holds a document that is not a Kubernetes object`);
+      objects.push(doc);
+    }
+    parsed = { text, objects };
+    parsedManifests.set(file, parsed);
   }
-  return out;
+  // A copy each time: the render changes the objects it is given.
+  return structuredClone(parsed.objects);
 }
 
 function loadDir(relDir: string, root: string): K8sObject[] {
@@ -574,7 +583,8 @@ function keyOrder(a: string, b: string): number {
 /** Drops null/undefined values everywhere (empty objects stay: `status: {}` means something in a CRD). */
 export function dropNulls<T>(value: T): T {
   if (Array.isArray(value)) return value.filter((v) => v !== null && v !== undefined).map(dropNulls) as T;
-  if (value !== null && typeof value === 'object') {
+  // Plain objects only: a Date (what js-yaml makes of a YAML timestamp) stays a Date.
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) if (v !== null && v !== undefined) out[k] = dropNulls(v);
     return out as T;
@@ -586,6 +596,26 @@ const DUMP_OPTIONS: yaml.DumpOptions = { lineWidth: -1, noRefs: true, sortKeys: 
 
 function dumpValues(values: unknown): string {
   return yaml.dump(dropNulls(values), DUMP_OPTIONS);
+}
+
+/**
+ * One object as JSON that is the same for the same content: keys sorted at every level, nulls dropped (as in
+ * synthYaml). Quicker to make than its YAML, for hashing.
+ */
+export function canonicalJson(object: K8sObject): string {
+  const sorted = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(sorted);
+    // Plain objects only: a Date (a YAML timestamp) is left to JSON.stringify, which writes its ISO form.
+    if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+      return Object.fromEntries(
+        Object.keys(value)
+          .sort()
+          .map((k) => [k, sorted((value as Record<string, unknown>)[k])]),
+      );
+    }
+    return value;
+  };
+  return JSON.stringify(sorted(dropNulls(object)));
 }
 
 /**

@@ -13,7 +13,7 @@ import {
   synthAppliedRecord,
 } from '../../../workloads/fastpath.js';
 import { loadWorkloadSecrets, revuePiVersion, runWorkloadsPhase } from '../../../workloads/phase.js';
-import { ARMV82_LABEL, PHASES, objectsOfPhase, renderWorkloads, synthYaml } from '../../../workloads/render.js';
+import { ARMV82_LABEL, PHASES, canonicalJson, objectsOfPhase, renderWorkloads } from '../../../workloads/render.js';
 import { allSecretValues, type WorkloadSecrets } from '../../../workloads/secrets.js';
 import { deterministicRandom } from '../../fakes/deterministic-random.js';
 import type { KubeObject } from '../../fakes/fake-kube.js';
@@ -54,12 +54,25 @@ describe('record and decision (pure)', () => {
   const inventory = labInventory();
   const objects = renderWorkloads(inventory, { secrets: 'references' });
 
-  it('hashes each phase\'s uploaded YAML with sha256', () => {
+  it('hashes each phase\'s objects with sha256, one canonical JSON line each', () => {
     const hashes = phaseHashes(objects);
     expect(Object.keys(hashes)).toEqual([...PHASES]);
-    for (const p of PHASES) expect(hashes[p]).toBe(createHash('sha256').update(synthYaml(objectsOfPhase(objects, p))).digest('hex'));
+    for (const p of PHASES) expect(hashes[p]).toBe(createHash('sha256').update(objectsOfPhase(objects, p).map((o) => `${canonicalJson(o)}\n`).join('')).digest('hex'));
     const noMonitoring = phaseHashes(renderWorkloads(labInventory({ workloads: { monitoring: false } }), { secrets: 'references' }));
     expect(Object.keys(noMonitoring)).toEqual(['metallb', 'metallb-config', 'traefik', 'revue']);
+  });
+
+  it('canonical JSON: key order and null fields do not count, every value does', () => {
+    const a = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'revue' }, data: { b: '2', a: '1' } };
+    const b = { kind: 'ConfigMap', data: { a: '1', b: '2' }, metadata: { namespace: 'revue', name: 'x', labels: null }, apiVersion: 'v1' };
+    expect(canonicalJson(b as never)).toBe(canonicalJson(a));
+    expect(canonicalJson(a)).toBe('{"apiVersion":"v1","data":{"a":"1","b":"2"},"kind":"ConfigMap","metadata":{"name":"x","namespace":"revue"}}');
+    expect(canonicalJson({ ...a, data: { a: '1', b: '3' } })).not.toBe(canonicalJson(a));
+    expect(canonicalJson({ ...a, data: { a: '1', b: 2 } } as never)).not.toBe(canonicalJson(a));
+    // A YAML timestamp is a Date: its value counts too.
+    const dated = (iso: string) => canonicalJson({ ...a, data: { at: new Date(iso) } } as never);
+    expect(dated('2024-01-01T00:00:00Z')).toContain('"at":"2024-01-01T00:00:00.000Z"');
+    expect(dated('2024-01-01T00:00:00Z')).not.toBe(dated('2025-01-01T00:00:00Z'));
   });
 
   it('a changed secret changes only the hash of the phase holding it; the record holds no secret value', () => {

@@ -44,6 +44,12 @@ describe('synthYaml', () => {
     expect(dropNulls({ subresources: { status: {} }, x: null, list: [1, null, 2] })).toEqual({ subresources: { status: {} }, list: [1, 2] });
   });
 
+  it('keeps a YAML timestamp (a Date) as the timestamp it was', () => {
+    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'dated' }, data: { since: new Date('2024-05-01T00:00:00Z') } } as unknown as K8sObject;
+    expect(dropNulls(cm)).toEqual(cm);
+    expect(synthYaml([cm])).toContain('since: 2024-05-01T00:00:00.000Z\n');
+  });
+
   it('round-trips: parsing the output gives the rendered objects back', () => {
     const objects = renderWorkloads(labInventory(), { secrets: 'references' });
     const parsed = yaml.loadAll(synthYaml(objects));
