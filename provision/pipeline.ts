@@ -7,6 +7,7 @@ import { deferred, forEachNode } from './runner.js';
 import { buildFactsScript, parseFacts, type NodeFacts } from './steps/facts.js';
 import { freshPiFacts } from './steps/fresh.js';
 import { applyPreparation, checkNode, describeChange, planPreparation, verifyAfterReboot, type PrepareChange } from './steps/prepare.js';
+import { readPageSizeCache, updatePageSizeCache, type BootPageSize } from './steps/page-size-cache.js';
 import { parseProbeOutput, type ProbeSection } from './steps/probe.js';
 import type { Transport } from './transport/transport.js';
 import { firstServerProbeSections, freshK3sFacts, k3sProbeSections, parseK3sFacts, readK3sVersionCache, ROOT_PROBE_REFUSED_EXIT, type K3sFacts, type K3sVersionCacheEntry } from '../cluster/facts.js';
@@ -52,6 +53,8 @@ interface NodeSession {
   facts?: NodeFacts;
   k3s: K3sFacts;
   cachedK3sVersion?: K3sVersionCacheEntry;
+  /** The page size read in the node's boot last time (page-sizes.json). */
+  pageSizeOfBoot?: BootPageSize;
   prepareChanges: PrepareChange[];
   report: NodeReport;
   /** First server: what the workloads fast check printed in its probe (empty where K3s is not installed). */
@@ -74,6 +77,7 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
   const { inventory, emit } = opts;
   // Versions of K3s binaries already seen, by fingerprint: a converged probe then runs no `k3s --version`.
   const versionCache = readK3sVersionCache(opts.stateDir);
+  const pageSizes = readPageSizeCache(opts.stateDir);
   // The workloads fast check rides in the first server's probe: a converged re-run then asks it nothing more. It is
   // rendered once that server is connected, while the other handshakes are still under way, not before dialling.
   let fastCheck: ReturnType<typeof fastCheckProbeSection> | undefined;
@@ -85,6 +89,7 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
   const sessions = inventory.nodes.map<NodeSession>((node) => ({
     node,
     cachedK3sVersion: versionCache[node.name],
+    pageSizeOfBoot: pageSizes[node.name],
     k3s: freshK3sFacts(),
     prepareChanges: [],
     report: { name: node.name, host: node.host, role: node.role, status: 'unchanged', steps: [], warnings: [] },
@@ -212,6 +217,14 @@ function finish(opts: PipelineOptions, sessions: NodeSession[], started: number,
     s.report.sshConnections = s.transport?.connectionCount;
     s.report.sshCommands = s.transport?.commandCount;
     opts.emit({ type: 'node-done', node: s.node.name, status: s.report.status, error: s.report.error });
+  }
+  if (opts.command === 'up' && opts.openTransport) {
+    // Lets the next probe of the same boot skip getconf; an optimisation, never a failure.
+    try {
+      updatePageSizeCache(opts.stateDir, sessions.filter((s) => s.transport && s.facts).map((s) => ({ name: s.node.name, facts: s.facts! })));
+    } catch (error) {
+      opts.log.write(`could not update the page size cache: ${errorMessage(error)}`);
+    }
   }
   const ok = sessions.every((s) => s.report.status !== 'failed') && extra.workloads?.ok !== false;
   return {
@@ -384,9 +397,10 @@ async function probeNode(opts: PipelineOptions, s: NodeSession, extras: ProbeExt
 
 /** Everything `up` needs to know about a node, boot and K3s alike, in one round trip. */
 function probeOptionsFor(s: NodeSession, extras: ProbeExtras): ProbeStateOptions {
+  const pageSize = s.pageSizeOfBoot && !extras.reapply ? { pageSizeOfBoot: s.pageSizeOfBoot } : {};
   // Other nodes: without sudo while their root-only files are as the last run read them (RootFilesCache).
-  if (s.node.name !== extras.firstServer) return s.cachedK3sVersion?.files && !extras.reapply ? { withoutRoot: true } : {};
-  return { firstServer: true, ...(extras.fastCheck ? { fastCheck: extras.fastCheck() } : {}) };
+  if (s.node.name !== extras.firstServer) return s.cachedK3sVersion?.files && !extras.reapply ? { withoutRoot: true, ...pageSize } : pageSize;
+  return { firstServer: true, ...pageSize, ...(extras.fastCheck ? { fastCheck: extras.fastCheck() } : {}) };
 }
 
 export interface ProbeStateOptions {
@@ -399,6 +413,8 @@ export interface ProbeStateOptions {
    * cached one (k3sProbeSections). Needs `cachedVersion.files`; a refused `sudo -n` means one more probe, with sudo.
    */
   withoutRoot?: boolean;
+  /** The page size read in the node's boot last time: answered without getconf while that boot lasts (pageSizeSection). */
+  pageSizeOfBoot?: BootPageSize;
 }
 
 export async function probeNodeState(
@@ -412,7 +428,7 @@ export async function probeNodeState(
     ...(opts.firstServer ? firstServerProbeSections({ nodes: opts.fastCheck === undefined }) : []),
     ...(opts.fastCheck ? [opts.fastCheck] : []),
   ];
-  const result = await transport.run(buildFactsScript(sections), { sudo: !withoutRoot });
+  const result = await transport.run(buildFactsScript(sections, { pageSizeOfBoot: opts.pageSizeOfBoot }), { sudo: !withoutRoot });
   if (withoutRoot && result.code === ROOT_PROBE_REFUSED_EXIT) return probeNodeState(transport, cachedVersion, { ...opts, withoutRoot: false });
   if (result.code !== 0) {
     // Not stdout: on the first server it may hold the kubeconfig's client key.

@@ -1,3 +1,5 @@
+import { shQuote } from '../transport/commands.js';
+import type { BootPageSize } from './page-size-cache.js';
 import { buildProbeScript, decodeFileSection, fileSection, type ProbeSection } from './probe.js';
 
 /** What a node is, as read in the single probe round trip. */
@@ -30,7 +32,7 @@ export const FACT_SECTIONS: ProbeSection[] = [
     name: 'uname',
     script: "if [ -r /proc/sys/kernel/arch ]; then IFS= read -r r < /proc/sys/kernel/osrelease; IFS= read -r m < /proc/sys/kernel/arch; echo \"$r $m\"; else uname -r -m; fi",
   },
-  { name: 'pagesize', script: 'getconf PAGESIZE' },
+  pageSizeSection(),
   fileSection('os', '/etc/os-release'),
   // MemTotal is /proc/meminfo's first line; the loop stops there.
   { name: 'meminfo', script: "while IFS= read -r l; do case $l in MemTotal:*) printf '%s\\n' \"$l\"; break ;; esac; done < /proc/meminfo" },
@@ -48,8 +50,21 @@ export const FACT_SECTIONS: ProbeSection[] = [
   fileSection('promisc_unit', '/etc/systemd/system/revue-pi-wifi-promisc.service'),
 ];
 
-export function buildFactsScript(extra: ProbeSection[] = []): string {
-  return buildProbeScript([...FACT_SECTIONS, ...extra]);
+/**
+ * The page size: `getconf PAGESIZE`, unless the node is still in the boot `known` was read in (its boot id, read by
+ * the shell itself), whose page size cannot have changed — then no program starts for it.
+ */
+export function pageSizeSection(known?: BootPageSize): ProbeSection {
+  if (!known) return { name: 'pagesize', script: 'getconf PAGESIZE' };
+  return {
+    name: 'pagesize',
+    script: `b=; IFS= read -r b < /proc/sys/kernel/random/boot_id; if [ "$b" = ${shQuote(known.bootId)} ]; then echo ${known.pageSize}; else getconf PAGESIZE; fi`,
+  };
+}
+
+export function buildFactsScript(extra: ProbeSection[] = [], opts: { pageSizeOfBoot?: BootPageSize } = {}): string {
+  const facts = opts.pageSizeOfBoot ? FACT_SECTIONS.map((s) => (s.name === 'pagesize' ? pageSizeSection(opts.pageSizeOfBoot) : s)) : FACT_SECTIONS;
+  return buildProbeScript([...facts, ...extra]);
 }
 
 function osField(osRelease: string, key: string): string {

@@ -41,6 +41,12 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
     }
     // One SSH connection per node for the run, plus the one after its reboot.
     expect(run.nodes.map((n) => n.sshConnections)).toEqual([2, 2, 2]);
+    // The page size each node's new boot has, with that boot's id: the next probe of the same boot needs no getconf.
+    const pageSizes = JSON.parse(readFileSync(join(suite.stateDir, 'page-sizes.json'), 'utf8')) as Record<string, { bootId: string; pageSize: number }>;
+    for (const node of suite.lab.nodes) {
+      const bootId = (await node.exec('cat /proc/sys/kernel/random/boot_id')).stdout.trim();
+      expect(pageSizes[node.name]).toEqual({ bootId, pageSize: 4096 });
+    }
     // The process's own peak memory, for the benchmark: a Node.js process holds tens of MiB, not gigabytes.
     expect(run.peakMemoryMiB).toBeGreaterThan(20);
     expect(run.peakMemoryMiB).toBeLessThan(1024);

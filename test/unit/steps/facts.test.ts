@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildFactsScript, parseFacts, piGeneration, supportsArmV82 } from '../../../provision/steps/facts.js';
+import { buildFactsScript, pageSizeSection, parseFacts, piGeneration, supportsArmV82 } from '../../../provision/steps/facts.js';
 import { buildProbeScript, decodeFileSection, fileSection, parseProbeOutput } from '../../../provision/steps/probe.js';
 
 const fixture = readFileSync(new URL('../../fixtures/probe/pi5-bookworm-fresh.txt', import.meta.url), 'utf8');
@@ -80,6 +80,29 @@ describe('probe script', () => {
       }
       execFileSync('/bin/sh', ['-c', buildFactsScript()], { encoding: 'utf8', env: { PATH: dir } });
       expect(readFileSync(log, 'utf8').split('\n').filter(Boolean).sort()).toEqual(existsSync('/proc/sys/kernel/arch') ? ['getconf'] : ['getconf', 'uname']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers the page size without getconf while the node is in the boot it was read in, with getconf after another boot', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-pagesize-'));
+    try {
+      const log = join(dir, 'started');
+      // A getconf test double that says so and answers a page size no machine here has.
+      writeFileSync(join(dir, 'getconf'), `#!/bin/sh
+echo getconf >> ${log}
+echo 65536
+`, { mode: 0o755 });
+      const thisBoot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      const probe = (bootId: string) => {
+        rmSync(log, { force: true });
+        const out = execFileSync('/bin/sh', ['-c', buildFactsScript([], { pageSizeOfBoot: { bootId, pageSize: 16384 } })], { encoding: 'utf8', env: { PATH: `${dir}:/usr/bin:/bin` } });
+        return { pageSize: parseFacts(parseProbeOutput(out)).pageSize, started: existsSync(log) ? readFileSync(log, 'utf8').trim() : '' };
+      };
+      expect(probe(thisBoot)).toEqual({ pageSize: 16384, started: '' });
+      expect(probe('00000000-0000-4000-8000-000000000000')).toEqual({ pageSize: 65536, started: 'getconf' });
+      expect(pageSizeSection().script).toBe('getconf PAGESIZE');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
