@@ -11,14 +11,17 @@ import type { RunReport } from '../../provision/report.js';
 const FLAGS = 'cgroup_memory=1 cgroup_enable=memory';
 
 describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-runs, failures)', () => {
-  const suite = useLabCluster([{ name: 'pi-1' }, { name: 'pi-2' }, { name: 'pi-3' }], '127.0.11.', {
+  // pi-2 boots as Raspberry Pi Imager leaves a Pi: named raspberrypi, which up changes.
+  const suite = useLabCluster([{ name: 'pi-1' }, { name: 'pi-2', hostname: 'raspberrypi' }, { name: 'pi-3' }], '127.0.11.', {
     network: { metallb: { pools: [{ name: 'lan', addresses: ['127.0.11.200-127.0.11.220'] }] }, addresses: { ingress: '127.0.11.200' } },
   });
 
   const up = (...extra: string[]) => suite.up(...extra);
   const report = (stdout: string) => JSON.parse(stdout) as RunReport;
 
-  it('up changes boot config once, reboots each node once, and the memory cgroup is active after', async () => {
+  it('up changes boot config and the hostname once, reboots each node once, and the memory cgroup is active after', async () => {
+    const pi2 = suite.lab.node('pi-2');
+    expect((await pi2.exec('hostname')).stdout.trim()).toBe('raspberrypi');
     const result = await up();
     expect(result.code, result.stderr + result.stdout).toBe(0);
     const run = report(result.stdout);
@@ -36,11 +39,15 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
       expect(existsSync(node.path('/boot/firmware/cmdline.txt.revue-pi.bak'))).toBe(true);
       expect(readFileSync(node.path('/boot/firmware/config.txt'), 'utf8')).toMatch(/\nkernel=kernel8\.img\n$/);
       expect(readFileSync(node.path('/etc/hostname'), 'utf8')).toBe(`${node.name}\n`);
+      expect(readFileSync(node.path('/etc/hosts'), 'utf8')).toMatch(new RegExp(`^127\\.0\\.1\\.1\\s+${node.name}$`, 'm'));
+      expect(readFileSync(node.path('/etc/hosts'), 'utf8')).not.toContain('raspberrypi');
       const live = await node.exec('hostname; grep -w memory /sys/fs/cgroup/cgroup.controllers >/dev/null && echo cgroup-ok; getconf PAGESIZE');
       expect(live.stdout.split('\n').slice(0, 3)).toEqual([node.name, 'cgroup-ok', '4096']);
     }
     // One SSH connection per node for the run, plus the one after its reboot.
     expect(run.nodes.map((n) => n.sshConnections)).toEqual([2, 2, 2]);
+    const renamed = run.nodes.find((n) => n.name === 'pi-2')!.steps.find((s) => s.step === 'boot-config')!.changes;
+    expect(renamed).toEqual(expect.arrayContaining(['write /etc/hostname: hostname raspberrypi → pi-2', 'apply hostname pi-2 now', 'write /etc/hosts: map 127.0.1.1 to pi-2']));
     // The page size each node's new boot has, with that boot's id: the next probe of the same boot needs no getconf.
     const pageSizes = JSON.parse(readFileSync(join(suite.stateDir, 'page-sizes.json'), 'utf8')) as Record<string, { bootId: string; pageSize: number }>;
     for (const node of suite.lab.nodes) {

@@ -47,6 +47,8 @@ export interface LabNodeSpec {
   sshPassword?: string;
   bootDelayMs?: number;
   wifi?: boolean /* adds a wlan0-ish marker the probe can see; optional */;
+  /** The hostname the node boots with until revue-pi sets it (Raspberry Pi Imager's default is raspberrypi); default: name. */
+  hostname?: string;
   /** sshd listens here instead of 22 (a Pi whose sshd was moved, or behind a port forward); the inventory says so per node. */
   sshPort?: number;
 }
@@ -417,8 +419,9 @@ class SimNode implements LabNode {
     // /etc: identity, OS, users, sudo, sshd
     const etc = (p: string) => path.join(r, 'etc', p);
     const os: LabOs = this.spec.os ?? 'bookworm';
-    fs.writeFileSync(etc('hostname'), `${this.name}\n`);
-    fs.writeFileSync(etc('hosts'), renderEtcHosts(this.name));
+    const hostname = this.spec.hostname ?? this.name;
+    fs.writeFileSync(etc('hostname'), `${hostname}\n`);
+    fs.writeFileSync(etc('hosts'), renderEtcHosts(hostname));
     fs.rmSync(etc('os-release'), { force: true });
     fs.writeFileSync(etc('os-release'), renderOsRelease(os));
     fs.writeFileSync(etc('debian_version'), debianVersion(os));
