@@ -16,6 +16,7 @@ import { formatStatus } from '../status/format.js';
 import { buildStatusReport, type ClusterRead, type NodeProbe } from '../status/report.js';
 import { renderWorkloads, type K8sObject } from '../../workloads/render.js';
 import { readK3sVersionCache } from '../../cluster/facts.js';
+import { readPageSizeCache } from '../steps/page-size-cache.js';
 
 export interface StatusOptions {
   inventory: string;
@@ -64,6 +65,8 @@ export async function runStatusCommand(opts: StatusOptions): Promise<number> {
   const open = opts.openTransport ?? transportOpener(inventory, { log });
   // What `up` recorded about each node's k3s binary: an unchanged binary is not run just to print its version.
   const versions = readK3sVersionCache(stateDir);
+  // And the page size each node's boot had: not asked of getconf again in the same boot.
+  const pageSizes = readPageSizeCache(stateDir);
   const servers = inventory.nodes.filter((n) => n.role === 'server');
   const transports = new Map<string, Transport>();
   const probes = new Map<string, NodeProbe>();
@@ -80,7 +83,7 @@ export async function runStatusCommand(opts: StatusOptions): Promise<number> {
           transports.set(node.name, transport);
           // The first server reads the cluster while it (and every other node) is probed.
           if (node === servers[0]) firstRead = localRead.then((local) => local ?? readCluster(node, transport, inventory, readErrors, log));
-          const state = await withTimeout(probeNodeState(transport, versions[node.name]), PROBE_TIMEOUT_MS, `the probe took longer than ${PROBE_TIMEOUT_MS / 1000} s; check the node's load and disk, then run status again`);
+          const state = await withTimeout(probeNodeState(transport, versions[node.name], { pageSizeOfBoot: pageSizes[node.name] }), PROBE_TIMEOUT_MS, `the probe took longer than ${PROBE_TIMEOUT_MS / 1000} s; check the node's load and disk, then run status again`);
           probes.set(node.name, { facts: state.facts, k3s: state.k3s });
         } catch (error) {
           probes.set(node.name, { error: describe(error) });
