@@ -265,7 +265,6 @@ async function phase(opts: PipelineOptions, name: string, title: string, session
   opts.emit({ type: 'phase-end', phase: name, ok });
 }
 
-/** The sessions with the first server at the head, so that a low --concurrency cannot leave it behind the others. */
 /**
  * Whether the other nodes are dialled only once the first server is connected (a fresh or growing cluster: its
  * install is what they wait for). Where every node ran K3s last time — a re-run, most likely with nothing to
@@ -276,6 +275,7 @@ export function othersWaitForFirstServer(nodes: { name: string; ranK3sBefore: bo
   return !nodes.every((n) => n.ranK3sBefore);
 }
 
+/** The sessions with the first server at the head, so that a low --concurrency cannot leave it behind the others. */
 function firstServerFirst(sessions: NodeSession[], first: NodeSession | undefined): NodeSession[] {
   return first ? [first, ...sessions.filter((s) => s !== first)] : sessions;
 }
