@@ -9,11 +9,11 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PHASES, canonicalJson, objectsOfPha
 /**
  * The no-op fast path of the workloads phase, pure parts. After a fully successful `up` (every phase applied and
  * ready, pruning done) revue-pi records what it applied in a ConfigMap, kube-system/revue-pi-applied: per phase the
- * sha256 of the objects it applied (phaseHashes), its own version and the applied objects' names. The next `up`/`plan` first runs ONE
- * command (buildFastCheckCommand) and decides with decideFastPath: when the record's hashes equal the rendered
- * phases', the live managed objects are exactly the rendered ones (nothing deleted by hand, nothing to prune), the
- * node labels are right and every workload is ready (helm-install Jobs succeeded), every phase is `unchanged` and
- * nothing is applied or waited for. Anything else falls back to the full path.
+ * sha256 of the objects it applied (phaseHashes), its own version and the applied objects' names. The next
+ * `up`/`plan` first runs ONE command (buildFastCheckCommand) and decides with decideFastPath: when the record's
+ * hashes equal the rendered phases', the live managed objects are exactly the rendered ones (nothing deleted by
+ * hand, nothing to prune), the node labels are right and every workload is ready (helm-install Jobs succeeded),
+ * every phase is `unchanged` and nothing is applied or waited for. Anything else falls back to the full path.
  *
  * What it does not see: a field of an object edited by hand (kubectl edit/patch) — the object is still there, so
  * the fast path is taken and the edit stays. `up --reapply` (WorkloadsPhaseOptions.reapply) skips the fast path.

@@ -99,10 +99,10 @@ export function packageRoot(from: string = import.meta.url): string {
   }
 }
 
-/** Parses one multi-document YAML data file under workloads/ (path relative to workloads/). */
 /** Parsed manifest files by path, with the text they were parsed from: a run renders twice (probe, then apply). */
 const parsedManifests = new Map<string, { text: string; objects: K8sObject[] }>();
 
+/** Parses one multi-document YAML data file under workloads/ (path relative to workloads/). */
 export function loadManifestFile(relPath: string, root: string = packageRoot()): K8sObject[] {
   const file = join(root, 'workloads', relPath);
   const text = readFileSync(file, 'utf8');
