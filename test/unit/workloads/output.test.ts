@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
 import { deterministicRandom } from '../../fakes/deterministic-random.js';
-import { type K8sObject, dropNulls, renderWorkloads, synthYaml } from '../../../workloads/render.js';
+import { type K8sObject, dropNulls, loadManifestFile, renderWorkloads, synthYaml } from '../../../workloads/render.js';
 import { planDirectory, renderToDirectory } from '../../../workloads/output.js';
 import { generateWorkloadSecrets } from '../../../workloads/secrets.js';
 import { labInventory } from './helpers.js';
@@ -105,5 +105,20 @@ describe('renderToDirectory', () => {
     const plan = planDirectory(renderWorkloads(labInventory({ workloads: { revue: false } }), { secrets }));
     expect([...plan.keys()]).toEqual(['00-metallb.yaml', '10-metallb-config.yaml', '20-traefik.yaml', '30-monitoring.yaml', 'secrets.yaml']);
     expect(plan.get('secrets.yaml')!.map((o) => o.metadata.name)).toEqual(['grafana-admin']);
+  });
+});
+
+describe('loadManifestFile', () => {
+  it('hands out a fresh copy each time (the render changes what it is given) and parses a changed file again', async () => {
+    const root = await tempDir();
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(root, 'workloads'));
+    const file = join(root, 'workloads', 'cm.yaml');
+    await writeFile(file, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: one\n');
+    const first = loadManifestFile('cm.yaml', root);
+    (first[0] as unknown as { data: Record<string, string> }).data.k = 'changed by a render';
+    expect(loadManifestFile('cm.yaml', root)).toEqual([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' }, data: { k: 'one' } }]);
+    await writeFile(file, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: two\n');
+    expect(loadManifestFile('cm.yaml', root)).toEqual([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' }, data: { k: 'two' } }]);
   });
 });
