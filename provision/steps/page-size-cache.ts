@@ -14,25 +14,34 @@ export interface BootPageSize {
 
 const CACHE_FILE = 'page-sizes.json';
 
+/** An entry worth keeping: a boot id as the kernel writes it (a UUID) and a page size. */
+function isBootPageSize(e: Partial<BootPageSize> | undefined): e is BootPageSize {
+  return typeof e?.bootId === 'string' && /^[0-9a-f-]{36}$/.test(e.bootId) && Number.isInteger(e.pageSize) && e.pageSize! > 0;
+}
+
 export function readPageSizeCache(stateDir: string): Record<string, BootPageSize> {
   try {
     const parsed = JSON.parse(readTextIfExists(join(stateDir, CACHE_FILE)) ?? '{}') as Record<string, Partial<BootPageSize>>;
     return Object.fromEntries(
       Object.entries(parsed)
-        .filter(([, e]) => typeof e?.bootId === 'string' && /^[0-9a-f-]{36}$/.test(e.bootId) && Number.isInteger(e.pageSize) && e.pageSize! > 0)
-        .map(([name, e]) => [name, { bootId: e.bootId!, pageSize: e.pageSize! }]),
+        .filter((entry): entry is [string, BootPageSize] => isBootPageSize(entry[1]))
+        .map(([name, e]) => [name, { bootId: e.bootId, pageSize: e.pageSize }]),
     );
   } catch {
     return {};
   }
 }
 
-/** Records what this run read (nodes without a boot id, never reached, are left as they were); returns whether the file changed. */
+/**
+ * Records what this run read (nodes without a usable boot id — never reached — are left as they were, so nothing is
+ * written that the next read would drop); returns whether the file changed.
+ */
 export function updatePageSizeCache(stateDir: string, probed: { name: string; facts: Pick<NodeFacts, 'bootId' | 'pageSize'> }[]): boolean {
   const before = readPageSizeCache(stateDir);
   const next = { ...before };
   for (const { name, facts } of probed) {
-    if (facts.bootId !== '' && facts.pageSize > 0) next[name] = { bootId: facts.bootId, pageSize: facts.pageSize };
+    const entry = { bootId: facts.bootId, pageSize: facts.pageSize };
+    if (isBootPageSize(entry)) next[name] = entry;
   }
   const canonical = (c: Record<string, BootPageSize>) => JSON.stringify(Object.fromEntries(Object.keys(c).sort().map((k) => [k, c[k]])), null, 2) + '\n';
   if (canonical(next) === canonical(before)) return false;

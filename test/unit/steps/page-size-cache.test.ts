@@ -25,6 +25,8 @@ describe('page size cache (page-sizes.json)', () => {
   it('keeps the entry of a node this run did not reach (no boot id) and replaces that of a node rebooted since', () => {
     updatePageSizeCache(dir, [{ name: 'pi-1', facts: { bootId: BOOT_A, pageSize: 16384 } }, { name: 'pi-2', facts: { bootId: BOOT_A, pageSize: 4096 } }]);
     updatePageSizeCache(dir, [{ name: 'pi-1', facts: { bootId: BOOT_B, pageSize: 4096 } }, { name: 'pi-2', facts: { bootId: '', pageSize: 0 } }]);
+    // A boot id the next read would drop is not written either (the file stays as it is).
+    expect(updatePageSizeCache(dir, [{ name: 'pi-2', facts: { bootId: 'not-a-boot-id', pageSize: 4096 } }])).toBe(false);
     expect(readPageSizeCache(dir)).toEqual({ 'pi-1': { bootId: BOOT_B, pageSize: 4096 }, 'pi-2': { bootId: BOOT_A, pageSize: 4096 } });
   });
 
