@@ -221,6 +221,10 @@ describeLab('k3s stand-in (installer, server, agent, kubectl) on the lab', () =>
     expect(processes).toMatch(/^\/bin\/bash \/usr\/local\/bin\/k3s agent/m);
     expect(processes).not.toMatch(/^(node|curl|sleep) /m);
     expect(processes).not.toContain(SECRET);
+    // It ignores SIGPIPE: a server going down mid-request (status.test stops it) fails a write instead of killing it.
+    const sigIgn = (await onNode('k3s-b', 'for p in $(pgrep -f "^/bin/bash /usr/local/bin/k3s agent"); do grep SigIgn /proc/$p/status; done')).stdout.trim().split('\n');
+    expect(sigIgn.length).toBeGreaterThan(0);
+    for (const line of sigIgn) expect(BigInt(`0x${line.split(/\s+/)[1]}`) & (1n << 12n)).toBe(1n << 12n);
 
     // Like kubectl, one label command names several nodes; a missing one changes none.
     expect((await kubectl('label node k3s-a k3s-b revue-pi.io/armv82=true --overwrite')).stdout).toBe('node/k3s-a labeled\nnode/k3s-b labeled\n');

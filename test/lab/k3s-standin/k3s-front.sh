@@ -126,6 +126,8 @@ add_file() { # PATH: its content (read by bash itself), or that it is absent
 
 standin_agent() {
   export LC_ALL=C
+  # A server that goes down mid-request must not kill the agent: a write to a closed socket fails, not SIGPIPE.
+  trap '' PIPE
   agent_log info "Starting k3s agent @@VERSION@@ (revue-pi lab stand-in)"
   [ -d "$STANDIN_RUN" ] && [ -d "$AGENT_DIR" ] && [ -d "${NODE_PASSWORD_FILE%/*}" ] ||
     mkdir -p "$STANDIN_RUN" "$AGENT_DIR" "${NODE_PASSWORD_FILE%/*}" || return 1
