@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
-import { resolveImages } from '../../../workloads/images.js';
+import { METALLB_VERSION, resolveImages } from '../../../workloads/images.js';
 import { type Patch, type PathStep, applyPatches, changedPaths, formatPath, isUnder, loadPatches } from '../../../workloads/patches.js';
 import {
   type K8sObject,
@@ -79,8 +79,8 @@ describe('the vendored MetalLB release manifest', () => {
     files: Record<string, { sha256: string }>;
   };
 
-  it('is byte for byte the file provenance.json names, as is its licence (sha256)', () => {
-    expect(provenance.tag).toBe('v0.16.1');
+  it('is byte for byte the file provenance.json names, as is its licence (sha256), of the release images.ts pins', () => {
+    expect(provenance.tag).toBe(METALLB_VERSION);
     expect(Object.keys(provenance.files).sort()).toEqual(['LICENSE', 'metallb-native.yaml']);
     for (const [file, { sha256 }] of Object.entries(provenance.files)) {
       expect(createHash('sha256').update(readFileSync(join(upstreamDir, file))).digest('hex'), file).toBe(sha256);
