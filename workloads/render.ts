@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
@@ -6,6 +6,7 @@ import { RevuePiError } from '../provision/errors.js';
 import { type AddressBlock, formatAddressBlock, parseAddressBlock, parseIPv4 } from '../provision/inventory/addresses.js';
 import type { Inventory } from '../provision/inventory/schema.js';
 import { CHARTS, IMAGE_REPOSITORIES, type ImageKey, imageRepository, resolveImages } from './images.js';
+import { applyPatches, loadPatches } from './patches.js';
 import { GRAFANA_ADMIN, MONGO_SERVICES, SECRET_NAMES, type WorkloadSecrets } from './secrets.js';
 
 /**
@@ -121,13 +122,6 @@ export function loadManifestFile(relPath: string, root: string = packageRoot()):
   return structuredClone(parsed.objects);
 }
 
-function loadDir(relDir: string, root: string): K8sObject[] {
-  const names = readdirSync(join(root, 'workloads', relDir))
-    .filter((n) => n.endsWith('.yaml'))
-    .sort();
-  return names.flatMap((n) => loadManifestFile(`${relDir}/${n}`, root));
-}
-
 function isK8sObject(doc: unknown): doc is K8sObject {
   if (typeof doc !== 'object' || doc === null) return false;
   const o = doc as Record<string, unknown>;
@@ -137,6 +131,10 @@ function isK8sObject(doc: unknown): doc is K8sObject {
 
 // ---------------------------------------------------------------------------------------------------------------
 // The render
+
+/** MetalLB's release manifest as published (workloads/metallb/upstream, byte for byte) and revue-pi's declared changes. */
+export const METALLB_MANIFEST = 'metallb/upstream/metallb-native.yaml';
+export const METALLB_PATCHES = 'metallb/patches.yaml';
 
 const REVUE_FILES = [
   'namespace.yaml',
@@ -177,7 +175,7 @@ export function renderWorkloads(inventory: Inventory, opts: RenderOptions): K8sO
   };
 
   if (inventory.network.metallb.enabled) {
-    add('metallb', [...loadDir('metallb/crds', root), ...loadManifestFile('metallb/metallb-native.yaml', root)]);
+    add('metallb', applyPatches(loadManifestFile(METALLB_MANIFEST, root), loadPatches(METALLB_PATCHES, root), images));
     add('metallb-config', renderMetallbPools(inventory));
   }
 
@@ -439,8 +437,13 @@ const KEY_BY_REPOSITORY = new Map<string, ImageKey>(
   (Object.entries(IMAGE_REPOSITORIES) as [ImageKey, string][]).map(([k, repo]) => [repo, k]),
 );
 
-/** The image key a bundled (untagged) image field names. */
-function imageKeyOf(image: string, where: string): ImageKey {
+/**
+ * The image key a bundled image field names: an untagged repository (revue-pi's own YAML), or the pinned reference
+ * itself (a vendored upstream manifest, whose declared image patch already set it; see workloads/patches.ts).
+ */
+function imageKeyOf(image: string, where: string, images: Record<ImageKey, string>): ImageKey {
+  const pinned = (Object.keys(images) as ImageKey[]).find((k) => images[k] === image);
+  if (pinned) return pinned;
   const key = KEY_BY_REPOSITORY.get(image);
   if (!key || imageRepository(image) !== image) {
     throw new Error(`${where}: bundled image "${image}" must be an untagged repository listed in workloads/images.ts`);
@@ -449,15 +452,15 @@ function imageKeyOf(image: string, where: string): ImageKey {
 }
 
 /**
- * Replaces each bundled image (repository only) with its pinned reference, sets IfNotPresent, and keeps MongoDB pods
- * on nodes labelled ARMV82_LABEL=true.
+ * Replaces each bundled image (repository only) with its pinned reference (a vendored one keeps the reference its
+ * image patch set), sets IfNotPresent, and keeps MongoDB pods on nodes labelled ARMV82_LABEL=true.
  */
 function resolvePodImages(o: K8sObject, images: Record<ImageKey, string>): K8sObject {
   if (!podSpecOf(o)) return o;
   const where = `${o.kind} ${o.metadata.name}`;
   let usesMongo = false;
   let r = mapContainers(o, (c) => {
-    const key = imageKeyOf(c.image, where);
+    const key = imageKeyOf(c.image, where, images);
     if (key === 'mongo') usesMongo = true;
     return { ...c, image: images[key], imagePullPolicy: 'IfNotPresent' };
   });

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
 import { deterministicRandom } from '../../fakes/deterministic-random.js';
@@ -19,13 +19,18 @@ function yamlFiles(dir: string): string[] {
   );
 }
 
+/** YAML data files about the manifests (declared patches, upstream contracts), not manifests themselves. */
+const isDataFile = (file: string) => /(^|\/)(patches|contract)\.yaml$/.test(file);
+/** Vendored upstream files, byte for byte: they carry their release's image tags (image patches check them). */
+const isVendored = (file: string) => file.split('/').includes('upstream');
+
 describe('the bundled data files', () => {
   const full = renderWorkloads(labInventory(), { secrets: generateWorkloadSecrets(deterministicRandom('bundle')) });
 
   it('every document of every YAML file ends up in a full render (no dead files)', () => {
     const rendered = new Set(full.map((o) => `${o.kind}/${o.metadata.name}`));
     const missing: string[] = [];
-    for (const file of yamlFiles(workloads)) {
+    for (const file of yamlFiles(workloads).filter((f) => !isDataFile(f))) {
       for (const doc of yaml.loadAll(readFileSync(join(workloads, file), 'utf8')) as K8sObject[]) {
         if (!doc) continue;
         // The Revue namespace is renamed by the inventory; the lab inventory keeps the default.
@@ -35,9 +40,9 @@ describe('the bundled data files', () => {
     expect(missing).toEqual([]);
   });
 
-  it('writes no image tag in the YAML: tags live only in images.ts', () => {
+  it('writes no image tag in our own YAML: tags live only in images.ts', () => {
     const tagged: string[] = [];
-    for (const file of yamlFiles(workloads)) {
+    for (const file of yamlFiles(workloads).filter((f) => !isVendored(f))) {
       for (const line of readFileSync(join(workloads, file), 'utf8').split('\n')) {
         const m = /^\s*image:\s*(\S+)/.exec(line);
         if (m && /:[^/]+$/.test(m[1]!)) tagged.push(`${file}: ${m[1]}`);
@@ -46,10 +51,11 @@ describe('the bundled data files', () => {
     expect(tagged).toEqual([]);
   });
 
-  it('ships every data file and the MetalLB licence in the npm package', () => {
+  it('ships every data file, the vendored files with their licence and provenance, in the npm package', () => {
     const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
     const files = new Set((JSON.parse(out) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path));
-    const notShipped = [...yamlFiles(workloads).map((f) => `workloads/${f}`), 'workloads/LICENSE-metallb'].filter((f) => !files.has(f));
+    const vendored = ['LICENSE', 'provenance.json'].map((f) => `workloads/metallb/upstream/${f}`);
+    const notShipped = [...yamlFiles(workloads).map((f) => `workloads/${f}`), ...vendored].filter((f) => !files.has(f));
     expect(notShipped).toEqual([]);
   });
 
@@ -83,6 +89,14 @@ describe('the bundled data files', () => {
     const revue = yamlFiles(join(workloads, 'revue')).filter((f) => f !== 'revue/namespace.yaml');
     expect(revue.length).toBe(14);
     for (const f of revue) expect(readFileSync(join(workloads, f), 'utf8'), f).toMatch(/upstream revue-kubernetes .*\(MIT\)/);
-    expect(readFileSync(join(workloads, 'metallb', 'metallb-native.yaml'), 'utf8')).toMatch(/^# MetalLB v0\.16\.1 native manifest [^]*\(Apache-2\.0, see \.\.\/LICENSE-metallb\)/);
+    // A vendored file is named, with its source and checksum, in its folder's provenance.json (metallb.test.ts checks
+    // the checksum), next to the project's licence.
+    const vendored = yamlFiles(workloads).filter(isVendored);
+    expect(vendored).toEqual(['metallb/upstream/metallb-native.yaml']);
+    for (const f of vendored) {
+      const provenance = JSON.parse(readFileSync(join(workloads, dirname(f), 'provenance.json'), 'utf8')) as { files: Record<string, { source: string; sha256: string }> };
+      expect(provenance.files[basename(f)], f).toEqual({ source: expect.any(String), url: expect.stringMatching(/^https:\/\//), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(provenance.files.LICENSE, f).toBeDefined();
+    }
   });
 });

@@ -12,9 +12,10 @@ import { labInventory, minimalInventory } from './helpers.js';
  * Every rendered object is validated against a real schema:
  * - core Kubernetes kinds with kubernetes-models (generated from the Kubernetes OpenAPI spec; 4.5.x covers 1.33,
  *   the K3s version the cluster installs by default) — types, required fields, formats (quantities, ports);
- * - custom resources with ajv against the openAPIV3Schema of their real CRD: MetalLB's (shipped in
- *   workloads/metallb/crds, the ones installed), Traefik's IngressRoute and K3s's HelmChart/HelmChartConfig (copied
- *   with their licences into test/schemas). Unknown fields are errors here, as the API server would prune them.
+ * - custom resources with ajv against the openAPIV3Schema of their real CRD: MetalLB's (from the vendored release
+ *   manifest workloads/metallb/upstream/metallb-native.yaml, the ones installed), Traefik's IngressRoute and K3s's
+ *   HelmChart/HelmChartConfig (copied with their licences into test/schemas). Unknown fields are errors here, as the
+ *   API server would prune them.
  */
 
 type ModelClass = new (data: unknown) => { validate(): void };
@@ -30,9 +31,9 @@ async function modelFor(apiVersion: string, kind: string): Promise<ModelClass | 
   }
 }
 
+/** Files holding CRDs (every CustomResourceDefinition in them is used). */
 const CRD_FILES = [
-  new URL('../../../workloads/metallb/crds/metallb.io_ipaddresspools.yaml', import.meta.url),
-  new URL('../../../workloads/metallb/crds/metallb.io_l2advertisements.yaml', import.meta.url),
+  new URL('../../../workloads/metallb/upstream/metallb-native.yaml', import.meta.url),
   new URL('../../schemas/traefik/traefik.io_ingressroutes.yaml', import.meta.url),
   new URL('../../schemas/helm-controller/helm.cattle.io_helmcharts.yaml', import.meta.url),
   new URL('../../schemas/helm-controller/helm.cattle.io_helmchartconfigs.yaml', import.meta.url),
@@ -58,11 +59,13 @@ function crdValidators(): Map<string, ValidateFunction> {
   const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true });
   const out = new Map<string, ValidateFunction>();
   for (const url of CRD_FILES) {
-    const crd = yaml.load(readFileSync(fileURLToPath(url), 'utf8')) as Crd;
-    for (const v of crd.spec.versions) {
-      const schema = closeObjects(v.schema.openAPIV3Schema) as Record<string, any>;
-      schema.properties.metadata = { type: 'object' };
-      out.set(`${crd.spec.group}/${v.name} ${crd.spec.names.kind}`, ajv.compile(schema));
+    const docs = yaml.loadAll(readFileSync(fileURLToPath(url), 'utf8')) as ({ kind?: string } | null)[];
+    for (const crd of docs.filter((d) => d?.kind === 'CustomResourceDefinition') as Crd[]) {
+      for (const v of crd.spec.versions) {
+        const schema = closeObjects(v.schema.openAPIV3Schema) as Record<string, any>;
+        schema.properties.metadata = { type: 'object' };
+        out.set(`${crd.spec.group}/${v.name} ${crd.spec.names.kind}`, ajv.compile(schema));
+      }
     }
   }
   return out;
