@@ -7,6 +7,7 @@ import { startLab, type Lab } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
 import { runCli } from './cli.js';
 import type { StatusReport } from '../../provision/status/report.js';
+import { DEFAULT_K3S_VERSION } from '../../provision/inventory/schema.js';
 
 /**
  * `revue-pi status` on three simulated Pis after a real `up` against the lab's K3s STAND-IN. The stand-in runs no
@@ -59,7 +60,7 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
       ['pi-3', 'agent', `${SUBNET}4`, true, 'Ready', true, true, 4096, 'aarch64'],
     ]);
     for (const n of report.nodes) {
-      expect(n.k3sVersion).toBe('v1.33.5+k3s1');
+      expect(n.k3sVersion).toBe(DEFAULT_K3S_VERSION);
       expect(n.model).toBe('Raspberry Pi 5 Model B Rev 1.0');
       expect(n.error).toBeNull();
     }
@@ -113,7 +114,7 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
     expect(header).toMatch(/^ {2}NAME +ROLE +ADDRESS +K3S +READY +MEM CGROUP +PAGE +MODEL$/);
     for (const [name, role, host] of [['pi-1', 'server', 2], ['pi-2', 'agent', 3], ['pi-3', 'agent', 4]] as const) {
       const row = lines.find((l) => l.startsWith(`  ${name} `))!;
-      expect(row.split(/ {2,}/).slice(1)).toEqual([name, role, `${SUBNET}${host}`, 'v1.33.5+k3s1', 'Ready', 'on', '4K', 'Pi 5 Model B Rev 1.0']);
+      expect(row.split(/ {2,}/).slice(1)).toEqual([name, role, `${SUBNET}${host}`, DEFAULT_K3S_VERSION, 'Ready', 'on', '4K', 'Pi 5 Model B Rev 1.0']);
       // Columns line up under the header.
       expect(row.indexOf(`${SUBNET}${host}`)).toBe(header.indexOf('ADDRESS'));
       expect(row.indexOf('Pi 5 Model B')).toBe(header.indexOf('MODEL'));
@@ -153,7 +154,7 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
       const table = await status();
       expect(table.code).toBe(1);
       expect(table.stdout).toMatch(/ {2}pi-3 +agent +127\.0\.80\.4 +- +\S+ +- +- +UNREACHABLE \(see below\)/);
-      expect(table.stdout).toMatch(/ {2}pi-1 +server +127\.0\.80\.2 +v1\.33\.5\+k3s1 +Ready/);
+      expect(table.stdout).toMatch(/ {2}pi-1 +server +127\.0\.80\.2 +v1\.36\.4\+k3s1 +Ready/);
       expect(table.stdout).toMatch(/\d+ problems?:\n {2}- Node pi-3 \(127\.0\.80\.4\) could not be reached or probed/);
     } finally {
       await lab.node('pi-3').powerOn();
@@ -181,7 +182,7 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
       ]);
       const table = await status();
       expect(table.stdout.split('\n')[0]).toBe('Cluster lab: 3 nodes; the cluster itself could not be read (see the problems below).');
-      expect(table.stdout).toMatch(/ {2}pi-1 +server +127\.0\.80\.2 +v1\.33\.5\+k3s1 +\? +on +4K/);
+      expect(table.stdout).toMatch(/ {2}pi-1 +server +127\.0\.80\.2 +v1\.36\.4\+k3s1 +\? +on +4K/);
     } finally {
       await server.exec('systemctl start k3s');
     }
