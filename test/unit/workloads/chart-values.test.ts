@@ -23,7 +23,20 @@ import { labInventory, minimalInventory } from './helpers.js';
 
 const schemaFile = (path: string) => fileURLToPath(new URL(`../../schemas/${path}`, import.meta.url));
 const traefikSchemaText = readFileSync(schemaFile('traefik/values.schema.json'));
-const traefikValidator = new Ajv2020({ strict: false, allErrors: true }).compile(JSON.parse(traefikSchemaText.toString('utf8')) as object);
+/**
+ * The chart's templates ignore keys they do not know, and its schema closes only the top level: objects that list
+ * their properties are closed here too, so a misspelt nested key (ingressRoute.dashboard.matchrule) fails.
+ */
+function closeListedObjects(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(closeListedObjects);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const s = Object.fromEntries(
+    Object.entries(schema).map(([k, v]) => [k, k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, closeListedObjects(pv)])) : closeListedObjects(v)]),
+  ) as Record<string, unknown>;
+  if (s.properties && s.additionalProperties === undefined && s.patternProperties === undefined) s.additionalProperties = false;
+  return s;
+}
+const traefikValidator = new Ajv2020({ strict: false, allErrors: true }).compile(closeListedObjects(JSON.parse(traefikSchemaText.toString('utf8'))) as object);
 // The Prometheus chart's schema declares "http://json-schema.org/schema#" (draft 4-style, no newer keywords): ajv's
 // default draft reads it once the unknown meta-schema reference is dropped.
 const prometheusSchema = JSON.parse(readFileSync(schemaFile('prometheus/values.schema.json'), 'utf8')) as Record<string, unknown>;
@@ -66,6 +79,7 @@ describe('K3s bundled Traefik: HelmChartConfig values against the chart schema',
     expect(errorsOf(traefikValidator).join()).toMatch(/additional properties.*ingressroute/);
     expect(traefikValidator({ ...values, ingressRoute: { dashboard: { ...values.ingressRoute.dashboard, enabled: 'yes' } } })).toBe(false);
     expect(traefikValidator({ ...values, service: { annotations: 'metallb.io/loadBalancerIPs=1.2.3.4' } })).toBe(false);
+    expect(traefikValidator({ ...values, ingressRoute: { dashboard: { ...values.ingressRoute.dashboard, matchrule: 'Host(`x`)' } } })).toBe(false);
   });
 });
 
