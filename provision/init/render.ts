@@ -1,6 +1,7 @@
 import yaml from 'js-yaml';
 import type { FixedAddresses, InitAnswers, InitNode } from './answers.js';
 import { fixedAddresses } from './validate.js';
+import { DEFAULT_K3S_VERSION } from '../inventory/schema.js';
 
 /**
  * The wizard's answers → the text of a commented inventory.yaml. Pure. The comments are those of
@@ -102,8 +103,8 @@ export function renderInventoryYaml(answers: InitAnswers, file = 'inventory.yaml
     '# K3s, the Kubernetes distribution installed on the Pis: which release and where it comes from.',
     'k3s:',
     '  # The K3s release to install, written exactly as on https://github.com/k3s-io/k3s/releases:',
-    '  # vX.Y.Z+k3sN (e.g. v1.33.5+k3s1; the +k3sN suffix is part of the name). Pinning a version makes',
-    '  # every run install the same thing. Default: v1.33.5+k3s1, the release revue-pi is tested with.',
+    '  # vX.Y.Z+k3sN (e.g. v1.36.4+k3s1; the +k3sN suffix is part of the name). Pinning a version makes',
+    `  # every run install the same thing. Default: ${DEFAULT_K3S_VERSION}, the release revue-pi is tested with.`,
     `  version: ${scalar(answers.k3sVersion)}`,
     '  # Or follow a release channel instead: stable, latest, testing or a minor line such as v1.33.',
     '  # Set version or channel, not both. Default: none (the pinned version above is used).',

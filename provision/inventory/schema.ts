@@ -6,7 +6,7 @@ import { z } from 'zod';
  * Defaults here are the documented defaults of inventory.example.yaml.
  */
 
-export const DEFAULT_K3S_VERSION = 'v1.33.5+k3s1';
+export const DEFAULT_K3S_VERSION = 'v1.36.4+k3s1';
 export const DEFAULT_INSTALL_SCRIPT_URL = 'https://get.k3s.io';
 
 const envVarName = z

@@ -3,8 +3,11 @@
  * facts. Pure: the command string and the parser are tested on their exact input/output.
  */
 
-/** Types read in the single kubectl call (nodes are cluster-scoped; kubectl mixes them fine with -A). */
-const BASE_TYPES = ['nodes', 'deployments.apps', 'statefulsets.apps', 'daemonsets.apps', 'services', 'horizontalpodautoscalers.autoscaling'];
+/**
+ * Types read in the single kubectl call (nodes are cluster-scoped; kubectl mixes them fine with -A). Jobs are for the
+ * helm-controller's install Jobs of the HelmCharts revue-pi applies.
+ */
+const BASE_TYPES = ['nodes', 'deployments.apps', 'statefulsets.apps', 'daemonsets.apps', 'services', 'horizontalpodautoscalers.autoscaling', 'jobs.batch'];
 /** A CRD type: asking for it when MetalLB is not installed makes kubectl fail ("the server doesn't have a resource type"). */
 export const POOL_TYPE = 'ipaddresspools.metallb.io';
 
@@ -72,12 +75,27 @@ export interface ClusterHpa {
   cpuTarget?: number;
 }
 
+export interface ClusterJob {
+  namespace: string;
+  name: string;
+  /** status.succeeded / failed / active pod counts (0 when absent). */
+  succeeded: number;
+  failed: number;
+  active: number;
+  /** Conditions that are True: Complete, Failed, Suspended (the helm-controller creates its Jobs suspended). */
+  complete: boolean;
+  suspended: boolean;
+  /** The Failed=True condition's reason and message (e.g. BackoffLimitExceeded). */
+  failure?: { reason?: string; message?: string };
+}
+
 export interface ClusterObjects {
   nodes: ClusterNode[];
   workloads: ClusterWorkload[];
   loadBalancers: ClusterLoadBalancer[];
   pools: ClusterPool[];
   hpas: ClusterHpa[];
+  jobs: ClusterJob[];
 }
 
 interface Item {
@@ -101,7 +119,7 @@ export function parseClusterObjects(json: string): ClusterObjects {
     throw new Error(`kubectl printed something that is not JSON: ${json.trim().slice(0, 120) || '(nothing)'}`);
   }
   if (!list || !Array.isArray(list.items)) throw new Error('kubectl printed JSON without an items list.');
-  const out: ClusterObjects = { nodes: [], workloads: [], loadBalancers: [], pools: [], hpas: [] };
+  const out: ClusterObjects = { nodes: [], workloads: [], loadBalancers: [], pools: [], hpas: [], jobs: [] };
   for (const item of list.items as Item[]) {
     const name = item.metadata?.name ?? '';
     const namespace = item.metadata?.namespace ?? '';
@@ -158,6 +176,22 @@ export function parseClusterObjects(json: string): ClusterObjects {
         });
         break;
       }
+      case 'Job': {
+        const conditions = (status.conditions ?? []) as { type?: string; status?: string; reason?: string; message?: string }[];
+        const isTrue = (type: string) => conditions.find((c) => c.type === type && c.status === 'True');
+        const failed = isTrue('Failed');
+        out.jobs.push({
+          namespace,
+          name,
+          succeeded: num(status.succeeded) ?? 0,
+          failed: num(status.failed) ?? 0,
+          active: num(status.active) ?? 0,
+          complete: Boolean(isTrue('Complete')),
+          suspended: Boolean(isTrue('Suspended')),
+          ...(failed ? { failure: { ...(str(failed.reason) ? { reason: failed.reason } : {}), ...(str(failed.message) ? { message: failed.message } : {}) } } : {}),
+        });
+        break;
+      }
       default:
         break;
     }
@@ -167,5 +201,6 @@ export function parseClusterObjects(json: string): ClusterObjects {
   out.loadBalancers.sort(byKey);
   out.pools.sort((a, b) => a.name.localeCompare(b.name));
   out.hpas.sort(byKey);
+  out.jobs.sort(byKey);
   return out;
 }

@@ -68,6 +68,17 @@ export function formatStatus(report: StatusReport, width = 100): string {
       ),
     );
 
+  out.push('', "Helm charts (installed by K3s's helm-controller, one Job each)");
+  if (report.charts.length === 0) out.push(report.source.via === 'none' ? '  unknown (the cluster could not be read)' : '  none');
+  else
+    out.push(
+      ...formatTable(
+        ['HELMCHART', 'RELEASE IN', 'INSTALL JOB', 'STATE'],
+        report.charts.map((c) => [`${c.namespace}/${c.name}`, c.targetNamespace, c.job, chartState(c)]),
+        width,
+      ),
+    );
+
   out.push('', 'Autoscalers (HPA): replicas now/wanted, CPU now/target (? = no reading yet)');
   if (report.hpas.length === 0) out.push('  none');
   else
@@ -102,6 +113,22 @@ export function formatStatus(report: StatusReport, width = 100): string {
     for (const p of report.problems) out.push(...wrap(p, width, '  - ', '    '));
   }
   return out.join('\n');
+}
+
+function chartState(c: StatusReport['charts'][number]): string {
+  const attempts = `${c.failedAttempts} failed attempt${c.failedAttempts === 1 ? '' : 's'}`;
+  switch (c.state) {
+    case 'installed':
+      return 'installed';
+    case 'installing':
+      return 'INSTALLING';
+    case 'retrying':
+      return `RETRYING (${attempts})`;
+    case 'failed':
+      return `FAILED (${attempts})`;
+    case 'missing':
+      return 'NO JOB: never installed';
+  }
 }
 
 function percent(n: number | undefined): string {

@@ -3,6 +3,9 @@ import type { NodeFacts } from '../steps/facts.js';
 import type { K3sFacts } from '../../cluster/facts.js';
 import { METALLB_NAMESPACE, MONITORING_NAMESPACE, renderAccessInfo, type AccessInfo, type K8sObject } from '../../workloads/render.js';
 import type { ClusterHpa, ClusterObjects, ClusterWorkload, WorkloadKind } from './cluster.js';
+import { chartProblem, chartsInCluster, type StatusChart } from './charts.js';
+
+export type { StatusChart } from './charts.js';
 
 /**
  * The `status` report: what the probes and the one cluster read found, put together with what the inventory asks
@@ -26,6 +29,8 @@ export interface StatusReport {
     services: { namespace: string; name: string; requested: string[]; assigned: string[] }[];
   };
   workloads: StatusWorkload[];
+  /** The HelmCharts revue-pi applies (Prometheus, Grafana) and how far K3s got installing each; [] when unread. */
+  charts: StatusChart[];
   hpas: ClusterHpa[];
   access: AccessInfo;
   /** One sentence per thing that is wrong, naming the node or object and what to do. Empty when ok. */
@@ -149,13 +154,20 @@ export function buildStatusReport(input: StatusInput): StatusReport {
 
   // ---- workloads: what is in the cluster, plus what should be and is not
   const workloads: StatusWorkload[] = [];
+  const charts: StatusChart[] = [];
   if (objects) {
     const key = (w: { namespace: string; kind: string; name: string }) => `${w.namespace}/${w.kind}/${w.name}`;
     const live = new Map<string, ClusterWorkload>(objects.workloads.filter((w) => isStatusWorkload(inventory, w)).map((w) => [key(w), w]));
+    // The monitoring HelmCharts: their install Jobs, and the workloads their releases run (workloads/monitoring/contract.ts).
+    const inCluster = chartsInCluster(rendered, objects.jobs);
+    charts.push(...inCluster.map((c) => c.chart));
+    const chartOf = new Map(inCluster.flatMap((c) => c.workloads.map((w) => [key(w), c.chart] as const)));
+    const chartWorkloads = inCluster.flatMap((c) => c.workloads.map((w) => ({ ...w, desired: w.kind === 'DaemonSet' ? 0 : 1 })));
     const expected = [
       ...rendered
         .filter((o) => (WORKLOAD_KINDS as string[]).includes(o.kind))
         .map((o) => ({ namespace: o.metadata.namespace ?? 'default', kind: o.kind as WorkloadKind, name: o.metadata.name, desired: desiredOf(o) })),
+      ...chartWorkloads,
       { ...TRAEFIK, desired: 1 },
     ];
     for (const e of expected) {
@@ -163,16 +175,25 @@ export function buildStatusReport(input: StatusInput): StatusReport {
     }
     for (const w of live.values()) workloads.push({ ...w, state: w.ready >= w.desired ? 'ready' : 'not-ready' });
     workloads.sort((a, b) => compare(a.namespace, b.namespace) || compare(a.name, b.name) || compare(a.kind, b.kind));
+    const ref = (w: { kind: string; namespace: string; name: string }) => `${w.kind} ${w.namespace}/${w.name}`;
+    // A chart that is not installed is one problem, naming the workloads its release would run.
+    for (const chart of charts.filter((c) => c.state !== 'installed')) {
+      const missing = workloads.filter((w) => w.state === 'missing' && chartOf.get(key(w)) === chart).map(ref);
+      problems.push(`${chartProblem(chart)}${missing.length ? ` Its workloads are missing: ${missing.join(', ')}.` : ''}`);
+    }
     for (const w of workloads) {
-      const ref = `${w.kind} ${w.namespace}/${w.name}`;
+      const chart = chartOf.get(key(w));
       if (w.state === 'missing') {
+        if (chart && chart.state !== 'installed') continue;
         problems.push(
           w.namespace === TRAEFIK.namespace && w.name === TRAEFIK.name
-            ? `${ref} (K3s's bundled Traefik) is missing; check the helm-install-traefik Job in kube-system and that traefik is not in K3s's disable list.`
-            : `${ref} is missing from the cluster; run revue-pi up.`,
+            ? `${ref(w)} (K3s's bundled Traefik) is missing; check the helm-install-traefik Job in kube-system and that traefik is not in K3s's disable list.`
+            : chart
+              ? `${ref(w)} (release ${chart.name} of HelmChart ${chart.namespace}/${chart.name}) is missing although its install Job succeeded; delete the Job so K3s installs the chart again (kubectl -n ${chart.namespace} delete job ${chart.job}).`
+              : `${ref(w)} is missing from the cluster; run revue-pi up.`,
         );
       } else if (w.state === 'not-ready') {
-        problems.push(`${ref} is not ready (${w.ready}/${w.desired}); see kubectl -n ${w.namespace} describe ${w.kind.toLowerCase()} ${w.name}.`);
+        problems.push(`${ref(w)} is not ready (${w.ready}/${w.desired}); see kubectl -n ${w.namespace} describe ${w.kind.toLowerCase()} ${w.name}.`);
       }
     }
   }
@@ -203,6 +224,7 @@ export function buildStatusReport(input: StatusInput): StatusReport {
     nodes,
     metallb: { enabled: inventory.network.metallb.enabled, pools, poolsFrom: objects ? 'cluster' : 'inventory', services },
     workloads,
+    charts,
     hpas: (objects?.hpas ?? []).filter((h) => statusNamespaces(inventory).includes(h.namespace)),
     access,
     problems,

@@ -8,6 +8,7 @@ import { runClusterPhase, type ClusterNodeInput, type ClusterPhaseResult } from 
 import { transportOpener } from '../../provision/connect.js';
 import type { RunEvent } from '../../provision/events.js';
 import { loadInventory } from '../../provision/inventory/parse.js';
+import { DEFAULT_K3S_VERSION } from '../../provision/inventory/schema.js';
 import { RunLog } from '../../provision/log.js';
 import { nodeStatusFromSteps } from '../../provision/report.js';
 import { buildProbeScript, parseProbeOutput } from '../../provision/steps/probe.js';
@@ -163,7 +164,7 @@ describeLab('cluster on the lab: 1 server + 3 agents, re-runs, a 5th node, failu
     expect(after.map((r) => r.stdout)).toEqual(pids.map((r) => r.stdout));
     expect(Object.values(run.connections)).toEqual([1, 1, 1, 1]);
     expect(run.versionCached).toEqual(['pi-1', 'pi-2', 'pi-3', 'pi-4']);
-    expect(run.nodes.map((n) => n.k3s.installedVersion)).toEqual(['v1.33.5+k3s1', 'v1.33.5+k3s1', 'v1.33.5+k3s1', 'v1.33.5+k3s1']);
+    expect(run.nodes.map((n) => n.k3s.installedVersion)).toEqual([DEFAULT_K3S_VERSION, DEFAULT_K3S_VERSION, DEFAULT_K3S_VERSION, DEFAULT_K3S_VERSION]);
     console.log(`cluster no-op re-run on 4 lab nodes: ${ms} ms in all (connect + probe + phase), the cluster phase ${run.phaseMs} ms`);
   });
 
@@ -314,7 +315,7 @@ describeLab('cluster on the lab: air-gapped (binary, images and installer upload
 
   it('installs from the uploaded files with INSTALL_K3S_SKIP_DOWNLOAD=true; the stand-in server sees no request', async () => {
     const files = { binary: join(dir, 'k3s-arm64'), images: join(dir, 'k3s-airgap-images-arm64.tar.zst'), installScript: join(dir, 'install.sh') };
-    writeFileSync(files.binary, standinBinary('v1.33.5+k3s1'));
+    writeFileSync(files.binary, standinBinary(DEFAULT_K3S_VERSION));
     writeFileSync(files.images, 'lab: not a real images tarball\n');
     writeFileSync(files.installScript, installScript());
     const file = lab.writeInventory({ k3s: { airgap: files }, network: { metallb: { pools: [{ name: 'lan', addresses: ['127.0.40.200-127.0.40.220'] }] } } });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseInventory } from '../../provision/inventory/parse.js';
+import { DEFAULT_K3S_VERSION } from '../../provision/inventory/schema.js';
 import { fingerprintSha256 } from '../../provision/transport/known-hosts.js';
 import { startLab, type Lab } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
@@ -273,7 +274,7 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     const { inventory, warnings } = parseInventory(text, file, { homeDir: home, fileExists: existsSync });
     expect(warnings).toEqual([]);
     expect(inventory.cluster).toEqual({ name: 'lab', domain: 'revue.local' });
-    expect(inventory.k3s.version).toBe('v1.33.5+k3s1');
+    expect(inventory.k3s.version).toBe(DEFAULT_K3S_VERSION);
     expect(inventory.ssh).toMatchObject({ user: 'pi', useAgent: false, keyPath: join(home, '.ssh', 'id_ed25519'), sudoPasswordEnv: 'PI_SUDO_PASSWORD' });
     expect(text).not.toContain('raspberry');
     expect(inventory.nodes.map((n) => [n.name, n.host, n.role, n.ssh])).toEqual([

@@ -7,12 +7,15 @@ import { startLab, type Lab } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
 import { runCli } from './cli.js';
 import type { StatusReport } from '../../provision/status/report.js';
+import { DEFAULT_K3S_VERSION } from '../../provision/inventory/schema.js';
 
 /**
  * `revue-pi status` on three simulated Pis after a real `up` against the lab's K3s STAND-IN. The stand-in runs no
- * controllers besides faking workload readiness: no helm-controller (so no Traefik Deployment/Service), no MetalLB
- * (so no LoadBalancer address is handed out) and no HPA controller. One test stands in for those controllers by
- * writing the objects they would (see `simulateControllers`), so status's reading of them is checked too.
+ * controllers besides faking workload readiness: no helm-controller (every HelmChart gets a succeeded
+ * helm-install-<chart> Job, but no chart is installed: no Traefik Deployment/Service, no Prometheus or Grafana
+ * workloads), no MetalLB (so no LoadBalancer address is handed out) and no HPA controller. One test stands in for
+ * those controllers by writing the objects they would (see `simulateControllers`), so status's reading of them is
+ * checked too.
  */
 const SUBNET = '127.0.80.';
 const INGRESS = `${SUBNET}200`;
@@ -46,7 +49,7 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
     await installer?.stop();
   });
 
-  it('--json: every node reachable and Ready with its facts, the pools, the workloads; Traefik missing in the stand-in (exit 1)', async () => {
+  it('--json: every node reachable and Ready with its facts, the pools, the workloads; Traefik and the monitoring releases missing in the stand-in (exit 1)', async () => {
     const started = Date.now();
     const result = await status('--json');
     const elapsed = Date.now() - started;
@@ -59,7 +62,7 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
       ['pi-3', 'agent', `${SUBNET}4`, true, 'Ready', true, true, 4096, 'aarch64'],
     ]);
     for (const n of report.nodes) {
-      expect(n.k3sVersion).toBe('v1.33.5+k3s1');
+      expect(n.k3sVersion).toBe(DEFAULT_K3S_VERSION);
       expect(n.model).toBe('Raspberry Pi 5 Model B Rev 1.0');
       expect(n.error).toBeNull();
     }
@@ -74,10 +77,20 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
     // Every workload up rendered is there and ready (the stand-in fakes readiness); K3s's Traefik is not.
     const names = report.workloads.map((w) => `${w.namespace}/${w.kind}/${w.name}`);
     expect(names).toContain('revue/Deployment/revue-frontend');
-    // Prometheus and Grafana come from HelmCharts: the stand-in runs no helm-controller, so they appear only below.
-    expect(names.filter((n) => n.startsWith('monitoring/'))).toEqual([]);
+    // Prometheus and Grafana come from HelmCharts: the stand-in's install Jobs "succeed" but install nothing, so the
+    // workloads their releases would run are missing, and status says so.
+    expect(report.charts.map((c) => [`${c.namespace}/${c.name}`, c.targetNamespace, c.job, c.state])).toEqual([
+      ['kube-system/grafana', 'monitoring', 'helm-install-grafana', 'installed'],
+      ['kube-system/prometheus', 'monitoring', 'helm-install-prometheus', 'installed'],
+    ]);
     expect(names).toContain('metallb-system/DaemonSet/speaker');
-    expect(report.workloads.filter((w) => w.state !== 'ready').map((w) => [w.namespace, w.name, w.state])).toEqual([['kube-system', 'traefik', 'missing']]);
+    expect(report.workloads.filter((w) => w.state !== 'ready').map((w) => [w.namespace, w.kind, w.name, w.state])).toEqual([
+      ['kube-system', 'Deployment', 'traefik', 'missing'],
+      ['monitoring', 'Deployment', 'grafana', 'missing'],
+      ['monitoring', 'Deployment', 'prometheus-kube-state-metrics', 'missing'],
+      ['monitoring', 'DaemonSet', 'prometheus-prometheus-node-exporter', 'missing'],
+      ['monitoring', 'Deployment', 'prometheus-server', 'missing'],
+    ]);
     expect(report.workloads.find((w) => w.name === 'speaker')).toMatchObject({ ready: 3, desired: 3, state: 'ready' });
     expect(report.workloads.length).toBeGreaterThan(20);
 
@@ -92,14 +105,50 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
       ['revue/revue-kafka-2', []],
       ['revue/revue-media-server', []],
     ]);
-    expect(report.problems).toHaveLength(4);
+    expect(report.problems).toHaveLength(8);
     expect(report.problems[0]).toMatch(/^Deployment kube-system\/traefik \(K3s's bundled Traefik\) is missing/);
-    expect(report.problems.slice(1)).toEqual(
+    expect(report.problems.slice(1, 5)).toEqual([
+      'Deployment monitoring/grafana (release grafana of HelmChart kube-system/grafana) is missing although its install Job succeeded; delete the Job so K3s installs the chart again (kubectl -n kube-system delete job helm-install-grafana).',
+      ...['Deployment monitoring/prometheus-kube-state-metrics', 'DaemonSet monitoring/prometheus-prometheus-node-exporter', 'Deployment monitoring/prometheus-server'].map(
+        (w) => `${w} (release prometheus of HelmChart kube-system/prometheus) is missing although its install Job succeeded; delete the Job so K3s installs the chart again (kubectl -n kube-system delete job helm-install-prometheus).`,
+      ),
+    ]);
+    expect(report.problems.slice(5)).toEqual(
       ['revue-kafka-1', 'revue-kafka-2', 'revue-media-server'].map((s) => `Service revue/${s} has no address from MetalLB yet; see kubectl -n revue describe service ${s}.`),
     );
     expect(report.ok).toBe(false);
     expect(result.code).toBe(1);
     expect(elapsed).toBeLessThan(20_000);
+  });
+
+  it('a chart whose install Job is gone is reported as never installed (exit 1), and is back once K3s re-creates the Job', async () => {
+    const server = lab.node('pi-1');
+    const kubectl = async (args: string) => {
+      const r = await server.exec(`/usr/local/bin/k3s kubectl ${args}`);
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      return r.stdout;
+    };
+    await kubectl('delete jobs.batch helm-install-grafana -n kube-system');
+    try {
+      const result = await status('--json');
+      expect(result.code).toBe(1);
+      const report = parse(result);
+      expect(report.charts.map((c) => [c.name, c.state])).toEqual([
+        ['grafana', 'missing'],
+        ['prometheus', 'installed'],
+      ]);
+      expect(report.problems).toContain(
+        'HelmChart kube-system/grafana was never installed: K3s has no install Job kube-system/helm-install-grafana for it; run revue-pi up, and check that K3s does not run with --disable-helm-controller. Its workloads are missing: Deployment monitoring/grafana.',
+      );
+      const table = await status();
+      expect(table.stdout).toMatch(/ {2}kube-system\/grafana +monitoring +helm-install-grafana +NO JOB: never installed\n/);
+      expect(table.stdout).toMatch(/ {2}kube-system\/prometheus +monitoring +helm-install-prometheus +installed\n/);
+    } finally {
+      // The helm-controller creates a chart's Job again when it syncs the chart; the stand-in does so when the chart is applied.
+      const chart = await kubectl('get helmcharts.helm.cattle.io grafana -n kube-system -o json');
+      await server.exec(`/usr/local/bin/k3s kubectl apply -f - <<'EOF'\n${chart}\nEOF`);
+    }
+    expect(parse(await status('--json')).charts.map((c) => c.state)).toEqual(['installed', 'installed']);
   });
 
   it('table: with the controllers simulated, every section is shown, aligned within 100 columns (exit 0)', async () => {
@@ -113,7 +162,7 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
     expect(header).toMatch(/^ {2}NAME +ROLE +ADDRESS +K3S +READY +MEM CGROUP +PAGE +MODEL$/);
     for (const [name, role, host] of [['pi-1', 'server', 2], ['pi-2', 'agent', 3], ['pi-3', 'agent', 4]] as const) {
       const row = lines.find((l) => l.startsWith(`  ${name} `))!;
-      expect(row.split(/ {2,}/).slice(1)).toEqual([name, role, `${SUBNET}${host}`, 'v1.33.5+k3s1', 'Ready', 'on', '4K', 'Pi 5 Model B Rev 1.0']);
+      expect(row.split(/ {2,}/).slice(1)).toEqual([name, role, `${SUBNET}${host}`, DEFAULT_K3S_VERSION, 'Ready', 'on', '4K', 'Pi 5 Model B Rev 1.0']);
       // Columns line up under the header.
       expect(row.indexOf(`${SUBNET}${host}`)).toBe(header.indexOf('ADDRESS'));
       expect(row.indexOf('Pi 5 Model B')).toBe(header.indexOf('MODEL'));
@@ -121,6 +170,8 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
     expect(result.stdout).toMatch(new RegExp(`kube-system/traefik +${INGRESS} +${INGRESS}`));
     expect(result.stdout).toMatch(/kube-system +Deployment +traefik +1\/1/);
     expect(result.stdout).toMatch(/monitoring +Deployment +grafana +1\/1/);
+    expect(result.stdout).toMatch(/monitoring +DaemonSet +prometheus-prometheus-node-exporter +3\/3/);
+    expect(result.stdout).toMatch(/ {2}HELMCHART +RELEASE IN +INSTALL JOB +STATE\n {2}kube-system\/grafana +monitoring +helm-install-grafana +installed\n/);
     expect(result.stdout).toMatch(/revue\/revue-kafka-1 +any +127\.0\.80\.2\d\d/);
     expect(result.stdout).toMatch(/revue +revue-frontend-hpa +Deployment\/revue-frontend +2\/3 +1-5 +75%\/60%/);
     expect(result.stdout).toContain(`Ingress address: ${INGRESS} (handed out to Traefik)`);
@@ -153,7 +204,7 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
       const table = await status();
       expect(table.code).toBe(1);
       expect(table.stdout).toMatch(/ {2}pi-3 +agent +127\.0\.80\.4 +- +\S+ +- +- +UNREACHABLE \(see below\)/);
-      expect(table.stdout).toMatch(/ {2}pi-1 +server +127\.0\.80\.2 +v1\.33\.5\+k3s1 +Ready/);
+      expect(table.stdout).toMatch(/ {2}pi-1 +server +127\.0\.80\.2 +v1\.36\.4\+k3s1 +Ready/);
       expect(table.stdout).toMatch(/\d+ problems?:\n {2}- Node pi-3 \(127\.0\.80\.4\) could not be reached or probed/);
     } finally {
       await lab.node('pi-3').powerOn();
@@ -181,7 +232,7 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
       ]);
       const table = await status();
       expect(table.stdout.split('\n')[0]).toBe('Cluster lab: 3 nodes; the cluster itself could not be read (see the problems below).');
-      expect(table.stdout).toMatch(/ {2}pi-1 +server +127\.0\.80\.2 +v1\.33\.5\+k3s1 +\? +on +4K/);
+      expect(table.stdout).toMatch(/ {2}pi-1 +server +127\.0\.80\.2 +v1\.36\.4\+k3s1 +\? +on +4K/);
     } finally {
       await server.exec('systemctl start k3s');
     }
@@ -190,7 +241,7 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
 
 /**
  * Writes what the controllers the stand-in lacks would write: K3s's helm-controller (the traefik Deployment and
- * its LoadBalancer Service, the Grafana and Prometheus Deployments), MetalLB (addresses in the Services' status) and the HPA controller (replicas and the
+ * its LoadBalancer Service, the workloads of the Grafana and Prometheus releases), MetalLB (addresses in the Services' status) and the HPA controller (replicas and the
  * CPU reading). The stand-in stores an applied object's status as given.
  */
 async function simulateControllers(lab: Lab): Promise<void> {
@@ -225,8 +276,16 @@ async function simulateControllers(lab: Lab): Promise<void> {
       spec: { type: 'LoadBalancer', selector: { app: 'traefik' }, ports: [{ name: 'web', port: 80 }] },
       status: { loadBalancer: { ingress: [{ ip: INGRESS, ipMode: 'VIP' }] } },
     },
+    // What the Grafana and Prometheus releases run (workloads/monitoring/contract.ts).
     deployment('monitoring', 'grafana'),
     deployment('monitoring', 'prometheus-server'),
+    deployment('monitoring', 'prometheus-kube-state-metrics'),
+    {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'prometheus-prometheus-node-exporter', namespace: 'monitoring' },
+      spec: { selector: { matchLabels: { app: 'node-exporter' } }, template: { metadata: { labels: { app: 'node-exporter' } }, spec: { containers: [{ name: 'node-exporter', image: 'node-exporter:simulated' }] } } },
+    },
     ...loadBalancers,
     hpaObject,
   ];

@@ -5,8 +5,8 @@ import { inventory } from './helpers.js';
 describe('buildInstallCommand', () => {
   it('pins the default version and passes the role after sh -s -', () => {
     const inv = inventory();
-    expect(buildInstallCommand(inv, inv.nodes[0]!, { role: 'server' })).toBe('curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.33.5+k3s1 sh -s - server');
-    expect(buildInstallCommand(inv, inv.nodes[1]!, { role: 'agent' })).toBe('curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.33.5+k3s1 sh -s - agent');
+    expect(buildInstallCommand(inv, inv.nodes[0]!, { role: 'server' })).toBe('curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.36.4+k3s1 sh -s - server');
+    expect(buildInstallCommand(inv, inv.nodes[1]!, { role: 'agent' })).toBe('curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.36.4+k3s1 sh -s - agent');
   });
 
   it('uses the inventory version, or the channel when no version is set', () => {
@@ -19,7 +19,7 @@ describe('buildInstallCommand', () => {
   it('single-quotes values POSIX-style (dash has no $\'…\')', () => {
     const inv = inventory({ k3s: { installScriptUrl: "http://127.0.0.1:8080/install.sh?who=o'neil&x=1" } });
     expect(buildInstallCommand(inv, inv.nodes[0]!, { role: 'server' })).toBe(
-      "curl -sfL 'http://127.0.0.1:8080/install.sh?who=o'\\''neil&x=1' | INSTALL_K3S_VERSION=v1.33.5+k3s1 sh -s - server",
+      "curl -sfL 'http://127.0.0.1:8080/install.sh?who=o'\\''neil&x=1' | INSTALL_K3S_VERSION=v1.36.4+k3s1 sh -s - server",
     );
   });
 
@@ -38,7 +38,7 @@ describe('buildInstallCommand', () => {
     const script = buildInstallScript(inv, inv.nodes[1]!, { role: 'agent' });
     expect(script).not.toMatch(/TOKEN|K3S_URL/);
     expect(script).toBe(
-      'curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.33.5+k3s1 sh -s - agent || exit $?\n' +
+      'curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.36.4+k3s1 sh -s - agent || exit $?\n' +
         "if [ ! -f /etc/systemd/system/k3s-agent.service ]; then echo 'revue-pi: the K3s installer exited without installing k3s-agent.service (did the download from https://get.k3s.io fail?)' >&2; exit 1; fi\n",
     );
   });

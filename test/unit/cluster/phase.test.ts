@@ -72,7 +72,7 @@ class SimCluster {
         this.timeline.push(`${node.name}:install-end`);
         if (sim.installFails) return fail(1, sim.installFails);
         sim.installed = true;
-        sim.version = 'v1.33.5+k3s1';
+        sim.version = 'v1.36.4+k3s1';
         sim.fingerprint = `1000:${this.timeline.length}:42`;
         sim.running = true;
         sim.heartbeat = this.tick();
@@ -131,7 +131,7 @@ class SimCluster {
       if ((!sim.installed && !sim.stalePassword) || sim.wrongToken) return [];
       const ready = (sim.installed && sim.running && !sim.neverReady && !sim.stalePassword) || sim.staleReady === true;
       const heartbeat = sim.heartbeat === undefined ? {} : { lastHeartbeatTime: new Date(sim.heartbeat * 1000).toISOString() };
-      return [{ metadata: { name: n.name }, status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', ...heartbeat }], nodeInfo: { kubeletVersion: sim.version ?? 'v1.33.5+k3s1' } } }];
+      return [{ metadata: { name: n.name }, status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', ...heartbeat }], nodeInfo: { kubeletVersion: sim.version ?? 'v1.36.4+k3s1' } } }];
     });
   }
 
@@ -238,12 +238,12 @@ describe('runClusterPhase: up from scratch (1 server + 2 agents)', () => {
       expect(t.ran('k3s --version')).toEqual([]);
     }
     expect(readK3sVersionCache(join(dir, 'state'))).toEqual(
-      Object.fromEntries(['pi-1', 'pi-2', 'pi-3'].map((n) => [n, { fingerprint: sim.sim.get(n)!.fingerprint, version: 'v1.33.5+k3s1' }])),
+      Object.fromEntries(['pi-1', 'pi-2', 'pi-3'].map((n) => [n, { fingerprint: sim.sim.get(n)!.fingerprint, version: 'v1.36.4+k3s1' }])),
     );
     expect(nodes[1]!.report.steps[0]!.changes).toEqual([
       'write the cluster token file (/etc/rancher/k3s/revue-pi-token)',
       'write /etc/rancher/k3s/config.yaml: node settings from the inventory',
-      'install K3s agent v1.33.5+k3s1 and join https://192.168.1.101:6443',
+      'install K3s agent v1.36.4+k3s1 and join https://192.168.1.101:6443',
     ]);
 
     for (const t of sim.transports.values()) {
@@ -291,9 +291,9 @@ describe('runClusterPhase: up from scratch (1 server + 2 agents)', () => {
     expect([...sim.transports.values()].flatMap((t) => t.reads)).toEqual([]);
     // The versions learnt right after the installs let the next probe skip `k3s --version`.
     expect(readK3sVersionCache(join(dir, 'state'))).toEqual({
-      'pi-1': { fingerprint: sim.sim.get('pi-1')!.fingerprint, version: 'v1.33.5+k3s1' },
-      'pi-2': { fingerprint: sim.sim.get('pi-2')!.fingerprint, version: 'v1.33.5+k3s1' },
-      'pi-3': { fingerprint: sim.sim.get('pi-3')!.fingerprint, version: 'v1.33.5+k3s1' },
+      'pi-1': { fingerprint: sim.sim.get('pi-1')!.fingerprint, version: 'v1.36.4+k3s1' },
+      'pi-2': { fingerprint: sim.sim.get('pi-2')!.fingerprint, version: 'v1.36.4+k3s1' },
+      'pi-3': { fingerprint: sim.sim.get('pi-3')!.fingerprint, version: 'v1.36.4+k3s1' },
     });
   });
 
@@ -352,7 +352,7 @@ describe('runClusterPhase: plan', () => {
         phase: 'cluster',
         step: 'k3s',
         status: 'planned',
-        changes: ['write the cluster token file (/etc/rancher/k3s/revue-pi-token)', 'write /etc/rancher/k3s/config.yaml: node settings from the inventory', 'install K3s server v1.33.5+k3s1 and start the cluster'],
+        changes: ['write the cluster token file (/etc/rancher/k3s/revue-pi-token)', 'write /etc/rancher/k3s/config.yaml: node settings from the inventory', 'install K3s server v1.36.4+k3s1 and start the cluster'],
       },
     ]);
   });
@@ -677,7 +677,7 @@ describe('runClusterPhase: a re-imaged node rejoining under its old name', () =>
     expect(nodes[2]!.report.steps[0]!.changes).toEqual([
       'write the cluster token file (/etc/rancher/k3s/revue-pi-token)',
       'write /etc/rancher/k3s/config.yaml: node settings from the inventory',
-      'install K3s agent v1.33.5+k3s1 and join https://192.168.1.101:6443',
+      'install K3s agent v1.36.4+k3s1 and join https://192.168.1.101:6443',
       'node password rejected (node re-imaged): removed the stale node object pi-3 and secret kube-system/pi-3.node-password.k3s on pi-1, restarted k3s-agent',
     ]);
   });
@@ -711,7 +711,7 @@ describe('runClusterPhase: versions and kubeconfig', () => {
     const nodes = sim.inputs();
     await runClusterPhase(options(inv, nodes));
     expect(sim.timeline).toEqual([]);
-    expect(nodes[2]!.report.warnings).toEqual(['node pi-3 runs K3s v1.31.4+k3s1, not v1.33.5+k3s1 as the inventory asks: left as it is (revue-pi does not upgrade K3s in place).']);
+    expect(nodes[2]!.report.warnings).toEqual(['node pi-3 runs K3s v1.31.4+k3s1, not v1.36.4+k3s1 as the inventory asks: left as it is (revue-pi does not upgrade K3s in place).']);
     expect(nodes[2]!.report.error).toBeUndefined();
   });
 

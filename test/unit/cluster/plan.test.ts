@@ -13,7 +13,7 @@ function converged(inv: Inventory, node: InventoryNode, over: Partial<K3sFacts> 
   const first = inv.nodes.find((n) => n.role === 'server')!;
   const unit = node.role === 'server' ? 'k3s' : 'k3s-agent';
   return {
-    installedVersion: 'v1.33.5+k3s1',
+    installedVersion: 'v1.36.4+k3s1',
     config: renderK3sConfig(inv, node, { firstServer: first, isFirstServer: node.name === first.name }),
     tokenFileSha256: sha256Hex(tokenFileContent(TOKEN)),
     unit,
@@ -33,7 +33,7 @@ describe('planClusterNode', () => {
     expect(planClusterNode(freshK3sFacts(), inv, first, ctx).map(describeClusterChange)).toEqual([
       'write the cluster token file (/etc/rancher/k3s/revue-pi-token)',
       'write /etc/rancher/k3s/config.yaml: node settings from the inventory',
-      'install K3s server v1.33.5+k3s1 and start the cluster',
+      'install K3s server v1.36.4+k3s1 and start the cluster',
     ]);
   });
 
@@ -42,7 +42,7 @@ describe('planClusterNode', () => {
     expect(changes.map(describeClusterChange)).toEqual([
       'write the cluster token file (/etc/rancher/k3s/revue-pi-token)',
       'write /etc/rancher/k3s/config.yaml: node settings from the inventory',
-      'install K3s agent v1.33.5+k3s1 and join https://192.168.1.101:6443',
+      'install K3s agent v1.36.4+k3s1 and join https://192.168.1.101:6443',
     ]);
     expect(changes[1]).toMatchObject({ kind: 'write-config', content: renderK3sConfig(inv, agent, { firstServer: first, isFirstServer: false }) });
   });
@@ -84,7 +84,7 @@ describe('planClusterNode', () => {
 
   it('binary present but unit missing (installer died half way): install again', () => {
     expect(planClusterNode(converged(inv, agent, { unit: undefined, units: [], active: false }), inv, agent, ctx).map(describeClusterChange)).toEqual([
-      'install K3s agent v1.33.5+k3s1 and join https://192.168.1.101:6443',
+      'install K3s agent v1.36.4+k3s1 and join https://192.168.1.101:6443',
     ]);
   });
 
@@ -92,7 +92,7 @@ describe('planClusterNode', () => {
     const facts = converged(inv, agent, { installedVersion: 'v1.31.1+k3s1' });
     expect(planClusterNode(facts, inv, agent, ctx)).toEqual([]);
     expect(checkClusterNode(facts, inv, agent)).toEqual([
-      { severity: 'warning', message: 'node pi-2 runs K3s v1.31.1+k3s1, not v1.33.5+k3s1 as the inventory asks: left as it is (revue-pi does not upgrade K3s in place).' },
+      { severity: 'warning', message: 'node pi-2 runs K3s v1.31.1+k3s1, not v1.36.4+k3s1 as the inventory asks: left as it is (revue-pi does not upgrade K3s in place).' },
     ]);
   });
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { InitAnswers } from '../../../provision/init/answers.js';
 import { renderInventoryYaml } from '../../../provision/init/render.js';
+import { DEFAULT_K3S_VERSION } from '../../../provision/inventory/schema.js';
 import { parseInventory } from '../../../provision/inventory/parse.js';
 
 const EXAMPLE = readFileSync(new URL('../../../inventory.example.yaml', import.meta.url), 'utf8');
@@ -231,7 +232,7 @@ describe('renderInventoryYaml', () => {
       ],
       workloads: { revue: true, monitoring: true, kafkaUi: true },
       pool: '192.168.1.200-192.168.1.220',
-      k3sVersion: 'v1.33.5+k3s1',
+      k3sVersion: DEFAULT_K3S_VERSION,
     });
     const values = (t: string) => JSON.stringify(parse(t).inventory);
     // The example sets one label on pi-1 (an illustration); everything else it sets, the wizard's output sets the same way.

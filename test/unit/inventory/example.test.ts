@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { loadInventory } from '../../../provision/inventory/parse.js';
-import { inventorySchema } from '../../../provision/inventory/schema.js';
+import { DEFAULT_K3S_VERSION, inventorySchema } from '../../../provision/inventory/schema.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../inventory.example.yaml', import.meta.url));
 const text = readFileSync(EXAMPLE, 'utf8');
@@ -55,7 +55,8 @@ describe('inventory.example.yaml', () => {
     ]);
     expect(inventory.network.metallb.pools).toEqual([{ name: 'lan', addresses: ['192.168.1.200-192.168.1.220'] }]);
     expect(inventory.network.addresses).toEqual({ ingress: '192.168.1.200', mediaServer: '192.168.1.201', kafka: ['192.168.1.202', '192.168.1.203'] });
-    expect(inventory.k3s.version).toBe('v1.33.5+k3s1');
+    // The example pins the default release (the one revue-pi is tested with).
+    expect(inventory.k3s.version).toBe(DEFAULT_K3S_VERSION);
     expect(inventory.pi).toEqual({ cgroups: true, kernel4k: true, wifiPromiscuous: false, rebootTimeoutSeconds: 180 });
   });
 

@@ -4,10 +4,10 @@ import { buildClusterStatusCommand, isMissingTypeError, parseClusterObjects } fr
 describe('buildClusterStatusCommand', () => {
   it('reads everything status shows in one kubectl call, pools only when MetalLB is on', () => {
     expect(buildClusterStatusCommand({ pools: true })).toBe(
-      'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling,ipaddresspools.metallb.io -A -o json',
+      'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling,jobs.batch,ipaddresspools.metallb.io -A -o json',
     );
     expect(buildClusterStatusCommand({ pools: false })).toBe(
-      'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling -A -o json',
+      'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling,jobs.batch -A -o json',
     );
   });
 });
@@ -93,6 +93,43 @@ const LIST = {
       spec: { scaleTargetRef: { kind: 'Deployment', name: 'revue-log' }, maxReplicas: 3, metrics: [{ type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: 70 } } }] },
       status: { currentReplicas: 1, desiredReplicas: 1, currentMetrics: null },
     },
+    // K3s's helm-controller install Jobs (k3s-io/helm-controller v0.17.7 chart.go job(): label, suspended at first,
+    // backoffLimit 1000), in the states the Job controller gives them.
+    {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'helm-install-grafana', namespace: 'kube-system', generation: 2, labels: { 'helmcharts.helm.cattle.io/chart': 'grafana' } },
+      spec: { backoffLimit: 1000, suspend: false },
+      status: {
+        succeeded: 1,
+        failed: 1,
+        conditions: [
+          { type: 'SuccessCriteriaMet', status: 'True', reason: 'CompletionsReached' },
+          { type: 'Complete', status: 'True', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' },
+        ],
+      },
+    },
+    {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'helm-install-prometheus', namespace: 'kube-system', labels: { 'helmcharts.helm.cattle.io/chart': 'prometheus' } },
+      spec: { backoffLimit: 3, suspend: false },
+      status: {
+        failed: 4,
+        conditions: [
+          { type: 'FailureTarget', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' },
+          { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' },
+        ],
+      },
+    },
+    {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'helm-install-fresh', namespace: 'kube-system', generation: 1 },
+      spec: { backoffLimit: 1000, suspend: true },
+      status: { conditions: [{ type: 'Suspended', status: 'True', reason: 'JobSuspended', message: 'Job suspended' }] },
+    },
+    { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'helm-install-traefik', namespace: 'kube-system' }, spec: {}, status: { active: 1, failed: 2 } },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ignored', namespace: 'revue' } },
   ],
 };
@@ -138,8 +175,26 @@ describe('parseClusterObjects', () => {
     ]);
   });
 
+  it('Jobs: pod counts and the Complete, Failed (with its reason) and Suspended conditions', () => {
+    expect(parsed.jobs).toEqual([
+      { namespace: 'kube-system', name: 'helm-install-fresh', succeeded: 0, failed: 0, active: 0, complete: false, suspended: true },
+      { namespace: 'kube-system', name: 'helm-install-grafana', succeeded: 1, failed: 1, active: 0, complete: true, suspended: false },
+      {
+        namespace: 'kube-system',
+        name: 'helm-install-prometheus',
+        succeeded: 0,
+        failed: 4,
+        active: 0,
+        complete: false,
+        suspended: false,
+        failure: { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' },
+      },
+      { namespace: 'kube-system', name: 'helm-install-traefik', succeeded: 0, failed: 2, active: 1, complete: false, suspended: false },
+    ]);
+  });
+
   it('an empty List is an empty cluster', () => {
-    expect(parseClusterObjects('{"apiVersion":"v1","kind":"List","items":[]}')).toEqual({ nodes: [], workloads: [], loadBalancers: [], pools: [], hpas: [] });
+    expect(parseClusterObjects('{"apiVersion":"v1","kind":"List","items":[]}')).toEqual({ nodes: [], workloads: [], loadBalancers: [], pools: [], hpas: [], jobs: [] });
   });
 
   it.each([

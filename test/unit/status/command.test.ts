@@ -16,8 +16,8 @@ import { FakeTransport, fail, ok } from '../../fakes/fake-transport.js';
  */
 const PROBE = readFileSync(new URL('../../fixtures/probe/pi5-bookworm-fresh.txt', import.meta.url), 'utf8');
 const K3S_SECTIONS = '@@revue-pi@@ k3s_version\nk3s version v1.33.5+k3s1 (revue-pi test)\n@@revue-pi@@ k3s_units\nk3s active\n';
-const FULL = 'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling,ipaddresspools.metallb.io -A -o json';
-const NO_POOLS = 'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling -A -o json';
+const FULL = 'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling,jobs.batch,ipaddresspools.metallb.io -A -o json';
+const NO_POOLS = 'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling,jobs.batch -A -o json';
 const LIST = JSON.stringify({
   apiVersion: 'v1',
   kind: 'List',
@@ -157,7 +157,7 @@ describe('runStatusCommand from this computer, through the merged kubeconfig', (
     expect(report.source).toEqual({ via: 'kubeconfig', context: 'ha' });
     expect(report.nodes.map((n) => [n.name, n.ready])).toEqual([['pi-1', 'Unknown'], ['pi-2', 'Ready'], ['pi-3', 'Ready']]);
     expect(readFileSync(join(t.dir, 'args'), 'utf8')).toBe(
-      `--kubeconfig ${join(t.dir, 'kubeconfig')} --context ha --request-timeout=5s get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling,ipaddresspools.metallb.io -A -o json\n`,
+      `--kubeconfig ${join(t.dir, 'kubeconfig')} --context ha --request-timeout=5s get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling,jobs.batch,ipaddresspools.metallb.io -A -o json\n`,
     );
     for (const fake of t.fakes.values()) expect(fake.runs.map((r) => (r.script.includes('@@revue-pi@@') ? 'probe' : r.script))).toEqual(['probe']);
   });

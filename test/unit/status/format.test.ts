@@ -23,6 +23,10 @@ const sample: StatusReport = {
     { namespace: 'metallb-system', kind: 'DaemonSet', name: 'speaker', ready: 2, desired: 3, state: 'not-ready' },
     { namespace: 'revue', kind: 'Deployment', name: 'revue-auth', ready: 0, desired: 1, state: 'missing' },
   ],
+  charts: [
+    { namespace: 'kube-system', name: 'grafana', targetNamespace: 'monitoring', job: 'helm-install-grafana', state: 'installed', failedAttempts: 0 },
+    { namespace: 'kube-system', name: 'prometheus', targetNamespace: 'monitoring', job: 'helm-install-prometheus', state: 'failed', failedAttempts: 6 },
+  ],
   hpas: [
     { namespace: 'revue', name: 'revue-frontend-hpa', target: 'Deployment/revue-frontend', minReplicas: 1, maxReplicas: 5, currentReplicas: 2, desiredReplicas: 3, cpuCurrent: 83, cpuTarget: 60 },
     { namespace: 'revue', name: 'revue-log-hpa', target: 'Deployment/revue-log', minReplicas: 1, maxReplicas: 5, cpuTarget: 60 },
@@ -64,6 +68,11 @@ describe('formatStatus', () => {
         '  kube-system     Deployment  traefik     1/1',
         '  metallb-system  DaemonSet   speaker     2/3  NOT READY',
         '  revue           Deployment  revue-auth  MISSING',
+        '',
+        "Helm charts (installed by K3s's helm-controller, one Job each)",
+        '  HELMCHART               RELEASE IN  INSTALL JOB              STATE',
+        '  kube-system/grafana     monitoring  helm-install-grafana     installed',
+        '  kube-system/prometheus  monitoring  helm-install-prometheus  FAILED (6 failed attempts)',
         '',
         'Autoscalers (HPA): replicas now/wanted, CPU now/target (? = no reading yet)',
         '  NAMESPACE  NAME                TARGET                     NOW/WANTED  MIN-MAX  CPU/TARGET',
@@ -107,6 +116,7 @@ describe('formatStatus', () => {
       nodes: sample.nodes.map((n) => ({ ...n, ready: null })),
       metallb: { ...sample.metallb, poolsFrom: 'inventory', services: [] },
       workloads: [],
+      charts: [],
       hpas: [],
     };
     const text = formatStatus(unread);
@@ -115,7 +125,25 @@ describe('formatStatus', () => {
     expect(text).toContain('  POOL            AUTO-ASSIGN  ADDRESSES (from the inventory)');
     expect(text).toContain('Workloads: 0 ready, 0 not ready, 0 missing\n  unknown (the cluster could not be read)');
     expect(text).toContain('  no LoadBalancer Services');
+    expect(text).toContain("Helm charts (installed by K3s's helm-controller, one Job each)\n  unknown (the cluster could not be read)");
     expect(text).toContain('Autoscalers (HPA): replicas now/wanted, CPU now/target (? = no reading yet)\n  none');
+  });
+
+  it('names every install Job state; no charts (monitoring off) is "none"', () => {
+    const states: StatusReport = {
+      ...sample,
+      charts: (['installed', 'installing', 'retrying', 'failed', 'missing'] as const).map((state, i) => ({
+        namespace: 'kube-system',
+        name: `c${i}`,
+        targetNamespace: 'monitoring',
+        job: `helm-install-c${i}`,
+        state,
+        failedAttempts: state === 'retrying' ? 1 : state === 'failed' ? 1000 : 0,
+      })),
+    };
+    const rows = formatStatus(states).split('\n').filter((l) => l.startsWith('  kube-system/c'));
+    expect(rows.map((r) => r.split(/ {2,}/).at(-1))).toEqual(['installed', 'INSTALLING', 'RETRYING (1 failed attempt)', 'FAILED (1000 failed attempts)', 'NO JOB: never installed']);
+    expect(formatStatus({ ...sample, charts: [] })).toContain("Helm charts (installed by K3s's helm-controller, one Job each)\n  none\n");
   });
 
   it('says when the ingress address is the inventory\'s and not handed out yet, and when none is known', () => {

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildStatusReport, type NodeProbe, type StatusInput } from '../../../provision/status/report.js';
-import type { ClusterObjects } from '../../../provision/status/cluster.js';
+import { parseClusterObjects, type ClusterObjects } from '../../../provision/status/cluster.js';
 import { parseFacts, type NodeFacts } from '../../../provision/steps/facts.js';
 import { parseProbeOutput } from '../../../provision/steps/probe.js';
 import type { K3sFacts } from '../../../cluster/facts.js';
 import { renderWorkloads } from '../../../workloads/render.js';
 import { labInventory } from '../workloads/helpers.js';
+import { RELEASE_WORKLOADS } from '../../../workloads/monitoring/contract.js';
 
 // A real probe of a fresh Pi 5 (16K pages, no memory cgroup), and the same Pi after `up`.
 const fresh = parseFacts(parseProbeOutput(readFileSync(new URL('../../fixtures/probe/pi5-bookworm-fresh.txt', import.meta.url), 'utf8')));
@@ -27,7 +28,8 @@ function healthyCluster(): ClusterObjects {
       ...workloads,
       { namespace: 'kube-system', kind: 'Deployment', name: 'traefik', desired: 1, ready: 1 },
       { namespace: 'kube-system', kind: 'Deployment', name: 'coredns', desired: 1, ready: 0 },
-      { namespace: 'monitoring', kind: 'StatefulSet', name: 'prometheus-server', desired: 1, ready: 1 },
+      // What the Prometheus and Grafana releases run (the DaemonSet on all three nodes).
+      ...Object.values(RELEASE_WORKLOADS).flatMap((r) => r.workloads.map((w) => ({ namespace: 'monitoring', ...w, desired: w.kind === 'DaemonSet' ? 3 : 1, ready: w.kind === 'DaemonSet' ? 3 : 1 }))),
     ],
     loadBalancers: [{ namespace: 'kube-system', name: 'traefik', requested: ['192.168.50.240'], assigned: ['192.168.50.240'] }],
     pools: [{ name: 'lan', addresses: ['192.168.50.244/30'], autoAssign: true }],
@@ -35,7 +37,61 @@ function healthyCluster(): ClusterObjects {
       { namespace: 'revue', name: 'revue-frontend-hpa', target: 'Deployment/revue-frontend', minReplicas: 1, maxReplicas: 5, currentReplicas: 1, desiredReplicas: 1, cpuCurrent: 3, cpuTarget: 60 },
       { namespace: 'kube-system', name: 'other', target: 'Deployment/x', minReplicas: 1, maxReplicas: 2 },
     ],
+    // K3s's helm-controller installed both charts; a Job of another namespace is not looked at.
+    jobs: [
+      { namespace: 'kube-system', name: 'helm-install-grafana', succeeded: 1, failed: 0, active: 0, complete: true, suspended: false },
+      { namespace: 'kube-system', name: 'helm-install-prometheus', succeeded: 1, failed: 2, active: 0, complete: true, suspended: false },
+      { namespace: 'revue', name: 'helm-install-grafana', succeeded: 0, failed: 1000, active: 0, complete: false, suspended: false, failure: { reason: 'BackoffLimitExceeded' } },
+    ],
   };
+}
+
+/**
+ * The same objects as `k3s kubectl get … -o json` prints them (the fields status reads), so a test can go through
+ * parseClusterObjects: what the command really does with the cluster's answer.
+ */
+function kubectlList(cluster: ClusterObjects): string {
+  const items = [
+    ...cluster.nodes.map((n) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: n.name }, status: { conditions: [{ type: 'Ready', status: n.ready }], nodeInfo: { kubeletVersion: n.kubeletVersion } } })),
+    ...cluster.workloads.map((w) => ({
+      apiVersion: 'apps/v1',
+      kind: w.kind,
+      metadata: { name: w.name, namespace: w.namespace },
+      spec: w.kind === 'DaemonSet' ? {} : { replicas: w.desired },
+      status: w.kind === 'DaemonSet' ? { desiredNumberScheduled: w.desired, numberReady: w.ready } : { readyReplicas: w.ready },
+    })),
+    ...cluster.loadBalancers.map((l) => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: l.name, namespace: l.namespace, annotations: { 'metallb.io/loadBalancerIPs': l.requested.join(',') } },
+      spec: { type: 'LoadBalancer' },
+      status: { loadBalancer: { ingress: l.assigned.map((ip) => ({ ip })) } },
+    })),
+    ...cluster.pools.map((p) => ({ apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: p.name, namespace: 'metallb-system' }, spec: { addresses: p.addresses, autoAssign: p.autoAssign } })),
+    ...cluster.jobs.map((j) => ({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: j.name, namespace: j.namespace },
+      spec: { backoffLimit: 1000 },
+      status: {
+        ...(j.succeeded ? { succeeded: j.succeeded } : {}),
+        ...(j.failed ? { failed: j.failed } : {}),
+        ...(j.active ? { active: j.active } : {}),
+        conditions: [
+          ...(j.complete ? [{ type: 'Complete', status: 'True' }] : []),
+          ...(j.suspended ? [{ type: 'Suspended', status: 'True' }] : []),
+          ...(j.failure ? [{ type: 'Failed', status: 'True', ...j.failure }] : []),
+        ],
+      },
+    })),
+  ];
+  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
+}
+
+/** The healthy cluster without what the monitoring charts would have made: their Jobs and their releases' workloads. */
+function clusterWithoutMonitoring(): ClusterObjects {
+  const cluster = healthyCluster();
+  return { ...cluster, workloads: cluster.workloads.filter((w) => w.namespace !== 'monitoring'), jobs: [] };
 }
 
 function input(overrides: Partial<StatusInput> = {}): StatusInput {
@@ -79,6 +135,10 @@ describe('buildStatusReport', () => {
     expect(keys).toContain('kube-system/traefik');
     expect(keys).not.toContain('kube-system/coredns');
     expect(keys).toContain('monitoring/prometheus-server');
+    expect(report.charts).toEqual([
+      { namespace: 'kube-system', name: 'grafana', targetNamespace: 'monitoring', job: 'helm-install-grafana', state: 'installed', failedAttempts: 0 },
+      { namespace: 'kube-system', name: 'prometheus', targetNamespace: 'monitoring', job: 'helm-install-prometheus', state: 'installed', failedAttempts: 2 },
+    ]);
     expect(report.workloads).toEqual(sorted);
     expect(keys.indexOf('revue/revue-alarm')).toBe(keys.indexOf('revue/revue-alarm-db') - 1);
     expect(new Set(report.workloads.map((w) => w.state))).toEqual(new Set(['ready']));
@@ -161,6 +221,79 @@ describe('buildStatusReport', () => {
     ]);
   });
 
+  it('monitoring that never installed (no install Jobs, no release workloads, read from kubectl JSON): one problem per chart naming its workloads, exit 1', () => {
+    const objects = parseClusterObjects(kubectlList(clusterWithoutMonitoring()));
+    const report = buildStatusReport(input({ cluster: { server: 'pi-1', objects } }));
+    expect(report.charts.map((c) => [c.name, c.job, c.state])).toEqual([
+      ['grafana', 'helm-install-grafana', 'missing'],
+      ['prometheus', 'helm-install-prometheus', 'missing'],
+    ]);
+    expect(report.workloads.filter((w) => w.namespace === 'monitoring').map((w) => [w.kind, w.name, w.state])).toEqual([
+      ['Deployment', 'grafana', 'missing'],
+      ['Deployment', 'prometheus-kube-state-metrics', 'missing'],
+      ['DaemonSet', 'prometheus-prometheus-node-exporter', 'missing'],
+      ['Deployment', 'prometheus-server', 'missing'],
+    ]);
+    expect(report.problems).toEqual([
+      'HelmChart kube-system/grafana was never installed: K3s has no install Job kube-system/helm-install-grafana for it; run revue-pi up, and check that K3s does not run with --disable-helm-controller. Its workloads are missing: Deployment monitoring/grafana.',
+      'HelmChart kube-system/prometheus was never installed: K3s has no install Job kube-system/helm-install-prometheus for it; run revue-pi up, and check that K3s does not run with --disable-helm-controller. Its workloads are missing: Deployment monitoring/prometheus-kube-state-metrics, DaemonSet monitoring/prometheus-prometheus-node-exporter, Deployment monitoring/prometheus-server.',
+    ]);
+    expect([report.ok, report.exitCode]).toEqual([false, 1]);
+  });
+
+  it('install Jobs that failed, keep retrying or have not finished are problems, each with how to read why (exit 1)', () => {
+    const cluster = clusterWithoutMonitoring();
+    const job = (name: string, more: Partial<ClusterObjects['jobs'][number]>) => ({ namespace: 'kube-system', name, succeeded: 0, failed: 0, active: 0, complete: false, suspended: false, ...more });
+    cluster.jobs = [
+      job('helm-install-prometheus', { failed: 1000, failure: { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' } }),
+      job('helm-install-grafana', { failed: 3, active: 1 }),
+    ];
+    let report = buildStatusReport(input({ cluster: { server: 'pi-1', objects: parseClusterObjects(kubectlList(cluster)) } }));
+    expect(report.charts.map((c) => [c.name, c.state, c.failedAttempts])).toEqual([
+      ['grafana', 'retrying', 3],
+      ['prometheus', 'failed', 1000],
+    ]);
+    expect(report.problems).toEqual([
+      'HelmChart kube-system/grafana is not installed: Job kube-system/helm-install-grafana has had 3 failed attempts and keeps retrying; read why with kubectl -n kube-system logs job/helm-install-grafana. Its workloads are missing: Deployment monitoring/grafana.',
+      'HelmChart kube-system/prometheus failed to install: Job kube-system/helm-install-prometheus gave up after 1000 failed attempts; read why with kubectl -n kube-system logs job/helm-install-prometheus, fix it, then delete the Job so K3s tries again. Its workloads are missing: Deployment monitoring/prometheus-kube-state-metrics, DaemonSet monitoring/prometheus-prometheus-node-exporter, Deployment monitoring/prometheus-server.',
+    ]);
+    expect(report.exitCode).toBe(1);
+
+    // Just created (the helm-controller creates its Jobs suspended), or running its first attempt; the release's
+    // workloads already exist from an earlier install.
+    const upgrading = healthyCluster();
+    upgrading.jobs = [job('helm-install-prometheus', { suspended: true }), job('helm-install-grafana', { active: 1 })];
+    report = buildStatusReport(input({ cluster: { server: 'pi-1', objects: upgrading } }));
+    expect(report.charts.map((c) => c.state)).toEqual(['installing', 'installing']);
+    expect(report.problems).toEqual([
+      'HelmChart kube-system/grafana is still being installed (Job kube-system/helm-install-grafana has not finished); run status again in a minute, or follow it with kubectl -n kube-system logs job/helm-install-grafana.',
+      'HelmChart kube-system/prometheus is still being installed (Job kube-system/helm-install-prometheus has not finished); run status again in a minute, or follow it with kubectl -n kube-system logs job/helm-install-prometheus.',
+    ]);
+    expect(report.exitCode).toBe(1);
+  });
+
+  it('an installed chart whose release lacks a workload, or has one not ready, is a problem naming the workload', () => {
+    const cluster = healthyCluster();
+    cluster.workloads = cluster.workloads
+      .filter((w) => w.name !== 'grafana')
+      .map((w) => (w.name === 'prometheus-prometheus-node-exporter' ? { ...w, ready: 2 } : w));
+    const report = buildStatusReport(input({ cluster: { server: 'pi-1', objects: cluster } }));
+    expect(report.charts.map((c) => c.state)).toEqual(['installed', 'installed']);
+    expect(report.problems).toEqual([
+      'Deployment monitoring/grafana (release grafana of HelmChart kube-system/grafana) is missing although its install Job succeeded; delete the Job so K3s installs the chart again (kubectl -n kube-system delete job helm-install-grafana).',
+      'DaemonSet monitoring/prometheus-prometheus-node-exporter is not ready (2/3); see kubectl -n monitoring describe daemonset prometheus-prometheus-node-exporter.',
+    ]);
+    expect(report.exitCode).toBe(1);
+  });
+
+  it('monitoring off: no charts and nothing expected in monitoring', () => {
+    const noMonitoring = labInventory({ workloads: { monitoring: false } });
+    const report = buildStatusReport(input({ inventory: noMonitoring, rendered: renderWorkloads(noMonitoring, { secrets: 'references' }), cluster: { server: 'pi-1', objects: clusterWithoutMonitoring() } }));
+    expect(report.charts).toEqual([]);
+    expect(report.problems).toEqual([]);
+    expect(report.exitCode).toBe(0);
+  });
+
   it('a LoadBalancer Service without an address is a problem while MetalLB is on', () => {
     const cluster = healthyCluster();
     cluster.loadBalancers.push({ namespace: 'revue', name: 'revue-kafka-1', requested: ['192.168.50.242'], assigned: [] });
@@ -175,6 +308,7 @@ describe('buildStatusReport', () => {
     expect(report.source).toEqual({ via: 'none', error: expect.stringContaining('pi-1: not reachable') });
     expect(report.nodes.map((n) => n.ready)).toEqual([null, null, null]);
     expect(report.workloads).toEqual([]);
+    expect(report.charts).toEqual([]);
     expect(report.hpas).toEqual([]);
     expect(report.metallb.poolsFrom).toBe('inventory');
     expect(report.metallb.pools.map((p) => p.name)).toEqual(['lan', 'spare']);

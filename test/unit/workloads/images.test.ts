@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RevuePiError } from '../../../provision/errors.js';
-import { IMAGE_REPOSITORIES, hasPinnedTag, imageRepository, resolveImages } from '../../../workloads/images.js';
+import { CHARTS, DEFAULT_REVUE_VERSION, IMAGE_REPOSITORIES, PIN_EVIDENCE, hasPinnedTag, imageRepository, resolveImages } from '../../../workloads/images.js';
 
 describe('resolveImages', () => {
   it('pins every image, Revue at the default release', () => {
@@ -52,5 +52,28 @@ describe('image references', () => {
   ])('%s: pinned %s, repository %s', (ref, pinned, repo) => {
     expect(hasPinnedTag(ref)).toBe(pinned);
     expect(imageRepository(ref)).toBe(repo);
+  });
+});
+
+describe('PIN_EVIDENCE: where every pin was verified', () => {
+  const images = resolveImages({ images: {} });
+  const pins: [string, string][] = [
+    ...Object.entries(images)
+      .filter(([key]) => !key.startsWith('revue-'))
+      .map(([key, ref]): [string, string] => [key, ref.slice(imageRepository(ref).length + 1)]),
+    ['revue', DEFAULT_REVUE_VERSION],
+    ...Object.entries(CHARTS).map(([key, c]): [string, string] => [key, c.version]),
+  ];
+
+  it('has an entry for every pinned image and chart, and none for anything else', () => {
+    expect(Object.keys(PIN_EVIDENCE).sort()).toEqual(pins.map(([key]) => key).sort());
+  });
+
+  it.each(pins)('%s (%s): the evidence names the pinned version, or says it was not verified', (key, version) => {
+    const evidence = PIN_EVIDENCE[key as keyof typeof PIN_EVIDENCE];
+    expect(evidence.arm64.length).toBeGreaterThan(0);
+    if (evidence.exists.length === 0) expect(evidence.unverified, `${key} has no source and does not say so`).toBeTruthy();
+    // Moving a pin without re-checking it fails here: some source must mention the new version.
+    else expect(evidence.exists.some((e) => e.includes(version)), `${key}: no source mentions ${version}`).toBe(true);
   });
 });

@@ -10,8 +10,9 @@ import { labInventory, minimalInventory } from './helpers.js';
 
 /**
  * Every rendered object is validated against a real schema:
- * - core Kubernetes kinds with kubernetes-models (generated from the Kubernetes OpenAPI spec; 4.5.x covers 1.33,
- *   the K3s version the cluster installs by default) — types, required fields, formats (quantities, ports);
+ * - core Kubernetes kinds with kubernetes-models (generated from the Kubernetes OpenAPI spec; 4.5.x covers 1.33, older
+ *   than the K3s release installed by default, v1.36: the GA kinds rendered here are in both) — types, required
+ *   fields, formats (quantities, ports);
  * - custom resources with ajv against the openAPIV3Schema of their real CRD: MetalLB's (from the vendored release
  *   manifest workloads/metallb/upstream/metallb-native.yaml, the ones installed), Traefik's IngressRoute and K3s's
  *   HelmChart/HelmChartConfig (copied with their licences into test/schemas). Unknown fields are errors here, as the
