@@ -105,7 +105,7 @@ describe('renderWorkloads — the full lab inventory', () => {
       'PLAINTEXT://revue-kafka-1:9092,EXTERNAL://192.168.50.242:9094',
     );
     expect(env(find(objects, 'Deployment', 'revue-kafka-2'), 'KAFKA_CFG_ADVERTISED_LISTENERS')?.value).toBe(
-      'PLAINTEXT://revue-kafka-2:9093,EXTERNAL://192.168.50.243:9095',
+      'PLAINTEXT://revue-kafka-2:9092,EXTERNAL://192.168.50.243:9095',
     );
     expect(env(find(objects, 'Deployment', 'revue-kafka-1'), 'KAFKA_CFG_ZOOKEEPER_CONNECT')?.value).toBe('revue-zookeeper-1:2181,revue-zookeeper-2:2182');
     for (const n of [1, 2]) {
