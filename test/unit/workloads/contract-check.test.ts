@@ -32,6 +32,10 @@ describe('the rendered manifests satisfy every contract', () => {
     expect(check(inventory)).toEqual([]);
   });
 
+  it('not with a domain containing "localhost": the web UI then calls <service>.localhost (the inventory rule domainWithoutLocalhost refuses it)', () => {
+    expect(check(labInventory({ cluster: { domain: 'home.localhost' } })).join('\n')).toMatch(/the web UI at http:\/\/frontend\.home\.localhost\/ calls http:\/\/auth\.localhost:80 .*no \/etc\/hosts line/);
+  });
+
   it('with Revue off there is nothing to check', () => {
     expect(check(labInventory({ workloads: { revue: false } }))).toEqual([]);
   });
