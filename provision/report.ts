@@ -1,3 +1,4 @@
+import type { AccessInfo } from '../workloads/access.js';
 import type { NodeStatus } from './events.js';
 
 export type StepStatus = 'changed' | 'unchanged' | 'planned' | 'failed' | 'skipped';
@@ -35,7 +36,7 @@ export interface WorkloadsReport {
   summary: string;
   error?: string;
   capacity?: unknown;
-  access?: { ingressAddress?: string; urls: { name: string; url: string }[]; hosts: string[]; hostsHint: string; grafanaPassword?: string };
+  access?: AccessInfo;
   pruned?: string[];
   phases?: unknown[];
 }

@@ -42,7 +42,8 @@ import {
 import { checkCapacity, nodeCapacityFrom, type Resources } from './checks.js';
 import { appliedRecordOf, appliedRecordRef, buildFastCheckCommand, decideFastPath, isAppliedRecord, synthAppliedRecord, type FastPathDecision } from './fastpath.js';
 import { objectKey, planPrune, refOf, type ObjectRef } from './prune.js';
-import { PHASES, objectsOfPhase, packageRoot, renderAccessInfo, renderWorkloads, synthYaml, type AccessInfo, type K8sObject, type Phase } from './render.js';
+import { type AccessInfo, renderAccessInfo } from './access.js';
+import { PHASES, objectsOfPhase, packageRoot, renderWorkloads, synthYaml, type K8sObject, type Phase } from './render.js';
 import { allSecretValues, reconcileWorkloadSecrets, type WorkloadSecrets } from './secrets.js';
 
 /**

@@ -368,6 +368,20 @@ export const imageOverridesKnown: InventoryRule = (inv) => {
   return issues;
 };
 
+/**
+ * Revue's web UI (v3.1.14, frontend/src/utils/RequestHelper.ts) calls its services as <service>.localhost when its own
+ * URL contains "localhost", and as revue-<service> otherwise; revue-pi routes and prints the hosts for the latter.
+ */
+export const domainWithoutLocalhost: InventoryRule = (inv) => {
+  if (!inv.workloads.revue || !inv.cluster.domain.includes('localhost')) return [];
+  return [
+    error(
+      ['cluster', 'domain'],
+      `cluster.domain "${inv.cluster.domain}" contains "localhost": Revue's web UI would then call its services as <service>.localhost, which revue-pi does not route — choose another domain, e.g. revue.lan`,
+    ),
+  ];
+};
+
 /** Every rule, in the order their issues are reported for the same line. */
 export const inventoryRules: Record<string, InventoryRule> = {
   uniqueNodeNames,
@@ -388,6 +402,7 @@ export const inventoryRules: Record<string, InventoryRule> = {
   wifiNeedsPromiscuous,
   promiscuousNeedsInterface,
   imageOverridesKnown,
+  domainWithoutLocalhost,
 };
 
 export function checkInventory(inventory: Inventory, ctx: RuleContext): RuleIssue[] {

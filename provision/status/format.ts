@@ -1,3 +1,4 @@
+import { formatHostsLines } from '../../workloads/access.js';
 import type { StatusReport } from './report.js';
 
 /**
@@ -104,7 +105,10 @@ export function formatStatus(report: StatusReport, width = 100): string {
   out.push(`  Ingress address: ${ingress ?? 'not known yet'}${how}`);
   out.push(...formatTable(['', ''], report.access.urls.map((u) => [u.name, u.url]), width).slice(1));
   out.push(...wrap(report.access.hostsHint, width, '  '));
+  // Unwrapped: each is a line to copy into /etc/hosts (formatHostsLines keeps them within the width).
+  for (const line of formatHostsLines(report.access.hostsEntries, width - 4)) out.push(`    ${line}`);
   if (report.access.grafanaPassword) out.push(...wrap(report.access.grafanaPassword, width, '  '));
+  if (report.access.revueLogins) out.push(...wrap(report.access.revueLogins, width, '  '));
 
   out.push('');
   if (report.problems.length === 0) out.push('All good: every node reachable and Ready, every workload ready.');

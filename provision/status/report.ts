@@ -1,7 +1,8 @@
 import type { Inventory } from '../inventory/schema.js';
 import type { NodeFacts } from '../steps/facts.js';
 import type { K3sFacts } from '../../cluster/facts.js';
-import { METALLB_NAMESPACE, MONITORING_NAMESPACE, renderAccessInfo, type AccessInfo, type K8sObject } from '../../workloads/render.js';
+import { type AccessInfo, MEDIA_SERVER_SERVICE, renderAccessInfo } from '../../workloads/access.js';
+import { METALLB_NAMESPACE, MONITORING_NAMESPACE, type K8sObject } from '../../workloads/render.js';
 import type { ClusterHpa, ClusterObjects, ClusterWorkload, WorkloadKind } from './cluster.js';
 import { chartProblem, chartsInCluster, type StatusChart } from './charts.js';
 
@@ -211,9 +212,15 @@ export function buildStatusReport(input: StatusInput): StatusReport {
     ? objects.pools.map((p) => ({ name: p.name, addresses: p.addresses, autoAssign: p.autoAssign }))
     : inventory.network.metallb.pools.map((p) => ({ name: p.name, addresses: p.addresses, autoAssign: true }));
 
-  // ---- access: the address Traefik really got, else the inventory's fixed one
+  // ---- access: the addresses Traefik and the media server really got, else the inventory's fixed ones
   const traefik = services.find((s) => s.namespace === TRAEFIK.namespace && s.name === TRAEFIK.name);
-  const access = renderAccessInfo(inventory, rendered, traefik?.assigned[0] ?? inventory.network.addresses.ingress);
+  const media = services.find((s) => s.namespace === inventory.workloads.namespace && s.name === MEDIA_SERVER_SERVICE);
+  const access = renderAccessInfo(
+    inventory,
+    rendered,
+    traefik?.assigned[0] ?? inventory.network.addresses.ingress,
+    media?.assigned[0] ?? inventory.network.addresses.mediaServer,
+  );
 
   const ok = problems.length === 0;
   return {

@@ -1,4 +1,5 @@
 import type { Options as OraOptions, Ora } from 'ora';
+import { formatHostsLines } from '../../workloads/access.js';
 import type { RunEvent } from '../events.js';
 import type { NodeReport, RunReport } from '../report.js';
 
@@ -135,7 +136,9 @@ export function formatSummary(report: RunReport): string {
       if (access.ingressAddress) out.push(`Traefik answers on ${access.ingressAddress}.`);
       for (const { name, url } of access.urls) out.push(`  ${name.padEnd(18)} ${url}`);
       out.push(`  ${access.hostsHint}`);
+      for (const line of formatHostsLines(access.hostsEntries)) out.push(`    ${line}`);
       if (access.grafanaPassword) out.push(`  Grafana password: ${access.grafanaPassword}`);
+      if (access.revueLogins) out.push(`  ${access.revueLogins}`);
     }
   }
   if (report.logFile) out.push(`Log: ${report.logFile}`);

@@ -182,6 +182,15 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
     expect(report.ok).toBe(true);
     expect(report.metallb.services).toContainEqual({ namespace: 'kube-system', name: 'traefik', requested: [INGRESS], assigned: [INGRESS] });
     expect(report.hpas.find((h) => h.name === 'revue-frontend-hpa')).toMatchObject({ currentReplicas: 2, desiredReplicas: 3, cpuCurrent: 75, cpuTarget: 60 });
+
+    // The /etc/hosts lines: Traefik's names (each Revue service also as revue-<service>, what its web UI calls) and
+    // revue-media-server on the address MetalLB handed the media server; then the stock Revue logins.
+    const mediaAddress = report.metallb.services.find((x) => x.name === 'revue-media-server')!.assigned[0]!;
+    expect(report.access.hostsEntries.at(-1)).toMatchObject({ address: mediaAddress, names: ['revue-media-server'] });
+    expect(result.stdout).toContain(`\n    ${mediaAddress} revue-media-server\n`);
+    const ingressLines = lines.filter((l) => l.startsWith(`    ${INGRESS} `));
+    expect(ingressLines.flatMap((l) => l.trim().split(' ').slice(1))).toEqual(expect.arrayContaining(['revue-auth', 'auth.revue.local', 'revue-monitoring', 'traefik.revue.local']));
+    expect(result.stdout).toContain('Revue logins: admin (role admin) and user (role guardian)');
   });
 
   it('a powered-off node is reported unreachable while the others are shown (exit 1)', async () => {

@@ -11,6 +11,7 @@ import { RunLog } from '../../provision/log.js';
 import { probeFacts } from '../../provision/pipeline.js';
 import { buildProbeScript, parseProbeOutput } from '../../provision/steps/probe.js';
 import type { Transport } from '../../provision/transport/transport.js';
+import { formatHostsLines } from '../../workloads/access.js';
 import { REMOTE_APPLY_DIR } from '../../workloads/apply.js';
 import { runWorkloadsPhase, WORKLOAD_SECRETS_FILE, type WorkloadsPhaseResult } from '../../workloads/phase.js';
 import { ARMV82_LABEL, MANAGED_BY_LABEL, renderWorkloads } from '../../workloads/render.js';
@@ -192,7 +193,9 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
     const nodes = JSON.parse((await lab.node('pi-1').exec('k3s kubectl get nodes -o json')).stdout) as { items: { metadata: { name: string; labels: Record<string, string> } }[] };
     expect(Object.fromEntries(nodes.items.map((n) => [n.metadata.name, n.metadata.labels[ARMV82_LABEL]]))).toEqual({ 'pi-1': 'true', 'pi-2': 'false' });
 
-    expect(run.result.access?.hostsHint).toContain('127.0.70.200 alarm.revue.lab');
+    expect(formatHostsLines(run.result.access!.hostsEntries)[0]).toMatch(/^127\.0\.70\.200 alarm\.revue\.lab /);
+    // The stand-in's MetalLB hands out no address: the media server's line says where to read it.
+    expect(formatHostsLines(run.result.access!.hostsEntries).at(-1)).toBe('<revue-media-server-address> revue-media-server');
     expect(run.result.capacity).toMatchObject({ verdict: 'refuse', forced: true });
     console.log(`workloads up on the lab (stand-in): ${rendered.length} objects in ${run.ms} ms`);
   });

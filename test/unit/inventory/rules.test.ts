@@ -3,6 +3,7 @@ import {
   airgapFilesExist,
   atLeastOneServer,
   checkInventory,
+  domainWithoutLocalhost,
   envFieldsHoldNames,
   fixedAddressesInPools,
   imageOverridesKnown,
@@ -71,6 +72,7 @@ describe('inventory rules', () => {
       wifiNeedsPromiscuous,
       promiscuousNeedsInterface,
       imageOverridesKnown,
+      domainWithoutLocalhost,
     ]);
   });
 
@@ -260,5 +262,14 @@ describe('inventory rules', () => {
   ])('labelsAreValid %j', (labels, expected) => {
     const issues = labelsAreValid(inventory((r) => (r.nodes[0].labels = labels)), ctx);
     expect(issues.map((i) => i.path)).toEqual(expected);
+  });
+
+  it.each<[string, boolean, string[]]>([
+    ['revue.lan', true, []],
+    ['localhost', true, ['error cluster.domain']],
+    ['home.localhost', true, ['error cluster.domain']],
+    ['home.localhost', false, []],
+  ])('domainWithoutLocalhost: %s with Revue %s (its web UI switches host names on "localhost" in its URL)', (domain, revue, expected) => {
+    expect(pathsOf(domainWithoutLocalhost, inventory((r) => ((r.cluster.domain = domain), (r.workloads = { revue }))))).toEqual(expected);
   });
 });

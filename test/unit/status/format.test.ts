@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { REVUE_STOCK_LOGINS } from '../../../workloads/access.js';
 import { formatStatus, formatTable, wrap } from '../../../provision/status/format.js';
 import type { StatusReport } from '../../../provision/status/report.js';
 
@@ -34,8 +35,14 @@ const sample: StatusReport = {
   access: {
     ingressAddress: '192.168.1.240',
     urls: [{ name: 'Revue', url: 'http://frontend.revue.local/' }, { name: 'Traefik dashboard', url: 'http://traefik.revue.local/dashboard/' }],
-    hosts: ['frontend.revue.local', 'traefik.revue.local'],
-    hostsHint: 'Add to /etc/hosts (or point *.revue.local at 192.168.1.240 in your DNS): 192.168.1.240 frontend.revue.local traefik.revue.local',
+    hosts: ['frontend.revue.local', 'revue-frontend', 'traefik.revue.local'],
+    hostsEntries: [
+      { address: '192.168.1.240', lookup: 'kubectl -n kube-system get service traefik', target: { kind: 'ingress' }, names: ['frontend.revue.local', 'revue-frontend', 'traefik.revue.local'] },
+      { lookup: 'kubectl -n revue get service revue-media-server', target: { kind: 'service', namespace: 'revue', name: 'revue-media-server' }, names: ['revue-media-server'] },
+    ],
+    hostsHint:
+      "Add to /etc/hosts on the computer you browse from (Revue's web UI calls its services as revue-<service>, which no DNS zone for *.revue.local serves): for <revue-media-server-address> read the EXTERNAL-IP of kubectl -n revue get service revue-media-server.",
+    revueLogins: REVUE_STOCK_LOGINS,
   },
   problems: [
     'Node pi-3 (pi-3.local) could not be reached or probed: Could not connect to node pi-3 (pi-3.local:22): getaddrinfo ENOTFOUND pi-3.local. Check nodes[].host and ssh.port for pi-3 in the inventory, that the node is powered on, and that SSH is enabled on it.',
@@ -83,8 +90,14 @@ describe('formatStatus', () => {
         '  Ingress address: 192.168.1.240 (handed out to Traefik)',
         '  Revue              http://frontend.revue.local/',
         '  Traefik dashboard  http://traefik.revue.local/dashboard/',
-        '  Add to /etc/hosts (or point *.revue.local at 192.168.1.240 in your DNS): 192.168.1.240',
-        '  frontend.revue.local traefik.revue.local',
+        "  Add to /etc/hosts on the computer you browse from (Revue's web UI calls its services as",
+        '  revue-<service>, which no DNS zone for *.revue.local serves): for <revue-media-server-address>',
+        '  read the EXTERNAL-IP of kubectl -n revue get service revue-media-server.',
+        '    192.168.1.240 frontend.revue.local revue-frontend traefik.revue.local',
+        '    <revue-media-server-address> revue-media-server',
+        '  Revue logins: admin (role admin) and user (role guardian), both with password "user": Revue\'s',
+        '  stock users, open to anyone who reaches the web UI. Revue cannot change a password; replace its',
+        '  hash in the auth database as the README ("Revue\'s logins") shows.',
         '',
         '2 problems:',
         '  - Node pi-3 (pi-3.local) could not be reached or probed: Could not connect to node pi-3',

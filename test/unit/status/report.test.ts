@@ -157,8 +157,22 @@ describe('buildStatusReport', () => {
       services: [{ namespace: 'kube-system', name: 'traefik', requested: [], assigned: ['192.168.50.247'] }],
     });
     expect(report.access.ingressAddress).toBe('192.168.50.247');
-    expect(report.access.hostsHint).toMatch(/^Add to \/etc\/hosts \(or point \*\.revue\.lan at 192\.168\.50\.247 in your DNS\): 192\.168\.50\.247 /);
+    expect(report.access.hostsEntries[0]).toMatchObject({ address: '192.168.50.247', target: { kind: 'ingress' } });
+    expect(report.access.hostsEntries[0]!.names).toEqual(expect.arrayContaining(['alarm.revue.lan', 'revue-alarm']));
     expect(report.access.urls[0]).toEqual({ name: 'Revue', url: 'http://frontend.revue.lan/' });
+  });
+
+  it('the media server hosts line uses the address MetalLB handed to revue-media-server (the web UI loads cameras by that name)', () => {
+    const noFixed = labInventory({ network: { addresses: {} } });
+    const cluster = healthyCluster();
+    cluster.loadBalancers = [{ namespace: 'revue', name: 'revue-media-server', requested: [], assigned: ['192.168.50.248'] }];
+    const report = buildStatusReport(input({ inventory: noFixed, rendered: renderWorkloads(noFixed, { secrets: 'references' }), cluster: { server: 'pi-1', objects: cluster } }));
+    expect(report.access.hostsEntries.at(-1)).toEqual({
+      address: '192.168.50.248',
+      lookup: 'kubectl -n revue get service revue-media-server',
+      target: { kind: 'service', namespace: 'revue', name: 'revue-media-server' },
+      names: ['revue-media-server'],
+    });
   });
 
   it('an unreachable node: shown with null facts and its error, the others complete, exit 1', () => {

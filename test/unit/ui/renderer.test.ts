@@ -2,7 +2,11 @@ import { PassThrough } from 'node:stream';
 import type { Ora } from 'ora';
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../../provision/events.js';
-import { ProgressRenderer, type SpinnerFactory } from '../../../provision/ui/renderer.js';
+import type { RunReport } from '../../../provision/report.js';
+import { formatSummary, ProgressRenderer, type SpinnerFactory } from '../../../provision/ui/renderer.js';
+import { REVUE_STOCK_LOGINS, renderAccessInfo } from '../../../workloads/access.js';
+import { renderWorkloads } from '../../../workloads/render.js';
+import { labInventory } from '../workloads/helpers.js';
 
 /** Test double for ora: records what each spinner was asked to show and how it ended. */
 function recordingSpinners(): { factory: SpinnerFactory; log: string[] } {
@@ -76,5 +80,28 @@ describe('ProgressRenderer without a terminal', () => {
     r.handle(end('prepare'));
     r.handle(end('cluster'));
     expect(text).toBe('==> Preparing\n==> Installing K3s\n    pi-2: boot-config changed — 3 changes\n');
+  });
+});
+
+describe("formatSummary: up's access output", () => {
+  it('prints the URLs, the /etc/hosts lines (Traefik and the media server), the Grafana password command and the Revue logins', () => {
+    const inventory = labInventory();
+    const access = renderAccessInfo(inventory, renderWorkloads(inventory, { secrets: 'references' }));
+    const report: RunReport = { command: 'up', cluster: 'lab', ok: true, exitCode: 0, durationMs: 1, nodes: [], workloads: { ok: true, changed: true, summary: 'applied', access } };
+    const lines = formatSummary(report).split('\n');
+    const at = lines.indexOf(`  ${access.hostsHint}`);
+    expect(at).toBeGreaterThan(0);
+    expect(lines.slice(at + 1, at + 8)).toEqual([
+      '    192.168.50.240 alarm.revue.lan auth.revue.lan device.revue.lan frontend.revue.lan grafana.revue.lan',
+      '    192.168.50.240 kafka-ui.revue.lan location.revue.lan log.revue.lan monitoring.revue.lan',
+      '    192.168.50.240 notification.revue.lan prometheus.revue.lan recognition.revue.lan revue-alarm',
+      '    192.168.50.240 revue-auth revue-device revue-frontend revue-kafka-ui revue-location revue-log',
+      '    192.168.50.240 revue-monitoring revue-notification revue-recognition revue-user traefik.revue.lan',
+      '    192.168.50.240 user.revue.lan',
+      '    192.168.50.241 revue-media-server',
+    ]);
+    expect(lines).toContain(`  Grafana password: ${access.grafanaPassword}`);
+    expect(lines.at(-1)).toBe(`  ${REVUE_STOCK_LOGINS}`);
+    expect(REVUE_STOCK_LOGINS).toMatch(/admin .*user .*password "user".*README \("Revue's logins"\)/);
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Inventory } from '../../../provision/inventory/schema.js';
+import { formatHostsLines } from '../../../workloads/access.js';
 import { GET_NODES_JSON, REMOTE_APPLY_DIR } from '../../../workloads/apply.js';
 import { runWorkloadsPhase, WORKLOAD_SECRETS_FILE } from '../../../workloads/phase.js';
 import { ARMV82_LABEL, PHASES, renderWorkloads } from '../../../workloads/render.js';
@@ -81,7 +82,8 @@ describe('up on an empty cluster', () => {
     expect(w.events).toContainEqual({ type: 'info', message: result.capacity!.messages[0] });
     expect(result.access?.ingressAddress).toBe('192.168.50.240');
     expect(result.access?.urls).toContainEqual({ name: 'Grafana', url: 'http://grafana.revue.lan/' });
-    expect(result.access?.hostsHint).toContain('192.168.50.240 alarm.revue.lan');
+    expect(formatHostsLines(result.access!.hostsEntries)[0]).toMatch(/^192\.168\.50\.240 alarm\.revue\.lan /);
+    expect(formatHostsLines(result.access!.hostsEntries).at(-1)).toBe('192.168.50.241 revue-media-server');
     expect(result.access?.grafanaPassword).toContain('kubectl -n monitoring get secret grafana-admin');
   });
 

@@ -11,11 +11,11 @@ import {
   objectsOfPhase,
   packageRoot,
   podSpecOf,
-  renderAccessInfo,
   renderMetallbPools,
   renderWorkloads,
   synthYaml,
 } from '../../../workloads/render.js';
+import { formatHostsLines, renderAccessInfo } from '../../../workloads/access.js';
 import { CHARTS, REVUE_SERVICES } from '../../../workloads/images.js';
 import { MONGO_SERVICES, generateWorkloadSecrets } from '../../../workloads/secrets.js';
 import { labInventory, minimalInventory } from './helpers.js';
@@ -105,7 +105,7 @@ describe('renderWorkloads — the full lab inventory', () => {
       'PLAINTEXT://revue-kafka-1:9092,EXTERNAL://192.168.50.242:9094',
     );
     expect(env(find(objects, 'Deployment', 'revue-kafka-2'), 'KAFKA_CFG_ADVERTISED_LISTENERS')?.value).toBe(
-      'PLAINTEXT://revue-kafka-2:9093,EXTERNAL://192.168.50.243:9095',
+      'PLAINTEXT://revue-kafka-2:9092,EXTERNAL://192.168.50.243:9095',
     );
     expect(env(find(objects, 'Deployment', 'revue-kafka-1'), 'KAFKA_CFG_ZOOKEEPER_CONNECT')?.value).toBe('revue-zookeeper-1:2181,revue-zookeeper-2:2182');
     for (const n of [1, 2]) {
@@ -137,7 +137,7 @@ describe('renderWorkloads — the full lab inventory', () => {
     ]);
   });
 
-  it('routes every host upstream routes as <service>.<domain>', () => {
+  it('routes every host upstream routes as <service>.<domain> and as upstream\'s revue-<service>', () => {
     const hosts = objects
       .filter((o) => o.kind === 'IngressRoute')
       .flatMap((o) => (o.spec as any).routes.map((r: any) => `${o.metadata.namespace}:${r.match}`))
@@ -145,9 +145,9 @@ describe('renderWorkloads — the full lab inventory', () => {
     expect(hosts).toEqual(
       [
         ...['alarm', 'auth', 'device', 'frontend', 'location', 'log', 'monitoring', 'notification', 'recognition', 'user'].map(
-          (s) => `revue:Host(\`${s}.revue.lan\`)`,
+          (s) => `revue:Host(\`${s}.revue.lan\`) || Host(\`revue-${s}\`)`,
         ),
-        'revue:Host(`kafka-ui.revue.lan`)',
+        'revue:Host(`kafka-ui.revue.lan`) || Host(`revue-kafka-ui`)',
         'monitoring:Host(`grafana.revue.lan`)',
         'monitoring:Host(`prometheus.revue.lan`)',
       ].sort(),
@@ -339,7 +339,7 @@ describe('packageRoot', () => {
 });
 
 describe('renderAccessInfo', () => {
-  it('lists the URLs, every routed host on the ingress address, and how to read the Grafana password', () => {
+  it('lists the URLs, every routed host on the ingress address, the media server on its own, the Grafana password and the Revue logins', () => {
     const inv = labInventory();
     const info = renderAccessInfo(inv, renderWorkloads(inv, { secrets: 'references' }));
     expect(info.urls).toEqual([
@@ -349,22 +349,55 @@ describe('renderAccessInfo', () => {
       { name: 'Traefik dashboard', url: 'http://traefik.revue.lan/dashboard/' },
       { name: 'Kafka UI', url: 'http://kafka-ui.revue.lan/' },
     ]);
-    expect(info.hosts).toHaveLength(14);
-    expect(info.hostsHint).toBe(`Add to /etc/hosts (or point *.revue.lan at 192.168.50.240 in your DNS): 192.168.50.240 ${info.hosts.join(' ')}`);
-    expect(info.hostsHint).toContain(' auth.revue.lan ');
+    // 11 Revue names twice (<service>.<domain> and revue-<service>), Grafana, Prometheus, Traefik.
+    expect(info.hosts).toHaveLength(25);
+    expect(info.hosts).toEqual(expect.arrayContaining(['auth.revue.lan', 'revue-auth', 'revue-kafka-ui', 'traefik.revue.lan']));
+    expect(info.hostsEntries).toEqual([
+      { address: '192.168.50.240', lookup: 'kubectl -n kube-system get service traefik', target: { kind: 'ingress' }, names: info.hosts },
+      { address: '192.168.50.241', lookup: 'kubectl -n revue get service revue-media-server', target: { kind: 'service', namespace: 'revue', name: 'revue-media-server' }, names: ['revue-media-server'] },
+    ]);
+    expect(info.hostsHint).toBe(
+      "Add to /etc/hosts on the computer you browse from (Revue's web UI calls its services as revue-<service>, which no DNS zone for *.revue.lan serves):",
+    );
+    expect(formatHostsLines(info.hostsEntries)).toEqual([
+      '192.168.50.240 alarm.revue.lan auth.revue.lan device.revue.lan frontend.revue.lan grafana.revue.lan',
+      '192.168.50.240 kafka-ui.revue.lan location.revue.lan log.revue.lan monitoring.revue.lan',
+      '192.168.50.240 notification.revue.lan prometheus.revue.lan recognition.revue.lan revue-alarm',
+      '192.168.50.240 revue-auth revue-device revue-frontend revue-kafka-ui revue-location revue-log',
+      '192.168.50.240 revue-monitoring revue-notification revue-recognition revue-user traefik.revue.lan',
+      '192.168.50.240 user.revue.lan',
+      '192.168.50.241 revue-media-server',
+    ]);
     expect(info.grafanaPassword).toBe(
       "Grafana user admin; password: kubectl -n monitoring get secret grafana-admin -o jsonpath='{.data.admin-password}' | base64 -d; echo",
     );
+    expect(info.revueLogins).toMatch(/^Revue logins: admin \(role admin\) and user \(role guardian\), both with password "user"/);
   });
 
-  it('without a fixed address or monitoring: a DNS hint with the address to look up, no Grafana', () => {
+  it('without a fixed address or monitoring: placeholders and where to read the addresses, no Grafana', () => {
     const inv = minimalInventory();
     const noMon = { ...inv, workloads: { ...inv.workloads, monitoring: false } };
     const info = renderAccessInfo(noMon, renderWorkloads(noMon, { secrets: 'references' }));
     expect(info.ingressAddress).toBeUndefined();
-    expect(info.hostsHint).toMatch(/^Point \*\.revue\.local at Traefik's address/);
+    expect(info.hostsHint).toMatch(/: for <traefik-address> read the EXTERNAL-IP of kubectl -n kube-system get service traefik; for <revue-media-server-address> read /);
     expect(info.grafanaPassword).toBeUndefined();
     expect(info.urls.map((u) => u.name)).toEqual(['Revue', 'Traefik dashboard', 'Kafka UI']);
-    expect(renderAccessInfo(noMon, [], '10.0.0.9').hostsHint).toContain(': 10.0.0.9 traefik.revue.local');
+    expect(formatHostsLines(renderAccessInfo(noMon, [], '10.0.0.9').hostsEntries)).toEqual(['10.0.0.9 traefik.revue.local']);
+  });
+
+  it('without Revue: no revue-* names, no media server line, no Revue logins', () => {
+    const inv = labInventory({ workloads: { revue: false } });
+    const info = renderAccessInfo(inv, renderWorkloads(inv, { secrets: 'references' }));
+    expect(info.hosts).toEqual(['grafana.revue.lan', 'prometheus.revue.lan', 'traefik.revue.lan']);
+    expect(info.hostsEntries).toHaveLength(1);
+    expect(info.hostsHint).toBe('Add to /etc/hosts on the computer you browse from:');
+    expect(info.revueLogins).toBeUndefined();
+  });
+
+  it('formatHostsLines keeps every line within the width, one address per line', () => {
+    const names = Array.from({ length: 30 }, (_, i) => `service-number-${i}.revue.lan`);
+    const lines = formatHostsLines([{ address: '192.168.1.240', lookup: '', target: { kind: 'ingress' }, names }], 80);
+    expect(lines.every((l) => l.length <= 80 && l.startsWith('192.168.1.240 '))).toBe(true);
+    expect(lines.flatMap((l) => l.split(' ').slice(1))).toEqual(names);
   });
 });
