@@ -35,8 +35,12 @@ export interface WorkloadsReport {
   summary: string;
   error?: string;
   capacity?: unknown;
-  access?: { ingressAddress?: string; urls: { name: string; url: string }[]; hosts: string[]; hostsHint: string; grafanaPassword?: string };
+  access?: { ingressAddress?: string; ingressSource?: 'cluster' | 'inventory'; urls: { name: string; url: string }[]; hosts: string[]; hostsHint: string; grafanaPassword?: string };
   pruned?: string[];
+  /** Objects holding data no longer deployed and left in the cluster (no consent to delete them); in a plan, those up would ask about. */
+  keptData?: string[];
+  /** The kubectl commands that delete keptData by hand. */
+  deleteDataCommands?: string[];
   phases?: unknown[];
 }
 

@@ -632,8 +632,13 @@ export function synthYaml(objects: K8sObject[]): string {
 // What to tell the operator at the end of `up`
 
 export interface AccessInfo {
-  /** Traefik's LoadBalancer address: the inventory's fixed one, or the one read from the cluster. */
+  /** Traefik's LoadBalancer address: the one read from the cluster, else the inventory's fixed one. */
   ingressAddress?: string;
+  /**
+   * Where ingressAddress comes from: `cluster` = read from the Traefik Service's status.loadBalancer.ingress (MetalLB
+   * handed it out); `inventory` = network.addresses.ingress, asked for but not seen on the Service.
+   */
+  ingressSource?: 'cluster' | 'inventory';
   urls: { name: string; url: string }[];
   /** Every routed host name, sorted. */
   hosts: string[];
@@ -644,10 +649,12 @@ export interface AccessInfo {
 }
 
 /**
- * URLs, host names and hints for the rendered workloads. Pure. `ingressAddress` overrides the inventory's fixed
- * address (pass the address MetalLB actually assigned when the inventory sets none).
+ * URLs, host names and hints for the rendered workloads. Pure. `assignedIngress` is the address the Traefik Service
+ * has in the cluster (status.loadBalancer.ingress); without it the inventory's fixed address is used, marked as such.
  */
-export function renderAccessInfo(inventory: Inventory, objects: K8sObject[], ingressAddress = inventory.network.addresses.ingress): AccessInfo {
+export function renderAccessInfo(inventory: Inventory, objects: K8sObject[], assignedIngress?: string): AccessInfo {
+  const ingressAddress = assignedIngress ?? inventory.network.addresses.ingress;
+  const ingressSource = assignedIngress ? 'cluster' : ingressAddress ? 'inventory' : undefined;
   const domain = inventory.cluster.domain;
   const routed = objects
     .filter((o) => o.kind === 'IngressRoute')
@@ -665,6 +672,7 @@ export function renderAccessInfo(inventory: Inventory, objects: K8sObject[], ing
     : `Point *.${domain} at Traefik's address (kubectl -n kube-system get service traefik) in /etc/hosts or your DNS.`;
   return {
     ...(ingressAddress ? { ingressAddress } : {}),
+    ...(ingressSource ? { ingressSource } : {}),
     urls,
     hosts,
     hostsHint,

@@ -192,7 +192,7 @@ export function buildStatusReport(input: StatusInput): StatusReport {
 
   // ---- access: the address Traefik really got, else the inventory's fixed one
   const traefik = services.find((s) => s.namespace === TRAEFIK.namespace && s.name === TRAEFIK.name);
-  const access = renderAccessInfo(inventory, rendered, traefik?.assigned[0] ?? inventory.network.addresses.ingress);
+  const access = renderAccessInfo(inventory, rendered, traefik?.assigned[0]);
 
   const ok = problems.length === 0;
   return {
