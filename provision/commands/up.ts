@@ -57,7 +57,15 @@ export async function runUpCommand(
         log.event(event);
         renderer.handle(event);
       },
-      openTransport: offline ? undefined : transportOpener(inventory, { log }),
+      openTransport: offline
+        ? undefined
+        : transportOpener(inventory, {
+            log,
+            emit: (event) => {
+              log.event(event);
+              renderer.handle(event);
+            },
+          }),
       confirm: consent.kind === 'ask' ? (pending) => confirmChanges(pending, renderer, log) : undefined,
       pruneData: dataConsent === 'given',
       confirmDataRemoval: dataConsent === 'ask' ? (removals) => confirmDataRemoval(inventory.cluster.name, removals, renderer, log) : undefined,
