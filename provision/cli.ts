@@ -47,11 +47,12 @@ Exit codes:
 
   withCommon(program.command('up'))
     .description('probe every node and change what differs: boot config, hostname, reboots (only when needed)')
-    .option('-y, --yes', 'do not ask for confirmation on a terminal')
+    .option('-y, --yes', 'apply without asking (needed when stdin is not a terminal); never deletes data by itself')
+    .option('--prune-data', 'also delete what holds data (volume claims, namespaces, charts with volumes) that the inventory no longer deploys')
     .option('--kubeconfig <file>', 'merge the cluster\'s kubeconfig here (default: first path of $KUBECONFIG, else ~/.kube/config)')
     .option('--force', 'deploy the workloads even when their minimum requests do not fit the cluster')
     .option('--reapply', 're-apply every workload even when the cluster matches the last apply (restores objects edited by hand)')
-    .action(async (opts: CommonOptions & { force?: boolean; reapply?: boolean; kubeconfig?: string }) => {
+    .action(async (opts: CommonOptions & { force?: boolean; reapply?: boolean; kubeconfig?: string; pruneData?: boolean }) => {
       const { runUpCommand } = await import('./commands/up.js');
       setExitCode(await runUpCommand('up', opts));
     });

@@ -17,7 +17,10 @@ import { runClusterPhase } from '../cluster/phase.js';
 import { firstServerOf } from '../cluster/config.js';
 import { PHASES, objectsOfPhase, renderWorkloads } from '../workloads/render.js';
 import { runWorkloadsPhase } from '../workloads/phase.js';
-import { fastCheckProbeSection, nodesFromFastCheck } from '../workloads/fastpath.js';
+import { fastCheckProbeSection, nodesFromFastCheck, staleFromFastCheck } from '../workloads/fastpath.js';
+import { describeRef } from '../workloads/apply.js';
+import { describeDataRemoval, splitPrune } from '../workloads/prune.js';
+import type { K8sObject } from '../workloads/render.js';
 
 export interface PendingNode {
   node: string;
@@ -44,6 +47,10 @@ export interface PipelineOptions {
   reapply?: boolean;
   /** Asked once, after the plan, before anything changes (TTY without --yes). */
   confirm?: (pending: PendingNode[]) => Promise<boolean>;
+  /** Delete data-holding objects the inventory no longer deploys (up --prune-data); see WorkloadsPhaseOptions. */
+  pruneData?: boolean;
+  /** Asks on its own whether to delete those (a terminal without --yes); absent: they are kept unless pruneData. */
+  confirmDataRemoval?: (removals: string[]) => Promise<boolean>;
 }
 
 /** One node's run: its connection (opened once, reused by every step) and what it has reported. */
@@ -80,11 +87,19 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
   const pageSizes = readPageSizeCache(opts.stateDir);
   // The workloads fast check rides in the first server's probe: a converged re-run then asks it nothing more. It is
   // rendered once that server is connected, while the other handshakes are still under way, not before dialling.
-  let fastCheck: ReturnType<typeof fastCheckProbeSection> | undefined;
+  let fastCheck: (ReturnType<typeof fastCheckProbeSection> & { objects: K8sObject[] }) | undefined;
   const probeExtras: ProbeExtras = {
     firstServer: firstServerOf(inventory)?.name,
     reapply: opts.reapply,
-    fastCheck: opts.openTransport && !opts.reapply ? () => (fastCheck ??= fastCheckProbeSection(renderWorkloads(inventory, { secrets: 'references' }))) : undefined,
+    fastCheck: opts.openTransport && !opts.reapply
+      ? () => {
+          if (!fastCheck) {
+            const objects = renderWorkloads(inventory, { secrets: 'references' });
+            fastCheck = { ...fastCheckProbeSection(objects), objects };
+          }
+          return fastCheck;
+        }
+      : undefined,
   };
   const sessions = inventory.nodes.map<NodeSession>((node) => ({
     node,
@@ -124,6 +139,8 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
         .filter((s) => !s.report.error)
         .map((s) => ({ node: s.node.name, changes: [...s.prepareChanges.map(describeChange), ...(clusterPlans.get(s.node.name) ?? []).map(describeClusterChange)] }))
         .filter((p) => p.changes.length > 0);
+      const removals = first && fastCheck && first.fastCheckOutput ? workloadRemovals(first.node.name, first.fastCheckOutput, fastCheck.objects) : undefined;
+      if (removals) pending.push(removals);
       const go = pending.length === 0 || (await opts.confirm(pending));
       if (!go) {
         for (const s of sessions.filter((x) => pending.some((p) => p.node === x.node.name))) markFailed(s, 'not applied: the operator declined');
@@ -168,6 +185,23 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
 }
 
 /**
+ * The workload objects a run would remove, as read by the first server's probe (its fast check), for the plan up shows
+ * before asking; those holding data are marked as asked for on their own. Undefined when there are none.
+ */
+function workloadRemovals(server: string, fastCheckOutput: string, objects: K8sObject[]): PendingNode | undefined {
+  const stale = staleFromFastCheck(fastCheckOutput, objects);
+  if (!stale || stale.length === 0) return undefined;
+  const { remove, data } = splitPrune(stale);
+  return {
+    node: `workloads (on ${server})`,
+    changes: [
+      ...remove.map((r) => `remove ${describeRef(r)}`),
+      ...data.map((r) => `remove ${describeDataRemoval(r)} — holds data: asked for on its own later, kept unless you type the cluster name (or pass --prune-data)`),
+    ],
+  };
+}
+
+/**
  * Workloads need the first server's K3s. Offline, or before K3s exists there (a plan for new nodes), the
  * plan lists what would be applied from the rendered manifests alone.
  */
@@ -200,10 +234,24 @@ async function workloadsStage(opts: PipelineOptions, sessions: NodeSession[], { 
     nodes: sessions.filter((s) => s.facts && !s.report.error).map((s) => ({ node: s.node, facts: s.facts! })),
     force: opts.force,
     reapply: opts.reapply,
+    pruneData: opts.pruneData,
+    confirmDataRemoval: opts.confirmDataRemoval,
     ...(nodesJson !== undefined ? { nodesJson } : {}),
     ...(probedFastCheck ? { probedFastCheck } : {}),
   });
-  return { fastPath: result.fastPath, ok: result.ok, changed: result.changed, summary: result.summary, error: result.error, capacity: result.capacity, access: result.access, pruned: result.pruned, phases: result.phases };
+  return {
+    fastPath: result.fastPath,
+    ok: result.ok,
+    changed: result.changed,
+    summary: result.summary,
+    error: result.error,
+    capacity: result.capacity,
+    access: result.access,
+    pruned: result.pruned,
+    keptData: result.keptData,
+    deleteDataCommands: result.deleteDataCommands,
+    phases: result.phases,
+  };
 }
 
 function cpuMsSoFar(): number {

@@ -38,6 +38,10 @@ export interface WorkloadsReport {
   capacity?: unknown;
   access?: AccessInfo;
   pruned?: string[];
+  /** Objects holding data no longer deployed and left in the cluster (no consent to delete them); in a plan, those up would ask about. */
+  keptData?: string[];
+  /** The kubectl commands that delete keptData by hand. */
+  deleteDataCommands?: string[];
   phases?: unknown[];
 }
 

@@ -26,8 +26,13 @@ export interface HostsEntry {
 }
 
 export interface AccessInfo {
-  /** Traefik's LoadBalancer address: the inventory's fixed one, or the one read from the cluster. */
+  /** Traefik's LoadBalancer address: the one read from the cluster, else the inventory's fixed one. */
   ingressAddress?: string;
+  /**
+   * Where ingressAddress comes from: `cluster` = read from the Traefik Service's status.loadBalancer.ingress (MetalLB
+   * handed it out); `inventory` = network.addresses.ingress, asked for but not seen on the Service.
+   */
+  ingressSource?: 'cluster' | 'inventory';
   urls: { name: string; url: string }[];
   /** Every routed host name, sorted. */
   hosts: string[];
@@ -51,15 +56,14 @@ export const REVUE_STOCK_LOGINS =
   '("Revue\'s logins") shows.';
 
 /**
- * URLs, host names and hints for the rendered workloads. `ingressAddress` overrides the inventory's fixed address (pass
- * the address MetalLB actually assigned when the inventory sets none); `mediaServerAddress` likewise for the media server.
+ * URLs, host names and hints for the rendered workloads. `assignedIngress` is the address the Traefik Service has in the
+ * cluster (status.loadBalancer.ingress); without it the inventory's fixed address is used, marked as such
+ * (`ingressSource`). `assignedMediaServer` likewise for the media server.
  */
-export function renderAccessInfo(
-  inventory: Inventory,
-  objects: K8sObject[],
-  ingressAddress = inventory.network.addresses.ingress,
-  mediaServerAddress = inventory.network.addresses.mediaServer,
-): AccessInfo {
+export function renderAccessInfo(inventory: Inventory, objects: K8sObject[], assignedIngress?: string, assignedMediaServer?: string): AccessInfo {
+  const ingressAddress = assignedIngress ?? inventory.network.addresses.ingress;
+  const ingressSource = assignedIngress ? 'cluster' : ingressAddress ? 'inventory' : undefined;
+  const mediaServerAddress = assignedMediaServer ?? inventory.network.addresses.mediaServer;
   const domain = inventory.cluster.domain;
   const namespace = inventory.workloads.namespace;
   const routed = objects
@@ -98,6 +102,7 @@ export function renderAccessInfo(
 
   return {
     ...(ingressAddress ? { ingressAddress } : {}),
+    ...(ingressSource ? { ingressSource } : {}),
     urls,
     hosts,
     hostsEntries,

@@ -3,7 +3,7 @@ import { K3S_BINARY_PATH, K3S_KUBECONFIG_PATH } from '../cluster/paths.js';
 import type { ProbeSection } from '../provision/steps/probe.js';
 import { shQuote } from '../provision/transport/commands.js';
 import { parseNodeLabels, parseNotReady, planNodeLabels, resourceOf, splitJsonDocuments, waitTargetOf, type NotReady, type WaitTarget } from './apply.js';
-import { objectKey, refOf, type ObjectRef } from './prune.js';
+import { objectKey, planPrune, refOf, splitPrune, type ObjectRef } from './prune.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PHASES, canonicalJson, objectsOfPhase, synthYaml, type K8sObject, type Phase } from './render.js';
 
 /**
@@ -121,7 +121,9 @@ const READINESS_KINDS = 'nodes,deployments.apps,statefulsets.apps,daemonsets.app
  * `start` puts them in the background of the current shell, `collect` waits for them and prints.
  */
 export function buildFastCheckParts(objects: K8sObject[]): { start: string; collect: string } {
-  const resources = [...new Set(['configmap', ...objects.map((o) => resourceOf(o.apiVersion, o.kind))])].sort();
+  // Data kept by an earlier run (splitPrune) is of these kinds whatever is rendered now: listed so a re-run sees it.
+  const dataKinds = ['namespace', 'persistentvolumeclaim', 'secret', ...(objects.some((o) => o.apiVersion.startsWith('helm.cattle.io/')) ? ['helmchart.helm.cattle.io'] : [])];
+  const resources = [...new Set(['configmap', ...dataKinds, ...objects.map((o) => resourceOf(o.apiVersion, o.kind))])].sort();
   return {
     start: [
       'fc=/run/revue-pi-fast-check.$$',
@@ -179,10 +181,20 @@ export interface FastPathInput {
   desiredLabels: { node: string; labels: Record<string, string> }[];
   /** What buildFastCheckCommand printed. */
   output: string;
+  /** up --prune-data: data kept by earlier runs is to be deleted, so a cluster still holding some is not as wanted. */
+  pruneData?: boolean;
 }
 
 export type FastPathDecision =
-  | { take: true; record: AppliedRecord; missingNodes: string[]; /** kube-system/traefik's load-balancer address, if it has one. */ traefikAddress?: string }
+  | {
+      take: true;
+      record: AppliedRecord;
+      missingNodes: string[];
+      /** kube-system/traefik's load-balancer address, if it has one. */
+      traefikAddress?: string;
+      /** Objects holding data that earlier runs kept when the inventory stopped deploying them (splitPrune). */
+      keptData: ObjectRef[];
+    }
   /** recordSeen: whether the record is in the cluster (absent: unknown, the output could not be read). */
   | { take: false; reason: string; recordSeen?: boolean };
 
@@ -192,6 +204,30 @@ interface Item {
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
   data?: Record<string, unknown>;
   status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
+}
+
+function refOfItem(i: Item): ObjectRef {
+  return {
+    apiVersion: String(i.apiVersion ?? ''),
+    kind: String(i.kind ?? ''),
+    ...(i.metadata?.namespace ? { namespace: i.metadata.namespace } : {}),
+    name: String(i.metadata?.name ?? ''),
+    ...(i.metadata?.labels ? { labels: i.metadata.labels } : {}),
+  };
+}
+
+/**
+ * What a run would remove, read from the fast check's output (its first list: the managed objects): planPrune against
+ * the render. Undefined when the output is not the fast check's. For the plan `up` shows before asking.
+ */
+export function staleFromFastCheck(output: string, objects: K8sObject[]): ObjectRef[] | undefined {
+  try {
+    const docs = splitJsonDocuments(output).map((d) => JSON.parse(d) as { items?: Item[] });
+    if (docs.length !== 2 || !Array.isArray(docs[0]!.items)) return undefined;
+    return planPrune(docs[0]!.items.map(refOfItem).filter((r) => !isAppliedRecord(r)), objects);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -211,7 +247,6 @@ export function decideFastPath(input: FastPathInput): FastPathDecision {
   }
   if (docs.length !== 2) return { take: false, reason: `kubectl printed ${docs.length} lists instead of 2` };
   const [managed, cluster] = docs as [Item[], Item[]];
-  const refOfItem = (i: Item): ObjectRef => ({ apiVersion: String(i.apiVersion ?? ''), kind: String(i.kind ?? ''), ...(i.metadata?.namespace ? { namespace: i.metadata.namespace } : {}), name: String(i.metadata?.name ?? '') });
 
   const recordItem = managed.find((i) => isAppliedRecord(refOfItem(i)));
   const no = (reason: string): FastPathDecision => ({ take: false, reason, recordSeen: recordItem !== undefined });
@@ -232,8 +267,11 @@ export function decideFastPath(input: FastPathInput): FastPathDecision {
   const live = new Set(managed.filter((i) => !isAppliedRecord(refOfItem(i))).map((i) => objectKey(refOfItem(i))));
   const missing = [...wanted].filter((k) => !live.has(k)).sort();
   if (missing.length > 0) return no(`${missing.length} object(s) missing from the cluster (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
-  const extra = [...live].filter((k) => !wanted.has(k)).sort();
+  // What is no longer rendered: removals mean work; data kept by an earlier run (no consent to delete it) does not.
+  const { remove, data } = splitPrune(planPrune(managed.filter((i) => !isAppliedRecord(refOfItem(i))).map(refOfItem), input.objects));
+  const extra = remove.map(objectKey);
   if (extra.length > 0) return no(`${extra.length} object(s) to remove (${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ', …' : ''})`);
+  if (data.length > 0 && input.pruneData) return no(`${data.length} object(s) holding data to delete (--prune-data)`);
 
   const nodes = cluster.filter((i) => i.kind === 'Node');
   const { changes, missing: missingNodes } = planNodeLabels(input.desiredLabels, parseNodeLabels(JSON.stringify({ items: nodes })));
@@ -249,7 +287,7 @@ export function decideFastPath(input: FastPathInput): FastPathDecision {
   if (notReady.length > 0) return no(`not everything is ready (${notReady.slice(0, 3).map((n) => `${n.kind} ${n.namespace ? `${n.namespace}/` : ''}${n.name}: ${n.reason}`).join('; ')})`);
   const traefik = cluster.find((i) => i.kind === 'Service' && i.metadata?.namespace === 'kube-system' && i.metadata?.name === 'traefik');
   const traefikAddress = traefik?.status?.loadBalancer?.ingress?.find((i) => i.ip)?.ip;
-  return { take: true, record, missingNodes, ...(traefikAddress ? { traefikAddress } : {}) };
+  return { take: true, record, missingNodes, ...(traefikAddress ? { traefikAddress } : {}), keptData: data };
 }
 
 /** The items of the cluster-wide list a wait target names (what buildReadinessCommand would have listed). */

@@ -41,7 +41,7 @@ import {
 } from './apply.js';
 import { checkCapacity, nodeCapacityFrom, type Resources } from './checks.js';
 import { appliedRecordOf, appliedRecordRef, buildFastCheckCommand, decideFastPath, isAppliedRecord, synthAppliedRecord, type FastPathDecision } from './fastpath.js';
-import { objectKey, planPrune, refOf, type ObjectRef } from './prune.js';
+import { buildDeleteDataCommands, describeDataRemoval, objectKey, planPrune, refOf, splitPrune, type ObjectRef } from './prune.js';
 import { type AccessInfo, renderAccessInfo } from './access.js';
 import { PHASES, objectsOfPhase, packageRoot, renderWorkloads, synthYaml, type K8sObject, type Phase } from './render.js';
 import { allSecretValues, reconcileWorkloadSecrets, type WorkloadSecrets } from './secrets.js';
@@ -69,6 +69,13 @@ export interface WorkloadsPhaseOptions {
    * field edited by hand (kubectl edit) — a re-apply puts those back.
    */
   reapply?: boolean;
+  /**
+   * Delete objects that hold data (volume claims, namespaces, charts with volumes) that the inventory no longer
+   * renders (`up --prune-data`). Without it, and without `confirmDataRemoval` saying yes, they are kept.
+   */
+  pruneData?: boolean;
+  /** Asks the operator, on its own, whether to delete these data-holding objects (a terminal; undefined: never asked). */
+  confirmDataRemoval?: (removals: string[]) => Promise<boolean>;
   /** Bound of each apply phase, apply and wait together (default 10 min: image pulls on a Pi are slow). */
   phaseTimeoutMs?: number;
   /** `kubectl get nodes -o json` from moments ago (the cluster phase's last Ready check): labels are planned from it. */
@@ -114,6 +121,13 @@ export interface WorkloadsPhaseResult {
   phases: WorkloadPhaseReport[];
   /** Objects removed because the inventory no longer renders them (`Kind namespace/name`); planned ones in a plan. */
   pruned: string[];
+  /**
+   * Objects holding data that the inventory no longer renders, left in the cluster because no one consented to
+   * deleting them (`up --prune-data` or the cluster name typed at a terminal); in a plan, those up would ask about.
+   * `deleteDataCommands` deletes them by hand.
+   */
+  keptData: string[];
+  deleteDataCommands: string[];
   /** Where the workload secrets are kept (never their values). */
   secretsFile?: string;
   access?: AccessInfo;
@@ -133,7 +147,7 @@ const DEFAULT_PHASE_TIMEOUT_MS = 600_000;
 export async function runWorkloadsPhase(opts: WorkloadsPhaseOptions): Promise<WorkloadsPhaseResult> {
   const { emit } = opts;
   emit({ type: 'phase-start', phase: PHASE, title: opts.command === 'up' ? 'Deploying MetalLB, Traefik config, monitoring and Revue' : 'Planning the workloads' });
-  const result: WorkloadsPhaseResult = { ok: true, changed: false, nodeLabels: [], phases: [], pruned: [], summary: '' };
+  const result: WorkloadsPhaseResult = { ok: true, changed: false, nodeLabels: [], phases: [], pruned: [], keptData: [], deleteDataCommands: [], summary: '' };
   try {
     await run(opts, result);
   } catch (error) {
@@ -197,6 +211,7 @@ async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): P
     log.write(`workloads: fast path ${decision.take ? 'taken: the cluster is as the last complete apply left it, nothing applied' : `not taken: ${decision.reason}`}`);
     if (decision.take) {
       await reportUnchanged(opts, result, objects, decision.missingNodes, decision.traefikAddress);
+      if (decision.keptData.length > 0) keepData(opts, result, decision.keptData);
       return;
     }
     recordMayExist = decision.recordSeen !== false;
@@ -224,8 +239,20 @@ async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): P
       emit({ type: 'node-step', phase: PHASE, node: server, step: phase, status: 'planned', detail: plan });
     }
     if (live) {
-      result.pruned = planPrune(live, objects).map(describeRef);
+      const { remove, data } = splitPrune(planPrune(live, objects));
+      result.pruned = remove.map(describeRef);
       if (result.pruned.length > 0) emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'planned', detail: `would remove ${result.pruned.join(', ')}` });
+      if (data.length > 0) {
+        keepData(opts, result, data);
+        emit({
+          type: 'node-step',
+          phase: PHASE,
+          node: server,
+          step: 'prune-data',
+          status: 'planned',
+          detail: `holds data, so up asks on its own before removing it (type the cluster name, or --prune-data) and keeps it otherwise: ${data.map(describeDataRemoval).join(', ')}`,
+        });
+      }
     }
     result.changed = result.nodeLabels.length > 0 || result.pruned.length > 0 || (liveKeys ? objects.some((o) => !liveKeys.has(objectKey(refOf(o)))) : true);
     result.access = renderAccessInfo(inventory, objects);
@@ -263,8 +290,8 @@ async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): P
   if (!result.ok) return;
   await writeAppliedRecord(opts, objects);
 
-  const ingress = inventory.network.addresses.ingress ?? (await traefikAddress(transport));
-  result.access = renderAccessInfo(inventory, objects, ingress);
+  // What the Service has, never what the inventory asked for: up says only what it read.
+  result.access = renderAccessInfo(inventory, objects, await traefikAddress(transport));
 }
 
 // ---- secrets ------------------------------------------------------------------------------------------------
@@ -485,17 +512,23 @@ async function prune(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, 
     return;
   }
   const stale = planPrune(live, objects);
-  if (stale.length === 0) {
+  const { data } = splitPrune(stale);
+  // Data goes only with the operator's own consent, asked for apart from everything else; never implied by --yes.
+  let deleteData = false;
+  if (data.length > 0) {
+    if (opts.pruneData) deleteData = true;
+    else if (opts.confirmDataRemoval) deleteData = await opts.confirmDataRemoval(data.map(describeDataRemoval));
+    log.write(`[${server}] ${data.length} object(s) holding data no longer rendered: ${deleteData ? (opts.pruneData ? 'deleting (--prune-data)' : 'deleting (the operator typed the cluster name)') : 'kept'}: ${data.map(describeRef).join(', ')}`);
+  }
+  const toDelete = deleteData ? stale : stale.filter((r) => !data.includes(r));
+  if (!deleteData && data.length > 0) keepData(opts, result, data);
+  if (toDelete.length === 0) {
     emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'unchanged' });
     return;
   }
-  const volumes = stale.filter((r) => r.kind === 'PersistentVolumeClaim');
-  if (volumes.length > 0) {
-    emit({ type: 'warning', message: `Removing ${volumes.map(describeRef).join(', ')}: the data on those volumes is deleted with them (local-path).` });
-  }
-  emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'running', detail: `removing ${stale.length} objects` });
-  const r = await transport.run(buildDeleteCommand(stale), { sudo: true, timeoutMs: opts.phaseTimeoutMs ?? DEFAULT_PHASE_TIMEOUT_MS });
-  result.pruned = stale.map(describeRef);
+  emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'running', detail: `removing ${toDelete.length} objects` });
+  const r = await transport.run(buildDeleteCommand(toDelete), { sudo: true, timeoutMs: opts.phaseTimeoutMs ?? DEFAULT_PHASE_TIMEOUT_MS });
+  result.pruned = toDelete.map(describeRef);
   result.changed = true;
   for (const p of result.pruned) log.write(`[${server}] removed ${p} (no longer in the inventory's workloads)`);
   if (r.code !== 0) {
@@ -504,6 +537,18 @@ async function prune(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, 
     return;
   }
   emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'changed', detail: `removed ${result.pruned.length}: ${result.pruned.join(', ')}` });
+}
+
+/** Records data-holding objects left in the cluster, and says how to delete them. */
+function keepData(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, data: ObjectRef[]): void {
+  result.keptData = data.map(describeRef);
+  result.deleteDataCommands = buildDeleteDataCommands(opts.inventory.cluster.name, data);
+  if (opts.command === 'plan') return;
+  const text =
+    `Kept ${data.length} object${data.length === 1 ? '' : 's'} holding data that the inventory no longer deploys: ${result.keptData.join(', ')}. ` +
+    `To delete them, with their data: run up --prune-data, or\n${result.deleteDataCommands.map((c) => `      ${c}`).join('\n')}`;
+  opts.log.write(text);
+  opts.emit({ type: 'warning', message: text });
 }
 
 // ---- the no-op fast path -------------------------------------------------------------------------------------
@@ -523,7 +568,7 @@ async function checkFastPath(opts: WorkloadsPhaseOptions, objects: K8sObject[]):
   const r = probed ?? (await opts.firstServer.transport.run(command, { sudo: true, timeoutMs: 60_000 }).catch((error: unknown) => ({ code: -1, stdout: '', stderr: message(error) })));
   if (r.code !== 0) return { take: false, reason: `kubectl could not list the managed objects (exit ${r.code}): ${trimOutput(`${r.stderr}\n${r.stdout}`, 2)}` };
   const desiredLabels = opts.nodes.map((n) => ({ node: n.node.name, labels: armLabel(nodeCapacityFrom(n.node, n.facts).armv82 === true) }));
-  return decideFastPath({ objects, version: revuePiVersion(opts.root), desiredLabels, output: r.stdout });
+  return decideFastPath({ objects, version: revuePiVersion(opts.root), desiredLabels, output: r.stdout, pruneData: opts.pruneData });
 }
 
 /** Every phase `unchanged` (up) or nothing to do (plan), with the access info; nothing applied, labelled or pruned. */
@@ -539,8 +584,7 @@ async function reportUnchanged(opts: WorkloadsPhaseOptions, result: WorkloadsPha
     emit({ type: 'node-step', phase: PHASE, node: server, step: phase, status: 'unchanged', detail });
   }
   emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'unchanged' });
-  const ingress = opts.command === 'up' ? (inventory.network.addresses.ingress ?? traefikIp) : undefined;
-  result.access = renderAccessInfo(inventory, objects, ingress);
+  result.access = opts.command === 'up' ? renderAccessInfo(inventory, objects, traefikIp) : renderAccessInfo(inventory, objects);
 }
 
 /** After a complete apply: the record the next run's fast path compares with (best effort: a failure only costs speed). */
@@ -585,16 +629,19 @@ function fail(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, text: s
 function summarize(command: 'up' | 'plan', r: WorkloadsPhaseResult): string {
   const objects = r.phases.reduce((n, p) => n + p.objects, 0);
   if (command === 'plan' && r.fastPath?.taken) {
-    return `nothing to change: ${objects} objects in ${r.phases.length} phases as last applied, all ready; 0 node labels to set; 0 objects to remove`;
+    return `nothing to change: ${objects} objects in ${r.phases.length} phases as last applied, all ready; 0 node labels to set; 0 objects to remove` +
+      (r.keptData.length > 0 ? `; ${r.keptData.length} holding data, kept by an earlier run: ${r.keptData.join(', ')}` : '');
   }
   if (command === 'plan') {
     return `would apply ${objects} objects in ${r.phases.length} phases (${r.phases.map((p) => p.phase).join(' → ')}); ` +
-      `${r.nodeLabels.length} node label${r.nodeLabels.length === 1 ? '' : 's'} to set; ${r.pruned.length} object${r.pruned.length === 1 ? '' : 's'} to remove`;
+      `${r.nodeLabels.length} node label${r.nodeLabels.length === 1 ? '' : 's'} to set; ${r.pruned.length} object${r.pruned.length === 1 ? '' : 's'} to remove` +
+      (r.keptData.length > 0 ? `; ${r.keptData.length} holding data, removed only if you consent when up asks (or with --prune-data): ${r.keptData.join(', ')}` : '');
   }
   const sum = (k: 'created' | 'configured' | 'unchanged') => r.phases.reduce((n, p) => n + p[k], 0);
   const head = r.changed ? '' : 'nothing changed: ';
   return `${head}${objects} objects: ${sum('created')} created, ${sum('configured')} configured, ${sum('unchanged')} unchanged; ` +
     `${r.nodeLabels.length} node label${r.nodeLabels.length === 1 ? '' : 's'} set; ${r.pruned.length} removed` +
+    (r.keptData.length > 0 ? `; ${r.keptData.length} holding data kept` : '') +
     (r.fastPath?.taken ? ' (as last applied, all ready: not re-applied)' : '');
 }
 

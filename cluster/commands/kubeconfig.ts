@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { RevuePiError } from '../../provision/errors.js';
 import { loadInventoryForCommand } from '../../provision/inventory/for-command.js';
 import type { InventoryNode } from '../../provision/inventory/schema.js';
+import { lockForCommand } from '../../provision/lock.js';
 import { RunLog } from '../../provision/log.js';
 import { EXIT_BAD_INPUT, EXIT_NODE_FAILED, EXIT_OK } from '../../provision/report.js';
 import { ensurePrivateDir, readTextIfExists, stateDirFor, writePrivateFile } from '../../provision/state.js';
@@ -42,7 +43,8 @@ export async function runKubeconfigCommand(opts: KubeconfigCommandOptions): Prom
     return EXIT_BAD_INPUT;
   }
 
-  const log = new RunLog(ensurePrivateDir(stateDirFor(inventory.cluster.name, opts.stateDir, env)), 'kubeconfig');
+  const stateDir = ensurePrivateDir(stateDirFor(inventory.cluster.name, opts.stateDir, env));
+  const log = new RunLog(stateDir, 'kubeconfig');
   let ours: string;
   let transport: Transport | undefined;
   try {
@@ -63,6 +65,9 @@ export async function runKubeconfigCommand(opts: KubeconfigCommandOptions): Prom
     return EXIT_OK;
   }
   const path = resolveKubeconfigPath(opts.kubeconfig, env);
+  // Merging writes the kubeconfig `up` writes too: one run at a time per cluster.
+  const lock = await lockForCommand(stateDir, inventory.cluster.name, 'kubeconfig --write', { out, err });
+  if (!lock) return EXIT_NODE_FAILED;
   try {
     const existing = readTextIfExists(path);
     const merged = mergeKubeconfig(existing, ours, inventory.cluster.name, path);
@@ -78,5 +83,7 @@ export async function runKubeconfigCommand(opts: KubeconfigCommandOptions): Prom
   } catch (error) {
     err(`${error instanceof Error ? error.message : String(error)} Fix or move ${path}, or pass --kubeconfig PATH.\n`);
     return EXIT_NODE_FAILED;
+  } finally {
+    lock.release();
   }
 }

@@ -54,8 +54,16 @@ export const sshDefaultsSchema = sshSettingsSchema
     connectRetries: z.number().int().min(0).max(10).default(2),
     /** Where the tool keeps host keys it trusted on first use (the user's ~/.ssh/known_hosts is read too). */
     knownHostsFile: z.string().min(1).optional(),
+    /** A host key in no known_hosts file: trusted and recorded (accept-new), or refused (strict). */
+    hostKeys: z.enum(['strict', 'accept-new']).default('accept-new'),
   })
   .strict();
+
+/** OpenSSH's SHA-256 fingerprint as ssh-keygen -l prints it: `SHA256:` and 43 characters of unpadded base64. */
+export const HOST_KEY_FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+const hostKeyFingerprint = z
+  .string()
+  .regex(HOST_KEY_FINGERPRINT, 'must be a SHA256 fingerprint as ssh-keygen -lf prints it, e.g. SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU (run ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the node)');
 
 const taintSchema = z
   .string()
@@ -71,6 +79,8 @@ export const nodeSchema = z
     taints: z.array(taintSchema).default([]),
     /** Node reaches the LAN over Wi-Fi (MetalLB L2 then needs promiscuous mode on this interface). */
     wifiInterface: z.string().min(1).optional(),
+    /** The node's SSH host key fingerprint, pinned: any other key is refused. */
+    hostKeyFingerprint: hostKeyFingerprint.optional(),
   })
   .strict();
 
@@ -169,9 +179,11 @@ export type SshDefaults = z.infer<typeof sshDefaultsSchema>;
 export type AddressPool = z.infer<typeof poolSchema>;
 
 /** The SSH settings that apply to one node: its overrides on top of the inventory's defaults. */
-export type NodeSshSettings = Omit<SshDefaults, 'jump' | 'knownHostsFile'> & {
+export type NodeSshSettings = Omit<SshDefaults, 'jump' | 'knownHostsFile' | 'hostKeys'> & {
   jump?: SshDefaults['jump'];
   knownHostsFile?: string;
+  /** Absent: accept-new. */
+  hostKeys?: SshDefaults['hostKeys'];
   host: string;
 };
 

@@ -218,8 +218,8 @@ export function buildStatusReport(input: StatusInput): StatusReport {
   const access = renderAccessInfo(
     inventory,
     rendered,
-    traefik?.assigned[0] ?? inventory.network.addresses.ingress,
-    media?.assigned[0] ?? inventory.network.addresses.mediaServer,
+    traefik?.assigned[0],
+    media?.assigned[0],
   );
 
   const ok = problems.length === 0;

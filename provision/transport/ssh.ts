@@ -22,7 +22,17 @@ import {
   parseSudoStderr,
   type SudoMode,
 } from './commands.js';
-import { displayAddress, expandHome, fingerprintSha256, keyTypeOf, type KnownHosts, preferredHostKeyAlgorithms } from './known-hosts.js';
+import {
+  describePinnedKeyMismatch,
+  describeUnknownKeyRefusal,
+  displayAddress,
+  expandHome,
+  fingerprintSha256,
+  keyTypeOf,
+  type HostKeySeen,
+  type KnownHosts,
+  preferredHostKeyAlgorithms,
+} from './known-hosts.js';
 import { maskSecrets } from './mask.js';
 import type { FileToWrite, RunOptions, RunResult, Transport, WriteFileOptions } from './transport.js';
 
@@ -43,6 +53,14 @@ export interface ConnectNodeOptions {
   env?: NodeJS.ProcessEnv;
   /** First delay between attempts, doubled each time (capped at 5 s). Default 500 ms. */
   retryDelayMs?: number;
+  /** A host key in no known_hosts file: accept-new records it, strict refuses it. Default: settings.hostKeys, else accept-new. */
+  hostKeys?: 'strict' | 'accept-new';
+  /** The node's pinned fingerprint (nodes[].hostKeyFingerprint): any other key is refused, this one is trusted. */
+  pinnedFingerprint?: string;
+  /** The inventory field of the pin, for messages (e.g. `nodes[2].hostKeyFingerprint`). */
+  pinField?: string;
+  /** Called after a new host key was recorded (accept-new or pinned), for the run to print and log. */
+  onHostKeyTrusted?: (seen: HostKeySeen) => void;
 }
 
 /** Exit code of a command killed by its timeout (as coreutils `timeout`). */
@@ -291,7 +309,8 @@ export class SshTransport implements Transport {
   private readonly channels = new Slots(MAX_CHANNELS);
 
   constructor(
-    private readonly opts: Required<Pick<ConnectNodeOptions, 'nodeName' | 'knownHosts' | 'connectTimeoutMs' | 'retries' | 'retryDelayMs'>>,
+    private readonly opts: Required<Pick<ConnectNodeOptions, 'nodeName' | 'knownHosts' | 'connectTimeoutMs' | 'retries' | 'retryDelayMs' | 'hostKeys'>> &
+      Pick<ConnectNodeOptions, 'pinnedFingerprint' | 'pinField' | 'onHostKeyTrusted'>,
     private readonly node: Endpoint,
     private readonly jump: Endpoint | undefined,
     private readonly sudoPassword: string | undefined,
@@ -403,6 +422,7 @@ export class SshTransport implements Transport {
     });
     let refused: Error | undefined;
     let newKey: Buffer | undefined;
+    let seen: HostKeySeen | undefined;
     const config: ConnectConfig = {
       ...(sock ? { sock: sock as ConnectConfig['sock'] } : { host: ep.host }),
       port: ep.port,
@@ -415,19 +435,33 @@ export class SshTransport implements Transport {
       hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
         let presented: string;
         try {
-          keyTypeOf(key);
-          presented = fingerprintSha256(key);
+          seen = { who: `node ${who}`, host: ep.host, port: ep.port, keyType: keyTypeOf(key), fingerprint: fingerprintSha256(key), file: knownHosts.file };
+          presented = seen.fingerprint;
         } catch (err) {
           refused = new ConnectionError(this.nodeName, `Node ${who} presented a host key that cannot be parsed: ${(err as Error).message}.`);
+          return verify(false);
+        }
+        // The inventory's pin is the operator's own word on this node's key: any other is refused, this one trusted.
+        const pinned = ep.label === 'node' ? this.opts.pinnedFingerprint : undefined;
+        const pinField = this.opts.pinField ?? 'nodes[].hostKeyFingerprint';
+        if (pinned !== undefined && presented !== pinned) {
+          const { message, hint } = describePinnedKeyMismatch(seen, pinned, pinField);
+          refused = new RevuePiError(message, { code: 'HOST_KEY_PINNED', node: this.nodeName, hint });
           return verify(false);
         }
         knownHosts.check(ep.host, ep.port, key).then(
           (verdict) => {
             if (verdict.status === 'known') return verify(true);
+            if (verdict.status === 'new' && pinned === undefined && this.opts.hostKeys === 'strict') {
+              const { message, hint } = describeUnknownKeyRefusal(seen!, ep.label === 'node' ? pinField : undefined);
+              refused = new RevuePiError(message, { code: 'HOST_KEY_UNKNOWN', node: this.nodeName, hint });
+              return verify(false);
+            }
             if (verdict.status === 'new') {
               newKey = key;
               return verify(true);
             }
+            if (verdict.status === 'changed' && pinned !== undefined) return verify(true);
             if (verdict.status === 'revoked') {
               refused = new ConnectionError(this.nodeName, `The SSH host key ${presented} of node ${who} is marked @revoked in ${verdict.entry.file}. Refusing to connect.`, {
                 hint: 'A revoked key means the node is not to be trusted; re-key the node, or remove the @revoked line if it is wrong.',
@@ -467,7 +501,7 @@ export class SshTransport implements Transport {
     }
     if (newKey) {
       try {
-        await knownHosts.trust(ep.host, ep.port, newKey);
+        if ((await knownHosts.trust(ep.host, ep.port, newKey)) && seen) this.opts.onHostKeyTrusted?.(seen);
       } catch (err) {
         ssh.dispose();
         throw new FinalError(
@@ -836,6 +870,10 @@ export async function connectNode(settings: NodeSshSettings, opts: ConnectNodeOp
       connectTimeoutMs: opts.connectTimeoutMs ?? settings.connectTimeoutSeconds * 1000,
       retries: opts.retries ?? settings.connectRetries,
       retryDelayMs: opts.retryDelayMs ?? 500,
+      hostKeys: opts.hostKeys ?? settings.hostKeys ?? 'accept-new',
+      ...(opts.pinnedFingerprint !== undefined ? { pinnedFingerprint: opts.pinnedFingerprint } : {}),
+      ...(opts.pinField !== undefined ? { pinField: opts.pinField } : {}),
+      ...(opts.onHostKeyTrusted ? { onHostKeyTrusted: opts.onHostKeyTrusted } : {}),
     },
     { label: 'node', host: settings.host, port: settings.port, credentials },
     jump,

@@ -49,3 +49,27 @@ export const terminalPrompts: Prompts = {
 export function isPromptExit(error: unknown): boolean {
   return error instanceof Error && error.name === 'ExitPromptError';
 }
+
+/**
+ * `up`'s two questions, on stderr (stdout carries the report, JSON with --json). The answer is No unless given: Enter
+ * declines, and Ctrl-C or a closed terminal count as No.
+ */
+export const upPrompts = {
+  async confirm(message: string): Promise<boolean> {
+    try {
+      return await confirm({ message, default: false }, { output: process.stderr });
+    } catch (error) {
+      if (isPromptExit(error)) return false;
+      throw error;
+    }
+  },
+  /** A line typed at the terminal ('' on Ctrl-C). */
+  async typed(message: string): Promise<string> {
+    try {
+      return await input({ message }, { output: process.stderr });
+    } catch (error) {
+      if (isPromptExit(error)) return '';
+      throw error;
+    }
+  },
+};

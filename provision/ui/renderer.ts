@@ -103,6 +103,19 @@ export class ProgressRenderer {
 
 const SYMBOL: Record<NodeReport['status'], string> = { changed: '~', unchanged: '=', failed: '✖', skipped: '-' };
 
+/**
+ * What up says of Traefik's address: a fact only when it was read from the Service's status.loadBalancer.ingress;
+ * otherwise what is asked for, and how to check. Pure.
+ */
+export function describeIngress(cluster: string, access: NonNullable<NonNullable<RunReport['workloads']>['access']>): string {
+  const check = `check with: kubectl --context ${cluster} -n kube-system get service traefik`;
+  if (access.ingressSource === 'cluster') return `Traefik's Service has the address ${access.ingressAddress} (handed out by MetalLB, read from the cluster).`;
+  if (access.ingressAddress) {
+    return `Traefik's Service has no address from MetalLB yet; it asks for ${access.ingressAddress} (network.addresses.ingress), and the URLs below answer there once it has it (${check}).`;
+  }
+  return `Traefik's Service has no address from MetalLB yet (${check}).`;
+}
+
 /** The human summary printed at the end of `up` and as the body of `plan`. Pure. */
 export function formatSummary(report: RunReport): string {
   const out: string[] = [];
@@ -132,8 +145,12 @@ export function formatSummary(report: RunReport): string {
     out.push(`Workloads: ${workloads.summary}`);
     if (workloads.error) out.push(`  failed — ${workloads.error}`);
     const access = workloads.access;
+    if (workloads.keptData && workloads.keptData.length > 0 && !planning) {
+      out.push(`Kept (holds data, no longer deployed): ${workloads.keptData.join(', ')}. To delete with its data: up --prune-data, or`);
+      for (const c of workloads.deleteDataCommands ?? []) out.push(`  ${c}`);
+    }
     if (access && workloads.ok && !planning) {
-      if (access.ingressAddress) out.push(`Traefik answers on ${access.ingressAddress}.`);
+      out.push(describeIngress(report.cluster, access));
       for (const { name, url } of access.urls) out.push(`  ${name.padEnd(18)} ${url}`);
       out.push(`  ${access.hostsHint}`);
       for (const line of formatHostsLines(access.hostsEntries)) out.push(`    ${line}`);

@@ -17,7 +17,7 @@ export interface LabCluster {
   readonly installer: InstallerServer;
   readonly inventory: string;
   readonly stateDir: string;
-  /** `revue-pi up -i <inventory> --json` with this suite's state dir and kubeconfig, plus `args`. */
+  /** `revue-pi up -i <inventory> --yes --json` (no terminal here: up needs --yes) with this suite's state dir and kubeconfig, plus `args`. */
   up(...args: string[]): Promise<CliResult>;
 }
 
@@ -37,6 +37,6 @@ export function useLabCluster(nodes: LabNodeSpec[], subnet: string, inventory: R
     await suite.lab?.stop();
     await suite.installer?.stop();
   });
-  suite.up = (...args: string[]) => runCli(['up', '-i', suite.inventory, '--json', '--state-dir', suite.stateDir, '--kubeconfig', join(suite.stateDir, 'kubeconfig'), ...args]);
+  suite.up = (...args: string[]) => runCli(['up', '-i', suite.inventory, '--yes', '--json', '--state-dir', suite.stateDir, '--kubeconfig', join(suite.stateDir, 'kubeconfig'), ...args]);
   return suite;
 }

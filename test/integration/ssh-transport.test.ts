@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ConnectionError, HostKeyMismatchError, RevuePiError } from '../../provision/errors.js';
 import type { NodeSshSettings } from '../../provision/inventory/schema.js';
-import { fingerprintSha256, hashHostName, KnownHosts, parseKnownHosts } from '../../provision/transport/known-hosts.js';
+import { describeTrustedKey, fingerprintSha256, hashHostName, KnownHosts, parseKnownHosts } from '../../provision/transport/known-hosts.js';
 import { connectNode, type ConnectNodeOptions, type SshTransport } from '../../provision/transport/ssh.js';
 import { startLab, type Lab, type LabNode } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
@@ -287,6 +287,59 @@ describeLab('SSH transport against the lab', () => {
     const t = await connect(settings(plain), { knownHosts: knownHosts(file) });
     expect((await t.run('true')).code).toBe(0);
     expect(await readFile(file, 'utf8')).toBe(`${plain.address} ecdsa-sha2-nistp256 ${ecdsa}\n`);
+  });
+
+  it('accept-new tells each new key once, with its SHA256 fingerprint as OpenSSH shows it; a known key is not told again', async () => {
+    const file = join(dir, 'accept_new_known_hosts');
+    const told: string[] = [];
+    const onHostKeyTrusted = (seen: Parameters<NonNullable<ConnectNodeOptions['onHostKeyTrusted']>>[0]) => told.push(describeTrustedKey(seen));
+    await connect(settings(plain), { nodeName: 'pi-a', knownHosts: knownHosts(file), onHostKeyTrusted });
+    const fingerprint = fingerprintSha256(plain.hostKey().split(' ')[1]!);
+    expect(told).toEqual([
+      `Trusted the new SSH host key of node pi-a (${plain.address}:22): ED25519 key fingerprint is ${fingerprint}; recorded in ${file} (ssh.hostKeys: accept-new).`,
+    ]);
+    // What ssh-keygen says of the same key (the fingerprint the operator can compare on the Pi).
+    const keygen = spawnSync('ssh-keygen', ['-lf', plain.path('/etc/ssh/ssh_host_ed25519_key.pub')], { encoding: 'utf8' });
+    expect(keygen.stdout.split(' ')[1]).toBe(fingerprint);
+    await connect(settings(plain), { nodeName: 'pi-a', knownHosts: knownHosts(file), onHostKeyTrusted });
+    expect(told).toHaveLength(1);
+  });
+
+  it('ssh.hostKeys strict refuses a node in no known_hosts file, naming it; the ssh-keyscan line of the hint records it, and then it connects', async () => {
+    const file = join(dir, 'strict_known_hosts');
+    const err = await rejection(connect(settings(plain, { hostKeys: 'strict', connectRetries: 2 }), { nodeName: 'pi-a', knownHosts: knownHosts(file) }));
+    const fingerprint = fingerprintSha256(plain.hostKey().split(' ')[1]!);
+    expect(err.code).toBe('HOST_KEY_UNKNOWN');
+    expect(err.message).toBe(
+      `The SSH host key of node pi-a (${plain.address}:22) is in no known_hosts file and ssh.hostKeys is strict, so it was not trusted: it presented the ED25519 key ${fingerprint}.`,
+    );
+    expect(existsSync(file)).toBe(false); // nothing recorded
+    const keyscan = /then record the key: (ssh-keyscan .+ >> \S+?)(?: — |\.$)/.exec(err.hint!)?.[1];
+    expect(keyscan).toBe(`ssh-keyscan -p 22 -t ed25519 ${plain.address} >> ${file}`);
+    expect(spawnSync('sh', ['-c', keyscan!]).status).toBe(0);
+    const t = await connect(settings(plain, { hostKeys: 'strict' }), { nodeName: 'pi-a', knownHosts: knownHosts(file) });
+    expect((await t.run('true')).code).toBe(0);
+  });
+
+  it('a pinned fingerprint: the right key connects (even under strict) and is recorded; any other is refused, whatever known_hosts says', async () => {
+    const file = join(dir, 'pinned_known_hosts');
+    const fingerprint = fingerprintSha256(plain.hostKey().split(' ')[1]!);
+    const told: string[] = [];
+    const t = await connect(settings(plain, { hostKeys: 'strict' }), {
+      nodeName: 'pi-a',
+      knownHosts: knownHosts(file),
+      pinnedFingerprint: fingerprint,
+      pinField: 'nodes[0].hostKeyFingerprint',
+      onHostKeyTrusted: (seen) => told.push(seen.fingerprint),
+    });
+    expect((await t.run('true')).code).toBe(0);
+    expect(told).toEqual([fingerprint]);
+    expect(parseKnownHosts(await readFile(file, 'utf8')).map((e) => e.hosts)).toEqual([plain.address]);
+
+    const wrong = 'SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU';
+    const err = await rejection(connect(settings(plain, { connectRetries: 2 }), { nodeName: 'pi-a', knownHosts: knownHosts(file), pinnedFingerprint: wrong, pinField: 'nodes[0].hostKeyFingerprint' }));
+    expect(err.code).toBe('HOST_KEY_PINNED');
+    expect(err.message).toBe(`The SSH host key of node pi-a (${plain.address}:22) is ${fingerprint}, but the inventory pins ${wrong} (nodes[0].hostKeyFingerprint). Refusing to connect.`);
   });
 
   it('reports an unreachable node with the dial error, after bounded retries', async () => {

@@ -60,7 +60,7 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
       ...extra,
     });
 
-  async function workloads(file: string, opts: { force?: boolean; reapply?: boolean; command?: 'up' | 'plan' } = {}): Promise<Run> {
+  async function workloads(file: string, opts: { force?: boolean; reapply?: boolean; pruneData?: boolean; command?: 'up' | 'plan' } = {}): Promise<Run> {
     const { inventory } = loadInventory(file);
     const command = opts.command ?? 'up';
     const log = new RunLog(state(), command);
@@ -87,6 +87,7 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
         nodes: nodes.map((n) => ({ node: n.node, facts: n.facts })),
         force: opts.force,
         reapply: opts.reapply,
+        pruneData: opts.pruneData,
         phaseTimeoutMs: 60_000,
         pollIntervalMs: 500,
       });
@@ -229,30 +230,27 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
-  it('plan with monitoring off lists what would go and changes nothing; up with it off removes monitoring', async () => {
+  it('plan with monitoring off lists what would go, data apart, and changes nothing; up with it off removes its route and keeps what holds data', async () => {
     const off = inventoryFile({ workloads: { monitoring: false } });
     const before = await liveManaged(lab.node('pi-1'));
     const plan = await workloads(off, { command: 'plan', force: true });
-    expect(plan.result.pruned).toEqual(['IngressRoute monitoring/monitoring', 'HelmChart kube-system/prometheus', 'HelmChart kube-system/grafana', 'Secret monitoring/grafana-admin', 'Namespace monitoring']);
+    expect(plan.result.pruned).toEqual(['IngressRoute monitoring/monitoring']);
+    expect(plan.result.keptData).toEqual(['HelmChart kube-system/prometheus', 'HelmChart kube-system/grafana', 'Secret monitoring/grafana-admin', 'Namespace monitoring']);
     expect(await liveManaged(lab.node('pi-1'))).toEqual(before);
 
     const run = await workloads(off, { force: true });
     expect(run.result.error).toBeUndefined();
     expect(run.result.pruned).toEqual(plan.result.pruned);
+    expect(run.result.keptData).toEqual(plan.result.keptData);
     const after = await liveManaged(lab.node('pi-1'));
-    expect(before.filter((k) => !after.includes(k))).toEqual([
-      '/Namespace//monitoring',
-      '/Secret/monitoring/grafana-admin',
-      'helm.cattle.io/HelmChart/kube-system/grafana',
-      'helm.cattle.io/HelmChart/kube-system/prometheus',
-      'traefik.io/IngressRoute/monitoring/monitoring',
-    ]);
+    expect(before.filter((k) => !after.includes(k))).toEqual(['traefik.io/IngressRoute/monitoring/monitoring']);
     expect(after.filter((k) => !before.includes(k))).toEqual([]);
-    // And once more: nothing left to remove.
+    // And once more: nothing left to remove; the data is still kept, and said so.
     const again = await workloads(off, { force: true });
     expect(again.result.pruned).toEqual([]);
     expect(again.result.changed).toBe(false);
     expect(again.result.fastPath).toEqual({ taken: true });
+    expect(again.result.keptData).toEqual(plan.result.keptData);
   });
 
   it('up --reapply (reapply option) skips the fast path and applies every phase: all unchanged', async () => {
@@ -267,5 +265,35 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
       ['traefik', 'unchanged', true],
       ['revue', 'unchanged', true],
     ]);
+  });
+
+  it('Revue switched off: its volume claims (the MongoDB data), Secrets and namespace are kept, with the commands to delete them; --prune-data deletes them', async () => {
+    const off = inventoryFile({ workloads: { monitoring: false, revue: false } });
+    const claimsOf = (keys: string[]) => keys.filter((k) => k.startsWith('/PersistentVolumeClaim/revue/'));
+    const before = await liveManaged(lab.node('pi-1'));
+    expect(claimsOf(before).length).toBeGreaterThanOrEqual(7);
+
+    const kept = await workloads(off, { force: true });
+    expect(kept.result.error).toBeUndefined();
+    const after = await liveManaged(lab.node('pi-1'));
+    expect(claimsOf(after)).toEqual(claimsOf(before));
+    expect(after).toContain('/Namespace//revue');
+    expect(after.filter((k) => k.startsWith('apps/Deployment/revue/'))).toEqual([]);
+    expect(kept.result.keptData).toEqual(expect.arrayContaining(['PersistentVolumeClaim revue/revue-auth-data', 'Namespace revue']));
+    // Monitoring's data is still kept from the test before: one command for both namespaces.
+    expect(kept.result.deleteDataCommands[kept.result.deleteDataCommands.length - 1]).toBe('kubectl --context lab delete namespace revue monitoring');
+    expect(kept.events).toContainEqual({ type: 'warning', message: expect.stringMatching(/^Kept \d+ objects holding data that the inventory no longer deploys: .*PersistentVolumeClaim revue\/revue-auth-data/) });
+    // The claims still exist in the cluster (the stand-in keeps what it stores): nothing asked the API to delete them.
+    const claims = await lab.node('pi-1').exec('k3s kubectl -n revue get persistentvolumeclaim -o name');
+    expect(claims.stdout).toContain('persistentvolumeclaim/revue-auth-data');
+
+    const pruned = await workloads(off, { force: true, pruneData: true });
+    expect(pruned.result.error).toBeUndefined();
+    expect(pruned.result.keptData).toEqual([]);
+    expect(pruned.result.pruned).toEqual(expect.arrayContaining(['PersistentVolumeClaim revue/revue-auth-data', 'Namespace revue', 'HelmChart kube-system/prometheus']));
+    const gone = await liveManaged(lab.node('pi-1'));
+    expect(claimsOf(gone)).toEqual([]);
+    expect(gone).not.toContain('/Namespace//revue');
+    expect(gone).not.toContain('/Namespace//monitoring');
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { RevuePiError } from '../../provision/errors.js';
 import { loadInventoryForCommand } from '../../provision/inventory/for-command.js';
 import { EXIT_BAD_INPUT, EXIT_NODE_FAILED, EXIT_OK } from '../../provision/report.js';
+import { lockForCommand } from '../../provision/lock.js';
 import { ensurePrivateDir, stateDirFor } from '../../provision/state.js';
 import { renderToDirectory, SECRETS_FILE } from '../output.js';
 import { loadWorkloadSecrets, WORKLOAD_SECRETS_FILE } from '../phase.js';
@@ -39,7 +40,14 @@ export async function runRenderCommand(opts: RenderCommandOptions): Promise<numb
     let secrets: Parameters<typeof renderWorkloads>[1]['secrets'] = 'references';
     if (opts.includeSecrets) {
       const dir = ensurePrivateDir(stateDirFor(inventory.cluster.name, opts.stateDir, opts.env ?? process.env));
-      secrets = loadWorkloadSecrets(join(dir, WORKLOAD_SECRETS_FILE), opts.random ?? randomBytes, true);
+      // It may generate and save the cluster's secrets: not while another run (an up) works on them.
+      const lock = await lockForCommand(dir, inventory.cluster.name, 'render --include-secrets', { out, err });
+      if (!lock) return EXIT_NODE_FAILED;
+      try {
+        secrets = loadWorkloadSecrets(join(dir, WORKLOAD_SECRETS_FILE), opts.random ?? randomBytes, true);
+      } finally {
+        lock.release();
+      }
     }
     objects = renderWorkloads(inventory, { secrets });
   } catch (error) {

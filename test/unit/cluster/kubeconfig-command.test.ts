@@ -77,6 +77,22 @@ describe('revue-pi kubeconfig', () => {
     expect(err).toBe(`${path} already holds the current kubeconfig of lab; nothing to change.\n`);
   });
 
+  it('--write is refused while another run holds the cluster\'s lock, naming it; the file is left alone; printing needs no lock', async () => {
+    const { acquireStateLock } = await import('../../../provision/lock.js');
+    const { mkdirSync, existsSync } = await import('node:fs');
+    mkdirSync(join(dir, 'state'), { recursive: true });
+    const held = await acquireStateLock(join(dir, 'state'), 'lab', 'up', { signals: false });
+    try {
+      expect(await run({ write: true })).toBe(1);
+      expect(err).toMatch(new RegExp(`^Another revue-pi run is working on cluster lab: \`up\`, pid ${process.pid} on host \\S+, started \\S+ \\(\\d+ s ago\\)\\. It holds ${join(dir, 'state', 'lock')}`));
+      expect(existsSync(join(dir, '.kube', 'config'))).toBe(false);
+      expect(await run({})).toBe(0);
+    } finally {
+      held.release();
+    }
+    expect(await run({ write: true })).toBe(0);
+  });
+
   it('--kubeconfig PATH writes there, keeping other contexts', async () => {
     const path = join(dir, 'other.yaml');
     writeFileSync(path, 'apiVersion: v1\nkind: Config\nclusters: [{name: x, cluster: {server: "https://x:6443"}}]\nusers: [{name: x, user: {}}]\ncontexts: [{name: x, context: {cluster: x, user: x}}]\ncurrent-context: x\n');

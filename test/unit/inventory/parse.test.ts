@@ -81,7 +81,7 @@ describe('parseInventory', () => {
       'ssh.colour',
       7,
       3,
-      'unknown field "colour" — remove it; allowed here: user, port, keyPath, keyPassphraseEnv, useAgent, passwordEnv, sudoPasswordEnv, jump, connectTimeoutSeconds, connectRetries, knownHostsFile',
+      'unknown field "colour" — remove it; allowed here: user, port, keyPath, keyPassphraseEnv, useAgent, passwordEnv, sudoPasswordEnv, jump, connectTimeoutSeconds, connectRetries, knownHostsFile, hostKeys',
     ],
     [
       'a literal password where its variable name goes',

@@ -99,13 +99,13 @@ describe('record and decision (pure)', () => {
     expect(parseAppliedRecord(undefined)).toBeUndefined();
   });
 
-  it('one round trip: the managed objects of the rendered kinds plus ConfigMaps, then nodes, workloads and Jobs, both at once', () => {
+  it('one round trip: the managed objects of the rendered kinds plus ConfigMaps and the kinds that hold data, then nodes, workloads and Jobs, both at once', () => {
     const small = objects.filter((o) => ['Namespace', 'Deployment', 'IPAddressPool'].includes(o.kind));
     expect(buildFastCheckCommand(small)).toBe(
       [
         '(',
         'fc=/run/revue-pi-fast-check.$$',
-        '(umask 077; exec k3s kubectl get configmap,deployment.apps,ipaddresspool.metallb.io,namespace -A -l app.kubernetes.io/managed-by=revue-pi -o json >$fc.1) & fc_managed=$!',
+        '(umask 077; exec k3s kubectl get configmap,deployment.apps,ipaddresspool.metallb.io,namespace,persistentvolumeclaim,secret -A -l app.kubernetes.io/managed-by=revue-pi -o json >$fc.1) & fc_managed=$!',
         '(umask 077; exec k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,services -A -o json >$fc.2) & fc_cluster=$!',
         'wait $fc_managed; managed=$?',
         'wait $fc_cluster; cluster=$?',

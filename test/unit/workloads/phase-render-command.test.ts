@@ -83,6 +83,23 @@ describe('revue-pi render', () => {
     expect(readdirSync(join(dir, 'out'))).not.toContain('secrets.yaml');
   });
 
+  it('--include-secrets is refused while another run holds the cluster\'s lock (it may write the secrets file); without it, no lock is needed', async () => {
+    const inv = write('inventory.yaml', INVENTORY);
+    const { acquireStateLock } = await import('../../../provision/lock.js');
+    const { mkdirSync, existsSync } = await import('node:fs');
+    mkdirSync(join(dir, 'state'), { recursive: true });
+    const held = await acquireStateLock(join(dir, 'state'), 'lab', 'up', { signals: false });
+    try {
+      const r = await render({ inventory: inv, output: join(dir, 'out'), includeSecrets: true });
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(`Another revue-pi run is working on cluster lab: \`up\`, pid ${process.pid}`);
+      expect(existsSync(join(dir, 'state', WORKLOAD_SECRETS_FILE))).toBe(false);
+      expect((await render({ inventory: inv, output: join(dir, 'out') })).code).toBe(0);
+    } finally {
+      held.release();
+    }
+  });
+
   it('a switched-off workload disappears from the output folder', async () => {
     const inv = write('inventory.yaml', INVENTORY);
     await render({ inventory: inv, output: join(dir, 'out') });

@@ -104,41 +104,81 @@ describe('up on an empty cluster', () => {
     expect(storedSecrets(dir)).toEqual(first);
   });
 
-  it('turning monitoring off removes its objects (and only those) on the next run', async () => {
+  it('turning monitoring off removes its route but keeps what holds data (charts with volumes, their namespace and its Secret), saying how to delete them', async () => {
     const w = world(dir);
     await runWorkloadsPhase(options(w, labInventory()));
     const before = new Set(w.kube.objects.keys());
     const result = await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } })));
     expect(result.ok).toBe(true);
-    const removed = [...before].filter((k) => !w.kube.objects.has(k)).sort();
-    expect(removed).toEqual([
+    expect([...before].filter((k) => !w.kube.objects.has(k)).sort()).toEqual(['traefik.io/IngressRoute/monitoring/monitoring']);
+    expect(result.pruned).toEqual(['IngressRoute monitoring/monitoring']);
+    expect(result.keptData).toEqual(['HelmChart kube-system/prometheus', 'HelmChart kube-system/grafana', 'Secret monitoring/grafana-admin', 'Namespace monitoring']);
+    expect(result.deleteDataCommands).toEqual([
+      'kubectl --context lab -n kube-system delete helmchart.helm.cattle.io prometheus grafana',
+      'kubectl --context lab -n monitoring delete secret grafana-admin',
+      'kubectl --context lab delete namespace monitoring',
+    ]);
+    expect(w.events).toContainEqual({ type: 'warning', message: expect.stringMatching(/^Kept 4 objects holding data that the inventory no longer deploys: HelmChart kube-system\/prometheus, .*run up --prune-data, or\n {6}kubectl --context lab -n kube-system delete helmchart\.helm\.cattle\.io prometheus grafana\n/) });
+    expect(result.summary).toMatch(/; 1 removed; 4 holding data kept$/);
+    expect(result.phases.map((p) => p.phase)).toEqual(['metallb', 'metallb-config', 'traefik', 'revue']);
+    expect(result.access?.urls.map((u) => u.name)).toEqual(['Revue', 'Traefik dashboard', 'Kafka UI']);
+
+    // The next run takes the fast path: kept data is no work to do; it is still reported.
+    const again = await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } })));
+    expect(again.fastPath).toEqual({ taken: true });
+    expect(again.keptData).toEqual(result.keptData);
+
+    // --prune-data deletes them, namespace last.
+    const pruned = await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } }), { pruneData: true }));
+    expect(pruned.fastPath).toEqual({ taken: false, reason: '4 object(s) holding data to delete (--prune-data)' });
+    expect(pruned.pruned).toEqual(['HelmChart kube-system/prometheus', 'HelmChart kube-system/grafana', 'Secret monitoring/grafana-admin', 'Namespace monitoring']);
+    expect(pruned.keptData).toEqual([]);
+    expect([...before].filter((k) => !w.kube.objects.has(k)).sort()).toEqual([
       '/Namespace//monitoring',
       '/Secret/monitoring/grafana-admin',
       'helm.cattle.io/HelmChart/kube-system/grafana',
       'helm.cattle.io/HelmChart/kube-system/prometheus',
       'traefik.io/IngressRoute/monitoring/monitoring',
     ]);
-    expect(result.pruned).toEqual([
-      'IngressRoute monitoring/monitoring',
-      'HelmChart kube-system/prometheus',
-      'HelmChart kube-system/grafana',
-      'Secret monitoring/grafana-admin',
-      'Namespace monitoring',
-    ]);
-    expect(result.phases.map((p) => p.phase)).toEqual(['metallb', 'metallb-config', 'traefik', 'revue']);
-    expect(result.access?.urls.map((u) => u.name)).toEqual(['Revue', 'Traefik dashboard', 'Kafka UI']);
   });
 
-  it('turning Revue off removes its namespace and volumes, with a warning about the data', async () => {
+  it('turning Revue off keeps its volume claims, Secrets and namespace (the MongoDB data) and removes the rest; --yes alone never deletes them', async () => {
     const w = world(dir);
     await runWorkloadsPhase(options(w, labInventory()));
+    const claims = () => [...w.kube.objects.values()].filter((o) => o.kind === 'PersistentVolumeClaim').map((o) => o.metadata.name).sort();
+    const before = claims();
+    expect(before).toContain('revue-auth-data');
     const result = await runWorkloadsPhase(options(w, labInventory({ workloads: { revue: false } })));
     expect(result.ok).toBe(true);
-    expect(result.pruned).toContain('PersistentVolumeClaim revue/revue-auth-data');
-    expect(result.pruned[result.pruned.length - 1]).toBe('Namespace revue');
+    expect(claims()).toEqual(before);
+    expect(w.kube.objects.has('/Namespace//revue')).toBe(true);
+    expect(w.kube.objects.has('/Secret/revue/revue-auth-db')).toBe(true);
+    expect([...w.kube.objects.values()].filter((o) => o.metadata.namespace === 'revue' && o.kind === 'Deployment')).toEqual([]);
+    expect(result.pruned).toContain('Deployment revue/revue-auth');
+    expect(result.pruned.filter((p) => /^(PersistentVolumeClaim|Namespace|Secret) /.test(p))).toEqual([]);
+    expect(result.keptData).toContain('PersistentVolumeClaim revue/revue-auth-data');
+    expect(result.keptData[result.keptData.length - 1]).toBe('Namespace revue');
+    expect(result.deleteDataCommands).toContainEqual(expect.stringMatching(/^kubectl --context lab -n revue delete persistentvolumeclaim revue-\S+-data( revue-\S+-data)+$/));
+    expect(result.deleteDataCommands[result.deleteDataCommands.length - 1]).toBe('kubectl --context lab delete namespace revue');
+  });
+
+  it('asks on its own before deleting data: the answer No keeps it, Yes deletes it; --prune-data needs no question', async () => {
+    const w = world(dir);
+    await runWorkloadsPhase(options(w, labInventory()));
+    const asked: string[][] = [];
+    const declined = await runWorkloadsPhase(options(w, labInventory({ workloads: { revue: false } }), { confirmDataRemoval: async (r) => (asked.push(r), false) }));
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toContain('PersistentVolumeClaim revue/revue-auth-data (its volume and the data on it are deleted with it)');
+    expect(asked[0]).toContain('Secret revue/revue-auth-db (the credentials of the data kept beside it)');
+    expect(asked[0]![asked[0]!.length - 1]).toBe('Namespace revue (everything in the namespace is deleted with it, volumes included)');
+    expect(declined.keptData).toContain('PersistentVolumeClaim revue/revue-auth-data');
+    expect(w.kube.objects.has('/PersistentVolumeClaim/revue/revue-auth-data')).toBe(true);
+
+    const accepted = await runWorkloadsPhase(options(w, labInventory({ workloads: { revue: false } }), { reapply: true, confirmDataRemoval: async (r) => (asked.push(r), true) }));
+    expect(asked).toHaveLength(2);
+    expect(accepted.keptData).toEqual([]);
+    expect(accepted.pruned[accepted.pruned.length - 1]).toBe('Namespace revue');
     expect([...w.kube.objects.values()].filter((o) => o.metadata.namespace === 'revue')).toEqual([]);
-    const warning = w.events.find((e) => e.type === 'warning' && e.message.startsWith('Removing PersistentVolumeClaim revue/'));
-    expect(warning).toMatchObject({ message: expect.stringMatching(/revue\/revue-user-data.*: the data on those volumes is deleted with them \(local-path\)\.$/) });
   });
 
   it('objects the cluster has without the managed-by label are never pruned', async () => {
@@ -286,7 +326,11 @@ describe('plan', () => {
     await runWorkloadsPhase(options(w, labInventory()));
     const count = w.kube.objects.size;
     const result = await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } }), { command: 'plan' }));
-    expect(result.pruned).toEqual(['IngressRoute monitoring/monitoring', 'HelmChart kube-system/prometheus', 'HelmChart kube-system/grafana', 'Secret monitoring/grafana-admin', 'Namespace monitoring']);
+    expect(result.pruned).toEqual(['IngressRoute monitoring/monitoring']);
+    // What holds data is listed on its own: up asks for it separately.
+    expect(result.keptData).toEqual(['HelmChart kube-system/prometheus', 'HelmChart kube-system/grafana', 'Secret monitoring/grafana-admin', 'Namespace monitoring']);
+    expect(result.summary).toMatch(/; 1 object to remove; 4 holding data, removed only if you consent when up asks \(or with --prune-data\): HelmChart kube-system\/prometheus, /);
+    expect(w.events).toContainEqual(expect.objectContaining({ type: 'node-step', step: 'prune-data', status: 'planned' }));
     expect(result.phases.every((p) => /: 0 new, \d+ already there/.test(p.plan!))).toBe(true);
     expect(w.kube.objects.size).toBe(count);
   });
