@@ -14,6 +14,7 @@ import {
   buildUncordonCommand,
   buildUninstallScript,
   describeStep,
+  drainFailureSummary,
   isApiUnavailable,
   parseClusterView,
   planRemoval,
@@ -183,7 +184,7 @@ async function runStep(opts: RemoveNodeOptions, step: RemovalStep, via: Transpor
       const back = await via.run(buildUncordonCommand(step.node), { sudo: true, timeoutMs: 60_000 }).catch(() => undefined);
       return {
         error:
-          `draining ${step.node} failed (exit ${r.code}): ${output(r)}\n` +
+          `draining ${step.node} failed (exit ${r.code}): ${drainFailureSummary(`${r.stderr}\n${r.stdout}`)}.\n` +
           `${back?.code === 0 ? `${step.node} is schedulable again and nothing was removed.` : `Nothing was removed; ${step.node} stays cordoned (k3s kubectl uncordon ${step.node} undoes it).`} ` +
           'Relax the PodDisruptionBudget that blocks it or raise --drain-timeout, and run remove-node again.',
       };

@@ -1,3 +1,4 @@
+import { trimOutput } from '../../provision/errors.js';
 import { shQuote } from '../../provision/transport/commands.js';
 import { API_PORT } from '../paths.js';
 import { quorum, type EtcdMember } from './etcd.js';
@@ -309,6 +310,22 @@ export function formatPlan(cluster: string, plan: RemovalPlan): string {
 
 export function buildDrainCommand(node: string, timeoutSeconds: number): string {
   return `k3s kubectl drain ${shQuote(node)} --ignore-daemonsets --delete-emptydir-data --timeout=${timeoutSeconds}s`;
+}
+
+/**
+ * Why `kubectl drain` failed, from its output: its final "unable to drain" line and each distinct eviction refusal
+ * (the PodDisruptionBudget's "Cannot evict pod …", which kubectl prints on every 5 s retry). Falls back to the last lines.
+ */
+export function drainFailureSummary(output: string): string {
+  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  const refusals = new Set<string>();
+  for (const line of lines) {
+    const m = /^error when evicting (pods\/"[^"]+" -n "[^"]+") \(will retry after \d+s\): (.+)$/.exec(line);
+    if (m) refusals.add(`${m[1]} refused: ${m[2]}`);
+  }
+  const fatal = lines.find((l) => l.startsWith('error: unable to drain node')) ?? lines.find((l) => l.startsWith('error:'));
+  const parts = [...(fatal ? [fatal.replace(/, continuing command\.\.\.$/, '')] : []), ...refusals];
+  return parts.length > 0 ? parts.join('; ') : trimOutput(output);
 }
 
 export function buildUncordonCommand(node: string): string {
