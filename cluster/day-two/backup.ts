@@ -77,7 +77,8 @@ export function parseSnapshotList(stdout: string): NodeSnapshot[] {
 
 /** The snapshots revue-pi made on `node` beyond the `keep` newest (K3s never prunes on-demand snapshots). */
 export function nodeSnapshotsToPrune(list: NodeSnapshot[], node: string, keep: number): string[] {
-  const ours = list.filter((s) => isSnapshotName(s.name) && s.name.startsWith(`${SNAPSHOT_BASE_NAME}-${node}-`));
+  // Exactly `revue-pi-<node>-<digits>`: node pi's prefix also starts node pi-1's names.
+  const ours = list.filter((s) => isSnapshotName(s.name) && s.name.startsWith(`${SNAPSHOT_BASE_NAME}-${node}-`) && /^\d+$/.test(s.name.slice(`${SNAPSHOT_BASE_NAME}-${node}-`.length)));
   return ours
     .sort((a, b) => snapshotTime(b.name) - snapshotTime(a.name) || b.name.localeCompare(a.name))
     .slice(keep)

@@ -46,6 +46,8 @@ export interface RemoveNodeOptions {
   /** Bounds for waiting on the API after a server stops, and on K3s removing the etcd member. */
   apiWaitMs?: number;
   memberWaitMs?: number;
+  /** Between two tries of the delete (default 3 s) and two looks at the members (default 2 s). */
+  pollMs?: number;
 }
 
 export interface RemoveNodeResult {
@@ -203,7 +205,7 @@ async function runStep(opts: RemoveNodeOptions, step: RemovalStep, via: Transpor
         if (!isApiUnavailable(`${r.stderr}\n${r.stdout}`) || Date.now() > deadline) {
           return { error: `deleting Node ${step.node} failed on ${step.via} (exit ${r.code}): ${output(r)}. K3s on ${step.node} may be stopped already: run remove-node again once the cluster answers.` };
         }
-        await sleep(3000);
+        await sleep(opts.pollMs ?? 3000);
       }
     }
     case 'check-member-gone': {
@@ -219,7 +221,7 @@ async function runStep(opts: RemoveNodeOptions, step: RemovalStep, via: Transpor
         if (Date.now() > deadline) {
           return { error: `etcd member ${step.member} is not gone after ${Math.round((opts.memberWaitMs ?? 60_000) / 1000)} s (${last}): K3s's member controller did not remove it. Look at \`journalctl -u k3s\` on the servers; do not remove another server meanwhile.` };
         }
-        await sleep(2000);
+        await sleep(opts.pollMs ?? 2000);
       }
     }
     case 'uninstall': {
