@@ -220,7 +220,11 @@ export function planRemoval(input: RemovalInput): RemovalPlan {
   const steps: RemovalStep[] = [];
   const destructive: string[] = [];
   const podsHere = view.pods.filter((p) => p.node === name && !p.mirror && !p.done);
-  if (node && input.reachable) {
+  if (node && input.reachable && node.ready !== 'True') {
+    // Its kubelet is not posting status (K3s stopped, e.g. by an interrupted removal): evicted pods would never finish
+    // terminating and the drain would only wait out its timeout.
+    warnings.push(`${name} is not Ready (${node.ready ?? 'no status'}): it is not drained; its pods go with its Node and their controllers start them elsewhere.`);
+  } else if (node && input.reachable) {
     const unmanaged = podsHere.filter((p) => !p.controller);
     if (unmanaged.length > 0) {
       return {

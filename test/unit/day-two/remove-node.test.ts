@@ -43,7 +43,7 @@ const CLUSTER_JSON = JSON.stringify({
 
 const voters = (...names: string[]): EtcdMember[] => names.map((n, i) => ({ name: `${n}-0000000${i}`, host: `10.0.0.${i + 1}`, isLearner: false }));
 
-function input(extra: Partial<RemovalInput> = {}, view: ClusterView = parseClusterView(CLUSTER_JSON)): RemovalInput {
+function input(extra: Partial<RemovalInput> = {}, view: ClusterView = withReady({ a1: 'True' })): RemovalInput {
   return {
     name: 'a1',
     cluster: 'home',
@@ -106,7 +106,7 @@ describe('planRemoval', () => {
   });
 
   it('an agent that does not answer: only its Node goes, and it says what to do if it comes back', () => {
-    const plan = planRemoval(input({ reachable: false, unreachableReason: 'connect ECONNREFUSED 10.0.0.21:22', stateFiles: [] }));
+    const plan = planRemoval(input({ reachable: false, unreachableReason: 'connect ECONNREFUSED 10.0.0.21:22', stateFiles: [] }, parseClusterView(CLUSTER_JSON)));
     if (plan.refused !== undefined) throw new Error(plan.refused);
     expect(plan.steps).toEqual([{ kind: 'delete-node', node: 'a1', via: 's2' }]);
     expect(plan.warnings[0]).toBe(
@@ -145,11 +145,18 @@ describe('planRemoval', () => {
   });
 
   it('refuses to drain away pods that have no controller (they would be gone for good)', () => {
-    const view = parseClusterView(CLUSTER_JSON);
+    const view = withReady({ a1: 'True' });
     view.pods.push({ namespace: 'default', name: 'debug', node: 'a1', mirror: false, done: false, emptyDir: false });
     expect(planRemoval(input({}, view)).refused).toBe(
       'pods with no controller run on a1 (default/debug): draining would delete them for good, and revue-pi does not force that. Move or delete them yourself, then run again.',
     );
+  });
+
+  it('a reachable node that is not Ready (K3s stopped by an interrupted removal): not drained, the rest goes on', () => {
+    const plan = planRemoval(input({ name: 's1', hosts: ['s1'] }, withReady({ s1: 'Unknown' })));
+    if (plan.refused !== undefined) throw new Error(plan.refused);
+    expect(plan.steps.map((s) => s.kind)).toEqual(['stop-k3s', 'delete-node', 'check-member-gone', 'uninstall', 'forget-state']);
+    expect(plan.warnings).toContain('s1 is not Ready (Unknown): it is not drained; its pods go with its Node and their controllers start them elsewhere.');
   });
 
   it('a server that is down (NotReady) and unreachable, from 3: allowed, cluster side only', () => {
@@ -185,7 +192,7 @@ describe('planRemoval', () => {
   });
 
   it('prints the plan: the node, numbered steps, what is deleted, warnings', () => {
-    expect(formatPlan('home', planRemoval(input({ reachable: false, stateFiles: [] })))).toBe(
+    expect(formatPlan('home', planRemoval(input({ reachable: false, stateFiles: [] }, parseClusterView(CLUSTER_JSON))))).toBe(
       'remove-node a1 from cluster home (agent, 10.0.0.21, Ready=Unknown, unreachable over SSH):\n' +
         '  1. delete Node a1 on s2\n' +
         'Deleted for good:\n' +
