@@ -403,6 +403,18 @@ describeLab('k3s stand-in (installer, server, agent, kubectl) on the lab', () =>
     expect(fs.existsSync(file)).toBe(false);
   });
 
+  it('day two: etcd needs a majority of its voters — with two of three servers stopped the API times out; back, it answers', async () => {
+    expect((await ssh('k3s-d', 'sudo systemctl stop k3s')).code).toBe(0);
+    expect((await ssh('k3s-e', 'sudo systemctl stop k3s')).code).toBe(0);
+    const lost = await until('the leader to see no quorum', () => kubectl('get nodes -o name'), (r) => r.code !== 0, 30_000);
+    expect(lost.stderr).toMatch(/^Error from server: etcdserver: request timed out \(revue-pi lab stand-in: 1 of 3 voting etcd members answer, 2 needed\)\n$/);
+    expect((await ssh('k3s-d', 'sudo systemctl start k3s')).code).toBe(0);
+    expect((await ssh('k3s-e', 'sudo systemctl start k3s')).code).toBe(0);
+    await until('the API to answer again', () => kubectl('get nodes -o name'), (r) => r.code === 0, 30_000);
+    expect((await onNode('k3s-d', 'journalctl -u k3s')).stdout).toContain('Starting k3s');
+    await until('all five nodes Ready', nodes, (n) => Object.values(n).length === 5 && Object.values(n).every((v) => v === 'True'));
+  });
+
   it('day two: drain evicts pods while their PodDisruptionBudget allows it, and refuses unmanaged pods without --force', async () => {
     const pod = (name: string, node: string, owner = true) =>
       `---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n  namespace: d2\n  labels: {app: web}\n${owner ? '  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1234, uid: u1, controller: true}]\n' : ''}spec:\n  nodeName: ${node}\n  containers: [{name: web, image: nginx}]\n`;

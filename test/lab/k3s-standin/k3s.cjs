@@ -574,7 +574,8 @@ function makeApi(state) {
         const diff = CRITICAL.filter((k) => canonical(body.critical[k]) !== canonical(store.data.cluster.critical[k]));
         if (diff.length) return { status: 412, json: { message: `failed to validate server configuration: critical configuration value mismatch between servers (${STANDIN}: ${diff.join(', ')} differ)` } };
       }
-      if (body.role === 'server' && store.data.etcd) {
+      // Adding a member takes a quorum; a member restarting only reconnects (and its heartbeats restore the quorum).
+      if (body.role === 'server' && store.data.etcd && !store.data.etcd.members.some((m) => m.name === body.memberName)) {
         const problem = etcdQuorumProblem(state);
         if (problem) return { status: 503, json: { message: problem } };
       }
