@@ -21,6 +21,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function countOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new InvalidArgumentError('must be a whole number from 1 to 10000.');
+  return n;
+}
+
 function withCommon(cmd: Command): Command {
   return cmd
     .option('-i, --inventory <file>', 'inventory file', './inventory.yaml')
@@ -111,6 +117,36 @@ Exit codes:
     .action(async (opts: { inventory: string; output: string; includeSecrets?: boolean; stateDir?: string }) => {
       const { runRenderCommand } = await import('../workloads/commands/render.js');
       setExitCode(await runRenderCommand(opts));
+    });
+
+  program
+    .command('backup')
+    .description('take an etcd snapshot on a server and copy it, the server token and config.yaml to the state directory; --list shows the backups')
+    .option('-i, --inventory <file>', 'inventory file', './inventory.yaml')
+    .option('--list', 'list the backups revue-pi made (no node is contacted)')
+    .option('--keep <n>', 'how many of its backups revue-pi keeps, here and on the server (older ones are deleted)', countOption, 5)
+    .option('--dry-run', 'probe the servers and print what backup would do; change nothing')
+    .option('--json', 'print one JSON object on stdout')
+    .option('--state-dir <dir>', 'per-cluster state directory (where backups/ is)')
+    .action(async (opts: { inventory: string; list?: boolean; keep: number; dryRun?: boolean; json?: boolean; stateDir?: string }) => {
+      const { runBackupCommand } = await import('./commands/backup.js');
+      setExitCode(await runBackupCommand(opts));
+    });
+
+  program
+    .command('remove-node')
+    .argument('<name>', 'the node to remove (found in the cluster; it need not be in the inventory any more)')
+    .description('drain a node, delete it from the cluster (and its etcd member), uninstall K3s on it; plan first, ask before changing')
+    .option('-i, --inventory <file>', 'inventory file', './inventory.yaml')
+    .option('-y, --yes', 'do not ask (needed without a terminal)')
+    .option('--dry-run', 'read the cluster and print the plan; change nothing')
+    .option('--drain-timeout <seconds>', 'how long the drain may wait for pods to be evicted (PodDisruptionBudgets)', countOption, 120)
+    .option('--json', 'print one JSON object on stdout')
+    .option('--state-dir <dir>', 'per-cluster state directory')
+    .option('--kubeconfig <file>', 'the kubeconfig to re-point when it names the removed server (default: first path of $KUBECONFIG, else ~/.kube/config)')
+    .action(async (name: string, opts: { inventory: string; yes?: boolean; dryRun?: boolean; drainTimeout: number; json?: boolean; stateDir?: string; kubeconfig?: string }) => {
+      const { runRemoveNodeCommand } = await import('./commands/remove-node.js');
+      setExitCode(await runRemoveNodeCommand({ ...opts, name }));
     });
 
   addFlashCommand(program, setExitCode);

@@ -237,8 +237,9 @@ create_killall() {
     info "Creating killall script ${KILLALL_K3S_SH}"
     write_to "${KILLALL_K3S_SH}" << \EOF
 #!/bin/sh
-# revue-pi lab stand-in k3s-killall.sh: stops the k3s units (the stand-in runs no containers).
-[ $(id -u) -eq 0 ] || exec sudo $0 $@
+# revue-pi lab stand-in k3s-killall.sh: stops the k3s units (the stand-in runs no containers, mounts, CNI
+# interfaces or iptables rules, which the real one also cleans up). Cluster data stays.
+[ $(id -u) -eq 0 ] || exec sudo --preserve-env=K3S_DATA_DIR $0 $@
 set -x
 for service in /etc/systemd/system/k3s*.service; do
     [ -s $service ] && systemctl stop $(basename $service)
@@ -251,13 +252,16 @@ create_uninstall() {
     info "Creating uninstall script ${UNINSTALL_K3S_SH}"
     write_to "${UNINSTALL_K3S_SH}" << EOF
 #!/bin/sh
-# revue-pi lab stand-in ${SYSTEM_NAME}-uninstall.sh
+# revue-pi lab stand-in ${SYSTEM_NAME}-uninstall.sh (the real one's steps, less SELinux, mounts and openrc)
 set -x
-[ \$(id -u) -eq 0 ] || exec sudo \$0 \$@
+[ \$(id -u) -eq 0 ] || exec sudo --preserve-env=K3S_DATA_DIR \$0 \$@
+K3S_DATA_DIR=\${K3S_DATA_DIR:-/var/lib/rancher/k3s}
 ${KILLALL_K3S_SH}
-systemctl disable ${SYSTEM_NAME}
-systemctl reset-failed ${SYSTEM_NAME}
-systemctl daemon-reload
+if command -v systemctl; then
+    systemctl disable ${SYSTEM_NAME}
+    systemctl reset-failed ${SYSTEM_NAME}
+    systemctl daemon-reload
+fi
 rm -f ${FILE_K3S_SERVICE}
 rm -f ${FILE_K3S_ENV}
 remove_uninstall() {
@@ -275,7 +279,8 @@ for cmd in kubectl crictl ctr; do
 done
 rm -rf /etc/rancher/k3s
 rm -rf /run/k3s /run/k3s-standin
-rm -rf /var/lib/rancher/k3s
+rm -rf /run/flannel
+rm -rf \${K3S_DATA_DIR}
 rm -rf /var/lib/kubelet
 rm -f ${BIN_DIR}/k3s
 rm -f ${KILLALL_K3S_SH}

@@ -18,6 +18,8 @@ esac
 
 standin_kubectl() {
   [ -z "${KUBECONFIG:-}" ] && [ -r "$KUBECONFIG_FILE" ] || return 99
+  # drain is a client loop over API calls (k3s-drain.cjs): the Node client runs it.
+  [ "${1:-}" != drain ] || return 99
   for a do
     case $a in --kubeconfig | --kubeconfig=* | -f | --filename | --filename=*) return 99 ;; esac
   done
@@ -225,8 +227,11 @@ standin_agent() {
   printf '%s\n' $$ > "$STANDIN_RUN/ready-agent"
   # sd_notify(READY=1) as K3s does, on the lab systemctl's FIFO; opened read-write, so it never blocks.
   [ ! -p "${LAB_NOTIFY:-}" ] || printf 'READY=1\n' 1<> "$LAB_NOTIFY"
-  local node=${reg#*\"node\":\"} failing=0 why
+  local node=${reg#*\"node\":\"} failing=0 why list= at=0
   node=${node%%\"*}
+  # The agent's load balancer: every server's address (each heartbeat answer lists them); the next one is tried when
+  # the current one does not answer, as K3s agents keep a connection to every apiserver.
+  local -a endpoints=("$host:$port")
   trap 'exit 0' TERM INT
   # The kubelet's node status every 2 s (the wait: a read that times out on a pipe nobody writes).
   while :; do
@@ -234,10 +239,23 @@ standin_agent() {
     if http_post /standin/heartbeat "$reg" "Authorization: Bearer $token" 'Content-Type: application/json' 2> /dev/null && [ "$status" = 200 ]; then
       [ $failing = 0 ] || agent_log info "Node $node status updates resumed"
       failing=0
-    elif [ $failing = 0 ]; then
-      case $status in 000) why="dial tcp $host_port: connect: connection refused" ;; 403) why='Node password rejected' ;; *) why="HTTP $status" ;; esac
-      agent_log error "Failed to update node $node status: $why"
-      failing=1
+      case $answer in
+        *'"servers":"'*)
+          line=${answer#*'"servers":"'} line=${line%%'"'*}
+          # Split by the shell (addresses hold no glob characters), no here-string: it would write a file every 2 s.
+          [ -z "$line" ] || [ "$line" = "$list" ] || { list=$line endpoints=($line) at=0; }
+          ;;
+      esac
+    else
+      if [ $failing = 0 ]; then
+        case $status in 000) why="dial tcp $host:$port: connect: connection refused" ;; 403) why='Node password rejected' ;; 404) why="nodes $node not found" ;; *) why="HTTP $status" ;; esac
+        agent_log error "Failed to update node $node status: $why"
+        failing=1
+      fi
+      if [ "$status" = 000 ] && [ ${#endpoints[@]} -gt 1 ]; then
+        at=$(((at + 1) % ${#endpoints[@]}))
+        host=${endpoints[$at]%:*} port=${endpoints[$at]##*:}
+      fi
     fi
   done
 }

@@ -358,7 +358,10 @@ class Store {
     this.data = saved || { nodes: {}, objects: {}, applied: {}, addons: {}, cluster: {}, rv: 1 };
   }
   save() {
+    // Every save is a new revision: the copies the leader pushes to the other etcd servers are ordered by it.
+    this.data.rv += 1;
     writeAtomic(this.file, JSON.stringify(this.data, null, 1), 0o600);
+    if (this.afterSave) this.afterSave();
   }
   nextRv() {
     this.data.rv += 1;
@@ -408,6 +411,10 @@ class Store {
    * change, status observed at once), and a Job has succeeded. Tests of "not ready" use the unit-test double.
    */
   simulateStatus(stored, old) {
+    if (stored.kind === 'Pod' && !stored.status) {
+      stored.status = { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date().toISOString() }] };
+      return;
+    }
     const kinds = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'];
     if (!kinds.includes(stored.kind)) return;
     const generation = old ? (old.metadata.generation || 1) + (canonical(old.spec) === canonical(stored.spec) ? 0 : 1) : 1;
@@ -477,9 +484,10 @@ class Store {
   }
 }
 
-function nodeObject(n) {
+function nodeObject(n, etcd) {
   const age = Date.now() - n.lastHeartbeat;
   const ready = age <= NOT_READY_AFTER_MS;
+  const member = etcdNodeDecoration(etcd, n);
   return {
     apiVersion: 'v1',
     kind: 'Node',
@@ -488,9 +496,9 @@ function nodeObject(n) {
       uid: n.uid,
       creationTimestamp: n.created,
       labels: n.labels,
-      annotations: { 'k3s.io/hostname': n.name, 'k3s.io/internal-ip': n.address, 'k3s.io/node-args': JSON.stringify(n.nodeArgs), 'revue-pi.lab/stand-in': 'true' },
+      annotations: { 'k3s.io/hostname': n.name, 'k3s.io/internal-ip': n.address, 'k3s.io/node-args': JSON.stringify(n.nodeArgs), 'revue-pi.lab/stand-in': 'true', ...member.annotations },
     },
-    spec: { podCIDR: n.podCIDR, ...(n.taints.length ? { taints: n.taints } : {}) },
+    spec: { podCIDR: n.podCIDR, ...(n.taints.length ? { taints: n.taints } : {}), ...(n.unschedulable ? { unschedulable: true } : {}) },
     status: {
       addresses: [
         { type: 'InternalIP', address: n.address },
@@ -500,21 +508,25 @@ function nodeObject(n) {
         ready
           ? { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status (revue-pi lab stand-in)', lastHeartbeatTime: new Date(n.lastHeartbeat).toISOString() }
           : { type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastHeartbeatTime: new Date(n.lastHeartbeat).toISOString() },
+        ...member.conditions,
       ],
       nodeInfo: { kubeletVersion: n.version, kubeProxyVersion: n.version, architecture: n.arch, operatingSystem: 'linux', osImage: 'Debian GNU/Linux (revue-pi lab stand-in)', containerRuntimeVersion: 'containerd://stand-in' },
     },
   };
 }
 
-/** Handles one API request on the store owner. Returns { status, json }. */
+/** The cluster token (full `K10<ca hash>::server:<secret>` or the bare secret) as a bearer. */
+function tokenMatches(state, auth) {
+  if (!auth) return false;
+  const m = /^K10([0-9a-f]{64})::[^:]+:(.+)$/.exec(auth);
+  if (m) return m[1] === state.caHash && m[2] === state.secret;
+  return auth === state.secret;
+}
+
+/** Handles one API request on the store's leader (the only server that holds it; see k3s-etcd.cjs). Returns { status, json }. */
 function makeApi(state) {
   const { store } = state;
-  const tokenOk = (auth) => {
-    if (!auth) return false;
-    const m = /^K10([0-9a-f]{64})::[^:]+:(.+)$/.exec(auth);
-    if (m) return m[1] === state.caHash && m[2] === state.secret;
-    return auth === state.secret;
-  };
+  const tokenOk = (auth) => tokenMatches(state, auth);
   const register = (b) => {
     const pwKey = `${b.node}.node-password.k3s`;
     const secret = store.secret('kube-system', pwKey);
@@ -562,21 +574,36 @@ function makeApi(state) {
         const diff = CRITICAL.filter((k) => canonical(body.critical[k]) !== canonical(store.data.cluster.critical[k]));
         if (diff.length) return { status: 412, json: { message: `failed to validate server configuration: critical configuration value mismatch between servers (${STANDIN}: ${diff.join(', ')} differ)` } };
       }
+      // Adding a member takes a quorum; a member restarting only reconnects (and its heartbeats restore the quorum).
+      if (body.role === 'server' && store.data.etcd && !store.data.etcd.members.some((m) => m.name === body.memberName)) {
+        const problem = etcdQuorumProblem(state);
+        if (problem) return { status: 503, json: { message: problem } };
+      }
       const rejected = register(body);
       if (rejected) return rejected;
-      return { status: 200, json: { ca: state.ca, secret: body.role === 'server' ? state.secret : undefined, adminKey: body.role === 'server' ? state.adminKey : undefined } };
+      if (body.role === 'server' && store.data.etcd && body.memberName) {
+        const refused = etcdAdmit(store, body);
+        if (refused) return refused;
+        store.save();
+      }
+      if (body.role !== 'server') return { status: 200, json: { ca: state.ca } };
+      return { status: 200, json: { ca: state.ca, secret: state.secret, adminKey: state.adminKey, ...(store.data.etcd ? { replica: store.data } : {}) } };
     }
     if (urlPath === '/standin/heartbeat') {
       if (!tokenOk(auth)) return { status: 401, json: { message: 'Unauthorized' } };
       const secret = store.secret('kube-system', `${body.node}.node-password.k3s`);
       if (secret && Buffer.from(secret.data.hash, 'base64').toString() !== sha256(body.password)) return { status: 403, json: { message: NODE_PASSWORD_REJECTED } };
-      const known = !!store.data.nodes[body.node];
-      upsertNode(body, false);
-      if (!known) store.save(); // a heartbeat only moves lastHeartbeat, which need not survive a restart
-      return { status: 200, json: {} };
+      // The kubelet registers once: a Node deleted while it runs stays deleted (its status updates fail).
+      if (!store.data.nodes[body.node]) return { status: 404, json: { message: `nodes "${body.node}" not found` } };
+      upsertNode(body, false); // a heartbeat only moves lastHeartbeat, which need not survive a restart
+      // The servers' addresses, for the agents' load balancer (K3s agents learn every apiserver address).
+      const servers = Object.values(store.data.nodes).filter((n) => n.role === 'server').map((n) => `${n.address}:${API_PORT}`).sort();
+      return { status: 200, json: { servers: servers.join(' ') } };
     }
     if (urlPath === '/standin/kubectl') {
       if (auth !== state.adminKey) return { status: 401, json: { message: 'Unauthorized' } };
+      const problem = store.data.etcd && etcdQuorumProblem(state);
+      if (problem) return { status: 503, json: { message: problem } };
       const r = kubectl(store, body.args || [], body.files || []);
       store.purgeNamespaces();
       store.save();
@@ -605,6 +632,7 @@ function kubectl(store, args, files) {
     else if (flag.startsWith('-o') && flag.length > 2) o.output = flag.slice(2);
     else if (flag === '-f' || flag === '--filename') o.files.push(Number(val()));
     else if (flag === '-l' || flag === '--selector') o.selector = val();
+    else if (flag === '--raw') o.raw = val();
     else if (flag === '--ignore-not-found') o.ignoreNotFound = inline === undefined || inline === 'true';
     else if (flag.startsWith('-')) {
       /* --request-timeout, --wait, --server-side … accepted and ignored */
@@ -620,7 +648,7 @@ function kubectl(store, args, files) {
   const resName = (t) => `${t.kind.toLowerCase()}${t.group ? `.${t.group}` : ''}`;
   const pluralName = (t) => `${t.plural}${t.group ? `.${t.group}` : ''}`;
   const listObjects = (t, ns) => {
-    if (t.kind === 'Node') return Object.values(store.data.nodes).map(nodeObject).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    if (t.kind === 'Node') return Object.values(store.data.nodes).map((n) => nodeObject(n, store.data.etcd)).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     if (t.kind === 'Namespace') {
       const core = CORE_NAMESPACES.filter((n) => !store.data.objects[`/Namespace//${n}`]).map((n) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } }));
       return [...core, ...Object.values(store.data.objects).filter((x) => x.kind === 'Namespace')].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
@@ -659,7 +687,7 @@ function kubectl(store, args, files) {
     } else if (t.kind === 'Node') {
       const rows = [['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION']];
       for (const n of items) {
-        const ready = n.status.conditions[0].status === 'True' ? 'Ready' : 'NotReady';
+        const ready = (n.status.conditions[0].status === 'True' ? 'Ready' : 'NotReady') + (n.spec.unschedulable ? ',SchedulingDisabled' : '');
         const roles = Object.keys(n.metadata.labels).filter((l) => l.startsWith('node-role.kubernetes.io/')).map((l) => l.slice(24)).sort();
         rows.push([n.metadata.name, ready, roles.join(',') || '<none>', age(n.metadata.creationTimestamp), n.status.nodeInfo.kubeletVersion]);
       }
@@ -732,6 +760,15 @@ function kubectl(store, args, files) {
       out.push(`Client Version: ${VERSION}\nKustomize Version: v5.6.0\nServer Version: ${VERSION} (${STANDIN})\n`);
       break;
     case 'get': {
+      if (o.raw !== undefined) {
+        // The supervisor's /db/info (etcd's member list, local requests only) shares port 6443 with the apiserver.
+        if (o.raw === '/db/info' && store.data.etcd) out.push(`${JSON.stringify({ members: store.data.etcd.members.map(memberInfo) })}\n`);
+        else {
+          err.push('Error from server (NotFound): the server could not find the requested resource\n');
+          code = 1;
+        }
+        break;
+      }
       const tg = targets();
       if (tg.length === 0) {
         err.push('You must specify the type of resource to get. Use "kubectl api-resources" for a complete list of supported resources.\n\nerror: Required resource not specified.\n');
@@ -804,7 +841,8 @@ function kubectl(store, args, files) {
           code = 1;
         } else if (t.kind === 'Node') {
           if (store.data.nodes[name]) {
-            delete store.data.nodes[name];
+            const member = nodeRemoved(store, name);
+            if (member && store.onMemberRemoved) store.onMemberRemoved(member);
             out.push(`node "${name}" deleted\n`);
           } else notFound(t, name);
         } else if (store.remove(t, ns, name)) {
@@ -902,12 +940,21 @@ function kubectl(store, args, files) {
       }
       break;
     }
+    case 'cordon':
+    case 'uncordon':
+      code = cordonNodes(store, verb, pos, out, err);
+      break;
+    case '__eviction': {
+      // The pods/eviction subresource, as one stand-in call (used by the client's `kubectl drain`).
+      const r = evictPod(store, o.ns || 'default', pos[0]);
+      return { code: r.status === 201 ? 0 : 1, stdout: '', stderr: r.message ? `${r.message}\n` : '', status: r.status };
+    }
     case undefined:
       err.push(`kubectl controls the Kubernetes cluster manager (${STANDIN}: get, delete, apply, create, label, version).\n`);
       code = 1;
       break;
     default:
-      err.push(`error: unknown command "${verb}" for "kubectl" (${STANDIN} simulates get, delete, apply, create, label, version)\n`);
+      err.push(`error: unknown command "${verb}" for "kubectl" (${STANDIN} simulates get, delete, apply, create, label, cordon, uncordon, drain, version)\n`);
       code = 1;
   }
   return { code, stdout: out.join(''), stderr: err.join('') };
@@ -960,17 +1007,24 @@ async function kubectlClient(argv) {
   let base = apiUrl(server);
   if (base && /^http:\/\/(127\.0\.0\.1|localhost):/.test(base)) base = base.replace(/(127\.0\.0\.1|localhost)/, nodeAddress());
   const key = adminKeyOf(user.user['client-key-data']);
-  let r;
+  const refused = `The connection to the server ${hostPort} was refused - did you specify the right host or port?`;
+  const send = async (a, f = []) => {
+    const r = await request(base, '/standin/kubectl', { method: 'POST', auth: key, body: { args: a, files: f }, timeoutMs: 30_000 });
+    if (r.status === 401) return { code: 1, stdout: '', stderr: 'error: You must be logged in to the server (Unauthorized)\n' };
+    if (r.status === 503 && r.json) return { code: 1, stdout: '', stderr: `Error from server: ${r.json.message}\n` };
+    if (r.status !== 200 || !r.json) return { code: 1, stdout: '', stderr: `Error from server (InternalError): ${r.text.trim()}\n` };
+    return r.json;
+  };
   try {
-    r = await request(base, '/standin/kubectl', { method: 'POST', auth: key, body: { args, files }, timeoutMs: 30_000 });
+    // kubectl drain is a client loop over API calls (k3s-drain.cjs).
+    if (args[0] === 'drain') return await drainClient(send, args.slice(1));
+    const r = await send(args, files);
+    process.stdout.write(r.stdout);
+    process.stderr.write(r.stderr);
+    return r.code;
   } catch (e) {
-    return fail(e.code === 'ECONNREFUSED' ? `The connection to the server ${hostPort} was refused - did you specify the right host or port?` : `Unable to connect to the server: ${e.message}`);
+    return fail(e.code === 'ECONNREFUSED' ? refused : `Unable to connect to the server: ${e.message}`);
   }
-  if (r.status === 401) return fail('error: You must be logged in to the server (Unauthorized)');
-  if (r.status !== 200 || !r.json) return fail(`Error from server (InternalError): ${r.text.trim()}`);
-  process.stdout.write(r.json.stdout);
-  process.stderr.write(r.json.stderr);
-  return r.json.code;
 }
 
 /** The admin key inside a kubeconfig's client-key-data (base64 of the fake PEM writeKubeconfig writes). */
@@ -995,6 +1049,7 @@ async function kubectlArgs(forward, formBytes, clientKeyData) {
   const args = frontForm(formBytes).getAll('a');
   const r = await forward('/standin/kubectl', { args, files: [] }, adminKeyOf(clientKeyData) || '');
   if (r.status === 401) return { code: 1, stdout: '', stderr: 'error: You must be logged in to the server (Unauthorized)\n' };
+  if (r.status === 503 && r.json) return { code: 1, stdout: '', stderr: `Error from server: ${r.json.message}\n` };
   if (r.status !== 200 || !r.json) return { code: 1, stdout: '', stderr: `Error from server (InternalError): ${(r.text || JSON.stringify(r.json)).trim()}\n` };
   return r.json;
 }
@@ -1068,7 +1123,8 @@ async function listen(handler, address) {
   }
 }
 
-function httpHandler(forward) {
+/** `local(path, body, auth)` answers what this server answers itself (etcd's copies, snapshots), else undefined. */
+function httpHandler(forward, local) {
   return (req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
@@ -1108,12 +1164,15 @@ function httpHandler(forward) {
       let r;
       try {
         // The sh agent's heartbeats carry a counter in the query (one curl, a URL range): the path is what counts.
-        r = await forward(req.url.split('?')[0], body, auth);
+        const urlPath = req.url.split('?')[0];
+        r = (local && local(urlPath, body, auth)) || (await forward(urlPath, body, auth));
       } catch (e) {
         r = { status: 503, json: { message: `${STANDIN}: ${e.message}` } };
       }
-      res.writeHead(r.status, { 'content-type': r.text !== undefined ? 'text/plain' : 'application/json' });
-      res.end(r.text !== undefined ? r.text : JSON.stringify(r.json));
+      // With a length: the bash agent reads the heartbeat's answer (the servers' addresses) by Content-Length.
+      const payload = r.text !== undefined ? r.text : JSON.stringify(r.json);
+      res.writeHead(r.status, { 'content-type': r.text !== undefined ? 'text/plain' : 'application/json', 'content-length': Buffer.byteLength(payload) });
+      res.end(payload);
     });
   };
 }
@@ -1128,16 +1187,34 @@ async function runServer(s) {
   const reg = registration('server', s);
   const join = s.server ? apiUrl(String(s.server)) : undefined;
   if (s.server && !join) fatal(`Error: invalid server url "${s.server}": must be https://host:port`);
+  const datastore = datastoreOf(s);
+  if (datastore === 'etcd') {
+    reg.memberName = ensureEtcdDirs(reg.node);
+    // A SQLite server restarted with cluster-init moves to etcd (migrateFromSQLite renames the file).
+    if (fs.existsSync(SQLITE_FILE)) {
+      log('info', 'Migrating content from sqlite to etcd');
+      fs.renameSync(SQLITE_FILE, `${SQLITE_FILE}.migrated`);
+    }
+  } else ensureSqliteFile();
+  // An etcd server keeps a copy of the store: restarting, it is a member already and joins nobody (K3s ignores
+  // `server:` once its etcd is initialized); a member the others removed cannot come back.
+  const copy = datastore === 'etcd' ? readReplica() : undefined;
+  const isMember = !!(copy && copy.etcd && copy.etcd.members.some((m) => m.name === reg.memberName));
+  if (copy && copy.etcd && !isMember && copy.etcd.members.length > 0) fatal('etcd member removed: the member has been permanently removed from the cluster (delete /var/lib/rancher/k3s/server/db to rejoin)');
 
-  const state = { secret: undefined, ca: undefined, caHash: undefined, adminKey: undefined, store: undefined };
-  if (join) {
-    // Joining server: fetch and check the CA, then join the first server with the token.
+  const state = { secret: undefined, ca: undefined, caHash: undefined, adminKey: undefined, store: undefined, replica: undefined, api: undefined, datastore, memberName: reg.memberName, node: reg.node, joinUrl: join, leaderSince: 0 };
+  const freshJoin = join && !isMember;
+  if (freshJoin) {
+    // Joining server: fetch and check the CA, then join with the token (an etcd learner); it gets a copy of the store.
     if (!given || !given.secret) fatal('Error: --token is required when joining a server (--server is set)');
     const ca = await fetchCa(join, s.server, given);
     const r = await joinCluster(join, s.server, { ...reg, critical }, String(s.token));
     Object.assign(state, { ca, caHash: sha256(ca), secret: r.secret, adminKey: r.adminKey });
     fs.writeFileSync(`${SERVER_DIR}/tls/server-ca.crt`, ca);
+    writeAtomic(`${SERVER_DIR}/tls/client-admin.key`, `${r.adminKey}\n`, 0o600);
+    if (r.replica) becomeFollower(state, r.replica);
   } else {
+    // The first server, or an etcd member restarting: its own CA, token and admin key.
     const stored = splitToken(readOr(`${SERVER_DIR}/token`, '').trim());
     let ca = readOr(`${SERVER_DIR}/tls/server-ca.crt`, undefined);
     if (!ca) ca = fakePem('CERTIFICATE', `${STANDIN} k3s-server-ca ${crypto.randomBytes(24).toString('hex')}`);
@@ -1151,33 +1228,53 @@ async function runServer(s) {
       writeAtomic(`${SERVER_DIR}/tls/client-admin.key`, `${adminKey}\n`, 0o600);
     }
     Object.assign(state, { ca, caHash, secret: stored.secret || (given && given.secret) || crypto.randomBytes(16).toString('hex'), adminKey });
-    state.store = new Store(STORE_FILE);
-    const wasInit = state.store.data.cluster.clusterInit;
-    state.store.data.cluster = { clusterInit: !!s['cluster-init'] || !!wasInit, critical, firstServer: s['node-name'] };
-    state.store.seedAddons(critical.disable);
-    state.store.save();
+    if (isMember && copy.etcd.members.length > 1) await settleLeadership(state, copy);
+    else {
+      state.store = new Store(STORE_FILE);
+      const wasInit = state.store.data.cluster.clusterInit;
+      state.store.data.cluster = { clusterInit: !!s['cluster-init'] || !!wasInit, critical, firstServer: s['node-name'] };
+      state.store.seedAddons(critical.disable);
+      if (datastore === 'etcd' && !state.store.data.etcd) state.store.data.etcd = { members: [newMember(reg.memberName, reg.node, reg.address, false)], leader: reg.memberName, term: 1 };
+      takeLead(state);
+    }
   }
   writeToken(state);
   writeKubeconfig(state, s['write-kubeconfig-mode']);
   fs.mkdirSync(MANIFESTS_DIR, { recursive: true });
   writeAtomic(`${SERVER_DIR}/standin-settings.json`, JSON.stringify({ role: 'server', joined: s.server || null, ...nodeSettingsRecord(s) }, null, 1), 0o600);
 
-  let api;
-  if (state.store) {
-    api = makeApi(state);
-    const first = api('/standin/join', { ...reg, role: 'server' }, state.secret);
-    if (first.status !== 200) fatal(first.json.message);
-  }
+  // API calls: answered here on the leader, else sent to it; when it does not answer, the voters elect another.
   const call = async (urlPath, body, auth) => {
-    if (api) return api(urlPath, body, auth);
-    if (urlPath === '/cacerts') return { status: 200, text: state.ca };
-    const r = await request(join, urlPath, { method: 'POST', auth, body, timeoutMs: 30_000 });
-    return { status: r.status, json: r.json, text: r.json ? undefined : r.text };
+    for (let attempt = 0; ; attempt++) {
+      if (state.api) return state.api(urlPath, body, auth);
+      if (urlPath === '/cacerts') return { status: 200, text: state.ca };
+      try {
+        const r = await request(leaderBase(state), urlPath, { method: 'POST', auth, body, timeoutMs: 30_000 });
+        return { status: r.status, json: r.json, text: r.json ? undefined : r.text };
+      } catch (e) {
+        if (state.datastore !== 'etcd' || attempt > 0 || !localData(state) || !['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH'].includes(e.code)) throw e;
+        if (!(await electLeader(state))) return { status: 503, json: { message: `${NO_QUORUM} (${STANDIN}: the etcd leader does not answer, nor do a majority of the voting members)` } };
+      }
+    }
   };
-  const srv = await listen(httpHandler(call), s['bind-address'] || s.address);
+  const local = (urlPath, body, auth) => etcdLocalRequest(state, urlPath, body, auth, (a) => tokenMatches(state, a));
+  const srv = await listen(httpHandler(call, local), s['bind-address'] || s.address);
   log('info', `Running kube-apiserver stand-in on http://${s['bind-address'] || s.address}:${API_PORT} (${STANDIN}: plain HTTP)`);
+  if (!freshJoin) {
+    // This server's Node (and member, already there) registered through whoever leads, like any server.
+    const deadline = Date.now() + JOIN_TIMEOUT_MS;
+    for (;;) {
+      const r = await call('/standin/join', { ...reg, critical }, state.secret);
+      if (r.status === 200) break;
+      if ((r.status === 429 || r.status === 503) && Date.now() < deadline) {
+        await sleep(1000);
+        continue;
+      }
+      fatal(joinRefusal(r, `https://${s.address}:${API_PORT}`));
+    }
+  }
 
-  // Heartbeat (the kubelet's node status) and the auto-deploy manifests directory.
+  // Heartbeat (the kubelet's node status), the auto-deploy manifests directory, and the leader's learner promotion.
   const beat = async () => {
     try {
       const r = await call('/standin/heartbeat', reg, state.secret);
@@ -1206,10 +1303,14 @@ async function runServer(s) {
       else log('error', `Failed to apply manifest ${f}: ${res.stderr.trim()}`);
     }
   };
+  const promote = () => {
+    if (state.store && state.store.data.etcd && etcdPromote(state.store)) state.store.save();
+  };
   await beat();
   await deploy();
   setInterval(beat, HEARTBEAT_MS);
   setInterval(deploy, HEARTBEAT_MS);
+  setInterval(promote, HEARTBEAT_MS);
   markReady('server');
   log('info', 'k3s is up and running');
   const stop = () => {
@@ -1270,6 +1371,12 @@ async function joinCluster(base, serverUrl, body, token) {
       continue;
     }
     if (r.status === 200) return r.json;
+    // etcd takes one learner at a time (or has no quorum just now): K3s waits and tries again.
+    if ((r.status === 429 || r.status === 503) && Date.now() <= deadline) {
+      log('info', `Waiting for other members to finish joining etcd cluster: ${(r.json && r.json.message) || r.status}`);
+      await sleep(1000);
+      continue;
+    }
     fatal(joinRefusal(r, serverUrl));
   }
 }
@@ -1393,9 +1500,10 @@ async function main(argv) {
       return 1;
     case 'kubectl':
       return kubectlClient(rest);
+    case 'etcd-snapshot':
+      return etcdSnapshotCli(rest);
     case 'crictl':
     case 'ctr':
-    case 'etcd-snapshot':
     case 'token':
     case 'certificate':
     case 'secrets-encrypt':

@@ -77,7 +77,8 @@ export function standinBinary(version: string): Buffer {
       'const jsyaml = (function () { var module = { exports: {} }; var exports = module.exports;',
       fs.readFileSync(jsYamlDist, 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, ''),
       'return module.exports; })();',
-      fs.readFileSync(path.join(HERE, 'k3s.cjs'), 'utf8'),
+      // etcd, snapshots and drain first: k3s.cjs ends by running main(), by which time their declarations are in place.
+      ...['k3s-etcd.cjs', 'k3s-snapshot.cjs', 'k3s-drain.cjs', 'k3s.cjs'].map((f) => fs.readFileSync(path.join(HERE, f), 'utf8')),
     ].join('\n');
     const front = fs.readFileSync(path.join(HERE, 'k3s-front.sh'), 'utf8').replaceAll('@@VERSION@@', version);
     bin = Buffer.from(front + program);

@@ -1,0 +1,66 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runBackupCommand } from '../../../provision/commands/backup.js';
+import { runRemoveNodeCommand } from '../../../provision/commands/remove-node.js';
+
+function inventoryFile(): { file: string; stateDir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'day-two-cmd-'));
+  const file = join(dir, 'inventory.yaml');
+  writeFileSync(file, 'cluster: {name: home}\nnodes:\n  - {name: pi-1, host: 192.168.1.11, role: server}\nnetwork: {metallb: {enabled: false}}\n');
+  return { file, stateDir: join(dir, 'state') };
+}
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, io: { stdout: (t: string) => void out.push(t), stderr: (t: string) => void err.push(t) } };
+}
+
+const noConnection = async (): Promise<never> => {
+  throw new Error('test: no connection may be opened');
+};
+
+describe('command fronts', () => {
+  it.each([
+    ['no terminal and no --yes', { interactive: false }],
+    ['--json at a terminal without --yes (no prompt can be answered)', { interactive: true, json: true }],
+  ])('remove-node refuses with exit 2 before reading anything: %s', async (_what, extra) => {
+    const { out, err, io } = capture();
+    const code = await runRemoveNodeCommand({ name: 'pi-2', inventory: '/nonexistent/inventory.yaml', drainTimeout: 120, openTransport: noConnection, ...extra, ...io });
+    expect(code).toBe(2);
+    expect(err.join('')).toBe('remove-node changes the cluster and wipes K3s on pi-2: run it at a terminal to be asked, or pass --yes (see the plan first with --dry-run). Nothing was contacted.\n');
+    expect(out).toEqual([]);
+  });
+
+  it('remove-node refuses a name that is no node name (exit 2)', async () => {
+    const { err, io } = capture();
+    expect(await runRemoveNodeCommand({ name: 'pi-2;reboot', inventory: '/nonexistent', drainTimeout: 120, yes: true, openTransport: noConnection, ...io })).toBe(2);
+    expect(err.join('')).toContain('"pi-2;reboot" is not a node name');
+  });
+
+  it('remove-node with a bad inventory: exit 2, no connection', async () => {
+    const { err, io } = capture();
+    expect(await runRemoveNodeCommand({ name: 'pi-2', inventory: '/nonexistent/inventory.yaml', drainTimeout: 120, yes: true, openTransport: noConnection, ...io })).toBe(2);
+    expect(err.join('')).toContain('/nonexistent/inventory.yaml');
+  });
+
+  it('backup --list reads the state directory only, also as JSON', async () => {
+    const { file, stateDir } = inventoryFile();
+    const text = capture();
+    expect(await runBackupCommand({ inventory: file, list: true, keep: 5, stateDir, openTransport: noConnection, ...text.io })).toBe(0);
+    expect(text.out.join('')).toBe(`No backups in ${join(stateDir, 'backups')} yet: run revue-pi backup.\n`);
+    mkdirSync(join(stateDir, 'backups', 'not-ours'), { recursive: true });
+    const json = capture();
+    expect(await runBackupCommand({ inventory: file, list: true, json: true, keep: 5, stateDir, openTransport: noConnection, ...json.io })).toBe(0);
+    expect(JSON.parse(json.out.join(''))).toEqual({ cluster: 'home', folder: join(stateDir, 'backups'), backups: [] });
+  });
+
+  it('backup with no server that answers: exit 1, each reason named', async () => {
+    const { file, stateDir } = inventoryFile();
+    const { err, io } = capture();
+    expect(await runBackupCommand({ inventory: file, keep: 5, stateDir, openTransport: noConnection, ...io })).toBe(1);
+    expect(err.join('')).toBe('no server of cluster home could be backed up: pi-1: test: no connection may be opened. Run revue-pi up (or revue-pi status) to see why.\n');
+  });
+});
