@@ -5,6 +5,7 @@ import type { BackupResult } from '../../cluster/day-two/backup-run.js';
 import type { BackupManifest } from '../../cluster/day-two/backup.js';
 import { describeLab } from '../lab/skip.js';
 import { runCli } from './cli.js';
+import { DEFAULT_K3S_VERSION } from '../../provision/inventory/schema.js';
 import { CLUSTER_ONLY, useLabCluster } from './lab-cluster.js';
 
 /**
@@ -57,14 +58,14 @@ describeLab('revue-pi backup on an HA lab cluster (3 servers, embedded etcd)', (
     expect(readFileSync(join(dir, 'snapshot'))).toEqual(readFileSync(s1().path(`/var/lib/rancher/k3s/server/db/snapshots/${name}`)));
     expect(readFileSync(join(dir, 'snapshot'), 'utf8')).toContain(marker);
     const manifest = JSON.parse(readFileSync(join(dir, 'backup.json'), 'utf8')) as BackupManifest;
-    expect(manifest).toMatchObject({ createdBy: 'revue-pi', cluster: 'lab', name, node: 's1', k3sVersion: 'v1.33.5+k3s1' });
+    expect(manifest).toMatchObject({ createdBy: 'revue-pi', cluster: 'lab', name, node: 's1', k3sVersion: DEFAULT_K3S_VERSION });
     expect(Object.keys(manifest.files).sort()).toEqual(['config.yaml', 'snapshot', 'token']);
     // The token never shows.
     expect(r.stdout + r.stderr).not.toContain(token.trim().split('::server:')[1]!);
 
     const list = await backup('--list');
     expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(new RegExp(`^NAME +NODE +CREATED +SNAPSHOT SIZE +K3S\\n${name} +s1 +\\d{4}-\\d\\d-\\d\\dT[\\d:]+Z +[\\d.]+ KiB +v1\\.33\\.5\\+k3s1\\n`));
+    expect(list.stdout).toMatch(new RegExp(`^NAME +NODE +CREATED +SNAPSHOT SIZE +K3S\\n${name} +s1 +\\d{4}-\\d\\d-\\d\\dT[\\d:]+Z +[\\d.]+ KiB +${DEFAULT_K3S_VERSION.replace(/[.+]/g, '\\$&')}\\n`));
     const listed = JSON.parse((await backup('--list', '--json')).stdout) as { backups: BackupManifest[] };
     expect(listed.backups.map((b) => b.name)).toEqual([name]);
   });
