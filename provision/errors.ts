@@ -1,3 +1,4 @@
+import type { ShellScript } from './transport/shell.js';
 /**
  * One base class for every error a user can meet. `hint` says what to do; `node` names the node when
  * there is one. Messages are sentences meant for the operator, never stack traces.
@@ -70,13 +71,13 @@ export class RemoteCommandError extends RevuePiError {
   readonly command: string;
   readonly exitCode: number | null;
   readonly output: string;
-  constructor(node: string, what: string, command: string, exitCode: number | null, output: string, hint?: string) {
+  constructor(node: string, what: string, command: string | ShellScript, exitCode: number | null, output: string, hint?: string) {
     super(`${what} failed on node ${node} (exit ${exitCode ?? 'signal'}): ${trimOutput(output)}`, {
       code: 'REMOTE_COMMAND',
       node,
       hint,
     });
-    this.command = command;
+    this.command = typeof command === 'string' ? command : command.text;
     this.exitCode = exitCode;
     this.output = output;
   }
