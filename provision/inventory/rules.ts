@@ -187,7 +187,7 @@ export const fixedAddressesInPools: InventoryRule = (inv) => {
     const ip = parseIPv4(text.trim());
     const name = formatPath(segments);
     if (ip === undefined) {
-      issues.push(error(segments, `${name} must be an IPv4 address such as 192.168.1.200 (got "${text}")`));
+      issues.push(error(segments, `${name} must be an IPv4 address such as 192.168.1.200 (got ${JSON.stringify(text)})`));
       continue;
     }
     const other = seen.get(ip);
@@ -315,11 +315,11 @@ export const labelsAreValid: InventoryRule = (inv) => {
       const prefixOk = prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix));
       if (!prefixOk || !LABEL_NAME.test(name)) {
         issues.push(
-          error(['nodes', i, 'labels', key], `label key "${key}" is not a Kubernetes label key — use an optional DNS prefix and "/", then up to 63 letters, digits, "-", "_" or ".", e.g. example.com/zone`, 'key'),
+          error(['nodes', i, 'labels', key], `label key ${JSON.stringify(key)} is not a Kubernetes label key — use an optional DNS prefix and "/", then up to 63 letters, digits, "-", "_" or ".", e.g. example.com/zone`, 'key'),
         );
       } else if (value !== '' && !LABEL_NAME.test(value)) {
         issues.push(
-          error(['nodes', i, 'labels', key], `label ${key} has value "${value}", which Kubernetes refuses — use up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit`),
+          error(['nodes', i, 'labels', key], `label ${key} has value ${JSON.stringify(value)}, which Kubernetes refuses — use up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit`),
         );
       }
     }
@@ -360,7 +360,7 @@ export const imageOverridesKnown: InventoryRule = (inv) => {
     if (!isImageKey(key)) {
       const suggestion = didYouMean(key, keys);
       const fix = suggestion === undefined ? `use one of: ${keys.join(', ')}` : `did you mean "${suggestion}"?`;
-      issues.push(error(segments, `unknown image "${key}" — ${fix}`, 'key'));
+      issues.push(error(segments, `unknown image ${JSON.stringify(key)} — ${fix}`, 'key'));
     } else if (!hasPinnedTag(ref)) {
       issues.push(error(segments, `${key} must name a fixed tag or digest, not latest or none — write it as repository:tag, e.g. ${IMAGE_REPOSITORIES[key]}:1.2.3`));
     }
