@@ -1,3 +1,4 @@
+import type { InventoryIssue } from './errors.js';
 import type { NodeStatus } from './events.js';
 
 export type StepStatus = 'changed' | 'unchanged' | 'planned' | 'failed' | 'skipped';
@@ -58,6 +59,8 @@ export interface RunReport {
   workloads?: WorkloadsReport;
   /** Wall time of each phase, in the order they ended. */
   phases?: { phase: string; ok: boolean; durationMs: number }[];
+  /** What the inventory's rules warned about (even server count, Wi-Fi without promiscuous mode…), with line:column. */
+  inventoryWarnings?: InventoryIssue[];
 }
 
 /** A node's overall status from its steps: failed beats changed beats unchanged. */

@@ -10,8 +10,9 @@ import { ProgressRenderer, formatSummary, pickOutputMode, spinnerFactory } from 
 
 /** `up` and `plan` share the pipeline; `plan` stops after deciding. Returns the exit code. */
 export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions & { offline?: boolean; force?: boolean; reapply?: boolean; kubeconfig?: string }): Promise<number> {
-  // A bad inventory stops here, before any connection is opened.
-  const loaded = loadInventoryForCommand(opts.inventory, { json: opts.json });
+  // A bad inventory stops here, before any connection is opened; so does a secret's variable left unset.
+  const offline = command === 'plan' && opts.offline;
+  const loaded = loadInventoryForCommand(opts.inventory, { json: opts.json, ...(offline ? {} : { env: process.env }) });
   if (!loaded) return EXIT_BAD_INPUT;
   const { inventory, warnings } = loaded;
   const mode = pickOutputMode(opts);
@@ -21,8 +22,8 @@ export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions &
   const stateDir = ensurePrivateDir(stateDirFor(inventory.cluster.name, opts.stateDir));
   const log = new RunLog(stateDir, command);
   log.write(`revue-pi ${command} -i ${opts.inventory} (${inventory.nodes.length} nodes, concurrency ${opts.concurrency})`);
+  for (const warning of warnings) log.write(`inventory warning: ${formatIssue(opts.inventory, warning).trim()}`);
 
-  const offline = command === 'plan' && opts.offline;
   const interactive = mode === 'tty' && command === 'up' && !opts.yes && process.stdin.isTTY;
   try {
     const report = await runPipeline({
@@ -44,7 +45,7 @@ export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions &
     });
     renderer.stop();
     log.write(`finished: exit ${report.exitCode}`);
-    if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    if (opts.json) process.stdout.write(JSON.stringify({ ...report, inventoryWarnings: warnings }, null, 2) + '\n');
     else process.stdout.write(formatSummary(report) + '\n');
     return report.exitCode;
   } finally {
