@@ -168,6 +168,21 @@ describe('every field that reaches a node or a manifest refuses hostile values',
     }
   });
 
+  it('k3s.installScriptUrl over plain http is refused at its line unless it is this machine (loopback)', () => {
+    const text = (url: string) => inventoryWith('k3s.installScriptUrl').replace('VALUE', url);
+    const issues = issuesOf(text('http://get.k3s.io'));
+    expect(issues).toEqual([
+      {
+        path: 'k3s.installScriptUrl',
+        line: 5,
+        column: 21,
+        severity: 'error',
+        message: 'installScriptUrl "http://get.k3s.io" is plain http: every node would run whatever answers there as root — use https:// (http is accepted only for 127.0.0.1, ::1 or localhost)',
+      },
+    ]);
+    expect(issuesOf(text('http://127.0.0.1:8080/install.sh'))).toEqual([]);
+  });
+
   it('local file paths take any name but not a line break', () => {
     const text = (v: string) => `cluster: {name: lab}\nssh: {keyPath: ${JSON.stringify(v)}}\nnodes: [{name: pi-1, host: 192.168.1.101, role: server}]\nworkloads: {revue: false, monitoring: false}\n`;
     expect(issuesOf(text('keys/my key;(1)'))).toEqual([]);
