@@ -32,6 +32,7 @@ import {
 import { API_PORT, K3S_CONFIG_PATH, K3S_KUBECONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH, unitFor } from './paths.js';
 import { checkClusterNode, describeClusterChange, planClusterNode, registrationOnlyWarning, tokenMatchesServer, type ClusterChange } from './plan.js';
 import { generateToken, readStateToken, sha256Hex, tokenFileContent, tokenSecret, type RandomSource } from './token.js';
+import { stripControlChars } from '../provision/transport/remote-text.js';
 
 /**
  * The cluster phase of `up`/`plan`: K3s on every node, in order — the first server, then the other servers
@@ -634,7 +635,8 @@ async function waitForReady(opts: ClusterPhaseOptions, first: Session, sessions:
 async function journalTail(transport: Transport, unit: 'k3s' | 'k3s-agent'): Promise<string> {
   try {
     const result = await transport.run(buildJournalCommand(unit), { sudo: true, timeoutMs: 15_000 });
-    return result.stdout.trim();
+    // Shown to the operator as it is: no control sequence from the node's journal may reach the terminal.
+    return stripControlChars(result.stdout).trim();
   } catch {
     return '';
   }

@@ -17,6 +17,7 @@ import { buildStatusReport, type ClusterRead, type NodeProbe } from '../status/r
 import { renderWorkloads, type K8sObject } from '../../workloads/render.js';
 import { readK3sVersionCache } from '../../cluster/facts.js';
 import { readPageSizeCache } from '../steps/page-size-cache.js';
+import { stripControlChars } from '../transport/remote-text.js';
 
 export interface StatusOptions {
   inventory: string;
@@ -118,7 +119,7 @@ export async function runStatusCommand(opts: StatusOptions): Promise<number> {
     const report = buildStatusReport({ inventory, probes, cluster, rendered });
     log.write(`finished: exit ${report.exitCode}; ${report.problems.length} problem(s)`);
     for (const p of report.problems) log.write(`problem: ${p}`);
-    out.write(log.mask(opts.json ? JSON.stringify({ ...report, inventoryWarnings: loaded.warnings }, null, 2) : formatStatus(report, 100)) + '\n');
+    out.write(log.mask(opts.json ? JSON.stringify({ ...report, inventoryWarnings: loaded.warnings }, null, 2) : stripControlChars(formatStatus(report, 100))) + '\n');
     return report.exitCode;
   } finally {
     await Promise.all([...transports.values()].map((t) => t.close().catch(() => undefined)));

@@ -1,6 +1,7 @@
 import { sh, type ShellScript } from '../transport/shell.js';
 import type { BootPageSize } from './page-size-cache.js';
 import { buildProbeScript, decodeFileSection, fileSection, type ProbeSection } from './probe.js';
+import { stripControlChars } from '../transport/remote-text.js';
 
 /** What a node is, as read in the single probe round trip. */
 export interface NodeFacts {
@@ -89,16 +90,18 @@ export function parseFacts(sections: Map<string, string>): NodeFacts {
   const memKb = /MemTotal:\s+(\d+)\s*kB/.exec(get('meminfo'));
   const bootDir = get('boot_dir').trim();
   const [kernel = '', arch = ''] = get('uname').trim().split(/\s+/);
+  // What is only shown (model, OS, kernel) loses any control characters the node put in it.
+  const shown = (text: string) => stripControlChars(text);
   return {
-    model: file('model').replace(/\0/g, '').trim(),
-    arch,
-    kernel,
+    model: shown(file('model').replace(/\0/g, '').trim()),
+    arch: shown(arch),
+    kernel: shown(kernel),
     pageSize: Number.parseInt(get('pagesize').trim(), 10) || 0,
     os: {
-      id: osField(osRelease, 'ID'),
-      versionId: osField(osRelease, 'VERSION_ID'),
-      codename: osField(osRelease, 'VERSION_CODENAME'),
-      prettyName: osField(osRelease, 'PRETTY_NAME'),
+      id: shown(osField(osRelease, 'ID')),
+      versionId: shown(osField(osRelease, 'VERSION_ID')),
+      codename: shown(osField(osRelease, 'VERSION_CODENAME')),
+      prettyName: shown(osField(osRelease, 'PRETTY_NAME')),
     },
     memoryBytes: memKb ? Number(memKb[1]) * 1024 : 0,
     cpuCores: countCpuList(file('cpus_online')),

@@ -12,6 +12,7 @@ import {
   renderPromiscUnit,
 } from './boot-config.js';
 import { piGeneration, type NodeFacts } from './facts.js';
+import { stripControlChars } from '../transport/remote-text.js';
 
 /** One thing `up` would change on a node. Pure data: `plan` prints it, `apply` carries it out. */
 export type PrepareChange =
@@ -86,7 +87,7 @@ export function planPreparation(facts: NodeFacts, node: InventoryNode, inventory
     }
   }
   if (facts.hostname !== node.name) {
-    changes.push({ kind: 'write-file', path: '/etc/hostname', content: renderHostname(node.name), mode: 0o644, bootConfig: false, reason: `hostname ${facts.hostname || '(none)'} → ${node.name}` });
+    changes.push({ kind: 'write-file', path: '/etc/hostname', content: renderHostname(node.name), mode: 0o644, bootConfig: false, reason: `hostname ${stripControlChars(facts.hostname) || '(none)'} → ${node.name}` });
     changes.push({ kind: 'set-hostname', name: node.name, reason: `apply hostname ${node.name} now` });
   }
   const hosts = ensureHostsEntry(facts.hosts, node.name);
