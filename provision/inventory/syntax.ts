@@ -52,6 +52,7 @@ const CHARACTER_NAMES: Record<number, string> = {
 function oddCharacter(value: string, label: string, what: string): string | undefined {
   const odd = describeOddCharacter(value);
   if (odd === undefined) return undefined;
+  if (/[\u0000-\u001f\u007f]/.test(value)) return `${label} ${show(value)} holds ${odd} — ${what}, on one line`;
   return `${label} ${show(value)} holds ${odd} — ${what}; retype it in plain ASCII (pasted text often carries such look-alikes)`;
 }
 
