@@ -13,8 +13,13 @@ export interface K3sConfigContext {
   isFirstServer: boolean;
 }
 
+/** A host as it stands in a URL: an IPv6 address in brackets. */
+export function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 export function serverUrl(firstServer: InventoryNode): string {
-  return `https://${firstServer.host}:${API_PORT}`;
+  return `https://${urlHost(firstServer.host)}:${API_PORT}`;
 }
 
 /**
@@ -30,16 +35,16 @@ export function apiEndpointHost(endpoint: string): string {
       return trimmed;
     }
   }
-  const hostPort = /^([^:\s]+):\d+$/.exec(trimmed);
+  const hostPort = /^([^:\s]+):\d+$/.exec(trimmed) ?? /^\[([^\]]+)\]:\d+$/.exec(trimmed);
   return hostPort ? hostPort[1]! : trimmed;
 }
 
 export function apiServerUrl(inventory: Inventory, firstServer: InventoryNode): string {
   const endpoint = inventory.cluster.apiEndpoint?.trim();
-  if (!endpoint) return `https://${firstServer.host}:${API_PORT}`;
+  if (!endpoint) return serverUrl(firstServer);
   if (/^https:\/\//i.test(endpoint)) return endpoint.replace(/\/+$/, '');
-  if (/^[^:\s]+:\d+$/.test(endpoint)) return `https://${endpoint}`;
-  return `https://${apiEndpointHost(endpoint)}:${API_PORT}`;
+  if (/^([^:\s]+|\[[^\]]+\]):\d+$/.test(endpoint)) return `https://${endpoint}`;
+  return `https://${urlHost(apiEndpointHost(endpoint))}:${API_PORT}`;
 }
 
 export function firstServerOf(inventory: Inventory): InventoryNode | undefined {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { readTextIfExists, writePrivateFile } from '../provision/state.js';
 import { buildProbeScript, decodeFileSection, fileSection, type ProbeSection } from '../provision/steps/probe.js';
-import { shQuote } from '../provision/transport/commands.js';
+import { sh } from '../provision/transport/shell.js';
 import { GET_NODES_COMMAND } from './nodes.js';
 import { K3S_BINARY_PATH, K3S_CONFIG_PATH, K3S_KUBECONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH, type K3sUnit } from './paths.js';
 
@@ -36,8 +36,6 @@ export interface K3sFacts {
   apiNodesJson?: string;
 }
 
-const ETC_UNIT = (u: string) => `/etc/systemd/system/${u}.service`;
-
 /**
  * What an earlier run read of the root-only files (config.yaml, the token files, the node password), kept with the
  * files' fingerprint: while the fingerprint is the same, so is what they hold (an edit changes the ctime, a write by
@@ -63,7 +61,7 @@ const ROOT_FILES = [K3S_CONFIG_PATH, TOKEN_FILE_PATH, NODE_PASSWORD_PATH, SERVER
 /** Exit code of a probe run without root whose files changed and whose `sudo -n` was refused: probe again with sudo. */
 export const ROOT_PROBE_REFUSED_EXIT = 86;
 
-const VERSION = '( PATH="$PATH:/usr/local/bin"; command -v k3s >/dev/null && k3s --version )';
+const VERSION = sh`( PATH="$PATH:/usr/local/bin"; command -v k3s >/dev/null && k3s --version )`;
 export const VERSION_CACHED_MARK = 'revue-pi: version cached';
 
 /**
@@ -80,25 +78,23 @@ export function k3sProbeSections(cached?: K3sVersionCacheEntry, opts: { withoutR
     // variables. Readable without root: the folders are traversable, the files are not read.
     {
       name: 'k3s_binary',
-      script: [
-        'k3s_fingerprint= files=',
-        `stats=$(stat -c '%s:%Y:%i|%s:%Y:%Z:%i %n' ${K3S_BINARY_PATH} ${ROOT_FILES.join(' ')})`,
-        'while IFS= read -r line; do',
-        '  case $line in',
-        `    *' ${K3S_BINARY_PATH}') [ -x ${K3S_BINARY_PATH} ] && k3s_fingerprint=\${line%%'|'*} ;;`,
-        `    ?*) files="$files\${files:+
-}\${line#*'|'}" ;;`,
-        '  esac',
-        'done <<EOF',
-        '$stats',
-        'EOF',
-        '[ -z "$k3s_fingerprint" ] || echo "$k3s_fingerprint"',
-      ].join('\n'),
+      script: sh`k3s_fingerprint= files=
+stats=$(stat -c '%s:%Y:%i|%s:%Y:%Z:%i %n' ${K3S_BINARY_PATH} ${ROOT_FILES})
+while IFS= read -r line; do
+  case $line in
+    *${` ${K3S_BINARY_PATH}`}) [ -x ${K3S_BINARY_PATH} ] && k3s_fingerprint=\${line%%'|'*} ;;
+    ?*) files="$files\${files:+
+}\${line#*'|'}" ;;
+  esac
+done <<EOF
+$stats
+EOF
+[ -z "$k3s_fingerprint" ] || echo "$k3s_fingerprint"`,
     },
     {
       name: 'k3s_version',
       script: cached
-        ? `if [ -n "$k3s_fingerprint" ] && [ "$k3s_fingerprint" = ${shQuote(cached.fingerprint)} ]; then echo '${VERSION_CACHED_MARK}'; else ${VERSION}; fi`
+        ? sh`if [ -n "$k3s_fingerprint" ] && [ "$k3s_fingerprint" = ${cached.fingerprint} ]; then echo ${VERSION_CACHED_MARK}; else ${VERSION}; fi`
         : VERSION,
     },
     fileSection('k3s_config', K3S_CONFIG_PATH),
@@ -107,25 +103,23 @@ export function k3sProbeSections(cached?: K3sVersionCacheEntry, opts: { withoutR
     // newline after it: serverSecretSha256() in token.ts hashes the same bytes.
     {
       name: 'k3s_token_hashes',
-      script: [
-        'set --',
-        `[ -f ${TOKEN_FILE_PATH} ] && set -- ${TOKEN_FILE_PATH}`,
-        'secret=',
-        `if [ -f ${SERVER_TOKEN_PATH} ]; then IFS= read -r secret < ${SERVER_TOKEN_PATH}; secret=\${secret%'\r'}; secret=\${secret#K10*::*:}; set -- "$@" -; fi`,
-        '[ $# -gt 0 ] && sha256sum "$@" <<EOF',
-        '$secret',
-        'EOF',
-      ].join('\n'),
+      script: sh`set --
+[ -f ${TOKEN_FILE_PATH} ] && set -- ${TOKEN_FILE_PATH}
+secret=
+if [ -f ${SERVER_TOKEN_PATH} ]; then IFS= read -r secret < ${SERVER_TOKEN_PATH}; secret=\${secret%'\r'}; secret=\${secret#K10*::*:}; set -- "$@" -; fi
+[ $# -gt 0 ] && sha256sum "$@" <<EOF
+$secret
+EOF`,
     },
     {
       name: 'k3s_units',
-      script: `set --; for u in k3s k3s-agent; do [ -f ${ETC_UNIT('$u')} ] && set -- "$@" $u; done; [ $# -gt 0 ] && echo "$*" && systemctl is-active "$@"`,
+      script: sh`set --; for u in k3s k3s-agent; do [ -f /etc/systemd/system/$u.service ] && set -- "$@" $u; done; [ $# -gt 0 ] && echo "$*" && systemctl is-active "$@"`,
     },
-    { name: 'k3s_node_password', script: `[ -f ${NODE_PASSWORD_PATH} ] && echo present` },
+    { name: 'k3s_node_password', script: sh`[ -f ${NODE_PASSWORD_PATH} ] && echo present` },
   ];
   const rootOnly = new Set(['k3s_config', 'k3s_token_hashes', 'k3s_node_password']);
   // k3s_files prints what k3s_binary's stat found of the root-only files.
-  if (!opts.withoutRoot || !cached?.files) return [...sections, { name: 'k3s_files', script: `printf '%s\\n' "$files"` }];
+  if (!opts.withoutRoot || !cached?.files) return [...sections, { name: 'k3s_files', script: sh`printf '%s\\n' "$files"` }];
   // Run without root: when the fingerprint is the one cached, what the files hold is too; else only their sections
   // run under `sudo -n` (a password asked for ends the probe with ROOT_PROBE_REFUSED_EXIT: the caller asks again).
   const rootScript = buildProbeScript(sections.filter((s) => rootOnly.has(s.name)));
@@ -133,7 +127,7 @@ export function k3sProbeSections(cached?: K3sVersionCacheEntry, opts: { withoutR
     ...sections.filter((s) => !rootOnly.has(s.name)),
     {
       name: 'k3s_files',
-      script: `printf '%s\\n' "$files"; [ "$files" = ${shQuote(cached.files.fingerprint)} ] || sudo -n sh -c ${shQuote(rootScript)} || exit ${ROOT_PROBE_REFUSED_EXIT}`,
+      script: sh`printf '%s\\n' "$files"; [ "$files" = ${cached.files.fingerprint} ] || sudo -n sh -c ${rootScript.text} || exit ${ROOT_PROBE_REFUSED_EXIT}`,
     },
   ];
 }
@@ -147,7 +141,7 @@ export function firstServerProbeSections(opts: { nodes?: boolean } = {}): ProbeS
   return [
     fileSection('k3s_kubeconfig', K3S_KUBECONFIG_PATH),
     // Left out when the probe already lists the nodes another way (the workloads fast check does).
-    ...(opts.nodes === false ? [] : [{ name: 'k3s_api_nodes', script: `[ -x ${K3S_BINARY_PATH} ] && [ -f ${K3S_KUBECONFIG_PATH} ] && ${GET_NODES_COMMAND} --request-timeout=10s` }]),
+    ...(opts.nodes === false ? [] : [{ name: 'k3s_api_nodes', script: sh`[ -x ${K3S_BINARY_PATH} ] && [ -f ${K3S_KUBECONFIG_PATH} ] && ${GET_NODES_COMMAND} --request-timeout=10s` }]),
   ];
 }
 

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { DEFAULT_K3S_VERSION, type Inventory, type InventoryNode } from '../provision/inventory/schema.js';
-import { shQuote } from '../provision/transport/commands.js';
+import { joinShell, sh, shAssign, type ShellScript } from '../provision/transport/shell.js';
 import { AIRGAP_IMAGES_DIR, AIRGAP_INSTALL_SCRIPT_PATH, K3S_BINARY_PATH, type K3sRole, unitFor } from './paths.js';
 
 /**
@@ -31,30 +31,32 @@ export function installEnv(inventory: Inventory): Record<string, string> {
   return env;
 }
 
-function envPrefix(env: Record<string, string>): string {
-  return Object.keys(env)
-    .sort()
-    .map((k) => `${k}=${shQuote(env[k]!)} `)
-    .join('');
+function envPrefix(env: Record<string, string>): ShellScript {
+  return joinShell(
+    Object.keys(env)
+      .sort()
+      .map((k) => sh`${shAssign(k, env[k]!)} `),
+    '',
+  );
 }
 
-export function buildInstallCommand(inventory: Inventory, _node: InventoryNode, opts: InstallOptions): string {
+export function buildInstallCommand(inventory: Inventory, _node: InventoryNode, opts: InstallOptions): ShellScript {
   const env = envPrefix(installEnv(inventory));
-  if (inventory.k3s.airgap) return `${env}sh ${AIRGAP_INSTALL_SCRIPT_PATH} ${opts.role}`;
-  return `curl -sfL ${shQuote(inventory.k3s.installScriptUrl)} | ${env}sh -s - ${opts.role}`;
+  if (inventory.k3s.airgap) return sh`${env}sh ${AIRGAP_INSTALL_SCRIPT_PATH} ${opts.role}`;
+  return sh`curl -sfL ${inventory.k3s.installScriptUrl} | ${env}sh -s - ${opts.role}`;
 }
 
 /**
  * The script `up` runs (as root): the installer, then a check that it really installed the unit — with
  * `curl | sh` under dash a failed download feeds sh nothing and still exits 0.
  */
-export function buildInstallScript(inventory: Inventory, node: InventoryNode, opts: InstallOptions): string {
+export function buildInstallScript(inventory: Inventory, node: InventoryNode, opts: InstallOptions): ShellScript {
   const unit = unitFor(opts.role);
-  return [
-    buildInstallCommand(inventory, node, opts) + ' || exit $?',
-    `if [ ! -f /etc/systemd/system/${unit}.service ]; then echo 'revue-pi: the K3s installer exited without installing ${unit}.service (did the download from ${inventory.k3s.airgap ? 'the uploaded script' : inventory.k3s.installScriptUrl.replace(/'/g, '')} fail?)' >&2; exit 1; fi`,
-    '',
-  ].join('\n');
+  const from = inventory.k3s.airgap ? 'the uploaded script' : inventory.k3s.installScriptUrl;
+  const notInstalled = `revue-pi: the K3s installer exited without installing ${unit}.service (did the download from ${from} fail?)`;
+  return sh`${buildInstallCommand(inventory, node, opts)} || exit $?
+if [ ! -f ${`/etc/systemd/system/${unit}.service`} ]; then echo ${notInstalled} >&2; exit 1; fi
+`;
 }
 
 /** Files an air-gapped install uploads over SFTP before running the installer. */

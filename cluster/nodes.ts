@@ -1,7 +1,8 @@
+import { sh, type ShellScript } from '../provision/transport/shell.js';
 import type { K3sUnit } from './paths.js';
 
 /** Readiness and node-object commands, run on the first server through the transport (sudo): the laptop never talks to the API. */
-export const GET_NODES_COMMAND = 'k3s kubectl get nodes -o json';
+export const GET_NODES_COMMAND = sh`k3s kubectl get nodes -o json`;
 
 export interface NodeReadiness {
   name: string;
@@ -40,8 +41,8 @@ export function parseNodesReady(kubectlJson: string): NodeReadiness[] {
   });
 }
 
-export function buildJournalCommand(unit: K3sUnit, lines = 20): string {
-  return `journalctl -u ${unit} -n ${lines} --no-pager`;
+export function buildJournalCommand(unit: K3sUnit, lines = 20): ShellScript {
+  return sh`journalctl -u ${unit} -n ${lines} --no-pager`;
 }
 
 /** A re-imaged node joining under its old name: K3s refuses it until the old node object and password secret are gone. */
@@ -50,17 +51,16 @@ export function isNodePasswordRejected(journalText: string): boolean {
 }
 
 /**
- * Removes a node object and its node-password secret (names are RFC 1123 per the inventory schema, so bare).
- * "not found" counts as done, so a retry after a partial run succeeds.
+ * Removes a node object and its node-password secret. "not found" counts as done, so a retry after a partial run
+ * succeeds.
  */
-export function buildForgetNodeScript(name: string): string {
-  return [
-    'rc=0',
-    `out=$(k3s kubectl delete node ${name} 2>&1) || case "$out" in *NotFound*|*"not found"*) ;; *) echo "$out" >&2; rc=1 ;; esac`,
-    `out=$(k3s kubectl -n kube-system delete secret ${name}.node-password.k3s 2>&1) || case "$out" in *NotFound*|*"not found"*) ;; *) echo "$out" >&2; rc=1 ;; esac`,
-    'exit $rc',
-    '',
-  ].join('\n');
+export function buildForgetNodeScript(name: string): ShellScript {
+  const notFoundIsDone = sh`case "$out" in *NotFound*|*"not found"*) ;; *) echo "$out" >&2; rc=1 ;; esac`;
+  return sh`rc=0
+out=$(k3s kubectl delete node ${name} 2>&1) || ${notFoundIsDone}
+out=$(k3s kubectl -n kube-system delete secret ${`${name}.node-password.k3s`} 2>&1) || ${notFoundIsDone}
+exit $rc
+`;
 }
 
 /**
@@ -68,8 +68,8 @@ export function buildForgetNodeScript(name: string): string {
  * The node's clock is printed first (restartedAt reads it): its Node object stays Ready for a while after the old
  * K3s stops, so the Ready wait accepts only a heartbeat posted after this moment, by the K3s that was just started.
  */
-export function buildRestartCommand(unit: K3sUnit): string {
-  return `date +%s && ${unit === 'k3s' ? 'systemctl restart k3s' : 'systemctl restart --no-block k3s-agent'}`;
+export function buildRestartCommand(unit: K3sUnit): ShellScript {
+  return sh`date +%s && ${unit === 'k3s' ? sh`systemctl restart k3s` : sh`systemctl restart --no-block k3s-agent`}`;
 }
 
 /** The node's clock (seconds since the epoch) that buildRestartCommand printed; undefined if its output lacks it. */

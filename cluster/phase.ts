@@ -9,6 +9,7 @@ import type { NodeReport, StepReport } from '../provision/report.js';
 import { forEachNode } from '../provision/runner.js';
 import { readTextIfExists, writePrivateFile } from '../provision/state.js';
 import type { FileToWrite, RunResult, Transport } from '../provision/transport/transport.js';
+import { sh } from '../provision/transport/shell.js';
 import { apiServerUrl, firstServerOf } from './config.js';
 
 export { apiServerUrl } from './config.js';
@@ -31,6 +32,7 @@ import {
 import { API_PORT, K3S_CONFIG_PATH, K3S_KUBECONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH, unitFor } from './paths.js';
 import { checkClusterNode, describeClusterChange, planClusterNode, registrationOnlyWarning, tokenMatchesServer, type ClusterChange } from './plan.js';
 import { generateToken, readStateToken, sha256Hex, tokenFileContent, tokenSecret, type RandomSource } from './token.js';
+import { stripControlChars } from '../provision/transport/remote-text.js';
 
 /**
  * The cluster phase of `up`/`plan`: K3s on every node, in order — the first server, then the other servers
@@ -342,7 +344,7 @@ async function applyChanges(opts: ClusterPhaseOptions, s: Session, transport: Tr
   );
   const action = s.changes.find((c): c is Extract<ClusterChange, { kind: 'install' | 'restart' }> => c.kind === 'install' || c.kind === 'restart');
   if (!action) {
-    const result = await transport.writeFilesThenRun(files, '', { sudo: true, timeoutMs: 60_000 });
+    const result = await transport.writeFilesThenRun(files, sh``, { sudo: true, timeoutMs: 60_000 });
     if (result.code !== 0) throw new RemoteCommandError(name, `Writing ${files.map((f) => f.path).join(' and ')}`, 'install (upload) → …', result.code, `${result.stderr}\n${result.stdout}`);
     return;
   }
@@ -358,7 +360,7 @@ async function applyChanges(opts: ClusterPhaseOptions, s: Session, transport: Tr
     }
     // The installed binary's fingerprint (and version, unless pinned) are read in the same round trip.
     const pinned = opts.inventory.k3s.airgap ? undefined : wantedK3sVersion(opts.inventory);
-    const script = `${buildInstallScript(opts.inventory, s.node, { role: action.role })}${buildProbeScript(installedBinarySections(pinned))}`;
+    const script = sh`${buildInstallScript(opts.inventory, s.node, { role: action.role })}${buildProbeScript(installedBinarySections(pinned))}`;
     const timeoutMs = opts.readyTimeoutMs + 300_000;
     const result = await runWatchingJournal(opts, s, () => transport.writeFilesThenRun(files, script, { sudo: true, timeoutMs }), first);
     // K3s may have given up on a stale node password before the watcher saw it: clear it and start again.
@@ -633,7 +635,8 @@ async function waitForReady(opts: ClusterPhaseOptions, first: Session, sessions:
 async function journalTail(transport: Transport, unit: 'k3s' | 'k3s-agent'): Promise<string> {
   try {
     const result = await transport.run(buildJournalCommand(unit), { sudo: true, timeoutMs: 15_000 });
-    return result.stdout.trim();
+    // Shown to the operator as it is: no control sequence from the node's journal may reach the terminal.
+    return stripControlChars(result.stdout).trim();
   } catch {
     return '';
   }

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, type CommanderError } from 'commander';
 import { addFlashCommand } from './flash/cli.js';
 
 /**
@@ -152,4 +152,25 @@ Exit codes:
   addFlashCommand(program, setExitCode);
 
   return program;
+}
+
+/**
+ * Makes commander throw its parse errors (and help/version) as CommanderError instead of exiting with 1, on the
+ * program and on every subcommand (a subcommand takes the setting only when it is made after it, so it is set on
+ * each here). main.ts turns them into exit code 2.
+ */
+export function treatParseErrorsAsExceptions(cmd: Command): void {
+  cmd.exitOverride();
+  for (const sub of cmd.commands) treatParseErrorsAsExceptions(sub);
+}
+
+/**
+ * A parse error as the one JSON object `--json` promises on stdout (the shape of a bad inventory's: ok, exitCode,
+ * error). `args` are the command line's arguments, to name the command in the hint.
+ */
+export function optionErrorJson(error: CommanderError, program: Command, args: readonly string[]): string {
+  const message = error.message.replace(/^error: /, '');
+  const command = program.commands.find((c) => args.includes(c.name()))?.name();
+  const hint = `see revue-pi ${command ? `${command} ` : ''}--help`;
+  return JSON.stringify({ ok: false, exitCode: 2, error: { code: error.code, message, hint } }, null, 2) + '\n';
 }

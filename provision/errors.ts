@@ -1,3 +1,6 @@
+import { stripControlChars } from './transport/remote-text.js';
+import type { ShellScript } from './transport/shell.js';
+
 /**
  * One base class for every error a user can meet. `hint` says what to do; `node` names the node when
  * there is one. Messages are sentences meant for the operator, never stack traces.
@@ -8,10 +11,11 @@ export class RevuePiError extends Error {
   readonly node?: string;
 
   constructor(message: string, opts: { code: string; hint?: string; node?: string; cause?: unknown }) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    // Messages often carry what a node printed: no control sequence of it reaches the terminal.
+    super(stripControlChars(message), opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.code = opts.code;
-    this.hint = opts.hint;
+    this.hint = opts.hint === undefined ? undefined : stripControlChars(opts.hint);
     this.node = opts.node;
   }
 }
@@ -70,13 +74,13 @@ export class RemoteCommandError extends RevuePiError {
   readonly command: string;
   readonly exitCode: number | null;
   readonly output: string;
-  constructor(node: string, what: string, command: string, exitCode: number | null, output: string, hint?: string) {
+  constructor(node: string, what: string, command: string | ShellScript, exitCode: number | null, output: string, hint?: string) {
     super(`${what} failed on node ${node} (exit ${exitCode ?? 'signal'}): ${trimOutput(output)}`, {
       code: 'REMOTE_COMMAND',
       node,
       hint,
     });
-    this.command = command;
+    this.command = typeof command === 'string' ? command : command.text;
     this.exitCode = exitCode;
     this.output = output;
   }
@@ -84,7 +88,7 @@ export class RemoteCommandError extends RevuePiError {
 
 /** Keeps the last lines of a command's output, which are the ones that say why it failed. */
 export function trimOutput(output: string, maxLines = 6, maxChars = 600): string {
-  const lines = output.trim().split('\n').filter((l) => l.trim() !== '');
+  const lines = stripControlChars(output).trim().split('\n').filter((l) => l.trim() !== '');
   let kept = lines.slice(-maxLines).join('\n');
   if (kept.length > maxChars) kept = '…' + kept.slice(-maxChars);
   return kept === '' ? '(no output)' : kept;

@@ -2,6 +2,7 @@ import { appendFileSync, closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunEvent } from './events.js';
 import { ensurePrivateDir } from './state.js';
+import { stripControlChars } from './transport/remote-text.js';
 
 /**
  * Every run writes a log under the state directory. Lines pass through `mask` first, so a secret the
@@ -27,8 +28,9 @@ export class RunLog {
     return out;
   }
 
+  /** One line; text from nodes in it loses its control characters (someone will cat the log in a terminal). */
   write(line: string): void {
-    appendFileSync(this.path, `${new Date().toISOString()} ${this.mask(line)}\n`);
+    appendFileSync(this.path, `${new Date().toISOString()} ${this.mask(stripControlChars(line))}\n`);
   }
 
   event(event: RunEvent): void {

@@ -10,6 +10,7 @@ import { applyPreparation, checkNode, describeChange, planPreparation, verifyAft
 import { readPageSizeCache, updatePageSizeCache, type BootPageSize } from './steps/page-size-cache.js';
 import { parseProbeOutput, type ProbeSection } from './steps/probe.js';
 import type { Transport } from './transport/transport.js';
+import type { ShellScript } from './transport/shell.js';
 import { firstServerProbeSections, freshK3sFacts, k3sProbeSections, parseK3sFacts, readK3sVersionCache, ROOT_PROBE_REFUSED_EXIT, type K3sFacts, type K3sVersionCacheEntry } from '../cluster/facts.js';
 import { describeClusterChange, planCluster } from '../cluster/plan.js';
 import { readStateToken } from '../cluster/token.js';
@@ -208,7 +209,7 @@ function workloadRemovals(server: string, fastCheckOutput: string, objects: K8sO
 /** What the earlier phases already read of the cluster, so the workloads phase need not ask again. */
 interface ReadEarlier {
   nodesJson?: string;
-  probedFastCheck?: { command: string; output: string };
+  probedFastCheck?: { command: ShellScript; output: string };
 }
 
 async function workloadsStage(opts: PipelineOptions, sessions: NodeSession[], { nodesJson, probedFastCheck }: ReadEarlier = {}): Promise<RunReport['workloads']> {
@@ -395,7 +396,7 @@ interface ProbeExtras {
   firstServer?: string;
   /** up --reapply: every probe reads the files again (as root). */
   reapply?: boolean;
-  fastCheck?: () => ProbeSection & { command: string };
+  fastCheck?: () => ProbeSection & { command: ShellScript };
 }
 
 async function probeNode(opts: PipelineOptions, s: NodeSession, extras: ProbeExtras, hooks: { connected?: () => void; beforeProbe?: () => Promise<void> | undefined } = {}): Promise<void> {

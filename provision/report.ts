@@ -1,4 +1,5 @@
 import type { AccessInfo } from '../workloads/access.js';
+import type { InventoryIssue } from './errors.js';
 import type { NodeStatus } from './events.js';
 
 export type StepStatus = 'changed' | 'unchanged' | 'planned' | 'failed' | 'skipped';
@@ -63,6 +64,8 @@ export interface RunReport {
   workloads?: WorkloadsReport;
   /** Wall time of each phase, in the order they ended. */
   phases?: { phase: string; ok: boolean; durationMs: number }[];
+  /** What the inventory's rules warned about (even server count, Wi-Fi without promiscuous mode…), with line:column. */
+  inventoryWarnings?: InventoryIssue[];
 }
 
 /** A node's overall status from its steps: failed beats changed beats unchanged. */

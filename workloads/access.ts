@@ -1,3 +1,4 @@
+import { sh } from '../provision/transport/shell.js';
 import type { Inventory } from '../provision/inventory/schema.js';
 import { type K8sObject, hostFor } from './render.js';
 import { GRAFANA_ADMIN } from './secrets.js';
@@ -90,7 +91,7 @@ export function renderAccessInfo(inventory: Inventory, objects: K8sObject[], ass
   if (mediaServer) {
     hostsEntries.push({
       ...(mediaServerAddress ? { address: mediaServerAddress } : {}),
-      lookup: `kubectl -n ${namespace} get service ${MEDIA_SERVER_SERVICE}`,
+      lookup: sh`kubectl -n ${namespace} get service ${MEDIA_SERVER_SERVICE}`.text,
       target: { kind: 'service', namespace, name: MEDIA_SERVER_SERVICE },
       names: [MEDIA_SERVER_SERVICE],
     });

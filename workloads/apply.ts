@@ -1,4 +1,4 @@
-import { shQuote } from '../provision/transport/commands.js';
+import { joinShell, sh, type ShellScript } from '../provision/transport/shell.js';
 import { type ObjectRef } from './prune.js';
 import { ARMV82_LABEL, type K8sObject, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PHASE_LABEL, type Phase } from './render.js';
 import { BEARER_TOKEN_NAMES, GRAFANA_ADMIN, MONGO_SERVICES, SECRET_NAMES } from './secrets.js';
@@ -17,13 +17,16 @@ export function remoteApplyPath(phase: Phase): string {
 }
 
 /** Applies one uploaded file and removes it whatever the outcome (it holds Secrets). */
-export function buildApplyCommand(remotePath: string): string {
-  const f = shQuote(remotePath);
-  return [`k3s kubectl apply -f ${f}`, 'rc=$?', `rm -f ${f}`, 'exit $rc', ''].join('\n');
+export function buildApplyCommand(remotePath: string): ShellScript {
+  return sh`k3s kubectl apply -f ${remotePath}
+rc=$?
+rm -f ${remotePath}
+exit $rc
+`;
 }
 
-export function buildRemoveFileCommand(remotePath: string): string {
-  return `rm -f ${shQuote(remotePath)}`;
+export function buildRemoveFileCommand(remotePath: string): ShellScript {
+  return sh`rm -f ${remotePath}`;
 }
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged';
@@ -80,7 +83,7 @@ export function missingKinds(output: string): string[] {
 
 // ---- node labels ---------------------------------------------------------------------------------------------
 
-export const GET_NODES_JSON = 'k3s kubectl get nodes -o json';
+export const GET_NODES_JSON = sh`k3s kubectl get nodes -o json`;
 
 /** Labels of every node in `kubectl get nodes -o json`. */
 export function parseNodeLabels(json: string): Map<string, Record<string, string>> {
@@ -126,13 +129,13 @@ export function armLabel(armv82: boolean): Record<string, string> {
  * One round trip for every label change: one `kubectl label` per distinct key=value naming all its nodes (most
  * clusters need one or two), stopping at the first failure. On a Pi each kubectl costs a good part of a second.
  */
-export function buildLabelNodesCommand(changes: NodeLabelChange[]): string {
+export function buildLabelNodesCommand(changes: NodeLabelChange[]): ShellScript {
   const groups = new Map<string, string[]>();
   for (const c of changes) {
     const label = `${c.key}=${c.value}`;
     groups.set(label, [...(groups.get(label) ?? []), c.node]);
   }
-  return [...groups].map(([label, nodes]) => `k3s kubectl label node ${nodes.map(shQuote).join(' ')} ${shQuote(label)} --overwrite`).join(' &&\n');
+  return joinShell([...groups].map(([label, nodes]) => sh`k3s kubectl label node ${nodes} ${label} --overwrite`), ' &&\n');
 }
 
 // ---- live objects and pruning ---------------------------------------------------------------------------------
@@ -157,7 +160,7 @@ export function isBuiltinGroup(apiVersion: string): boolean {
  * Lists the live objects revue-pi manages (label selector), of the given kinds, in one command. Kinds added by a CRD
  * are listed only when that CRD exists (kubectl refuses the whole list for an unknown type). Prints one JSON List.
  */
-export function buildListManagedCommand(kinds: { apiVersion: string; kind: string }[]): string {
+export function buildListManagedCommand(kinds: { apiVersion: string; kind: string }[]): ShellScript {
   const seen = new Set<string>();
   const builtin: string[] = [];
   const custom: { resource: string; crd: string }[] = [];
@@ -168,12 +171,12 @@ export function buildListManagedCommand(kinds: { apiVersion: string; kind: strin
     if (isBuiltinGroup(k.apiVersion)) builtin.push(resource);
     else custom.push({ resource, crd: `${k.kind.toLowerCase()}s.${k.apiVersion.split('/')[0]}` });
   }
-  const lines = [`kinds=${shQuote(builtin.join(','))}`];
+  const lines = [sh`kinds=${builtin.join(',')}`];
   for (const c of custom) {
-    lines.push(`if k3s kubectl get crd ${shQuote(c.crd)} -o name >/dev/null 2>&1; then kinds="$kinds,${c.resource}"; fi`);
+    lines.push(sh`if k3s kubectl get crd ${c.crd} -o name >/dev/null 2>&1; then kinds="$kinds,${c.resource}"; fi`);
   }
-  lines.push(`exec k3s kubectl get "$kinds" -A -l ${shQuote(`${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`)} -o json`, '');
-  return lines.join('\n');
+  lines.push(sh`exec k3s kubectl get "$kinds" -A -l ${`${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`} -o json`, sh``);
+  return joinShell(lines);
 }
 
 interface ListItem {
@@ -218,14 +221,14 @@ export function parseObjectRefs(json: string): ObjectRef[] {
  * Deletes the given objects in the given order, in one script; a missing one counts as deleted. `--wait=false`:
  * a namespace terminates in the background. Exit status non-zero when any delete failed (the others still ran).
  */
-export function buildDeleteCommand(refs: ObjectRef[]): string {
-  const lines = ['rc=0'];
+export function buildDeleteCommand(refs: ObjectRef[]): ShellScript {
+  const lines = [sh`rc=0`];
   for (const r of refs) {
-    const ns = r.namespace ? ` -n ${shQuote(r.namespace)}` : '';
-    lines.push(`k3s kubectl delete ${shQuote(resourceOf(r.apiVersion, r.kind))} ${shQuote(r.name)}${ns} --ignore-not-found --wait=false || rc=1`);
+    const ns = r.namespace ? sh` -n ${r.namespace}` : sh``;
+    lines.push(sh`k3s kubectl delete ${resourceOf(r.apiVersion, r.kind)} ${r.name}${ns} --ignore-not-found --wait=false || rc=1`);
   }
-  lines.push('exit $rc', '');
-  return lines.join('\n');
+  lines.push(sh`exit $rc`, sh``);
+  return joinShell(lines);
 }
 
 export function describeRef(r: Pick<ObjectRef, 'kind' | 'namespace' | 'name'>): string {
@@ -257,17 +260,17 @@ export function waitTargetOf(phase: Phase, objects: K8sObject[]): WaitTarget {
 }
 
 /** One command printing the state of everything the target names, as one JSON List. */
-export function buildReadinessCommand(target: WaitTarget): string {
-  const parts: string[] = [];
+export function buildReadinessCommand(target: WaitTarget): ShellScript {
+  const parts: ShellScript[] = [];
   if (target.workloads) {
-    const where = target.workloads.namespace ? `-n ${shQuote(target.workloads.namespace)}` : '-A';
-    const sel = target.workloads.selector ? ` -l ${shQuote(target.workloads.selector)}` : '';
-    parts.push(`k3s kubectl get deployments.apps,statefulsets.apps,daemonsets.apps ${where}${sel} -o json`);
+    const where = target.workloads.namespace ? sh`-n ${target.workloads.namespace}` : sh`-A`;
+    const sel = target.workloads.selector ? sh` -l ${target.workloads.selector}` : sh``;
+    parts.push(sh`k3s kubectl get deployments.apps,statefulsets.apps,daemonsets.apps ${where}${sel} -o json`);
   }
   for (const ns of [...new Set((target.jobs ?? []).map((j) => j.namespace))].sort()) {
-    parts.push(`k3s kubectl get jobs.batch -n ${shQuote(ns)} -o json`);
+    parts.push(sh`k3s kubectl get jobs.batch -n ${ns} -o json`);
   }
-  return parts.join('\n');
+  return joinShell(parts);
 }
 
 export interface NotReady {
@@ -370,11 +373,10 @@ export function splitJsonDocuments(text: string): string[] {
 // ---- why not ready ----------------------------------------------------------------------------------------------
 
 /** Pods and events of the namespaces concerned, for the explanation after a timeout. */
-export function buildDiagnosticsCommand(namespaces: string[]): string {
-  return [...new Set(namespaces)]
-    .sort()
-    .flatMap((ns) => [`k3s kubectl get pods -n ${shQuote(ns)} -o json`, `k3s kubectl get events -n ${shQuote(ns)} -o json`])
-    .join('\n');
+export function buildDiagnosticsCommand(namespaces: string[]): ShellScript {
+  return joinShell(
+    [...new Set(namespaces)].sort().flatMap((ns) => [sh`k3s kubectl get pods -n ${ns} -o json`, sh`k3s kubectl get events -n ${ns} -o json`]),
+  );
 }
 
 /**
@@ -443,7 +445,7 @@ export function describePlannedPhase(phase: Phase, objects: K8sObject[], live: S
 // ---- secrets already in the cluster ------------------------------------------------------------------------------
 
 /** revue-pi's Secrets in the cluster (to recover the workload secrets when the state file is gone). Prints a List. */
-export const GET_MANAGED_SECRETS = `k3s kubectl get secrets -A -l ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE} -o json`;
+export const GET_MANAGED_SECRETS = sh`k3s kubectl get secrets -A -l ${`${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`} -o json`;
 
 /**
  * The workload secrets held by the cluster's Secrets, in the state file's shape (only what was found), or undefined

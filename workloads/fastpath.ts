@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { K3S_BINARY_PATH, K3S_KUBECONFIG_PATH } from '../cluster/paths.js';
 import type { ProbeSection } from '../provision/steps/probe.js';
-import { shQuote } from '../provision/transport/commands.js';
+import { joinShell, sh, type ShellScript } from '../provision/transport/shell.js';
 import { parseNodeLabels, parseNotReady, planNodeLabels, resourceOf, splitJsonDocuments, waitTargetOf, type NotReady, type WaitTarget } from './apply.js';
 import { objectKey, planPrune, refOf, splitPrune, type ObjectRef } from './prune.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PHASES, canonicalJson, objectsOfPhase, synthYaml, type K8sObject, type Phase } from './render.js';
@@ -120,30 +120,28 @@ const READINESS_KINDS = 'nodes,deployments.apps,statefulsets.apps,daemonsets.app
  * In two parts, so a longer script can start both kubectl first and collect them last (fastCheckProbeSection):
  * `start` puts them in the background of the current shell, `collect` waits for them and prints.
  */
-export function buildFastCheckParts(objects: K8sObject[]): { start: string; collect: string } {
+export function buildFastCheckParts(objects: K8sObject[]): { start: ShellScript; collect: ShellScript } {
   // Data kept by an earlier run (splitPrune) is of these kinds whatever is rendered now: listed so a re-run sees it.
   const dataKinds = ['namespace', 'persistentvolumeclaim', 'secret', ...(objects.some((o) => o.apiVersion.startsWith('helm.cattle.io/')) ? ['helmchart.helm.cattle.io'] : [])];
   const resources = [...new Set(['configmap', ...dataKinds, ...objects.map((o) => resourceOf(o.apiVersion, o.kind))])].sort();
   return {
-    start: [
-      'fc=/run/revue-pi-fast-check.$$',
-      `(umask 077; exec k3s kubectl get ${shQuote(resources.join(','))} -A -l ${shQuote(`${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`)} -o json >$fc.1) & fc_managed=$!`,
-      `(umask 077; exec k3s kubectl get ${READINESS_KINDS} -A -o json >$fc.2) & fc_cluster=$!`,
-    ].join('\n'),
-    collect: [
-      'wait $fc_managed; managed=$?',
-      'wait $fc_cluster; cluster=$?',
-      'if [ $managed -eq 0 ] && [ $cluster -eq 0 ]; then cat $fc.1 $fc.2; fi',
-      'rm -f $fc.1 $fc.2',
-      '[ $managed -eq 0 ] && [ $cluster -eq 0 ]',
-    ].join('\n'),
+    start: joinShell([
+      sh`fc=/run/revue-pi-fast-check.$$`,
+      sh`(umask 077; exec k3s kubectl get ${resources.join(',')} -A -l ${`${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`} -o json >$fc.1) & fc_managed=$!`,
+      sh`(umask 077; exec k3s kubectl get ${READINESS_KINDS} -A -o json >$fc.2) & fc_cluster=$!`,
+    ]),
+    collect: sh`wait $fc_managed; managed=$?
+wait $fc_cluster; cluster=$?
+if [ $managed -eq 0 ] && [ $cluster -eq 0 ]; then cat $fc.1 $fc.2; fi
+rm -f $fc.1 $fc.2
+[ $managed -eq 0 ] && [ $cluster -eq 0 ]`,
   };
 }
 
 /** The fast check as one command of its own (in a subshell, so its variables stay there). */
-export function buildFastCheckCommand(objects: K8sObject[]): string {
+export function buildFastCheckCommand(objects: K8sObject[]): ShellScript {
   const { start, collect } = buildFastCheckParts(objects);
-  return `(\n${start}\n${collect}\n)\n`;
+  return sh`(\n${start}\n${collect}\n)\n`;
 }
 
 /**
@@ -152,12 +150,12 @@ export function buildFastCheckCommand(objects: K8sObject[]): string {
  * node's facts are read (nothing runs where K3s is not installed). `command` is the same check as one command: the
  * workloads phase uses the probed output only if it would have run exactly that.
  */
-export function fastCheckProbeSection(objects: K8sObject[]): ProbeSection & { command: string } {
+export function fastCheckProbeSection(objects: K8sObject[]): ProbeSection & { command: ShellScript } {
   const { start, collect } = buildFastCheckParts(objects);
   return {
     name: 'workloads_fast_check',
-    start: `if [ -x ${K3S_BINARY_PATH} ] && [ -f ${K3S_KUBECONFIG_PATH} ]; then\n${start}\nfi`,
-    script: `[ -n "\${fc_managed:-}" ] && {\n${collect}\n}`,
+    start: sh`if [ -x ${K3S_BINARY_PATH} ] && [ -f ${K3S_KUBECONFIG_PATH} ]; then\n${start}\nfi`,
+    script: sh`[ -n "\${fc_managed:-}" ] && {\n${collect}\n}`,
     command: buildFastCheckCommand(objects),
   };
 }

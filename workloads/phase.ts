@@ -8,6 +8,7 @@ import type { RunLog } from '../provision/log.js';
 import { readTextIfExists, writePrivateFile } from '../provision/state.js';
 import type { NodeFacts } from '../provision/steps/facts.js';
 import type { Transport } from '../provision/transport/transport.js';
+import { sh, type ShellScript } from '../provision/transport/shell.js';
 import {
   GET_MANAGED_SECRETS,
   REMOTE_APPLY_DIR,
@@ -84,7 +85,7 @@ export interface WorkloadsPhaseOptions {
    * The fast check's output as the first server's probe read it (fastCheckProbeSection), when nothing changed since:
    * used instead of asking again if its command is the one this render needs.
    */
-  probedFastCheck?: { command: string; output: string };
+  probedFastCheck?: { command: ShellScript; output: string };
   /** Seams for tests. */
   pollIntervalMs?: number;
   random?: (bytes: number) => Buffer;
@@ -437,7 +438,7 @@ async function applyPhase(opts: WorkloadsPhaseOptions, phase: Phase, objects: K8
 
 async function waitReady(opts: WorkloadsPhaseOptions, target: WaitTarget, deadline: number, phase: Phase): Promise<NotReady[]> {
   const command = buildReadinessCommand(target);
-  if (command === '') return [];
+  if (command.text === '') return [];
   const transport = opts.firstServer.transport;
   let last: NotReady[] = [];
   let announced = false;
@@ -493,14 +494,14 @@ export function managedKinds(inventory: Inventory, objects: K8sObject[], root?: 
   return [...byKey.values()];
 }
 
-async function listManaged(transport: Transport, command: string): Promise<ObjectRef[]> {
+async function listManaged(transport: Transport, command: ShellScript): Promise<ObjectRef[]> {
   const r = await transport.run(command, { sudo: true, timeoutMs: 60_000 });
   if (r.code !== 0) throw new Error(`kubectl get exited ${r.code}: ${trimOutput(`${r.stderr}\n${r.stdout}`, 3)}`);
   // The record of the last apply carries the managed-by label but is no object of the render: never pruned.
   return parseObjectRefs(r.stdout).filter((ref) => !isAppliedRecord(ref));
 }
 
-async function prune(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, objects: K8sObject[], listCommand: string): Promise<void> {
+async function prune(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, objects: K8sObject[], listCommand: ShellScript): Promise<void> {
   const { emit, log } = opts;
   const transport = opts.firstServer.transport;
   const server = opts.firstServer.node.name;
@@ -564,7 +565,7 @@ export function revuePiVersion(root: string = packageRoot()): string {
 
 async function checkFastPath(opts: WorkloadsPhaseOptions, objects: K8sObject[]): Promise<FastPathDecision> {
   const command = buildFastCheckCommand(objects);
-  const probed = opts.probedFastCheck?.command === command ? { code: 0, stdout: opts.probedFastCheck.output, stderr: '' } : undefined;
+  const probed = opts.probedFastCheck?.command.text === command.text ? { code: 0, stdout: opts.probedFastCheck.output, stderr: '' } : undefined;
   const r = probed ?? (await opts.firstServer.transport.run(command, { sudo: true, timeoutMs: 60_000 }).catch((error: unknown) => ({ code: -1, stdout: '', stderr: message(error) })));
   if (r.code !== 0) return { take: false, reason: `kubectl could not list the managed objects (exit ${r.code}): ${trimOutput(`${r.stderr}\n${r.stdout}`, 2)}` };
   const desiredLabels = opts.nodes.map((n) => ({ node: n.node.name, labels: armLabel(nodeCapacityFrom(n.node, n.facts).armv82 === true) }));
@@ -608,7 +609,7 @@ async function writeAppliedRecord(opts: WorkloadsPhaseOptions, objects: K8sObjec
 
 /** The address MetalLB gave Traefik's Service, when the inventory fixes none (best effort: undefined if not yet). */
 async function traefikAddress(transport: Transport): Promise<string | undefined> {
-  const r = await transport.run('k3s kubectl -n kube-system get service traefik -o json', { sudo: true, timeoutMs: 30_000 }).catch(() => undefined);
+  const r = await transport.run(sh`k3s kubectl -n kube-system get service traefik -o json`, { sudo: true, timeoutMs: 30_000 }).catch(() => undefined);
   if (!r || r.code !== 0) return undefined;
   try {
     const svc = JSON.parse(r.stdout) as { status?: { loadBalancer?: { ingress?: { ip?: string }[] } } };

@@ -34,7 +34,7 @@ export async function runKubeconfigCommand(opts: KubeconfigCommandOptions): Prom
   const err = opts.stderr ?? ((t: string) => void process.stderr.write(t));
   const env = opts.env ?? process.env;
 
-  const loaded = loadInventoryForCommand(opts.inventory, { out, err });
+  const loaded = loadInventoryForCommand(opts.inventory, { out, err, env });
   if (!loaded) return EXIT_BAD_INPUT;
   const { inventory } = loaded;
   const first = firstServerOf(inventory);

@@ -1,3 +1,4 @@
+import { sh } from '../../provision/transport/shell.js';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -193,7 +194,7 @@ async function findServer(opts: BackupOptions): Promise<Candidate | { error: str
       const probe = await transport.run(
         buildProbeScript([
           { name: 'datastore', script: buildDatastoreProbe() },
-          { name: 'version', script: '/usr/local/bin/k3s --version' },
+          { name: 'version', script: sh`/usr/local/bin/k3s --version` },
         ]),
         { sudo: true, timeoutMs: 60_000 },
       );

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { shQuote } from '../../provision/transport/commands.js';
+import { sh, type ShellScript } from '../../provision/transport/shell.js';
 import { K3S_CONFIG_PATH, SERVER_TOKEN_PATH } from '../paths.js';
 
 /**
@@ -23,8 +23,8 @@ export const BACKUP_FILES = [
   { file: 'config.yaml', what: 'K3s config.yaml', remote: K3S_CONFIG_PATH },
 ] as const;
 
-export function buildSnapshotSaveCommand(): string {
-  return `k3s etcd-snapshot save --name ${SNAPSHOT_BASE_NAME}`;
+export function buildSnapshotSaveCommand(): ShellScript {
+  return sh`k3s etcd-snapshot save --name ${SNAPSHOT_BASE_NAME}`;
 }
 
 /** The name `k3s etcd-snapshot save` reports (logrus on stderr: `msg="Snapshot <name> saved."`); undefined when none. */
@@ -43,8 +43,8 @@ export function snapshotPath(name: string): string {
 }
 
 /** sha256 of the three files, to check the copies (the token's hash is no secret: it is a hash of 256 bits). */
-export function buildChecksumCommand(snapshot: string): string {
-  return `sha256sum ${[snapshotPath(snapshot), SERVER_TOKEN_PATH, K3S_CONFIG_PATH].map(shQuote).join(' ')}`;
+export function buildChecksumCommand(snapshot: string): ShellScript {
+  return sh`sha256sum ${[snapshotPath(snapshot), SERVER_TOKEN_PATH, K3S_CONFIG_PATH]}`;
 }
 
 /** path → sha256 from `sha256sum` output. */
@@ -57,7 +57,7 @@ export function parseChecksums(stdout: string): Map<string, string> {
   return sums;
 }
 
-export const SNAPSHOT_LIST_COMMAND = 'k3s etcd-snapshot ls';
+export const SNAPSHOT_LIST_COMMAND = sh`k3s etcd-snapshot ls`;
 
 export interface NodeSnapshot {
   name: string;
@@ -86,9 +86,9 @@ export function nodeSnapshotsToPrune(list: NodeSnapshot[], node: string, keep: n
     .sort();
 }
 
-export function buildSnapshotDeleteCommand(names: string[]): string {
+export function buildSnapshotDeleteCommand(names: string[]): ShellScript {
   for (const n of names) if (!isSnapshotName(n)) throw new Error(`not a snapshot name revue-pi made: ${n}`);
-  return `k3s etcd-snapshot delete ${names.join(' ')}`;
+  return sh`k3s etcd-snapshot delete ${names}`;
 }
 
 /** Unix seconds at the end of a snapshot name. */

@@ -1,3 +1,4 @@
+import { sh, type ShellScript } from '../../provision/transport/shell.js';
 /**
  * What remove-node reads of the cluster, in one `k3s kubectl get` on a server that stays: the nodes (role, address,
  * Ready, etcd member, cordoned), the pods (their controller, whether a drain may evict them) and the PersistentVolumes
@@ -5,7 +6,7 @@
  */
 
 /** One read of what the plan needs (run with sudo on a server: k3s kubectl uses /etc/rancher/k3s/k3s.yaml). */
-export const CLUSTER_READ_COMMAND = 'k3s kubectl get nodes,pods,poddisruptionbudgets.policy,persistentvolumes -A -o json --request-timeout=20s';
+export const CLUSTER_READ_COMMAND = sh`k3s kubectl get nodes,pods,poddisruptionbudgets.policy,persistentvolumes -A -o json --request-timeout=20s`;
 
 export interface NodeView {
   name: string;

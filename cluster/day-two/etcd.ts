@@ -1,3 +1,4 @@
+import { sh, type ShellScript } from '../../provision/transport/shell.js';
 /**
  * What day-two verbs read of a server's datastore (test/lab/k3s-standin/README.md, "Day-two contract"): whether it is
  * embedded etcd or SQLite, and etcd's member list. Pure: command strings and parsers.
@@ -10,8 +11,8 @@ export const SQLITE_DB_PATH = '/var/lib/rancher/k3s/server/db/state.db';
 export type Datastore = 'etcd' | 'sqlite' | 'none';
 
 /** Prints `etcd`, `sqlite` or `none` (run with sudo: the server dir is 0700). */
-export function buildDatastoreProbe(): string {
-  return `if [ -d ${ETCD_DATA_DIR}/member ]; then echo etcd; elif [ -f ${SQLITE_DB_PATH} ]; then echo sqlite; else echo none; fi`;
+export function buildDatastoreProbe(): ShellScript {
+  return sh`if [ -d ${`${ETCD_DATA_DIR}/member`} ]; then echo etcd; elif [ -f ${SQLITE_DB_PATH} ]; then echo sqlite; else echo none; fi`;
 }
 
 export function parseDatastore(stdout: string): Datastore {
@@ -23,7 +24,7 @@ export function parseDatastore(stdout: string): Datastore {
  * etcd's member list, as K3s serves it on port 6443 at /db/info to local requests (auth.IsLocalOrHasRole): `k3s
  * kubectl` on a server is such a request. A SQLite server has no such route (the apiserver answers 404).
  */
-export const ETCD_MEMBERS_COMMAND = 'k3s kubectl get --raw /db/info --request-timeout=15s';
+export const ETCD_MEMBERS_COMMAND = sh`k3s kubectl get --raw /db/info --request-timeout=15s`;
 
 export interface EtcdMember {
   /** `<node-name>-<8 hex>` (db/etcd/name on that server); the Node's etcd.k3s.cattle.io/node-name annotation. */

@@ -1,3 +1,4 @@
+import { sh } from '../../provision/transport/shell.js';
 import { trimOutput } from '../../provision/errors.js';
 import type { Inventory, InventoryNode } from '../../provision/inventory/schema.js';
 import type { RunLog } from '../../provision/log.js';
@@ -144,8 +145,8 @@ async function readCluster(opts: RemoveNodeOptions, transports: Transport[]): Pr
       transport = await opts.open(node);
       const probe = await transport.run(
         buildProbeScript([
-          { name: 'cluster', script: `${CLUSTER_READ_COMMAND} 2>&1` },
-          { name: 'etcd', script: `${ETCD_MEMBERS_COMMAND} 2>&1` },
+          { name: 'cluster', script: sh`${CLUSTER_READ_COMMAND} 2>&1` },
+          { name: 'etcd', script: sh`${ETCD_MEMBERS_COMMAND} 2>&1` },
           { name: 'datastore', script: buildDatastoreProbe() },
         ]),
         { sudo: true, timeoutMs: 90_000 },

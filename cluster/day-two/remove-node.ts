@@ -1,5 +1,5 @@
 import { trimOutput } from '../../provision/errors.js';
-import { shQuote } from '../../provision/transport/commands.js';
+import { sh, type ShellScript } from '../../provision/transport/shell.js';
 import { API_PORT } from '../paths.js';
 import type { ClusterView } from './cluster-view.js';
 import { quorum, type EtcdMember } from './etcd.js';
@@ -222,8 +222,8 @@ export function formatPlan(cluster: string, plan: RemovalPlan): string {
 
 // ---- commands -------------------------------------------------------------------------------------------
 
-export function buildDrainCommand(node: string, timeoutSeconds: number): string {
-  return `k3s kubectl drain ${shQuote(node)} --ignore-daemonsets --delete-emptydir-data --timeout=${timeoutSeconds}s`;
+export function buildDrainCommand(node: string, timeoutSeconds: number): ShellScript {
+  return sh`k3s kubectl drain ${node} --ignore-daemonsets --delete-emptydir-data --timeout=${`${timeoutSeconds}s`}`;
 }
 
 /**
@@ -242,14 +242,14 @@ export function drainFailureSummary(output: string): string {
   return parts.length > 0 ? parts.join('; ') : trimOutput(output);
 }
 
-export function buildUncordonCommand(node: string): string {
-  return `k3s kubectl uncordon ${shQuote(node)}`;
+export function buildUncordonCommand(node: string): ShellScript {
+  return sh`k3s kubectl uncordon ${node}`;
 }
 
-export const STOP_SERVER_COMMAND = 'systemctl stop k3s';
+export const STOP_SERVER_COMMAND = sh`systemctl stop k3s`;
 
-export function buildDeleteNodeCommand(node: string): string {
-  return `k3s kubectl delete node ${shQuote(node)} --ignore-not-found --request-timeout=30s`;
+export function buildDeleteNodeCommand(node: string): ShellScript {
+  return sh`k3s kubectl delete node ${node} --ignore-not-found --request-timeout=30s`;
 }
 
 /** The API cannot answer just now (a leader election after a server stopped, or no quorum): worth a retry. */
@@ -262,18 +262,16 @@ export function isApiUnavailable(output: string): boolean {
  * "Additional k3s services installed"), then the server's; then checks that K3s is gone. Without either script and
  * without K3s, there is nothing to do (a re-run).
  */
-export function buildUninstallScript(): string {
-  return [
-    'ran=',
-    'for s in /usr/local/bin/k3s-agent-uninstall.sh /usr/local/bin/k3s-uninstall.sh; do',
-    '  [ -x "$s" ] || continue',
-    '  ran="$ran $s"',
-    '  out=$("$s" 2>&1) || { printf \'%s\\n\' "$out" | tail -n 15 >&2; echo "revue-pi: $s failed" >&2; exit 1; }',
-    'done',
-    'if [ -e /usr/local/bin/k3s ] || [ -e /etc/systemd/system/k3s.service ] || [ -e /etc/systemd/system/k3s-agent.service ]; then',
-    '  echo "revue-pi: K3s is still installed after${ran:- no uninstall script (none found in /usr/local/bin)}" >&2; exit 1',
-    'fi',
-    'echo "uninstalled:${ran:- nothing (K3s was not installed)}"',
-    '',
-  ].join('\n');
+export function buildUninstallScript(): ShellScript {
+  return sh`ran=
+for s in /usr/local/bin/k3s-agent-uninstall.sh /usr/local/bin/k3s-uninstall.sh; do
+  [ -x "$s" ] || continue
+  ran="$ran $s"
+  out=$("$s" 2>&1) || { printf '%s\\n' "$out" | tail -n 15 >&2; echo "revue-pi: $s failed" >&2; exit 1; }
+done
+if [ -e /usr/local/bin/k3s ] || [ -e /etc/systemd/system/k3s.service ] || [ -e /etc/systemd/system/k3s-agent.service ]; then
+  echo "revue-pi: K3s is still installed after\${ran:- no uninstall script (none found in /usr/local/bin)}" >&2; exit 1
+fi
+echo "uninstalled:\${ran:- nothing (K3s was not installed)}"
+`;
 }

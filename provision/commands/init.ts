@@ -28,6 +28,7 @@ import { buildFactsScript, parseFacts, type NodeFacts } from '../steps/facts.js'
 import { parseProbeOutput } from '../steps/probe.js';
 import { fingerprintSha256, KnownHosts, keyTypeOf, preferredHostKeyAlgorithms } from '../transport/known-hosts.js';
 import { connectNode, describeDialError } from '../transport/ssh.js';
+import { sh } from '../transport/shell.js';
 import { isPromptExit, terminalPrompts, type Prompts } from '../ui/prompts.js';
 import { packageRoot } from '../../workloads/render.js';
 
@@ -479,7 +480,7 @@ class Wizard {
       const probed = await transport.run(buildFactsScript());
       if (probed.code !== 0) throw new RevuePiError(`Probing ${node.name} failed (exit ${probed.code}): ${probed.stderr.trim() || probed.stdout.trim()}`, { code: 'PROBE' });
       const facts = parseFacts(parseProbeOutput(probed.stdout));
-      const sudoCheck = await transport.run('LC_ALL=C sudo -n true 2>&1');
+      const sudoCheck = await transport.run(sh`LC_ALL=C sudo -n true 2>&1`);
       spinner.succeed(`${where}: ${describeFacts(facts)}`);
       return { ok: true, facts, sudo: parseSudoCheck(sudoCheck.code, sudoCheck.stdout) };
     } catch (error) {

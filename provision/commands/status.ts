@@ -1,4 +1,4 @@
-import { RevuePiError, trimOutput } from '../errors.js';
+import { RevuePiError, formatIssue, trimOutput } from '../errors.js';
 import { transportOpener } from '../connect.js';
 import { loadInventoryForCommand } from '../inventory/for-command.js';
 import type { Inventory, InventoryNode } from '../inventory/schema.js';
@@ -17,6 +17,7 @@ import { buildStatusReport, type ClusterRead, type NodeProbe } from '../status/r
 import { renderWorkloads, type K8sObject } from '../../workloads/render.js';
 import { readK3sVersionCache } from '../../cluster/facts.js';
 import { readPageSizeCache } from '../steps/page-size-cache.js';
+import { stripControlChars } from '../transport/remote-text.js';
 
 export interface StatusOptions {
   inventory: string;
@@ -43,9 +44,11 @@ const PROBE_TIMEOUT_MS = 30_000;
  */
 export async function runStatusCommand(opts: StatusOptions): Promise<number> {
   const out = opts.out ?? process.stdout;
-  const loaded = loadInventoryForCommand(opts.inventory, { json: opts.json, out: (text) => void out.write(text) });
+  const loaded = loadInventoryForCommand(opts.inventory, { json: opts.json, out: (text) => void out.write(text), env: opts.env ?? process.env });
   if (!loaded) return EXIT_BAD_INPUT;
   const inventory: Inventory = loaded.inventory;
+  const warnings = loaded.warnings.map((w) => formatIssue(opts.inventory, w).trim());
+  if (!opts.json) for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   let rendered: K8sObject[];
   try {
     rendered = renderWorkloads(inventory, { secrets: 'references' });
@@ -62,6 +65,7 @@ export async function runStatusCommand(opts: StatusOptions): Promise<number> {
   const stateDir = ensurePrivateDir(stateDirFor(inventory.cluster.name, opts.stateDir));
   const log = new RunLog(stateDir, 'status');
   log.write(`revue-pi status -i ${opts.inventory} (${inventory.nodes.length} nodes)`);
+  for (const w of warnings) log.write(`inventory warning: ${w}`);
   const open = opts.openTransport ?? transportOpener(inventory, { log });
   // What `up` recorded about each node's k3s binary: an unchanged binary is not run just to print its version.
   const versions = readK3sVersionCache(stateDir);
@@ -115,7 +119,7 @@ export async function runStatusCommand(opts: StatusOptions): Promise<number> {
     const report = buildStatusReport({ inventory, probes, cluster, rendered });
     log.write(`finished: exit ${report.exitCode}; ${report.problems.length} problem(s)`);
     for (const p of report.problems) log.write(`problem: ${p}`);
-    out.write(log.mask(opts.json ? JSON.stringify(report, null, 2) : formatStatus(report, 100)) + '\n');
+    out.write(log.mask(opts.json ? JSON.stringify({ ...report, inventoryWarnings: loaded.warnings }, null, 2) : stripControlChars(formatStatus(report, 100))) + '\n');
     return report.exitCode;
   } finally {
     await Promise.all([...transports.values()].map((t) => t.close().catch(() => undefined)));

@@ -15,8 +15,9 @@ export async function runUpCommand(
   command: 'up' | 'plan',
   opts: CommonOptions & { offline?: boolean; force?: boolean; reapply?: boolean; kubeconfig?: string; pruneData?: boolean },
 ): Promise<number> {
-  // A bad inventory stops here, before any connection is opened.
-  const loaded = loadInventoryForCommand(opts.inventory, { json: opts.json });
+  // A bad inventory stops here, before any connection is opened; so does a secret's variable left unset.
+  const offline = command === 'plan' && opts.offline;
+  const loaded = loadInventoryForCommand(opts.inventory, { json: opts.json, ...(offline ? {} : { env: process.env }) });
   if (!loaded) return EXIT_BAD_INPUT;
   const { inventory, warnings } = loaded;
   // So does an up that could not ask and was not told --yes.
@@ -40,8 +41,7 @@ export async function runUpCommand(
   const log = new RunLog(stateDir, command);
   log.write(`revue-pi ${command} -i ${opts.inventory} (${inventory.nodes.length} nodes, concurrency ${opts.concurrency})`);
   if (lock) log.write(`holding ${lock.file} (pid ${lock.holder.pid} on ${lock.holder.host})`);
-
-  const offline = command === 'plan' && opts.offline;
+  for (const warning of warnings) log.write(`inventory warning: ${formatIssue(opts.inventory, warning).trim()}`);
   try {
     const report = await runPipeline({
       command,
@@ -72,7 +72,7 @@ export async function runUpCommand(
     });
     renderer.stop();
     log.write(`finished: exit ${report.exitCode}`);
-    if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    if (opts.json) process.stdout.write(JSON.stringify({ ...report, inventoryWarnings: warnings }, null, 2) + '\n');
     else process.stdout.write(formatSummary(report) + '\n');
     return report.exitCode;
   } finally {

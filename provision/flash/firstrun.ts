@@ -1,3 +1,4 @@
+import { sh, shComment, shHeredoc, type ShellScript } from '../transport/shell.js';
 import { ETHERNET_INTERFACE, SSHD_PORT_DROP_IN, type FirstBootSettings } from './cloud-init.js';
 
 /**
@@ -23,91 +24,76 @@ export const FIRSTRUN_CMDLINE_ARGS = [
   'systemd.unit=kernel-command-line.target',
 ] as const;
 
+const MARKER_TEXT = 'Written by revue-pi flash';
 /** First line after the shebang: how flash recognises a script it wrote itself. */
-export const FIRSTRUN_MARKER = '# Written by revue-pi flash';
+export const FIRSTRUN_MARKER = `# ${MARKER_TEXT}`;
 
 export const SUDOERS_FILE = '/etc/sudoers.d/010_revue-pi-nopasswd';
 export const SSHD_DROP_IN = '/etc/ssh/sshd_config.d/10-revue-pi.conf';
 export const NM_PROFILE = `/etc/NetworkManager/system-connections/revue-pi-${ETHERNET_INTERFACE}.nmconnection`;
 
-/** POSIX single quoting (dash is /bin/sh on Raspberry Pi OS): 'it'\''s'. */
-export function shq(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
 export function renderFirstrun(s: FirstBootSettings): string {
   const host = s.node;
-  const user = shq(s.user);
-  const lines = [
-    '#!/bin/sh',
-    `${FIRSTRUN_MARKER} for node ${s.node}: first-boot setup for Raspberry Pi OS Bookworm.`,
-    `# Run once by systemd (systemd.run= on cmdline.txt); it removes itself and those arguments at the end.`,
-    '',
-    'set +e',
-    '',
-    '# Hostname (as Raspberry Pi Imager does it).',
-    'CURRENT_HOSTNAME=$(cat /etc/hostname | tr -d " \\t\\n\\r")',
-    'if [ -f /usr/lib/raspberrypi-sys-mods/imager_custom ]; then',
-    `   /usr/lib/raspberrypi-sys-mods/imager_custom set_hostname ${host}`,
-    'else',
-    `   echo ${host} >/etc/hostname`,
-    `   sed -i "s/127.0.1.1.*$CURRENT_HOSTNAME/127.0.1.1\\t${host}/g" /etc/hosts`,
-    'fi',
-    'FIRSTUSER=$(getent passwd 1000 | cut -d: -f1)',
-    'FIRSTUSERHOME=$(getent passwd 1000 | cut -d: -f6)',
-    '',
-    '# SSH on, with the operator\'s public key for the first user.',
-    'if [ -f /usr/lib/raspberrypi-sys-mods/imager_custom ]; then',
-    `   /usr/lib/raspberrypi-sys-mods/imager_custom enable_ssh -k ${shq(s.key.line)}`,
-    'else',
-    '   install -o "$FIRSTUSER" -m 700 -d "$FIRSTUSERHOME/.ssh"',
-    "   cat > \"$FIRSTUSERHOME/.ssh/authorized_keys\" <<'EOF'",
-    s.key.line,
-    'EOF',
-    '   chown "$FIRSTUSER:$FIRSTUSER" "$FIRSTUSERHOME/.ssh/authorized_keys"',
-    '   chmod 600 "$FIRSTUSERHOME/.ssh/authorized_keys"',
-    '   systemctl enable ssh',
-    'fi',
-    '',
-    `# The first user becomes ${s.user} (userconf also skips the first-boot user wizard).`,
-    'if [ -f /usr/lib/userconf-pi/userconf ]; then',
-    `   /usr/lib/userconf-pi/userconf ${user} ''`,
-    'else',
-    `   if [ "$FIRSTUSER" != ${user} ]; then`,
-    `      usermod -l ${user} "$FIRSTUSER"`,
-    `      usermod -m -d ${shq(`/home/${s.user}`)} ${user}`,
-    `      groupmod -n ${user} "$FIRSTUSER"`,
-    '   fi',
-    'fi',
-    '',
-    '# revue-pi: no password at all (key login only), sudo without one, password login off in sshd.',
-    `passwd -l ${user}`,
-    `printf '%s\\n' ${shq(`${s.user} ALL=(ALL) NOPASSWD:ALL`)} >${SUDOERS_FILE}`,
-    `chmod 0440 ${SUDOERS_FILE}`,
-    'mkdir -p /etc/ssh/sshd_config.d',
-    `printf '%s\\n' 'PasswordAuthentication no' 'KbdInteractiveAuthentication no' >${SSHD_DROP_IN}`,
-    ...(s.sshPort !== undefined && s.sshPort !== 22 ? [`printf '%s\\n' 'Port ${s.sshPort}' >${SSHD_PORT_DROP_IN}`] : []),
-    ...networkLines(s),
-    '',
-    '# Run once: remove this script and the systemd.run arguments (everything after them on the line).',
-    `rm -f ${FIRSTRUN_ON_PI}`,
-    `sed -i 's| systemd.run.*||g' ${CMDLINE_ON_PI}`,
-    'exit 0',
-    '',
-  ];
-  return lines.join('\n');
+  const user = s.user;
+  const script = sh`#!/bin/sh
+${shComment(`${MARKER_TEXT} for node ${s.node}: first-boot setup for Raspberry Pi OS Bookworm.`)}
+# Run once by systemd (systemd.run= on cmdline.txt); it removes itself and those arguments at the end.
+
+set +e
+
+# Hostname (as Raspberry Pi Imager does it).
+CURRENT_HOSTNAME=$(cat /etc/hostname | tr -d " \\t\\n\\r")
+if [ -f /usr/lib/raspberrypi-sys-mods/imager_custom ]; then
+   /usr/lib/raspberrypi-sys-mods/imager_custom set_hostname ${host}
+else
+   echo ${host} >/etc/hostname
+   sed -i "s/127.0.1.1.*$CURRENT_HOSTNAME/127.0.1.1\\t${host}/g" /etc/hosts
+fi
+FIRSTUSER=$(getent passwd 1000 | cut -d: -f1)
+FIRSTUSERHOME=$(getent passwd 1000 | cut -d: -f6)
+
+# SSH on, with the operator's public key for the first user.
+if [ -f /usr/lib/raspberrypi-sys-mods/imager_custom ]; then
+   /usr/lib/raspberrypi-sys-mods/imager_custom enable_ssh -k ${s.key.line}
+else
+   install -o "$FIRSTUSER" -m 700 -d "$FIRSTUSERHOME/.ssh"
+   cat > "$FIRSTUSERHOME/.ssh/authorized_keys" ${shHeredoc(s.key.line)}
+   chown "$FIRSTUSER:$FIRSTUSER" "$FIRSTUSERHOME/.ssh/authorized_keys"
+   chmod 600 "$FIRSTUSERHOME/.ssh/authorized_keys"
+   systemctl enable ssh
+fi
+
+${shComment(`The first user becomes ${s.user} (userconf also skips the first-boot user wizard).`)}
+if [ -f /usr/lib/userconf-pi/userconf ]; then
+   /usr/lib/userconf-pi/userconf ${user} ''
+else
+   if [ "$FIRSTUSER" != ${user} ]; then
+      usermod -l ${user} "$FIRSTUSER"
+      usermod -m -d ${`/home/${s.user}`} ${user}
+      groupmod -n ${user} "$FIRSTUSER"
+   fi
+fi
+
+# revue-pi: no password at all (key login only), sudo without one, password login off in sshd.
+passwd -l ${user}
+printf '%s\\n' ${`${s.user} ALL=(ALL) NOPASSWD:ALL`} >${SUDOERS_FILE}
+chmod 0440 ${SUDOERS_FILE}
+mkdir -p /etc/ssh/sshd_config.d
+printf '%s\\n' 'PasswordAuthentication no' 'KbdInteractiveAuthentication no' >${SSHD_DROP_IN}
+${s.sshPort !== undefined && s.sshPort !== 22 ? sh`printf '%s\\n' ${`Port ${s.sshPort}`} >${SSHD_PORT_DROP_IN}\n` : sh``}${networkLines(s)}
+# Run once: remove this script and the systemd.run arguments (everything after them on the line).
+rm -f ${FIRSTRUN_ON_PI}
+sed -i 's| systemd.run.*||g' ${CMDLINE_ON_PI}
+exit 0
+`;
+  return script.text;
 }
 
 /** A static address as a NetworkManager keyfile (Bookworm's network stack); nothing for DHCP, NM's default. */
-function networkLines(s: FirstBootSettings): string[] {
+function networkLines(s: FirstBootSettings): ShellScript {
   const n = s.network;
-  if (!n) return [];
-  return [
-    '',
-    `# Static address on ${ETHERNET_INTERFACE} (NetworkManager keyfile; NM reads it when it starts after the reboot).`,
-    'mkdir -p /etc/NetworkManager/system-connections',
-    `install -m 600 /dev/null ${NM_PROFILE}`,
-    `cat >${NM_PROFILE} <<'EOF'`,
+  if (!n) return sh``;
+  const profile = [
     '[connection]',
     `id=revue-pi-${ETHERNET_INTERFACE}`,
     'type=ethernet',
@@ -123,8 +109,13 @@ function networkLines(s: FirstBootSettings): string[] {
     '',
     '[ipv6]',
     'method=auto',
-    'EOF',
-  ];
+  ].join('\n');
+  return sh`
+# Static address on ${ETHERNET_INTERFACE} (NetworkManager keyfile; NM reads it when it starts after the reboot).
+mkdir -p /etc/NetworkManager/system-connections
+install -m 600 /dev/null ${NM_PROFILE}
+cat >${NM_PROFILE} ${shHeredoc(profile)}
+`;
 }
 
 const RUN_TOKEN = /^systemd\.(run|run_success_action|run_failure_action)=/;

@@ -42,7 +42,7 @@ export function parseSudoCheck(code: number, output: string): 'ok' | 'password' 
   if (code === 0) return 'ok';
   if (/password is required|a terminal is required/i.test(output)) return 'password';
   const said = output.trim().split('\n').filter(Boolean).pop();
-  return { problem: said ? said.replace(/\.$/, '') : `sudo -n true ended with exit ${code}` };
+  return { problem: said ? said.replace(/\.$/, '') : `\`sudo -n true\` ended with exit ${code}` };
 }
 
 /** `ssh-ed25519` → `ED25519`, as OpenSSH names key types in its prompts. */

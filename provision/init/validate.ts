@@ -8,6 +8,7 @@ import {
   parseIPv4,
 } from '../inventory/addresses.js';
 import { K3S_VERSION_PATTERN } from '../inventory/rules.js';
+import { domainProblem as domainSyntaxProblem, userNameProblem } from '../inventory/syntax.js';
 import type { FixedAddresses, InitNode, WorkloadChoice } from './answers.js';
 
 /**
@@ -69,13 +70,14 @@ export function hostProblem(address: string, others: readonly Pick<InitNode, 'na
 export function userProblem(user: string): string | undefined {
   if (user === '') return 'give the login user on the Pis, e.g. pi';
   if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(user) || user.length > 32) return `"${user}" is not a Unix user name — letters, digits, "_", "-" and ".", e.g. pi`;
-  return undefined;
+  // What the inventory schema would refuse, refused here already.
+  return userNameProblem(user, 'the user');
 }
 
 export function domainProblem(domain: string): string | undefined {
   if (domain === '') return 'give a DNS domain, e.g. revue.local';
   if (!DNS_NAME.test(domain) || domain.length > 253) return `"${domain}" is not a DNS domain — letters, digits, "-" and dots, e.g. revue.local`;
-  return undefined;
+  return domainSyntaxProblem(domain, 'the domain');
 }
 
 export function k3sVersionProblem(version: string): string | undefined {

@@ -47,15 +47,15 @@ export function addressBlockProblem(text: string): string | undefined {
     const [base = '', prefixText = '', ...rest] = trimmed.split('/');
     const ip = parseIPv4(base);
     if (ip === undefined || rest.length > 0) {
-      return `"${text}" is not an IPv4 CIDR — write it like 192.168.1.240/28`;
+      return `${JSON.stringify(text)} is not an IPv4 CIDR — write it like 192.168.1.240/28`;
     }
     if (!/^(0|[1-9][0-9]?)$/.test(prefixText) || Number(prefixText) > 32) {
-      return `"${text}" has an invalid prefix length — use /0 to /32, e.g. 192.168.1.240/28`;
+      return `${JSON.stringify(text)} has an invalid prefix length — use /0 to /32, e.g. 192.168.1.240/28`;
     }
     const prefix = Number(prefixText);
     const network = networkOf(ip, prefix);
     if (network !== ip) {
-      return `"${text}" has host bits set — did you mean ${formatIPv4(network)}/${prefix}?`;
+      return `${JSON.stringify(text)} has host bits set — did you mean ${formatIPv4(network)}/${prefix}?`;
     }
     return undefined;
   }
@@ -64,17 +64,17 @@ export function addressBlockProblem(text: string): string | undefined {
     const start = parseIPv4(startText);
     const end = parseIPv4(endText);
     if (start === undefined || end === undefined || rest.length > 0) {
-      return `"${text}" is not an IPv4 range — write it like 192.168.1.200-192.168.1.220`;
+      return `${JSON.stringify(text)} is not an IPv4 range — write it like 192.168.1.200-192.168.1.220`;
     }
     if (start > end) {
-      return `"${text}" starts after it ends — write the lower address first: ${endText}-${startText}`;
+      return `${JSON.stringify(text)} starts after it ends — write the lower address first: ${endText}-${startText}`;
     }
     return undefined;
   }
   if (parseIPv4(trimmed) !== undefined) {
-    return `"${text}" is a single address; MetalLB takes CIDRs or ranges — write ${trimmed}/32`;
+    return `${JSON.stringify(text)} is a single address; MetalLB takes CIDRs or ranges — write ${trimmed}/32`;
   }
-  return `"${text}" is neither a CIDR (192.168.1.240/28) nor a range (192.168.1.200-192.168.1.220)`;
+  return `${JSON.stringify(text)} is neither a CIDR (192.168.1.240/28) nor a range (192.168.1.200-192.168.1.220)`;
 }
 
 /**

@@ -8,12 +8,13 @@ import { loadInventory, type ParsedInventory } from './parse.js';
  */
 export function loadInventoryForCommand(
   file: string,
-  opts: { json?: boolean; out?: (text: string) => void; err?: (text: string) => void } = {},
+  /** `env`: for commands that log in to nodes, where the *Env fields must name variables set there. */
+  opts: { json?: boolean; out?: (text: string) => void; err?: (text: string) => void; env?: NodeJS.ProcessEnv } = {},
 ): ParsedInventory | undefined {
   const out = opts.out ?? ((t: string) => void process.stdout.write(t));
   const err = opts.err ?? ((t: string) => void process.stderr.write(t));
   try {
-    return loadInventory(file);
+    return loadInventory(file, opts.env ? { env: opts.env } : {});
   } catch (error) {
     if (!(error instanceof InventoryError)) throw error;
     if (opts.json) out(JSON.stringify({ ok: false, exitCode: EXIT_BAD_INPUT, error: { file: error.file, issues: error.issues } }, null, 2) + '\n');

@@ -98,12 +98,12 @@ export function unknownFieldMessage(key: string, allowed: string[]): string {
   const suggestion = didYouMean(key, allowed);
   if (suggestion === undefined) {
     const list = allowed.length > 0 ? `; allowed here: ${allowed.join(', ')}` : '';
-    return `unknown field "${key}" — remove it${list}`;
+    return `unknown field ${JSON.stringify(key)} — remove it${list}`;
   }
   const secretNote = suggestion.endsWith('Env')
     ? ` It takes the NAME of an environment variable holding the secret, never the secret itself.`
     : '';
-  return `unknown field "${key}" — did you mean "${suggestion}"?${secretNote}`;
+  return `unknown field ${JSON.stringify(key)} — did you mean "${suggestion}"?${secretNote}`;
 }
 
 /** The allowed key closest to `key`: same letters in another case, a known synonym, or a small edit away. */
@@ -172,6 +172,9 @@ function issueMessage(issue: z.ZodIssue): string {
       if (issue.type === 'array') return `${label} takes at most ${String(issue.maximum)} ${plural(issue.maximum, 'entry', 'entries')} — remove the extra ones`;
       return `${label} must be ${issue.inclusive ? 'at most' : 'less than'} ${String(issue.maximum)}`;
     }
+    case 'custom':
+      // Written by the syntax checks (syntax.ts) as whole sentences that name the field.
+      return issue.message;
     default:
       return `${label}: ${issue.message}`;
   }

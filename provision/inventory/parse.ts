@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
@@ -6,7 +6,8 @@ import { InventoryError, type InventoryIssue } from '../errors.js';
 import { loadLocated, type LocatedDocument } from './locate.js';
 import { shapeIssues } from './messages.js';
 import { formatPath, parsePath, type PathSegment } from './path.js';
-import { checkInventory, type RuleIssue } from './rules.js';
+import { checkInventory, type FileState, type RuleIssue } from './rules.js';
+import { decodeInventory, falseSpaceIssues, unclosedQuoteBefore } from './text.js';
 import { inventorySchema, type Inventory } from './schema.js';
 
 /**
@@ -18,8 +19,12 @@ import { inventorySchema, type Inventory } from './schema.js';
 export interface ParseOptions {
   /** What `~` in file paths stands for. Default: the current user's home folder. */
   homeDir?: string;
-  /** Checks local files (airgap files, SSH keys). Without it those checks are skipped. */
+  /** Checks local files (airgap files, SSH keys). Without it (and fileState) those checks are skipped. */
   fileExists?: (file: string) => boolean;
+  /** What a local file is: folder, unreadable… (preferred over fileExists). */
+  fileState?: (file: string) => FileState;
+  /** Checks that the *Env fields name variables that are set here. Without it, they are not checked. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface ParsedInventory {
@@ -28,20 +33,40 @@ export interface ParsedInventory {
   warnings: InventoryIssue[];
 }
 
-/** Reads and checks the inventory file. Throws InventoryError (exit code 2) for anything wrong with it. */
-export function loadInventory(file: string): ParsedInventory {
-  let text: string;
+/**
+ * Reads and checks the inventory file, and the local files it names. With `env`, the *Env fields must name variables
+ * set there (for the commands that log in). Throws InventoryError (exit code 2) for anything wrong with it.
+ */
+export function loadInventory(file: string, opts: { env?: NodeJS.ProcessEnv } = {}): ParsedInventory {
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (cause) {
     throw new InventoryError(file, [{ path: '', message: readProblem(cause, file), severity: 'error' }]);
   }
-  return parseInventory(text, file, { homeDir: os.homedir(), fileExists: (f) => existsSync(f) });
+  const decoded = decodeInventory(bytes);
+  if ('issue' in decoded) throw new InventoryError(file, [decoded.issue]);
+  return parseInventory(decoded.text, file, { homeDir: os.homedir(), fileState: localFileState, ...(opts.env ? { env: opts.env } : {}) });
+}
+
+/** What a local file is, from this process's point of view. */
+export function localFileState(file: string): FileState {
+  try {
+    if (statSync(file).isDirectory()) return 'folder';
+    accessSync(file, fsConstants.R_OK);
+    return 'file';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'EACCES' || code === 'EPERM' ? 'unreadable' : 'missing';
+  }
 }
 
 /** Checks inventory text; `file` names it in messages and anchors relative paths. Touches no file unless given fileExists. */
 export function parseInventory(text: string, file: string, options: ParseOptions = {}): ParsedInventory {
   const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  // Before YAML: it reads a no-break space as part of a word, and then fails (if at all) somewhere else.
+  const falseSpaces = falseSpaceIssues(source);
+  if (falseSpaces.length > 0) throw new InventoryError(file, falseSpaces);
   let doc: LocatedDocument;
   try {
     doc = loadLocated(source);
@@ -65,7 +90,9 @@ export function parseInventory(text: string, file: string, options: ParseOptions
   const baseDir = path.dirname(path.resolve(file));
   const homeDir = options.homeDir ?? os.homedir();
   const check = (inventory: Inventory) =>
-    checkInventory(resolveLocalPaths(inventory, baseDir, homeDir), { baseDir, fileExists: options.fileExists }).map((issue) => positioned(issue, doc));
+    checkInventory(resolveLocalPaths(inventory, baseDir, homeDir), { baseDir, fileExists: options.fileExists, fileState: options.fileState, env: options.env }).map((issue) =>
+      positioned(issue, doc),
+    );
 
   const result = inventorySchema.safeParse(doc.value);
   if (!result.success) {
@@ -145,6 +172,19 @@ function positioned(issue: RuleIssue, doc: LocatedDocument): InventoryIssue {
 
 function syntaxIssue(e: yaml.YAMLException, text: string): InventoryIssue {
   const reason = e.reason || e.message;
+  // A quote never closed makes YAML fail at the end of the file, or lines later: say where it opens.
+  const quote = unclosedQuoteBefore(text, e.mark?.position ?? text.length);
+  if (quote) {
+    const before = text.slice(0, quote.start).split('\n');
+    const kind = quote.quote === '"' ? 'double' : 'single';
+    return {
+      path: '',
+      line: before.length,
+      column: (before[before.length - 1] as string).length + 1,
+      message: `YAML syntax error: the ${kind} quote opened here is never closed on its line — close it where the value ends, e.g. host: ${quote.quote}192.168.1.101${quote.quote}`,
+      severity: 'error',
+    };
+  }
   // js-yaml gives no position for a second document: point at the "---" that starts it.
   const line = e.mark ? e.mark.line + 1 : /single document/.test(reason) ? secondDocumentLine(text) : undefined;
   return {

@@ -17,14 +17,28 @@ import type { Inventory, SshSettings } from './schema.js';
 /**
  * Semantic rules over an inventory that already has the right shape. Each rule is a named, pure
  * function returning issues with the path of the field at fault; parse.ts adds line:column.
- * Only `airgapFilesExist` and `keyFilesExist` look at the file system, and only through ctx.fileExists.
+ * Only `airgapFilesExist` and `keyFilesExist` look at the file system, and only through ctx.fileState/fileExists;
+ * only `envVariablesSet` looks at the environment, through ctx.env.
  */
+
+/** What a local file the inventory names is: a readable file, absent, a folder, or there but not readable. */
+export type FileState = 'file' | 'missing' | 'folder' | 'unreadable';
 
 export interface RuleContext {
   /** The inventory file's folder: relative file paths in the inventory are relative to it. */
   baseDir: string;
-  /** Whether a local file exists. Without it, the rules that check files report nothing. */
+  /** Whether a local file exists. Without it (and fileState), the rules that check files report nothing. */
   fileExists?: (file: string) => boolean;
+  /** What a local file is (folder, unreadable…); preferred over fileExists. */
+  fileState?: (file: string) => FileState;
+  /** The environment the secrets are read from. Without it, the *Env fields are not checked for being set. */
+  env?: NodeJS.ProcessEnv;
+}
+
+function fileStateOf(ctx: RuleContext, file: string): FileState | undefined {
+  if (ctx.fileState) return ctx.fileState(file);
+  if (ctx.fileExists) return ctx.fileExists(file) ? 'file' : 'missing';
+  return undefined;
 }
 
 export interface RuleIssue extends InventoryIssue {
@@ -187,7 +201,7 @@ export const fixedAddressesInPools: InventoryRule = (inv) => {
     const ip = parseIPv4(text.trim());
     const name = formatPath(segments);
     if (ip === undefined) {
-      issues.push(error(segments, `${name} must be an IPv4 address such as 192.168.1.200 (got "${text}")`));
+      issues.push(error(segments, `${name} must be an IPv4 address such as 192.168.1.200 (got ${JSON.stringify(text)})`));
       continue;
     }
     const other = seen.get(ip);
@@ -231,30 +245,46 @@ const AIRGAP_FILES = {
 
 export const airgapFilesExist: InventoryRule = (inv, ctx) => {
   const airgap = inv.k3s.airgap;
-  if (airgap === undefined || ctx.fileExists === undefined) return [];
+  if (airgap === undefined) return [];
   const issues: RuleIssue[] = [];
   for (const key of Object.keys(AIRGAP_FILES) as (keyof typeof AIRGAP_FILES)[]) {
     const file = path.resolve(ctx.baseDir, airgap[key]);
-    if (!ctx.fileExists(file)) {
-      issues.push(error(['k3s', 'airgap', key], `file ${file} not found — put ${AIRGAP_FILES[key]} there, or fix the path (relative paths start at the inventory's folder)`));
+    const state = fileStateOf(ctx, file);
+    const segments: PathSegment[] = ['k3s', 'airgap', key];
+    if (state === 'missing') {
+      issues.push(error(segments, `file ${file} not found — put ${AIRGAP_FILES[key]} there, or fix the path (relative paths start at the inventory's folder)`));
+    } else if (state === 'folder') {
+      issues.push(error(segments, `${file} is a folder — point ${formatPath(segments)} at ${AIRGAP_FILES[key]} itself`));
+    } else if (state === 'unreadable') {
+      issues.push(error(segments, `${file} cannot be read (permission denied) — check its owner and mode`));
     }
   }
   return issues;
 };
 
 export const keyFilesExist: InventoryRule = (inv, ctx) => {
-  if (ctx.fileExists === undefined) return [];
   const issues: RuleIssue[] = [];
   const check = (segments: PathSegment[], keyPath: string | undefined) => {
     if (keyPath === undefined) return;
     const file = path.resolve(ctx.baseDir, keyPath);
-    if (!ctx.fileExists?.(file)) {
-      issues.push(error(segments, `SSH key ${file} not found — point ${formatPath(segments)} at your private key file, or remove it to use the ssh-agent`));
-    }
+    const state = fileStateOf(ctx, file);
+    const field = formatPath(segments);
+    if (state === 'missing') issues.push(error(segments, `SSH key ${file} not found — point ${field} at your private key file, or remove it to use the ssh-agent`));
+    else if (state === 'folder') issues.push(error(segments, `${file} is a folder — point ${field} at the private key file inside it, e.g. ${path.join(file, 'id_ed25519')}`));
+    else if (state === 'unreadable') issues.push(error(segments, `SSH key ${file} cannot be read (permission denied) — it must belong to you (chmod 600 is right for a key)`));
   };
   check(['ssh', 'keyPath'], inv.ssh.keyPath);
   check(['ssh', 'jump', 'keyPath'], inv.ssh.jump?.keyPath);
   inv.nodes.forEach((node, i) => check(['nodes', i, 'ssh', 'keyPath'], node.ssh?.keyPath));
+  // The known_hosts file may not exist yet (it is created on first trust); a folder or an unreadable file there is wrong.
+  const knownHosts = inv.ssh.knownHostsFile;
+  if (knownHosts !== undefined) {
+    const file = path.resolve(ctx.baseDir, knownHosts);
+    const state = fileStateOf(ctx, file);
+    const segments: PathSegment[] = ['ssh', 'knownHostsFile'];
+    if (state === 'folder') issues.push(error(segments, `${file} is a folder — point ssh.knownHostsFile at a file, e.g. ${path.join(file, 'known_hosts')} (created on first use)`));
+    else if (state === 'unreadable') issues.push(error(segments, `${file} cannot be read (permission denied) — check its owner and mode, or point ssh.knownHostsFile elsewhere`));
+  }
   return issues;
 };
 
@@ -278,6 +308,31 @@ export const envFieldsHoldNames: InventoryRule = (inv) => {
         error(
           [...prefix, field],
           `${field} must be the NAME of an environment variable in capitals, such as ${example}, never the secret itself — run export ${example}=… before revue-pi and write ${field}: ${example}`,
+        ),
+      );
+    }
+  };
+  check(['ssh'], inv.ssh);
+  inv.nodes.forEach((node, i) => check(['nodes', i, 'ssh'], node.ssh));
+  return issues;
+};
+
+/** A *Env field names a variable: it must be set (not empty) where the command reads secrets, or the login fails later. */
+export const envVariablesSet: InventoryRule = (inv, ctx) => {
+  const env = ctx.env;
+  if (env === undefined) return [];
+  const issues: RuleIssue[] = [];
+  const check = (prefix: PathSegment[], ssh: SshSettings | undefined) => {
+    if (ssh === undefined) return;
+    for (const field of ENV_FIELDS) {
+      const name = ssh[field];
+      if (name === undefined || !ENV_NAME_PATTERN.test(name)) continue;
+      const value = env[name];
+      if (value !== undefined && value !== '') continue;
+      issues.push(
+        error(
+          [...prefix, field],
+          `${field} names the environment variable ${name}, which is ${value === '' ? 'empty' : 'not set'} — run export ${name}=… in this shell before revue-pi, or remove ${field}`,
         ),
       );
     }
@@ -315,11 +370,11 @@ export const labelsAreValid: InventoryRule = (inv) => {
       const prefixOk = prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix));
       if (!prefixOk || !LABEL_NAME.test(name)) {
         issues.push(
-          error(['nodes', i, 'labels', key], `label key "${key}" is not a Kubernetes label key — use an optional DNS prefix and "/", then up to 63 letters, digits, "-", "_" or ".", e.g. example.com/zone`, 'key'),
+          error(['nodes', i, 'labels', key], `label key ${JSON.stringify(key)} is not a Kubernetes label key — use an optional DNS prefix and "/", then up to 63 letters, digits, "-", "_" or ".", e.g. example.com/zone`, 'key'),
         );
       } else if (value !== '' && !LABEL_NAME.test(value)) {
         issues.push(
-          error(['nodes', i, 'labels', key], `label ${key} has value "${value}", which Kubernetes refuses — use up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit`),
+          error(['nodes', i, 'labels', key], `label ${key} has value ${JSON.stringify(value)}, which Kubernetes refuses — use up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit`),
         );
       }
     }
@@ -360,7 +415,7 @@ export const imageOverridesKnown: InventoryRule = (inv) => {
     if (!isImageKey(key)) {
       const suggestion = didYouMean(key, keys);
       const fix = suggestion === undefined ? `use one of: ${keys.join(', ')}` : `did you mean "${suggestion}"?`;
-      issues.push(error(segments, `unknown image "${key}" — ${fix}`, 'key'));
+      issues.push(error(segments, `unknown image ${JSON.stringify(key)} — ${fix}`, 'key'));
     } else if (!hasPinnedTag(ref)) {
       issues.push(error(segments, `${key} must name a fixed tag or digest, not latest or none — write it as repository:tag, e.g. ${IMAGE_REPOSITORIES[key]}:1.2.3`));
     }
@@ -397,6 +452,7 @@ export const inventoryRules: Record<string, InventoryRule> = {
   airgapFilesExist,
   keyFilesExist,
   envFieldsHoldNames,
+  envVariablesSet,
   noNodeRoleLabels,
   labelsAreValid,
   wifiNeedsPromiscuous,

@@ -1,4 +1,20 @@
 import { z } from 'zod';
+import { fieldLabel } from './path.js';
+import {
+  apiEndpointProblem,
+  appNamespaceProblem,
+  domainProblem,
+  hostProblem,
+  imageReferenceProblem,
+  imagesFileNameProblem,
+  imageTagProblem,
+  installScriptUrlProblem,
+  interfaceNameProblem,
+  localPathProblem,
+  taintProblem,
+  userNameProblem,
+  type SyntaxCheck,
+} from './syntax.js';
 
 /**
  * The inventory's shape. Semantic rules that span fields (unique names, pools, quorum…) live in rules.ts;
@@ -13,6 +29,19 @@ const envVarName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the NAME of an environment variable in capitals, digits and _ (e.g. PI_PASSWORD), never the secret itself');
 
+/** A string in the strict syntax of `checks` (syntax.ts), each problem a sentence naming the field. */
+function syntax(...checks: SyntaxCheck[]) {
+  return z.string().superRefine((value, ctx) => {
+    for (const check of checks) {
+      const problem = check(value, fieldLabel(ctx.path));
+      if (problem !== undefined) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+        return;
+      }
+    }
+  });
+}
+
 const k8sName = z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lowercase letters, digits and "-", starting and ending with a letter or digit')
@@ -20,10 +49,10 @@ const k8sName = z
 
 export const sshSettingsSchema = z
   .object({
-    user: z.string().min(1).optional(),
+    user: syntax(userNameProblem).optional(),
     port: z.number().int().min(1).max(65535).optional(),
     /** Private key file; `~` is expanded. */
-    keyPath: z.string().min(1).optional(),
+    keyPath: syntax(localPathProblem).optional(),
     /** Environment variable holding the key's passphrase. */
     keyPassphraseEnv: envVarName.optional(),
     /** Use the ssh-agent at SSH_AUTH_SOCK. */
@@ -37,23 +66,23 @@ export const sshSettingsSchema = z
 
 export const jumpHostSchema = z
   .object({
-    host: z.string().min(1),
+    host: syntax(hostProblem),
     port: z.number().int().min(1).max(65535).default(22),
-    user: z.string().min(1).optional(),
-    keyPath: z.string().min(1).optional(),
+    user: syntax(userNameProblem).optional(),
+    keyPath: syntax(localPathProblem).optional(),
   })
   .strict();
 
 export const sshDefaultsSchema = sshSettingsSchema
   .extend({
-    user: z.string().min(1).default('pi'),
+    user: syntax(userNameProblem).default('pi'),
     port: z.number().int().min(1).max(65535).default(22),
     useAgent: z.boolean().default(true),
     jump: jumpHostSchema.optional(),
     connectTimeoutSeconds: z.number().int().min(1).max(300).default(10),
     connectRetries: z.number().int().min(0).max(10).default(2),
     /** Where the tool keeps host keys it trusted on first use (the user's ~/.ssh/known_hosts is read too). */
-    knownHostsFile: z.string().min(1).optional(),
+    knownHostsFile: syntax(localPathProblem).optional(),
     /** A host key in no known_hosts file: trusted and recorded (accept-new), or refused (strict). */
     hostKeys: z.enum(['strict', 'accept-new']).default('accept-new'),
   })
@@ -65,20 +94,19 @@ const hostKeyFingerprint = z
   .string()
   .regex(HOST_KEY_FINGERPRINT, 'must be a SHA256 fingerprint as ssh-keygen -lf prints it, e.g. SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU (run ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the node)');
 
-const taintSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9./_-]+(=[A-Za-z0-9._-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$/, 'must look like key=value:NoSchedule (effect NoSchedule, PreferNoSchedule or NoExecute)');
+const taintSchema = syntax(taintProblem);
 
 export const nodeSchema = z
   .object({
     name: k8sName,
-    host: z.string().min(1),
+    /** IPv4, IPv6 or DNS name: never a user@ or a :port (those are ssh.user and ssh.port). */
+    host: syntax(hostProblem),
     role: z.enum(['server', 'agent']),
     ssh: sshSettingsSchema.optional(),
     labels: z.record(z.string(), z.string()).default({}),
     taints: z.array(taintSchema).default([]),
     /** Node reaches the LAN over Wi-Fi (MetalLB L2 then needs promiscuous mode on this interface). */
-    wifiInterface: z.string().min(1).optional(),
+    wifiInterface: syntax(interfaceNameProblem).optional(),
     /** The node's SSH host key fingerprint, pinned: any other key is refused. */
     hostKeyFingerprint: hostKeyFingerprint.optional(),
   })
@@ -128,16 +156,16 @@ export const piSchema = z
 
 export const workloadsSchema = z
   .object({
-    namespace: k8sName.default('revue'),
+    namespace: syntax(appNamespaceProblem).default('revue'),
     revue: z.boolean().default(true),
     monitoring: z.boolean().default(true),
     kafkaUi: z.boolean().default(true),
     /** Revue release whose images are deployed. */
-    revueVersion: z.string().min(1).optional(),
+    revueVersion: syntax(imageTagProblem).optional(),
     /** Per-image overrides: image key → full reference. */
-    images: z.record(z.string(), z.string()).default({}),
-    /** Hosts the media server advertises for WebRTC. */
-    mediaServerHosts: z.array(z.string()).default([]),
+    images: z.record(z.string(), syntax(imageReferenceProblem)).default({}),
+    /** Hosts the media server advertises for WebRTC (joined with commas into one variable: no commas in them). */
+    mediaServerHosts: z.array(syntax(hostProblem)).default([]),
   })
   .strict();
 
@@ -145,9 +173,10 @@ export const k3sSchema = z
   .object({
     version: z.string().optional(),
     channel: z.string().optional(),
-    installScriptUrl: z.string().url().default(DEFAULT_INSTALL_SCRIPT_URL),
+    /** https, or http to this machine's loopback (a lab, a mirror on the same host). */
+    installScriptUrl: syntax(installScriptUrlProblem).default(DEFAULT_INSTALL_SCRIPT_URL),
     airgap: z
-      .object({ binary: z.string().min(1), images: z.string().min(1), installScript: z.string().min(1) })
+      .object({ binary: syntax(localPathProblem), images: syntax(localPathProblem, imagesFileNameProblem), installScript: syntax(localPathProblem) })
       .strict()
       .optional(),
     readyTimeoutSeconds: z.number().int().min(10).max(3600).default(300),
@@ -159,8 +188,8 @@ export const inventorySchema = z
     cluster: z
       .object({
         name: k8sName,
-        domain: z.string().min(1).default('revue.local'),
-        apiEndpoint: z.string().optional(),
+        domain: syntax(domainProblem).default('revue.local'),
+        apiEndpoint: syntax(apiEndpointProblem).optional(),
       })
       .strict(),
     k3s: k3sSchema.default({}),

@@ -1,3 +1,4 @@
+import { sh } from '../transport/shell.js';
 import type { K8sObject } from '../../workloads/render.js';
 import { CHARTS, type ChartKey } from '../../workloads/images.js';
 import { HELM_CONTROLLER, RELEASE_WORKLOADS, type ReleaseWorkload } from '../../workloads/monitoring/contract.js';
@@ -63,7 +64,7 @@ function jobState(job: ClusterJob | undefined): Pick<StatusChart, 'state' | 'fai
 export function chartProblem(chart: StatusChart): string {
   const where = `HelmChart ${chart.namespace}/${chart.name}`;
   const job = `${chart.namespace}/${chart.job}`;
-  const logs = `kubectl -n ${chart.namespace} logs job/${chart.job}`;
+  const logs = sh`kubectl -n ${chart.namespace} logs ${`job/${chart.job}`}`.text;
   const attempts = `${chart.failedAttempts} failed attempt${chart.failedAttempts === 1 ? '' : 's'}`;
   switch (chart.state) {
     case 'missing':

@@ -1,3 +1,5 @@
+import { sh, type ShellScript } from '../transport/shell.js';
+
 /**
  * What `status` reads from the cluster: one `k3s kubectl get … -A -o json` over SSH on a server, parsed into typed
  * facts. Pure: the command string and the parser are tested on their exact input/output.
@@ -12,9 +14,9 @@ const BASE_TYPES = ['nodes', 'deployments.apps', 'statefulsets.apps', 'daemonset
 export const POOL_TYPE = 'ipaddresspools.metallb.io';
 
 /** The one read of the cluster (run with sudo on a server: it uses /etc/rancher/k3s/k3s.yaml). */
-export function buildClusterStatusCommand(opts: { pools: boolean }): string {
+export function buildClusterStatusCommand(opts: { pools: boolean }): ShellScript {
   const types = opts.pools ? [...BASE_TYPES, POOL_TYPE] : BASE_TYPES;
-  return `k3s kubectl get ${types.join(',')} -A -o json`;
+  return sh`k3s kubectl get ${types.join(',')} -A -o json`;
 }
 
 /** The same read from this computer, with the local kubectl and the merged kubeconfig's context for the cluster. */

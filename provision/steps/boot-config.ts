@@ -1,3 +1,5 @@
+import { renderSystemdUnit } from './systemd-unit.js';
+
 /**
  * Pure edits of the Pi's boot files. Each returns the new content and whether it differs, so the
  * step can write only what changed and a dry run can show it.
@@ -109,20 +111,26 @@ export const PROMISC_UNIT_NAME = 'revue-pi-wifi-promisc.service';
 
 /** A oneshot unit that reapplies promiscuous mode at boot (it does not survive a reboot by itself). */
 export function renderPromiscUnit(iface: string): string {
-  return [
-    '# Written by revue-pi: MetalLB L2 addresses only answer ARP over Wi-Fi in promiscuous mode.',
-    '[Unit]',
-    `Description=Promiscuous mode on ${iface} for MetalLB L2 (revue-pi)`,
-    'After=network-online.target',
-    'Wants=network-online.target',
-    '',
-    '[Service]',
-    'Type=oneshot',
-    `ExecStart=/usr/sbin/ip link set ${iface} promisc on`,
-    'RemainAfterExit=yes',
-    '',
-    '[Install]',
-    'WantedBy=multi-user.target',
-    '',
-  ].join('\n');
+  return renderSystemdUnit({
+    comments: ['Written by revue-pi: MetalLB L2 addresses only answer ARP over Wi-Fi in promiscuous mode.'],
+    sections: [
+      {
+        name: 'Unit',
+        entries: [
+          ['Description', `Promiscuous mode on ${iface} for MetalLB L2 (revue-pi)`],
+          ['After', 'network-online.target'],
+          ['Wants', 'network-online.target'],
+        ],
+      },
+      {
+        name: 'Service',
+        entries: [
+          ['Type', 'oneshot'],
+          ['ExecStart', { exec: ['/usr/sbin/ip', 'link', 'set', iface, 'promisc', 'on'] }],
+          ['RemainAfterExit', 'yes'],
+        ],
+      },
+      { name: 'Install', entries: [['WantedBy', 'multi-user.target']] },
+    ],
+  });
 }

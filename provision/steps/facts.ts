@@ -1,6 +1,7 @@
-import { shQuote } from '../transport/commands.js';
+import { sh, type ShellScript } from '../transport/shell.js';
 import type { BootPageSize } from './page-size-cache.js';
 import { buildProbeScript, decodeFileSection, fileSection, type ProbeSection } from './probe.js';
+import { stripControlChars } from '../transport/remote-text.js';
 
 /** What a node is, as read in the single probe round trip. */
 export interface NodeFacts {
@@ -25,26 +26,26 @@ export interface NodeFacts {
 }
 
 export const FACT_SECTIONS: ProbeSection[] = [
-  { name: 'model', script: 'if [ -r /proc/device-tree/model ]; then dump_file /proc/device-tree/model; else dump_file /sys/firmware/devicetree/base/model; fi' },
+  { name: 'model', script: sh`if [ -r /proc/device-tree/model ]; then dump_file /proc/device-tree/model; else dump_file /sys/firmware/devicetree/base/model; fi` },
   // The release, then the machine, as `uname -r -m` prints them: read from /proc where the kernel has kernel.arch (5.x and
   // later, every Raspberry Pi OS of the Pi 5), so no program starts; uname otherwise.
   {
     name: 'uname',
-    script: "if [ -r /proc/sys/kernel/arch ]; then IFS= read -r r < /proc/sys/kernel/osrelease; IFS= read -r m < /proc/sys/kernel/arch; echo \"$r $m\"; else uname -r -m; fi",
+    script: sh`if [ -r /proc/sys/kernel/arch ]; then IFS= read -r r < /proc/sys/kernel/osrelease; IFS= read -r m < /proc/sys/kernel/arch; echo "$r $m"; else uname -r -m; fi`,
   },
   pageSizeSection(),
   fileSection('os', '/etc/os-release'),
   // MemTotal is /proc/meminfo's first line; the loop stops there.
-  { name: 'meminfo', script: "while IFS= read -r l; do case $l in MemTotal:*) printf '%s\\n' \"$l\"; break ;; esac; done < /proc/meminfo" },
+  { name: 'meminfo', script: sh`while IFS= read -r l; do case $l in MemTotal:*) printf '%s\\n' "$l"; break ;; esac; done < /proc/meminfo` },
   // The online CPUs as the kernel lists them ("0-3"): what nproc counts on a Pi, without starting it.
   fileSection('cpus_online', '/sys/devices/system/cpu/online'),
   fileSection('cgroup', '/sys/fs/cgroup/cgroup.controllers'),
   fileSection('proc_cmdline', '/proc/cmdline'),
   fileSection('boot_id', '/proc/sys/kernel/random/boot_id'),
   // Bookworm keeps a stub /boot/cmdline.txt that says it moved: the firmware folder comes first.
-  { name: 'boot_dir', script: 'boot_dir=; for d in /boot/firmware /boot; do if [ -f $d/cmdline.txt ]; then boot_dir=$d; echo $d; break; fi; done' },
-  { name: 'cmdline', script: '[ -n "$boot_dir" ] && dump_file $boot_dir/cmdline.txt' },
-  { name: 'config', script: '[ -n "$boot_dir" ] && dump_file $boot_dir/config.txt' },
+  { name: 'boot_dir', script: sh`boot_dir=; for d in /boot/firmware /boot; do if [ -f $d/cmdline.txt ]; then boot_dir=$d; echo $d; break; fi; done` },
+  { name: 'cmdline', script: sh`[ -n "$boot_dir" ] && dump_file $boot_dir/cmdline.txt` },
+  { name: 'config', script: sh`[ -n "$boot_dir" ] && dump_file $boot_dir/config.txt` },
   fileSection('hostname', '/etc/hostname'),
   fileSection('hosts', '/etc/hosts'),
   fileSection('promisc_unit', '/etc/systemd/system/revue-pi-wifi-promisc.service'),
@@ -55,14 +56,14 @@ export const FACT_SECTIONS: ProbeSection[] = [
  * the shell itself), whose page size cannot have changed — then no program starts for it.
  */
 export function pageSizeSection(known?: BootPageSize): ProbeSection {
-  if (!known) return { name: 'pagesize', script: 'getconf PAGESIZE' };
+  if (!known) return { name: 'pagesize', script: sh`getconf PAGESIZE` };
   return {
     name: 'pagesize',
-    script: `b=; IFS= read -r b < /proc/sys/kernel/random/boot_id; if [ "$b" = ${shQuote(known.bootId)} ]; then echo ${known.pageSize}; else getconf PAGESIZE; fi`,
+    script: sh`b=; IFS= read -r b < /proc/sys/kernel/random/boot_id; if [ "$b" = ${known.bootId} ]; then echo ${known.pageSize}; else getconf PAGESIZE; fi`,
   };
 }
 
-export function buildFactsScript(extra: ProbeSection[] = [], opts: { pageSizeOfBoot?: BootPageSize } = {}): string {
+export function buildFactsScript(extra: ProbeSection[] = [], opts: { pageSizeOfBoot?: BootPageSize } = {}): ShellScript {
   const facts = opts.pageSizeOfBoot ? FACT_SECTIONS.map((s) => (s.name === 'pagesize' ? pageSizeSection(opts.pageSizeOfBoot) : s)) : FACT_SECTIONS;
   return buildProbeScript([...facts, ...extra]);
 }
@@ -89,16 +90,18 @@ export function parseFacts(sections: Map<string, string>): NodeFacts {
   const memKb = /MemTotal:\s+(\d+)\s*kB/.exec(get('meminfo'));
   const bootDir = get('boot_dir').trim();
   const [kernel = '', arch = ''] = get('uname').trim().split(/\s+/);
+  // What is only shown (model, OS, kernel) loses any control characters the node put in it.
+  const shown = (text: string) => stripControlChars(text);
   return {
-    model: file('model').replace(/\0/g, '').trim(),
-    arch,
-    kernel,
+    model: shown(file('model').replace(/\0/g, '').trim()),
+    arch: shown(arch),
+    kernel: shown(kernel),
     pageSize: Number.parseInt(get('pagesize').trim(), 10) || 0,
     os: {
-      id: osField(osRelease, 'ID'),
-      versionId: osField(osRelease, 'VERSION_ID'),
-      codename: osField(osRelease, 'VERSION_CODENAME'),
-      prettyName: osField(osRelease, 'PRETTY_NAME'),
+      id: shown(osField(osRelease, 'ID')),
+      versionId: shown(osField(osRelease, 'VERSION_ID')),
+      codename: shown(osField(osRelease, 'VERSION_CODENAME')),
+      prettyName: shown(osField(osRelease, 'PRETTY_NAME')),
     },
     memoryBytes: memKb ? Number(memKb[1]) * 1024 : 0,
     cpuCores: countCpuList(file('cpus_online')),

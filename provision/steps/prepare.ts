@@ -1,5 +1,6 @@
 import type { Inventory, InventoryNode } from '../inventory/schema.js';
 import { ConnectionError, RevuePiError } from '../errors.js';
+import { joinShell, sh, type ShellScript } from '../transport/shell.js';
 import type { FileToWrite, Transport } from '../transport/transport.js';
 import {
   PROMISC_UNIT_NAME,
@@ -11,6 +12,7 @@ import {
   renderPromiscUnit,
 } from './boot-config.js';
 import { piGeneration, type NodeFacts } from './facts.js';
+import { stripControlChars } from '../transport/remote-text.js';
 
 /** One thing `up` would change on a node. Pure data: `plan` prints it, `apply` carries it out. */
 export type PrepareChange =
@@ -85,7 +87,7 @@ export function planPreparation(facts: NodeFacts, node: InventoryNode, inventory
     }
   }
   if (facts.hostname !== node.name) {
-    changes.push({ kind: 'write-file', path: '/etc/hostname', content: renderHostname(node.name), mode: 0o644, bootConfig: false, reason: `hostname ${facts.hostname || '(none)'} → ${node.name}` });
+    changes.push({ kind: 'write-file', path: '/etc/hostname', content: renderHostname(node.name), mode: 0o644, bootConfig: false, reason: `hostname ${stripControlChars(facts.hostname) || '(none)'} → ${node.name}` });
     changes.push({ kind: 'set-hostname', name: node.name, reason: `apply hostname ${node.name} now` });
   }
   const hosts = ensureHostsEntry(facts.hosts, node.name);
@@ -131,13 +133,13 @@ export function describeChange(change: PrepareChange): string {
   }
 }
 
-/** Shell for the non-file changes. Names are validated by the inventory schema (RFC 1123), so they need no quoting. */
-export function buildSetHostnameCommand(name: string): string {
-  return `if command -v hostnamectl >/dev/null 2>&1 && hostnamectl set-hostname ${name} 2>/dev/null; then :; else hostname ${name}; fi`;
+/** Shell for the non-file changes. */
+export function buildSetHostnameCommand(name: string): ShellScript {
+  return sh`if command -v hostnamectl >/dev/null 2>&1 && hostnamectl set-hostname ${name} 2>/dev/null; then :; else hostname ${name}; fi`;
 }
 
-export function buildEnableUnitCommand(unit: string): string {
-  return `systemctl daemon-reload && systemctl enable --now ${unit}`;
+export function buildEnableUnitCommand(unit: string): ShellScript {
+  return sh`systemctl daemon-reload && systemctl enable --now ${unit}`;
 }
 
 /** Where the file as found is kept before revue-pi replaces it. */
@@ -146,27 +148,28 @@ export function backupPath(path: string): string {
 }
 
 /** Reboot in the background so the command returns before the session drops. */
-export const REBOOT_COMMAND = 'nohup sh -c "sleep 1; systemctl reboot || reboot" >/dev/null 2>&1 &';
+export const REBOOT_COMMAND = sh`nohup sh -c "sleep 1; systemctl reboot || reboot" >/dev/null 2>&1 &`;
 
 /**
  * The whole preparation of a node as one round trip: the files to write (each backup first, as found), and the
  * script that runs once they are all in place — hostname, units, and the reboot last when one is planned.
  */
-export function buildPreparation(changes: PrepareChange[]): { files: FileToWrite[]; script: string } {
+export function buildPreparation(changes: PrepareChange[]): { files: FileToWrite[]; script: ShellScript } {
   const files: FileToWrite[] = [];
-  const steps: string[] = [];
+  const steps: ShellScript[] = [];
+  const orFail = (what: string) => sh`|| { rc=$?; echo ${`revue-pi: ${what} failed`} >&2; exit $rc; }`;
   for (const change of changes) {
     if (change.kind === 'write-file') {
       if (change.backup !== undefined) files.push({ path: backupPath(change.path), content: change.backup, mode: change.mode });
       files.push({ path: change.path, content: change.content, mode: change.mode });
     } else if (change.kind === 'set-hostname') {
-      steps.push(`${buildSetHostnameCommand(change.name)} || { rc=$?; echo 'revue-pi: setting the hostname failed' >&2; exit $rc; }`);
+      steps.push(sh`${buildSetHostnameCommand(change.name)} ${orFail('setting the hostname')}`);
     } else if (change.kind === 'enable-unit') {
-      steps.push(`${buildEnableUnitCommand(change.unit)} || { rc=$?; echo 'revue-pi: enabling ${change.unit} failed' >&2; exit $rc; }`);
+      steps.push(sh`${buildEnableUnitCommand(change.unit)} ${orFail(`enabling ${change.unit}`)}`);
     }
   }
   if (changes.some((c) => c.kind === 'reboot')) steps.push(REBOOT_COMMAND);
-  return { files, script: steps.length > 0 ? `${steps.join('\n')}\n` : '' };
+  return { files, script: steps.length > 0 ? sh`${joinShell(steps)}\n` : sh`` };
 }
 
 export interface ApplyHooks {

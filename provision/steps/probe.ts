@@ -1,3 +1,5 @@
+import { joinShell, sh, type ShellScript } from '../transport/shell.js';
+
 /**
  * One probe script per node, one round trip: each section prints a marker line and its output.
  * Sections are data so cluster/ can add its own to the same round trip.
@@ -9,14 +11,15 @@
  */
 
 export interface ProbeSection {
+  /** Letters, digits and `_`: it names the section's marker line. */
   name: string;
   /** POSIX sh; its stdout becomes the section's text. Must not fail the script (guard with `|| true`). */
-  script: string;
+  script: ShellScript;
   /**
    * POSIX sh run before any section, in the script's own shell, its output discarded: it can start slow programs in
    * the background (saving `$!`) for `script` to `wait` for, so they run while the other sections do.
    */
-  start?: string;
+  start?: ShellScript;
 }
 
 const MARKER = '@@revue-pi@@';
@@ -26,12 +29,18 @@ const MARKER = '@@revue-pi@@';
  * behind `~`. So any text survives the trip exactly (a marker inside the file cannot end the section), and no
  * program is started. NUL bytes are dropped (only the device-tree model has one, at its end).
  */
-const DUMP_FILE = "dump_file() { [ -r \"$1\" ] || return 0; l=; while IFS= read -r l; do printf '|%s\\n' \"$l\"; done < \"$1\"; [ -z \"$l\" ] || printf '~%s\\n' \"$l\"; }";
+const DUMP_FILE = sh`dump_file() { [ -r "$1" ] || return 0; l=; while IFS= read -r l; do printf '|%s\\n' "$l"; done < "$1"; [ -z "$l" ] || printf '~%s\\n' "$l"; }`;
 
-export function buildProbeScript(sections: ProbeSection[]): string {
+export function buildProbeScript(sections: ProbeSection[]): ShellScript {
   // The `echo` after each section ends output that lacks a newline.
-  const starts = sections.flatMap((s) => (s.start ? [`{ ${s.start}\n} >/dev/null 2>&1`] : []));
-  return `${DUMP_FILE}\n` + starts.map((s) => `${s}\n`).join('') + sections.map((s) => `echo '${MARKER} ${s.name}'\n{ ${s.script}\n} 2>/dev/null || true\necho`).join('\n') + '\n';
+  const starts = sections.flatMap((s) => (s.start ? [sh`{ ${s.start}\n} >/dev/null 2>&1\n`] : []));
+  const bodies = sections.map((s) => sh`echo ${`${MARKER} ${sectionName(s.name)}`}\n{ ${s.script}\n} 2>/dev/null || true\necho`);
+  return sh`${DUMP_FILE}\n${joinShell(starts, '')}${joinShell(bodies)}\n`;
+}
+
+function sectionName(name: string): string {
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new TypeError(`probe section name "${name}" must be letters, digits and _`);
+  return name;
 }
 
 export function parseProbeOutput(stdout: string): Map<string, string> {
@@ -56,7 +65,7 @@ export function parseProbeOutput(stdout: string): Map<string, string> {
 
 /** A file's exact text (see DUMP_FILE); the section is empty when the file is absent or unreadable. */
 export function fileSection(name: string, path: string): ProbeSection {
-  return { name, script: `dump_file ${path}` };
+  return { name, script: sh`dump_file ${path}` };
 }
 
 /** The file a fileSection read; undefined when it was absent or empty. */

@@ -1,17 +1,12 @@
 import { posix } from 'node:path';
+import { joinShell, sh, type ShellScript } from './shell.js';
 
 /**
- * The command lines the SSH transport sends. Pure: every string is built here and unit-tested exactly.
- * Scripts never need quoting: without a sudo password they travel on stdin (buildStdinScriptCommand), with one
- * base64-encoded on the command line (stdin then carries the password). The few values that do appear on a
- * command line (paths, the sudo prompt) are single-quoted POSIX-style (dash on Raspberry Pi OS).
+ * The command lines the SSH transport sends. Pure: every script is built here with `sh` (shell.ts) and unit-tested
+ * exactly. Scripts travel without a second quoting: without a sudo password on stdin (buildStdinScriptCommand), with
+ * one base64-encoded on the command line (stdin then carries the password). The few values that do appear on a
+ * command line (paths, the sudo prompt) are quoted by `sh`, POSIX-style (dash on Raspberry Pi OS).
  */
-
-/** POSIX single quoting: `it's` → `'it'\''s'`. Plain safe words stay bare. */
-export function shQuote(value: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 export type SudoMode =
   /** No sudo. */
@@ -33,17 +28,17 @@ export interface ScriptCommandOptions {
  */
 export const STDIN_GUARD = 'exec </dev/null; ';
 
-function prefix(opts: ScriptCommandOptions): string {
-  const parts: string[] = [];
-  if (opts.sudo.kind === 'nopassword') parts.push('sudo -n');
-  if (opts.sudo.kind === 'password') parts.push(`sudo -S -p ${shQuote(opts.sudo.prompt)}`);
-  if (opts.timeoutSeconds !== undefined) parts.push(`timeout -k 5 ${Math.max(1, Math.ceil(opts.timeoutSeconds))}`);
-  return parts.length ? parts.join(' ') + ' ' : '';
+function prefix(opts: ScriptCommandOptions): ShellScript {
+  const parts: ShellScript[] = [];
+  if (opts.sudo.kind === 'nopassword') parts.push(sh`sudo -n `);
+  if (opts.sudo.kind === 'password') parts.push(sh`sudo -S -p ${opts.sudo.prompt} `);
+  if (opts.timeoutSeconds !== undefined) parts.push(sh`timeout -k 5 ${Math.max(1, Math.ceil(opts.timeoutSeconds))} `);
+  return joinShell(parts, '');
 }
 
 /** The script as it is actually run (the stdin guard added under `sudo -S`). */
-export function effectiveScript(script: string, sudo: SudoMode): string {
-  return sudo.kind === 'password' ? STDIN_GUARD + script : script;
+export function effectiveScript(script: ShellScript, sudo: SudoMode): ShellScript {
+  return sudo.kind === 'password' ? sh`exec </dev/null; ${script}` : script;
 }
 
 /**
@@ -51,29 +46,33 @@ export function effectiveScript(script: string, sudo: SudoMode): string {
  * single command straight to exec: no subshell, no decoder — on a Pi every process started costs milliseconds,
  * and a re-run sends one round trip per node. Not for `sudo -S`, whose stdin carries the password.
  */
-export function buildStdinScriptCommand(opts: ScriptCommandOptions): string {
+export function buildStdinScriptCommand(opts: ScriptCommandOptions): ShellScript {
   if (opts.sudo.kind === 'password') throw new Error('a script cannot travel on stdin under sudo -S (stdin carries the password)');
-  return `${prefix(opts)}sh -s`;
+  return sh`${prefix(opts)}sh -s`;
 }
 
 /**
  * What goes on stdin for buildStdinScriptCommand: the script as one `{ … }` block with /dev/null as its stdin,
  * so the shell reads all of it before running any, and no command in it can read (or wait on) the rest.
  */
-export function stdinScript(script: string): string {
-  return `{\n${script}\n} </dev/null\n`;
+export function stdinScript(script: ShellScript): ShellScript {
+  return sh`{\n${script}\n} </dev/null\n`;
 }
 
 /** `sh -c "$(echo <b64> | base64 -d)"`, behind sudo/timeout as asked (used under `sudo -S`). */
-export function buildScriptCommand(script: string, opts: ScriptCommandOptions): string {
-  const b64 = Buffer.from(effectiveScript(script, opts.sudo), 'utf8').toString('base64');
-  return `${prefix(opts)}sh -c "$(echo ${b64} | base64 -d)"`;
+export function buildScriptCommand(script: ShellScript, opts: ScriptCommandOptions): ShellScript {
+  const b64 = Buffer.from(effectiveScript(script, opts.sudo).text, 'utf8').toString('base64');
+  return sh`${prefix(opts)}sh -c "$(echo ${b64} | base64 -d)"`;
+}
+
+/** A line of base64: only characters sh leaves alone, so it stays as it is. */
+function b64Word(b64: string): ShellScript {
+  return sh`${b64}`;
 }
 
 /** Runs a script uploaded to `path` (for scripts too long for one command line), removing it afterwards. */
-export function buildScriptFileCommand(path: string, opts: ScriptCommandOptions): string {
-  const q = shQuote(path);
-  return `${prefix(opts)}sh ${q}; rc=$?; rm -f ${q}; exit $rc`;
+export function buildScriptFileCommand(path: string, opts: ScriptCommandOptions): ShellScript {
+  return sh`${prefix(opts)}sh ${path}; rc=$?; rm -f ${path}; exit $rc`;
 }
 
 /** Inline scripts longer than this (base64) go through a file: Linux caps one argument at 128 KiB. */
@@ -93,6 +92,11 @@ export interface InstallFile {
   token: string;
 }
 
+/** `{ rc=$?; echo "revue-pi: could not write $dstN" >&2; exit $rc; }`: how a failed write ends the script. */
+function writeFailed(n: number): ShellScript {
+  return sh`{ rc=$?; echo "revue-pi: could not write $dst${n}" >&2; exit $rc; }`;
+}
+
 /**
  * Moves uploaded files into place atomically, each: `install -m MODE` to a temp name in the target's folder (as
  * root under sudo, so the owner is root), then `mv` over the target. On FAT (Raspberry Pi's /boot/firmware) modes
@@ -100,35 +104,34 @@ export interface InstallFile {
  * line naming the file); the uploads are removed either way. On success the shell goes on with whatever follows
  * (writeFilesThenRun puts a script there), with no trap left behind.
  */
-export function buildInstallFilesScript(files: InstallFile[]): string {
-  const lines: string[] = [];
-  const cleanup: string[] = [];
+export function buildInstallFilesScript(files: InstallFile[]): ShellScript {
+  const lines: ShellScript[] = [];
   files.forEach((f, i) => {
     const n = i + 1;
-    lines.push(`src${n}=${shQuote(f.uploaded)}`, `dst${n}=${shQuote(f.target)}`, `tmp${n}=${shQuote(tempNameBeside(f.target, f.token))}`);
-    cleanup.push(`"$src${n}" "$tmp${n}"`);
+    lines.push(sh`src${n}=${f.uploaded}`, sh`dst${n}=${f.target}`, sh`tmp${n}=${tempNameBeside(f.target, f.token)}`);
   });
-  lines.push(`trap 'rm -f ${cleanup.join(' ')}' EXIT`);
+  lines.push(sh`trap ${`rm -f ${files.map((_, i) => `"$src${i + 1}" "$tmp${i + 1}"`).join(' ')}`} EXIT`);
   files.forEach((f, i) => {
     const n = i + 1;
     const m = f.mode.toString(8).padStart(4, '0');
     // The folder is known here: no dirname, and mkdir only when it is missing (each process costs on a Pi).
-    const dir = shQuote(posix.dirname(f.target));
-    const failed = `{ rc=$?; echo "revue-pi: could not write $dst${n}" >&2; exit $rc; }`;
+    const dir = posix.dirname(f.target);
+    const failed = writeFailed(n);
     lines.push(
-      `[ -d ${dir} ] || mkdir -p ${dir} || ${failed}`,
-      `if ! install -m ${m} "$src${n}" "$tmp${n}" 2>/dev/null; then`,
-      `  rm -f "$tmp${n}"`,
-      `  case "$(stat -f -c %T ${dir})" in`,
-      `    msdos|vfat|fat|exfat) cp "$src${n}" "$tmp${n}" ;;`,
-      `    *) install -m ${m} "$src${n}" "$tmp${n}" ;;`,
-      `  esac || ${failed}`,
-      'fi',
-      `mv -f "$tmp${n}" "$dst${n}" || ${failed}`,
+      sh`[ -d ${dir} ] || mkdir -p ${dir} || ${failed}`,
+      sh`if ! install -m ${m} "$src${n}" "$tmp${n}" 2>/dev/null; then`,
+      sh`  rm -f "$tmp${n}"`,
+      sh`  case "$(stat -f -c %T ${dir})" in`,
+      sh`    msdos|vfat|fat|exfat) cp "$src${n}" "$tmp${n}" ;;`,
+      sh`    *) install -m ${m} "$src${n}" "$tmp${n}" ;;`,
+      sh`  esac || ${failed}`,
+      sh`fi`,
+      sh`mv -f "$tmp${n}" "$dst${n}" || ${failed}`,
     );
   });
-  lines.push(`rm -f ${files.map((_, i) => `"$src${i + 1}"`).join(' ')}`, 'trap - EXIT', '');
-  return lines.join('\n');
+  lines.push(sh`rm -f ${joinShell(files.map((_, i) => sh`"$src${i + 1}"`), ' ')}`);
+  lines.push(sh`trap - EXIT`, sh``);
+  return joinShell(lines);
 }
 
 /** One file whose bytes travel inside the script itself (buildInlineFilesScript). */
@@ -154,30 +157,31 @@ export const INLINE_FILE_END = 'REVUE_PI_END_OF_FILE';
  * Against buildInstallFilesScript: no SFTP session to open (an sftp-server process and its round trips per
  * connection) and no uploads to remove. Failures as there.
  */
-export function buildInlineFilesScript(files: InlineFile[]): string {
-  const lines: string[] = [];
+export function buildInlineFilesScript(files: InlineFile[]): ShellScript {
+  const lines: ShellScript[] = [];
   files.forEach((f, i) => {
     const n = i + 1;
-    lines.push(`dst${n}=${shQuote(f.target)}`, `tmp${n}=${shQuote(tempNameBeside(f.target, f.token))}`);
+    lines.push(sh`dst${n}=${f.target}`, sh`tmp${n}=${tempNameBeside(f.target, f.token)}`);
   });
-  lines.push(`trap 'rm -f ${files.map((_, i) => `"$tmp${i + 1}"`).join(' ')}' EXIT`);
+  lines.push(sh`trap ${`rm -f ${files.map((_, i) => `"$tmp${i + 1}"`).join(' ')}`} EXIT`);
   files.forEach((f, i) => {
     const n = i + 1;
-    const failed = `{ rc=$?; echo "revue-pi: could not write $dst${n}" >&2; exit $rc; }`;
+    const failed = writeFailed(n);
     const umask = (~f.mode & 0o777).toString(8).padStart(4, '0');
+    const dir = posix.dirname(f.target);
     const b64 = Buffer.from(f.content).toString('base64').match(/.{1,76}/g) ?? [];
     lines.push(
-      `[ -d ${shQuote(posix.dirname(f.target))} ] || mkdir -p ${shQuote(posix.dirname(f.target))} || ${failed}`,
-      `(umask ${umask} && base64 -d > "$tmp${n}") <<'${INLINE_FILE_END}' || ${failed}`,
-      ...b64,
-      INLINE_FILE_END,
+      sh`[ -d ${dir} ] || mkdir -p ${dir} || ${failed}`,
+      sh`(umask ${umask} && base64 -d > "$tmp${n}") <<'${INLINE_FILE_END}' || ${failed}`,
+      ...b64.map(b64Word),
+      sh`${INLINE_FILE_END}`,
     );
     // A new file gets at most 0666 from a redirection: execute and special bits need chmod.
-    if (f.mode & 0o7111) lines.push(`chmod ${f.mode.toString(8).padStart(4, '0')} "$tmp${n}" || ${failed}`);
-    lines.push(`mv -f "$tmp${n}" "$dst${n}" || ${failed}`);
+    if (f.mode & 0o7111) lines.push(sh`chmod ${f.mode.toString(8).padStart(4, '0')} "$tmp${n}" || ${failed}`);
+    lines.push(sh`mv -f "$tmp${n}" "$dst${n}" || ${failed}`);
   });
-  lines.push('trap - EXIT', '');
-  return lines.join('\n');
+  lines.push(sh`trap - EXIT`, sh``);
+  return joinShell(lines);
 }
 
 /** Exit code and stderr line by which buildReadFileScript says "no such file". */
@@ -185,13 +189,10 @@ export const NO_SUCH_FILE_EXIT = 3;
 export const NO_SUCH_FILE_MESSAGE = 'revue-pi: no such file';
 
 /** Prints a file base64-encoded, or exits NO_SUCH_FILE_EXIT when it does not exist. */
-export function buildReadFileScript(path: string): string {
-  const q = shQuote(path);
-  return [
-    `if [ ! -e ${q} ]; then echo ${shQuote(NO_SUCH_FILE_MESSAGE)} >&2; exit ${NO_SUCH_FILE_EXIT}; fi`,
-    `base64 ${q}`,
-    '',
-  ].join('\n');
+export function buildReadFileScript(path: string): ShellScript {
+  return sh`if [ ! -e ${path} ]; then echo ${NO_SUCH_FILE_MESSAGE} >&2; exit ${NO_SUCH_FILE_EXIT}; fi
+base64 ${path}
+`;
 }
 
 /** What sudo's stderr says about authentication, given the prompt marker the transport chose. */

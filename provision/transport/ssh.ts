@@ -22,6 +22,7 @@ import {
   parseSudoStderr,
   type SudoMode,
 } from './commands.js';
+import { sh, type ShellScript } from './shell.js';
 import {
   describePinnedKeyMismatch,
   describeUnknownKeyRefusal,
@@ -544,20 +545,20 @@ export class SshTransport implements Transport {
     return { kind: 'password', prompt: `[revue-pi sudo ${randomBytes(6).toString('hex')}]` };
   }
 
-  async run(script: string, opts: RunOptions = {}): Promise<RunResult> {
+  async run(script: ShellScript, opts: RunOptions = {}): Promise<RunResult> {
     const sudo = this.sudoMode(opts.sudo);
     const timeoutSeconds = opts.timeoutMs === undefined ? undefined : opts.timeoutMs / 1000;
     const cmdOpts = { sudo, ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}) };
     let command: string;
     let stdin: string | undefined;
     if (sudo.kind !== 'password') {
-      command = buildStdinScriptCommand(cmdOpts);
-      stdin = stdinScript(script);
+      command = buildStdinScriptCommand(cmdOpts).text;
+      stdin = stdinScript(script).text;
     } else {
-      command = buildScriptCommand(script, cmdOpts);
+      command = buildScriptCommand(script, cmdOpts).text;
       if (command.length > MAX_INLINE_SCRIPT_BASE64) {
-        const path = await this.upload(Buffer.from(effectiveScript(script, sudo), 'utf8'));
-        command = buildScriptFileCommand(path, cmdOpts);
+        const path = await this.upload(Buffer.from(effectiveScript(script, sudo).text, 'utf8'));
+        command = buildScriptFileCommand(path, cmdOpts).text;
       }
     }
     this.commands++;
@@ -705,19 +706,19 @@ export class SshTransport implements Transport {
   }
 
   async writeFile(path: string, content: string | Uint8Array, opts: WriteFileOptions = {}): Promise<void> {
-    const result = await this.writeFilesThenRun([{ path, content, ...(opts.mode !== undefined ? { mode: opts.mode } : {}) }], '', { sudo: opts.sudo ?? false });
+    const result = await this.writeFilesThenRun([{ path, content, ...(opts.mode !== undefined ? { mode: opts.mode } : {}) }], sh``, { sudo: opts.sudo ?? false });
     if (result.code !== 0) {
       throw new RemoteCommandError(this.nodeName, `Writing ${path}`, `install (upload) → ${path}`, result.code, result.stderr || result.stdout,
         opts.sudo ? undefined : 'Writing outside the user\'s own files usually needs sudo.');
     }
   }
 
-  async writeFilesThenRun(files: FileToWrite[], script: string, opts: RunOptions = {}): Promise<RunResult> {
+  async writeFilesThenRun(files: FileToWrite[], script: ShellScript, opts: RunOptions = {}): Promise<RunResult> {
     const bytes = files.map((f) => (typeof f.content === 'string' ? Buffer.from(f.content, 'utf8') : Buffer.from(f.content)));
     // Without a sudo password the script goes on stdin, never on a command line: the files can travel in it.
     if (this.sudoMode(opts.sudo).kind !== 'password' && bytes.reduce((n, b) => n + b.length, 0) <= MAX_INLINE_FILES_BYTES) {
       const inline = files.map((f, i) => ({ content: bytes[i]!, target: f.path, mode: f.mode ?? 0o644, token: randomBytes(6).toString('hex') }));
-      return this.run(`${files.length > 0 ? buildInlineFilesScript(inline) : ''}${script}`, opts);
+      return this.run(files.length > 0 ? sh`${buildInlineFilesScript(inline)}${script}` : script, opts);
     }
     const uploads = await Promise.all(
       files.map(async (f, i) => ({
@@ -727,7 +728,7 @@ export class SshTransport implements Transport {
         token: randomBytes(6).toString('hex'),
       })),
     );
-    return this.run(`${files.length > 0 ? buildInstallFilesScript(uploads) : ''}${script}`, opts);
+    return this.run(files.length > 0 ? sh`${buildInstallFilesScript(uploads)}${script}` : script, opts);
   }
 
   async readFile(path: string, opts: { sudo?: boolean } = {}): Promise<Buffer | undefined> {

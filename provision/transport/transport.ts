@@ -1,3 +1,5 @@
+import type { ShellScript } from './shell.js';
+
 /**
  * The one interface through which every step reaches a node. SSH in production (ssh.ts);
  * the lab's nodes are real SSH servers, so tests use the same SSH transport; unit tests use
@@ -37,8 +39,9 @@ export interface Transport {
    * Runs a POSIX sh script (dash on Raspberry Pi OS) and resolves with its exit code and output —
    * a non-zero exit is not an exception. Rejects with ConnectionError when the session cannot run it.
    * The script travels on stdin (base64 on the command line under `sudo -S`, whose stdin carries the password), so it needs no quoting; it must not embed secrets (use writeFile).
+   * Only a ShellScript is run: made by `sh` (shell.ts), which quotes every value put into it.
    */
-  run(script: string, opts?: RunOptions): Promise<RunResult>;
+  run(script: ShellScript, opts?: RunOptions): Promise<RunResult>;
   /** Writes a file atomically (temp file + rename in the same folder); content never touches a command line. */
   writeFile(path: string, content: string | Uint8Array, opts?: WriteFileOptions): Promise<void>;
   /**
@@ -47,7 +50,7 @@ export interface Transport {
    * travel inside that command's stdin script, or, under a sudo password or beyond 1 MiB, by SFTP before it. Resolves with that command's result: a failed write is a non-zero exit whose stderr names
    * the file. Each round trip costs a Pi a login, sudo and a shell; steps that write and then act use this.
    */
-  writeFilesThenRun(files: FileToWrite[], script: string, opts?: RunOptions): Promise<RunResult>;
+  writeFilesThenRun(files: FileToWrite[], script: ShellScript, opts?: RunOptions): Promise<RunResult>;
   /** Reads a file, as root with sudo; resolves undefined when it does not exist. */
   readFile(path: string, opts?: { sudo?: boolean }): Promise<Buffer | undefined>;
   /**

@@ -2,6 +2,7 @@ import type { Options as OraOptions, Ora } from 'ora';
 import { formatHostsLines } from '../../workloads/access.js';
 import type { RunEvent } from '../events.js';
 import type { NodeReport, RunReport } from '../report.js';
+import { stripControlChars } from '../transport/remote-text.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
 
@@ -60,7 +61,7 @@ export class ProgressRenderer {
       }
       case 'node-step':
         if (event.status === 'running') {
-          if (this.spinner) this.spinner.text = `${event.node}: ${event.step}${event.detail ? ` — ${event.detail}` : ''}`;
+          if (this.spinner) this.spinner.text = stripControlChars(`${event.node}: ${event.step}${event.detail ? ` — ${event.detail}` : ''}`);
           else if (this.verbose) this.print(`    ${event.node}: ${event.step}…`);
         } else if (event.status === 'done') {
           this.print(`    ${event.node}: ${event.detail ?? event.step}`);
@@ -83,8 +84,9 @@ export class ProgressRenderer {
     }
   };
 
-  /** Lines persist above the spinner rather than being overwritten by it. */
-  private print(line: string): void {
+  /** Lines persist above the spinner rather than being overwritten by it. Text from nodes is in them: no control characters. */
+  private print(text: string): void {
+    const line = stripControlChars(text);
     if (this.spinner) {
       this.spinner.clear();
       this.err.write(line + '\n');
@@ -159,5 +161,7 @@ export function formatSummary(report: RunReport): string {
     }
   }
   if (report.logFile) out.push(`Log: ${report.logFile}`);
-  return out.join('\n');
+  // Node output is in the report (errors, journal tails): no control sequence of it reaches the terminal.
+  return stripControlChars(out.join('\n'));
 }
+

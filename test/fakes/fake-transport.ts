@@ -1,3 +1,4 @@
+import type { ShellScript } from '../../provision/transport/shell.js';
 import type { FileToWrite, RunOptions, RunResult, Transport, WriteFileOptions } from '../../provision/transport/transport.js';
 
 /**
@@ -67,7 +68,8 @@ export class FakeTransport implements Transport {
     return this.files.get(path)?.toString('utf8');
   }
 
-  async run(script: string, opts?: RunOptions): Promise<RunResult> {
+  async run(shellScript: ShellScript, opts?: RunOptions): Promise<RunResult> {
+    const script = shellScript.text;
     if (this.closed) throw new Error(`FakeTransport(${this.nodeName}): run after close: ${script}`);
     this.runs.push({ script, opts });
     const handler = this.handlers.find((h) => (h.times === undefined || h.used < h.times) && matches(h.match, script));
@@ -88,9 +90,9 @@ export class FakeTransport implements Transport {
   }
 
   /** Test double: the writes land in `files` (and `writes`) at once, then the script runs as `run` would (if any). */
-  async writeFilesThenRun(files: FileToWrite[], script: string, opts?: RunOptions): Promise<RunResult> {
+  async writeFilesThenRun(files: FileToWrite[], script: ShellScript, opts?: RunOptions): Promise<RunResult> {
     for (const f of files) await this.writeFile(f.path, f.content, { ...(f.mode !== undefined ? { mode: f.mode } : {}), sudo: opts?.sudo ?? false });
-    return script.trim() === '' ? { code: 0, stdout: '', stderr: '' } : this.run(script, opts);
+    return script.text.trim() === '' ? { code: 0, stdout: '', stderr: '' } : this.run(script, opts);
   }
 
   async readFile(path: string): Promise<Buffer | undefined> {

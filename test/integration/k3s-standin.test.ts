@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
-import { shQuote } from '../../provision/transport/commands.js';
+import { shQuote } from '../../provision/transport/shell.js';
 import { STANDIN_CHANNELS, failNextInstall, installScript, installerRuns, standinBinary, startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
 
 interface Result {

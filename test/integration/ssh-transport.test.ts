@@ -15,6 +15,7 @@ import { ConnectionError, HostKeyMismatchError, RevuePiError } from '../../provi
 import type { NodeSshSettings } from '../../provision/inventory/schema.js';
 import { describeTrustedKey, fingerprintSha256, hashHostName, KnownHosts, parseKnownHosts } from '../../provision/transport/known-hosts.js';
 import { connectNode, type ConnectNodeOptions, type SshTransport } from '../../provision/transport/ssh.js';
+import { rawShell } from '../../provision/transport/shell.js';
 import { startLab, type Lab, type LabNode } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
 
@@ -95,9 +96,9 @@ describeLab('SSH transport against the lab', () => {
 
   it('logs in with the lab key, runs scripts over one connection, and keeps exit codes and output apart', async () => {
     const t = await connect(settings(plain));
-    const r = await t.run('echo "it\'s $(hostname)"; echo warn >&2; exit 3');
+    const r = await t.run(rawShell('echo "it\'s $(hostname)"; echo warn >&2; exit 3'));
     expect(r).toEqual({ code: 3, stdout: "it's pi-a\n", stderr: 'warn\n' });
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => t.run(`echo ${i}`)));
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => t.run(rawShell(`echo ${i}`))));
     expect(results.map((x) => x.stdout)).toEqual(Array.from({ length: 8 }, (_, i) => `${i}\n`));
     expect(t.connectionCount).toBe(1);
   });
@@ -109,7 +110,7 @@ describeLab('SSH transport against the lab', () => {
     await plain.waitUntilUp();
     const t = await connect(settings(plain));
     await t.writeFile('/home/pi/probe.txt', 'x');
-    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => t.run(`sleep 0.2; echo ${i}`, { sudo: i % 2 === 0 })));
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => t.run(rawShell(`sleep 0.2; echo ${i}`), { sudo: i % 2 === 0 })));
     expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 30 }, (_, i) => `${i}\n`));
     expect(t.connectionCount).toBe(1);
   });
@@ -146,9 +147,9 @@ describeLab('SSH transport against the lab', () => {
     expect(accepted).toContain('rsa-sha2-256');
     expect(accepted).not.toContain('ssh-rsa');
     const t = await connect(settings(plain, { keyPath: rsa }));
-    expect((await t.run('whoami')).stdout).toBe('pi\n');
+    expect((await t.run(rawShell('whoami'))).stdout).toBe('pi\n');
     const e = await connect(settings(plain, { keyPath: enc, keyPassphraseEnv: 'KEY_PASS' }), { env: { HOME: home, KEY_PASS: 'key pass' } });
-    expect((await e.run('whoami')).stdout).toBe('pi\n');
+    expect((await e.run(rawShell('whoami'))).stdout).toBe('pi\n');
 
     const noPass = await rejection(connect(settings(plain, { keyPath: enc }), { nodeName: 'pi-a' }));
     expect(noPass.message).toMatch(/encrypted.*ssh\.keyPassphraseEnv/);
@@ -161,7 +162,7 @@ describeLab('SSH transport against the lab', () => {
   it('logs in with a password from the named environment variable, and fails clearly when it is wrong or unset', async () => {
     const s = settings(guarded, { keyPath: undefined, passwordEnv: 'PI_PASSWORD' });
     const t = await connect(s, { env: { HOME: home, PI_PASSWORD: SUDO_PASSWORD } });
-    expect((await t.run('whoami')).stdout).toBe('pi\n');
+    expect((await t.run(rawShell('whoami'))).stdout).toBe('pi\n');
 
     const started = Date.now();
     const wrong = await rejection(connect({ ...s, connectRetries: 3 }, { nodeName: 'pi-b', env: { HOME: home, PI_PASSWORD: 'wrong' } }));
@@ -183,7 +184,7 @@ describeLab('SSH transport against the lab', () => {
       const add = spawnSync('ssh-add', [lab.keyPath], { env: { ...process.env, SSH_AUTH_SOCK: sock }, encoding: 'utf8' });
       expect(add.status, add.stderr).toBe(0);
       const t = await connect(settings(plain, { keyPath: undefined, useAgent: true }), { env: { HOME: home, SSH_AUTH_SOCK: sock } });
-      expect((await t.run('whoami')).stdout).toBe('pi\n');
+      expect((await t.run(rawShell('whoami'))).stdout).toBe('pi\n');
       // An agent full of other keys cannot use up sshd's MaxAuthTries (6) before the configured key file is tried.
       expect(spawnSync('ssh-add', ['-D'], { env: { ...process.env, SSH_AUTH_SOCK: sock } }).status).toBe(0);
       for (let i = 0; i < 7; i++) {
@@ -192,7 +193,7 @@ describeLab('SSH transport against the lab', () => {
         expect(spawnSync('ssh-add', [other], { env: { ...process.env, SSH_AUTH_SOCK: sock } }).status).toBe(0);
       }
       const crowded = await connect(settings(plain, { useAgent: true }), { env: { HOME: home, SSH_AUTH_SOCK: sock } });
-      expect((await crowded.run('whoami')).stdout).toBe('pi\n');
+      expect((await crowded.run(rawShell('whoami'))).stdout).toBe('pi\n');
       // Without the agent there is nothing left to log in with.
       const none = await rejection(connect(settings(plain, { keyPath: undefined, useAgent: true }), { nodeName: 'pi-a' }));
       expect(none.message).toMatch(/^There is no way to log in to node pi-a: .*SSH_AUTH_SOCK is not set/);
@@ -203,29 +204,29 @@ describeLab('SSH transport against the lab', () => {
 
   it('runs sudo without a password (sudo -n) and with one written only to sudo, never to the script', async () => {
     const nopw = await connect(settings(plain));
-    expect(await nopw.run('id -u; cat; echo end', { sudo: true })).toEqual({ code: 0, stdout: '0\nend\n', stderr: '' });
+    expect(await nopw.run(rawShell('id -u; cat; echo end'), { sudo: true })).toEqual({ code: 0, stdout: '0\nend\n', stderr: '' });
 
     // Password configured, but sudo does not ask (NOPASSWD): the script still sees an empty stdin.
     const unasked = await connect(settings(plain, { sudoPasswordEnv: 'SUDO_PW' }), { env: { HOME: home, SUDO_PW: SUDO_PASSWORD } });
-    expect(await unasked.run('id -u; cat; echo end', { sudo: true })).toEqual({ code: 0, stdout: '0\nend\n', stderr: '' });
+    expect(await unasked.run(rawShell('id -u; cat; echo end'), { sudo: true })).toEqual({ code: 0, stdout: '0\nend\n', stderr: '' });
 
     const pw = await connect(settings(guarded, { sudoPasswordEnv: 'SUDO_PW' }), { env: { HOME: home, SUDO_PW: SUDO_PASSWORD } });
     // Nothing on the node's process table carries the password: sudo's command line holds only the script.
-    const ps = await pw.run('ps -eo args', { sudo: true });
+    const ps = await pw.run(rawShell('ps -eo args'), { sudo: true });
     expect(ps.code).toBe(0);
     expect(ps.stdout).toMatch(/^sudo -S -p \[revue-pi sudo [0-9a-f]+\] sh -c exec <\/dev\/null; ps -eo args$/m);
     expect(ps.stdout).not.toContain(SUDO_PASSWORD);
     expect(ps.stdout).not.toContain(Buffer.from(SUDO_PASSWORD).toString('base64'));
-    const r = await pw.run('id -u; cat; echo oops >&2; exit 4', { sudo: true });
+    const r = await pw.run(rawShell('id -u; cat; echo oops >&2; exit 4'), { sudo: true });
     expect(r).toEqual({ code: 4, stdout: '0\n', stderr: 'oops\n' });
     // Several sudo commands at once, each answering its own prompt.
-    const many = await Promise.all(Array.from({ length: 5 }, () => pw.run('id -u', { sudo: true })));
+    const many = await Promise.all(Array.from({ length: 5 }, () => pw.run(rawShell('id -u'), { sudo: true })));
     expect(many.map((x) => x.stdout)).toEqual(Array(5).fill('0\n'));
     expect(pw.connectionCount).toBe(1);
     // sudo's lecture (printed before the prompt) is not the command's stderr.
     await guarded.exec('echo "Defaults lecture=always" >/etc/sudoers.d/zz-lecture && chmod 440 /etc/sudoers.d/zz-lecture');
     try {
-      expect(await pw.run('id -u; echo own >&2', { sudo: true })).toEqual({ code: 0, stdout: '0\n', stderr: 'own\n' });
+      expect(await pw.run(rawShell('id -u; echo own >&2'), { sudo: true })).toEqual({ code: 0, stdout: '0\n', stderr: 'own\n' });
     } finally {
       await guarded.exec('rm -f /etc/sudoers.d/zz-lecture');
     }
@@ -233,15 +234,15 @@ describeLab('SSH transport against the lab', () => {
 
   it('says what to do when sudo wants a password that is missing or wrong', async () => {
     const none = await connect(settings(guarded), { nodeName: 'pi-b' });
-    const missing = await rejection(none.run('id -u', { sudo: true }));
+    const missing = await rejection(none.run(rawShell('id -u'), { sudo: true }));
     expect(missing.message).toBe('sudo on node pi-b asks for a password: set ssh.sudoPasswordEnv in the inventory.');
 
     const bad = await connect(settings(guarded, { sudoPasswordEnv: 'SUDO_PW' }), { nodeName: 'pi-b', env: { HOME: home, SUDO_PW: 'not-it' } });
-    const wrong = await rejection(bad.run('id -u', { sudo: true }));
+    const wrong = await rejection(bad.run(rawShell('id -u'), { sudo: true }));
     expect(wrong.message).toBe('sudo on node pi-b refused the password from SUDO_PW (ssh.sudoPasswordEnv).');
     expect(wrong.message + (wrong.hint ?? '')).not.toContain('not-it');
     // The connection is still good for other work.
-    expect((await bad.run('echo still')).stdout).toBe('still\n');
+    expect((await bad.run(rawShell('echo still'))).stdout).toBe('still\n');
 
     const unset = await rejection(connect(settings(guarded, { sudoPasswordEnv: 'SUDO_PW' }), { nodeName: 'pi-b' }));
     expect(unset.message).toBe('The environment variable SUDO_PW is not set, but the inventory names it in ssh.sudoPasswordEnv for node pi-b.');
@@ -285,7 +286,7 @@ describeLab('SSH transport against the lab', () => {
     const ecdsa = (await readFile(plain.path('/etc/ssh/ssh_host_ecdsa_key.pub'), 'utf8')).split(' ')[1]!;
     await writeFile(file, `${plain.address} ecdsa-sha2-nistp256 ${ecdsa}\n`);
     const t = await connect(settings(plain), { knownHosts: knownHosts(file) });
-    expect((await t.run('true')).code).toBe(0);
+    expect((await t.run(rawShell('true'))).code).toBe(0);
     expect(await readFile(file, 'utf8')).toBe(`${plain.address} ecdsa-sha2-nistp256 ${ecdsa}\n`);
   });
 
@@ -318,7 +319,7 @@ describeLab('SSH transport against the lab', () => {
     expect(keyscan).toBe(`ssh-keyscan -p 22 -t ed25519 ${plain.address} >> ${file}`);
     expect(spawnSync('sh', ['-c', keyscan!]).status).toBe(0);
     const t = await connect(settings(plain, { hostKeys: 'strict' }), { nodeName: 'pi-a', knownHosts: knownHosts(file) });
-    expect((await t.run('true')).code).toBe(0);
+    expect((await t.run(rawShell('true'))).code).toBe(0);
   });
 
   it('a pinned fingerprint: the right key connects (even under strict) and is recorded; any other is refused, whatever known_hosts says', async () => {
@@ -332,7 +333,7 @@ describeLab('SSH transport against the lab', () => {
       pinField: 'nodes[0].hostKeyFingerprint',
       onHostKeyTrusted: (seen) => told.push(seen.fingerprint),
     });
-    expect((await t.run('true')).code).toBe(0);
+    expect((await t.run(rawShell('true'))).code).toBe(0);
     expect(told).toEqual([fingerprint]);
     expect(parseKnownHosts(await readFile(file, 'utf8')).map((e) => e.hosts)).toEqual([plain.address]);
 
@@ -368,7 +369,7 @@ describeLab('SSH transport against the lab', () => {
   it('reaches a node through a jump host, checking both host keys', async () => {
     const file = join(dir, 'jump_known_hosts');
     const t = await connect(settings(guarded, { jump: { host: plain.address, port: plain.port, user: 'pi', keyPath: lab.keyPath } }), { nodeName: 'pi-b', knownHosts: knownHosts(file) });
-    expect((await t.run('hostname')).stdout).toBe('pi-b\n');
+    expect((await t.run(rawShell('hostname'))).stdout).toBe('pi-b\n');
     expect(t.connectionCount).toBe(1);
     const hosts = parseKnownHosts(await readFile(file, 'utf8')).map((e) => e.hosts).sort();
     expect(hosts).toEqual([guarded.address, plain.address].sort());
@@ -414,7 +415,7 @@ describeLab('SSH transport against the lab', () => {
         { path: '/etc/rancher/k3s/config.yaml', content: 'node-name: pi\n', mode: 0o600 },
         { path: '/usr/local/bin/every-byte', content: every, mode: 0o755 },
       ],
-      'stat -c "%a %U %n" /etc/rancher/k3s/revue-pi-token /etc/rancher/k3s/config.yaml /usr/local/bin/every-byte\nexit 4\n',
+      rawShell('stat -c "%a %U %n" /etc/rancher/k3s/revue-pi-token /etc/rancher/k3s/config.yaml /usr/local/bin/every-byte\nexit 4\n'),
       { sudo: true },
     );
     expect(result).toEqual({ code: 4, stdout: '600 root /etc/rancher/k3s/revue-pi-token\n600 root /etc/rancher/k3s/config.yaml\n755 root /usr/local/bin/every-byte\n', stderr: '' });
@@ -425,9 +426,9 @@ describeLab('SSH transport against the lab', () => {
     expect(await sftpSessions()).toBe(0);
     // Beyond 1 MiB in all (air-gap tarballs) they go by SFTP first.
     const large = Buffer.alloc(1024 * 1024 + 1, 7);
-    expect(await t.writeFilesThenRun([{ path: '/home/pi/large.bin', content: large }], 'stat -c %s /home/pi/large.bin')).toEqual({ code: 0, stdout: `${large.length}\n`, stderr: '' });
+    expect(await t.writeFilesThenRun([{ path: '/home/pi/large.bin', content: large }], rawShell('stat -c %s /home/pi/large.bin'))).toEqual({ code: 0, stdout: `${large.length}\n`, stderr: '' });
     expect(await sftpSessions()).toBe(1);
-    const failed = await t.writeFilesThenRun([{ path: '/etc/hostname/not-a-folder', content: 'x' }], 'echo after', { sudo: true });
+    const failed = await t.writeFilesThenRun([{ path: '/etc/hostname/not-a-folder', content: 'x' }], rawShell('echo after'), { sudo: true });
     expect(failed.code).not.toBe(0);
     expect(failed.stdout).toBe('');
     expect(failed.stderr).toContain('revue-pi: could not write /etc/hostname/not-a-folder');
@@ -439,18 +440,18 @@ describeLab('SSH transport against the lab', () => {
     const t = await connect(settings(plain));
     const big = Array.from({ length: 6000 }, (_, i) => `echo line-${i} >/dev/null`).join('\n') + '\necho done\n';
     expect(big.length).toBeGreaterThan(100_000);
-    expect(await t.run(big, { sudo: true })).toEqual({ code: 0, stdout: 'done\n', stderr: '' });
+    expect(await t.run(rawShell(big), { sudo: true })).toEqual({ code: 0, stdout: 'done\n', stderr: '' });
     expect((await plain.exec('ls -A /home/pi | grep revue-pi || true')).stdout).toBe('');
     // Also behind a sudo password, with a timeout, and reading stdin (which must be empty).
     const pw = await connect(settings(guarded, { sudoPasswordEnv: 'SUDO_PW' }), { env: { HOME: home, SUDO_PW: SUDO_PASSWORD } });
-    expect(await pw.run(`${big}id -u\ncat\nexit 6\n`, { sudo: true, timeoutMs: 30_000 })).toEqual({ code: 6, stdout: 'done\n0\n', stderr: '' });
+    expect(await pw.run(rawShell(`${big}id -u\ncat\nexit 6\n`), { sudo: true, timeoutMs: 30_000 })).toEqual({ code: 6, stdout: 'done\n0\n', stderr: '' });
     expect((await guarded.exec('ls -A /home/pi | grep revue-pi || true')).stdout).toBe('');
   });
 
   it('stops a command at its timeout with exit 124 and no process left behind', async () => {
     const t = await connect(settings(guarded, { sudoPasswordEnv: 'SUDO_PW' }), { env: { HOME: home, SUDO_PW: SUDO_PASSWORD } });
     const started = Date.now();
-    const r = await t.run('echo begun; exec sleep 4242', { timeoutMs: 1000, sudo: true });
+    const r = await t.run(rawShell('echo begun; exec sleep 4242'), { timeoutMs: 1000, sudo: true });
     expect(r.code).toBe(124);
     expect(r.stdout).toBe('begun\n');
     expect(Date.now() - started).toBeLessThan(3000);
@@ -461,13 +462,13 @@ describeLab('SSH transport against the lab', () => {
       await new Promise((res) => setTimeout(res, 250));
     }
     expect(left).toBe('');
-    expect((await t.run('echo after')).stdout).toBe('after\n');
+    expect((await t.run(rawShell('echo after'))).stdout).toBe('after\n');
   });
 
   it('reconnects after a reboot, opening exactly one more connection; gives up on a dead node naming it', async () => {
     const t = await connect(settings(rebooter), { nodeName: 'pi-c' });
-    const bootId = (await t.run('cat /proc/sys/kernel/random/boot_id')).stdout;
-    await t.run('nohup sh -c "sleep 1; systemctl reboot || reboot" >/dev/null 2>&1 &', { sudo: true });
+    const bootId = (await t.run(rawShell('cat /proc/sys/kernel/random/boot_id'))).stdout;
+    await t.run(rawShell('nohup sh -c "sleep 1; systemctl reboot || reboot" >/dev/null 2>&1 &'), { sudo: true });
     // No pause here: the transport waits for the node to close the session as it goes down, then dials again.
     await t.reconnect(30_000, { waitForDropMs: 10_000 }).catch(async (err: Error) => {
       // Say why the simulated node did not come back (the lab's console log), not just that it did not.
@@ -475,8 +476,8 @@ describeLab('SSH transport against the lab', () => {
       throw new Error(`${err.message}\nlab console of pi-c:\n${consoleLog.split('\n').slice(-20).join('\n')}`);
     });
     expect(rebooter.rebootCount()).toBe(1);
-    expect((await t.run('hostname')).stdout).toBe('pi-c\n');
-    expect((await t.run('cat /proc/sys/kernel/random/boot_id')).stdout).not.toBe(bootId);
+    expect((await t.run(rawShell('hostname'))).stdout).toBe('pi-c\n');
+    expect((await t.run(rawShell('cat /proc/sys/kernel/random/boot_id'))).stdout).not.toBe(bootId);
     expect(t.connectionCount).toBe(2);
 
     await rebooter.powerOff();
@@ -488,7 +489,7 @@ describeLab('SSH transport against the lab', () => {
 
     // Powered on again, the transport reopens by itself on the next commands — once, however many are waiting.
     await rebooter.powerOn();
-    const again = await Promise.all(Array.from({ length: 4 }, () => t.run('hostname')));
+    const again = await Promise.all(Array.from({ length: 4 }, () => t.run(rawShell('hostname'))));
     expect(again.map((r) => r.stdout)).toEqual(Array(4).fill('pi-c\n'));
     expect(t.connectionCount).toBe(3);
   });

@@ -19,6 +19,7 @@ import { allSecretValues, type WorkloadSecrets } from '../../workloads/secrets.j
 import { startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
 import { startLab, type Lab, type LabNode } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
+import type { ShellScript } from '../../provision/transport/shell.js';
 
 /**
  * Issue 4's lab scenario: real SSH to simulated Pis, the lab's K3s STAND-IN (test/lab/k3s-standin/ — not K3s: it
@@ -38,7 +39,7 @@ interface Run {
 function recording(transport: Transport, scripts: string[]): Transport {
   return new Proxy(transport, {
     get(target, prop, receiver) {
-      if (prop === 'run') return (script: string, opts?: Parameters<Transport['run']>[1]) => (scripts.push(script), target.run(script, opts));
+      if (prop === 'run') return (script: ShellScript, opts?: Parameters<Transport['run']>[1]) => (scripts.push(script.text), target.run(script, opts));
       const v = Reflect.get(target, prop, receiver) as unknown;
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },

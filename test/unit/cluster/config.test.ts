@@ -97,6 +97,9 @@ describe('cluster.apiEndpoint forms', () => {
     ['k8s.lab.example:7443', 'k8s.lab.example', 'https://k8s.lab.example:7443'],
     ['https://k8s.lab.example:7443/', 'k8s.lab.example', 'https://k8s.lab.example:7443'],
     ['https://k8s.lab.example', 'k8s.lab.example', 'https://k8s.lab.example'],
+    ['fd00::50', 'fd00::50', 'https://[fd00::50]:6443'],
+    ['[fd00::50]:7443', 'fd00::50', 'https://[fd00::50]:7443'],
+    ['https://[fd00::50]:7443', 'fd00::50', 'https://[fd00::50]:7443'],
   ])('%s → tls-san %s, kubeconfig %s', (endpoint, host, url) => {
     expect(apiEndpointHost(endpoint)).toBe(host);
     const inv = inventory({ cluster: { name: 'lab', apiEndpoint: endpoint } });
@@ -106,5 +109,10 @@ describe('cluster.apiEndpoint forms', () => {
   it('without one the first server\'s address', () => {
     const inv = inventory();
     expect(apiServerUrl(inv, inv.nodes[0]!)).toBe('https://192.168.1.101:6443');
+  });
+  it('an IPv6 first server is bracketed in the URLs (the kubeconfig, the agents\' server:)', () => {
+    const inv = inventory({ nodes: [{ name: 'pi-1', host: 'fd00::11', role: 'server' }, { name: 'pi-2', host: 'fd00::12', role: 'agent' }] });
+    expect(apiServerUrl(inv, inv.nodes[0]!)).toBe('https://[fd00::11]:6443');
+    expect(renderK3sConfig(inv, inv.nodes[1]!, { firstServer: inv.nodes[0]!, isFirstServer: false })).toContain('server: https://[fd00::11]:6443\n');
   });
 });

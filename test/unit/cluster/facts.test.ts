@@ -7,6 +7,7 @@ import { K3S_PROBE_SECTIONS, firstServerProbeSections, freshK3sFacts, k3sProbeSe
 import { K3S_BINARY_PATH, K3S_CONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH } from '../../../cluster/paths.js';
 import { serverSecretSha256, sha256Hex, tokenFileContent, tokenSecret } from '../../../cluster/token.js';
 import { buildProbeScript, parseProbeOutput } from '../../../provision/steps/probe.js';
+import { rawShell } from '../../../provision/transport/shell.js';
 
 /** A file as the probe's dump_file prints it. */
 const dumped = (s: string) => s.split(/(?<=\n)/).map((line) => (line.endsWith('\n') ? `|${line.slice(0, -1)}` : `~${line}`)).join('\n');
@@ -46,7 +47,7 @@ describe('parseK3sFacts', () => {
   it('the first server also reads its kubeconfig and, when the API answers, the node list', () => {
     const sections = firstServerProbeSections();
     expect(sections.map((s) => s.name)).toEqual(['k3s_kubeconfig', 'k3s_api_nodes']);
-    expect(sections[1]!.script).toBe('[ -x /usr/local/bin/k3s ] && [ -f /etc/rancher/k3s/k3s.yaml ] && k3s kubectl get nodes -o json --request-timeout=10s');
+    expect(sections[1]!.script.text).toBe('[ -x /usr/local/bin/k3s ] && [ -f /etc/rancher/k3s/k3s.yaml ] && k3s kubectl get nodes -o json --request-timeout=10s');
     const up = parseK3sFacts(new Map([['k3s_kubeconfig', dumped('apiVersion: v1\n')], ['k3s_api_nodes', '{\n  "items": []\n}']]));
     expect(up).toMatchObject({ kubeconfig: 'apiVersion: v1\n', apiNodesJson: '{\n  "items": []\n}' });
     const down = parseK3sFacts(new Map([['k3s_kubeconfig', ''], ['k3s_api_nodes', 'The connection to the server 127.0.0.1:6443 was refused']]));
@@ -72,9 +73,9 @@ describe('the probe sections, run by /bin/sh on files in a temp folder', () => {
     if (serverToken !== undefined) writeFileSync(local.server, serverToken);
     const sections = K3S_PROBE_SECTIONS.filter((s) => s.name.includes('token')).map((s) => ({
       name: s.name,
-      script: s.script.split(TOKEN_FILE_PATH).join(local.token).split(SERVER_TOKEN_PATH).join(local.server),
+      script: rawShell(s.script.text.split(TOKEN_FILE_PATH).join(local.token).split(SERVER_TOKEN_PATH).join(local.server)),
     }));
-    const out = execFileSync('sh', ['-c', buildProbeScript(sections)], { encoding: 'utf8' });
+    const out = execFileSync('sh', ['-c', buildProbeScript(sections).text], { encoding: 'utf8' });
     // sha256sum names the file it hashed: put the real path back, as on a node.
     return parseK3sFacts(parseProbeOutput(out.split(local.token).join(TOKEN_FILE_PATH)));
   }
@@ -82,7 +83,7 @@ describe('the probe sections, run by /bin/sh on files in a temp folder', () => {
   it('hashes both token files with one sha256sum, each under its own name', () => {
     const token = 'e'.repeat(64);
     const sections = K3S_PROBE_SECTIONS.filter((s) => s.name.includes('token'));
-    expect(sections.map((s) => s.script.split('sha256sum').length - 1)).toEqual([1]);
+    expect(sections.map((s) => s.script.text.split('sha256sum').length - 1)).toEqual([1]);
     const facts = probeTokens(tokenFileContent(token), `K10${'1'.repeat(64)}::server:${token}\n`);
     expect(facts.tokenFileSha256).toBe(sha256Hex(tokenFileContent(token)));
     expect(facts.serverTokenSha256).toBe(sha256Hex(`${token}\n`));
@@ -126,8 +127,8 @@ describe('the k3s version cache', () => {
     }
     const sections = k3sProbeSections(cached)
       .filter((s) => s.name === 'k3s_binary' || s.name === 'k3s_version')
-      .map((s) => ({ name: s.name, script: s.script.split(K3S_BINARY_PATH).join(bin).replace('PATH="$PATH:/usr/local/bin"', `PATH="${dir}:$PATH"`) }));
-    const out = execFileSync('sh', ['-c', buildProbeScript(sections)], { encoding: 'utf8' });
+      .map((s) => ({ name: s.name, script: rawShell(s.script.text.split(K3S_BINARY_PATH).join(bin).replace('PATH="$PATH:/usr/local/bin"', `PATH="${dir}:$PATH"`)) }));
+    const out = execFileSync('sh', ['-c', buildProbeScript(sections).text], { encoding: 'utf8' });
     return { facts: parseK3sFacts(parseProbeOutput(out), cached), executed: existsSync(mark) };
   }
 
@@ -192,11 +193,11 @@ describe('the probe without root (root-only files cached by fingerprint)', () =>
     const names = ['k3s_binary', 'k3s_config', 'k3s_token_hashes', 'k3s_node_password', 'k3s_files'];
     const sections = k3sProbeSections(cached, { withoutRoot })
       .filter((x) => names.includes(x.name))
-      .map((x) => ({ name: x.name, script: Object.entries(local).reduce((t, [from, to]) => t.split(from).join(to), x.script) }));
+      .map((x) => ({ name: x.name, script: rawShell(Object.entries(local).reduce((t, [from, to]) => t.split(from).join(to), x.script.text)) }));
     let code = 0;
     let out = '';
     try {
-      out = execFileSync('sh', ['-c', buildProbeScript(sections)], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+      out = execFileSync('sh', ['-c', buildProbeScript(sections).text], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
     } catch (e) {
       code = (e as { status: number }).status;
     }

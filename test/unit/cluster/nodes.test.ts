@@ -63,7 +63,7 @@ describe('node password rejection', () => {
     expect(isNodePasswordRejected('level=info msg="Connecting to proxy"')).toBe(false);
   });
   it('is fixed by deleting the node and its secret, not-found tolerated', () => {
-    expect(buildForgetNodeScript('pi-2')).toBe(
+    expect(buildForgetNodeScript('pi-2').text).toBe(
       [
         'rc=0',
         'out=$(k3s kubectl delete node pi-2 2>&1) || case "$out" in *NotFound*|*"not found"*) ;; *) echo "$out" >&2; rc=1 ;; esac',
@@ -82,7 +82,7 @@ describe('node password rejection', () => {
     try {
       writeFileSync(join(dir, 'k3s'), `#!/bin/sh\n${body}\n`);
       chmodSync(join(dir, 'k3s'), 0o755);
-      const result = spawnSync('sh', ['-c', buildForgetNodeScript('pi-2')], { env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: 'utf8' });
+      const result = spawnSync('sh', ['-c', buildForgetNodeScript('pi-2').text], { env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: 'utf8' });
       expect(result.status).toBe(code);
       if (code === 1) expect(result.stderr).toContain('was refused');
     } finally {
@@ -90,9 +90,9 @@ describe('node password rejection', () => {
     }
   });
   it('journal and restart commands', () => {
-    expect(buildJournalCommand('k3s-agent')).toBe('journalctl -u k3s-agent -n 20 --no-pager');
-    expect(buildRestartCommand('k3s')).toBe('date +%s && systemctl restart k3s');
-    expect(buildRestartCommand('k3s-agent')).toBe('date +%s && systemctl restart --no-block k3s-agent');
+    expect(buildJournalCommand('k3s-agent').text).toBe('journalctl -u k3s-agent -n 20 --no-pager');
+    expect(buildRestartCommand('k3s').text).toBe('date +%s && systemctl restart k3s');
+    expect(buildRestartCommand('k3s-agent').text).toBe('date +%s && systemctl restart --no-block k3s-agent');
   });
   it('the restart time comes from the restart command\'s own output', () => {
     expect(restartedAt('1764000123\n')).toBe(1764000123);

@@ -14,6 +14,7 @@ import type { NodeReport } from '../../../provision/report.js';
 import { deterministicRandom } from '../../fakes/deterministic-random.js';
 import { FakeTransport, fail, ok } from '../../fakes/fake-transport.js';
 import { haInventory, inventory } from './helpers.js';
+import { sh } from '../../../provision/transport/shell.js';
 
 /**
  * A scripted K3s world on FakeTransports (test doubles): installers register nodes, the first server answers
@@ -396,7 +397,7 @@ describe('runClusterPhase: plan', () => {
     const nodes = sim.inputs();
     await runClusterPhase(options(inv, nodes, { readyTimeoutMs: 100 }));
     // The API still lists pi-3 Ready, with the heartbeat of the K3s that was stopped.
-    const listed = JSON.parse((await sim.transports.get('pi-1')!.run('k3s kubectl get nodes -o json')).stdout) as { items: { metadata: { name: string }; status: { conditions: { status: string }[] } }[] };
+    const listed = JSON.parse((await sim.transports.get('pi-1')!.run(sh`k3s kubectl get nodes -o json`)).stdout) as { items: { metadata: { name: string }; status: { conditions: { status: string }[] } }[] };
     expect(listed.items.find((n) => n.metadata.name === 'pi-3')!.status.conditions[0]!.status).toBe('True');
     expect(nodes[2]!.report.error).toBe(
       'node pi-3 is not Ready after 0.1 s (registered but not Ready). Last lines of its k3s-agent journal:\nlevel=fatal msg="Error: invalid node-label \\"hand made\\""\n' +

@@ -38,7 +38,7 @@ const manifest = (name: string, extra: Partial<BackupManifest> = {}): BackupMani
 
 describe('backup: commands and what they print', () => {
   it('takes an on-demand snapshot named revue-pi (K3s appends node and time)', () => {
-    expect(buildSnapshotSaveCommand()).toBe('k3s etcd-snapshot save --name revue-pi');
+    expect(buildSnapshotSaveCommand().text).toBe('k3s etcd-snapshot save --name revue-pi');
     expect(parseSavedSnapshot(SAVED)).toBe('revue-pi-pi-1-1796575337');
     // A learner takes none and the CLI prints nothing; a name that is not revue-pi's is not taken for one.
     expect(parseSavedSnapshot('')).toBeUndefined();
@@ -57,7 +57,7 @@ describe('backup: commands and what they print', () => {
   });
 
   it('checks the three copies with one sha256sum and reads its lines', () => {
-    expect(buildChecksumCommand('revue-pi-pi-1-1796575337')).toBe(
+    expect(buildChecksumCommand('revue-pi-pi-1-1796575337').text).toBe(
       'sha256sum /var/lib/rancher/k3s/server/db/snapshots/revue-pi-pi-1-1796575337 /var/lib/rancher/k3s/server/token /etc/rancher/k3s/config.yaml',
     );
     const sums = parseChecksums(`${'1'.repeat(64)}  /var/lib/rancher/k3s/server/token\n${'2'.repeat(64)} */etc/rancher/k3s/config.yaml\nsha256sum: /nope: No such file or directory\n`);
@@ -79,7 +79,7 @@ describe('backup: commands and what they print', () => {
     expect(nodeSnapshotsToPrune(parseSnapshotList(LS), 'pi-1', 1)).toEqual(['revue-pi-pi-1-1796575200', 'revue-pi-pi-1-1796575300']);
     expect(nodeSnapshotsToPrune(parseSnapshotList(LS), 'pi-1', 5)).toEqual([]);
     expect(nodeSnapshotsToPrune(parseSnapshotList(LS), 'pi', 0)).toEqual([]); // pi-1's are not pi's
-    expect(buildSnapshotDeleteCommand(['revue-pi-pi-1-1796575200', 'revue-pi-pi-1-1796575300'])).toBe('k3s etcd-snapshot delete revue-pi-pi-1-1796575200 revue-pi-pi-1-1796575300');
+    expect(buildSnapshotDeleteCommand(['revue-pi-pi-1-1796575200', 'revue-pi-pi-1-1796575300']).text).toBe('k3s etcd-snapshot delete revue-pi-pi-1-1796575200 revue-pi-pi-1-1796575300');
     expect(() => buildSnapshotDeleteCommand(['etcd-snapshot-pi-1-1796529600'])).toThrow(/not a snapshot name revue-pi made/);
   });
 });

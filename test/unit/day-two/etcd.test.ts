@@ -31,7 +31,7 @@ describe('etcd members and datastore', () => {
   });
 
   it('probes the datastore from the files K3s keeps (etcd member dir, else SQLite state.db)', () => {
-    expect(buildDatastoreProbe()).toBe(
+    expect(buildDatastoreProbe().text).toBe(
       'if [ -d /var/lib/rancher/k3s/server/db/etcd/member ]; then echo etcd; elif [ -f /var/lib/rancher/k3s/server/db/state.db ]; then echo sqlite; else echo none; fi',
     );
     expect(['etcd\n', 'sqlite', '', 'sudo: a password is required\n'].map(parseDatastore)).toEqual(['etcd', 'sqlite', 'none', 'none']);

@@ -66,7 +66,7 @@ function withReady(ready: Record<string, 'True' | 'Unknown'>, view = parseCluste
 
 describe('reading the cluster for remove-node', () => {
   it('reads nodes (role, address, Ready, etcd member, cordoned), pods (controller, mirror, done, emptyDir) and local volumes', () => {
-    expect(CLUSTER_READ_COMMAND).toBe('k3s kubectl get nodes,pods,poddisruptionbudgets.policy,persistentvolumes -A -o json --request-timeout=20s');
+    expect(CLUSTER_READ_COMMAND.text).toBe('k3s kubectl get nodes,pods,poddisruptionbudgets.policy,persistentvolumes -A -o json --request-timeout=20s');
     const view = parseClusterView(CLUSTER_JSON);
     expect(view.nodes).toEqual([
       { name: 's1', role: 'server', address: '10.0.0.1', ready: 'True', etcdMember: 's1-00000000', unschedulable: false },
@@ -205,10 +205,10 @@ describe('planRemoval', () => {
 
 describe('remove-node commands', () => {
   it('builds each command exactly', () => {
-    expect(buildDrainCommand('pi-3', 90)).toBe('k3s kubectl drain pi-3 --ignore-daemonsets --delete-emptydir-data --timeout=90s');
-    expect(buildUncordonCommand('pi-3')).toBe('k3s kubectl uncordon pi-3');
-    expect(buildDeleteNodeCommand('pi-3')).toBe('k3s kubectl delete node pi-3 --ignore-not-found --request-timeout=30s');
-    const script = buildUninstallScript();
+    expect(buildDrainCommand('pi-3', 90).text).toBe('k3s kubectl drain pi-3 --ignore-daemonsets --delete-emptydir-data --timeout=90s');
+    expect(buildUncordonCommand('pi-3').text).toBe('k3s kubectl uncordon pi-3');
+    expect(buildDeleteNodeCommand('pi-3').text).toBe('k3s kubectl delete node pi-3 --ignore-not-found --request-timeout=30s');
+    const script = buildUninstallScript().text;
     expect(script.indexOf('k3s-agent-uninstall.sh')).toBeLessThan(script.indexOf('/usr/local/bin/k3s-uninstall.sh'));
     expect(script).toContain('if [ -e /usr/local/bin/k3s ] || [ -e /etc/systemd/system/k3s.service ] || [ -e /etc/systemd/system/k3s-agent.service ]; then');
   });

@@ -196,7 +196,7 @@ describe('revue-pi flash on a Bookworm boot partition', () => {
     writeFileSync(other, readFileSync(path.join(FIXTURES, 'keys/operator_rsa.pub')));
     expect(await flash({ boot, node: 'pi-2', sshKey: other })).toBe(0);
     const script = read(boot, 'firstrun.sh');
-    expect(script).toContain("   /usr/lib/userconf-pi/userconf 'ops' ''\n");
+    expect(script).toContain("   /usr/lib/userconf-pi/userconf ops ''\n");
     expect(script).toContain('set_hostname pi-2\n');
     expect(script).toContain("enable_ssh -k 'ssh-rsa AAAA");
     expect(out).toContain('user ops with the ssh-rsa key SHA256:3YM1m/qfDbjlbB9GWFWU0tDJ+yNPMvvoFKf2FzwCyIU');

@@ -5,7 +5,7 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { instanceId, renderMetaData, renderNetworkConfig, renderUserData, type FirstBootSettings } from '../../../provision/flash/cloud-init.js';
-import { FIRSTRUN_CMDLINE_ARGS, foreignRunHook, isFirstrunToken, renderFirstrun, shq } from '../../../provision/flash/firstrun.js';
+import { FIRSTRUN_CMDLINE_ARGS, foreignRunHook, isFirstrunToken, renderFirstrun } from '../../../provision/flash/firstrun.js';
 import { parsePublicKey } from '../../../provision/flash/keys.js';
 
 const parsed = parsePublicKey(readFileSync(new URL('../../fixtures/boot/keys/operator_ed25519.pub', import.meta.url), 'utf8'), 'k');
@@ -185,17 +185,17 @@ const FIRSTRUN_DHCP = [
   '',
   '# The first user becomes pi (userconf also skips the first-boot user wizard).',
   'if [ -f /usr/lib/userconf-pi/userconf ]; then',
-  "   /usr/lib/userconf-pi/userconf 'pi' ''",
+  "   /usr/lib/userconf-pi/userconf pi ''",
   'else',
-  `   if [ "$FIRSTUSER" != 'pi' ]; then`,
-  `      usermod -l 'pi' "$FIRSTUSER"`,
-  "      usermod -m -d '/home/pi' 'pi'",
-  `      groupmod -n 'pi' "$FIRSTUSER"`,
+  `   if [ "$FIRSTUSER" != pi ]; then`,
+  `      usermod -l pi "$FIRSTUSER"`,
+  '      usermod -m -d /home/pi pi',
+  `      groupmod -n pi "$FIRSTUSER"`,
   '   fi',
   'fi',
   '',
   '# revue-pi: no password at all (key login only), sudo without one, password login off in sshd.',
-  "passwd -l 'pi'",
+  'passwd -l pi',
   "printf '%s\\n' 'pi ALL=(ALL) NOPASSWD:ALL' >/etc/sudoers.d/010_revue-pi-nopasswd",
   'chmod 0440 /etc/sudoers.d/010_revue-pi-nopasswd',
   'mkdir -p /etc/ssh/sshd_config.d',
@@ -269,10 +269,12 @@ describe('firstrun.sh (Bookworm)', () => {
     }
   });
 
-  it('quotes for POSIX sh', () => {
-    expect(shq("it's")).toBe(`'it'\\''s'`);
-    const out = execFileSync('/bin/sh', ['-c', `printf %s ${shq("a 'b' $HOME `x`")}`]).toString();
-    expect(out).toBe("a 'b' $HOME `x`");
+  it('quotes every value for POSIX sh: a key comment with quotes, $(…) and backticks stays one word', () => {
+    const comment = "a 'b' $(touch /tmp/x) `x`";
+    const script = renderFirstrun({ ...dhcp, key: { ...key, line: `${key.type} ${key.blob} ${comment}` } });
+    expect(script).toContain(`enable_ssh -k '${key.type} ${key.blob} a '\\''b'\\'' $(touch /tmp/x) \`x\`'\n`);
+    // The key as the here-document carries it to authorized_keys: data, taken as it is.
+    expect(script).toContain(`<<'EOF'\n${key.type} ${key.blob} ${comment}\nEOF\n`);
   });
 
   it('cmdline hook: the three arguments Imager adds, recognised among others', () => {

@@ -213,12 +213,12 @@ describe('renderInventoryYaml', () => {
   });
 
   it('quotes values YAML would read as something else', () => {
-    const odd = renderInventoryYaml({ ...answers, nodes: [{ name: 'pi-1', host: '1234', role: 'server' }], ssh: { user: 'true', login: { kind: 'key', keyPath: '~/.ssh/id: x' } } });
-    expect(odd).toContain("    host: '1234'\n");
+    const odd = renderInventoryYaml({ ...answers, nodes: [{ name: 'pi-1', host: 'null', role: 'server' }], ssh: { user: 'true', login: { kind: 'key', keyPath: '~/.ssh/id: x' } } });
+    expect(odd).toContain("    host: 'null'\n");
     expect(odd).toContain("  user: 'true'\n");
     expect(odd).toContain("  keyPath: '~/.ssh/id: x'\n");
     const { inventory } = parse(odd);
-    expect(inventory.nodes[0]!.host).toBe('1234');
+    expect(inventory.nodes[0]!.host).toBe('null');
     expect(inventory.ssh.user).toBe('true');
     expect(inventory.ssh.keyPath).toBe('/home/me/.ssh/id: x');
   });

@@ -115,7 +115,7 @@ describe('parseSudoCheck (the output of sudo -n true)', () => {
     [1, 'sudo: a terminal is required to read the password; either use the -S option to read from standard input or configure an askpass helper\n', 'password'],
     [1, 'pi is not in the sudoers file.  This incident will be reported.\n', { problem: 'pi is not in the sudoers file.  This incident will be reported' }],
     [127, 'sh: 1: sudo: not found\n', { problem: 'sh: 1: sudo: not found' }],
-    [1, '', { problem: 'sudo -n true ended with exit 1' }],
+    [1, '', { problem: '`sudo -n true` ended with exit 1' }],
   ])('exit %d, %j', (code, output, expected) => {
     expect(parseSudoCheck(code, output)).toEqual(expected);
   });

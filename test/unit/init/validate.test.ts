@@ -77,10 +77,10 @@ describe('splitNodeAddress / formatNodeAddress', () => {
 
 describe('userProblem / domainProblem / envNameProblem / k3sVersionProblem', () => {
   it.each(['pi', 'admin', 'ubuntu', 'first.last', 'svc-1'])('user %j is fine', (u) => expect(userProblem(u)).toBeUndefined());
-  it.each(['', 'pi user', '1pi', 'pi;rm'])('user %j is refused', (u) => expect(userProblem(u)).toBeDefined());
+  it.each(['', 'pi user', '1pi', 'pi;rm', 'pi$'])('user %j is refused', (u) => expect(userProblem(u)).toBeDefined());
 
   it.each(['revue.local', 'lab', 'home.example.com'])('domain %j is fine', (d) => expect(domainProblem(d)).toBeUndefined());
-  it.each(['', 'revue..local', '-x.local', 'revue local', 'revue.local.'])('domain %j is refused', (d) => expect(domainProblem(d)).toBeDefined());
+  it.each(['', 'revue..local', '-x.local', 'revue local', 'revue.local.', 'Revue.Local'])('domain %j is refused', (d) => expect(domainProblem(d)).toBeDefined());
 
   it.each(['PI_KEY_PASSPHRASE', '_X', 'A1'])('env name %j is fine', (n) => expect(envNameProblem(n)).toBeUndefined());
   it.each(['pi_key', 'hunter2', '1ABC', 'A-B', ''])('env name %j is refused', (n) => expect(envNameProblem(n)).toMatch(/NAME of an environment variable/));

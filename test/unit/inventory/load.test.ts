@@ -127,3 +127,41 @@ describe('loadInventory', () => {
     expect(loadInventory(file).inventory.ssh.keyPath).toBe(path.join(dir, 'keys', 'id_ed25519'));
   });
 });
+
+describe('loadInventory: what the inventory names, checked at load with its line', () => {
+  it('an SSH key path that is a folder, with the line of the field', () => {
+    mkdirSync(path.join(dir, 'keys'));
+    const file = path.join(dir, 'inventory.yaml');
+    writeFileSync(file, `${MINIMAL}ssh:\n  keyPath: keys\n`);
+    const error = loadError(file);
+    expect(error.issues).toEqual([
+      { path: 'ssh.keyPath', line: 13, column: 12, severity: 'error', message: `${path.join(dir, 'keys')} is a folder — point ssh.keyPath at the private key file inside it, e.g. ${path.join(dir, 'keys', 'id_ed25519')}` },
+    ]);
+  });
+
+  it('a known_hosts file that is a folder', () => {
+    mkdirSync(path.join(dir, 'kh'));
+    const file = path.join(dir, 'inventory.yaml');
+    writeFileSync(file, `${MINIMAL}ssh:\n  knownHostsFile: kh\n`);
+    expect(loadError(file).issues.map((i) => [i.path, i.line])).toEqual([['ssh.knownHostsFile', 13]]);
+  });
+
+  it('a *Env field naming an unset variable, only when the command reads secrets (env given)', () => {
+    const file = path.join(dir, 'inventory.yaml');
+    writeFileSync(file, `${MINIMAL}ssh:\n  sudoPasswordEnv: REVUE_PI_TEST_UNSET_SUDO\n`);
+    expect(() => loadInventory(file)).not.toThrow();
+    const error = (() => {
+      try {
+        loadInventory(file, { env: { PATH: '/usr/bin' } });
+      } catch (e) {
+        return e as InventoryError;
+      }
+      throw new Error('expected an InventoryError');
+    })();
+    expect(error).toBeInstanceOf(InventoryError);
+    expect(error.issues).toEqual([
+      expect.objectContaining({ path: 'ssh.sudoPasswordEnv', line: 13, column: 20, message: expect.stringContaining('REVUE_PI_TEST_UNSET_SUDO, which is not set') }),
+    ]);
+    expect(loadInventory(file, { env: { REVUE_PI_TEST_UNSET_SUDO: 's3cret' } }).inventory.ssh.sudoPasswordEnv).toBe('REVUE_PI_TEST_UNSET_SUDO');
+  });
+});

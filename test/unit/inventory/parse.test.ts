@@ -112,8 +112,8 @@ describe('parseInventory', () => {
     ['list where a mapping goes', edit(['ssh:\n  user: pi', 'ssh:\n  - pi']), 'ssh', 6, 3, 'ssh must be a mapping (got a list) — write "key: value" lines indented under it'],
     ['mapping where a list goes', edit(['    kafka: [192.168.1.202, 192.168.1.203]', '    kafka: 192.168.1.202']), 'network.addresses.kafka', 23, 12, 'kafka must be a list (got text) — write a list, one "- item" per line'],
     ['more than two Kafka addresses', edit(['192.168.1.203]', '192.168.1.203, 192.168.1.204]']), 'network.addresses.kafka', 23, 12, 'kafka takes at most 2 entries — remove the extra ones'],
-    ['bad taint', edit(['    role: agent', '    role: agent\n    taints: [dedicated=db]']), 'nodes[1].taints[0]', 14, 14, 'taints[0] must look like key=value:NoSchedule (effect NoSchedule, PreferNoSchedule or NoExecute)'],
-    ['install script URL not a URL', edit(['  version: v1.33.5+k3s1', '  version: v1.33.5+k3s1\n  installScriptUrl: get.k3s.io']), 'k3s.installScriptUrl', 5, 21, 'installScriptUrl must be a URL such as https://get.k3s.io'],
+    ['bad taint', edit(['    role: agent', '    role: agent\n    taints: [dedicated=db]']), 'nodes[1].taints[0]', 14, 14, 'taints[0] "dedicated=db" must end in :NoSchedule, :PreferNoSchedule or :NoExecute, e.g. dedicated=control-plane:NoSchedule'],
+    ['install script URL not a URL', edit(['  version: v1.33.5+k3s1', '  version: v1.33.5+k3s1\n  installScriptUrl: get.k3s.io']), 'k3s.installScriptUrl', 5, 21, 'installScriptUrl "get.k3s.io" is not a URL — e.g. https://get.k3s.io'],
     [
       'env field holding something that is not a name',
       edit(['  user: pi', '  user: pi\n  sudoPasswordEnv: "hunter2!"']),

@@ -5,6 +5,7 @@ import {
   checkInventory,
   domainWithoutLocalhost,
   envFieldsHoldNames,
+  envVariablesSet,
   fixedAddressesInPools,
   imageOverridesKnown,
   inventoryRules,
@@ -67,6 +68,7 @@ describe('inventory rules', () => {
       airgapFilesExist,
       keyFilesExist,
       envFieldsHoldNames,
+      envVariablesSet,
       noNodeRoleLabels,
       labelsAreValid,
       wifiNeedsPromiscuous,
@@ -209,6 +211,47 @@ describe('inventory rules', () => {
       'error nodes[2].ssh.keyPath',
     ]);
     expect(pathsOf(keyFilesExist, inv, { baseDir: '/inv', fileExists: () => true })).toEqual([]);
+  });
+
+  it('keyFilesExist: a folder or an unreadable file is named as such, and so is the known_hosts file', () => {
+    const inv = inventory((r) => {
+      r.ssh = { keyPath: '/k/dir', knownHostsFile: '/k/kh-dir', jump: { host: 'b', keyPath: '/k/locked' } };
+    });
+    const states: Record<string, 'file' | 'missing' | 'folder' | 'unreadable'> = { '/k/dir': 'folder', '/k/kh-dir': 'folder', '/k/locked': 'unreadable' };
+    const issues = keyFilesExist(inv, { baseDir: '/inv', fileState: (f) => states[f] ?? 'file' });
+    expect(issues.map((i) => [i.path, i.message])).toEqual([
+      ['ssh.keyPath', '/k/dir is a folder — point ssh.keyPath at the private key file inside it, e.g. /k/dir/id_ed25519'],
+      ['ssh.jump.keyPath', 'SSH key /k/locked cannot be read (permission denied) — it must belong to you (chmod 600 is right for a key)'],
+      ['ssh.knownHostsFile', '/k/kh-dir is a folder — point ssh.knownHostsFile at a file, e.g. /k/kh-dir/known_hosts (created on first use)'],
+    ]);
+    // A known_hosts file that does not exist yet is fine: it is created on first trust.
+    expect(keyFilesExist(inventory((r) => (r.ssh = { knownHostsFile: '/k/new' })), { baseDir: '/inv', fileState: () => 'missing' })).toEqual([]);
+  });
+
+  it('airgapFilesExist names a folder and an unreadable file', () => {
+    const inv = inventory((r) => {
+      r.k3s = { airgap: { binary: '/a/k3s', images: '/a/images.tar.zst', installScript: '/a/install.sh' } };
+    });
+    const states: Record<string, 'folder' | 'unreadable'> = { '/a/k3s': 'folder', '/a/install.sh': 'unreadable' };
+    expect(airgapFilesExist(inv, { baseDir: '/inv', fileState: (f) => states[f] ?? 'file' }).map((i) => [i.path, i.message])).toEqual([
+      ['k3s.airgap.binary', '/a/k3s is a folder — point k3s.airgap.binary at the k3s-arm64 binary of the K3s release itself'],
+      ['k3s.airgap.installScript', '/a/install.sh cannot be read (permission denied) — check its owner and mode'],
+    ]);
+  });
+
+  it('envVariablesSet: every *Env field names a variable that is set (and not empty), when the environment is given', () => {
+    const inv = inventory((r) => {
+      r.ssh = { passwordEnv: 'PI_PASSWORD', sudoPasswordEnv: 'PI_SUDO' };
+      r.nodes[1].ssh = { keyPassphraseEnv: 'PI2_PASSPHRASE' };
+    });
+    const issues = envVariablesSet(inv, { baseDir: '/inv', env: { PI_PASSWORD: 'x', PI_SUDO: '' } });
+    expect(issues.map((i) => [i.severity, i.path, i.message])).toEqual([
+      ['error', 'ssh.sudoPasswordEnv', 'sudoPasswordEnv names the environment variable PI_SUDO, which is empty — run export PI_SUDO=… in this shell before revue-pi, or remove sudoPasswordEnv'],
+      ['error', 'nodes[1].ssh.keyPassphraseEnv', 'keyPassphraseEnv names the environment variable PI2_PASSPHRASE, which is not set — run export PI2_PASSPHRASE=… in this shell before revue-pi, or remove keyPassphraseEnv'],
+    ]);
+    expect(envVariablesSet(inv, { baseDir: '/inv', env: { PI_PASSWORD: 'x', PI_SUDO: 'y', PI2_PASSPHRASE: 'z' } })).toEqual([]);
+    // Without the environment (render, plan --offline) nothing is asked of it.
+    expect(envVariablesSet(inv, { baseDir: '/inv' })).toEqual([]);
   });
 
   it.each<[string, boolean]>([

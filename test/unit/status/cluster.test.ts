@@ -3,10 +3,10 @@ import { buildClusterStatusCommand, isMissingTypeError, parseClusterObjects } fr
 
 describe('buildClusterStatusCommand', () => {
   it('reads everything status shows in one kubectl call, pools only when MetalLB is on', () => {
-    expect(buildClusterStatusCommand({ pools: true })).toBe(
+    expect(buildClusterStatusCommand({ pools: true }).text).toBe(
       'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling,jobs.batch,ipaddresspools.metallb.io -A -o json',
     );
-    expect(buildClusterStatusCommand({ pools: false })).toBe(
+    expect(buildClusterStatusCommand({ pools: false }).text).toBe(
       'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling,jobs.batch -A -o json',
     );
   });

@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildFactsScript, pageSizeSection, parseFacts, piGeneration, supportsArmV82 } from '../../../provision/steps/facts.js';
 import { buildProbeScript, decodeFileSection, fileSection, parseProbeOutput } from '../../../provision/steps/probe.js';
+import { sh } from '../../../provision/transport/shell.js';
 
 const fixture = readFileSync(new URL('../../fixtures/probe/pi5-bookworm-fresh.txt', import.meta.url), 'utf8');
 
 describe('probe script', () => {
   it('defines dump_file, then prints a marker per section and never lets one section fail the script', () => {
-    const script = buildProbeScript([{ name: 'arch', script: 'uname -m' }, { name: 'pagesize', script: 'getconf PAGESIZE' }]);
+    const script = buildProbeScript([{ name: 'arch', script: sh`uname -m` }, { name: 'pagesize', script: sh`getconf PAGESIZE` }]).text;
     expect(script.split('\n').slice(1).join('\n')).toBe(
       "echo '@@revue-pi@@ arch'\n{ uname -m\n} 2>/dev/null || true\necho\necho '@@revue-pi@@ pagesize'\n{ getconf PAGESIZE\n} 2>/dev/null || true\necho\n",
     );
@@ -18,7 +19,7 @@ describe('probe script', () => {
   });
 
   it('runs every section\'s start before the first section, in the script\'s own shell, its output discarded', () => {
-    const script = buildProbeScript([{ name: 'arch', script: 'uname -m' }, { name: 'slow', start: 'sleep 1 & slow=$!', script: 'wait $slow; echo done' }]);
+    const script = buildProbeScript([{ name: 'arch', script: sh`uname -m` }, { name: 'slow', start: sh`sleep 1 & slow=$!`, script: sh`wait $slow; echo done` }]).text;
     expect(script.split('\n').slice(1).join('\n')).toBe(
       "{ sleep 1 & slow=$!\n} >/dev/null 2>&1\necho '@@revue-pi@@ arch'\n{ uname -m\n} 2>/dev/null || true\necho\necho '@@revue-pi@@ slow'\n{ wait $slow; echo done\n} 2>/dev/null || true\necho\n",
     );
@@ -30,10 +31,10 @@ describe('probe script', () => {
       const order = join(dir, 'order');
       // The job records when it ends; the first section, slower than the job, records after it: it ran meanwhile.
       const sections = [
-        { name: 'first', script: `sleep 0.4; echo first-section >> ${order}; echo a` },
-        { name: 'job', start: `{ sleep 0.1; echo job >> ${order}; echo noise; } & job=$!`, script: `wait $job && echo collected` },
+        { name: 'first', script: sh`sleep 0.4; echo first-section >> ${order}; echo a` },
+        { name: 'job', start: sh`{ sleep 0.1; echo job >> ${order}; echo noise; } & job=$!`, script: sh`wait $job && echo collected` },
       ];
-      const out = execFileSync('/bin/sh', ['-c', buildProbeScript(sections)], { encoding: 'utf8' });
+      const out = execFileSync('/bin/sh', ['-c', buildProbeScript(sections).text], { encoding: 'utf8' });
       const parsed = parseProbeOutput(out);
       expect([parsed.get('first'), parsed.get('job')]).toEqual(['a', 'collected']);
       expect(readFileSync(order, 'utf8')).toBe('job\nfirst-section\n');
@@ -43,7 +44,7 @@ describe('probe script', () => {
   });
 
   it('reads cmdline.txt from /boot/firmware before /boot, and files with the shell alone', () => {
-    const script = buildFactsScript();
+    const script = buildFactsScript().text;
     expect(script).toContain('for d in /boot/firmware /boot; do if [ -f $d/cmdline.txt ]');
     expect(script).toContain('dump_file /sys/fs/cgroup/cgroup.controllers');
     expect(script).not.toContain('/proc/cgroups');
@@ -61,7 +62,7 @@ describe('probe script', () => {
       };
       for (const [name, text] of Object.entries(texts)) writeFileSync(join(dir, name), text);
       const sections = [...Object.keys(texts), 'missing'].map((name) => fileSection(name, join(dir, name)));
-      const out = execFileSync('sh', ['-c', buildProbeScript(sections)], { encoding: 'utf8' });
+      const out = execFileSync('sh', ['-c', buildProbeScript(sections).text], { encoding: 'utf8' });
       const parsed = parseProbeOutput(out);
       for (const [name, text] of Object.entries(texts)) expect(decodeFileSection(parsed, name)).toBe(text === '' ? undefined : text);
       expect(decodeFileSection(parsed, 'missing')).toBeUndefined();
@@ -78,7 +79,7 @@ describe('probe script', () => {
       for (const command of ['uname', 'getconf', 'cat', 'base64', 'grep', 'nproc', 'tr', 'sed', 'cut', 'head', 'stat', 'sha256sum', 'systemctl', 'printf', 'echo', 'test', '[', 'read']) {
         writeFileSync(join(dir, command), `#!/bin/sh\necho ${command} >> ${log}\n`, { mode: 0o755 });
       }
-      execFileSync('/bin/sh', ['-c', buildFactsScript()], { encoding: 'utf8', env: { PATH: dir } });
+      execFileSync('/bin/sh', ['-c', buildFactsScript().text], { encoding: 'utf8', env: { PATH: dir } });
       expect(readFileSync(log, 'utf8').split('\n').filter(Boolean).sort()).toEqual(existsSync('/proc/sys/kernel/arch') ? ['getconf'] : ['getconf', 'uname']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -97,12 +98,12 @@ echo 65536
       const thisBoot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
       const probe = (bootId: string) => {
         rmSync(log, { force: true });
-        const out = execFileSync('/bin/sh', ['-c', buildFactsScript([], { pageSizeOfBoot: { bootId, pageSize: 16384 } })], { encoding: 'utf8', env: { PATH: `${dir}:/usr/bin:/bin` } });
+        const out = execFileSync('/bin/sh', ['-c', buildFactsScript([], { pageSizeOfBoot: { bootId, pageSize: 16384 } }).text], { encoding: 'utf8', env: { PATH: `${dir}:/usr/bin:/bin` } });
         return { pageSize: parseFacts(parseProbeOutput(out)).pageSize, started: existsSync(log) ? readFileSync(log, 'utf8').trim() : '' };
       };
       expect(probe(thisBoot)).toEqual({ pageSize: 16384, started: '' });
       expect(probe('00000000-0000-4000-8000-000000000000')).toEqual({ pageSize: 65536, started: 'getconf' });
-      expect(pageSizeSection().script).toBe('getconf PAGESIZE');
+      expect(pageSizeSection().script.text).toBe('getconf PAGESIZE');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -93,15 +93,16 @@ describe('buildPreparation (one round trip)', () => {
     ]);
     expect(files[0]!.content).toBe(facts.cmdline);
     expect(files[5]!.content).toBe(facts.hosts);
-    expect(script).toBe(
+    expect(script.text).toBe(
       "if command -v hostnamectl >/dev/null 2>&1 && hostnamectl set-hostname pi-1 2>/dev/null; then :; else hostname pi-1; fi || { rc=$?; echo 'revue-pi: setting the hostname failed' >&2; exit $rc; }\n" +
-        `${REBOOT_COMMAND}\n`,
+        `${REBOOT_COMMAND.text}\n`,
     );
   });
 
   it('a reboot alone (files already right) writes nothing', () => {
     const facts = { ...prepared(freshPiFacts(node), 'pi-1'), memoryCgroupActive: false };
-    expect(buildPreparation(planPreparation(facts, node, inv))).toEqual({ files: [], script: `${REBOOT_COMMAND}\n` });
+    const { files, script } = buildPreparation(planPreparation(facts, node, inv));
+    expect({ files, script: script.text }).toEqual({ files: [], script: `${REBOOT_COMMAND.text}\n` });
   });
 
   it('the Wi-Fi unit is written before it is enabled, in the same script', () => {
@@ -109,7 +110,7 @@ describe('buildPreparation (one round trip)', () => {
     const agent = wifi.nodes[1]!;
     const { files, script } = buildPreparation(planPreparation(prepared(freshPiFacts(agent), 'pi-2'), agent, wifi));
     expect(files.map((f) => f.path)).toEqual(['/etc/systemd/system/revue-pi-wifi-promisc.service']);
-    expect(script).toBe("systemctl daemon-reload && systemctl enable --now revue-pi-wifi-promisc.service || { rc=$?; echo 'revue-pi: enabling revue-pi-wifi-promisc.service failed' >&2; exit $rc; }\n");
+    expect(script.text).toBe("systemctl daemon-reload && systemctl enable --now revue-pi-wifi-promisc.service || { rc=$?; echo 'revue-pi: enabling revue-pi-wifi-promisc.service failed' >&2; exit $rc; }\n");
   });
 });
 

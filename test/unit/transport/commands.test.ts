@@ -16,18 +16,18 @@ import {
   NO_SUCH_FILE_EXIT,
   NO_SUCH_FILE_MESSAGE,
   parseSudoStderr,
-  shQuote,
   stdinScript,
   tempNameBeside,
 } from '../../../provision/transport/commands.js';
+import { rawShell, shQuote, type ShellScript } from '../../../provision/transport/shell.js';
 import { backoffDelay, describeDialError, isAuthFailure } from '../../../provision/transport/ssh.js';
 import { fakeFatTools } from '../../fakes/fat-tools.js';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
 /** Runs a command line the way sshd does: handed to a POSIX shell (dash on Debian and Raspberry Pi OS). */
-function sh(command: string, env?: NodeJS.ProcessEnv) {
-  const r = spawnSync('/bin/sh', ['-c', command], { encoding: 'utf8', input: '', ...(env ? { env } : {}) });
+function sh(command: string | ShellScript, env?: NodeJS.ProcessEnv) {
+  const r = spawnSync('/bin/sh', ['-c', String(command)], { encoding: 'utf8', input: '', ...(env ? { env } : {}) });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -48,35 +48,35 @@ describe('shQuote', () => {
 });
 
 describe('buildScriptCommand', () => {
-  const script = 'set -e\necho "it\'s $((1+2))"\n';
+  const script = rawShell('set -e\necho "it\'s $((1+2))"\n');
 
   it('sends the script base64-encoded through sh -c', () => {
-    expect(buildScriptCommand(script, { sudo: { kind: 'none' } })).toBe(`sh -c "$(echo ${b64(script)} | base64 -d)"`);
+    expect(buildScriptCommand(script, { sudo: { kind: 'none' } }).text).toBe(`sh -c "$(echo ${b64(script.text)} | base64 -d)"`);
   });
 
   it('uses sudo -n when no sudo password is configured', () => {
-    expect(buildScriptCommand(script, { sudo: { kind: 'nopassword' } })).toBe(`sudo -n sh -c "$(echo ${b64(script)} | base64 -d)"`);
+    expect(buildScriptCommand(script, { sudo: { kind: 'nopassword' } }).text).toBe(`sudo -n sh -c "$(echo ${b64(script.text)} | base64 -d)"`);
   });
 
   it('uses sudo -S with the marker prompt, and gives the script /dev/null as stdin on its first line', () => {
     const cmd = buildScriptCommand(script, { sudo: { kind: 'password', prompt: '[revue-pi sudo 0123abcd]' } });
-    expect(cmd).toBe(`sudo -S -p '[revue-pi sudo 0123abcd]' sh -c "$(echo ${b64('exec </dev/null; ' + script)} | base64 -d)"`);
-    expect(effectiveScript(script, { kind: 'password', prompt: 'x' }).split('\n')).toHaveLength(script.split('\n').length);
+    expect(cmd.text).toBe(`sudo -S -p '[revue-pi sudo 0123abcd]' sh -c "$(echo ${b64('exec </dev/null; ' + script.text)} | base64 -d)"`);
+    expect(effectiveScript(script, { kind: 'password', prompt: 'x' }).text.split('\n')).toHaveLength(script.text.split('\n').length);
   });
 
   it('adds a remote timeout after sudo, rounding up to whole seconds', () => {
-    expect(buildScriptCommand('true', { sudo: { kind: 'nopassword' }, timeoutSeconds: 2.2 })).toBe(`sudo -n timeout -k 5 3 sh -c "$(echo ${b64('true')} | base64 -d)"`);
+    expect(buildScriptCommand(rawShell('true'), { sudo: { kind: 'nopassword' }, timeoutSeconds: 2.2 }).text).toBe(`sudo -n timeout -k 5 3 sh -c "$(echo ${b64('true')} | base64 -d)"`);
   });
 
   it('runs in a real shell with quotes, $, backslashes, unicode and exit codes intact', () => {
     const tricky = `x='a "b" $c'\nprintf '%s|%s\\n' "$x" 'é ✓ \\\\'\necho err >&2\nexit 7\n`;
-    const r = sh(buildScriptCommand(tricky, { sudo: { kind: 'none' } }));
+    const r = sh(buildScriptCommand(rawShell(tricky), { sudo: { kind: 'none' } }));
     expect(r).toEqual({ code: 7, stdout: 'a "b" $c|é ✓ \\\\\n', stderr: 'err\n' });
   });
 
   it('kills a script that overruns its remote timeout with exit 124', () => {
     const started = Date.now();
-    const r = sh(buildScriptCommand('sleep 5', { sudo: { kind: 'none' }, timeoutSeconds: 1 }));
+    const r = sh(buildScriptCommand(rawShell('sleep 5'), { sudo: { kind: 'none' }, timeoutSeconds: 1 }));
     expect(r.code).toBe(124);
     expect(Date.now() - started).toBeLessThan(4000);
   });
@@ -84,14 +84,14 @@ describe('buildScriptCommand', () => {
 
 describe('buildStdinScriptCommand', () => {
   /** Runs the command as sshd would, with the script on stdin. */
-  function shWithStdin(command: string, script: string) {
-    const r = spawnSync('/bin/sh', ['-c', command], { encoding: 'utf8', input: stdinScript(script) });
+  function shWithStdin(command: string | ShellScript, script: string) {
+    const r = spawnSync('/bin/sh', ['-c', String(command)], { encoding: 'utf8', input: stdinScript(rawShell(script)).text });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
   it('is sh -s behind sudo -n and the remote timeout, and refuses sudo -S (stdin carries the password there)', () => {
-    expect(buildStdinScriptCommand({ sudo: { kind: 'none' } })).toBe('sh -s');
-    expect(buildStdinScriptCommand({ sudo: { kind: 'nopassword' }, timeoutSeconds: 2.2 })).toBe('sudo -n timeout -k 5 3 sh -s');
+    expect(buildStdinScriptCommand({ sudo: { kind: 'none' } }).text).toBe('sh -s');
+    expect(buildStdinScriptCommand({ sudo: { kind: 'nopassword' }, timeoutSeconds: 2.2 }).text).toBe('sudo -n timeout -k 5 3 sh -s');
     expect(() => buildStdinScriptCommand({ sudo: { kind: 'password', prompt: 'x' } })).toThrow(/stdin carries the password/);
   });
 
@@ -114,7 +114,7 @@ describe('buildStdinScriptCommand', () => {
 
 describe('buildScriptFileCommand', () => {
   it('runs the uploaded file and removes it, keeping the exit code', async () => {
-    expect(buildScriptFileCommand('/home/pi/.revue-pi-upload-1', { sudo: { kind: 'nopassword' } })).toBe(
+    expect(buildScriptFileCommand('/home/pi/.revue-pi-upload-1', { sudo: { kind: 'nopassword' } }).text).toBe(
       'sudo -n sh /home/pi/.revue-pi-upload-1; rc=$?; rm -f /home/pi/.revue-pi-upload-1; exit $rc',
     );
     const dir = await mkdtemp(join(tmpdir(), 'revue-pi-cmd-'));
@@ -144,7 +144,7 @@ describe('buildInstallFilesScript', () => {
 
   it('is exactly this script', () => {
     const failed = (n: number) => `{ rc=$?; echo "revue-pi: could not write $dst${n}" >&2; exit $rc; }`;
-    expect(installOne('/home/pi/.revue-pi-upload-1', "/etc/it's here.conf", 0o600, 'ab12')).toBe(
+    expect(installOne('/home/pi/.revue-pi-upload-1', "/etc/it's here.conf", 0o600, 'ab12').text).toBe(
       [
         'src1=/home/pi/.revue-pi-upload-1',
         `dst1='/etc/it'\\''s here.conf'`,
@@ -175,7 +175,7 @@ describe('buildInstallFilesScript', () => {
       { uploaded: a, target: join(dir, 'etc', 'token'), mode: 0o600, token: 't1' },
       { uploaded: b, target: join(dir, 'etc', 'config.yaml'), mode: 0o600, token: 't2' },
     ];
-    const ok = sh(`${buildInstallFilesScript(files)}echo then-ran; exit 3`);
+    const ok = sh(`${buildInstallFilesScript(files).text}echo then-ran; exit 3`);
     expect(ok).toMatchObject({ code: 3, stdout: 'then-ran\n' });
     expect(await readFile(join(dir, 'etc', 'config.yaml'), 'utf8')).toBe('config\n');
     expect((await stat(join(dir, 'etc', 'token'))).mode & 0o777).toBe(0o600);
@@ -185,7 +185,7 @@ describe('buildInstallFilesScript', () => {
     await writeFile(a, 'token2\n');
     await writeFile(b, 'config2\n');
     await writeFile(join(dir, 'blocker'), '');
-    const bad = sh(`${buildInstallFilesScript([files[0]!, { ...files[1]!, target: join(dir, 'blocker', 'x.yaml') }])}echo then-ran`);
+    const bad = sh(`${buildInstallFilesScript([files[0]!, { ...files[1]!, target: join(dir, 'blocker', 'x.yaml') }]).text}echo then-ran`);
     expect(bad.code).not.toBe(0);
     expect(bad.stdout).toBe('');
     expect(bad.stderr).toContain(`revue-pi: could not write ${join(dir, 'blocker', 'x.yaml')}`);
@@ -260,7 +260,7 @@ describe('buildInstallFilesScript', () => {
 
 /** Runs a script the way the transport sends it without a sudo password: `sh -s` with the script on stdin. */
 function shStdin(script: string) {
-  const r = spawnSync('/bin/sh', ['-s'], { encoding: 'utf8', input: stdinScript(script) });
+  const r = spawnSync('/bin/sh', ['-s'], { encoding: 'utf8', input: stdinScript(rawShell(script)).text });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -279,7 +279,7 @@ describe('buildInlineFilesScript', () => {
       { content: Buffer.from('token: abc\n'), target: "/etc/it's here.conf", mode: 0o600, token: 'ab12' },
       { content: Buffer.from('#!/bin/sh\n'), target: '/usr/local/bin/tool', mode: 0o755, token: 'cd34' },
     ]);
-    expect(script).toBe(
+    expect(script.text).toBe(
       [
         `dst1='/etc/it'\\''s here.conf'`,
         `tmp1='/etc/.it'\\''s here.conf.revue-pi-ab12'`,
@@ -315,7 +315,7 @@ describe('buildInlineFilesScript', () => {
       { content: Buffer.from('#!/bin/sh\necho hi\n'), target: join(dir, 'bin', 'tool'), mode: 0o755, token: 't3' },
       { content: Buffer.alloc(0), target: join(dir, 'empty'), mode: 0o644, token: 't4' },
     ];
-    const r = shStdin(`${buildInlineFilesScript(files)}${join(dir, 'bin', 'tool')}; cat; exit 3`);
+    const r = shStdin(`${buildInlineFilesScript(files).text}${join(dir, 'bin', 'tool')}; cat; exit 3`);
     expect(r).toEqual({ code: 3, stdout: 'hi\n', stderr: '' });
     expect(await readFile(target, 'utf8')).toBe('node-name: pi\n');
     expect((await stat(target)).ino).not.toBe(inodeBefore);
@@ -333,7 +333,7 @@ describe('buildInlineFilesScript', () => {
       { content: Buffer.from('a\n'), target: join(dir, 'a'), mode: 0o600, token: 't1' },
       { content: Buffer.from('b\n'), target: join(dir, 'blocker', 'b'), mode: 0o600, token: 't2' },
     ];
-    const r = shStdin(`${buildInlineFilesScript(files)}echo then-ran`);
+    const r = shStdin(`${buildInlineFilesScript(files).text}echo then-ran`);
     expect(r.code).not.toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`revue-pi: could not write ${join(dir, 'blocker', 'b')}`);

@@ -101,7 +101,7 @@ describe('record and decision (pure)', () => {
 
   it('one round trip: the managed objects of the rendered kinds plus ConfigMaps and the kinds that hold data, then nodes, workloads and Jobs, both at once', () => {
     const small = objects.filter((o) => ['Namespace', 'Deployment', 'IPAddressPool'].includes(o.kind));
-    expect(buildFastCheckCommand(small)).toBe(
+    expect(buildFastCheckCommand(small).text).toBe(
       [
         '(',
         'fc=/run/revue-pi-fast-check.$$',
@@ -127,7 +127,7 @@ describe('record and decision (pure)', () => {
     try {
       // A stand-in k3s on PATH: the labelled list comes late, so a wrong order would show; `fail` makes one list fail.
       writeFileSync(join(dir, 'k3s'), `#!/bin/sh\ncase "$*" in *-l*) sleep 0.3; [ -e ${dir}/fail ] && exit 1; echo '{"items":["managed"]}' ;; *) echo '{"items":["cluster"]}' ;; esac\n`, { mode: 0o755 });
-      const command = buildFastCheckCommand(objects).replace('/run/revue-pi-fast-check', join(dir, 'fc'));
+      const command = buildFastCheckCommand(objects).text.replace('/run/revue-pi-fast-check', join(dir, 'fc'));
       const env = { ...process.env, PATH: `${dir}:${process.env.PATH}` };
       expect(execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8', env })).toBe('{"items":["managed"]}\n{"items":["cluster"]}\n');
       writeFileSync(join(dir, 'fail'), '');
@@ -161,7 +161,7 @@ describe('up on a converged cluster', () => {
     expect(result.error).toBeUndefined();
     expect(result.fastPath).toEqual({ taken: true });
     expect(result.changed).toBe(false);
-    expect(w.transport.runs.map((r) => r.script)).toEqual([buildFastCheckCommand(renderWorkloads(inventory, { secrets }))]);
+    expect(w.transport.runs.map((r) => r.script)).toEqual([buildFastCheckCommand(renderWorkloads(inventory, { secrets })).text]);
     expect(w.transport.writes).toEqual([]);
     expect(w.kube.applies).toEqual([]);
     expect(w.kube.deletes).toEqual([]);

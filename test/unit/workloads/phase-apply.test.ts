@@ -29,7 +29,7 @@ import { labInventory } from './helpers.js';
 
 describe('apply', () => {
   it('applies the uploaded file and removes it whatever the outcome', () => {
-    expect(buildApplyCommand('/var/lib/rancher/revue-pi/apply-revue.yaml')).toBe(
+    expect(buildApplyCommand('/var/lib/rancher/revue-pi/apply-revue.yaml').text).toBe(
       'k3s kubectl apply -f /var/lib/rancher/revue-pi/apply-revue.yaml\nrc=$?\nrm -f /var/lib/rancher/revue-pi/apply-revue.yaml\nexit $rc\n',
     );
   });
@@ -94,13 +94,13 @@ describe('node labels', () => {
 
   it('labels every node in one round trip: one kubectl per distinct key=value, with --overwrite, stopping at a failure', () => {
     const key = 'revue-pi.io/armv82';
-    expect(buildLabelNodesCommand([{ node: 'pi-2', key, value: 'false' }])).toBe('k3s kubectl label node pi-2 revue-pi.io/armv82=false --overwrite');
+    expect(buildLabelNodesCommand([{ node: 'pi-2', key, value: 'false' }]).text).toBe('k3s kubectl label node pi-2 revue-pi.io/armv82=false --overwrite');
     expect(
       buildLabelNodesCommand([
         { node: 'pi-1', key, value: 'true' },
         { node: 'pi-3', key, value: 'false' },
         { node: 'pi-2', key, value: 'true', from: 'false' },
-      ]),
+      ]).text,
     ).toBe('k3s kubectl label node pi-1 pi-2 revue-pi.io/armv82=true --overwrite &&\nk3s kubectl label node pi-3 revue-pi.io/armv82=false --overwrite');
   });
 });
@@ -115,7 +115,7 @@ describe('listing and pruning', () => {
         { apiVersion: 'helm.cattle.io/v1', kind: 'HelmChart' },
         { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' },
         { apiVersion: 'apps/v1', kind: 'Deployment' },
-      ]),
+      ]).text,
     ).toBe(
       [
         'kinds=customresourcedefinition.apiextensions.k8s.io,deployment.apps,helmchart.helm.cattle.io,secret',
@@ -156,7 +156,7 @@ describe('listing and pruning', () => {
       buildDeleteCommand([
         { apiVersion: 'helm.cattle.io/v1', kind: 'HelmChart', namespace: 'kube-system', name: 'grafana' },
         { apiVersion: 'v1', kind: 'Namespace', name: 'monitoring' },
-      ]),
+      ]).text,
     ).toBe(
       'rc=0\n' +
         'k3s kubectl delete helmchart.helm.cattle.io grafana -n kube-system --ignore-not-found --wait=false || rc=1\n' +
@@ -185,11 +185,11 @@ describe('readiness', () => {
   });
 
   it('builds one command per target', () => {
-    expect(buildReadinessCommand({})).toBe('');
-    expect(buildReadinessCommand({ workloads: { selector: 'revue-pi.io/phase=revue' } })).toBe(
+    expect(buildReadinessCommand({}).text).toBe('');
+    expect(buildReadinessCommand({ workloads: { selector: 'revue-pi.io/phase=revue' } }).text).toBe(
       'k3s kubectl get deployments.apps,statefulsets.apps,daemonsets.apps -A -l revue-pi.io/phase=revue -o json',
     );
-    expect(buildReadinessCommand({ workloads: { namespace: 'monitoring' }, jobs: [{ namespace: 'kube-system', name: 'helm-install-grafana' }] })).toBe(
+    expect(buildReadinessCommand({ workloads: { namespace: 'monitoring' }, jobs: [{ namespace: 'kube-system', name: 'helm-install-grafana' }] }).text).toBe(
       'k3s kubectl get deployments.apps,statefulsets.apps,daemonsets.apps -n monitoring -o json\nk3s kubectl get jobs.batch -n kube-system -o json',
     );
   });
@@ -243,7 +243,7 @@ describe('readiness', () => {
 
 describe('why not ready', () => {
   it('diagnostics: pods and events of each namespace', () => {
-    expect(buildDiagnosticsCommand(['revue', 'monitoring', 'revue'])).toBe(
+    expect(buildDiagnosticsCommand(['revue', 'monitoring', 'revue']).text).toBe(
       'k3s kubectl get pods -n monitoring -o json\nk3s kubectl get events -n monitoring -o json\nk3s kubectl get pods -n revue -o json\nk3s kubectl get events -n revue -o json',
     );
   });

@@ -117,11 +117,11 @@ describe('revue-pi render', () => {
     expect(() => statSync(join(dir, 'out'))).toThrow();
   });
 
-  it('exit 2 when the inventory is valid but cannot be rendered (reserved namespace)', async () => {
+  it('exit 2 for a reserved namespace, refused with the inventory line', async () => {
     const inv = write('ns.yaml', `${INVENTORY}workloads: {namespace: kube-system}\n`);
     const r = await render({ inventory: inv, output: join(dir, 'out') });
     expect(r.code).toBe(2);
-    expect(r.err).toContain('The inventory field workloads.namespace (kube-system) names a namespace revue-pi uses for something else.');
+    expect(r.err).toMatch(/ns\.yaml:\d+:\d+ workloads\.namespace: namespace "kube-system" is reserved/);
   });
 
   it('exit 2 for a missing inventory file', async () => {

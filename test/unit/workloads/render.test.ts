@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
 import { deterministicRandom } from '../../fakes/deterministic-random.js';
 import {
+  RESERVED_NAMESPACES,
   ARMV82_LABEL,
   FIXED_IP_ANNOTATION,
   type K8sObject,
@@ -255,8 +256,11 @@ describe('renderWorkloads — inventory switches and transforms', () => {
     expect(text).not.toMatch(/\.revue\.(local|lan)`/);
   });
 
-  it.each(['monitoring', 'metallb-system', 'kube-system', 'default'])('refuses %s as the Revue namespace, naming the field', (namespace) => {
-    expect(() => renderWorkloads(labInventory({ workloads: { namespace } }), { secrets: 'references' })).toThrow(
+  it.each(RESERVED_NAMESPACES)('refuses %s as the Revue namespace, naming the field (the schema first, render too)', (namespace) => {
+    expect(() => labInventory({ workloads: { namespace } })).toThrow(new RegExp(`${namespace}.{0,2}" is reserved`));
+    const inventory = labInventory();
+    const reserved = { ...inventory, workloads: { ...inventory.workloads, namespace } };
+    expect(() => renderWorkloads(reserved, { secrets: 'references' })).toThrow(
       `The inventory field workloads.namespace (${namespace}) names a namespace revue-pi uses for something else.`,
     );
   });
