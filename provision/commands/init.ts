@@ -23,7 +23,7 @@ import {
   userProblem,
 } from '../init/validate.js';
 import { parseInventory } from '../inventory/parse.js';
-import { DEFAULT_K3S_VERSION, sshDefaultsSchema, type NodeSshSettings } from '../inventory/schema.js';
+import { DEFAULT_K3S_VERSION, SSH_DEFAULTS, sshDefaultsSchema, type NodeSshSettings } from '../inventory/schema.js';
 import { buildFactsScript, parseFacts, type NodeFacts } from '../steps/facts.js';
 import { parseProbeOutput } from '../steps/probe.js';
 import { fingerprintSha256, KnownHosts, keyTypeOf, preferredHostKeyAlgorithms } from '../transport/known-hosts.js';
@@ -501,8 +501,8 @@ class Wizard {
       ...(login.kind === 'password' ? { passwordEnv: login.passwordEnv } : {}),
       connectRetries: 0,
     });
-    const { jump: _jump, ...rest } = defaults;
-    return { ...rest, host: node.host, ...(node.port !== undefined ? { port: node.port } : {}) };
+    const { jump: _jump, configFile: _configFile, ...rest } = defaults;
+    return { ...rest, user: node.user ?? user, useAgent: login.kind === 'agent', host: node.host, port: node.port ?? SSH_DEFAULTS.port };
   }
 
   private async askWorkloads(): Promise<WorkloadChoice> {

@@ -1,6 +1,7 @@
 import yaml from 'js-yaml';
 import type { FixedAddresses, InitAnswers, InitNode } from './answers.js';
 import { fixedAddresses } from './validate.js';
+import { SSH_DEFAULTS } from '../inventory/schema.js';
 
 /**
  * The wizard's answers → the text of a commented inventory.yaml. Pure. The comments are those of
@@ -122,16 +123,20 @@ export function renderInventoryYaml(answers: InitAnswers, file = 'inventory.yaml
     '  readyTimeoutSeconds: 300',
     '',
     '# How to reach the Pis over SSH. These are the defaults for every node; a node\'s own ssh: section',
-    '# overrides any of them. The user must be able to run sudo.',
+    '# overrides any of them. The user must be able to run sudo. What is left out here comes from your',
+    '# ~/.ssh/config when it has a Host entry for the node\'s host (User, Port, IdentityFile, ProxyJump, …),',
+    '# as with ssh; what is set here wins over that file.',
     'ssh:',
-    '  # Login user on the Pis. Default: pi',
-    `  user: ${scalar(ssh.user)}`,
-    '  # SSH port. Default: 22',
-    '  port: 22',
+    '  # Login user on the Pis. Default: the ssh config\'s User for the host, else pi',
+    // Written only when it differs from the default, so that a default answer leaves ~/.ssh/config its say.
+    ssh.user === SSH_DEFAULTS.user ? '  # user: pi' : `  user: ${scalar(ssh.user)}`,
+    '  # SSH port. Default: the ssh config\'s Port for the host, else 22',
+    '  # port: 22',
     '  # Use the keys loaded in your ssh-agent (found through SSH_AUTH_SOCK). Default: true',
     `  useAgent: ${ssh.login.kind === 'agent'}`,
-    '  # Private key file to log in with, tried after the agent\'s keys. It must exist when revue-pi runs.',
-    '  # Default: not set — then ~/.ssh/id_ed25519, ~/.ssh/id_ecdsa and ~/.ssh/id_rsa are tried, if present.',
+    '  # Private key file to log in with, tried before the agent\'s keys. It must exist when revue-pi runs.',
+    '  # Default: not set — then the ssh config\'s IdentityFile for the host, else ~/.ssh/id_ed25519,',
+    '  # ~/.ssh/id_ecdsa and ~/.ssh/id_rsa are tried, if present.',
     key ? `  keyPath: ${scalar(key.keyPath)}` : '  # keyPath: ~/.ssh/id_ed25519',
     '  # NAME of the environment variable holding that key\'s passphrase. Default: not set.',
     key?.passphraseEnv ? `  keyPassphraseEnv: ${scalar(key.passphraseEnv)}` : '  # keyPassphraseEnv: PI_KEY_PASSPHRASE',
@@ -146,12 +151,17 @@ export function renderInventoryYaml(answers: InitAnswers, file = 'inventory.yaml
     '  # How many times a failed connection is retried before the node is reported unreachable. 0-10. Default: 2',
     '  connectRetries: 2',
     '  # File where revue-pi records the host keys it trusted on first use; a changed key is refused.',
-    '  # Your ~/.ssh/known_hosts is read too. Default: ~/.config/revue-pi/known_hosts',
+    '  # Your ~/.ssh/known_hosts (or the ssh config\'s UserKnownHostsFile) is read too.',
+    '  # Default: $XDG_CONFIG_HOME/revue-pi/known_hosts, else ~/.config/revue-pi/known_hosts',
     '  # knownHostsFile: ~/.config/revue-pi/known_hosts',
-    '  # A bastion to go through when the Pis are not directly reachable (like ssh -J). Default: not set.',
+    '  # The OpenSSH client config to read host aliases, users, ports, keys and jump hosts from; none reads',
+    '  # no file. Default: $REVUE_PI_SSH_CONFIG, else ~/.ssh/config',
+    '  # configFile: ~/.ssh/config',
+    '  # A bastion to go through when the Pis are not directly reachable (like ssh -J; the ssh config\'s',
+    '  # ProxyJump is used when this is not set). Default: not set.',
     '  # jump:',
     '  #   host: bastion.example.com    # required when jump is set',
-    '  #   port: 22                     # default: 22',
+    '  #   port: 22                     # default: the ssh config\'s Port for it, else 22',
     '  #   user: admin                  # default: the ssh user above',
     '  #   keyPath: ~/.ssh/bastion_ed25519   # default: the agent / keyPath above',
     '',

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { InitAnswers } from '../../../provision/init/answers.js';
 import { renderInventoryYaml } from '../../../provision/init/render.js';
 import { parseInventory } from '../../../provision/inventory/parse.js';
+import { sshSettingsFor } from '../../../provision/inventory/schema.js';
 
 const EXAMPLE = readFileSync(new URL('../../../inventory.example.yaml', import.meta.url), 'utf8');
 
@@ -42,7 +43,10 @@ describe('renderInventoryYaml', () => {
     expect(inventory.cluster).toEqual({ name: 'home', domain: 'lab.example' });
     expect(inventory.k3s.version).toBe('v1.34.1+k3s1');
     expect(inventory.k3s.channel).toBeUndefined();
-    expect(inventory.ssh).toMatchObject({ user: 'pi', port: 22, useAgent: false, keyPath: '/home/me/.ssh/id_ed25519', connectTimeoutSeconds: 10, connectRetries: 2 });
+    expect(inventory.ssh).toMatchObject({ useAgent: false, keyPath: '/home/me/.ssh/id_ed25519', connectTimeoutSeconds: 10, connectRetries: 2 });
+    // The default user and port are left to ~/.ssh/config, then to the built-in defaults.
+    expect(text).toContain('\n  # user: pi\n');
+    expect(sshSettingsFor(inventory, inventory.nodes[0]!)).toMatchObject({ user: 'pi', port: 22 });
     expect(inventory.ssh.keyPassphraseEnv).toBeUndefined();
     expect(inventory.ssh.knownHostsFile).toBeUndefined();
     expect(inventory.nodes).toEqual([
