@@ -6,6 +6,8 @@ import { runPipeline, type PendingNode } from '../pipeline.js';
 import { EXIT_BAD_INPUT } from '../report.js';
 import { ensurePrivateDir, stateDirFor } from '../state.js';
 import { transportOpener } from '../connect.js';
+import { resolveSshOrReport } from '../ssh-config/report.js';
+import { formatSshOrigins } from '../ssh-config/resolve.js';
 import { ProgressRenderer, formatSummary, pickOutputMode, spinnerFactory } from '../ui/renderer.js';
 
 /** `up` and `plan` share the pipeline; `plan` stops after deciding. Returns the exit code. */
@@ -13,7 +15,11 @@ export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions &
   // A bad inventory stops here, before any connection is opened.
   const loaded = loadInventoryForCommand(opts.inventory, { json: opts.json });
   if (!loaded) return EXIT_BAD_INPUT;
-  const { inventory, warnings } = loaded;
+  const { warnings } = loaded;
+  // Node hosts may be ~/.ssh/config aliases: from here on each node's host is the address SSH reaches it at.
+  const ssh = resolveSshOrReport(loaded.inventory, opts);
+  if (!ssh) return EXIT_BAD_INPUT;
+  const inventory = ssh.inventory;
   const mode = pickOutputMode(opts);
   const renderer = new ProgressRenderer(mode, Boolean(opts.verbose), process.stderr, await spinnerFactory(mode));
   for (const warning of warnings) renderer.handle({ type: 'warning', message: formatIssue(opts.inventory, warning).trim() });
@@ -21,6 +27,16 @@ export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions &
   const stateDir = ensurePrivateDir(stateDirFor(inventory.cluster.name, opts.stateDir));
   const log = new RunLog(stateDir, command);
   log.write(`revue-pi ${command} -i ${opts.inventory} (${inventory.nodes.length} nodes, concurrency ${opts.concurrency})`);
+  log.write(`ssh config: ${ssh.configFile ?? 'none read'}`);
+  for (const warning of ssh.warnings) {
+    log.write(`warning: ${warning}`);
+    renderer.handle({ type: 'warning', message: warning });
+  }
+  for (const resolved of ssh.nodes.values()) {
+    const lines = formatSshOrigins(resolved);
+    for (const line of lines) log.write(line);
+    if (opts.verbose) renderer.handle({ type: 'info', message: lines.join('\n') });
+  }
 
   const offline = command === 'plan' && opts.offline;
   const interactive = mode === 'tty' && command === 'up' && !opts.yes && process.stdin.isTTY;
@@ -39,7 +55,7 @@ export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions &
         log.event(event);
         renderer.handle(event);
       },
-      openTransport: offline ? undefined : transportOpener(inventory, { log }),
+      openTransport: offline ? undefined : transportOpener(inventory, { log, ssh: ssh.nodes }),
       confirm: interactive ? (pending) => confirmChanges(pending, renderer) : undefined,
     });
     renderer.stop();
