@@ -3,7 +3,8 @@
  * through pi-1 (ProxyJump), user, key and known_hosts come from the file, a Match it cannot evaluate is warned
  * about with its file and line, and `--verbose` says where each setting came from.
  */
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ describeLab('ssh_config: aliases and ProxyJump through a lab node', () => {
   let sshConfig: string;
   let userKnownHosts: string;
   let toolKnownHosts: string;
+  let agent: ChildProcess | undefined;
 
   beforeAll(async () => {
     lab = await startLab([{ name: 'pi-1' }, { name: 'pi-2' }], { subnet: '127.0.27.' });
@@ -68,6 +70,7 @@ describeLab('ssh_config: aliases and ProxyJump through a lab node', () => {
   });
 
   afterAll(async () => {
+    if (agent && agent.exitCode === null) agent.kill();
     await lab?.stop();
   });
 
@@ -121,5 +124,33 @@ describeLab('ssh_config: aliases and ProxyJump through a lab node', () => {
     expect(result.code).toBe(1);
     const report = JSON.parse(result.stdout) as RunReport;
     expect(report.nodes[0]!.error).toMatch(/^Could not log in to node pi-1 at 127\.0\.27\.2:22 as nobody-here:/);
+  });
+
+  it('IdentitiesOnly: an agent full of other keys cannot use up the server\'s MaxAuthTries before the IdentityFile', async () => {
+    // A real ssh-agent holding seven keys pi-1 does not accept (sshd's MaxAuthTries is 6).
+    const sock = join(dir, 'agent.sock');
+    agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    for (let i = 0; i < 50 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 7; i++) {
+      const key = join(dir, `other_${i}`);
+      expect(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]).status).toBe(0);
+      expect(spawnSync('ssh-add', ['-q', key], { env: { ...process.env, SSH_AUTH_SOCK: sock } }).status).toBe(0);
+    }
+    const doc = yaml.load(readFileSync(inventory, 'utf8')) as { ssh: Record<string, unknown>; nodes: unknown[] };
+    delete doc.ssh.useAgent;
+    doc.nodes = doc.nodes.slice(0, 1);
+    const onlyGate = join(dir, 'agent-inventory.yaml');
+    writeFileSync(onlyGate, yaml.dump(doc));
+    const withConfig = (identitiesOnly: string) => {
+      const file = join(dir, `ssh_config_${identitiesOnly}`);
+      writeFileSync(file, `Host gate\n  HostName ${lab.node('pi-1').address}\n  User ${lab.user}\n  IdentityFile ${lab.keyPath}\n  IdentitiesOnly ${identitiesOnly}\n`);
+      return runCli(['plan', '-i', onlyGate, '--json', '--state-dir', join(dir, 'state')], { env: { HOME: home, REVUE_PI_SSH_CONFIG: file, SSH_AUTH_SOCK: sock } });
+    };
+    const flooded = await withConfig('no');
+    expect(flooded.code).toBe(1);
+    expect((JSON.parse(flooded.stdout) as RunReport).nodes[0]!.error).toMatch(/^Could not log in to node pi-1 .*\(ssh-agent, key /);
+    const only = await withConfig('yes');
+    expect(only.code, only.stdout).toBe(0);
+    expect((JSON.parse(only.stdout) as RunReport).nodes[0]!.facts?.arch).toBe('aarch64');
   });
 });
