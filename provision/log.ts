@@ -8,13 +8,20 @@ import { ensurePrivateDir } from './state.js';
  * run knows about can never reach the file, even through an error message.
  */
 export class RunLog {
-  readonly path: string;
+  /** Undefined for a log kept nowhere (RunLog.none). */
+  readonly path: string | undefined;
   private readonly secrets = new Set<string>();
 
-  constructor(stateDir: string, command: string, now = new Date()) {
+  constructor(stateDir: string | undefined, command: string, now = new Date()) {
+    if (stateDir === undefined) return;
     const dir = ensurePrivateDir(join(stateDir, 'logs'));
     this.path = join(dir, `${command}-${now.toISOString().replace(/[:.]/g, '-')}.log`);
     closeSync(openSync(this.path, 'a', 0o600));
+  }
+
+  /** A log that writes no file: for `plan --offline`, which leaves no trace on this computer. */
+  static none(command: string): RunLog {
+    return new RunLog(undefined, command);
   }
 
   addSecret(secret: string | undefined): void {
@@ -28,6 +35,7 @@ export class RunLog {
   }
 
   write(line: string): void {
+    if (this.path === undefined) return;
     appendFileSync(this.path, `${new Date().toISOString()} ${this.mask(line)}\n`);
   }
 

@@ -256,7 +256,7 @@ class Wizard {
     private readonly prompts: Prompts,
   ) {
     this.home = io.env.HOME || os.homedir();
-    this.knownHosts = new KnownHosts({ home: this.home });
+    this.knownHosts = new KnownHosts({ home: this.home, env: io.env });
   }
 
   async run(): Promise<number> {

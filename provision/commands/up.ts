@@ -24,8 +24,10 @@ export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions &
   const renderer = new ProgressRenderer(mode, Boolean(opts.verbose), process.stderr, await spinnerFactory(mode));
   for (const warning of warnings) renderer.handle({ type: 'warning', message: formatIssue(opts.inventory, warning).trim() });
 
-  const stateDir = ensurePrivateDir(stateDirFor(inventory.cluster.name, opts.stateDir));
-  const log = new RunLog(stateDir, command);
+  // plan --offline contacts nothing and writes nothing on this computer either: no state folder, no log.
+  const offline = command === 'plan' && Boolean(opts.offline);
+  const stateDir = offline ? stateDirFor(inventory.cluster.name, opts.stateDir) : ensurePrivateDir(stateDirFor(inventory.cluster.name, opts.stateDir));
+  const log = offline ? RunLog.none(command) : new RunLog(stateDir, command);
   log.write(`revue-pi ${command} -i ${opts.inventory} (${inventory.nodes.length} nodes, concurrency ${opts.concurrency})`);
   log.write(`ssh config: ${ssh.configFile ?? 'none read'}`);
   for (const warning of ssh.warnings) {
@@ -38,7 +40,6 @@ export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions &
     if (opts.verbose) renderer.handle({ type: 'info', message: lines.join('\n') });
   }
 
-  const offline = command === 'plan' && opts.offline;
   const interactive = mode === 'tty' && command === 'up' && !opts.yes && process.stdin.isTTY;
   try {
     const report = await runPipeline({

@@ -218,6 +218,7 @@ export interface KnownHostsOptions {
 
 /** revue-pi's own known_hosts when the inventory names none: under XDG_CONFIG_HOME, as the XDG base directory spec says. */
 export function defaultKnownHostsFile(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
+  // The XDG base directory spec: a relative XDG_CONFIG_HOME is invalid and ignored.
   const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : resolve(home, '.config');
   return resolve(base, 'revue-pi', 'known_hosts');
 }
