@@ -2,6 +2,7 @@ import { existsSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync
 import os from 'node:os';
 import path from 'node:path';
 import ora from 'ora';
+import { colorEnabled, spinnersWithColor } from '../ui/terminal.js';
 import ssh2 from 'ssh2';
 import type { ConnectConfig } from 'ssh2';
 import { InventoryError, RevuePiError } from '../errors.js';
@@ -440,7 +441,8 @@ class Wizard {
     const { io, prompts, knownHosts } = this;
     const port = node.port ?? SSH_PORT;
     const where = `${node.name} (${formatNodeAddress(node)})`;
-    const spinner = ora({ text: `Connecting to ${where}…`, stream: io.spinnerStream ?? process.stderr, discardStdin: false }).start();
+    const stream = io.spinnerStream ?? process.stderr;
+    const spinner = spinnersWithColor(ora, colorEnabled(stream as { isTTY?: boolean }, io.env))({ text: `Connecting to ${where}…`, stream, discardStdin: false }).start();
     // Ctrl-C outside a prompt is a real SIGINT: say so, then let it end the process as it would have.
     const interrupted = () => {
       process.off('SIGINT', interrupted);
