@@ -392,7 +392,8 @@ async function probeNode(opts: PipelineOptions, s: NodeSession, extras: ProbeExt
     changes: opts.command === 'plan' ? s.prepareChanges.map(describeChange) : [],
   };
   s.report.steps.push(step);
-  emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'facts', status: 'done', detail: `${facts.model || 'unknown model'}, ${facts.os.prettyName || 'unknown OS'}, ${(facts.memoryBytes / 1024 ** 3).toFixed(1)} GiB` });
+  const assumed = opts.openTransport ? '' : 'assumed (offline): ';
+  emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'facts', status: 'done', detail: `${assumed}${facts.model || 'unknown model'}, ${facts.os.prettyName || 'unknown OS'}, ${(facts.memoryBytes / 1024 ** 3).toFixed(1)} GiB` });
 }
 
 /** Everything `up` needs to know about a node, boot and K3s alike, in one round trip. */

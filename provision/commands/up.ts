@@ -1,9 +1,14 @@
+import { homedir } from 'node:os';
 import { formatIssue } from '../errors.js';
 import type { CommonOptions } from '../cli.js';
 import { loadInventoryForCommand } from '../inventory/for-command.js';
 import { RunLog } from '../log.js';
 import { runPipeline, type PendingNode } from '../pipeline.js';
-import { EXIT_BAD_INPUT } from '../report.js';
+import { EXIT_BAD_INPUT, type RunReport } from '../report.js';
+import type { Inventory } from '../inventory/schema.js';
+import { renderWorkloads, type K8sObject } from '../../workloads/render.js';
+import { resolveKubeconfigPath } from '../../cluster/kubeconfig.js';
+import { formatPlan } from '../ui/plan-text.js';
 import { ensurePrivateDir, stateDirFor } from '../state.js';
 import { transportOpener } from '../connect.js';
 import { resolveSshOrReport } from '../ssh-config/report.js';
@@ -62,6 +67,7 @@ export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions &
     renderer.stop();
     log.write(`finished: exit ${report.exitCode}`);
     if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    else if (command === 'plan') process.stdout.write(planText(report, inventory, opts.inventory, opts.kubeconfig, stateDir) + '\n');
     else process.stdout.write(formatSummary(report) + '\n');
     return report.exitCode;
   } finally {
@@ -76,4 +82,15 @@ async function confirmChanges(pending: PendingNode[], renderer: ProgressRenderer
   }
   const { confirm } = await import('@inquirer/prompts');
   return confirm({ message: 'Apply these changes?', default: true });
+}
+
+/** The plan in words (ui/plan-text.ts); the short summary when the workloads cannot be rendered (that error is in the report). */
+function planText(report: RunReport, inventory: Inventory, inventoryFile: string, kubeconfig: string | undefined, stateDir: string): string {
+  let objects: K8sObject[];
+  try {
+    objects = renderWorkloads(inventory, { secrets: 'references' });
+  } catch {
+    return formatSummary(report);
+  }
+  return formatPlan(report, { inventory, inventoryFile, objects, kubeconfigPath: resolveKubeconfigPath(kubeconfig, process.env), stateDir, home: process.env.HOME || homedir() });
 }

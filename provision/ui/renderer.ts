@@ -65,6 +65,9 @@ export class ProgressRenderer {
           else if (this.verbose) this.print(`    ${event.node}: ${event.step}…`);
         } else if (event.status === 'done') {
           this.print(`    ${event.node}: ${event.detail ?? event.step}`);
+        } else if (event.status === 'planned' && !this.verbose) {
+          // The plan printed at the end lists every planned change; said once is enough.
+          if (this.spinner) this.spinner.text = `${event.node}: ${event.step} planned`;
         } else {
           this.print(`    ${event.node}: ${event.step} ${event.status}${event.detail ? ` — ${event.detail}` : ''}`);
         }
