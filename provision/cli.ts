@@ -55,7 +55,7 @@ Each command's --help has its own examples and files, e.g. revue-pi up --help.`,
   teach(withCommon(program.command('up')), HELP.up)
     .option('-y, --yes', 'do not ask for confirmation on a terminal')
     .option('--kubeconfig <file>', 'merge the cluster\'s kubeconfig here (default: first path of $KUBECONFIG, else ~/.kube/config)')
-    .option('--force', 'deploy the workloads even when their minimum requests do not fit the cluster')
+    .option('--force', 'go ahead even when the workloads\' minimum requests do not fit the cluster, or a MetalLB address lies outside every node\'s subnet')
     .option('--reapply', 're-apply every workload even when the cluster matches the last apply (restores objects edited by hand)')
     .action(async (opts: CommonOptions & { force?: boolean; reapply?: boolean; kubeconfig?: string }) => {
       const { runUpCommand } = await import('./commands/up.js');

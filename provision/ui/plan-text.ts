@@ -94,6 +94,7 @@ function workloadsSection(report: RunReport, ctx: PlanContext): string[] {
   const { inventory, objects } = ctx;
   const out = wrap(`Workloads (applied in the cluster once K3s is up): ${w ? w.summary : 'not planned'}`, '', '  ');
   if (w?.error) out.push(...wrap(`could not be planned: ${w.error}`, '  ! ', '    '));
+  for (const warning of report.addressWarnings ?? []) out.push(...wrap(`warning: ${warning} up refuses this without --force.`, '  ! ', '    '));
   const named = (kind: string, ns?: string) => objects.filter((o) => o.kind === kind && (ns === undefined || o.metadata?.namespace === ns)).map((o) => o.metadata?.name ?? '');
   const fixed = new Map<string, string>();
   for (const s of objects.filter((o) => o.kind === 'Service')) {
