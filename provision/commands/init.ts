@@ -285,10 +285,10 @@ class Wizard {
       ...(suggestion ? { default: suggestion } : {}),
       validate: (v) => poolProblem(v, nodes, workloads),
     });
-    const k3sVersion = await prompts.text({ message: 'K3s version', default: DEFAULT_K3S_VERSION, validate: k3sVersionProblem });
+    const k3s = await this.askK3s();
 
     const ssh = { user, login, ...(this.sudoPasswordEnv ? { sudoPasswordEnv: this.sudoPasswordEnv } : {}) };
-    const answers: InitAnswers = { clusterName, domain, ssh, nodes, workloads, pool, k3sVersion };
+    const answers: InitAnswers = { clusterName, domain, ssh, nodes, workloads, pool, ...k3s };
     const text = renderInventoryYaml(answers, opts.output);
     // The same checks as `up`: a file the wizard writes must never be refused by it.
     const { warnings } = parseInventory(text, target, { homeDir: this.home, fileExists: (f) => existsSync(f) });
@@ -505,6 +505,23 @@ class Wizard {
     });
     const { jump: _jump, configFile: _configFile, ...rest } = defaults;
     return { ...rest, user: node.user ?? user, useAgent: login.kind === 'agent', host: node.host, port: node.port ?? SSH_DEFAULTS.port };
+  }
+
+  /** A pinned release (the tested one by default, or another) or a channel that up follows when it installs. */
+  private async askK3s(): Promise<Pick<InitAnswers, 'k3sVersion' | 'k3sChannel'>> {
+    const picked = await this.prompts.select<'pinned' | 'stable' | 'latest' | 'other'>({
+      message: 'K3s release',
+      choices: [
+        { name: `${DEFAULT_K3S_VERSION} — the release revue-pi is tested with; every run installs the same`, value: 'pinned', short: DEFAULT_K3S_VERSION },
+        { name: 'the stable channel — the newest stable release when up installs K3s', value: 'stable', short: 'stable channel' },
+        { name: 'the latest channel — the newest release, a new minor line included', value: 'latest', short: 'latest channel' },
+        { name: 'another version…', value: 'other', short: 'another version' },
+      ],
+      default: 'pinned',
+    });
+    if (picked === 'stable' || picked === 'latest') return { k3sVersion: DEFAULT_K3S_VERSION, k3sChannel: picked };
+    if (picked === 'pinned') return { k3sVersion: DEFAULT_K3S_VERSION };
+    return { k3sVersion: await this.prompts.text({ message: 'K3s version', default: DEFAULT_K3S_VERSION, validate: k3sVersionProblem }) };
   }
 
   private async askWorkloads(): Promise<WorkloadChoice> {

@@ -261,7 +261,7 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     t.retype(`${SUBNET}300-${SUBNET}310`);
     await t.waitFor(`> "${SUBNET}300-${SUBNET}310" is not an IPv4 range — write it like 192.168.1.200-192.168.1.220`);
     t.press('C-u', 'Enter'); // the suggestion
-    await t.answer('K3s version'); // the pinned default
+    await t.answer('K3s release'); // the pinned default
 
     expect(await t.exited()).toEqual({ code: 0, signal: null });
     const screen = t.screen();
@@ -274,7 +274,8 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     expect(warnings).toEqual([]);
     expect(inventory.cluster).toEqual({ name: 'lab', domain: 'revue.local' });
     expect(inventory.k3s.version).toBe('v1.33.5+k3s1');
-    expect(inventory.ssh).toMatchObject({ user: 'pi', useAgent: false, keyPath: join(home, '.ssh', 'id_ed25519'), sudoPasswordEnv: 'PI_SUDO_PASSWORD' });
+    expect(inventory.ssh).toMatchObject({ useAgent: false, keyPath: join(home, '.ssh', 'id_ed25519'), sudoPasswordEnv: 'PI_SUDO_PASSWORD' });
+    expect(text).toContain('\n  # user: pi\n'); // the default user, left to ~/.ssh/config and then to pi
     expect(text).not.toContain('raspberry');
     expect(inventory.nodes.map((n) => [n.name, n.host, n.role, n.ssh])).toEqual([
       ['pi-1', pi1.address, 'server', undefined],
@@ -327,6 +328,8 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
       await t.prompt('Workloads to deploy');
       t.press('Space', 'Down', 'Down', 'Space', 'Enter'); // revue and kafka-ui off: monitoring only
       await t.answer('MetalLB address range', `${SUBNET}240/28`);
+      await t.prompt('K3s release');
+      t.press('Down', 'Down', 'Down', 'Enter'); // another version…
       await t.answer('K3s version', 'v1.34');
       await t.waitFor('> write a release name from https://github.com/k3s-io/k3s/releases, e.g. v1.33.5+k3s1');
       t.retype('1.34.1+k3s1');
@@ -376,7 +379,9 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     await t.prompt('Workloads to deploy');
     t.press('Space', 'Down', 'Space', 'Down', 'Space', 'Enter'); // none
     await t.answer('MetalLB address range');
-    await t.answer('K3s version');
+    const releases = await t.prompt('K3s release');
+    expect(releases).toMatch(/^❯ v1\.33\.5\+k3s1 — the release revue-pi is tested with; every run installs the same\n {2}the stable channel — /m);
+    t.press('Down', 'Enter'); // the stable channel
     expect(await t.exited()).toEqual({ code: 0, signal: null });
     expect(t.screen()).toContain('  export PI_PASSWORD=…');
     expect(t.screen()).not.toContain('raspberry');
@@ -386,6 +391,7 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     expect(text).not.toContain('raspberry');
     const { inventory } = parseInventory(text, file, { homeDir: home, fileExists: existsSync });
     expect(inventory.ssh).toMatchObject({ passwordEnv: 'PI_PASSWORD', sudoPasswordEnv: 'PI_PASSWORD', useAgent: false });
+    expect([inventory.k3s.channel, inventory.k3s.version]).toEqual(['stable', undefined]);
     expect(inventory.ssh.keyPath).toBeUndefined();
     const plan = await runCli(['plan', '-i', 'inventory.yaml', '--json', '--state-dir', join(home, 'state')], { cwd, env: { HOME: home, SSH_AUTH_SOCK: '', PI_PASSWORD: 'raspberry' } });
     expect(plan.code, plan.stderr).toBe(0);
@@ -495,7 +501,7 @@ describeTerminal('revue-pi init in a terminal: overwriting and Ctrl-C', () => {
     await t.answer('DNS domain');
     await t.answer('Workloads to deploy');
     await t.answer('MetalLB address range');
-    await t.prompt('K3s version');
+    await t.prompt('K3s release');
     t.press('C-c');
     expect(await t.exited()).toEqual({ code: 130, signal: null });
     expect(t.screen()).toContain('Stopped: nothing was written.');

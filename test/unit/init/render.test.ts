@@ -155,6 +155,16 @@ describe('renderInventoryYaml', () => {
     expect(explanatory.filter((l) => !rendered.has(l))).toEqual([]);
   });
 
+  it('a channel chosen instead of a pinned version: channel written, version left commented, and up accepts it', () => {
+    const text = renderInventoryYaml({ ...answers, k3sChannel: 'stable' });
+    expect(text).toContain('\n  # version: v1.34.1+k3s1\n');
+    expect(text).toContain('\n  channel: stable\n');
+    const { inventory, warnings } = parse(text);
+    expect(warnings).toEqual([]);
+    expect(inventory.k3s.channel).toBe('stable');
+    expect(inventory.k3s.version).toBeUndefined();
+  });
+
   it('with the ssh-agent: useAgent true and keyPath left commented', () => {
     const agent = renderInventoryYaml({ ...answers, ssh: { user: 'admin', login: { kind: 'agent' } } });
     expect(agent).toContain('\n  # Use the keys loaded in your ssh-agent (found through SSH_AUTH_SOCK). Default: true\n  useAgent: true\n');
