@@ -454,6 +454,27 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
 });
 
 describeTerminal('revue-pi init in a terminal: overwriting and Ctrl-C', () => {
+  it('a default erased by mistake comes back: Backspace cannot remove it, Tab puts it on the line again', async () => {
+    const { home, cwd } = workspace();
+    const t = open(['init'], { cwd, env: { HOME: home } });
+    await t.prompt('Cluster name (revue)');
+    t.press('BSpace', 'BSpace', 'Enter');
+    await t.prompt('SSH user on the Pis (it must be able to run sudo) (pi)');
+    expect(t.screen()).toMatch(/^✔ Cluster name revue$/m);
+    t.press('Tab');
+    await t.waitFor(/^\? SSH user on the Pis \(it must be able to run sudo\) pi$/m);
+    t.press('C-u');
+    await t.waitFor(/^\? SSH user on the Pis \(it must be able to run sudo\) \(pi\) ?$/m);
+    t.press('Tab');
+    t.type('xy');
+    await t.waitFor(/^\? SSH user on the Pis \(it must be able to run sudo\) pixy$/m);
+    t.press('BSpace', 'BSpace', 'Enter');
+    await t.prompt('How should revue-pi log in to the Pis?');
+    expect(t.screen()).toMatch(/^✔ SSH user on the Pis \(it must be able to run sudo\) pi$/m);
+    t.press('C-c');
+    expect(await t.exited()).toEqual({ code: 130, signal: null });
+  });
+
   it('asks before replacing an existing file, and leaves it alone when told no', async () => {
     const { home, cwd } = workspace();
     writeFileSync(join(cwd, 'inventory.yaml'), 'keep me\n');
