@@ -424,6 +424,49 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     expect(readdirSync(cwd)).toEqual([]);
   });
 
+  it('Ctrl-C says which host keys were trusted and keeps the answers; the next init continues from them', async () => {
+    const { home, cwd } = workspace(lab.keyPath);
+    const pi1 = lab.node('pi-1');
+    const knownHosts = join(home, '.config', 'revue-pi', 'known_hosts');
+    const first = open(['init'], { cwd, env: { HOME: home } });
+    await first.answer('Cluster name', 'resumed');
+    await first.answer('SSH user on the Pis');
+    await first.answer('How should revue-pi log in to the Pis?');
+    await first.answer('Name (its hostname');
+    await first.answer('Address of pi-1', pi1.address);
+    await first.answer('Role of pi-1');
+    await first.answer('Trust it?', 'y');
+    await first.prompt('Add another node?');
+    first.press('C-c');
+    expect(await first.exited()).toEqual({ code: 130, signal: null });
+    const stopped = first.screen();
+    expect(stopped).toContain('Stopped: inventory.yaml was not written.');
+    expect(stopped).toContain(`The host keys you trusted were recorded in ${knownHosts} and stay trusted: pi-1 (${pi1.address}).`);
+    expect(stopped).toMatch(new RegExp(`Your answers so far are kept in ${escape(home)}/\\.local/state/revue-pi/init/[0-9a-f]{16}\\.json: run revue-pi init again to continue from there\\.`));
+    expect(readdirSync(cwd)).toEqual([]);
+    expect(readFileSync(knownHosts, 'utf8')).toContain(pi1.address);
+
+    const again = open(['init'], { cwd, env: { HOME: home } });
+    const offer = await again.prompt('Continue with those answers?');
+    expect(offer).toContain(`An earlier revue-pi init for inventory.yaml was stopped. Its answers:\n  cluster resumed\n  SSH user pi, logging in with the key ~/.ssh/id_ed25519\n  nodes pi-1 (${pi1.address}, server)\n`);
+    again.press('Enter');
+    // Straight on where it stopped: no question already answered comes back, and pi-1 is not probed again.
+    await again.answer('Add another node?', 'n');
+    await again.answer('DNS domain');
+    await again.answer('Workloads to deploy');
+    await again.answer('MetalLB address range');
+    await again.answer('K3s release');
+    expect(await again.exited()).toEqual({ code: 0, signal: null });
+    expect(again.screen()).not.toContain('Cluster name');
+    expect(again.screen()).not.toContain('Trust it?');
+    const file = join(cwd, 'inventory.yaml');
+    const { inventory } = parseInventory(readFileSync(file, 'utf8'), file, { homeDir: home, fileExists: existsSync });
+    expect(inventory.cluster.name).toBe('resumed');
+    expect(inventory.nodes.map((n) => [n.name, n.host, n.role])).toEqual([['pi-1', pi1.address, 'server']]);
+    // Done: the kept answers are gone, a third init starts afresh.
+    expect(readdirSync(join(home, '.local', 'state', 'revue-pi', 'init'))).toEqual([]);
+  });
+
   it('Ctrl-C while a node is being probed stops at once and leaves no file', async () => {
     // A TCP server on port 22 that never speaks SSH: the probe waits on it with the spinner running.
     const silent: Socket[] = [];
@@ -444,7 +487,9 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
       t.press('C-c');
       // Ended by the SIGINT, well before the 10 s connection timeout.
       expect(await t.exited(5_000)).toEqual({ code: null, signal: 'SIGINT' });
-      expect(t.screen()).toContain('Stopped: nothing was written.');
+      // Truthful: the inventory was not written, the answers were (for the next run), no host key was trusted.
+      expect(t.screen()).toContain(`Stopped: inventory.yaml was not written.\nYour answers so far are kept in ${home}/.local/state/revue-pi/init/`);
+      expect(t.screen()).not.toContain('host keys you trusted');
       expect(readdirSync(cwd)).toEqual([]);
     } finally {
       for (const s of silent) s.destroy();
@@ -525,7 +570,7 @@ describeTerminal('revue-pi init in a terminal: overwriting and Ctrl-C', () => {
     await t.prompt('K3s release');
     t.press('C-c');
     expect(await t.exited()).toEqual({ code: 130, signal: null });
-    expect(t.screen()).toContain('Stopped: nothing was written.');
+    expect(t.screen()).toContain('Stopped: inventory.yaml was not written.\nYour answers so far are kept in');
     expect(readFileSync(join(cwd, 'inventory.yaml'), 'utf8')).toBe('keep me\n');
     expect(readdirSync(cwd)).toEqual(['inventory.yaml']);
   });
