@@ -5,7 +5,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { lookup } from 'node:dns/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
@@ -79,8 +78,9 @@ describeLab('ssh_config: aliases and ProxyJump through a lab node', () => {
       env: { HOME: home, REVUE_PI_SSH_CONFIG: sshConfig, SSH_AUTH_SOCK: '' },
     });
 
-  it('this computer cannot resolve pi-2-lan itself', async () => {
-    await expect(lookup('pi-2-lan')).rejects.toThrow(/ENOTFOUND|EAI_AGAIN/);
+  it('pi-2-lan is a name of pi-1\'s /etc/hosts only, not of this computer\'s (no DNS is asked: tests stay on 127.0.0.0/8)', () => {
+    expect(readFileSync('/etc/hosts', 'utf8')).not.toMatch(/\bpi-2-lan\b/);
+    expect(readFileSync(lab.node('pi-1').path('/etc/hosts'), 'utf8')).toMatch(/\bpi-2-lan\b/);
   });
 
   it('plan probes both nodes: the aliases resolved, pi-2 through pi-1, keys checked against the config\'s known_hosts', async () => {
