@@ -56,6 +56,8 @@ export interface RunReport {
   /** The K3s phase: which server came first, where the token came from, where the kubeconfig went. */
   k3s?: { firstServer?: string; token?: string; kubeconfigPath?: string };
   workloads?: WorkloadsReport;
+  /** The inventory's warnings (file:line:column field: message) and the ssh config's, as shown on stderr. */
+  inventoryWarnings?: string[];
   /** MetalLB pools or fixed addresses outside every probed node's subnet: warned about in a plan, refused by up without --force. */
   addressWarnings?: string[];
   /** Wall time of each phase, in the order they ended. */

@@ -27,7 +27,9 @@ export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions &
   const inventory = ssh.inventory;
   const mode = pickOutputMode(opts);
   const renderer = new ProgressRenderer(mode, Boolean(opts.verbose), process.stderr, await spinnerFactory(mode));
-  for (const warning of warnings) renderer.handle({ type: 'warning', message: formatIssue(opts.inventory, warning).trim() });
+  // The inventory's and the ssh config's warnings: shown, written to the run log, and in the --json report.
+  const inventoryWarnings = [...warnings.map((w) => formatIssue(opts.inventory, w).trim()), ...ssh.warnings];
+  for (const message of inventoryWarnings) renderer.handle({ type: 'warning', message });
 
   // plan --offline contacts nothing and writes nothing on this computer either: no state folder, no log.
   const offline = command === 'plan' && Boolean(opts.offline);
@@ -35,10 +37,7 @@ export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions &
   const log = offline ? RunLog.none(command) : new RunLog(stateDir, command);
   log.write(`revue-pi ${command} -i ${opts.inventory} (${inventory.nodes.length} nodes, concurrency ${opts.concurrency})`);
   log.write(`ssh config: ${ssh.configFile ?? 'none read'}`);
-  for (const warning of ssh.warnings) {
-    log.write(`warning: ${warning}`);
-    renderer.handle({ type: 'warning', message: warning });
-  }
+  for (const warning of inventoryWarnings) log.write(`warning: ${warning}`);
   for (const resolved of ssh.nodes.values()) {
     const lines = formatSshOrigins(resolved);
     for (const line of lines) log.write(line);
@@ -65,6 +64,7 @@ export async function runUpCommand(command: 'up' | 'plan', opts: CommonOptions &
       confirm: interactive ? (pending) => confirmChanges(pending, renderer) : undefined,
     });
     renderer.stop();
+    if (inventoryWarnings.length > 0) report.inventoryWarnings = inventoryWarnings;
     log.write(`finished: exit ${report.exitCode}`);
     if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else if (command === 'plan') process.stdout.write(planText(report, inventory, opts.inventory, opts.kubeconfig, stateDir) + '\n');

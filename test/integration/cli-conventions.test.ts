@@ -100,12 +100,38 @@ describe('terminal conventions', () => {
     expect(text.stderr).toContain(`${sshConfig}:2: ProxyCommand nc %h %p applies to node pi-1`);
     const json = await runCli(['plan', '--offline', '--verbose', '--json', '-i', inventory], { env });
     expect(json.code, json.stderr).toBe(0);
-    expect(JSON.parse(json.stdout)).toMatchObject({ command: 'plan', offline: true, ok: true });
+    const report = JSON.parse(json.stdout) as { inventoryWarnings?: string[] };
+    expect(report).toMatchObject({ command: 'plan', offline: true, ok: true });
+    // The warnings shown on stderr are in the report too.
+    expect(report.inventoryWarnings).toEqual([
+      expect.stringMatching(/inventory\.yaml:\d+:\d+ nodes: 2 nodes have role: server/),
+      expect.stringContaining(`${sshConfig}:2: ProxyCommand nc %h %p applies to node pi-1`),
+    ]);
     // An ssh config that cannot be used: the error is the JSON document.
     writeFileSync(sshConfig, 'Host 192.168.1.101\n  Port none\n');
     const bad = await runCli(['plan', '--offline', '--json', '-i', inventory], { env });
     expect(bad.code).toBe(2);
     expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, exitCode: 2, error: { message: expect.stringContaining(`${sshConfig}:2: Port none is not a port number`) } });
+  });
+});
+
+describe('the run log', () => {
+  it('holds the inventory\'s warnings (a plan whose nodes cannot be reached still writes its log)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-log-'));
+    const inventory = join(dir, 'inventory.yaml');
+    // Nothing listens on 127.0.0.1:1: every node is refused at once.
+    writeFileSync(
+      inventory,
+      readFileSync(EXAMPLE, 'utf8')
+        .replace('host: 192.168.1.102\n    role: agent', 'host: 192.168.1.102\n    role: server')
+        .replace(/host: 192\.168\.1\.10(\d)/g, 'host: 127.0.0.$1')
+        .replace('  connectRetries: 2', '  connectRetries: 0\n  port: 1')
+        .replace(/192\.168\.1\./g, '127.0.0.'),
+    );
+    const result = await runCli(['plan', '-i', inventory, '--state-dir', join(dir, 'state')], { env: { ...bareEnv(dir), SSH_AUTH_SOCK: '' } });
+    expect(result.code).toBe(1);
+    const [log] = readdirSync(join(dir, 'state', 'logs'));
+    expect(readFileSync(join(dir, 'state', 'logs', log!), 'utf8')).toMatch(/ warning: .*inventory\.yaml:\d+:\d+ nodes: 2 nodes have role: server/);
   });
 });
 
