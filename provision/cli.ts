@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, type CommanderError } from 'commander';
 import { addFlashCommand } from './flash/cli.js';
+import { HELP, helpAfter } from './ui/help.js';
 
 /**
  * The router: option parsing only. Each command's module is imported when it runs, so `--help`
@@ -34,37 +35,41 @@ function withCommon(cmd: Command): Command {
     .option('--verbose', 'show every step as it runs')
     .option('--concurrency <n>', 'nodes worked on at the same time', positiveInt, 10)
     .option('--strict', 'turn warnings about node facts (e.g. not aarch64) into errors')
-    .option('--state-dir <dir>', 'per-cluster state directory for logs, token and secrets (default: $REVUE_PI_STATE_DIR/<cluster> or ~/.local/state/revue-pi/<cluster>)');
+    .option('--state-dir <dir>', 'per-cluster state directory for logs, token and secrets (default: $REVUE_PI_STATE_DIR/<cluster>, else $XDG_STATE_HOME/revue-pi/<cluster>, else ~/.local/state/revue-pi/<cluster>)');
 }
 
 export function buildCli(setExitCode: (code: number) => void): Command {
   const program = new Command('revue-pi')
-    .description('Turn Raspberry Pi 5 boards into a K3s cluster running Revue with monitoring, over SSH.')
+    // The same width on every terminal (and in the snapshot test): help is read, not squeezed.
+    .configureHelp({ helpWidth: 100 })
+    .description(HELP.root.summary)
     .version(process.env.REVUE_PI_VERSION ?? '0.0.0', '-V, --version')
     .showHelpAfterError()
     .addHelpText(
       'after',
-      `
+      `${helpAfter(HELP.root)}
+
 Exit codes:
   0  all nodes are as the inventory says
   1  at least one node failed (the others were completed; run again to finish it)
-  2  bad input (inventory or options); nothing was contacted`,
-    );
+  2  bad input (inventory or options); nothing was contacted
 
-  withCommon(program.command('up'))
-    .description('probe every node and change what differs: boot config, hostname, reboots (only when needed)')
+Each command's --help has its own examples and files, e.g. revue-pi up --help.`,
+    );
+  const teach = (cmd: Command, help: (typeof HELP)[keyof typeof HELP]) => cmd.description(help.summary).addHelpText('after', helpAfter(help));
+
+  teach(withCommon(program.command('up')), HELP.up)
     .option('-y, --yes', 'apply without asking (needed when stdin is not a terminal); never deletes data by itself')
     .option('--prune-data', 'also delete what holds data (volume claims, namespaces, charts with volumes) that the inventory no longer deploys')
     .option('--kubeconfig <file>', 'merge the cluster\'s kubeconfig here (default: first path of $KUBECONFIG, else ~/.kube/config)')
-    .option('--force', 'deploy the workloads even when their minimum requests do not fit the cluster')
+    .option('--force', 'go ahead even when the workloads\' minimum requests do not fit the cluster, or a MetalLB address lies outside every node\'s subnet')
     .option('--reapply', 're-apply every workload even when the cluster matches the last apply (restores objects edited by hand)')
     .action(async (opts: CommonOptions & { force?: boolean; reapply?: boolean; kubeconfig?: string; pruneData?: boolean }) => {
       const { runUpCommand } = await import('./commands/up.js');
       setExitCode(await runUpCommand('up', opts));
     });
 
-  withCommon(program.command('plan'))
-    .description('read-only: probe every node and print what `up` would change; changes nothing')
+  teach(withCommon(program.command('plan')), HELP.plan)
     .option('--offline', 'make no connection: assume every node is fresh from Raspberry Pi Imager')
     .option('--kubeconfig <file>', 'the kubeconfig `up` would merge into (default: first path of $KUBECONFIG, else ~/.kube/config)')
     .action(async (opts: CommonOptions & { offline?: boolean; kubeconfig?: string }) => {
@@ -72,9 +77,7 @@ Exit codes:
       setExitCode(await runUpCommand('plan', opts));
     });
 
-  program
-    .command('status')
-    .description('read-only: every node (reachable, K3s, Ready, facts), MetalLB pools and addresses, workloads, HPAs and URLs')
+  teach(program.command('status'), HELP.status)
     .option('-i, --inventory <file>', 'inventory file', './inventory.yaml')
     .option('--json', 'print the status as one JSON object (shape in the README) instead of tables')
     .option('--state-dir <dir>', 'per-cluster state directory (where the run log goes)')
@@ -84,9 +87,7 @@ Exit codes:
       setExitCode(await runStatusCommand(opts));
     });
 
-  program
-    .command('init')
-    .description('ask for the cluster, its Pis (probed over SSH as you add them) and the workloads; write a commented inventory')
+  teach(program.command('init'), HELP.init)
     .option('-o, --output <file>', 'inventory file to write', 'inventory.yaml')
     .option('--defaults', 'write the commented example inventory to edit by hand, without asking anything')
     .option('--force', 'replace an existing file without asking')
@@ -95,9 +96,7 @@ Exit codes:
       setExitCode(await runInitCommand(opts));
     });
 
-  program
-    .command('kubeconfig')
-    .description('fetch the cluster\'s kubeconfig from the first server; print it, or merge it with --write')
+  teach(program.command('kubeconfig'), HELP.kubeconfig)
     .option('-i, --inventory <file>', 'inventory file', './inventory.yaml')
     .option('--write', 'merge it into the kubeconfig file instead of printing it')
     .option('--kubeconfig <file>', 'the kubeconfig file to merge into (implies --write; default: first path of $KUBECONFIG, else ~/.kube/config)')
@@ -107,9 +106,7 @@ Exit codes:
       setExitCode(await runKubeconfigCommand(opts));
     });
 
-  program
-    .command('render')
-    .description('write exactly what `up` would apply to the cluster, as YAML files (no node is contacted)')
+  teach(program.command('render'), HELP.render)
     .option('-i, --inventory <file>', 'inventory file', './inventory.yaml')
     .requiredOption('-o, --output <dir>', 'folder to write the manifests into')
     .option('--include-secrets', 'also write the generated Secrets (secrets.yaml, mode 0600)')
@@ -119,9 +116,7 @@ Exit codes:
       setExitCode(await runRenderCommand(opts));
     });
 
-  program
-    .command('backup')
-    .description('take an etcd snapshot on a server and copy it, the server token and config.yaml to the state directory; --list shows the backups')
+  teach(program.command('backup'), HELP.backup)
     .option('-i, --inventory <file>', 'inventory file', './inventory.yaml')
     .option('--list', 'list the backups revue-pi made (no node is contacted)')
     .option('--keep <n>', 'how many of its backups revue-pi keeps, here and on the server (older ones are deleted)', countOption, 5)
@@ -133,10 +128,8 @@ Exit codes:
       setExitCode(await runBackupCommand(opts));
     });
 
-  program
-    .command('remove-node')
+  teach(program.command('remove-node'), HELP['remove-node'])
     .argument('<name>', 'the node to remove (found in the cluster; it need not be in the inventory any more)')
-    .description('drain a node, delete it from the cluster (and its etcd member), uninstall K3s on it; plan first, ask before changing')
     .option('-i, --inventory <file>', 'inventory file', './inventory.yaml')
     .option('-y, --yes', 'do not ask (needed without a terminal)')
     .option('--dry-run', 'read the cluster and print the plan; change nothing')
@@ -149,7 +142,7 @@ Exit codes:
       setExitCode(await runRemoveNodeCommand({ ...opts, name }));
     });
 
-  addFlashCommand(program, setExitCode);
+  teach(addFlashCommand(program, setExitCode), HELP.flash);
 
   return program;
 }

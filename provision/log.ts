@@ -9,13 +9,20 @@ import { stripControlChars } from './transport/remote-text.js';
  * run knows about can never reach the file, even through an error message.
  */
 export class RunLog {
-  readonly path: string;
+  /** Undefined for a log kept nowhere (RunLog.none). */
+  readonly path: string | undefined;
   private readonly secrets = new Set<string>();
 
-  constructor(stateDir: string, command: string, now = new Date()) {
+  constructor(stateDir: string | undefined, command: string, now = new Date()) {
+    if (stateDir === undefined) return;
     const dir = ensurePrivateDir(join(stateDir, 'logs'));
     this.path = join(dir, `${command}-${now.toISOString().replace(/[:.]/g, '-')}.log`);
     closeSync(openSync(this.path, 'a', 0o600));
+  }
+
+  /** A log that writes no file: for `plan --offline`, which leaves no trace on this computer. */
+  static none(command: string): RunLog {
+    return new RunLog(undefined, command);
   }
 
   addSecret(secret: string | undefined): void {
@@ -30,6 +37,7 @@ export class RunLog {
 
   /** One line; text from nodes in it loses its control characters (someone will cat the log in a terminal). */
   write(line: string): void {
+    if (this.path === undefined) return;
     appendFileSync(this.path, `${new Date().toISOString()} ${this.mask(stripControlChars(line))}\n`);
   }
 

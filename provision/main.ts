@@ -1,6 +1,15 @@
 import { CommanderError } from 'commander';
 import { buildCli, optionErrorJson, treatParseErrorsAsExceptions } from './cli.js';
 
+// A reader that goes away (`revue-pi --help | head -1`) is not an error: what is left to print is dropped, the
+// command itself goes on to its end (an `up` is not cut short halfway), and its exit code stands.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    throw error;
+  });
+}
+
 // The only place that decides the exit code; commands return theirs.
 const program = buildCli((code) => {
   process.exitCode = code;

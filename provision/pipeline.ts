@@ -6,6 +6,7 @@ import { nodeStatusFromSteps, type NodeReport, type RunReport, type StepReport, 
 import { deferred, forEachNode } from './runner.js';
 import { buildFactsScript, parseFacts, type NodeFacts } from './steps/facts.js';
 import { freshPiFacts } from './steps/fresh.js';
+import { addressesOutsideSubnets } from './steps/subnets.js';
 import { applyPreparation, checkNode, describeChange, planPreparation, verifyAfterReboot, type PrepareChange } from './steps/prepare.js';
 import { readPageSizeCache, updatePageSizeCache, type BootPageSize } from './steps/page-size-cache.js';
 import { parseProbeOutput, type ProbeSection } from './steps/probe.js';
@@ -131,9 +132,20 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
       } finally {
         if (s === first) firstConnected.resolve();
       }
-      // The others join its preparation once all are probed (those whose probe failed do not).
-      if (s === first && eager) prepared = prepareInBackground(opts, firstServerFirst(sessions, first), probeExtras, async (x) => x === first || (await probed.promise, !x.report.error));
+      // The others join its preparation once all are probed (those whose probe failed do not). Not before the
+      // address check below can pass: then the first server's own subnets already hold every MetalLB address.
+      if (s === first && eager && addressesFitFirstServer(opts, first)) prepared = prepareInBackground(opts, firstServerFirst(sessions, first), probeExtras, async (x) => x === first || (await probed.promise, !x.report.error));
     });
+    // MetalLB's addresses must be on the nodes' own network (L2 mode answers ARP there): said in a plan, and up refuses
+    // to change anything without --force.
+    const addressWarnings = addressesOutsideSubnets(inventory, sessions.flatMap((s) => s.facts?.subnets ?? []));
+    for (const message of addressWarnings) emit({ type: 'warning', message });
+    if (addressWarnings.length > 0 && opts.command === 'up' && !opts.force && !prepared) {
+      const which = addressWarnings.length === 1 ? 'an address of network.metallb or network.addresses lies' : `${addressWarnings.length} addresses of network.metallb or network.addresses lie`;
+      const reason = `not changed: ${which} outside every node's subnet (see the warnings). Fix the inventory, or run up --force to go ahead anyway.`;
+      for (const s of sessions.filter((x) => !x.report.error)) markFailed(s, reason);
+      return finish(opts, sessions, started, { addressWarnings });
+    }
     if (opts.command === 'up' && opts.confirm) {
       const clusterPlans = planCluster(inventory, sessions.filter((s) => !s.report.error), readStateToken(opts.stateDir));
       const pending = sessions
@@ -179,7 +191,7 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
     const clusterUnchanged = sessions.every((s) => s.report.steps.every((step) => step.phase !== 'cluster' || step.step !== 'k3s' || step.status === 'unchanged'));
     const probedFastCheck = fastCheck && clusterUnchanged && first?.fastCheckOutput ? { command: fastCheck.command, output: first.fastCheckOutput } : undefined;
     const workloads = await workloadsStage(opts, sessions, { nodesJson: readyNodesJson, probedFastCheck });
-    return finish(opts, sessions, started, { k3s: k3sReport, workloads, phases: phaseTimes });
+    return finish(opts, sessions, started, { k3s: k3sReport, workloads, phases: phaseTimes, ...(addressWarnings.length > 0 ? { addressWarnings } : {}) });
   } finally {
     await Promise.all(sessions.map((s) => s.transport?.close().catch(() => undefined)));
   }
@@ -260,7 +272,7 @@ function cpuMsSoFar(): number {
   return Math.round((usage.user + usage.system) / 1000);
 }
 
-function finish(opts: PipelineOptions, sessions: NodeSession[], started: number, extra: Pick<RunReport, 'k3s' | 'workloads' | 'phases'> = {}): RunReport {
+function finish(opts: PipelineOptions, sessions: NodeSession[], started: number, extra: Pick<RunReport, 'k3s' | 'workloads' | 'phases' | 'addressWarnings'> = {}): RunReport {
   for (const s of sessions) {
     s.report.status = nodeStatusFromSteps(s.report.steps, s.report.error);
     s.report.sshConnections = s.transport?.connectionCount;
@@ -391,6 +403,12 @@ function markFailed(s: NodeSession, message: string, phase?: string): void {
   }
 }
 
+/** Whether the first server's own subnets already hold every MetalLB address (then the check after the probe passes). */
+function addressesFitFirstServer(opts: PipelineOptions, first: NodeSession): boolean {
+  const subnets = first.facts?.subnets ?? [];
+  return !opts.inventory.network.metallb.enabled || (subnets.length > 0 && addressesOutsideSubnets(opts.inventory, subnets).length === 0);
+}
+
 /** What the first server's probe carries beyond every node's: the workloads fast check, when it will be used. */
 interface ProbeExtras {
   firstServer?: string;
@@ -441,7 +459,8 @@ async function probeNode(opts: PipelineOptions, s: NodeSession, extras: ProbeExt
     changes: opts.command === 'plan' ? s.prepareChanges.map(describeChange) : [],
   };
   s.report.steps.push(step);
-  emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'facts', status: 'done', detail: `${facts.model || 'unknown model'}, ${facts.os.prettyName || 'unknown OS'}, ${(facts.memoryBytes / 1024 ** 3).toFixed(1)} GiB` });
+  const assumed = opts.openTransport ? '' : 'assumed (offline): ';
+  emit({ type: 'node-step', phase: 'probe', node: node.name, step: 'facts', status: 'done', detail: `${assumed}${facts.model || 'unknown model'}, ${facts.os.prettyName || 'unknown OS'}, ${(facts.memoryBytes / 1024 ** 3).toFixed(1)} GiB` });
 }
 
 /** Everything `up` needs to know about a node, boot and K3s alike, in one round trip. */

@@ -62,6 +62,10 @@ export interface RunReport {
   /** The K3s phase: which server came first, where the token came from, where the kubeconfig went. */
   k3s?: { firstServer?: string; token?: string; kubeconfigPath?: string };
   workloads?: WorkloadsReport;
+  /** The ssh config's warnings (file:line: what is not followed), as shown on stderr. */
+  sshConfigWarnings?: string[];
+  /** MetalLB pools or fixed addresses outside every probed node's subnet: warned about in a plan, refused by up without --force. */
+  addressWarnings?: string[];
   /** Wall time of each phase, in the order they ended. */
   phases?: { phase: string; ok: boolean; durationMs: number }[];
   /** What the inventory's rules warned about (even server count, Wi-Fi without promiscuous mode…), with line:column. */

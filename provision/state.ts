@@ -1,6 +1,6 @@
 import { mkdirSync, chmodSync, existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 
 /**
  * The per-cluster state directory (0700): run logs, and later the cluster token and workload secrets
@@ -9,7 +9,8 @@ import { join } from 'node:path';
 export function stateDirFor(clusterName: string, override?: string, env: NodeJS.ProcessEnv = process.env): string {
   if (override) return override;
   if (env.REVUE_PI_STATE_DIR) return join(env.REVUE_PI_STATE_DIR, clusterName);
-  const base = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  // The XDG base directory spec: a relative XDG_STATE_HOME is invalid and ignored.
+  const base = env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(env.HOME || homedir(), '.local', 'state');
   return join(base, 'revue-pi', clusterName);
 }
 

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { argv, chalk, echo } from 'zx';
 import { labSupport, startLab, type Lab } from '../test/lab/lab.js';
 import { startInstallerServer, STANDIN_CHANNELS, type InstallerServer } from '../test/lab/k3s-standin/server.js';
+import { demoArgs, keepInstructions, type DemoPaths } from './demo-commands.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = path.join(ROOT, 'dist', 'revue-pi.js');
@@ -112,7 +113,7 @@ function revuePi(args: string[]): Promise<number> {
   if (stopping) return new Promise(() => undefined); // the signal handler ends the process
   echo(chalk.dim(`$ revue-pi ${args.join(' ')}`));
   return new Promise((resolve, reject) => {
-    child = spawn(process.execPath, [CLI, ...args], { stdio: ['inherit', 'inherit', 'inherit'], env: { ...process.env, REVUE_PI_STATE_DIR: workDir } });
+    child = spawn(process.execPath, [CLI, ...args], { stdio: ['inherit', 'inherit', 'inherit'] });
     child.once('error', reject);
     child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
@@ -157,21 +158,25 @@ async function main(): Promise<number> {
   for (const n of lab.nodes) echo(`  ${n.name.padEnd(6)} ${n.address}:${n.port}`);
   const inventory = lab.writeInventory({
     cluster: { name: 'demo' },
+    // The simulated Pis are reached as the inventory says, whatever your ~/.ssh/config says for other hosts.
+    ssh: { configFile: 'none' },
     k3s: { installScriptUrl: installer.url },
     network: { metallb: { pools: [{ name: 'lan', addresses: [`${SUBNET}200-${SUBNET}220`] }] }, addresses: { ingress: `${SUBNET}200` } },
   });
   fs.copyFileSync(inventory, path.join(workDir, 'inventory.yaml'));
   echo(`Inventory: ${inventory}`);
+  // Every command gets the demo's own state folder and kubeconfig: your ~/.local/state and ~/.kube/config stay as they are.
+  const paths: DemoPaths = { cli: path.relative(process.cwd(), CLI) || CLI, inventory, stateDir: path.join(workDir, 'state'), kubeconfig: path.join(workDir, 'kubeconfig') };
 
   say('revue-pi up: probe, boot config + reboot, K3s (stand-in), MetalLB, Traefik config, monitoring, Revue');
   const upStarted = Date.now();
-  const upCode = await revuePi(['up', '-i', inventory, '--yes', '--kubeconfig', path.join(workDir, 'kubeconfig')]);
+  const upCode = await revuePi(demoArgs('up', paths));
   if (stopping) return new Promise<number>(() => undefined); // the signal handler ends the process
   echo(chalk.dim(`(up exited ${upCode} after ${seconds(Date.now() - upStarted)})`));
 
   say('revue-pi status: nodes, MetalLB, workloads, autoscalers, URLs (read-only)');
   const statusStarted = Date.now();
-  const statusCode = await revuePi(['status', '-i', inventory]);
+  const statusCode = await revuePi(demoArgs('status', paths));
   echo(
     chalk.dim(
       `(status exited ${statusCode} after ${seconds(Date.now() - statusStarted)}. In the lab it reports Traefik and the Prometheus and Grafana workloads missing,\n` +
@@ -180,7 +185,7 @@ async function main(): Promise<number> {
   );
 
   if (argv.keep) {
-    echo(chalk.bold(`\nThe lab stays up: try more commands, e.g.\n  node dist/revue-pi.js plan -i ${inventory}\nPress Ctrl-C to stop and remove it.`));
+    echo(chalk.bold(`\n${keepInstructions(paths, 'demo').join('\n')}`));
     await new Promise(() => undefined);
   }
   return upCode === 0 ? 0 : upCode;

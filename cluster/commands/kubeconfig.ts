@@ -5,6 +5,7 @@ import { loadInventoryForCommand } from '../../provision/inventory/for-command.j
 import type { InventoryNode } from '../../provision/inventory/schema.js';
 import { lockForCommand } from '../../provision/lock.js';
 import { RunLog } from '../../provision/log.js';
+import { resolveSshOrReport } from '../../provision/ssh-config/report.js';
 import { EXIT_BAD_INPUT, EXIT_NODE_FAILED, EXIT_OK } from '../../provision/report.js';
 import { ensurePrivateDir, readTextIfExists, stateDirFor, writePrivateFile } from '../../provision/state.js';
 import type { Transport } from '../../provision/transport/transport.js';
@@ -36,7 +37,11 @@ export async function runKubeconfigCommand(opts: KubeconfigCommandOptions): Prom
 
   const loaded = loadInventoryForCommand(opts.inventory, { out, err, env });
   if (!loaded) return EXIT_BAD_INPUT;
-  const { inventory } = loaded;
+  // Node hosts may be ~/.ssh/config aliases: from here on each node's host is the address SSH reaches it at.
+  const ssh = resolveSshOrReport(loaded.inventory, { inventory: opts.inventory, out, err, env });
+  if (!ssh) return EXIT_BAD_INPUT;
+  const { inventory } = ssh;
+  for (const warning of ssh.warnings) err(`  ! ${warning}\n`);
   const first = firstServerOf(inventory);
   if (!first) {
     err(`The inventory ${opts.inventory} has no node with role: server, so there is no cluster to fetch a kubeconfig from.\n`);
@@ -48,7 +53,7 @@ export async function runKubeconfigCommand(opts: KubeconfigCommandOptions): Prom
   let ours: string;
   let transport: Transport | undefined;
   try {
-    const open = opts.openTransport ?? (await import('../../provision/connect.js')).transportOpener(inventory, { log, env });
+    const open = opts.openTransport ?? (await import('../../provision/connect.js')).transportOpener(inventory, { log, env, ssh: ssh.nodes });
     transport = await open(first);
     ours = await fetchClusterKubeconfig(inventory, first, transport);
   } catch (error) {

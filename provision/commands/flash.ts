@@ -9,6 +9,7 @@ import { parseStaticNetwork } from '../flash/network.js';
 import { FlashInputError, flashWarnings, planFlash, type FlashChange } from '../flash/plan.js';
 import { loadInventoryForCommand } from '../inventory/for-command.js';
 import { sshSettingsFor } from '../inventory/schema.js';
+import { resolveSshForCommand } from '../ssh-config/for-command.js';
 
 /**
  * `revue-pi flash`: writes the first-boot config for one node into a mounted boot partition. The thin I/O
@@ -65,7 +66,8 @@ export async function runFlashCommand(opts: FlashCommandOptions, io: FlashIo = d
     }
     if (error instanceof RevuePiError) {
       io.err(`revue-pi flash: ${error.message}\n${error.hint ? `  ${error.hint}\n` : ''}`);
-      return EXIT_FAILED;
+      // An ssh config that cannot be used is bad input, found before anything was written.
+      return error.code === 'SSH_CONFIG' ? EXIT_BAD_INPUT : EXIT_FAILED;
     }
     throw error;
   }
@@ -87,9 +89,12 @@ async function flash(opts: FlashCommandOptions, io: FlashIo): Promise<number> {
     );
   }
   const boot = await openBootFolder(opts.boot);
-  const ssh = sshSettingsFor(inventory, node);
+  // The user and port the Pi is set up for are those up will log in with, ~/.ssh/config included.
+  const resolved = resolveSshForCommand(inventory).nodes.get(node.name);
+  const ssh = resolved?.settings ?? sshSettingsFor(inventory, node);
+  for (const w of resolved?.warnings ?? []) io.err(`warning: ${w}\n`);
   const key = await readPublicKey(opts, ssh.keyPath, node.ssh?.keyPath !== undefined ? `nodes[${index}].ssh.keyPath` : 'ssh.keyPath', io);
-  const net = parseStaticNetwork({ address: opts.address, gateway: opts.gateway, dns: opts.dns }, node.host, `node ${node.name}`);
+  const net = parseStaticNetwork({ address: opts.address, gateway: opts.gateway, dns: opts.dns }, ssh.host, `node ${node.name}`);
   if (!net.ok) throw new FlashInputError(net.problems.join('\n  '));
   if (ssh.passwordEnv !== undefined) {
     io.err(`warning: ${opts.inventory} gives node ${node.name} an SSH password (passwordEnv), but flash turns password login off: up will log in with the key ${key.fingerprint}.\n`);

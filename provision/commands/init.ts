@@ -2,11 +2,13 @@ import { existsSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync
 import os from 'node:os';
 import path from 'node:path';
 import ora from 'ora';
+import { colorEnabled, spinnersWithColor } from '../ui/terminal.js';
 import ssh2 from 'ssh2';
 import type { ConnectConfig } from 'ssh2';
 import { InventoryError, RevuePiError } from '../errors.js';
 import type { InitAnswers, InitNode, NodeRole, SshLogin, WorkloadChoice } from '../init/answers.js';
 import { renderInventoryYaml } from '../init/render.js';
+import { describeProgress, emptyProgress, forgetProgress, hasAnswers, progressFile, readProgress, saveProgress, stoppedText, type InitProgress } from '../init/progress.js';
 import { describeFacts, factWarnings, newHostKeyNotice, nextSteps, parseSudoCheck } from '../init/text.js';
 import {
   clusterNameProblem,
@@ -23,7 +25,7 @@ import {
   userProblem,
 } from '../init/validate.js';
 import { parseInventory } from '../inventory/parse.js';
-import { DEFAULT_K3S_VERSION, sshDefaultsSchema, type NodeSshSettings } from '../inventory/schema.js';
+import { DEFAULT_K3S_VERSION, SSH_DEFAULTS, sshDefaultsSchema, type NodeSshSettings } from '../inventory/schema.js';
 import { buildFactsScript, parseFacts, type NodeFacts } from '../steps/facts.js';
 import { parseProbeOutput } from '../steps/probe.js';
 import { fingerprintSha256, KnownHosts, keyTypeOf, preferredHostKeyAlgorithms } from '../transport/known-hosts.js';
@@ -250,6 +252,9 @@ class Wizard {
   private readonly knownHosts: KnownHosts;
   /** Set once a node's sudo asks for a password (ssh.sudoPasswordEnv). */
   private sudoPasswordEnv: string | undefined;
+  /** The answers so far: kept on Ctrl-C for the next run, which may continue from them. */
+  private readonly progress: InitProgress;
+  private readonly progressFile: string;
 
   constructor(
     private readonly opts: InitCommandOptions,
@@ -257,11 +262,37 @@ class Wizard {
     private readonly prompts: Prompts,
   ) {
     this.home = io.env.HOME || os.homedir();
-    this.knownHosts = new KnownHosts({ home: this.home });
+    this.knownHosts = new KnownHosts({ home: this.home, env: io.env });
+    this.progress = emptyProgress(opts.output);
+    this.progressFile = progressFile(opts.output, io.env);
   }
 
   async run(): Promise<number> {
-    const { io, prompts, opts } = this;
+    try {
+      return await this.ask();
+    } catch (error) {
+      if (!isPromptExit(error)) throw error;
+      this.io.err(this.stop());
+      return EXIT_INTERRUPTED;
+    }
+  }
+
+  /** Keeps the answers for the next run (when there are any) and says truthfully what was and was not written. */
+  private stop(): string {
+    let kept: string | undefined;
+    if (hasAnswers(this.progress)) {
+      try {
+        saveProgress(this.progressFile, this.progress);
+        kept = this.progressFile;
+      } catch {
+        kept = undefined; // nothing kept: the message says nothing about it
+      }
+    }
+    return stoppedText(this.progress, { knownHosts: this.knownHosts.file, ...(kept ? { progress: kept } : {}) }, this.opts.output);
+  }
+
+  private async ask(): Promise<number> {
+    const { io, prompts, opts, progress } = this;
     const target = path.resolve(opts.output);
     let replace = Boolean(opts.force);
     if (existsSync(target) && !replace) {
@@ -271,24 +302,34 @@ class Wizard {
         return EXIT_FAILED;
       }
     }
-    io.out(`This writes ${opts.output} for revue-pi, probing each Pi over SSH as you add it. Ctrl-C stops without writing anything.\n\n`);
+    const earlier = readProgress(this.progressFile, opts.output);
+    if (earlier && hasAnswers(earlier)) {
+      io.out(`An earlier revue-pi init for ${opts.output} was stopped. Its answers:\n${describeProgress(earlier).map((l) => `  ${l}\n`).join('')}`);
+      if (await prompts.confirm({ message: 'Continue with those answers?', default: true })) Object.assign(progress, earlier);
+      else forgetProgress(this.progressFile);
+    }
+    io.out(`This writes ${opts.output} for revue-pi, probing each Pi over SSH as you add it. Ctrl-C stops without writing it; your answers are kept to continue later.\n\n`);
 
-    const clusterName = await prompts.text({ message: 'Cluster name', default: 'revue', validate: clusterNameProblem });
-    const user = await prompts.text({ message: 'SSH user on the Pis (it must be able to run sudo)', default: 'pi', validate: userProblem });
-    const login = await this.askLogin();
+    progress.clusterName ??= await prompts.text({ message: 'Cluster name', default: 'revue', validate: clusterNameProblem });
+    progress.user ??= await prompts.text({ message: 'SSH user on the Pis (it must be able to run sudo)', default: 'pi', validate: userProblem });
+    progress.login ??= await this.askLogin();
+    const { user, login } = progress;
+    if (progress.sudoPasswordEnv) this.sudoPasswordEnv = progress.sudoPasswordEnv;
     const nodes = await this.askNodes(user, login);
-    const domain = await prompts.text({ message: 'DNS domain for the web UIs (<name>.<domain>)', default: 'revue.local', validate: domainProblem });
-    const workloads = await this.askWorkloads();
+    progress.domain ??= await prompts.text({ message: 'DNS domain for the web UIs (<name>.<domain>)', default: 'revue.local', validate: domainProblem });
+    progress.workloads ??= await this.askWorkloads();
+    const { domain, workloads } = progress;
     const suggestion = suggestPool(nodes.map((n) => n.host));
-    const pool = await prompts.text({
+    progress.pool ??= await prompts.text({
       message: 'MetalLB address range: free LAN addresses outside your DHCP range, for the ingress and other services',
       ...(suggestion ? { default: suggestion } : {}),
       validate: (v) => poolProblem(v, nodes, workloads),
     });
-    const k3sVersion = await prompts.text({ message: 'K3s version', default: DEFAULT_K3S_VERSION, validate: k3sVersionProblem });
+    const pool = progress.pool;
+    progress.k3s ??= await this.askK3s();
 
     const ssh = { user, login, ...(this.sudoPasswordEnv ? { sudoPasswordEnv: this.sudoPasswordEnv } : {}) };
-    const answers: InitAnswers = { clusterName, domain, ssh, nodes, workloads, pool, k3sVersion };
+    const answers: InitAnswers = { clusterName: progress.clusterName, domain, ssh, nodes, workloads, pool, ...progress.k3s };
     const text = renderInventoryYaml(answers, opts.output);
     // The same checks as `up`: a file the wizard writes must never be refused by it.
     const { warnings } = parseInventory(text, target, { homeDir: this.home, fileExists: (f) => existsSync(f) });
@@ -300,6 +341,7 @@ class Wizard {
       }
     }
     writeAtomically(target, text);
+    forgetProgress(this.progressFile);
     for (const w of warnings) io.out(`! ${w.path}: ${w.message}\n`);
     const secretEnvs = [login.kind === 'key' ? login.passphraseEnv : login.kind === 'password' ? login.passwordEnv : undefined, this.sudoPasswordEnv].filter((e): e is string => e !== undefined);
     io.out(`\n${nextSteps(opts.output, fixedAddresses(pool, workloads).ingress, domain, secretEnvs)}`);
@@ -360,8 +402,14 @@ class Wizard {
 
   private async askNodes(user: string, login: SshLogin): Promise<InitNode[]> {
     const { prompts, io } = this;
-    const nodes: InitNode[] = [];
+    // The same list as the progress: each node accepted is kept at once.
+    const nodes: InitNode[] = this.progress.nodes;
+    let resumed = nodes.length > 0;
     for (;;) {
+      if (resumed) {
+        resumed = false;
+        if (!(await prompts.confirm({ message: 'Add another node?', default: nodes.length < 3 }))) break;
+      }
       const index = nodes.length + 1;
       const names = nodes.map((n) => n.name);
       const suggested = [`pi-${index}`, ...Array.from({ length: 50 }, (_, i) => `pi-${index + i + 1}`)].find((n) => !names.includes(n));
@@ -415,6 +463,7 @@ class Wizard {
           // Logged in with a password, sudo most likely wants the same one.
           const suggested = login.kind === 'password' ? login.passwordEnv : 'PI_SUDO_PASSWORD';
           this.sudoPasswordEnv = await prompts.text({ message: 'NAME of the environment variable that will hold the sudo password', default: suggested, validate: envNameProblem });
+          this.progress.sudoPasswordEnv = this.sudoPasswordEnv;
         }
         return { ...node, found: describeFacts(probe.facts) };
       }
@@ -441,12 +490,13 @@ class Wizard {
     const { io, prompts, knownHosts } = this;
     const port = node.port ?? SSH_PORT;
     const where = `${node.name} (${formatNodeAddress(node)})`;
-    const spinner = ora({ text: `Connecting to ${where}…`, stream: io.spinnerStream ?? process.stderr, discardStdin: false }).start();
+    const stream = io.spinnerStream ?? process.stderr;
+    const spinner = spinnersWithColor(ora, colorEnabled(stream as { isTTY?: boolean }, io.env))({ text: `Connecting to ${where}…`, stream, discardStdin: false }).start();
     // Ctrl-C outside a prompt is a real SIGINT: say so, then let it end the process as it would have.
     const interrupted = () => {
       process.off('SIGINT', interrupted);
       spinner.stop();
-      io.err('\nStopped: nothing was written.\n');
+      io.err(this.stop());
       process.kill(process.pid, 'SIGINT');
     };
     process.on('SIGINT', interrupted);
@@ -471,6 +521,7 @@ class Wizard {
           return { ok: false };
         }
         await knownHosts.trust(node.host, port, key);
+        this.progress.trusted.push(`${node.name} (${formatNodeAddress(node)})`);
         spinner.start(`Logging in to ${where}…`);
       }
       // A changed or revoked key goes on to connectNode, which refuses it with the full explanation.
@@ -502,8 +553,25 @@ class Wizard {
       ...(login.kind === 'password' ? { passwordEnv: login.passwordEnv } : {}),
       connectRetries: 0,
     });
-    const { jump: _jump, ...rest } = defaults;
-    return { ...rest, host: node.host, ...(node.port !== undefined ? { port: node.port } : {}) };
+    const { jump: _jump, configFile: _configFile, ...rest } = defaults;
+    return { ...rest, user: node.user ?? user, useAgent: login.kind === 'agent', host: node.host, port: node.port ?? SSH_DEFAULTS.port };
+  }
+
+  /** A pinned release (the tested one by default, or another) or a channel that up follows when it installs. */
+  private async askK3s(): Promise<Pick<InitAnswers, 'k3sVersion' | 'k3sChannel'>> {
+    const picked = await this.prompts.select<'pinned' | 'stable' | 'latest' | 'other'>({
+      message: 'K3s release',
+      choices: [
+        { name: `${DEFAULT_K3S_VERSION} — the release revue-pi is tested with; every run installs the same`, value: 'pinned', short: DEFAULT_K3S_VERSION },
+        { name: 'the stable channel — the newest stable release when up installs K3s', value: 'stable', short: 'stable channel' },
+        { name: 'the latest channel — the newest release, a new minor line included', value: 'latest', short: 'latest channel' },
+        { name: 'another version…', value: 'other', short: 'another version' },
+      ],
+      default: 'pinned',
+    });
+    if (picked === 'stable' || picked === 'latest') return { k3sVersion: DEFAULT_K3S_VERSION, k3sChannel: picked };
+    if (picked === 'pinned') return { k3sVersion: DEFAULT_K3S_VERSION };
+    return { k3sVersion: await this.prompts.text({ message: 'K3s version', default: DEFAULT_K3S_VERSION, validate: k3sVersionProblem }) };
   }
 
   private async askWorkloads(): Promise<WorkloadChoice> {

@@ -1,5 +1,6 @@
 import { RevuePiError, formatIssue, trimOutput } from '../errors.js';
 import { transportOpener } from '../connect.js';
+import { resolveSshOrReport } from '../ssh-config/report.js';
 import { loadInventoryForCommand } from '../inventory/for-command.js';
 import type { Inventory, InventoryNode } from '../inventory/schema.js';
 import { RunLog } from '../log.js';
@@ -46,9 +47,12 @@ export async function runStatusCommand(opts: StatusOptions): Promise<number> {
   const out = opts.out ?? process.stdout;
   const loaded = loadInventoryForCommand(opts.inventory, { json: opts.json, out: (text) => void out.write(text), env: opts.env ?? process.env });
   if (!loaded) return EXIT_BAD_INPUT;
-  const inventory: Inventory = loaded.inventory;
-  const warnings = loaded.warnings.map((w) => formatIssue(opts.inventory, w).trim());
-  if (!opts.json) for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+  const inventoryWarnings = loaded.warnings.map((w) => formatIssue(opts.inventory, w).trim());
+  if (!opts.json) for (const w of inventoryWarnings) process.stderr.write(`warning: ${w}\n`);
+  // Node hosts may be ~/.ssh/config aliases: from here on each node's host is the address SSH reaches it at.
+  const ssh = resolveSshOrReport(loaded.inventory, { inventory: opts.inventory, json: opts.json, out: (text) => void out.write(text), ...(opts.env ? { env: opts.env } : {}) });
+  if (!ssh) return EXIT_BAD_INPUT;
+  const inventory: Inventory = ssh.inventory;
   let rendered: K8sObject[];
   try {
     rendered = renderWorkloads(inventory, { secrets: 'references' });
@@ -65,8 +69,12 @@ export async function runStatusCommand(opts: StatusOptions): Promise<number> {
   const stateDir = ensurePrivateDir(stateDirFor(inventory.cluster.name, opts.stateDir));
   const log = new RunLog(stateDir, 'status');
   log.write(`revue-pi status -i ${opts.inventory} (${inventory.nodes.length} nodes)`);
-  for (const w of warnings) log.write(`inventory warning: ${w}`);
-  const open = opts.openTransport ?? transportOpener(inventory, { log });
+  for (const w of inventoryWarnings) log.write(`inventory warning: ${w}`);
+  for (const warning of ssh.warnings) {
+    log.write(`warning: ${warning}`);
+    if (!opts.json) process.stderr.write(`  ! ${warning}\n`);
+  }
+  const open = opts.openTransport ?? transportOpener(inventory, { log, ssh: ssh.nodes });
   // What `up` recorded about each node's k3s binary: an unchanged binary is not run just to print its version.
   const versions = readK3sVersionCache(stateDir);
   // And the page size each node's boot had: not asked of getconf again in the same boot.

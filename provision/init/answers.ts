@@ -41,7 +41,10 @@ export interface InitAnswers {
   workloads: WorkloadChoice;
   /** The MetalLB pool: one range (`192.168.1.200-192.168.1.220`) or CIDR (`192.168.1.240/28`). */
   pool: string;
+  /** The pinned K3s release; written unless a channel was chosen. */
   k3sVersion: string;
+  /** A release channel to follow instead of a pinned version (stable, latest). */
+  k3sChannel?: string;
 }
 
 /** Fixed LoadBalancer addresses the wizard takes from the start of the pool. */

@@ -141,7 +141,8 @@ function withoutFields(value: unknown, paths: PathSegment[][]): unknown {
 /** `~/x` → home/x, `keys/id` → <inventory folder>/keys/id, for every field naming a local file. */
 export function resolveLocalPaths(inventory: Inventory, baseDir: string, homeDir: string): Inventory {
   const local = (p: string | undefined): string | undefined => (p === undefined ? undefined : resolveLocalPath(p, baseDir, homeDir));
-  const ssh = { ...inventory.ssh, keyPath: local(inventory.ssh.keyPath), knownHostsFile: local(inventory.ssh.knownHostsFile) };
+  const configFile = inventory.ssh.configFile === 'none' ? 'none' : local(inventory.ssh.configFile);
+  const ssh = { ...inventory.ssh, keyPath: local(inventory.ssh.keyPath), knownHostsFile: local(inventory.ssh.knownHostsFile), configFile };
   if (inventory.ssh.jump) ssh.jump = dropUndefined({ ...inventory.ssh.jump, keyPath: local(inventory.ssh.jump.keyPath) });
   const airgap = inventory.k3s.airgap;
   return {

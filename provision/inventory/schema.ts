@@ -67,17 +67,19 @@ export const sshSettingsSchema = z
 export const jumpHostSchema = z
   .object({
     host: syntax(hostProblem),
-    port: z.number().int().min(1).max(65535).default(22),
+    /** Default: the ssh config's Port for this host, else 22 (SSH_DEFAULTS). */
+    port: z.number().int().min(1).max(65535).optional(),
     user: syntax(userNameProblem).optional(),
     keyPath: syntax(localPathProblem).optional(),
   })
   .strict();
 
+/**
+ * user, port and useAgent have no schema default: what the inventory leaves out may come from ~/.ssh/config
+ * (provision/ssh-config), and only then from SSH_DEFAULTS. The inventory's own values win over the file.
+ */
 export const sshDefaultsSchema = sshSettingsSchema
   .extend({
-    user: syntax(userNameProblem).default('pi'),
-    port: z.number().int().min(1).max(65535).default(22),
-    useAgent: z.boolean().default(true),
     jump: jumpHostSchema.optional(),
     connectTimeoutSeconds: z.number().int().min(1).max(300).default(10),
     connectRetries: z.number().int().min(0).max(10).default(2),
@@ -85,6 +87,8 @@ export const sshDefaultsSchema = sshSettingsSchema
     knownHostsFile: syntax(localPathProblem).optional(),
     /** A host key in no known_hosts file: trusted and recorded (accept-new), or refused (strict). */
     hostKeys: z.enum(['strict', 'accept-new']).default('accept-new'),
+    /** The OpenSSH client config read for host aliases, users, ports, keys and jump hosts; `none` reads none. Default: $REVUE_PI_SSH_CONFIG, else ~/.ssh/config. */
+    configFile: syntax(localPathProblem).optional(),
   })
   .strict();
 
@@ -207,17 +211,53 @@ export type SshSettings = z.infer<typeof sshSettingsSchema>;
 export type SshDefaults = z.infer<typeof sshDefaultsSchema>;
 export type AddressPool = z.infer<typeof poolSchema>;
 
-/** The SSH settings that apply to one node: its overrides on top of the inventory's defaults. */
-export type NodeSshSettings = Omit<SshDefaults, 'jump' | 'knownHostsFile' | 'hostKeys'> & {
-  jump?: SshDefaults['jump'];
-  knownHostsFile?: string;
+/** What revue-pi uses when neither the inventory nor the ssh config says. */
+export const SSH_DEFAULTS = { user: 'pi', port: 22, useAgent: true } as const;
+
+/** The jump host one node is reached through, every field settled. */
+export interface JumpSettings {
+  host: string;
+  port: number;
+  user?: string;
+  keyPath?: string;
+  /** From the ssh config's IdentityFile lines for the jump host (used when keyPath is not set). */
+  identityFiles?: string[];
+  identitiesOnly?: boolean;
+  /** From the ssh config's UserKnownHostsFile for the jump host: read instead of ~/.ssh/known_hosts. */
+  userKnownHostsFiles?: string[];
+}
+
+/** The SSH settings that apply to one node: its overrides on top of the inventory's defaults, every default filled. */
+export type NodeSshSettings = Omit<SshDefaults, 'jump' | 'knownHostsFile' | 'configFile' | 'user' | 'port' | 'useAgent' | 'hostKeys'> & {
+  host: string;
   /** Absent: accept-new. */
   hostKeys?: SshDefaults['hostKeys'];
-  host: string;
+  user: string;
+  port: number;
+  useAgent: boolean;
+  jump?: JumpSettings;
+  knownHostsFile?: string;
+  /** From the ssh config's IdentityFile lines (used when keyPath is not set, instead of the default ~/.ssh/id_* files). */
+  identityFiles?: string[];
+  /** The ssh config's IdentitiesOnly: the agent offers only the keys of the identity files. */
+  identitiesOnly?: boolean;
+  /** From the ssh config's UserKnownHostsFile: read instead of ~/.ssh/known_hosts. */
+  userKnownHostsFiles?: string[];
 };
 
+/** The inventory's settings for one node with SSH_DEFAULTS for what it leaves out, ignoring any ssh config. */
 export function sshSettingsFor(inventory: Inventory, node: InventoryNode): NodeSshSettings {
-  return { ...inventory.ssh, ...stripUndefined(node.ssh ?? {}), host: node.host };
+  const { jump, knownHostsFile: _knownHostsFile, configFile: _configFile, ...defaults } = inventory.ssh;
+  const merged = { ...defaults, ...stripUndefined(node.ssh ?? {}) };
+  return {
+    ...merged,
+    user: merged.user ?? SSH_DEFAULTS.user,
+    port: merged.port ?? SSH_DEFAULTS.port,
+    useAgent: merged.useAgent ?? SSH_DEFAULTS.useAgent,
+    host: node.host,
+    ...(jump ? { jump: { ...jump, port: jump.port ?? SSH_DEFAULTS.port } } : {}),
+    ...(inventory.ssh.knownHostsFile ? { knownHostsFile: inventory.ssh.knownHostsFile } : {}),
+  };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -2,6 +2,8 @@ import { sh, type ShellScript } from '../transport/shell.js';
 import type { BootPageSize } from './page-size-cache.js';
 import { buildProbeScript, decodeFileSection, fileSection, type ProbeSection } from './probe.js';
 import { stripControlChars } from '../transport/remote-text.js';
+import type { AddressBlock } from '../inventory/addresses.js';
+import { parseFibTrie } from './subnets.js';
 
 /** What a node is, as read in the single probe round trip. */
 export interface NodeFacts {
@@ -23,6 +25,8 @@ export interface NodeFacts {
   hostname: string;
   hosts: string;
   promiscUnit?: string;
+  /** The IPv4 subnets the node is directly on (subnets.ts); undefined when not read (plan --offline). */
+  subnets?: AddressBlock[];
 }
 
 export const FACT_SECTIONS: ProbeSection[] = [
@@ -49,6 +53,8 @@ export const FACT_SECTIONS: ProbeSection[] = [
   fileSection('hostname', '/etc/hostname'),
   fileSection('hosts', '/etc/hosts'),
   fileSection('promisc_unit', '/etc/systemd/system/revue-pi-wifi-promisc.service'),
+  // The routing trie, read by the shell: the subnets MetalLB's addresses must lie in (subnets.ts).
+  fileSection('fib_trie', '/proc/net/fib_trie'),
 ];
 
 /**
@@ -115,6 +121,7 @@ export function parseFacts(sections: Map<string, string>): NodeFacts {
     hostname: file('hostname').trim(),
     hosts: file('hosts'),
     promiscUnit: decodeFileSection(sections, 'promisc_unit'),
+    ...(sections.has('fib_trie') ? { subnets: parseFibTrie(file('fib_trie')) } : {}),
   };
 }
 

@@ -206,12 +206,21 @@ async function readIfExists(file: string): Promise<string> {
 }
 
 export interface KnownHostsOptions {
-  /** The tool's own file (TOFU target). Default `~/.config/revue-pi/known_hosts`. */
+  /** The tool's own file (TOFU target). Default `$XDG_CONFIG_HOME/revue-pi/known_hosts`, else `~/.config/revue-pi/known_hosts`. */
   file?: string;
   /** Read-only files also honoured. Default `~/.ssh/known_hosts`. */
   userFiles?: string[];
   /** Home directory for `~` (default: os.homedir()). */
   home?: string;
+  /** Where XDG_CONFIG_HOME is read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** revue-pi's own known_hosts when the inventory names none: under XDG_CONFIG_HOME, as the XDG base directory spec says. */
+export function defaultKnownHostsFile(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string {
+  // The XDG base directory spec: a relative XDG_CONFIG_HOME is invalid and ignored.
+  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.startsWith('/') ? env.XDG_CONFIG_HOME : resolve(home, '.config');
+  return resolve(base, 'revue-pi', 'known_hosts');
 }
 
 /** The host keys this tool trusts: its own file (written on first use) plus the user's (read only). */
@@ -221,7 +230,7 @@ export class KnownHosts {
 
   constructor(opts: KnownHostsOptions = {}) {
     const home = opts.home ?? homedir();
-    this.file = expandHome(opts.file ?? '~/.config/revue-pi/known_hosts', home);
+    this.file = opts.file ? expandHome(opts.file, home) : defaultKnownHostsFile(opts.env, home);
     this.userFiles = (opts.userFiles ?? ['~/.ssh/known_hosts']).map((f) => expandHome(f, home));
   }
 

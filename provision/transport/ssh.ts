@@ -46,6 +46,8 @@ export interface ConnectNodeOptions {
   /** The node's inventory name, used in every message. */
   nodeName: string;
   knownHosts: KnownHosts;
+  /** Where the jump host's key is checked, when not in knownHosts (the ssh config gives it its own UserKnownHostsFile). */
+  jumpKnownHosts?: KnownHosts;
   /** Per attempt, covering TCP connect, handshake and login. Default: settings.connectTimeoutSeconds. */
   connectTimeoutMs?: number;
   /** Extra attempts after the first when the node cannot be reached (never after an auth or host key failure). Default: settings.connectRetries. */
@@ -126,6 +128,8 @@ interface Endpoint {
   host: string;
   port: number;
   credentials: Credentials;
+  /** Where this endpoint's host key is checked, when not the transport's (a jump host with its own UserKnownHostsFile). */
+  knownHosts?: KnownHosts;
 }
 
 /** Looks up the secret named by `field`; a named but unset variable is an error naming both. */
@@ -203,14 +207,55 @@ async function loadKey(
   return { path: shown, key: parsed };
 }
 
+/** Who logs in and with what: the inventory's fields, or the config's IdentityFile / IdentitiesOnly lines. */
+interface LoginSettings {
+  user: string;
+  keyPath?: string;
+  keyPassphraseEnv?: string;
+  useAgent?: boolean;
+  passwordEnv?: string;
+  /** The ssh config's IdentityFile paths, tried instead of the default ~/.ssh/id_* files when keyPath is not set. */
+  identityFiles?: string[];
+  /** The ssh config's IdentitiesOnly: the agent offers only the keys of those identity files. */
+  identitiesOnly?: boolean;
+}
+
+/**
+ * An ssh-agent that offers only some of its keys (IdentitiesOnly): as OpenSSH, the agent still signs for a
+ * configured identity it holds (an encrypted key unlocked there), and keeps the others to itself.
+ */
+class IdentitiesOnlyAgent extends ssh2.OpenSSHAgent {
+  constructor(
+    socket: string,
+    private readonly allowed: ReadonlySet<string>,
+  ) {
+    super(socket);
+  }
+  override getIdentities(cb: Parameters<ssh2.OpenSSHAgent['getIdentities']>[0]): void {
+    super.getIdentities((err, keys) => cb(err, keys?.filter((k) => 'getPublicSSH' in k && this.allowed.has((k as ParsedKey).getPublicSSH().toString('base64')))));
+  }
+}
+
+/** The public half of an identity file, from the private key when it parsed, else from the .pub file beside it. */
+async function publicKeyOf(path: string, loaded: ParsedKey | undefined): Promise<string | undefined> {
+  if (loaded) return loaded.getPublicSSH().toString('base64');
+  try {
+    const parsed = ssh2.utils.parseKey(await readLocalFile(`${path}.pub`));
+    return parsed instanceof Error ? undefined : (Array.isArray(parsed) ? parsed[0] : parsed)?.getPublicSSH().toString('base64');
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Login methods, close to OpenSSH's order: the configured key file first (as OpenSSH puts configured
  * identities first, and so an agent full of other keys cannot use up the server's MaxAuthTries before it),
- * then the ssh-agent's keys, then the default ~/.ssh identities when no key file is configured, then
- * keyboard-interactive and password (both answered with the configured password).
+ * then the ssh-agent's keys (only those of the identity files with IdentitiesOnly), then the ssh config's
+ * identity files, or the default ~/.ssh identities when no key is configured, then keyboard-interactive and
+ * password (both answered with the configured password).
  */
 async function buildCredentials(
-  s: { user: string; keyPath?: string; keyPassphraseEnv?: string; useAgent?: boolean; passwordEnv?: string },
+  s: LoginSettings,
   keyField: string,
   node: string,
   env: NodeJS.ProcessEnv,
@@ -221,27 +266,41 @@ async function buildCredentials(
   const methods: AnyAuthMethod[] = [];
   const described: string[] = [];
   const passphrase = secretFromEnv(env, s.keyPassphraseEnv, 'ssh.keyPassphraseEnv', node);
+  const identities: { path: string; key: ParsedKey | undefined }[] = [];
   if (s.keyPath) {
     const key = await loadKey(expandHome(s.keyPath, home), s.keyPath, keyField, passphrase, s.keyPassphraseEnv, node, true);
     if (key) {
       methods.push({ type: 'publickey', username, key: key.key });
       described.push(`key ${key.path}`);
+      identities.push({ path: expandHome(s.keyPath, home), key: key.key });
+    }
+  }
+  // Files named by the ssh config (or the defaults) are tried after the agent, as OpenSSH does; a missing one is skipped.
+  const files = s.keyPath ? [] : s.identityFiles ?? DEFAULT_IDENTITY_FILES;
+  const fileMethods: AnyAuthMethod[] = [];
+  const fileDescribed: string[] = [];
+  for (const file of files) {
+    const path = expandHome(file, home);
+    const key = await loadKey(path, file, s.identityFiles ? 'IdentityFile in the ssh config' : keyField, passphrase, s.keyPassphraseEnv, node, false);
+    identities.push({ path, key: key?.key });
+    if (key) {
+      fileMethods.push({ type: 'publickey', username, key: key.key });
+      fileDescribed.push(`key ${file}`);
     }
   }
   const agent = env.SSH_AUTH_SOCK;
   if (s.useAgent && agent) {
-    methods.push({ type: 'agent', username, agent });
-    described.push('ssh-agent');
-  }
-  if (!s.keyPath) {
-    for (const file of DEFAULT_IDENTITY_FILES) {
-      const key = await loadKey(expandHome(file, home), file, keyField, passphrase, s.keyPassphraseEnv, node, false);
-      if (key) {
-        methods.push({ type: 'publickey', username, key: key.key });
-        described.push(`key ${file}`);
-      }
+    if (s.identitiesOnly) {
+      const allowed = new Set((await Promise.all(identities.map((i) => publicKeyOf(i.path, i.key)))).filter((k): k is string => k !== undefined));
+      methods.push({ type: 'agent', username, agent: new IdentitiesOnlyAgent(agent, allowed) });
+      described.push('ssh-agent (only the identity files\' keys: IdentitiesOnly)');
+    } else {
+      methods.push({ type: 'agent', username, agent });
+      described.push('ssh-agent');
     }
   }
+  methods.push(...fileMethods);
+  described.push(...fileDescribed);
   const password = allowPassword ? secretFromEnv(env, s.passwordEnv, 'ssh.passwordEnv', node) : undefined;
   if (password !== undefined) {
     methods.push({ type: 'keyboard-interactive', username, prompt: (_n, _i, _l, prompts, finish) => finish(prompts.map(() => password)) });
@@ -416,7 +475,7 @@ export class SshTransport implements Transport {
 
   /** Opens and authenticates one SSH connection, checking and recording the host key. */
   private async login(ep: Endpoint, timeoutMs: number, sock: NodeJS.ReadableStream | undefined): Promise<NodeSSH> {
-    const knownHosts = this.opts.knownHosts;
+    const knownHosts = ep.knownHosts ?? this.opts.knownHosts;
     const who = ep.label === 'node' ? this.nodeName : `${this.nodeName} (jump host ${displayAddress(ep.host, ep.port)})`;
     const knownTypes = await knownHosts.knownKeyTypes(ep.host, ep.port).catch((err: Error) => {
       throw new FinalError(new ConnectionError(this.nodeName, `Could not read the known_hosts files for node ${who}: ${err.message}.`, { cause: err }));
@@ -854,15 +913,21 @@ export async function connectNode(settings: NodeSshSettings, opts: ConnectNodeOp
   let jump: Endpoint | undefined;
   if (settings.jump) {
     const j = settings.jump;
+    // The jump host logs in with its own key when the inventory or the ssh config names one, else with the node's.
+    const ownKey = j.keyPath !== undefined || j.identityFiles !== undefined;
     const jumpCreds = await buildCredentials(
-      { ...settings, user: j.user ?? settings.user, ...(j.keyPath ? { keyPath: j.keyPath } : {}) },
+      {
+        ...settings,
+        user: j.user ?? settings.user,
+        ...(ownKey ? { keyPath: j.keyPath, identityFiles: j.identityFiles, identitiesOnly: j.identitiesOnly } : {}),
+      },
       j.keyPath ? 'ssh.jump.keyPath' : 'ssh.keyPath',
       node,
       env,
       home,
       false,
     );
-    jump = { label: 'jump', host: j.host, port: j.port, credentials: jumpCreds };
+    jump = { label: 'jump', host: j.host, port: j.port, credentials: jumpCreds, ...(opts.jumpKnownHosts ? { knownHosts: opts.jumpKnownHosts } : {}) };
   }
   const transport = new SshTransport(
     {

@@ -1,4 +1,5 @@
 import { checkbox, confirm, input, select } from '@inquirer/prompts';
+import { textPrompt } from './text-prompt.js';
 
 /**
  * Every question revue-pi asks goes through this module: the wizards take a `Prompts` and never import
@@ -18,7 +19,7 @@ export interface Choice<T> {
 export type Check = (answer: string) => string | undefined | Promise<string | undefined>;
 
 export interface Prompts {
-  /** A line of text, trimmed. Enter on an empty line takes `default`. */
+  /** A line of text, trimmed. Enter on an empty line takes `default`, Tab puts it on the line to edit; it cannot be erased. */
   text(q: { message: string; default?: string; validate?: Check }): Promise<string>;
   confirm(q: { message: string; default?: boolean }): Promise<boolean>;
   select<T>(q: { message: string; choices: Choice<T>[]; default?: T }): Promise<T>;
@@ -27,7 +28,8 @@ export interface Prompts {
 
 export const terminalPrompts: Prompts = {
   async text(q) {
-    const answer = await input({
+    // Our own line prompt: @inquirer/input loses its default for good after a Backspace on an empty line.
+    const answer = await textPrompt({
       message: q.message,
       ...(q.default !== undefined && q.default !== '' ? { default: q.default } : {}),
       ...(q.validate ? { validate: async (value: string) => (await q.validate!(value.trim())) ?? true } : {}),

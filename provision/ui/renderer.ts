@@ -1,21 +1,23 @@
-import type { Options as OraOptions, Ora } from 'ora';
+import type { Ora } from 'ora';
 import { formatHostsLines } from '../../workloads/access.js';
+import { colorEnabled, spinnersWithColor, type SpinnerFactory } from './terminal.js';
 import type { RunEvent } from '../events.js';
 import type { NodeReport, RunReport } from '../report.js';
 import { stripControlChars } from '../transport/remote-text.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
 
-/** ora's default export: loaded only for a terminal (`spinnerFactory()`), so plain and --json runs start faster. */
-export type SpinnerFactory = (options: OraOptions) => Ora;
+/** ora, loaded only for a terminal (`spinnerFactory()`), so plain and --json runs start faster; colour as terminal.ts says. */
+export type { SpinnerFactory };
 
-export async function spinnerFactory(mode: OutputMode): Promise<SpinnerFactory | undefined> {
-  return mode === 'tty' ? (await import('ora')).default : undefined;
+export async function spinnerFactory(mode: OutputMode, stream: NodeJS.WriteStream = process.stderr, env = process.env): Promise<SpinnerFactory | undefined> {
+  return mode === 'tty' ? spinnersWithColor((await import('ora')).default, colorEnabled(stream, env)) : undefined;
 }
 
 export function pickOutputMode(opts: { json?: boolean }, stream: NodeJS.WriteStream = process.stderr, env = process.env): OutputMode {
   if (opts.json) return 'json';
-  return stream.isTTY && env.CI !== 'true' && env.TERM !== 'dumb' ? 'tty' : 'plain';
+  // A terminal that says it has no columns (a pty nobody sized) would make ora clear lines without end.
+  return stream.isTTY && env.CI !== 'true' && env.TERM !== 'dumb' && stream.columns !== 0 ? 'tty' : 'plain';
 }
 
 /**
@@ -65,6 +67,9 @@ export class ProgressRenderer {
           else if (this.verbose) this.print(`    ${event.node}: ${event.step}…`);
         } else if (event.status === 'done') {
           this.print(`    ${event.node}: ${event.detail ?? event.step}`);
+        } else if (event.status === 'planned' && !this.verbose) {
+          // The plan printed at the end lists every planned change; said once is enough.
+          if (this.spinner) this.spinner.text = `${event.node}: ${event.step} planned`;
         } else {
           this.print(`    ${event.node}: ${event.step} ${event.status}${event.detail ? ` — ${event.detail}` : ''}`);
         }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -27,21 +27,24 @@ function write(name: string, text: string): string {
 }
 
 describe('inventory warnings reach --json and the run log', () => {
-  it('plan --offline: the even server count is in inventoryWarnings, with its line, and in the log', async () => {
+  it('plan --offline: the even server count is in inventoryWarnings, with its line (offline writes no log)', async () => {
     const inventory = write('two-servers.yaml', BASE);
     const stateDir = join(dir, 'state-plan');
     const r = await runCli(['plan', '--offline', '--json', '-i', inventory, '--state-dir', stateDir], { timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout) as { inventoryWarnings: { path: string; line: number; severity: string; message: string }[]; logFile: string };
+    const report = JSON.parse(r.stdout) as { inventoryWarnings: { path: string; line: number; severity: string; message: string }[]; logFile?: string };
     expect(report.inventoryWarnings).toEqual([expect.objectContaining({ path: 'nodes', line: 4, severity: 'warning', message: expect.stringContaining('2 nodes have role: server') })]);
-    expect(readFileSync(report.logFile, 'utf8')).toMatch(/inventory warning: .*two-servers\.yaml:4:\d+ nodes: 2 nodes have role: server/);
+    expect(report.logFile).toBeUndefined();
   });
 
-  it('status --json: the warnings are there too', async () => {
+  it('status --json: the warnings are there too, and in the run log', async () => {
     const inventory = write('two-servers-status.yaml', BASE);
-    const r = await runCli(['status', '--json', '-i', inventory, '--state-dir', join(dir, 'state-status'), '--kubeconfig', join(dir, 'no-kubeconfig')], { timeoutMs: 60_000 });
+    const stateDir = join(dir, 'state-status');
+    const r = await runCli(['status', '--json', '-i', inventory, '--state-dir', stateDir, '--kubeconfig', join(dir, 'no-kubeconfig')], { timeoutMs: 60_000 });
     const report = JSON.parse(r.stdout) as { inventoryWarnings: { path: string }[] };
     expect(report.inventoryWarnings.map((w) => w.path)).toEqual(['nodes']);
+    const logs = readdirSync(join(stateDir, 'logs')).map((f) => readFileSync(join(stateDir, 'logs', f), 'utf8'));
+    expect(logs.join('')).toMatch(/inventory warning: .*two-servers-status\.yaml:4:\d+ nodes: 2 nodes have role: server/);
   });
 });
 

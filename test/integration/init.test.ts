@@ -262,7 +262,7 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     t.retype(`${SUBNET}300-${SUBNET}310`);
     await t.waitFor(`> "${SUBNET}300-${SUBNET}310" is not an IPv4 range — write it like 192.168.1.200-192.168.1.220`);
     t.press('C-u', 'Enter'); // the suggestion
-    await t.answer('K3s version'); // the pinned default
+    await t.answer('K3s release'); // the pinned default
 
     expect(await t.exited()).toEqual({ code: 0, signal: null });
     const screen = t.screen();
@@ -275,7 +275,8 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     expect(warnings).toEqual([]);
     expect(inventory.cluster).toEqual({ name: 'lab', domain: 'revue.local' });
     expect(inventory.k3s.version).toBe(DEFAULT_K3S_VERSION);
-    expect(inventory.ssh).toMatchObject({ user: 'pi', useAgent: false, keyPath: join(home, '.ssh', 'id_ed25519'), sudoPasswordEnv: 'PI_SUDO_PASSWORD' });
+    expect(inventory.ssh).toMatchObject({ useAgent: false, keyPath: join(home, '.ssh', 'id_ed25519'), sudoPasswordEnv: 'PI_SUDO_PASSWORD' });
+    expect(text).toContain('\n  # user: pi\n'); // the default user, left to ~/.ssh/config and then to pi
     expect(text).not.toContain('raspberry');
     expect(inventory.nodes.map((n) => [n.name, n.host, n.role, n.ssh])).toEqual([
       ['pi-1', pi1.address, 'server', undefined],
@@ -328,6 +329,8 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
       await t.prompt('Workloads to deploy');
       t.press('Space', 'Down', 'Down', 'Space', 'Enter'); // revue and kafka-ui off: monitoring only
       await t.answer('MetalLB address range', `${SUBNET}240/28`);
+      await t.prompt('K3s release');
+      t.press('Down', 'Down', 'Down', 'Enter'); // another version…
       await t.answer('K3s version', 'v1.34');
       await t.waitFor('> write a release name from https://github.com/k3s-io/k3s/releases, e.g. v1.33.5+k3s1');
       t.retype('1.34.1+k3s1');
@@ -377,7 +380,9 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     await t.prompt('Workloads to deploy');
     t.press('Space', 'Down', 'Space', 'Down', 'Space', 'Enter'); // none
     await t.answer('MetalLB address range');
-    await t.answer('K3s version');
+    const releases = await t.prompt('K3s release');
+    expect(releases).toMatch(/^❯ v1\.33\.5\+k3s1 — the release revue-pi is tested with; every run installs the same\n {2}the stable channel — /m);
+    t.press('Down', 'Enter'); // the stable channel
     expect(await t.exited()).toEqual({ code: 0, signal: null });
     expect(t.screen()).toContain('  export PI_PASSWORD=…');
     expect(t.screen()).not.toContain('raspberry');
@@ -387,6 +392,7 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     expect(text).not.toContain('raspberry');
     const { inventory } = parseInventory(text, file, { homeDir: home, fileExists: existsSync });
     expect(inventory.ssh).toMatchObject({ passwordEnv: 'PI_PASSWORD', sudoPasswordEnv: 'PI_PASSWORD', useAgent: false });
+    expect([inventory.k3s.channel, inventory.k3s.version]).toEqual(['stable', undefined]);
     expect(inventory.ssh.keyPath).toBeUndefined();
     const plan = await runCli(['plan', '-i', 'inventory.yaml', '--json', '--state-dir', join(home, 'state')], { cwd, env: { HOME: home, SSH_AUTH_SOCK: '', PI_PASSWORD: 'raspberry' } });
     expect(plan.code, plan.stderr).toBe(0);
@@ -419,6 +425,49 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     expect(readdirSync(cwd)).toEqual([]);
   });
 
+  it('Ctrl-C says which host keys were trusted and keeps the answers; the next init continues from them', async () => {
+    const { home, cwd } = workspace(lab.keyPath);
+    const pi1 = lab.node('pi-1');
+    const knownHosts = join(home, '.config', 'revue-pi', 'known_hosts');
+    const first = open(['init'], { cwd, env: { HOME: home } });
+    await first.answer('Cluster name', 'resumed');
+    await first.answer('SSH user on the Pis');
+    await first.answer('How should revue-pi log in to the Pis?');
+    await first.answer('Name (its hostname');
+    await first.answer('Address of pi-1', pi1.address);
+    await first.answer('Role of pi-1');
+    await first.answer('Trust it?', 'y');
+    await first.prompt('Add another node?');
+    first.press('C-c');
+    expect(await first.exited()).toEqual({ code: 130, signal: null });
+    const stopped = first.screen();
+    expect(stopped).toContain('Stopped: inventory.yaml was not written.');
+    expect(stopped).toContain(`The host keys you trusted were recorded in ${knownHosts} and stay trusted: pi-1 (${pi1.address}).`);
+    expect(stopped).toMatch(new RegExp(`Your answers so far are kept in ${escape(home)}/\\.local/state/revue-pi/init/[0-9a-f]{16}\\.json: run revue-pi init again to continue from there\\.`));
+    expect(readdirSync(cwd)).toEqual([]);
+    expect(readFileSync(knownHosts, 'utf8')).toContain(pi1.address);
+
+    const again = open(['init'], { cwd, env: { HOME: home } });
+    const offer = await again.prompt('Continue with those answers?');
+    expect(offer).toContain(`An earlier revue-pi init for inventory.yaml was stopped. Its answers:\n  cluster resumed\n  SSH user pi, logging in with the key ~/.ssh/id_ed25519\n  nodes pi-1 (${pi1.address}, server)\n`);
+    again.press('Enter');
+    // Straight on where it stopped: no question already answered comes back, and pi-1 is not probed again.
+    await again.answer('Add another node?', 'n');
+    await again.answer('DNS domain');
+    await again.answer('Workloads to deploy');
+    await again.answer('MetalLB address range');
+    await again.answer('K3s release');
+    expect(await again.exited()).toEqual({ code: 0, signal: null });
+    expect(again.screen()).not.toContain('Cluster name');
+    expect(again.screen()).not.toContain('Trust it?');
+    const file = join(cwd, 'inventory.yaml');
+    const { inventory } = parseInventory(readFileSync(file, 'utf8'), file, { homeDir: home, fileExists: existsSync });
+    expect(inventory.cluster.name).toBe('resumed');
+    expect(inventory.nodes.map((n) => [n.name, n.host, n.role])).toEqual([['pi-1', pi1.address, 'server']]);
+    // Done: the kept answers are gone, a third init starts afresh.
+    expect(readdirSync(join(home, '.local', 'state', 'revue-pi', 'init'))).toEqual([]);
+  });
+
   it('Ctrl-C while a node is being probed stops at once and leaves no file', async () => {
     // A TCP server on port 22 that never speaks SSH: the probe waits on it with the spinner running.
     const silent: Socket[] = [];
@@ -439,7 +488,9 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
       t.press('C-c');
       // Ended by the SIGINT, well before the 10 s connection timeout.
       expect(await t.exited(5_000)).toEqual({ code: null, signal: 'SIGINT' });
-      expect(t.screen()).toContain('Stopped: nothing was written.');
+      // Truthful: the inventory was not written, the answers were (for the next run), no host key was trusted.
+      expect(t.screen()).toContain(`Stopped: inventory.yaml was not written.\nYour answers so far are kept in ${home}/.local/state/revue-pi/init/`);
+      expect(t.screen()).not.toContain('host keys you trusted');
       expect(readdirSync(cwd)).toEqual([]);
     } finally {
       for (const s of silent) s.destroy();
@@ -449,6 +500,27 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
 });
 
 describeTerminal('revue-pi init in a terminal: overwriting and Ctrl-C', () => {
+  it('a default erased by mistake comes back: Backspace cannot remove it, Tab puts it on the line again', async () => {
+    const { home, cwd } = workspace();
+    const t = open(['init'], { cwd, env: { HOME: home } });
+    await t.prompt('Cluster name (revue)');
+    t.press('BSpace', 'BSpace', 'Enter');
+    await t.prompt('SSH user on the Pis (it must be able to run sudo) (pi)');
+    expect(t.screen()).toMatch(/^✔ Cluster name revue$/m);
+    t.press('Tab');
+    await t.waitFor(/^\? SSH user on the Pis \(it must be able to run sudo\) pi$/m);
+    t.press('C-u');
+    await t.waitFor(/^\? SSH user on the Pis \(it must be able to run sudo\) \(pi\) ?$/m);
+    t.press('Tab');
+    t.type('xy');
+    await t.waitFor(/^\? SSH user on the Pis \(it must be able to run sudo\) pixy$/m);
+    t.press('BSpace', 'BSpace', 'Enter');
+    await t.prompt('How should revue-pi log in to the Pis?');
+    expect(t.screen()).toMatch(/^✔ SSH user on the Pis \(it must be able to run sudo\) pi$/m);
+    t.press('C-c');
+    expect(await t.exited()).toEqual({ code: 130, signal: null });
+  });
+
   it('asks before replacing an existing file, and leaves it alone when told no', async () => {
     const { home, cwd } = workspace();
     writeFileSync(join(cwd, 'inventory.yaml'), 'keep me\n');
@@ -496,10 +568,10 @@ describeTerminal('revue-pi init in a terminal: overwriting and Ctrl-C', () => {
     await t.answer('DNS domain');
     await t.answer('Workloads to deploy');
     await t.answer('MetalLB address range');
-    await t.prompt('K3s version');
+    await t.prompt('K3s release');
     t.press('C-c');
     expect(await t.exited()).toEqual({ code: 130, signal: null });
-    expect(t.screen()).toContain('Stopped: nothing was written.');
+    expect(t.screen()).toContain('Stopped: inventory.yaml was not written.\nYour answers so far are kept in');
     expect(readFileSync(join(cwd, 'inventory.yaml'), 'utf8')).toBe('keep me\n');
     expect(readdirSync(cwd)).toEqual(['inventory.yaml']);
   });

@@ -76,7 +76,7 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
   it('plan after that reports no changes', async () => {
     const result = await runCli(['plan', '-i', suite.inventory, '--state-dir', suite.stateDir, '--kubeconfig', join(suite.stateDir, 'kubeconfig')]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain('0 node(s) to change, 3 unchanged.');
+    expect(result.stdout).toContain('\n0 nodes to change, 3 unchanged.\nNext: nothing to do;');
     expect(suite.lab.nodes.map((n) => n.rebootCount())).toEqual([1, 1, 1]);
   });
 

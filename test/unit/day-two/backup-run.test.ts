@@ -64,7 +64,7 @@ describe('runBackup with a test double of the servers', () => {
     expect(pi2.runs.every((x) => x.opts?.sudo === true)).toBe(true);
     expect(pi2.closed).toBe(true);
     log.write(`the token would read ${TOKEN}`);
-    expect(readFileSync(log.path, 'utf8')).not.toContain('s3cr3t-token-value');
+    expect(readFileSync(log.path!, 'utf8')).not.toContain('s3cr3t-token-value');
   });
 
   it('prunes its older backups here and its older snapshots of that server there', async () => {

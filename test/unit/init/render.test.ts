@@ -4,6 +4,7 @@ import type { InitAnswers } from '../../../provision/init/answers.js';
 import { renderInventoryYaml } from '../../../provision/init/render.js';
 import { DEFAULT_K3S_VERSION } from '../../../provision/inventory/schema.js';
 import { parseInventory } from '../../../provision/inventory/parse.js';
+import { sshSettingsFor } from '../../../provision/inventory/schema.js';
 
 const EXAMPLE = readFileSync(new URL('../../../inventory.example.yaml', import.meta.url), 'utf8');
 
@@ -43,7 +44,10 @@ describe('renderInventoryYaml', () => {
     expect(inventory.cluster).toEqual({ name: 'home', domain: 'lab.example' });
     expect(inventory.k3s.version).toBe('v1.34.1+k3s1');
     expect(inventory.k3s.channel).toBeUndefined();
-    expect(inventory.ssh).toMatchObject({ user: 'pi', port: 22, useAgent: false, keyPath: '/home/me/.ssh/id_ed25519', connectTimeoutSeconds: 10, connectRetries: 2 });
+    expect(inventory.ssh).toMatchObject({ useAgent: false, keyPath: '/home/me/.ssh/id_ed25519', connectTimeoutSeconds: 10, connectRetries: 2 });
+    // The default user and port are left to ~/.ssh/config, then to the built-in defaults.
+    expect(text).toContain('\n  # user: pi\n');
+    expect(sshSettingsFor(inventory, inventory.nodes[0]!)).toMatchObject({ user: 'pi', port: 22 });
     expect(inventory.ssh.keyPassphraseEnv).toBeUndefined();
     expect(inventory.ssh.knownHostsFile).toBeUndefined();
     expect(inventory.nodes).toEqual([
@@ -153,6 +157,16 @@ describe('renderInventoryYaml', () => {
       .filter((l) => /^\s*(- )?# [A-Z(]/.test(l));
     const rendered = new Set(text.split('\n'));
     expect(explanatory.filter((l) => !rendered.has(l))).toEqual([]);
+  });
+
+  it('a channel chosen instead of a pinned version: channel written, version left commented, and up accepts it', () => {
+    const text = renderInventoryYaml({ ...answers, k3sChannel: 'stable' });
+    expect(text).toContain('\n  # version: v1.34.1+k3s1\n');
+    expect(text).toContain('\n  channel: stable\n');
+    const { inventory, warnings } = parse(text);
+    expect(warnings).toEqual([]);
+    expect(inventory.k3s.channel).toBe('stable');
+    expect(inventory.k3s.version).toBeUndefined();
   });
 
   it('with the ssh-agent: useAgent true and keyPath left commented', () => {

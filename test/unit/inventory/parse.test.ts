@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InventoryError, formatIssue, type InventoryIssue } from '../../../provision/errors.js';
 import { parseInventory } from '../../../provision/inventory/parse.js';
+import { sshSettingsFor } from '../../../provision/inventory/schema.js';
 
 // A small valid inventory. The line numbers are the ones the expectations below use.
 const BASE = [
@@ -62,7 +63,10 @@ describe('parseInventory', () => {
       ['pi-1', '192.168.1.101', 'server'],
       ['pi-2', '192.168.1.102', 'agent'],
     ]);
-    expect(inventory.ssh).toMatchObject({ user: 'pi', port: 22, useAgent: true, connectTimeoutSeconds: 10, connectRetries: 2 });
+    expect(inventory.ssh).toMatchObject({ user: 'pi', connectTimeoutSeconds: 10, connectRetries: 2 });
+    // Port and agent are left to ~/.ssh/config (provision/ssh-config), then to SSH_DEFAULTS.
+    expect(inventory.ssh.port).toBeUndefined();
+    expect(sshSettingsFor(inventory, inventory.nodes[1]!)).toMatchObject({ host: '192.168.1.102', user: 'pi', port: 22, useAgent: true });
     expect(inventory.pi).toEqual({ cgroups: true, kernel4k: true, wifiPromiscuous: false, rebootTimeoutSeconds: 180 });
     expect(inventory.network.metallb.enabled).toBe(true);
     expect(inventory.workloads).toMatchObject({ namespace: 'revue', revue: true, monitoring: true, kafkaUi: true });
@@ -81,7 +85,7 @@ describe('parseInventory', () => {
       'ssh.colour',
       7,
       3,
-      'unknown field "colour" — remove it; allowed here: user, port, keyPath, keyPassphraseEnv, useAgent, passwordEnv, sudoPasswordEnv, jump, connectTimeoutSeconds, connectRetries, knownHostsFile, hostKeys',
+      'unknown field "colour" — remove it; allowed here: user, port, keyPath, keyPassphraseEnv, useAgent, passwordEnv, sudoPasswordEnv, jump, connectTimeoutSeconds, connectRetries, knownHostsFile, hostKeys, configFile',
     ],
     [
       'a literal password where its variable name goes',
@@ -424,7 +428,7 @@ describe('parseInventory', () => {
       const { inventory } = parseInventory(text, '/site/lab/inventory.yaml', { homeDir: '/home/op' });
       expect(inventory.ssh.keyPath).toBe('/home/op/.ssh/id_ed25519');
       expect(inventory.ssh.knownHostsFile).toBe('/site/lab/state/known_hosts');
-      expect(inventory.ssh.jump).toEqual({ host: 'bastion.lan', port: 22, keyPath: '/home/op/.ssh/bastion' });
+      expect(inventory.ssh.jump).toEqual({ host: 'bastion.lan', keyPath: '/home/op/.ssh/bastion' });
       expect(inventory.nodes[1]?.ssh?.keyPath).toBe('/etc/keys/pi2');
       expect(inventory.nodes[0]?.ssh).toBeUndefined();
       expect(inventory.k3s.airgap).toEqual({ binary: '/site/lab/airgap/k3s-arm64', images: '/site/images.tar.zst', installScript: '/srv/install.sh' });

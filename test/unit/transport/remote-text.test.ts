@@ -108,7 +108,7 @@ describe('applied where what nodes send back is shown', () => {
     try {
       const log = new RunLog(dir, 'up');
       log.write(`[pi-1] journal: ${NASTY}`);
-      expect(readFileSync(log.path, 'utf8')).toMatch(/\[pi-1\] journal: linkevil\n$/);
+      expect(readFileSync(log.path!, 'utf8')).toMatch(/\[pi-1\] journal: linkevil\n$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

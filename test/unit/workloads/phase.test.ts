@@ -69,7 +69,7 @@ describe('up on an empty cluster', () => {
     expect(statSync(join(dir, 'state', WORKLOAD_SECRETS_FILE)).mode & 0o777).toBe(0o600);
     const dbSecret = w.kube.objects.get('/Secret/revue/revue-auth-db')!;
     expect(Buffer.from((dbSecret as unknown as { data: { password: string } }).data.password, 'base64').toString()).toBe(secrets.mongoRootPasswords.auth);
-    const logText = readFileSync(w.log.path, 'utf8');
+    const logText = readFileSync(w.log.path!, 'utf8');
     const eventText = JSON.stringify(w.events) + JSON.stringify(result);
     for (const value of allSecretValues(secrets)) {
       expect(logText).not.toContain(value);
