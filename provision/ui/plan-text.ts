@@ -1,7 +1,7 @@
 import type { Inventory } from '../inventory/schema.js';
 import type { RunReport } from '../report.js';
 import { type K8sObject } from '../../workloads/render.js';
-import { renderAccessInfo } from '../../workloads/access.js';
+import { formatHostsLines, renderAccessInfo } from '../../workloads/access.js';
 import { wrap } from './help.js';
 
 /**
@@ -126,5 +126,6 @@ function workloadsSection(report: RunReport, ctx: PlanContext): string[] {
   out.push('  Where to reach it once up is done:');
   for (const { name, url } of access.urls) out.push(`    ${name.padEnd(18)} ${url}`);
   out.push(...wrap(access.hostsHint, '    ', '      '));
+  for (const line of formatHostsLines(access.hostsEntries, 94)) out.push(`      ${line}`);
   return out;
 }

@@ -381,7 +381,7 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     t.press('Space', 'Down', 'Space', 'Down', 'Space', 'Enter'); // none
     await t.answer('MetalLB address range');
     const releases = await t.prompt('K3s release');
-    expect(releases).toMatch(/^❯ v1\.33\.5\+k3s1 — the release revue-pi is tested with; every run installs the same\n {2}the stable channel — /m);
+    expect(releases).toMatch(new RegExp(`^❯ ${DEFAULT_K3S_VERSION.replace(/[.+]/g, '\\$&')} — the release revue-pi is tested with; every run installs the same\\n {2}the stable channel — `, 'm'));
     t.press('Down', 'Enter'); // the stable channel
     expect(await t.exited()).toEqual({ code: 0, signal: null });
     expect(t.screen()).toContain('  export PI_PASSWORD=…');
