@@ -174,9 +174,9 @@ async function main(): Promise<number> {
   const statusCode = await revuePi(['status', '-i', inventory]);
   echo(
     chalk.dim(
-      `(status exited ${statusCode} after ${seconds(Date.now() - statusStarted)}. In the lab it reports K3s's Traefik missing and the LoadBalancer Services\n` +
-        ` without an address: the stand-in's helm-controller runs only the Prometheus and Grafana workloads the monitoring contract names, and no MetalLB controller\n` +
-        ` hands out addresses — on Pis both do their work.)`,
+      `(status exited ${statusCode} after ${seconds(Date.now() - statusStarted)}. In the lab it reports K3s's Traefik missing and the LoadBalancer\n` +
+        ` Services without an address: the stand-in's helm-controller runs only the Prometheus and Grafana workloads\n` +
+        ` the monitoring contract names, and no MetalLB controller hands out addresses — on Pis both do their work.)`,
     ),
   );
 
