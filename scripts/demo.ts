@@ -179,8 +179,9 @@ async function main(): Promise<number> {
   const statusCode = await revuePi(demoArgs('status', paths));
   echo(
     chalk.dim(
-      `(status exited ${statusCode} after ${seconds(Date.now() - statusStarted)}. In the lab it reports Traefik and the Prometheus and Grafana workloads missing,\n` +
-        ` and the LoadBalancer Services without an address: the stand-in runs neither K3s's helm-controller nor MetalLB's controller — on Pis both do their work.)`,
+      `(status exited ${statusCode} after ${seconds(Date.now() - statusStarted)}. In the lab it reports K3s's Traefik missing and the LoadBalancer\n` +
+        ` Services without an address: the stand-in's helm-controller runs only the Prometheus and Grafana workloads\n` +
+        ` the monitoring contract names, and no MetalLB controller hands out addresses — on Pis both do their work.)`,
     ),
   );
 

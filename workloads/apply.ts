@@ -1,4 +1,6 @@
 import { joinShell, sh, type ShellScript } from '../provision/transport/shell.js';
+import { chartProblem, chartsReadiness, jobReason, parseLiveJob, parseLiveWorkload, releaseWorkloadMissingProblem } from './charts.js';
+import { jobInstallsFor } from './monitoring/contract.js';
 import { type ObjectRef } from './prune.js';
 import { ARMV82_LABEL, type K8sObject, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PHASE_LABEL, type Phase } from './render.js';
 import { BEARER_TOKEN_NAMES, GRAFANA_ADMIN, MONGO_SERVICES, SECRET_NAMES } from './secrets.js';
@@ -237,40 +239,61 @@ export function describeRef(r: Pick<ObjectRef, 'kind' | 'namespace' | 'name'>): 
 
 // ---- readiness ------------------------------------------------------------------------------------------------
 
-/** What a phase waits for: workloads (by namespace and/or label selector) and Jobs that must succeed. */
+/** What a phase waits for: workloads (by namespace and/or label selector) and HelmCharts K3s installs. */
 export interface WaitTarget {
-  /** Deployments, StatefulSets and DaemonSets matching this. */
+  /** Deployments, StatefulSets and DaemonSets matching this: ready as `kubectl rollout status` sees it. */
   workloads?: { namespace?: string; selector?: string };
-  /** Jobs that must have succeeded (e.g. K3s's helm-install-<chart>). */
-  jobs?: { namespace: string; name: string }[];
+  /**
+   * Rendered HelmCharts: each ready when workloads/charts.ts says so — its install Job (helm-install-<chart>)
+   * succeeded for the current spec and its release runs the workloads the monitoring contract names, ready.
+   */
+  charts?: K8sObject[];
 }
 
 /** The targets of one apply phase, from its objects. */
 export function waitTargetOf(phase: Phase, objects: K8sObject[]): WaitTarget {
   const charts = objects.filter((o) => o.kind === 'HelmChart');
-  const jobs = charts.map((c) => ({ namespace: c.metadata.namespace ?? 'kube-system', name: `helm-install-${c.metadata.name}` }));
   const hasWorkloads = objects.some((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind));
-  const targetNamespaces = [...new Set(charts.map((c) => (c.spec as { targetNamespace?: string }).targetNamespace).filter((n): n is string => !!n))].sort();
+  const targetNamespaces = [...new Set(charts.map((c) => jobInstallsFor(c).targetNamespace))].sort();
   const target: WaitTarget = {};
-  if (jobs.length > 0) target.jobs = jobs;
+  if (charts.length > 0) target.charts = charts;
   if (hasWorkloads) target.workloads = { selector: `${PHASE_LABEL}=${phase}` };
-  // A chart's own workloads do not carry revue-pi's labels: wait for everything in its target namespace.
+  // Whatever else runs in a chart's target namespace must be ready too (status shows all of it).
   else if (targetNamespaces.length === 1) target.workloads = { namespace: targetNamespaces[0] };
   return target;
 }
 
-/** One command printing the state of everything the target names, as one JSON List. */
+/** Where the charts' install Jobs are, and the namespaces their releases run in that target.workloads does not list. */
+function chartNamespaces(target: WaitTarget): { jobs: string[]; releases: string[] } {
+  const charts = target.charts ?? [];
+  const w = target.workloads;
+  const covered = (ns: string) => !!w && !w.selector && (!w.namespace || w.namespace === ns);
+  return {
+    jobs: [...new Set(charts.map((c) => c.metadata.namespace ?? 'default'))].sort(),
+    releases: [...new Set(charts.map((c) => jobInstallsFor(c).targetNamespace))].filter((ns) => !covered(ns)).sort(),
+  };
+}
+
+/** One command printing the state of everything the target names, as JSON Lists one after the other. */
 export function buildReadinessCommand(target: WaitTarget): ShellScript {
   const parts: ShellScript[] = [];
+  const kinds = 'deployments.apps,statefulsets.apps,daemonsets.apps';
   if (target.workloads) {
     const where = target.workloads.namespace ? sh`-n ${target.workloads.namespace}` : sh`-A`;
     const sel = target.workloads.selector ? sh` -l ${target.workloads.selector}` : sh``;
-    parts.push(sh`k3s kubectl get deployments.apps,statefulsets.apps,daemonsets.apps ${where}${sel} -o json`);
+    parts.push(sh`k3s kubectl get ${kinds} ${where}${sel} -o json`);
   }
-  for (const ns of [...new Set((target.jobs ?? []).map((j) => j.namespace))].sort()) {
-    parts.push(sh`k3s kubectl get jobs.batch -n ${ns} -o json`);
-  }
+  const { jobs, releases } = chartNamespaces(target);
+  for (const ns of releases) parts.push(sh`k3s kubectl get ${kinds} -n ${ns} -o json`);
+  for (const ns of jobs) parts.push(sh`k3s kubectl get jobs.batch -n ${ns} -o json`);
   return joinShell(parts);
+}
+
+/** Whether a workload item is one target.workloads names. */
+export function inWaitTarget(item: { metadata?: { namespace?: string; labels?: Record<string, string> } }, workloads: WaitTarget['workloads']): boolean {
+  if (!workloads) return false;
+  const [k, v] = workloads.selector ? workloads.selector.split('=') : [];
+  return (!workloads.namespace || item.metadata?.namespace === workloads.namespace) && (!k || item.metadata?.labels?.[k] === v);
 }
 
 export interface NotReady {
@@ -279,41 +302,54 @@ export interface NotReady {
   name: string;
   /** Why, from its status: e.g. "1 of 2 replicas available", "job has not run yet". */
   reason: string;
+  /** For a HelmChart's Job or release workload: the sentence `status` prints about it (workloads/charts.ts). */
+  problem?: string;
+  /**
+   * Waiting will not help: `failed`, the install Job gave up; `incomplete`, the Job succeeded but the release lacks
+   * workloads, which K3s does not install again by itself.
+   */
+  stuck?: 'failed' | 'incomplete';
 }
 
 /**
  * The objects of the target that are not ready, from the output of buildReadinessCommand (several JSON documents
- * one after the other). Readiness as `kubectl rollout status` sees it: the controller has observed the latest
- * generation and every replica is updated and available; a Job has succeeded.
+ * one after the other). Workloads as `kubectl rollout status` sees them: the controller has observed the latest
+ * generation and every replica is updated and available. HelmCharts as workloads/charts.ts decides, which is what
+ * `status` reports.
  */
 export function parseNotReady(output: string, target: WaitTarget): NotReady[] {
   const items = splitJsonDocuments(output).flatMap((d) => listItems(d));
   const notReady: NotReady[] = [];
-  const present = new Set<string>();
+  const judged = new Set<string>();
+  const keyOf = (kind: string, namespace: string | undefined, name: string) => `${kind}/${namespace ?? ''}/${name}`;
+  if (target.charts && target.charts.length > 0) {
+    const live = { jobs: items.flatMap((i) => parseLiveJob(i) ?? []), workloads: items.flatMap((i) => parseLiveWorkload(i) ?? []) };
+    for (const r of chartsReadiness(target.charts, live)) {
+      for (const w of r.workloads) judged.add(keyOf(w.kind, w.namespace, w.name));
+      if (r.verdict === 'ready') continue;
+      if (r.chart.state !== 'installed') {
+        notReady.push({ kind: 'Job', namespace: r.chart.namespace, name: r.chart.job, reason: jobReason(r), problem: chartProblem(r), ...(r.verdict === 'failed' ? { stuck: 'failed' as const } : {}) });
+        continue;
+      }
+      for (const w of r.workloads) {
+        if (w.state === 'missing') {
+          notReady.push({ kind: w.kind, namespace: w.namespace, name: w.name, reason: `missing although Job ${r.chart.namespace}/${r.chart.job} succeeded`, problem: releaseWorkloadMissingProblem(w, r.chart), stuck: 'incomplete' });
+        } else if (w.state === 'not-ready') {
+          notReady.push({ kind: w.kind, namespace: w.namespace, name: w.name, reason: `${w.ready} of ${w.desired} ${w.kind === 'DaemonSet' ? 'pods' : 'replicas'} ready` });
+        }
+      }
+    }
+  }
+  const seen = new Set<string>();
   for (const i of items) {
     const kind = String(i.kind ?? '');
     const name = String(i.metadata?.name ?? '');
     const namespace = i.metadata?.namespace;
-    present.add(`${kind}/${namespace ?? ''}/${name}`);
-    if (kind === 'Job') continue;
+    const key = keyOf(kind, namespace, name);
+    if (kind === 'Job' || seen.has(key) || judged.has(key) || !inWaitTarget(i, target.workloads)) continue;
+    seen.add(key);
     const why = workloadNotReady(i);
     if (why) notReady.push({ kind, ...(namespace ? { namespace } : {}), name, reason: why });
-  }
-  for (const j of target.jobs ?? []) {
-    const job = items.find((i) => i.kind === 'Job' && i.metadata?.name === j.name && i.metadata?.namespace === j.namespace);
-    if (!job) {
-      notReady.push({ kind: 'Job', namespace: j.namespace, name: j.name, reason: 'K3s has not created it yet (the helm controller picks the chart up)' });
-      continue;
-    }
-    const s = (job.status ?? {}) as { succeeded?: number; failed?: number; active?: number; conditions?: { type?: string; status?: string; message?: string }[] };
-    if ((s.succeeded ?? 0) >= 1) continue;
-    const failed = s.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
-    notReady.push({
-      kind: 'Job',
-      namespace: j.namespace,
-      name: j.name,
-      reason: failed ? `failed: ${failed.message ?? 'see its pod logs'}` : s.failed ? `${s.failed} failed attempt(s), still retrying` : s.active ? 'running' : 'not finished',
-    });
   }
   return notReady;
 }
@@ -401,6 +437,7 @@ export function explainNotReady(notReady: NotReady[], diagnostics: string): stri
       .slice(-2)
       .map((e) => `${e.reason ?? 'Event'}: ${e.message ?? ''}`.trim());
     const notes = [...new Set([...podNotes, ...ownEvents])];
+    if (n.problem) return `${n.problem}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`;
     return `${describeRef(n)}: ${n.reason}${notes.length > 0 ? ` — ${notes.join('; ')}` : ownPods.length === 0 ? ' — no pods yet' : ''}`;
   });
 }

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { K3S_BINARY_PATH, K3S_KUBECONFIG_PATH } from '../cluster/paths.js';
 import type { ProbeSection } from '../provision/steps/probe.js';
 import { joinShell, sh, type ShellScript } from '../provision/transport/shell.js';
-import { parseNodeLabels, parseNotReady, planNodeLabels, resourceOf, splitJsonDocuments, waitTargetOf, type NotReady, type WaitTarget } from './apply.js';
+import { inWaitTarget, parseNodeLabels, parseNotReady, planNodeLabels, resourceOf, splitJsonDocuments, waitTargetOf, type NotReady, type WaitTarget } from './apply.js';
+import { jobInstallsFor } from './monitoring/contract.js';
 import { objectKey, planPrune, refOf, splitPrune, type ObjectRef } from './prune.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PHASES, canonicalJson, objectsOfPhase, synthYaml, type K8sObject, type Phase } from './render.js';
 
@@ -290,17 +291,13 @@ export function decideFastPath(input: FastPathInput): FastPathDecision {
 
 /** The items of the cluster-wide list a wait target names (what buildReadinessCommand would have listed). */
 function itemsOf(cluster: Item[], target: WaitTarget): Item[] {
-  const out: Item[] = [];
-  const w = target.workloads;
-  if (w) {
-    const [k, v] = w.selector ? w.selector.split('=') : [];
-    out.push(
-      ...cluster.filter(
-        (i) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(String(i.kind)) && (!w.namespace || i.metadata?.namespace === w.namespace) && (!k || i.metadata?.labels?.[k] === v),
-      ),
-    );
-  }
-  const jobNamespaces = new Set((target.jobs ?? []).map((j) => j.namespace));
-  out.push(...cluster.filter((i) => i.kind === 'Job' && jobNamespaces.has(String(i.metadata?.namespace))));
-  return out;
+  const workloadKinds = ['Deployment', 'StatefulSet', 'DaemonSet'];
+  const charts = target.charts ?? [];
+  const releaseNamespaces = new Set(charts.map((c) => jobInstallsFor(c).targetNamespace));
+  const jobNamespaces = new Set(charts.map((c) => c.metadata.namespace ?? 'default'));
+  return cluster.filter((i) =>
+    workloadKinds.includes(String(i.kind))
+      ? inWaitTarget(i, target.workloads) || releaseNamespaces.has(String(i.metadata?.namespace))
+      : i.kind === 'Job' && jobNamespaces.has(String(i.metadata?.namespace)),
+  );
 }

@@ -86,6 +86,11 @@ export interface WorkloadsPhaseOptions {
    * used instead of asking again if its command is the one this render needs.
    */
   probedFastCheck?: { command: ShellScript; output: string };
+  /**
+   * How long a chart whose install Job succeeded may lack release workloads before up gives up on it (default 20 s):
+   * right after a chart's values change, K3s's previous Job is still there, complete, until its controller replaces it.
+   */
+  releaseSettleMs?: number;
   /** Seams for tests. */
   pollIntervalMs?: number;
   random?: (bytes: number) => Buffer;
@@ -144,6 +149,7 @@ export interface WorkloadsPhaseResult {
 export const WORKLOAD_SECRETS_FILE = 'workload-secrets.json';
 const PHASE = 'workloads';
 const DEFAULT_PHASE_TIMEOUT_MS = 600_000;
+const DEFAULT_RELEASE_SETTLE_MS = 20_000;
 
 export async function runWorkloadsPhase(opts: WorkloadsPhaseOptions): Promise<WorkloadsPhaseResult> {
   const { emit } = opts;
@@ -423,6 +429,11 @@ async function applyPhase(opts: WorkloadsPhaseOptions, phase: Phase, objects: K8
   const target = waitTargetOf(phase, objects);
   const notReady = await waitReady(opts, target, deadline, phase);
   const changed = report.created + report.configured > 0;
+  const stuck = notReady.filter((n) => n.stuck);
+  if (stuck.length > 0) {
+    // A chart K3s will not install by waiting longer: said as status says it, with the Job to read or delete.
+    return done('failed', `the ${phase} objects were applied, but ${[...new Set(stuck.map((n) => n.problem ?? `${describeRef(n)}: ${n.reason}`))].join(' ')}`);
+  }
   if (notReady.length > 0) {
     const namespaces = [...new Set(notReady.map((n) => n.namespace).filter((n): n is string => !!n))];
     const diag = namespaces.length > 0 ? await transport.run(buildDiagnosticsCommand(namespaces), { sudo: true, timeoutMs: 30_000 }).catch(() => undefined) : undefined;
@@ -442,6 +453,7 @@ async function waitReady(opts: WorkloadsPhaseOptions, target: WaitTarget, deadli
   const transport = opts.firstServer.transport;
   let last: NotReady[] = [];
   let announced = false;
+  let incompleteSince: number | undefined;
   for (;;) {
     const r = await transport.run(command, { sudo: true, timeoutMs: 30_000 }).catch((error: unknown) => ({ code: -1, stdout: '', stderr: message(error) }));
     if (r.code === 0) {
@@ -454,10 +466,18 @@ async function waitReady(opts: WorkloadsPhaseOptions, target: WaitTarget, deadli
     } else {
       last = [{ kind: 'List', name: phase, reason: `kubectl could not list them: ${trimOutput(`${r.stderr}\n${r.stdout}`, 2)}` }];
     }
-    if (Date.now() >= deadline) return last;
+    // A failed install Job gives up for good; a release missing workloads after its Job succeeded, once it has
+    // stayed so for releaseSettleMs (K3s may still be replacing a Job made for the chart's previous spec).
+    if (last.some((n) => n.stuck === 'failed')) return last.filter((n) => n.stuck);
+    const incomplete = last.filter((n) => n.stuck === 'incomplete');
+    incompleteSince = incomplete.length > 0 ? (incompleteSince ?? Date.now()) : undefined;
+    if (incompleteSince !== undefined && Date.now() - incompleteSince >= (opts.releaseSettleMs ?? DEFAULT_RELEASE_SETTLE_MS)) return incomplete;
+    if (Date.now() >= deadline) return last.map((n) => (n.stuck ? { ...n, stuck: undefined } : n));
     if (!announced) {
       announced = true;
-      opts.emit({ type: 'node-step', phase: PHASE, node: opts.firstServer.node.name, step: phase, status: 'running', detail: `waiting for ${last.map(describeRef).join(', ')}` });
+      const waitingFor = `waiting for ${last.map((n) => `${describeRef(n)} (${n.reason})`).join(', ')}`;
+      opts.log.write(`[${opts.firstServer.node.name}] workloads ${phase}: ${waitingFor}`);
+      opts.emit({ type: 'node-step', phase: PHASE, node: opts.firstServer.node.name, step: phase, status: 'running', detail: waitingFor });
     }
     await sleep(Math.min(opts.pollIntervalMs ?? 3000, Math.max(0, deadline - Date.now())));
   }

@@ -1,4 +1,5 @@
 import { sh, type ShellScript } from '../transport/shell.js';
+import { parseLiveJob, parseLiveWorkload, type LiveJob, type LiveWorkload } from '../../workloads/charts.js';
 
 /**
  * What `status` reads from the cluster: one `k3s kubectl get … -A -o json` over SSH on a server, parsed into typed
@@ -38,15 +39,10 @@ export interface ClusterNode {
   internalIP?: string;
 }
 
-export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
-
-export interface ClusterWorkload {
-  namespace: string;
-  kind: WorkloadKind;
-  name: string;
-  ready: number;
-  desired: number;
-}
+/** Workloads and Jobs are read as `up` reads them (workloads/charts.ts), so both decide alike. */
+export type { WorkloadKind } from '../../workloads/charts.js';
+export type ClusterWorkload = LiveWorkload;
+export type ClusterJob = LiveJob;
 
 export interface ClusterLoadBalancer {
   namespace: string;
@@ -75,20 +71,6 @@ export interface ClusterHpa {
   /** Average CPU utilisation now (percent of requests); undefined until metrics-server has a reading. */
   cpuCurrent?: number;
   cpuTarget?: number;
-}
-
-export interface ClusterJob {
-  namespace: string;
-  name: string;
-  /** status.succeeded / failed / active pod counts (0 when absent). */
-  succeeded: number;
-  failed: number;
-  active: number;
-  /** Conditions that are True: Complete, Failed, Suspended (the helm-controller creates its Jobs suspended). */
-  complete: boolean;
-  suspended: boolean;
-  /** The Failed=True condition's reason and message (e.g. BackoffLimitExceeded). */
-  failure?: { reason?: string; message?: string };
 }
 
 export interface ClusterObjects {
@@ -143,10 +125,8 @@ export function parseClusterObjects(json: string): ClusterObjects {
       }
       case 'Deployment':
       case 'StatefulSet':
-        out.workloads.push({ namespace, kind: item.kind, name, desired: num(spec.replicas) ?? 1, ready: num(status.readyReplicas) ?? 0 });
-        break;
       case 'DaemonSet':
-        out.workloads.push({ namespace, kind: 'DaemonSet', name, desired: num(status.desiredNumberScheduled) ?? 0, ready: num(status.numberReady) ?? 0 });
+        out.workloads.push(parseLiveWorkload(item)!);
         break;
       case 'Service': {
         if (spec.type !== 'LoadBalancer') break;
@@ -178,22 +158,9 @@ export function parseClusterObjects(json: string): ClusterObjects {
         });
         break;
       }
-      case 'Job': {
-        const conditions = (status.conditions ?? []) as { type?: string; status?: string; reason?: string; message?: string }[];
-        const isTrue = (type: string) => conditions.find((c) => c.type === type && c.status === 'True');
-        const failed = isTrue('Failed');
-        out.jobs.push({
-          namespace,
-          name,
-          succeeded: num(status.succeeded) ?? 0,
-          failed: num(status.failed) ?? 0,
-          active: num(status.active) ?? 0,
-          complete: Boolean(isTrue('Complete')),
-          suspended: Boolean(isTrue('Suspended')),
-          ...(failed ? { failure: { ...(str(failed.reason) ? { reason: failed.reason } : {}), ...(str(failed.message) ? { message: failed.message } : {}) } } : {}),
-        });
+      case 'Job':
+        out.jobs.push(parseLiveJob(item)!);
         break;
-      }
       default:
         break;
     }

@@ -126,6 +126,8 @@ function chartState(c: StatusReport['charts'][number]): string {
       return 'installed';
     case 'installing':
       return 'INSTALLING';
+    case 'outdated':
+      return 'UPDATING: Job of an earlier spec';
     case 'retrying':
       return `RETRYING (${attempts})`;
     case 'failed':

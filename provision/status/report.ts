@@ -3,10 +3,10 @@ import type { NodeFacts } from '../steps/facts.js';
 import type { K3sFacts } from '../../cluster/facts.js';
 import { type AccessInfo, MEDIA_SERVER_SERVICE, renderAccessInfo } from '../../workloads/access.js';
 import { METALLB_NAMESPACE, MONITORING_NAMESPACE, type K8sObject } from '../../workloads/render.js';
+import { chartProblem, chartsReadiness, isWorkloadReady, releaseWorkloadMissingProblem, type StatusChart } from '../../workloads/charts.js';
 import type { ClusterHpa, ClusterObjects, ClusterWorkload, WorkloadKind } from './cluster.js';
-import { chartProblem, chartsInCluster, type StatusChart } from './charts.js';
 
-export type { StatusChart } from './charts.js';
+export type { StatusChart } from '../../workloads/charts.js';
 
 /**
  * The `status` report: what the probes and the one cluster read found, put together with what the inventory asks
@@ -159,11 +159,12 @@ export function buildStatusReport(input: StatusInput): StatusReport {
   if (objects) {
     const key = (w: { namespace: string; kind: string; name: string }) => `${w.namespace}/${w.kind}/${w.name}`;
     const live = new Map<string, ClusterWorkload>(objects.workloads.filter((w) => isStatusWorkload(inventory, w)).map((w) => [key(w), w]));
-    // The monitoring HelmCharts: their install Jobs, and the workloads their releases run (workloads/monitoring/contract.ts).
-    const inCluster = chartsInCluster(rendered, objects.jobs);
-    charts.push(...inCluster.map((c) => c.chart));
-    const chartOf = new Map(inCluster.flatMap((c) => c.workloads.map((w) => [key(w), c.chart] as const)));
-    const chartWorkloads = inCluster.flatMap((c) => c.workloads.map((w) => ({ ...w, desired: w.kind === 'DaemonSet' ? 0 : 1 })));
+    // The HelmCharts revue-pi applies: their install Jobs, and the workloads their releases run — decided as `up`
+    // decides (workloads/charts.ts).
+    const readiness = chartsReadiness(rendered, { jobs: objects.jobs, workloads: objects.workloads });
+    charts.push(...readiness.map((r) => r.chart));
+    const chartOf = new Map(readiness.flatMap((r) => r.workloads.map((w) => [key(w), r] as const)));
+    const chartWorkloads = readiness.flatMap((r) => r.workloads.filter((w) => w.state === 'missing').map((w) => ({ namespace: w.namespace, kind: w.kind, name: w.name, desired: w.desired })));
     const expected = [
       ...rendered
         .filter((o) => (WORKLOAD_KINDS as string[]).includes(o.kind))
@@ -174,23 +175,23 @@ export function buildStatusReport(input: StatusInput): StatusReport {
     for (const e of expected) {
       if (!live.has(key(e))) workloads.push({ namespace: e.namespace, kind: e.kind, name: e.name, ready: 0, desired: e.desired, state: 'missing' });
     }
-    for (const w of live.values()) workloads.push({ ...w, state: w.ready >= w.desired ? 'ready' : 'not-ready' });
+    for (const w of live.values()) workloads.push({ ...w, state: isWorkloadReady(w) ? 'ready' : 'not-ready' });
     workloads.sort((a, b) => compare(a.namespace, b.namespace) || compare(a.name, b.name) || compare(a.kind, b.kind));
     const ref = (w: { kind: string; namespace: string; name: string }) => `${w.kind} ${w.namespace}/${w.name}`;
-    // A chart that is not installed is one problem, naming the workloads its release would run.
-    for (const chart of charts.filter((c) => c.state !== 'installed')) {
-      const missing = workloads.filter((w) => w.state === 'missing' && chartOf.get(key(w)) === chart).map(ref);
-      problems.push(`${chartProblem(chart)}${missing.length ? ` Its workloads are missing: ${missing.join(', ')}.` : ''}`);
+    // A chart that is not installed (for its current spec) is one problem, naming the workloads its release would run.
+    for (const r of readiness.filter((x) => x.chart.state !== 'installed')) {
+      const missing = workloads.filter((w) => w.state === 'missing' && chartOf.get(key(w)) === r).map(ref);
+      problems.push(`${chartProblem(r)}${missing.length ? ` Its workloads are missing: ${missing.join(', ')}.` : ''}`);
     }
     for (const w of workloads) {
       const chart = chartOf.get(key(w));
       if (w.state === 'missing') {
-        if (chart && chart.state !== 'installed') continue;
+        if (chart && chart.chart.state !== 'installed') continue;
         problems.push(
           w.namespace === TRAEFIK.namespace && w.name === TRAEFIK.name
             ? `${ref(w)} (K3s's bundled Traefik) is missing; check the helm-install-traefik Job in kube-system and that traefik is not in K3s's disable list.`
             : chart
-              ? `${ref(w)} (release ${chart.name} of HelmChart ${chart.namespace}/${chart.name}) is missing although its install Job succeeded; delete the Job so K3s installs the chart again (kubectl -n ${chart.namespace} delete job ${chart.job}).`
+              ? releaseWorkloadMissingProblem(w, chart.chart)
               : `${ref(w)} is missing from the cluster; run revue-pi up.`,
         );
       } else if (w.state === 'not-ready') {

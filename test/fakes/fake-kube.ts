@@ -1,13 +1,16 @@
 import yaml from 'js-yaml';
 import type { RunResult } from '../../provision/transport/transport.js';
+import { JOB_INSTALLS_ENV, RELEASE_WORKLOADS, jobInstallsFor } from '../../workloads/monitoring/contract.js';
 import { FakeTransport, fail, ok } from './fake-transport.js';
 
 /**
  * TEST DOUBLE: a scripted Kubernetes API behind a FakeTransport, for unit tests of workloads/phase.ts. It answers
  * the exact `k3s kubectl …` scripts the phase sends (apply of an uploaded file, label node, get nodes, the readiness,
  * list, delete and diagnostics commands, the fast path's check) from an in-memory object map. Workloads are ready unless a test says
- * otherwise; MetalLB's webhook can be made to refuse the first N pool applies. It is not kubectl: commands it does
- * not know reach the FakeTransport's "unexpected command" failure.
+ * otherwise; MetalLB's webhook can be made to refuse the first N pool applies. For each HelmChart it stands in for
+ * K3s's helm-controller and the chart: a succeeded helm-install-<chart> Job carrying the spec it installs, and the
+ * release's workloads (workloads/monitoring/contract.ts), unless a test says otherwise. It is not kubectl: commands it
+ * does not know reach the FakeTransport's "unexpected command" failure.
  */
 export interface KubeObject {
   apiVersion: string;
@@ -34,6 +37,15 @@ export class FakeKube {
   webhookRefusals = 0;
   /** Whether the helm controller has created and finished the helm-install Jobs. */
   helmJobsDone = true;
+  /** A helm-install Job's status instead of succeeded, by chart name (helmJobsDone still decides whether it exists). */
+  readonly helmJobStatus = new Map<string, Record<string, unknown>>();
+  /** A Job's container env instead of the one the chart's current spec gives it, by chart name. */
+  readonly helmJobEnv = new Map<string, { name: string; value: string }[]>();
+  /**
+   * Whether a chart whose Job succeeded runs its release's workloads (workloads/monitoring/contract.ts), ready unless
+   * `stuck` says otherwise: what the chart's templates would create. False: an installed release running none of them.
+   */
+  releasesRun = true;
   /** Kinds whose CRD is not served yet: the next N applies of such objects fail with kubectl's "no matches for kind". */
   crdNotServed = new Map<string, number>();
   /** Make the apply of a file containing this text fail with this stderr. */
@@ -156,11 +168,34 @@ export class FakeKube {
     const resourceOf = (o: KubeObject) => `${o.kind.toLowerCase()}${o.apiVersion.includes('/') ? `.${o.apiVersion.split('/')[0]}` : ''}`;
     const managed = [...this.objects.values()].filter((o) => resources.has(resourceOf(o)) && o.metadata.labels?.[k!] === v);
     const nodes = Object.entries(this.nodes).map(([name, labels]) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels } }));
-    const workloads = [...this.objects.values()].filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind)).map((o) => this.withStatus(o));
-    const jobs = this.helmJobsDone ? [...this.objects.values()].filter((o) => o.kind === 'HelmChart').map((c) => helmJob(c)) : [];
+    const workloads = this.workloads().map((o) => this.withStatus(o));
+    const jobs = this.helmJobs();
     const services = [...this.objects.values()].filter((o) => o.kind === 'Service');
     if (this.traefikIp) services.push(traefikService(this.traefikIp));
     return ok(`${JSON.stringify({ kind: 'List', items: managed }, null, 4)}\n${JSON.stringify({ kind: 'List', items: [...nodes, ...workloads, ...jobs, ...services] }, null, 4)}\n`);
+  }
+
+  /** The helm-install Job of every stored HelmChart, as K3s's helm-controller makes it (see helmJob). */
+  private helmJobs(): KubeObject[] {
+    if (!this.helmJobsDone) return [];
+    return this.charts().map((c) => {
+      const job = helmJob(c);
+      const env = this.helmJobEnv.get(c.metadata.name);
+      if (env) (job.spec as { template: { spec: { containers: { env: unknown }[] } } }).template.spec.containers[0]!.env = env;
+      return { ...job, status: this.helmJobStatus.get(c.metadata.name) ?? job.status };
+    });
+  }
+
+  /** The workloads revue-pi applied, plus those of the releases whose install Jobs succeeded. */
+  private workloads(): KubeObject[] {
+    const applied = [...this.objects.values()].filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind));
+    const succeeded = this.helmJobs().filter((j) => ((j.status as { succeeded?: number }).succeeded ?? 0) > 0).map((j) => j.metadata.name);
+    const releases = this.releasesRun ? this.charts().filter((c) => succeeded.includes(`helm-install-${c.metadata.name}`)).flatMap((c) => releaseWorkloads(c)) : [];
+    return [...applied, ...releases];
+  }
+
+  private charts(): KubeObject[] {
+    return [...this.objects.values()].filter((o) => o.kind === 'HelmChart');
   }
 
   private withStatus(o: KubeObject): KubeObject {
@@ -194,15 +229,13 @@ export class FakeKube {
         const ns = /-n (\S+)/.exec(line)?.[1];
         const sel = /-l '?([^' ]+)'?/.exec(line)?.[1];
         const [k, v] = sel ? sel.split('=') : [];
-        const items = [...this.objects.values()]
-          .filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind))
+        const items = this.workloads()
           .filter((o) => (ns ? o.metadata.namespace === ns : true) && (k ? o.metadata.labels?.[k] === v : true))
           .map((o) => this.withStatus(o));
         docs.push(JSON.stringify({ kind: 'List', items }, null, 4));
       } else if (line.includes('get jobs.batch')) {
         const ns = /-n (\S+)/.exec(line)![1]!;
-        const charts = [...this.objects.values()].filter((o) => o.kind === 'HelmChart' && o.metadata.namespace === ns);
-        const items = this.helmJobsDone ? charts.map((c) => helmJob(c)) : [];
+        const items = this.helmJobs().filter((j) => j.metadata.namespace === ns);
         docs.push(JSON.stringify({ kind: 'List', items }, null, 4));
       }
     }
@@ -220,13 +253,29 @@ function withoutStatus(o: KubeObject): KubeObject {
   return { ...rest, metadata: { ...o.metadata, generation: undefined } };
 }
 
+/** K3s's install Job for a chart, succeeded, with the env naming the spec it installs (helm-controller v0.17.7 job()). */
 function helmJob(chart: KubeObject): KubeObject {
-  return { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: `helm-install-${chart.metadata.name}`, namespace: chart.metadata.namespace ?? 'kube-system' }, status: { succeeded: 1 } };
+  const installs = jobInstallsFor(chart);
+  const env = Object.entries(JOB_INSTALLS_ENV).map(([field, name]) => ({ name, value: installs[field as keyof typeof installs] }));
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: `helm-install-${chart.metadata.name}`, namespace: chart.metadata.namespace ?? 'kube-system' },
+    spec: { template: { spec: { containers: [{ name: 'helm', env: [{ name: 'NAME', value: chart.metadata.name }, ...env] }] } } },
+    status: { succeeded: 1, conditions: [{ type: 'Complete', status: 'True' }] },
+  };
+}
+
+/** What a known chart's release runs (workloads/monitoring/contract.ts), in its target namespace. */
+function releaseWorkloads(chart: KubeObject): KubeObject[] {
+  const release = Object.values(RELEASE_WORKLOADS).find((r) => r.release === chart.metadata.name);
+  const namespace = jobInstallsFor(chart).targetNamespace;
+  return (release?.workloads ?? []).map((w) => ({ apiVersion: 'apps/v1', kind: w.kind, metadata: { name: w.name, namespace, generation: 1 }, spec: w.kind === 'DaemonSet' ? {} : { replicas: 1 } }));
 }
 
 function readyStatus(o: KubeObject): Record<string, unknown> {
   const generation = o.metadata.generation ?? 1;
   const replicas = (o.spec as { replicas?: number } | undefined)?.replicas ?? 1;
-  if (o.kind === 'DaemonSet') return { observedGeneration: generation, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 3 };
+  if (o.kind === 'DaemonSet') return { observedGeneration: generation, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberReady: 3, numberAvailable: 3 };
   return { observedGeneration: generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas };
 }

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
 import { shQuote } from '../../provision/transport/shell.js';
-import { STANDIN_CHANNELS, failNextInstall, installScript, installerRuns, standinBinary, startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
+import { STANDIN_CHANNELS, failNextInstall, installScript, installerRuns, setHelmInstall, standinBinary, startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
 
 interface Result {
   code: number;
@@ -298,6 +298,61 @@ describeLab('k3s stand-in (installer, server, agent, kubectl) on the lab', () =>
     const charts = JSON.parse((await kubectl('get helmcharts.helm.cattle.io -A -o json')).stdout) as { items: Array<{ metadata: { name: string } }> };
     expect(charts.items.map((c) => c.metadata.name)).toEqual(['traefik', 'traefik-crd']);
     expect((await kubectl('delete -f -', doc('b'))).stdout).toBe('namespace "revue" deleted\nconfigmap "settings" deleted from revue namespace\n');
+  });
+
+  it("HelmCharts: the helm-controller's install Job (spec it installs, replaced on a new spec), the release's workloads, and the knob", async () => {
+    type Job = { metadata: { uid: string; labels: Record<string, string> }; spec: { backoffLimit: number; template: { metadata: { annotations: Record<string, string> }; spec: { containers: { name: string; env: { name: string; value: string }[] }[] } } }; status: Record<string, unknown> };
+    const chart = (version: string) =>
+      `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: monitoring\n---\napiVersion: helm.cattle.io/v1\nkind: HelmChart\nmetadata:\n  name: grafana\n  namespace: kube-system\nspec:\n  chart: grafana\n  repo: https://grafana-community.github.io/helm-charts\n  version: ${version}\n  targetNamespace: monitoring\n  valuesContent: |\n    replicas: 1\n`;
+    const job = async () => JSON.parse((await kubectl('-n kube-system get jobs.batch helm-install-grafana -o json')).stdout) as Job;
+    const grafana = async () => {
+      const r = await kubectl('-n monitoring get deployments.apps grafana -o json');
+      return r.code === 0 ? (JSON.parse(r.stdout) as { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; status: { readyReplicas: number } }) : undefined;
+    };
+    expect((await kubectl('apply -f -', chart('12.3.1'))).stdout).toBe('namespace/monitoring created\nhelmchart.helm.cattle.io/grafana created\n');
+    const first = await job();
+    expect(first.metadata.labels).toEqual({ 'helmcharts.helm.cattle.io/chart': 'grafana' });
+    expect(first.spec.backoffLimit).toBe(1000);
+    expect(first.spec.template.metadata.annotations['helmcharts.helm.cattle.io/configHash']).toMatch(/^SHA256=[0-9A-F]{64}$/);
+    const env = Object.fromEntries(first.spec.template.spec.containers.find((c) => c.name === 'helm')!.env.map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({ NAME: 'grafana', CHART: 'grafana/grafana', VERSION: '12.3.1', REPO: 'https://grafana-community.github.io/helm-charts', TARGET_NAMESPACE: 'monitoring', CHART_NAMESPACE: 'kube-system' });
+    expect(first.status).toMatchObject({ succeeded: 1, conditions: [{ type: 'Complete', status: 'True' }] });
+    // The release's workloads, as the monitoring contract names them, with Helm's labels, ready.
+    const deployed = await grafana();
+    expect(deployed?.metadata.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/instance': 'grafana' });
+    expect(deployed?.metadata.annotations).toEqual({ 'meta.helm.sh/release-name': 'grafana', 'meta.helm.sh/release-namespace': 'monitoring' });
+    expect(deployed?.status.readyReplicas).toBe(1);
+    expect((JSON.parse((await kubectl('-n kube-system get helmchart grafana -o json')).stdout) as { status: { jobName: string } }).status.jobName).toBe('helm-install-grafana');
+
+    // Applied again unchanged: the same Job. A new version: the Job is replaced, and installs it.
+    expect((await kubectl('apply -f -', chart('12.3.1'))).stdout).toContain('helmchart.helm.cattle.io/grafana unchanged');
+    expect((await job()).metadata.uid).toBe(first.metadata.uid);
+    await kubectl('apply -f -', chart('12.4.0'));
+    const second = await job();
+    expect(second.metadata.uid).not.toBe(first.metadata.uid);
+    expect(second.spec.template.spec.containers[0]!.env).toContainEqual({ name: 'VERSION', value: '12.4.0' });
+
+    // The knob: an install that gives up; deleting the chart uninstalls the release.
+    setHelmInstall(lab.node('k3s-a'), 'kube-system/grafana', { outcome: 'fail' });
+    expect((await kubectl('-n kube-system delete helmchart grafana')).code).toBe(0);
+    expect(await grafana()).toBeUndefined();
+    expect((await kubectl('-n kube-system get jobs.batch helm-install-grafana')).code).toBe(1);
+    await kubectl('apply -f -', chart('12.4.0'));
+    expect((await job()).status).toMatchObject({ failed: 1001, conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' }] });
+    expect(await grafana()).toBeUndefined();
+    const failed = JSON.parse((await kubectl('-n kube-system get helmchart grafana -o json')).stdout) as { status: { conditions: { type: string; status: string }[] } };
+    expect(failed.status.conditions).toContainEqual(expect.objectContaining({ type: 'Failed', status: 'True', message: 'Job has reached configured number of retries without succeeding' }));
+
+    // Slow pods: the release's workloads exist, not ready, then ready; the Job had finished before.
+    setHelmInstall(lab.node('k3s-a'), 'kube-system/grafana', { readyMs: 1500 });
+    await kubectl('-n kube-system delete helmchart grafana');
+    await kubectl('apply -f -', chart('12.4.0'));
+    expect((await job()).status).toMatchObject({ succeeded: 1 });
+    expect((await grafana())?.status.readyReplicas).toBe(0);
+    await until('grafana to be ready', grafana, (d) => d?.status.readyReplicas === 1);
+    setHelmInstall(lab.node('k3s-a'), 'kube-system/grafana', undefined);
+    expect((await kubectl('delete -f -', chart('12.4.0'))).code).toBe(0);
+    expect((await kubectl('get jobs.batch,deployments.apps -A -o name')).stdout).not.toMatch(/grafana/);
   });
 
   it('`k3s kubectl` answers alike through the front (/dev/tcp and cat, no node, no curl) and the Node client', async () => {

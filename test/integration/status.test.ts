@@ -1,8 +1,8 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
+import { setHelmInstall, startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
 import { startLab, type Lab } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
 import { runCli } from './cli.js';
@@ -11,11 +11,12 @@ import { DEFAULT_K3S_VERSION } from '../../provision/inventory/schema.js';
 
 /**
  * `revue-pi status` on three simulated Pis after a real `up` against the lab's K3s STAND-IN. The stand-in runs no
- * controllers besides faking workload readiness: no helm-controller (every HelmChart gets a succeeded
- * helm-install-<chart> Job, but no chart is installed: no Traefik Deployment/Service, no Prometheus or Grafana
- * workloads), no MetalLB (so no LoadBalancer address is handed out) and no HPA controller. One test stands in for
+ * controllers besides faking workload readiness and standing in for K3s's helm-controller (test/lab/k3s-standin/
+ * README.md): every HelmChart gets its helm-install-<chart> Job, and the Prometheus and Grafana releases run the
+ * workloads workloads/monitoring/contract.ts names — but K3s's Traefik chart installs nothing (no Traefik
+ * Deployment/Service), no MetalLB hands out LoadBalancer addresses and no HPA controller runs. One test stands in for
  * those controllers by writing the objects they would (see `simulateControllers`), so status's reading of them is
- * checked too.
+ * checked too. The last ones make the stand-in's chart installs go wrong, and check that up and status agree.
  */
 const SUBNET = '127.0.80.';
 const INGRESS = `${SUBNET}200`;
@@ -25,6 +26,8 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
   let installer: InstallerServer;
   let inventory: string;
   let stateDir: string;
+  /** The first up's --json report. */
+  let firstUp: { logFile?: string; workloads?: { error?: string } };
 
   const status = (...extra: string[]) => runCli(['status', '-i', inventory, '--state-dir', stateDir, ...extra], { timeoutMs: 90_000 });
   const parse = (result: { stdout: string; stderr: string }) => {
@@ -40,16 +43,30 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
       network: { metallb: { pools: [{ name: 'lan', addresses: [`${SUBNET}200-${SUBNET}220`] }] }, addresses: { ingress: INGRESS } },
     });
     stateDir = mkdtempSync(join(tmpdir(), 'revue-pi-status-'));
-    const up = await runCli(['up', '-i', inventory, '--yes', '--json', '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kc')], { timeoutMs: 400_000 });
+    // Prometheus's pods take a while to be ready after its chart is installed: up has to wait for them.
+    setHelmInstall(lab.node('pi-1'), 'kube-system/prometheus', { readyMs: 2500 });
+    const up = await upCli();
     expect(up.code, up.stderr + up.stdout.slice(-2000)).toBe(0);
+    firstUp = JSON.parse(up.stdout) as typeof firstUp;
+    setHelmInstall(lab.node('pi-1'), 'kube-system/prometheus', undefined);
   }, 600_000);
+  const upCli = () => runCli(['up', '-i', inventory, '--yes', '--json', '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kc')], { timeoutMs: 400_000 });
 
   afterAll(async () => {
     await lab?.stop();
     await installer?.stop();
   });
 
-  it('--json: every node reachable and Ready with its facts, the pools, the workloads; Traefik and the monitoring releases missing in the stand-in (exit 1)', async () => {
+  it('up waited for the Prometheus release\'s workloads (the stand-in made them ready 2.5 s after the install Job finished)', () => {
+    expect(firstUp.workloads?.error).toBeUndefined();
+    const log = readFileSync(firstUp.logFile!, 'utf8');
+    const waiting = /\[pi-1\] workloads monitoring: waiting for .*Deployment monitoring\/prometheus-server \(0 of 1 replicas ready\)/.exec(log);
+    const done = /\[pi-1\] workloads monitoring: \d+ objects: \d+ created/.exec(log);
+    expect(waiting, log).not.toBeNull();
+    expect(done!.index).toBeGreaterThan(waiting!.index);
+  });
+
+  it('--json: every node reachable and Ready with its facts, the pools, the workloads; the monitoring releases ready, Traefik missing in the stand-in (exit 1)', async () => {
     const started = Date.now();
     const result = await status('--json');
     const elapsed = Date.now() - started;
@@ -77,20 +94,20 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
     // Every workload up rendered is there and ready (the stand-in fakes readiness); K3s's Traefik is not.
     const names = report.workloads.map((w) => `${w.namespace}/${w.kind}/${w.name}`);
     expect(names).toContain('revue/Deployment/revue-frontend');
-    // Prometheus and Grafana come from HelmCharts: the stand-in's install Jobs "succeed" but install nothing, so the
-    // workloads their releases would run are missing, and status says so.
+    // Prometheus and Grafana come from HelmCharts: installed by the stand-in's helm-controller, their releases run the
+    // workloads the contract names, ready — what up waited for, so status agrees.
     expect(report.charts.map((c) => [`${c.namespace}/${c.name}`, c.targetNamespace, c.job, c.state])).toEqual([
       ['kube-system/grafana', 'monitoring', 'helm-install-grafana', 'installed'],
       ['kube-system/prometheus', 'monitoring', 'helm-install-prometheus', 'installed'],
     ]);
-    expect(names).toContain('metallb-system/DaemonSet/speaker');
-    expect(report.workloads.filter((w) => w.state !== 'ready').map((w) => [w.namespace, w.kind, w.name, w.state])).toEqual([
-      ['kube-system', 'Deployment', 'traefik', 'missing'],
-      ['monitoring', 'Deployment', 'grafana', 'missing'],
-      ['monitoring', 'Deployment', 'prometheus-kube-state-metrics', 'missing'],
-      ['monitoring', 'DaemonSet', 'prometheus-prometheus-node-exporter', 'missing'],
-      ['monitoring', 'Deployment', 'prometheus-server', 'missing'],
+    expect(report.workloads.filter((w) => w.namespace === 'monitoring').map((w) => [w.kind, w.name, `${w.ready}/${w.desired}`, w.state])).toEqual([
+      ['Deployment', 'grafana', '1/1', 'ready'],
+      ['Deployment', 'prometheus-kube-state-metrics', '1/1', 'ready'],
+      ['DaemonSet', 'prometheus-prometheus-node-exporter', '3/3', 'ready'],
+      ['Deployment', 'prometheus-server', '1/1', 'ready'],
     ]);
+    expect(names).toContain('metallb-system/DaemonSet/speaker');
+    expect(report.workloads.filter((w) => w.state !== 'ready').map((w) => [w.namespace, w.kind, w.name, w.state])).toEqual([['kube-system', 'Deployment', 'traefik', 'missing']]);
     expect(report.workloads.find((w) => w.name === 'speaker')).toMatchObject({ ready: 3, desired: 3, state: 'ready' });
     expect(report.workloads.length).toBeGreaterThan(20);
 
@@ -105,15 +122,10 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
       ['revue/revue-kafka-2', []],
       ['revue/revue-media-server', []],
     ]);
-    expect(report.problems).toHaveLength(8);
+    // Nothing about monitoring: only K3s's Traefik (whose chart the stand-in installs nothing for) and MetalLB.
+    expect(report.problems).toHaveLength(4);
     expect(report.problems[0]).toMatch(/^Deployment kube-system\/traefik \(K3s's bundled Traefik\) is missing/);
-    expect(report.problems.slice(1, 5)).toEqual([
-      'Deployment monitoring/grafana (release grafana of HelmChart kube-system/grafana) is missing although its install Job succeeded; delete the Job so K3s installs the chart again (kubectl -n kube-system delete job helm-install-grafana).',
-      ...['Deployment monitoring/prometheus-kube-state-metrics', 'DaemonSet monitoring/prometheus-prometheus-node-exporter', 'Deployment monitoring/prometheus-server'].map(
-        (w) => `${w} (release prometheus of HelmChart kube-system/prometheus) is missing although its install Job succeeded; delete the Job so K3s installs the chart again (kubectl -n kube-system delete job helm-install-prometheus).`,
-      ),
-    ]);
-    expect(report.problems.slice(5)).toEqual(
+    expect(report.problems.slice(1)).toEqual(
       ['revue-kafka-1', 'revue-kafka-2', 'revue-media-server'].map((s) => `Service revue/${s} has no address from MetalLB yet; see kubectl -n revue describe service ${s}.`),
     );
     expect(report.ok).toBe(false);
@@ -137,8 +149,9 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
         ['grafana', 'missing'],
         ['prometheus', 'installed'],
       ]);
+      // (The release it installed earlier still runs: deleting a Job uninstalls nothing.)
       expect(report.problems).toContain(
-        'HelmChart kube-system/grafana was never installed: K3s has no install Job kube-system/helm-install-grafana for it; run revue-pi up, and check that K3s does not run with --disable-helm-controller. Its workloads are missing: Deployment monitoring/grafana.',
+        'HelmChart kube-system/grafana was never installed: K3s has no install Job kube-system/helm-install-grafana for it; run revue-pi up, and check that K3s does not run with --disable-helm-controller.',
       );
       const table = await status();
       expect(table.stdout).toMatch(/ {2}kube-system\/grafana +monitoring +helm-install-grafana +NO JOB: never installed\n/);
@@ -246,6 +259,72 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
       await server.exec('systemctl start k3s');
     }
   });
+
+  /** up's --json report (a failure of the workloads phase is exit 1 with its sentence). */
+  type UpReport = { ok: boolean; workloads?: { error?: string; phases?: { phase: string; status: string }[] } };
+  const kubectlOnServer = async (args: string) => {
+    const r = await lab.node('pi-1').exec(`/usr/local/bin/k3s kubectl ${args}`);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+  };
+
+  it('a chart whose install Job gives up: up exits 1 naming the Job and how to read its log, at once; status says the same', async () => {
+    // The test before restarted K3s: wait until its API answers again.
+    const deadline = Date.now() + 60_000;
+    while ((await lab.node('pi-1').exec('/usr/local/bin/k3s kubectl get nodes -o name')).code !== 0) {
+      expect(Date.now(), 'K3s on pi-1 did not answer within 60 s of its restart').toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    setHelmInstall(lab.node('pi-1'), 'kube-system/grafana', { outcome: 'fail' });
+    try {
+      // The helm-controller installs a chart that is new (or changed): delete it, and up applies it again.
+      await kubectlOnServer('-n kube-system delete helmchart grafana');
+      const up = await runCli(['up', '-i', inventory, '--yes', '--json', '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kc')], { timeoutMs: 200_000 });
+      expect(up.code, up.stderr.slice(-2000)).toBe(1);
+      const report = JSON.parse(up.stdout) as UpReport;
+      const sentence =
+        'HelmChart kube-system/grafana failed to install: Job kube-system/helm-install-grafana gave up after 1001 failed attempts; ' +
+        'read why with kubectl -n kube-system logs job/helm-install-grafana, fix it, then delete the Job so K3s tries again.';
+      expect(report.workloads?.error).toBe(`the monitoring objects were applied, but ${sentence}`);
+      expect(report.workloads?.phases?.map((p) => [p.phase, p.status]).slice(-2)).toEqual([['monitoring', 'failed'], ['revue', 'skipped']]);
+
+      const result = await status('--json');
+      expect(result.code).toBe(1);
+      const st = parse(result);
+      expect(st.charts.map((c) => [c.name, c.state, c.failedAttempts])).toEqual([['grafana', 'failed', 1001], ['prometheus', 'installed', 0]]);
+      expect(st.problems).toContain(`${sentence} Its workloads are missing: Deployment monitoring/grafana.`);
+    } finally {
+      setHelmInstall(lab.node('pi-1'), 'kube-system/grafana', undefined);
+    }
+  }, 240_000);
+
+  it('a release running none of its workloads after its Job succeeded: up exits 1 saying which Job to delete, as status does; done so, up installs it', async () => {
+    setHelmInstall(lab.node('pi-1'), 'kube-system/grafana', { outcome: 'no-workloads' });
+    const sentence =
+      'Deployment monitoring/grafana (release grafana of HelmChart kube-system/grafana) is missing although its install Job succeeded; ' +
+      'delete the Job so K3s installs the chart again (kubectl -n kube-system delete job helm-install-grafana).';
+    try {
+      await kubectlOnServer('-n kube-system delete helmchart grafana');
+      const up = await runCli(['up', '-i', inventory, '--yes', '--json', '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kc')], { timeoutMs: 200_000 });
+      expect(up.code, up.stderr.slice(-2000)).toBe(1);
+      expect((JSON.parse(up.stdout) as UpReport).workloads?.error).toBe(`the monitoring objects were applied, but ${sentence}`);
+
+      const result = await status('--json');
+      expect(result.code).toBe(1);
+      const st = parse(result);
+      expect(st.charts.map((c) => [c.name, c.state])).toEqual([['grafana', 'installed'], ['prometheus', 'installed']]);
+      expect(st.problems).toContain(sentence);
+    } finally {
+      setHelmInstall(lab.node('pi-1'), 'kube-system/grafana', undefined);
+    }
+    // As both said: delete the Job; K3s installs the chart again (the stand-in when up applies it), and up succeeds.
+    await kubectlOnServer('-n kube-system delete jobs.batch helm-install-grafana');
+    const again = await runCli(['up', '-i', inventory, '--yes', '--json', '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kc')], { timeoutMs: 200_000 });
+    expect(again.code, again.stderr.slice(-2000) + again.stdout.slice(-2000)).toBe(0);
+    const st = parse(await status('--json'));
+    expect(st.charts.map((c) => [c.name, c.state])).toEqual([['grafana', 'installed'], ['prometheus', 'installed']]);
+    expect(st.workloads.filter((w) => w.namespace === 'monitoring' && w.state !== 'ready')).toEqual([]);
+    expect(st.problems.filter((p) => /monitoring|HelmChart/.test(p))).toEqual([]);
+  }, 300_000);
 });
 
 /**

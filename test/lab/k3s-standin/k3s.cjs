@@ -13,7 +13,7 @@
  * It is assembled by server.ts (standinBinary()): the assembler prepends the shebang, the version constant
  * K3S_STANDIN_VERSION and `jsyaml` (the project's js-yaml, inlined), so the result needs nothing but Node.
  */
-/* global K3S_STANDIN_VERSION, jsyaml */
+/* global K3S_STANDIN_VERSION, jsyaml, helmController */
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -403,7 +403,9 @@ class Store {
     this.simulateStatus(stored, old);
     this.data.objects[key] = stored;
     if (appliedJson !== undefined) this.data.applied[key] = appliedJson;
-    if (stored.kind === 'HelmChart') this.simulateHelmInstall(stored);
+    // K3s's helm-controller (helm-controller.cjs): a stored chart, or a HelmChartConfig of one, is synced.
+    if (stored.kind === 'HelmChart') helmController.sync(this, stored);
+    if (stored.kind === 'HelmChartConfig') helmController.sync(this, this.data.objects[`helm.cattle.io/HelmChart/${stored.metadata.namespace}/${stored.metadata.name}`]);
     return old ? 'configured' : 'created';
   }
   /**
@@ -431,19 +433,10 @@ class Store {
       stored.status = { observedGeneration: generation, desiredNumberScheduled: n, currentNumberScheduled: n, updatedNumberScheduled: n, numberReady: n, numberAvailable: n, numberMisscheduled: 0 };
     } else stored.status = { succeeded: 1, completionTime: now, conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: now }] };
   }
-  /** The helm-controller's install Job for a HelmChart (no chart is installed: the Job just reports success). */
-  simulateHelmInstall(chart) {
-    const type = BUILTIN_TYPES.find((t) => t.kind === 'Job');
-    const ns = chart.metadata.namespace;
-    const name = `helm-install-${chart.metadata.name}`;
-    const old = this.data.objects[this.key(type, ns, name)];
-    if (old && old.metadata.annotations && old.metadata.annotations['helmcharts.helm.cattle.io/configHash'] === sha256(canonical(chart.spec))) return;
-    this.put(type, { apiVersion: 'batch/v1', kind: 'Job', metadata: { name, namespace: ns, labels: { 'helmcharts.helm.cattle.io/chart': chart.metadata.name }, annotations: { 'helmcharts.helm.cattle.io/configHash': sha256(canonical(chart.spec)) } }, spec: { backoffLimit: 1000, template: { spec: { containers: [{ name: 'helm', image: `rancher/klipper-helm (${STANDIN}: never runs)` }] } } } });
-  }
   remove(type, ns, name) {
     const key = this.key(type, ns, name);
     if (!this.data.objects[key]) return false;
-    if (type.kind === 'HelmChart') delete this.data.objects[`batch/Job/${ns}/helm-install-${name}`];
+    if (type.kind === 'HelmChart') helmController.uninstall(this, ns, name);
     delete this.data.objects[key];
     delete this.data.applied[key];
     return true;
@@ -604,6 +597,7 @@ function makeApi(state) {
       if (auth !== state.adminKey) return { status: 401, json: { message: 'Unauthorized' } };
       const problem = store.data.etcd && etcdQuorumProblem(state);
       if (problem) return { status: 503, json: { message: problem } };
+      helmController.advance(store);
       const r = kubectl(store, body.args || [], body.files || []);
       store.purgeNamespaces();
       store.save();
@@ -885,6 +879,8 @@ function kubectl(store, args, files) {
             continue;
           }
           if (exists && store.data.applied[key] === applied) {
+            // The helm-controller syncs a chart applied again: a Job deleted since comes back.
+            if (r.t.kind === 'HelmChart') helmController.sync(store, store.data.objects[key]);
             out.push(`${resName(r.t)}/${r.name} unchanged\n`);
             continue;
           }

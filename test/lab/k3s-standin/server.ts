@@ -15,6 +15,8 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHARTS, type ChartKey } from '../../../workloads/images.js';
+import { RELEASE_WORKLOADS, type ReleaseWorkload } from '../../../workloads/monitoring/contract.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
@@ -62,8 +64,17 @@ export function installScript(origin?: string): string {
 const binaries = new Map<string, Buffer>();
 
 /**
+ * What the stand-in helm-controller installs as a release's workloads: the monitoring contract's, per chart
+ * (workloads/monitoring/contract.ts, read from the charts' templates at their pinned versions).
+ */
+function helmReleases(): { chart: string; release: string; workloads: ReleaseWorkload[] }[] {
+  return (Object.keys(RELEASE_WORKLOADS) as ChartKey[]).map((k) => ({ chart: CHARTS[k].chart, release: RELEASE_WORKLOADS[k].release, workloads: RELEASE_WORKLOADS[k].workloads }));
+}
+
+/**
  * The stand-in `k3s` for `version`, the same for every architecture: a bash front (k3s-front.sh) followed by
- * the Node.js program (k3s.cjs, js-yaml inlined), which the front has node run from the same file.
+ * the Node.js program (helm-controller.cjs and k3s.cjs, js-yaml and the monitoring contract's release workloads
+ * inlined), which the front has node run from the same file.
  */
 export function standinBinary(version: string): Buffer {
   if (!VERSION_RE.test(version)) throw new Error(`k3s stand-in: "${version}" is not a K3s version like v1.33.5+k3s1.`);
@@ -77,6 +88,8 @@ export function standinBinary(version: string): Buffer {
       'const jsyaml = (function () { var module = { exports: {} }; var exports = module.exports;',
       fs.readFileSync(jsYamlDist, 'utf8').replace(/^\/\/# sourceMappingURL=.*$/m, ''),
       'return module.exports; })();',
+      `const HELM_RELEASES = ${JSON.stringify(helmReleases())};`,
+      fs.readFileSync(path.join(HERE, 'helm-controller.cjs'), 'utf8'),
       // etcd, snapshots and drain first: k3s.cjs ends by running main(), by which time their declarations are in place.
       ...['k3s-etcd.cjs', 'k3s-snapshot.cjs', 'k3s-drain.cjs', 'k3s.cjs'].map((f) => fs.readFileSync(path.join(HERE, f), 'utf8')),
     ].join('\n');
@@ -185,4 +198,34 @@ export function failNextInstall(node: { path(nodePath: string): string }): void 
   const file = node.path(INSTALLER_FAIL_MARKER);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, 'revue-pi lab stand-in: fail the next installer run\n');
+}
+
+/** Where the stand-in helm-controller reads how a chart's install goes (on the first server; see README.md). */
+export const HELM_KNOB_FILE = '/var/lib/rancher/k3s/server/standin-helm.json';
+
+export interface HelmInstallKnob {
+  /** fail: the Job gives up (Failed=True) · retry: failed attempts, still active · no-workloads: Complete, nothing the contract names runs */
+  outcome?: 'fail' | 'retry' | 'no-workloads';
+  /** How long the install Job runs before it finishes (ms; default 0). */
+  installMs?: number;
+  /** How long the release's workloads stay not ready after the install (ms; default 0). */
+  readyMs?: number;
+}
+
+/**
+ * How the stand-in installs HelmChart `<namespace>/<name>` from its next sync on (a new or changed spec, or the chart
+ * deleted and applied again); `undefined` restores the default (installed at once, ready at once).
+ */
+export function setHelmInstall(firstServer: { path(nodePath: string): string }, chart: string, knob: HelmInstallKnob | undefined): void {
+  const file = firstServer.path(HELM_KNOB_FILE);
+  let knobs: Record<string, HelmInstallKnob> = {};
+  try {
+    knobs = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, HelmInstallKnob>;
+  } catch {
+    knobs = {};
+  }
+  if (knob) knobs[chart] = knob;
+  else delete knobs[chart];
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(knobs, null, 1) + '\n');
 }

@@ -145,7 +145,7 @@ describe('formatStatus', () => {
   it('names every install Job state; no charts (monitoring off) is "none"', () => {
     const states: StatusReport = {
       ...sample,
-      charts: (['installed', 'installing', 'retrying', 'failed', 'missing'] as const).map((state, i) => ({
+      charts: (['installed', 'installing', 'retrying', 'failed', 'missing', 'outdated'] as const).map((state, i) => ({
         namespace: 'kube-system',
         name: `c${i}`,
         targetNamespace: 'monitoring',
@@ -155,7 +155,7 @@ describe('formatStatus', () => {
       })),
     };
     const rows = formatStatus(states).split('\n').filter((l) => l.startsWith('  kube-system/c'));
-    expect(rows.map((r) => r.split(/ {2,}/).at(-1))).toEqual(['installed', 'INSTALLING', 'RETRYING (1 failed attempt)', 'FAILED (1000 failed attempts)', 'NO JOB: never installed']);
+    expect(rows.map((r) => r.split(/ {2,}/).at(-1))).toEqual(['installed', 'INSTALLING', 'RETRYING (1 failed attempt)', 'FAILED (1000 failed attempts)', 'NO JOB: never installed', 'UPDATING: Job of an earlier spec']);
     expect(formatStatus({ ...sample, charts: [] })).toContain("Helm charts (installed by K3s's helm-controller, one Job each)\n  none\n");
   });
 

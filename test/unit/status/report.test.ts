@@ -286,6 +286,23 @@ describe('buildStatusReport', () => {
     expect(report.exitCode).toBe(1);
   });
 
+  it('an install Job made for another version than the rendered chart is not the chart installed: outdated, K3s replaces it (exit 1)', () => {
+    const cluster = healthyCluster();
+    const list = JSON.parse(kubectlList(cluster)) as { items: { kind: string; metadata: { name: string; namespace: string }; spec?: Record<string, unknown> }[] };
+    const env = (version: string) => [{ name: 'CHART', value: 'prometheus/prometheus' }, { name: 'VERSION', value: version }, { name: 'TARGET_NAMESPACE', value: 'monitoring' }];
+    const withVersion = (version: string) => {
+      for (const i of list.items) if (i.kind === 'Job' && i.metadata.name === 'helm-install-prometheus' && i.metadata.namespace === 'kube-system') i.spec = { template: { spec: { containers: [{ name: 'helm', env: env(version) }] } } };
+      return buildStatusReport(input({ cluster: { server: 'pi-1', objects: parseClusterObjects(JSON.stringify(list)) } }));
+    };
+    const report = withVersion('25.0.0');
+    expect(report.charts.map((c) => [c.name, c.state])).toEqual([['grafana', 'installed'], ['prometheus', 'outdated']]);
+    expect(report.problems).toEqual([
+      'HelmChart kube-system/prometheus is being updated: Job kube-system/helm-install-prometheus installs an earlier spec (version 25.0.0 (the chart: 29.27.0)), and K3s replaces it with one for the current spec; run status again in a minute.',
+    ]);
+    expect(report.exitCode).toBe(1);
+    expect(withVersion('29.27.0').exitCode).toBe(0);
+  });
+
   it('an installed chart whose release lacks a workload, or has one not ready, is a problem naming the workload', () => {
     const cluster = healthyCluster();
     cluster.workloads = cluster.workloads

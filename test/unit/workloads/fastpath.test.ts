@@ -223,12 +223,27 @@ describe('the fast path is not taken, and the full path runs, when', () => {
       /^not everything is ready \(Deployment revue\/revue-auth: 0 of 1 replicas available\)$/,
     ],
     ['the helm-install Jobs have not succeeded', (w) => (w.kube.helmJobsDone = false), /^not everything is ready \(Job kube-system\/helm-install-grafana: K3s has not created it yet/],
+    [
+      'the Jobs succeeded but the monitoring releases run none of their workloads (what status reports missing)',
+      (w) => (w.kube.releasesRun = false),
+      /^not everything is ready \(Deployment monitoring\/grafana: missing although Job kube-system\/helm-install-grafana succeeded; Deployment monitoring\/prometheus-server: missing/,
+    ],
+    [
+      'a release workload is not ready',
+      (w) => w.kube.stuck.set('DaemonSet/monitoring/prometheus-prometheus-node-exporter', { observedGeneration: 1, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberReady: 2, numberAvailable: 2 }),
+      /^not everything is ready \(DaemonSet monitoring\/prometheus-prometheus-node-exporter: 2 of 3 pods ready\)$/,
+    ],
+    [
+      "the install Job was made for another version of the chart than the rendered one",
+      (w) => w.kube.helmJobEnv.set('prometheus', [{ name: 'CHART', value: 'prometheus/prometheus' }, { name: 'VERSION', value: '25.0.0' }]),
+      /^not everything is ready \(Job kube-system\/helm-install-prometheus: it installs an earlier spec \(version 25\.0\.0 \(the chart: 29\.27\.0\)\); K3s replaces it\)$/,
+    ],
   ];
 
   it.each(cases)('%s', async (_name, change, reason) => {
     const w = await converged();
     change(w);
-    if (w.kube.stuck.size > 0 || !w.kube.helmJobsDone) {
+    if (w.kube.stuck.size > 0 || !w.kube.helmJobsDone || !w.kube.releasesRun || w.kube.helmJobEnv.size > 0) {
       // Nothing changes them back here: the full path times out (quickly) and leaves no record.
       const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 50 }));
       expect(result.fastPath?.taken).toBe(false);

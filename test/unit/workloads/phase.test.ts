@@ -278,8 +278,58 @@ describe('bounded waits', () => {
     w.kube.helmJobsDone = false;
     const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 100 }));
     expect(result.phases.find((p) => p.phase === 'monitoring')?.status).toBe('failed');
-    expect(result.error).toContain('the monitoring objects were applied but 2 are not ready after 0.1 s: Job kube-system/helm-install-grafana: K3s has not created it yet');
+    expect(result.error).toContain(
+      'the monitoring objects were applied but 2 are not ready after 0.1 s: HelmChart kube-system/grafana was never installed: K3s has no install Job kube-system/helm-install-grafana for it',
+    );
     expect(result.error).toContain('Job kube-system/helm-install-prometheus');
+  });
+
+  const monitoringPolls = (w: World) => w.transport.runs.filter((r) => r.script.includes('get jobs.batch -n kube-system')).length;
+
+  it('a failed install Job fails the phase at once, naming the Job and how to read its log; Revue is not applied', async () => {
+    const w = world(dir);
+    w.kube.helmJobStatus.set('grafana', { failed: 1001, conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' }] });
+    const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 60_000 }));
+    expect(result.ok).toBe(false);
+    expect(result.error).toBe(
+      'the monitoring objects were applied, but HelmChart kube-system/grafana failed to install: Job kube-system/helm-install-grafana gave up after 1001 failed attempts; ' +
+        'read why with kubectl -n kube-system logs job/helm-install-grafana, fix it, then delete the Job so K3s tries again.',
+    );
+    // One look was enough: no wait for the phase time (60 s).
+    expect(monitoringPolls(w)).toBe(1);
+    expect(result.phases.map((p) => [p.phase, p.status])).toEqual([
+      ['metallb', 'changed'],
+      ['metallb-config', 'changed'],
+      ['traefik', 'changed'],
+      ['monitoring', 'failed'],
+      ['revue', 'skipped'],
+    ]);
+  });
+
+  it('a release running none of its workloads although its Job succeeded fails the phase once that has lasted, as status says it', async () => {
+    const w = world(dir);
+    w.kube.releasesRun = false;
+    const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 60_000, releaseSettleMs: 30 }));
+    expect(result.ok).toBe(false);
+    expect(result.error).toBe(
+      'the monitoring objects were applied, but ' +
+        [
+          'Deployment monitoring/grafana (release grafana of HelmChart kube-system/grafana) is missing although its install Job succeeded; delete the Job so K3s installs the chart again (kubectl -n kube-system delete job helm-install-grafana).',
+          ...['Deployment monitoring/prometheus-server', 'Deployment monitoring/prometheus-kube-state-metrics', 'DaemonSet monitoring/prometheus-prometheus-node-exporter'].map(
+            (x) => `${x} (release prometheus of HelmChart kube-system/prometheus) is missing although its install Job succeeded; delete the Job so K3s installs the chart again (kubectl -n kube-system delete job helm-install-prometheus).`,
+          ),
+        ].join(' '),
+    );
+    // Looked more than once (K3s may have been replacing a Job made for an earlier spec), not for the phase time.
+    expect(monitoringPolls(w)).toBeGreaterThan(1);
+    expect(readFileSync(w.log.path!, 'utf8')).toContain('[pi-1] workloads monitoring: waiting for Deployment monitoring/grafana (missing although Job kube-system/helm-install-grafana succeeded)');
+  });
+
+  it('waits for the release workloads to be ready, and names them when the phase time is over', async () => {
+    const w = world(dir);
+    w.kube.stuck.set('Deployment/monitoring/prometheus-server', { observedGeneration: 1, replicas: 1, updatedReplicas: 1, readyReplicas: 0, availableReplicas: 0 });
+    const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 100 }));
+    expect(result.error).toMatch(/^the monitoring objects were applied but one is not ready after 0\.1 s: Deployment monitoring\/prometheus-server: 0 of 1 replicas ready — no pods yet\./);
   });
 });
 
