@@ -1,0 +1,32 @@
+// typescript-eslint's recommended rules (no type-aware rules: they would double the time of the gate), prettier
+// owns the layout. A few rules are tuned to what the code does on purpose; each says why.
+import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
+import prettier from 'eslint-config-prettier';
+import tseslint from 'typescript-eslint';
+
+export default defineConfig(
+  { ignores: ['dist/', 'node_modules/', 'test/fixtures/', 'test/schemas/'] },
+  {
+    files: ['**/*.ts'],
+    extends: [js.configs.recommended, tseslint.configs.recommended, prettier],
+    rules: {
+      // `_name` marks a value left out on purpose (rest destructuring that drops a key, an unused parameter).
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
+      // `let x = fallback; try { x = read() } catch { … }` is how the code reads optional files; not a bug.
+      'no-useless-assignment': 'off',
+      eqeqeq: ['error', 'smart'],
+    },
+  },
+  {
+    // Tests walk untyped YAML/JSON objects and assert aligned table text with literal spaces.
+    files: ['test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
+      'no-regex-spaces': 'off',
+    },
+  },
+);
