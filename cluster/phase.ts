@@ -29,7 +29,7 @@ import {
   restartedAt,
   type NodeReadiness,
 } from './nodes.js';
-import { API_PORT, K3S_CONFIG_PATH, K3S_KUBECONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH, unitFor } from './paths.js';
+import { K3S_CONFIG_PATH, K3S_KUBECONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH, unitFor } from './paths.js';
 import { checkClusterNode, describeClusterChange, planClusterNode, registrationOnlyWarning, tokenMatchesServer, type ClusterChange } from './plan.js';
 import { generateToken, readStateToken, sha256Hex, tokenFileContent, tokenSecret, type RandomSource } from './token.js';
 import { stripControlChars } from '../provision/transport/remote-text.js';
@@ -100,7 +100,7 @@ interface Session extends ClusterNodeInput {
 }
 
 export async function runClusterPhase(opts: ClusterPhaseOptions): Promise<ClusterPhaseResult> {
-  const { inventory, emit } = opts;
+  const { emit } = opts;
   emit({ type: 'phase-start', phase: PHASE, title: opts.command === 'up' ? 'Installing K3s and joining the nodes' : 'Planning K3s on the nodes' });
   const result: ClusterPhaseResult = {};
   const sessions: Session[] = opts.nodes
