@@ -5,7 +5,7 @@ const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { versio
 
 // One bundled ESM entry so `revue-pi --help` loads a single file; commands are lazy-imported chunks.
 export default defineConfig({
-  entry: { 'revue-pi': 'provision/main.ts' },
+  entry: { 'revue-pi': 'cli/main.ts' },
   format: ['esm'],
   platform: 'node',
   target: 'node20',

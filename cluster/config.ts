@@ -1,5 +1,5 @@
 import yaml from 'js-yaml';
-import type { Inventory, InventoryNode } from '../provision/inventory/schema.js';
+import type { Inventory, InventoryNode } from '../core/inventory/schema.js';
 import { API_PORT, TOKEN_FILE_PATH } from './paths.js';
 
 /**
@@ -75,7 +75,10 @@ export function k3sConfigValues(inventory: Inventory, node: InventoryNode, ctx: 
 }
 
 export function renderK3sConfig(inventory: Inventory, node: InventoryNode, ctx: K3sConfigContext): string {
-  return '# Written by revue-pi from the inventory; edits here are drift and the next `revue-pi up` undoes them.\n' + dumpSorted(k3sConfigValues(inventory, node, ctx));
+  return (
+    '# Written by revue-pi from the inventory; edits here are drift and the next `revue-pi up` undoes them.\n' +
+    dumpSorted(k3sConfigValues(inventory, node, ctx))
+  );
 }
 
 export function dumpSorted(values: Record<string, unknown>): string {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { readTextIfExists, writePrivateFile } from '../provision/state.js';
-import { buildProbeScript, decodeFileSection, fileSection, type ProbeSection } from '../provision/steps/probe.js';
-import { sh } from '../provision/transport/shell.js';
+import { readTextIfExists, writePrivateFile } from '../core/state.js';
+import { buildProbeScript, decodeFileSection, fileSection, type ProbeSection } from '../core/remote/probe.js';
+import { sh } from '../core/remote/shell.js';
 import { GET_NODES_COMMAND } from './nodes.js';
 import { K3S_BINARY_PATH, K3S_CONFIG_PATH, K3S_KUBECONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH, type K3sUnit } from './paths.js';
 
@@ -141,7 +141,9 @@ export function firstServerProbeSections(opts: { nodes?: boolean } = {}): ProbeS
   return [
     fileSection('k3s_kubeconfig', K3S_KUBECONFIG_PATH),
     // Left out when the probe already lists the nodes another way (the workloads fast check does).
-    ...(opts.nodes === false ? [] : [{ name: 'k3s_api_nodes', script: sh`[ -x ${K3S_BINARY_PATH} ] && [ -f ${K3S_KUBECONFIG_PATH} ] && ${GET_NODES_COMMAND} --request-timeout=10s` }]),
+    ...(opts.nodes === false
+      ? []
+      : [{ name: 'k3s_api_nodes', script: sh`[ -x ${K3S_BINARY_PATH} ] && [ -f ${K3S_KUBECONFIG_PATH} ] && ${GET_NODES_COMMAND} --request-timeout=10s` }]),
   ];
 }
 
@@ -151,7 +153,10 @@ export const K3S_PROBE_SECTIONS: ProbeSection[] = k3sProbeSections();
 export function parseK3sFacts(sections: Map<string, string>, cached?: K3sVersionCacheEntry): K3sFacts {
   const versionText = (sections.get('k3s_version') ?? '').trim();
   const binaryFingerprint = (sections.get('k3s_binary') ?? '').trim() || undefined;
-  const version = versionText === VERSION_CACHED_MARK && cached && cached.fingerprint === binaryFingerprint ? [versionText, cached.version] : /k3s version (v\S+)/.exec(versionText);
+  const version =
+    versionText === VERSION_CACHED_MARK && cached && cached.fingerprint === binaryFingerprint
+      ? [versionText, cached.version]
+      : /k3s version (v\S+)/.exec(versionText);
   // k3s_units: the installed units on the first line, then `systemctl is-active` for each, in that order.
   const [unitLine = '', ...states] = (sections.get('k3s_units') ?? '').split('\n');
   const units = new Map<K3sUnit, string>();
@@ -229,11 +234,20 @@ export function updateK3sVersionCache(stateDir: string, probed: { name: string; 
   const before = readK3sVersionCache(stateDir);
   const next = { ...before };
   for (const { name, facts } of probed) {
-    if (facts.binaryFingerprint && facts.installedVersion) next[name] = { fingerprint: facts.binaryFingerprint, version: facts.installedVersion, ...rootFilesOf(facts) };
+    if (facts.binaryFingerprint && facts.installedVersion)
+      next[name] = { fingerprint: facts.binaryFingerprint, version: facts.installedVersion, ...rootFilesOf(facts) };
     else delete next[name];
   }
   const canonical = (c: Record<string, K3sVersionCacheEntry>) =>
-    JSON.stringify(Object.fromEntries(Object.keys(c).sort().map((k) => [k, { fingerprint: c[k]!.fingerprint, version: c[k]!.version, files: c[k]!.files }])), null, 2) + '\n';
+    JSON.stringify(
+      Object.fromEntries(
+        Object.keys(c)
+          .sort()
+          .map((k) => [k, { fingerprint: c[k]!.fingerprint, version: c[k]!.version, files: c[k]!.files }]),
+      ),
+      null,
+      2,
+    ) + '\n';
   const text = canonical(next);
   if (text === canonical(before)) return false;
   writePrivateFile(join(stateDir, CACHE_FILE), text);

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
-import { DEFAULT_K3S_VERSION, type Inventory, type InventoryNode } from '../provision/inventory/schema.js';
-import { joinShell, sh, shAssign, type ShellScript } from '../provision/transport/shell.js';
+import { DEFAULT_K3S_VERSION, type Inventory, type InventoryNode } from '../core/inventory/schema.js';
+import { joinShell, sh, shAssign, type ShellScript } from '../core/remote/shell.js';
 import { AIRGAP_IMAGES_DIR, AIRGAP_INSTALL_SCRIPT_PATH, K3S_BINARY_PATH, type K3sRole, unitFor } from './paths.js';
 
 /**

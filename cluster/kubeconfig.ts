@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import yaml from 'js-yaml';
-import { RevuePiError } from '../provision/errors.js';
+import { RevuePiError } from '../core/errors.js';
 
 /**
  * The kubeconfig K3s writes on a server, made usable from the laptop: its `default` cluster/user/context
@@ -29,11 +29,16 @@ function parseDoc(text: string, what: string): KubeconfigDoc {
     throw new RevuePiError(`${what} is not valid YAML: ${(error as Error).message.split('\n')[0]}`, { code: 'KUBECONFIG', cause: error });
   }
   if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new RevuePiError(`${what} is not a kubeconfig (expected a mapping with clusters, users and contexts).`, { code: 'KUBECONFIG' });
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new RevuePiError(`${what} is not a kubeconfig (expected a mapping with clusters, users and contexts).`, { code: 'KUBECONFIG' });
   const doc = value as KubeconfigDoc;
   for (const key of ['clusters', 'users', 'contexts'] as const) {
     const list = doc[key];
-    if (list !== undefined && list !== null && (!Array.isArray(list) || list.some((e) => !e || typeof e !== 'object' || typeof (e as Named).name !== 'string'))) {
+    if (
+      list !== undefined &&
+      list !== null &&
+      (!Array.isArray(list) || list.some((e) => !e || typeof e !== 'object' || typeof (e as Named).name !== 'string'))
+    ) {
       throw new RevuePiError(`${what} has a malformed "${key}" list (every entry needs a name).`, { code: 'KUBECONFIG' });
     }
     if (list === null) delete doc[key];

@@ -1,4 +1,4 @@
-import { sh, type ShellScript } from '../provision/transport/shell.js';
+import { sh, type ShellScript } from '../core/remote/shell.js';
 import type { K3sUnit } from './paths.js';
 
 /** Readiness and node-object commands, run on the first server through the transport (sudo): the laptop never talks to the API. */

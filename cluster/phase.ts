@@ -1,19 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { RemoteCommandError, RevuePiError, trimOutput } from '../provision/errors.js';
-import type { EmitEvent } from '../provision/events.js';
-import type { Inventory, InventoryNode } from '../provision/inventory/schema.js';
-import type { RunLog } from '../provision/log.js';
-import type { NodeReport, StepReport } from '../provision/report.js';
-import { forEachNode } from '../provision/runner.js';
-import { readTextIfExists, writePrivateFile } from '../provision/state.js';
-import type { FileToWrite, RunResult, Transport } from '../provision/transport/transport.js';
-import { sh } from '../provision/transport/shell.js';
+import { RemoteCommandError, RevuePiError, trimOutput } from '../core/errors.js';
+import type { EmitEvent } from '../core/events.js';
+import type { Inventory, InventoryNode } from '../core/inventory/schema.js';
+import type { RunLog } from '../core/log.js';
+import type { NodeReport, StepReport } from '../core/report.js';
+import { forEachNode } from '../core/runner.js';
+import { readTextIfExists, writePrivateFile } from '../core/state.js';
+import type { FileToWrite, RunResult, Transport } from '../core/remote/transport.js';
+import { sh } from '../core/remote/shell.js';
 import { apiServerUrl, firstServerOf } from './config.js';
 
 export { apiServerUrl } from './config.js';
-import { buildProbeScript, parseProbeOutput, type ProbeSection } from '../provision/steps/probe.js';
+import { buildProbeScript, parseProbeOutput, type ProbeSection } from '../core/remote/probe.js';
 import { k3sProbeSections, parseK3sFacts, updateK3sVersionCache, type K3sFacts } from './facts.js';
 import { airgapUploads, buildInstallScript, wantedK3sVersion } from './install.js';
 import { mergeKubeconfig, resolveKubeconfigPath, rewriteKubeconfig } from './kubeconfig.js';
@@ -32,7 +32,7 @@ import {
 import { K3S_CONFIG_PATH, K3S_KUBECONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH, unitFor } from './paths.js';
 import { checkClusterNode, describeClusterChange, planClusterNode, registrationOnlyWarning, tokenMatchesServer, type ClusterChange } from './plan.js';
 import { generateToken, readStateToken, sha256Hex, tokenFileContent, tokenSecret, type RandomSource } from './token.js';
-import { stripControlChars } from '../provision/transport/remote-text.js';
+import { stripControlChars } from '../core/remote/remote-text.js';
 
 /**
  * The cluster phase of `up`/`plan`: K3s on every node, in order — the first server, then the other servers
@@ -121,7 +121,10 @@ export async function runClusterPhase(opts: ClusterPhaseOptions): Promise<Cluste
   if (opts.command === 'up') {
     // Lets the next probe skip `k3s --version` where the binary is unchanged; an optimisation, never a failure.
     try {
-      updateK3sVersionCache(opts.stateDir, sessions.filter((s) => s.transport).map((s) => ({ name: s.node.name, facts: s.k3s })));
+      updateK3sVersionCache(
+        opts.stateDir,
+        sessions.filter((s) => s.transport).map((s) => ({ name: s.node.name, facts: s.k3s })),
+      );
     } catch (error) {
       opts.log.write(`could not update the K3s version cache: ${message(error)}`);
     }
@@ -187,7 +190,11 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
       const file = join(opts.stateDir, 'token');
       throw new RevuePiError(
         `the cluster token in ${file} is not the one K3s on first server ${first.node.name} was started with; writing it would lock the nodes out of the cluster.`,
-        { code: 'TOKEN_MISMATCH', node: first.node.name, hint: `If ${file} belongs to another cluster, point --state-dir at the right one; to use the cluster's own token, delete ${file} and run again (revue-pi recovers it from ${first.node.name}).` },
+        {
+          code: 'TOKEN_MISMATCH',
+          node: first.node.name,
+          hint: `If ${file} belongs to another cluster, point --state-dir at the right one; to use the cluster's own token, delete ${file} and run again (revue-pi recovers it from ${first.node.name}).`,
+        },
       );
     }
   } catch (error) {
@@ -244,7 +251,14 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
   );
 
   // The kubeconfig only needs the first server, so it is fetched while the others become Ready.
-  const [readyNodesJson, kubeconfigPath] = await Promise.all([waitForReady(opts, first, sessions.filter((s) => !s.report.error && !s.leftOut)), mergeKubeconfigFromServer(opts, first)]);
+  const [readyNodesJson, kubeconfigPath] = await Promise.all([
+    waitForReady(
+      opts,
+      first,
+      sessions.filter((s) => !s.report.error && !s.leftOut),
+    ),
+    mergeKubeconfigFromServer(opts, first),
+  ]);
   result.kubeconfigPath = kubeconfigPath;
   if (readyNodesJson !== undefined) result.readyNodesJson = readyNodesJson;
 }
@@ -270,7 +284,10 @@ function planNode(opts: ClusterPhaseOptions, s: Session, firstServer: InventoryN
 
 // ---- token ----------------------------------------------------------------------------------------------
 
-async function resolveToken(opts: ClusterPhaseOptions, first: Session): Promise<{ token: string | undefined; source: NonNullable<ClusterPhaseResult['token']> }> {
+async function resolveToken(
+  opts: ClusterPhaseOptions,
+  first: Session,
+): Promise<{ token: string | undefined; source: NonNullable<ClusterPhaseResult['token']> }> {
   const file = join(opts.stateDir, 'token');
   const stored = readStateToken(opts.stateDir);
   if (stored) return { token: stored, source: 'state' };
@@ -294,11 +311,14 @@ async function resolveToken(opts: ClusterPhaseOptions, first: Session): Promise<
       return { token: recovered, source: 'recovered' };
     }
     if (k3s.installedVersion) {
-      throw new RevuePiError(`K3s is installed on first server ${first.node.name} but neither ${TOKEN_FILE_PATH} nor ${SERVER_TOKEN_PATH} holds a token, and ${file} does not exist.`, {
-        code: 'TOKEN_LOST',
-        node: first.node.name,
-        hint: `Put the cluster's token into ${file} (mode 0600), or uninstall K3s on the nodes (k3s-uninstall.sh) to start a new cluster.`,
-      });
+      throw new RevuePiError(
+        `K3s is installed on first server ${first.node.name} but neither ${TOKEN_FILE_PATH} nor ${SERVER_TOKEN_PATH} holds a token, and ${file} does not exist.`,
+        {
+          code: 'TOKEN_LOST',
+          node: first.node.name,
+          hint: `Put the cluster's token into ${file} (mode 0600), or uninstall K3s on the nodes (k3s-uninstall.sh) to start a new cluster.`,
+        },
+      );
     }
   }
   if (opts.command === 'plan') return { token: undefined, source: 'none-yet' };
@@ -340,12 +360,23 @@ async function converge(opts: ClusterPhaseOptions, s: Session, token: string, fi
 async function applyChanges(opts: ClusterPhaseOptions, s: Session, transport: Transport, token: string, first: Session): Promise<void> {
   const name = s.node.name;
   const files: FileToWrite[] = s.changes.flatMap((c) =>
-    c.kind === 'write-token' ? [{ path: c.path, content: tokenFileContent(token), mode: 0o600 }] : c.kind === 'write-config' ? [{ path: c.path, content: c.content, mode: 0o600 }] : [],
+    c.kind === 'write-token'
+      ? [{ path: c.path, content: tokenFileContent(token), mode: 0o600 }]
+      : c.kind === 'write-config'
+        ? [{ path: c.path, content: c.content, mode: 0o600 }]
+        : [],
   );
   const action = s.changes.find((c): c is Extract<ClusterChange, { kind: 'install' | 'restart' }> => c.kind === 'install' || c.kind === 'restart');
   if (!action) {
     const result = await transport.writeFilesThenRun(files, sh``, { sudo: true, timeoutMs: 60_000 });
-    if (result.code !== 0) throw new RemoteCommandError(name, `Writing ${files.map((f) => f.path).join(' and ')}`, 'install (upload) → …', result.code, `${result.stderr}\n${result.stdout}`);
+    if (result.code !== 0)
+      throw new RemoteCommandError(
+        name,
+        `Writing ${files.map((f) => f.path).join(' and ')}`,
+        'install (upload) → …',
+        result.code,
+        `${result.stderr}\n${result.stdout}`,
+      );
     return;
   }
   if (action.kind === 'install') {
@@ -354,7 +385,11 @@ async function applyChanges(opts: ClusterPhaseOptions, s: Session, transport: Tr
       try {
         content = await readLocalOnce(opts, upload.local);
       } catch (error) {
-        throw new RevuePiError(`The air-gap file ${upload.local} (k3s.airgap in the inventory) cannot be read: ${message(error)}`, { code: 'AIRGAP_FILE', node: name, cause: error });
+        throw new RevuePiError(`The air-gap file ${upload.local} (k3s.airgap in the inventory) cannot be read: ${message(error)}`, {
+          code: 'AIRGAP_FILE',
+          node: name,
+          cause: error,
+        });
       }
       await transport.writeFile(upload.remote, content, { mode: upload.mode, sudo: true });
     }
@@ -376,7 +411,9 @@ async function applyChanges(opts: ClusterPhaseOptions, s: Session, transport: Tr
         `Installing K3s (${action.role})`,
         script,
         result.code,
-        result.code === 124 ? `did not finish within ${formatSeconds(timeoutMs)} s. ${journal ? `Last lines of its ${unitFor(s.node.role)} journal:\n${journal}` : trimOutput(output)}` : output,
+        result.code === 124
+          ? `did not finish within ${formatSeconds(timeoutMs)} s. ${journal ? `Last lines of its ${unitFor(s.node.role)} journal:\n${journal}` : trimOutput(output)}`
+          : output,
         `Fix the cause on ${name} and run up again: only the unfinished nodes are redone.`,
       );
     }
@@ -384,12 +421,23 @@ async function applyChanges(opts: ClusterPhaseOptions, s: Session, transport: Tr
     learnWrittenFiles(s, result.stdout, files);
     return;
   }
-  const result = await runWatchingJournal(opts, s, () => transport.writeFilesThenRun(files, buildRestartCommand(action.unit), { sudo: true, timeoutMs: opts.readyTimeoutMs }), first);
+  const result = await runWatchingJournal(
+    opts,
+    s,
+    () => transport.writeFilesThenRun(files, buildRestartCommand(action.unit), { sudo: true, timeoutMs: opts.readyTimeoutMs }),
+    first,
+  );
   s.restartedAt = restartedAt(result.stdout);
   if (result.code !== 0 && (await fixRejectedPassword(opts, s, first, { afterFailure: true }))) return;
   if (result.code !== 0) {
     const journal = await journalTail(transport, action.unit);
-    throw new RemoteCommandError(name, `Restarting ${action.unit}`, buildRestartCommand(action.unit), result.code, `${result.stderr}\n${result.stdout}\n${journal}`);
+    throw new RemoteCommandError(
+      name,
+      `Restarting ${action.unit}`,
+      buildRestartCommand(action.unit),
+      result.code,
+      `${result.stderr}\n${result.stdout}\n${journal}`,
+    );
   }
 }
 
@@ -414,7 +462,9 @@ function readLocalOnce(opts: ClusterPhaseOptions, path: string): Promise<Buffer>
  * when no version was pinned (a channel, an air-gap binary): a pinned install that succeeded installed that one.
  */
 function installedBinarySections(pinned: string | undefined): ProbeSection[] {
-  return k3sProbeSections().flatMap((x) => (x.name === 'k3s_binary' || x.name === 'k3s_files' || (x.name === 'k3s_version' && pinned === undefined) ? [x] : []));
+  return k3sProbeSections().flatMap((x) =>
+    x.name === 'k3s_binary' || x.name === 'k3s_files' || (x.name === 'k3s_version' && pinned === undefined) ? [x] : [],
+  );
 }
 
 /**
@@ -491,11 +541,14 @@ async function checkJournal(opts: ClusterPhaseOptions, s: Session, first: Sessio
   if (await fixRejectedPassword(opts, s, first, {}, journal)) return;
   const refusal = joinRefusal(journal);
   if (!refusal) return;
-  throw new RevuePiError(`K3s on node ${s.node.name} cannot join the cluster: ${refusal}. Last lines of its ${unit} journal:\n${journal.trim().split('\n').slice(-10).join('\n')}`, {
-    code: 'JOIN_REFUSED',
-    node: s.node.name,
-    hint: `Check ${TOKEN_FILE_PATH} on ${s.node.name} against the cluster's token, then run up again.`,
-  });
+  throw new RevuePiError(
+    `K3s on node ${s.node.name} cannot join the cluster: ${refusal}. Last lines of its ${unit} journal:\n${journal.trim().split('\n').slice(-10).join('\n')}`,
+    {
+      code: 'JOIN_REFUSED',
+      node: s.node.name,
+      hint: `Check ${TOKEN_FILE_PATH} on ${s.node.name} against the cluster's token, then run up again.`,
+    },
+  );
 }
 
 /**
@@ -504,7 +557,13 @@ async function checkJournal(opts: ClusterPhaseOptions, s: Session, first: Sessio
  * server only when its own start already failed (`afterFailure`), since a start still under way retries by
  * itself. True when it acted.
  */
-async function fixRejectedPassword(opts: ClusterPhaseOptions, s: Session, first: Session, how: { afterFailure?: boolean } = {}, journalText?: string): Promise<boolean> {
+async function fixRejectedPassword(
+  opts: ClusterPhaseOptions,
+  s: Session,
+  first: Session,
+  how: { afterFailure?: boolean } = {},
+  journalText?: string,
+): Promise<boolean> {
   const transport = s.transport;
   if (!transport || s === first || s.passwordFixed) return false;
   const unit = unitFor(s.node.role);
@@ -515,7 +574,13 @@ async function fixRejectedPassword(opts: ClusterPhaseOptions, s: Session, first:
   opts.log.write(`[${name}] K3s refused the node password (the node was re-imaged): removing node ${name} and its password secret on ${first.node.name}`);
   const forget = await first.transport!.run(buildForgetNodeScript(name), { sudo: true, timeoutMs: 60_000 });
   if (forget.code !== 0) {
-    throw new RemoteCommandError(first.node.name, `Removing the stale node object of ${name}`, buildForgetNodeScript(name), forget.code, `${forget.stderr}\n${forget.stdout}`);
+    throw new RemoteCommandError(
+      first.node.name,
+      `Removing the stale node object of ${name}`,
+      buildForgetNodeScript(name),
+      forget.code,
+      `${forget.stderr}\n${forget.stdout}`,
+    );
   }
   const restart = unit === 'k3s-agent' || how.afterFailure;
   if (restart) {
@@ -523,7 +588,13 @@ async function fixRejectedPassword(opts: ClusterPhaseOptions, s: Session, first:
     s.restartedAt = restartedAt(result.stdout);
     if (result.code !== 0) {
       const tail = await journalTail(transport, unit);
-      throw new RemoteCommandError(name, `Restarting ${unit} after clearing its stale node password`, buildRestartCommand(unit), result.code, `${result.stderr}\n${result.stdout}\n${tail}`);
+      throw new RemoteCommandError(
+        name,
+        `Restarting ${unit} after clearing its stale node password`,
+        buildRestartCommand(unit),
+        result.code,
+        `${result.stderr}\n${result.stdout}\n${tail}`,
+      );
     }
   }
   const text = `node password rejected (node re-imaged): removed the stale node object ${name} and secret kube-system/${name}.node-password.k3s on ${first.node.name}${restart ? `, restarted ${unit}` : ''}`;
@@ -605,10 +676,14 @@ async function waitForReady(opts: ClusterPhaseOptions, first: Session, sessions:
     if (Date.now() >= deadline) break;
     if (Date.now() - lastJournalCheck >= journalEvery) {
       lastJournalCheck = Date.now();
-      await Promise.all([...pending.values()].map((s) => checkJournal(opts, s, first).catch((error) => {
-        fail(opts, s, message(error));
-        pending.delete(s.node.name);
-      })));
+      await Promise.all(
+        [...pending.values()].map((s) =>
+          checkJournal(opts, s, first).catch((error) => {
+            fail(opts, s, message(error));
+            pending.delete(s.node.name);
+          }),
+        ),
+      );
     }
     await sleep(opts.pollIntervalMs ?? 2000);
   }
@@ -652,7 +727,10 @@ async function mergeKubeconfigFromServer(opts: ClusterPhaseOptions, first: Sessi
   try {
     // Unchanged first server: K3s has not rewritten k3s.yaml since the probe read it.
     const probed = first.changes.length === 0 ? first.k3s.kubeconfig : undefined;
-    const ours = probed !== undefined ? rewriteKubeconfig(probed, { clusterName: opts.inventory.cluster.name, server: apiServerUrl(opts.inventory, first.node) }) : await fetchClusterKubeconfig(opts.inventory, first.node, first.transport!);
+    const ours =
+      probed !== undefined
+        ? rewriteKubeconfig(probed, { clusterName: opts.inventory.cluster.name, server: apiServerUrl(opts.inventory, first.node) })
+        : await fetchClusterKubeconfig(opts.inventory, first.node, first.transport!);
     const existing = readTextIfExists(path);
     const merged = mergeKubeconfig(existing, ours, opts.inventory.cluster.name, path);
     if (merged !== existing) {
@@ -662,7 +740,14 @@ async function mergeKubeconfigFromServer(opts: ClusterPhaseOptions, first: Sessi
       step.changes.push(`merged context ${opts.inventory.cluster.name} into ${path}`);
       opts.log.write(`[${first.node.name}] merged context ${opts.inventory.cluster.name} into ${path}`);
     }
-    opts.emit({ type: 'node-step', phase: PHASE, node: first.node.name, step: 'kubeconfig', status: step.status === 'changed' ? 'changed' : 'unchanged', detail: path });
+    opts.emit({
+      type: 'node-step',
+      phase: PHASE,
+      node: first.node.name,
+      step: 'kubeconfig',
+      status: step.status === 'changed' ? 'changed' : 'unchanged',
+      detail: path,
+    });
     return path;
   } catch (error) {
     const text = `the kubeconfig could not be merged into ${path}: ${message(error)}`;

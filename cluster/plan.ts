@@ -1,4 +1,4 @@
-import type { Inventory, InventoryNode } from '../provision/inventory/schema.js';
+import type { Inventory, InventoryNode } from '../core/inventory/schema.js';
 import { configDrift, renderK3sConfig, serverUrl } from './config.js';
 import type { K3sFacts } from './facts.js';
 import { wantedK3sVersion } from './install.js';
@@ -32,7 +32,8 @@ export function checkClusterNode(facts: K3sFacts, inventory: Inventory, node: In
     const uninstall = otherUnit === 'k3s' ? 'k3s-uninstall.sh' : 'k3s-agent-uninstall.sh';
     results.push({
       severity: 'error',
-      message: `node ${node.name} already runs K3s as ${otherUnit === 'k3s' ? 'a server' : 'an agent'} (${otherUnit}.service) but the inventory gives it role: ${node.role}: ` +
+      message:
+        `node ${node.name} already runs K3s as ${otherUnit === 'k3s' ? 'a server' : 'an agent'} (${otherUnit}.service) but the inventory gives it role: ${node.role}: ` +
         `run /usr/local/bin/${uninstall} on it first (this wipes its K3s data), or set its role back to ${otherUnit === 'k3s' ? 'server' : 'agent'}.`,
     });
   }
@@ -55,7 +56,11 @@ export function planClusterNode(facts: K3sFacts, inventory: Inventory, node: Inv
   let tokenChanged = false;
   if (ctx.token === undefined ? facts.tokenFileSha256 === undefined : facts.tokenFileSha256 !== sha256Hex(tokenFileContent(ctx.token))) {
     tokenChanged = true;
-    changes.push({ kind: 'write-token', path: TOKEN_FILE_PATH, reason: facts.tokenFileSha256 === undefined ? 'write the cluster token file' : 'the cluster token file differs: rewrite it' });
+    changes.push({
+      kind: 'write-token',
+      path: TOKEN_FILE_PATH,
+      reason: facts.tokenFileSha256 === undefined ? 'write the cluster token file' : 'the cluster token file differs: rewrite it',
+    });
   }
 
   const config = renderK3sConfig(inventory, node, { firstServer: ctx.firstServer, isFirstServer });
@@ -63,7 +68,12 @@ export function planClusterNode(facts: K3sFacts, inventory: Inventory, node: Inv
   if (facts.config !== config) {
     configChanged = true;
     const drift = facts.config === undefined ? [] : configDrift(facts.config, config);
-    const reason = facts.config === undefined ? 'node settings from the inventory' : drift.length > 0 ? `differs from the inventory in ${drift.join(', ')}` : 'differs from the inventory in formatting or comments';
+    const reason =
+      facts.config === undefined
+        ? 'node settings from the inventory'
+        : drift.length > 0
+          ? `differs from the inventory in ${drift.join(', ')}`
+          : 'differs from the inventory in formatting or comments';
     changes.push({ kind: 'write-config', path: K3S_CONFIG_PATH, content: config, reason, drift });
   }
 
@@ -72,12 +82,16 @@ export function planClusterNode(facts: K3sFacts, inventory: Inventory, node: Inv
     changes.push({
       kind: 'install',
       role: node.role,
-      version: inventory.k3s.airgap ? undefined : wantedK3sVersion(inventory) ?? `channel ${inventory.k3s.channel}`,
+      version: inventory.k3s.airgap ? undefined : (wantedK3sVersion(inventory) ?? `channel ${inventory.k3s.channel}`),
       join: isFirstServer ? undefined : serverUrl(ctx.firstServer),
       reason: facts.installedVersion === undefined ? 'K3s is not installed' : `${unit}.service is missing`,
     });
   } else if (tokenChanged || configChanged) {
-    changes.push({ kind: 'restart', unit, reason: tokenChanged && configChanged ? 'config.yaml and token changed' : tokenChanged ? 'token changed' : 'config.yaml changed' });
+    changes.push({
+      kind: 'restart',
+      unit,
+      reason: tokenChanged && configChanged ? 'config.yaml and token changed' : tokenChanged ? 'token changed' : 'config.yaml changed',
+    });
   } else if (!facts.active || facts.unit !== unit) {
     changes.push({ kind: 'restart', unit, reason: `${unit} is not running` });
   }

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startInstallerServer } from '../test/lab/k3s-standin/server.js';
 import { labSupport, startLab } from '../test/lab/lab.js';
-import type { RunReport } from '../provision/report.js';
+import type { RunReport } from '../core/report.js';
 
 const DOWNLOAD_DELAY_MS = Number(process.env.BENCH_DOWNLOAD_DELAY_MS ?? 3000);
 const CLI = new URL('../dist/revue-pi.js', import.meta.url).pathname;
@@ -40,10 +40,14 @@ function runUp(inventory: string, stateDir: string): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const before = busyJiffies();
     const started = performance.now();
-    const child = spawn(process.execPath, [CLI, 'up', '-i', inventory, '--json', '--yes', '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kubeconfig')], {
-      env: { ...process.env, CI: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'up', '-i', inventory, '--json', '--yes', '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kubeconfig')],
+      {
+        env: { ...process.env, CI: 'true' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -55,7 +59,12 @@ function runUp(inventory: string, stateDir: string): Promise<Measured> {
       const busyCores = ((after.busy - before.busy) / Math.max(1, after.total - before.total)) * cores();
       try {
         const report = JSON.parse(stdout) as RunReport;
-        if (code !== 0) reject(new Error(`up exited ${code}: ${JSON.stringify(report.nodes.filter((n) => n.error).map((n) => [n.name, n.error]))} ${report.workloads?.error ?? ''}`));
+        if (code !== 0)
+          reject(
+            new Error(
+              `up exited ${code}: ${JSON.stringify(report.nodes.filter((n) => n.error).map((n) => [n.name, n.error]))} ${report.workloads?.error ?? ''}`,
+            ),
+          );
         else resolve({ wallMs, busyCores, report });
       } catch {
         reject(new Error(`up exited ${code} without a JSON report: ${stderr.slice(-2000)}`));
@@ -92,7 +101,10 @@ function line(label: string, m: Measured): string {
 }
 
 async function scenario(names: string[], subnet: string, extra: Record<string, unknown>, runs: string[]): Promise<Measured[]> {
-  const lab = await startLab(names.map((name) => ({ name })), { subnet });
+  const lab = await startLab(
+    names.map((name) => ({ name })),
+    { subnet },
+  );
   const stateDir = mkdtempSync(join(tmpdir(), 'revue-pi-bench-'));
   try {
     const { _subnet, ...rest } = extra as { _subnet?: string };
@@ -171,11 +183,17 @@ try {
   const cpuLab = (ms: Measured[]) => median(ms.map((m) => cpu(m).lab));
   console.log('');
   console.log(`one process start:           ${spawnBefore.toFixed(1)} ms before, ${spawnAfter.toFixed(1)} ms after`);
-  console.log(`1+9 vs 1+1, whole up:        ${(wall(bs) / wall(as)).toFixed(2)}×   (target ≤ 1.3×; medians of ${as.length}: A ${(wall(as) / 1000).toFixed(2)} s, B ${(wall(bs) / 1000).toFixed(2)} s; per round ${as.map((a, i) => (bs[i]!.wallMs / a.wallMs).toFixed(2)).join(', ')}×)`);
+  console.log(
+    `1+9 vs 1+1, whole up:        ${(wall(bs) / wall(as)).toFixed(2)}×   (target ≤ 1.3×; medians of ${as.length}: A ${(wall(as) / 1000).toFixed(2)} s, B ${(wall(bs) / 1000).toFixed(2)} s; per round ${as.map((a, i) => (bs[i]!.wallMs / a.wallMs).toFixed(2)).join(', ')}×)`,
+  );
   // The cluster phase starts when the probe ends and overlaps the prepare phase (a node joins once it is prepared).
   console.log(`1+9 vs 1+1, prepare+cluster: ${(clusterPhase(bs) / clusterPhase(as)).toFixed(2)}×`);
-  console.log(`CPU of A / B:                ${cpuTotal(as).toFixed(1)} s / ${cpuTotal(bs).toFixed(1)} s on ${cores()} cores, of which the lab's nodes ${cpuLab(as).toFixed(1)} s / ${cpuLab(bs).toFixed(1)} s`);
-  console.log(`no-op re-run on 10 nodes:    ${(c.wallMs / 1000).toFixed(2)} s median of 3   (target ≤ 1.5 s, one SSH connection per node); CPU ${cpu(c).total.toFixed(2)} s, revue-pi ${cpu(c).revuePi.toFixed(2)} s`);
+  console.log(
+    `CPU of A / B:                ${cpuTotal(as).toFixed(1)} s / ${cpuTotal(bs).toFixed(1)} s on ${cores()} cores, of which the lab's nodes ${cpuLab(as).toFixed(1)} s / ${cpuLab(bs).toFixed(1)} s`,
+  );
+  console.log(
+    `no-op re-run on 10 nodes:    ${(c.wallMs / 1000).toFixed(2)} s median of 3   (target ≤ 1.5 s, one SSH connection per node); CPU ${cpu(c).total.toFixed(2)} s, revue-pi ${cpu(c).revuePi.toFixed(2)} s`,
+  );
   console.log(`no-op re-run with workloads: ${(d!.wallMs / 1000).toFixed(2)} s on 3 nodes`);
 } finally {
   await installer.stop();

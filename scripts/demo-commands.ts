@@ -26,7 +26,7 @@ export function shellQuote(word: string): string {
 export function keepInstructions(p: DemoPaths, cluster: string): string[] {
   const line = (args: string[]) => `  ${['node', p.cli, ...args].map(shellQuote).join(' ')}`;
   return [
-    'The lab stays up. Try more commands on it (each uses the demo\'s own state folder and kubeconfig, so',
+    "The lab stays up. Try more commands on it (each uses the demo's own state folder and kubeconfig, so",
     'nothing is written to ~/.local/state or ~/.kube/config):',
     line(demoArgs('plan', p)),
     line(demoArgs('status', p)),

@@ -67,7 +67,10 @@ function cleanup(): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, 100));
         left = leftovers(namespaces);
       }
-      if (left.length === 0) echo(chalk.green(`Lab stopped and removed in ${seconds(Date.now() - t1)}; no process is left in its nodes' namespaces (${namespaces.length} checked).`));
+      if (left.length === 0)
+        echo(
+          chalk.green(`Lab stopped and removed in ${seconds(Date.now() - t1)}; no process is left in its nodes' namespaces (${namespaces.length} checked).`),
+        );
       else echo(chalk.red(`Lab stopped, but these processes of its nodes are still there:\n${left.join('\n')}`));
     }
   })();
@@ -76,7 +79,14 @@ function cleanup(): Promise<void> {
 
 /** Each running node's mount namespace (e.g. `mnt:[4026532182]`): every process of a node lives in it. */
 async function nodeNamespaces(l: Lab): Promise<string[]> {
-  const found = await Promise.all(l.nodes.map((n) => n.exec('readlink /proc/self/ns/mnt').then((r) => r.stdout.trim(), () => '')));
+  const found = await Promise.all(
+    l.nodes.map((n) =>
+      n.exec('readlink /proc/self/ns/mnt').then(
+        (r) => r.stdout.trim(),
+        () => '',
+      ),
+    ),
+  );
   return found.filter((ns) => ns.startsWith('mnt:'));
 }
 
@@ -151,7 +161,10 @@ async function main(): Promise<number> {
   installer = await startInstallerServer();
   const started = Date.now();
   if (stopping) return 130;
-  labStarting = startLab(NODES.map((name) => ({ name })), { subnet: SUBNET });
+  labStarting = startLab(
+    NODES.map((name) => ({ name })),
+    { subnet: SUBNET },
+  );
   lab = await labStarting;
   namespaces = await nodeNamespaces(lab);
   echo(`Lab up in ${seconds(Date.now() - started)}.`);
@@ -166,7 +179,12 @@ async function main(): Promise<number> {
   fs.copyFileSync(inventory, path.join(workDir, 'inventory.yaml'));
   echo(`Inventory: ${inventory}`);
   // Every command gets the demo's own state folder and kubeconfig: your ~/.local/state and ~/.kube/config stay as they are.
-  const paths: DemoPaths = { cli: path.relative(process.cwd(), CLI) || CLI, inventory, stateDir: path.join(workDir, 'state'), kubeconfig: path.join(workDir, 'kubeconfig') };
+  const paths: DemoPaths = {
+    cli: path.relative(process.cwd(), CLI) || CLI,
+    inventory,
+    stateDir: path.join(workDir, 'state'),
+    kubeconfig: path.join(workDir, 'kubeconfig'),
+  };
 
   say('revue-pi up: probe, boot config + reboot, K3s (stand-in), MetalLB, Traefik config, monitoring, Revue');
   const upStarted = Date.now();

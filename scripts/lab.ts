@@ -17,7 +17,12 @@ const [command = 'up'] = argv._ as string[];
 if (command === 'down') {
   let stopped = 0;
   const parents = [...new Set(['/dev/shm', os.tmpdir()])].filter((d) => fs.existsSync(d));
-  for (const entry of parents.flatMap((d) => fs.readdirSync(d).filter((e) => e.startsWith('revue-pi-lab-')).map((e) => path.join(d, e)))) {
+  for (const entry of parents.flatMap((d) =>
+    fs
+      .readdirSync(d)
+      .filter((e) => e.startsWith('revue-pi-lab-'))
+      .map((e) => path.join(d, e)),
+  )) {
     const marker = path.join(entry, 'lab-script.pid');
     if (!fs.existsSync(marker)) continue;
     const pid = Number(fs.readFileSync(marker, 'utf8'));

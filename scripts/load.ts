@@ -39,7 +39,8 @@ export function parseLoadOptions(args: Record<string, unknown>): LoadOptions {
   const mode = String(args.mode ?? 'get');
   if (mode !== 'get' && mode !== 'login') throw new Error(`--mode must be get or login, not "${mode}".`);
   const host = args.host === undefined ? undefined : String(args.host);
-  if (!host || !/^[A-Za-z0-9.-]+$/.test(host)) throw new Error('--host is required: the host name Traefik routes, e.g. frontend.revue.local (or auth.revue.local with --mode login).');
+  if (!host || !/^[A-Za-z0-9.-]+$/.test(host))
+    throw new Error('--host is required: the host name Traefik routes, e.g. frontend.revue.local (or auth.revue.local with --mode login).');
   const num = (name: string, fallback: number, min: number, max: number): number => {
     const raw = args[name];
     const n = raw === undefined ? fallback : Number(raw);
@@ -94,7 +95,10 @@ export function summarize(samples: Sample[], dropped: number, elapsedMs: number)
     if (s.status === 0) errors[s.error ?? 'error'] = (errors[s.error ?? 'error'] ?? 0) + 1;
     else byStatus[String(s.status)] = (byStatus[String(s.status)] ?? 0) + 1;
   }
-  const ms = samples.filter((s) => s.status !== 0).map((s) => s.ms).sort((a, b) => a - b);
+  const ms = samples
+    .filter((s) => s.status !== 0)
+    .map((s) => s.ms)
+    .sort((a, b) => a - b);
   return {
     sent: samples.length,
     dropped,
@@ -108,8 +112,13 @@ export function summarize(samples: Sample[], dropped: number, elapsedMs: number)
 }
 
 export function formatSummary(s: LoadSummary): string {
-  const statuses = Object.entries(s.byStatus).map(([k, v]) => `${k}×${v}`).join(' ') || 'none';
-  const errors = Object.entries(s.errors).map(([k, v]) => `${k}×${v}`).join(' ');
+  const statuses =
+    Object.entries(s.byStatus)
+      .map(([k, v]) => `${k}×${v}`)
+      .join(' ') || 'none';
+  const errors = Object.entries(s.errors)
+    .map(([k, v]) => `${k}×${v}`)
+    .join(' ');
   return (
     `${s.sent} requests (${s.achievedRate}/s), ${s.dropped} dropped (too many in flight); status ${statuses}` +
     `${errors ? `; errors ${errors}` : ''}; latency p50 ${s.p50} ms, p95 ${s.p95} ms, p99 ${s.p99} ms`
@@ -146,7 +155,10 @@ export function sendOne(o: LoadOptions): Promise<Sample> {
  * Runs the load for the given duration (or until `signal` aborts) and resolves with the summary. `onTick` is called
  * about every `reportEveryMs` with the numbers so far.
  */
-export async function runLoad(o: LoadOptions, opts: { signal?: AbortSignal; reportEveryMs?: number; onTick?: (s: LoadSummary) => void } = {}): Promise<LoadSummary> {
+export async function runLoad(
+  o: LoadOptions,
+  opts: { signal?: AbortSignal; reportEveryMs?: number; onTick?: (s: LoadSummary) => void } = {},
+): Promise<LoadSummary> {
   const samples: Sample[] = [];
   const pending = new Set<Promise<void>>();
   let dropped = 0;

@@ -1,5 +1,5 @@
-import { sh } from '../provision/transport/shell.js';
-import type { Inventory } from '../provision/inventory/schema.js';
+import { sh } from '../core/remote/shell.js';
+import type { Inventory } from '../core/inventory/schema.js';
 import { type K8sObject, hostFor } from './render.js';
 import { GRAFANA_ADMIN } from './secrets.js';
 

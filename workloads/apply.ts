@@ -1,4 +1,4 @@
-import { joinShell, sh, type ShellScript } from '../provision/transport/shell.js';
+import { joinShell, sh, type ShellScript } from '../core/remote/shell.js';
 import { chartProblem, chartsReadiness, jobReason, parseLiveJob, parseLiveWorkload, releaseWorkloadMissingProblem } from './charts.js';
 import { jobInstallsFor } from './monitoring/contract.js';
 import { type ObjectRef } from './prune.js';
@@ -105,7 +105,10 @@ export interface NodeLabelChange {
  * The labels to set: each node in `desired` whose live label differs. A node missing from the cluster is skipped
  * (returned in `missing`): the cluster phase reports it.
  */
-export function planNodeLabels(desired: { node: string; labels: Record<string, string> }[], live: Map<string, Record<string, string>>): { changes: NodeLabelChange[]; missing: string[] } {
+export function planNodeLabels(
+  desired: { node: string; labels: Record<string, string> }[],
+  live: Map<string, Record<string, string>>,
+): { changes: NodeLabelChange[]; missing: string[] } {
   const changes: NodeLabelChange[] = [];
   const missing: string[] = [];
   for (const d of desired) {
@@ -137,7 +140,10 @@ export function buildLabelNodesCommand(changes: NodeLabelChange[]): ShellScript 
     const label = `${c.key}=${c.value}`;
     groups.set(label, [...(groups.get(label) ?? []), c.node]);
   }
-  return joinShell([...groups].map(([label, nodes]) => sh`k3s kubectl label node ${nodes} ${label} --overwrite`), ' &&\n');
+  return joinShell(
+    [...groups].map(([label, nodes]) => sh`k3s kubectl label node ${nodes} ${label} --overwrite`),
+    ' &&\n',
+  );
 }
 
 // ---- live objects and pruning ---------------------------------------------------------------------------------
@@ -328,14 +334,33 @@ export function parseNotReady(output: string, target: WaitTarget): NotReady[] {
       for (const w of r.workloads) judged.add(keyOf(w.kind, w.namespace, w.name));
       if (r.verdict === 'ready') continue;
       if (r.chart.state !== 'installed') {
-        notReady.push({ kind: 'Job', namespace: r.chart.namespace, name: r.chart.job, reason: jobReason(r), problem: chartProblem(r), ...(r.verdict === 'failed' ? { stuck: 'failed' as const } : {}) });
+        notReady.push({
+          kind: 'Job',
+          namespace: r.chart.namespace,
+          name: r.chart.job,
+          reason: jobReason(r),
+          problem: chartProblem(r),
+          ...(r.verdict === 'failed' ? { stuck: 'failed' as const } : {}),
+        });
         continue;
       }
       for (const w of r.workloads) {
         if (w.state === 'missing') {
-          notReady.push({ kind: w.kind, namespace: w.namespace, name: w.name, reason: `missing although Job ${r.chart.namespace}/${r.chart.job} succeeded`, problem: releaseWorkloadMissingProblem(w, r.chart), stuck: 'incomplete' });
+          notReady.push({
+            kind: w.kind,
+            namespace: w.namespace,
+            name: w.name,
+            reason: `missing although Job ${r.chart.namespace}/${r.chart.job} succeeded`,
+            problem: releaseWorkloadMissingProblem(w, r.chart),
+            stuck: 'incomplete',
+          });
         } else if (w.state === 'not-ready') {
-          notReady.push({ kind: w.kind, namespace: w.namespace, name: w.name, reason: `${w.ready} of ${w.desired} ${w.kind === 'DaemonSet' ? 'pods' : 'replicas'} ready` });
+          notReady.push({
+            kind: w.kind,
+            namespace: w.namespace,
+            name: w.name,
+            reason: `${w.ready} of ${w.desired} ${w.kind === 'DaemonSet' ? 'pods' : 'replicas'} ready`,
+          });
         }
       }
     }
@@ -410,9 +435,7 @@ export function splitJsonDocuments(text: string): string[] {
 
 /** Pods and events of the namespaces concerned, for the explanation after a timeout. */
 export function buildDiagnosticsCommand(namespaces: string[]): ShellScript {
-  return joinShell(
-    [...new Set(namespaces)].sort().flatMap((ns) => [sh`k3s kubectl get pods -n ${ns} -o json`, sh`k3s kubectl get events -n ${ns} -o json`]),
-  );
+  return joinShell([...new Set(namespaces)].sort().flatMap((ns) => [sh`k3s kubectl get pods -n ${ns} -o json`, sh`k3s kubectl get events -n ${ns} -o json`]));
 }
 
 /**
@@ -451,7 +474,12 @@ function podProblems(p: ListItem): string[] {
   const status = (p.status ?? {}) as {
     phase?: string;
     conditions?: { type?: string; status?: string; reason?: string; message?: string }[];
-    containerStatuses?: { name?: string; ready?: boolean; restartCount?: number; state?: { waiting?: { reason?: string; message?: string }; terminated?: { reason?: string; exitCode?: number } } }[];
+    containerStatuses?: {
+      name?: string;
+      ready?: boolean;
+      restartCount?: number;
+      state?: { waiting?: { reason?: string; message?: string }; terminated?: { reason?: string; exitCode?: number } };
+    }[];
   };
   const name = p.metadata?.name ?? '';
   const out: string[] = [];
@@ -460,7 +488,9 @@ function podProblems(p: ListItem): string[] {
   for (const c of status.containerStatuses ?? []) {
     const waiting = c.state?.waiting;
     if (waiting?.reason && waiting.reason !== 'ContainerCreating') {
-      out.push(`pod ${name} container ${c.name ?? '?'}: ${waiting.reason}${waiting.message ? ` (${waiting.message.split('\n')[0]})` : ''}${c.restartCount ? `, ${c.restartCount} restarts` : ''}`);
+      out.push(
+        `pod ${name} container ${c.name ?? '?'}: ${waiting.reason}${waiting.message ? ` (${waiting.message.split('\n')[0]})` : ''}${c.restartCount ? `, ${c.restartCount} restarts` : ''}`,
+      );
     } else if (c.state?.terminated) {
       out.push(`pod ${name} container ${c.name ?? '?'}: ${c.state.terminated.reason ?? 'terminated'} (exit ${c.state.terminated.exitCode ?? '?'})`);
     }

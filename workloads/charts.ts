@@ -1,12 +1,12 @@
-import { sh } from '../provision/transport/shell.js';
-import { CHARTS, type ChartKey } from './images.js';
+import { sh } from '../core/remote/shell.js';
+import { CHARTS, type ChartKey } from '../core/inventory/images.js';
 import { HELM_CONTROLLER, JOB_INSTALLS_ENV, RELEASE_WORKLOADS, jobInstallsFor, type JobInstalls, type ReleaseWorkload } from './monitoring/contract.js';
 import type { K8sObject } from './render.js';
 
 /**
  * Whether the HelmCharts revue-pi applies (Prometheus, Grafana) are installed — by K3s's helm-controller, for their
  * current spec — and whether their releases run what workloads/monitoring/contract.ts says they run. The ONE decision
- * `status` (provision/status/report.ts) and `up`/`plan` (workloads/apply.ts parseNotReady: the full path's wait and
+ * `status` (cli/status/report.ts) and `up`/`plan` (workloads/apply.ts parseNotReady: the full path's wait and
  * the fast path) make about them. Pure, on typed objects parsed from kubectl's JSON by parseLiveJob/parseLiveWorkload.
  */
 
@@ -61,8 +61,10 @@ export function parseLiveWorkload(item: KubeItem): LiveWorkload | undefined {
   const name = item.metadata?.name ?? '';
   const spec = item.spec ?? {};
   const status = item.status ?? {};
-  if (item.kind === 'Deployment' || item.kind === 'StatefulSet') return { namespace, kind: item.kind, name, desired: num(spec.replicas) ?? 1, ready: num(status.readyReplicas) ?? 0 };
-  if (item.kind === 'DaemonSet') return { namespace, kind: 'DaemonSet', name, desired: num(status.desiredNumberScheduled) ?? 0, ready: num(status.numberReady) ?? 0 };
+  if (item.kind === 'Deployment' || item.kind === 'StatefulSet')
+    return { namespace, kind: item.kind, name, desired: num(spec.replicas) ?? 1, ready: num(status.readyReplicas) ?? 0 };
+  if (item.kind === 'DaemonSet')
+    return { namespace, kind: 'DaemonSet', name, desired: num(status.desiredNumberScheduled) ?? 0, ready: num(status.numberReady) ?? 0 };
   return undefined;
 }
 
@@ -154,7 +156,14 @@ export function chartsReadiness(rendered: K8sObject[], live: { jobs: LiveJob[]; 
     const workloads = (chartKey ? RELEASE_WORKLOADS[chartKey].workloads : []).map((w: ReleaseWorkload): ReleaseWorkloadState => {
       const found = live.workloads.find((l) => l.namespace === chart.targetNamespace && l.kind === w.kind && l.name === w.name);
       if (!found) return { namespace: chart.targetNamespace, kind: w.kind, name: w.name, ready: 0, desired: w.kind === 'DaemonSet' ? 0 : 1, state: 'missing' };
-      return { namespace: found.namespace, kind: found.kind, name: found.name, ready: found.ready, desired: found.desired, state: isWorkloadReady(found) ? 'ready' : 'not-ready' };
+      return {
+        namespace: found.namespace,
+        kind: found.kind,
+        name: found.name,
+        ready: found.ready,
+        desired: found.desired,
+        state: isWorkloadReady(found) ? 'ready' : 'not-ready',
+      };
     });
     out.push({ chart, ...(job ? { job } : {}), expected, workloads, verdict: verdictOf(chart, workloads) });
   }

@@ -1,6 +1,6 @@
 import yaml from 'js-yaml';
-import type { InventoryNode } from '../provision/inventory/schema.js';
-import { type NodeFacts, supportsArmV82 } from '../provision/steps/facts.js';
+import type { InventoryNode } from '../core/inventory/schema.js';
+import { type NodeFacts, supportsArmV82 } from '../provision/facts.js';
 import { ARMV82_LABEL, type K8sObject, type NodeCapacity, podSpecOf } from './render.js';
 
 /**
@@ -146,7 +146,13 @@ export function workloadDemands(objects: K8sObject[], nodeCount: number): Worklo
       for (const p of CHART_PODS[chart] ?? []) {
         const perPod = requestsOf(dig(values, p.path) as ResourceBlock | undefined);
         const n = p.perNode ? nodeCount : 1;
-        demands.push({ workload: `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name} (${p.path.join('.')})`, perPod, minReplicas: n, maxReplicas: n, needsArmv82: false });
+        demands.push({
+          workload: `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name} (${p.path.join('.')})`,
+          perPod,
+          minReplicas: n,
+          maxReplicas: n,
+          needsArmv82: false,
+        });
       }
     }
   }
@@ -154,7 +160,10 @@ export function workloadDemands(objects: K8sObject[], nodeCount: number): Worklo
 }
 
 /** A node's capacity facts as checkCapacity takes them (the same test decides the ARMV82_LABEL node label). */
-export function nodeCapacityFrom(node: Pick<InventoryNode, 'name' | 'role'>, facts: Pick<NodeFacts, 'cpuCores' | 'memoryBytes' | 'model' | 'arch'>): NodeCapacity {
+export function nodeCapacityFrom(
+  node: Pick<InventoryNode, 'name' | 'role'>,
+  facts: Pick<NodeFacts, 'cpuCores' | 'memoryBytes' | 'model' | 'arch'>,
+): NodeCapacity {
   return { name: node.name, cpuCores: facts.cpuCores, memoryBytes: facts.memoryBytes, role: node.role, armv82: supportsArmV82(facts) };
 }
 

@@ -34,26 +34,30 @@ export function checkKafkaBroker(contract: KafkaContract, at: Placed, world: Wor
   if (new Set(ports).size !== ports.length) problems.push(`${label(at)}: two Kafka listeners share a port (${l.source}).`);
   for (const x of listeners) {
     if (!protocols.has(x.name)) problems.push(`${label(at)}: listener ${x.name} has no security protocol in ${l.protocolMapEnv} (${l.source}).`);
-    if (!(at.container.ports ?? []).some((p) => p.containerPort === x.port)) problems.push(`${label(at)} does not declare port ${x.port} of its ${x.name} listener (${l.source}).`);
+    if (!(at.container.ports ?? []).some((p) => p.containerPort === x.port))
+      problems.push(`${label(at)} does not declare port ${x.port} of its ${x.name} listener (${l.source}).`);
   }
   for (const a of advertised) {
     if (!listeners.some((x) => x.name === a.name)) problems.push(`${label(at)} advertises ${a.name}, which is not one of its listeners (${l.source}).`);
   }
-  if (!inter || !advertised.some((a) => a.name === inter)) problems.push(`${label(at)}: the inter-broker listener ${inter ?? '(unset)'} is not advertised (${l.source}).`);
+  if (!inter || !advertised.some((a) => a.name === inter))
+    problems.push(`${label(at)}: the inter-broker listener ${inter ?? '(unset)'} is not advertised (${l.source}).`);
   for (const a of advertised) {
     // In-cluster names must lead back to this broker's same listener; an address (the EXTERNAL one) must be this
     // broker's fixed LoadBalancer address with the port on its Service.
     if (/^\d+\.\d+\.\d+\.\d+$/.test(a.host)) {
       const svc = world.services(ns).find((s) => s.metadata.annotations?.[FIXED_IP_ANNOTATION] === a.host);
       const r = svc && world.resolve(ns, svc.metadata.name, a.port);
-      if (!r || typeof r === 'string' || !r.targets.some((t) => t.owner === at.owner)) problems.push(`${label(at)} advertises ${a.name}://${a.host}:${a.port}, which no LoadBalancer Service of this broker answers (${l.source}).`);
+      if (!r || typeof r === 'string' || !r.targets.some((t) => t.owner === at.owner))
+        problems.push(`${label(at)} advertises ${a.name}://${a.host}:${a.port}, which no LoadBalancer Service of this broker answers (${l.source}).`);
       continue;
     }
     const problem = brokerProblem(world, ns, a.host, a.port);
     if (problem) problems.push(`${label(at)} advertises ${a.name}://${a.host}:${a.port}, but ${problem} (${l.source}).`);
     else {
       const r = world.resolve(ns, a.host, a.port);
-      if (typeof r !== 'string' && !r.targets.every((t) => t.owner === at.owner)) problems.push(`${label(at)} advertises ${a.host}:${a.port}, which leads to another broker (${l.source}).`);
+      if (typeof r !== 'string' && !r.targets.every((t) => t.owner === at.owner))
+        problems.push(`${label(at)} advertises ${a.host}:${a.port}, which leads to another broker (${l.source}).`);
     }
   }
   for (const zk of (env.get(l.zookeeperConnectEnv) ?? '').split(',').filter(Boolean)) {
@@ -88,7 +92,8 @@ export function checkZookeeper(contract: ZookeeperContract, at: Placed, world: W
     }
   }
   const own = env.get(e.serverIdEnv);
-  if (servers.length > 1 && (!own || !ids.includes(own))) problems.push(`${label(at)}: its ${e.serverIdEnv} ${own ?? '(unset)'} is not in ${e.serversEnv} (${e.source}).`);
+  if (servers.length > 1 && (!own || !ids.includes(own)))
+    problems.push(`${label(at)}: its ${e.serverIdEnv} ${own ?? '(unset)'} is not in ${e.serversEnv} (${e.source}).`);
   return problems;
 }
 
@@ -97,7 +102,10 @@ export function checkMediaServer(contract: MediaServerContract, at: Placed, env:
   const ns = at.owner.metadata.namespace;
   const lbs = world.services(ns).filter((s) => {
     const spec = s.spec as ServiceSpec;
-    const labels = ((at.owner.spec as { template: { metadata?: { labels?: Record<string, string> } } }).template.metadata?.labels ?? {}) as Record<string, string>;
+    const labels = ((at.owner.spec as { template: { metadata?: { labels?: Record<string, string> } } }).template.metadata?.labels ?? {}) as Record<
+      string,
+      string
+    >;
     return spec.type === 'LoadBalancer' && spec.selector && Object.entries(spec.selector).every(([k, v]) => labels[k] === v);
   });
   if (lbs.length === 0) return [`${label(at)}: no LoadBalancer Service exposes the media server to browsers.`];
@@ -106,12 +114,16 @@ export function checkMediaServer(contract: MediaServerContract, at: Placed, env:
       const r = world.resolve(ns, s.metadata.name, bp.port, bp.protocol);
       return typeof r !== 'string' && r.targets.some((t) => t.owner === at.owner);
     });
-    if (!ok) problems.push(`${label(at)}: browsers need ${bp.protocol} port ${bp.port} (${bp.what}), which its LoadBalancer Service does not expose (${bp.source}).`);
+    if (!ok)
+      problems.push(`${label(at)}: browsers need ${bp.protocol} port ${bp.port} (${bp.what}), which its LoadBalancer Service does not expose (${bp.source}).`);
   }
   const offered = (env.get(contract.additionalHostsEnv) ?? '').split(',').map((h) => h.trim());
   for (const s of lbs) {
     const fixed = s.metadata.annotations?.[FIXED_IP_ANNOTATION];
-    if (fixed && !offered.includes(fixed)) problems.push(`${label(at)}: WebRTC does not offer the media server's address ${fixed} (${contract.additionalHostsEnv}), so a browser cannot receive the stream.`);
+    if (fixed && !offered.includes(fixed))
+      problems.push(
+        `${label(at)}: WebRTC does not offer the media server's address ${fixed} (${contract.additionalHostsEnv}), so a browser cannot receive the stream.`,
+      );
   }
   return problems;
 }

@@ -1,23 +1,42 @@
 import type { AccessInfo } from './access.js';
 import { brokerProblem } from './contract-check-infra.js';
 import { type Container, type Placed, type ServiceSpec, World, envValue, kubeletEnv, label, portOf, valueOf } from './contract-world.js';
-import { type Contract, type MongoContract, type RevueServiceContract, type ValueRef, brokersFromEnvPy, brokersFromEnvTs, frontendServiceBase, permutations, withDotenv } from './contracts.js';
+import {
+  type Contract,
+  type MongoContract,
+  type RevueServiceContract,
+  type ValueRef,
+  brokersFromEnvPy,
+  brokersFromEnvTs,
+  frontendServiceBase,
+  permutations,
+  withDotenv,
+} from './contracts.js';
 import { type K8sObject, podSpecOf } from './render.js';
 
 /** contract-check.ts's checks for Revue's own services: the hosts they call, Kafka pairing, MongoDB, the web UI. Pure. */
 
-export function checkRevueService(contract: RevueServiceContract, at: Placed, env: Map<string, string>, world: World, input: { contracts: Contract[]; bakedDotenv: [string, string][]; access: AccessInfo }): string[] {
+export function checkRevueService(
+  contract: RevueServiceContract,
+  at: Placed,
+  env: Map<string, string>,
+  world: World,
+  input: { contracts: Contract[]; bakedDotenv: [string, string][]; access: AccessInfo },
+): string[] {
   const problems: string[] = [];
   const ns = at.owner.metadata.namespace;
   for (const call of contract.calls) {
     const host = valueOf(call.host, env);
     const port = portOf(valueOf(call.port, env));
     if (host === undefined || port === undefined) {
-      problems.push(`${label(at)}: ${contract.component} calls ${call.scheme}://${describeRef(call.host)}:${describeRef(call.port)}, which has no value (${call.source}).`);
+      problems.push(
+        `${label(at)}: ${contract.component} calls ${call.scheme}://${describeRef(call.host)}:${describeRef(call.port)}, which has no value (${call.source}).`,
+      );
       continue;
     }
     const r = world.resolve(ns, host, port);
-    if (typeof r === 'string') problems.push(`${label(at)}: ${contract.component} calls ${call.scheme}://${host}:${port} (${call.what}), but ${r} (${call.source}).`);
+    if (typeof r === 'string')
+      problems.push(`${label(at)}: ${contract.component} calls ${call.scheme}://${host}:${port} (${call.what}), but ${r} (${call.source}).`);
   }
   for (const group of contract.orderSensitive) problems.push(...checkBrokerOrders(contract, group, at, world, input.bakedDotenv));
   if (contract.mongo) problems.push(...checkMongo(contract, at, env, world, input.contracts));
@@ -35,7 +54,13 @@ function describeRef(ref: ValueRef): string {
  * so every ordering of those is every outcome), before and after the baked .env is loaded, each (host, port) Revue
  * derives is a Service port that leads to a broker advertising exactly that host:port.
  */
-function checkBrokerOrders(contract: RevueServiceContract, group: RevueServiceContract['orderSensitive'][number], at: Placed, world: World, bakedDotenv: [string, string][]): string[] {
+function checkBrokerOrders(
+  contract: RevueServiceContract,
+  group: RevueServiceContract['orderSensitive'][number],
+  at: Placed,
+  world: World,
+  bakedDotenv: [string, string][],
+): string[] {
   const ns = at.owner.metadata.namespace;
   const base = kubeletEnv(at, world.services(ns));
   for (const [k, v] of Object.entries(contract.runtime.startEnv)) {
@@ -51,7 +76,10 @@ function checkBrokerOrders(contract: RevueServiceContract, group: RevueServiceCo
     const before = [...others, ...order];
     const variants = contract.runtime.dotenv ? [before, withDotenv(before, bakedDotenv)] : [before];
     for (const env of variants) {
-      const shown = env.filter(inGroup).map(([k]) => k).join(', ');
+      const shown = env
+        .filter(inGroup)
+        .map(([k]) => k)
+        .join(', ');
       let brokers;
       try {
         brokers = derive(env, mode);
@@ -61,7 +89,10 @@ function checkBrokerOrders(contract: RevueServiceContract, group: RevueServiceCo
       if (brokers.length === 0) return [`${label(at)}: ${contract.component} finds no Kafka broker in its environment (${group.source}).`];
       for (const b of brokers) {
         const problem = brokerProblem(world, ns, b.host, Number(b.port));
-        if (problem) return [`${label(at)}: with its environment in the order ${shown}, ${contract.component} connects to Kafka at ${b.host}:${b.port}, but ${problem} (${group.source}).`];
+        if (problem)
+          return [
+            `${label(at)}: with its environment in the order ${shown}, ${contract.component} connects to Kafka at ${b.host}:${b.port}, but ${problem} (${group.source}).`,
+          ];
       }
     }
   }
@@ -84,17 +115,25 @@ function checkMongo(contract: RevueServiceContract, at: Placed, env: Map<string,
     const dbEnv = new Map((t.container.env ?? []).map((e) => [e.name, envValue(e)]));
     const rootUser = dbEnv.get(mongo.rootUser.usernameEnv);
     const rootPassword = dbEnv.get(mongo.rootUser.passwordEnv);
-    if (rootUser !== username) problems.push(`${where} logs in as ${username}, but ${t.owner.metadata.name} creates ${rootUser ?? 'no user'} (${mongo.rootUser.source}).`);
+    if (rootUser !== username)
+      problems.push(`${where} logs in as ${username}, but ${t.owner.metadata.name} creates ${rootUser ?? 'no user'} (${mongo.rootUser.source}).`);
     const password = 'env' in m.password ? at.manifestEnv.find(([k]) => k === (m.password as { env: string }).env)?.[1] : undefined;
-    if (password === undefined || password !== rootPassword) problems.push(`${where} uses the password ${password ?? '(none)'}, but ${t.owner.metadata.name} is given ${rootPassword ?? '(none)'} (${mongo.rootUser.source}).`);
-    if (m.authSource !== mongo.rootUser.database) problems.push(`${where} authenticates against ${m.authSource}, but the image creates its user in ${mongo.rootUser.database}.`);
+    if (password === undefined || password !== rootPassword)
+      problems.push(
+        `${where} uses the password ${password ?? '(none)'}, but ${t.owner.metadata.name} is given ${rootPassword ?? '(none)'} (${mongo.rootUser.source}).`,
+      );
+    if (m.authSource !== mongo.rootUser.database)
+      problems.push(`${where} authenticates against ${m.authSource}, but the image creates its user in ${mongo.rootUser.database}.`);
     if (contract.initScript) {
       const script = initScriptOf(world, t.owner, t.container, mongo.initDir, contract.initScript.file);
-      if (script === undefined) problems.push(`${t.owner.metadata.name} mounts no ${mongo.initDir}/${contract.initScript.file} (${contract.initScript.source}).`);
+      if (script === undefined)
+        problems.push(`${t.owner.metadata.name} mounts no ${mongo.initDir}/${contract.initScript.file} (${contract.initScript.source}).`);
       else {
         const opened = /getDB\(\s*['"]([^'"]+)['"]\s*\)/.exec(script)?.[1];
         if (opened !== database || opened !== contract.initScript.database) {
-          problems.push(`${t.owner.metadata.name}'s init script opens database ${opened ?? '(none)'}, but ${contract.component} uses ${database} (${contract.initScript.source}).`);
+          problems.push(
+            `${t.owner.metadata.name}'s init script opens database ${opened ?? '(none)'}, but ${contract.component} uses ${database} (${contract.initScript.source}).`,
+          );
         }
       }
     }
@@ -106,11 +145,15 @@ function checkMongo(contract: RevueServiceContract, at: Placed, env: Map<string,
 function initScriptOf(world: World, owner: K8sObject, container: Container, initDir: string, file: string): string | undefined {
   const mount = (container.volumeMounts ?? []).find((v) => v.mountPath === `${initDir}/${file}`);
   if (!mount) return undefined;
-  const volume = ((podSpecOf(owner)!.volumes ?? []) as { name: string; configMap?: { name: string; items?: { key: string; path: string }[] } }[]).find((v) => v.name === mount.name);
+  const volume = ((podSpecOf(owner)!.volumes ?? []) as { name: string; configMap?: { name: string; items?: { key: string; path: string }[] } }[]).find(
+    (v) => v.name === mount.name,
+  );
   if (!volume?.configMap) return undefined;
   const path = mount.subPath ?? file;
   const key = volume.configMap.items?.find((i) => i.path === path)?.key ?? path;
-  const cm = world.objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap!.name && o.metadata.namespace === owner.metadata.namespace);
+  const cm = world.objects.find(
+    (o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap!.name && o.metadata.namespace === owner.metadata.namespace,
+  );
   return (cm as { data?: Record<string, string> } | undefined)?.data?.[key];
 }
 

@@ -30,7 +30,8 @@ export function checkContracts(input: ContractCheckInput): string[] {
     const placed = contract.workloads.map((w) => ({ ref: w, placed: world.place(w.kind, w.name, w.container) }));
     const present = placed.filter((p) => p.placed);
     if (present.length === 0) continue; // not deployed with this inventory
-    for (const p of placed.filter((x) => !x.placed)) problems.push(`${contract.component}: ${p.ref.kind} ${p.ref.name} with container ${p.ref.container} is not rendered.`);
+    for (const p of placed.filter((x) => !x.placed))
+      problems.push(`${contract.component}: ${p.ref.kind} ${p.ref.name} with container ${p.ref.container} is not rendered.`);
     const all = present.map((p) => p.placed!);
 
     for (const at of all) {
@@ -51,7 +52,8 @@ export function checkContracts(input: ContractCheckInput): string[] {
 
   for (const [name, seen] of sharedValues) {
     const values = new Set(seen.map((s) => s.value));
-    if (values.size > 1) problems.push(`${name} must hold one value in every service that reads it, but ${seen.map((s) => `${s.where} has ${s.value}`).join(', ')}.`);
+    if (values.size > 1)
+      problems.push(`${name} must hold one value in every service that reads it, but ${seen.map((s) => `${s.where} has ${s.value}`).join(', ')}.`);
   }
   return problems;
 }
@@ -64,7 +66,8 @@ function checkEnv(contract: Contract, at: Placed, env: Map<string, string>): str
   const names = at.manifestEnv.map(([k]) => k);
   for (const dup of new Set(names.filter((n, i) => names.indexOf(n) !== i))) problems.push(`${label(at)} sets ${dup} more than once.`);
   for (const fact of contract.env) {
-    if (fact.need === 'manifest' && !names.includes(fact.name)) problems.push(`${label(at)} does not set ${fact.name}, which ${contract.component} needs from its container (${fact.how}; ${fact.source}).`);
+    if (fact.need === 'manifest' && !names.includes(fact.name))
+      problems.push(`${label(at)} does not set ${fact.name}, which ${contract.component} needs from its container (${fact.how}; ${fact.source}).`);
     if (fact.need === 'resolved' && !env.has(fact.name)) problems.push(`${label(at)}: nothing gives ${fact.name} a value (${fact.how}; ${fact.source}).`);
   }
   return problems;
@@ -89,7 +92,8 @@ function checkUnique(contract: Contract, all: Placed[]): string[] {
   const problems: string[] = [];
   for (const fact of contract.env.filter((f: EnvFact) => f.unique)) {
     const values = all.map((at) => at.manifestEnv.find(([k]) => k === fact.name)?.[1]).filter((v): v is string => v !== undefined);
-    if (new Set(values).size !== values.length) problems.push(`${contract.component}: ${fact.name} must differ between ${all.map(label).join(' and ')}, but repeats (${values.join(', ')}).`);
+    if (new Set(values).size !== values.length)
+      problems.push(`${contract.component}: ${fact.name} must differ between ${all.map(label).join(' and ')}, but repeats (${values.join(', ')}).`);
   }
   return problems;
 }

@@ -60,21 +60,32 @@ export class World {
    * The Service a client in `namespace` reaches as host:port (the Service's name, or name.namespace[.svc[.cluster.local]]),
    * and the containers behind that port; or a sentence saying why not.
    */
-  resolve(namespace: string | undefined, host: string, port: number, protocol = 'TCP'): { service: K8sObject; targets: { owner: K8sObject; container: Container; containerPort: number }[] } | string {
+  resolve(
+    namespace: string | undefined,
+    host: string,
+    port: number,
+    protocol = 'TCP',
+  ): { service: K8sObject; targets: { owner: K8sObject; container: Container; containerPort: number }[] } | string {
     const [name, ns = namespace, svc, ...rest] = host.split('.');
     const suffixOk = (svc === undefined || svc === 'svc') && (rest.length === 0 || rest.join('.') === 'cluster.local');
     const service = suffixOk ? this.services(ns).find((s) => s.metadata.name === name) : undefined;
     if (!service) return `no Service ${host} in namespace ${namespace}`;
     const spec = service.spec as ServiceSpec;
     const sp = spec.ports.find((p) => p.port === port && (p.protocol ?? 'TCP') === protocol);
-    if (!sp) return `Service ${service.metadata.name} has no ${protocol} port ${port} (it has ${spec.ports.map((p) => `${p.port}/${p.protocol ?? 'TCP'}`).join(', ')})`;
+    if (!sp)
+      return `Service ${service.metadata.name} has no ${protocol} port ${port} (it has ${spec.ports.map((p) => `${p.port}/${p.protocol ?? 'TCP'}`).join(', ')})`;
     const target = sp.targetPort ?? sp.port;
     const targets: { owner: K8sObject; container: Container; containerPort: number }[] = [];
     for (const owner of this.objects.filter((o) => o.metadata.namespace === service.metadata.namespace && podSpecOf(o))) {
-      const labels = ((owner.spec as { template?: { metadata?: { labels?: Record<string, string> } } }).template?.metadata?.labels ?? {}) as Record<string, string>;
+      const labels = ((owner.spec as { template?: { metadata?: { labels?: Record<string, string> } } }).template?.metadata?.labels ?? {}) as Record<
+        string,
+        string
+      >;
       if (!spec.selector || !Object.entries(spec.selector).every(([k, v]) => labels[k] === v)) continue;
       for (const container of podSpecOf(owner)!.containers as Container[]) {
-        const cp = (container.ports ?? []).find((p) => (typeof target === 'number' ? p.containerPort === target : p.name === target) && (p.protocol ?? 'TCP') === protocol);
+        const cp = (container.ports ?? []).find(
+          (p) => (typeof target === 'number' ? p.containerPort === target : p.name === target) && (p.protocol ?? 'TCP') === protocol,
+        );
         if (cp) targets.push({ owner, container, containerPort: cp.containerPort });
       }
     }
@@ -125,7 +136,12 @@ function serviceLinkVars(name: string, ip: string, ports: ServicePort[]): [strin
     const proto = (p.protocol ?? 'TCP').toUpperCase();
     if (p.name) out.push([`${n}_SERVICE_PORT_${p.name.toUpperCase().replace(/-/g, '_')}`, String(p.port)]);
     const base = `${n}_PORT_${p.port}_${proto}`;
-    out.push([base, `${proto.toLowerCase()}://${ip}:${p.port}`], [`${base}_PROTO`, proto.toLowerCase()], [`${base}_PORT`, String(p.port)], [`${base}_ADDR`, ip]);
+    out.push(
+      [base, `${proto.toLowerCase()}://${ip}:${p.port}`],
+      [`${base}_PROTO`, proto.toLowerCase()],
+      [`${base}_PORT`, String(p.port)],
+      [`${base}_ADDR`, ip],
+    );
   }
   return out;
 }

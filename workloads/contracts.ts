@@ -38,13 +38,9 @@ const envFact = z
   })
   .strict();
 
-const listen = z
-  .object({ port: valueRef, protocol: z.enum(['TCP', 'UDP']).default('TCP'), what: z.string(), source: citation })
-  .strict();
+const listen = z.object({ port: valueRef, protocol: z.enum(['TCP', 'UDP']).default('TCP'), what: z.string(), source: citation }).strict();
 
-const podCall = z
-  .object({ scheme: z.string(), host: valueRef, port: valueRef, what: z.string(), source: citation })
-  .strict();
+const podCall = z.object({ scheme: z.string(), host: valueRef, port: valueRef, what: z.string(), source: citation }).strict();
 
 /** Environment variables whose meaning depends on the order the process environment enumerates them in. */
 const orderSensitive = z
@@ -96,9 +92,7 @@ const runtime = z
   })
   .strict();
 
-const browserCall = z
-  .object({ service: z.string(), port: z.number(), scheme: z.string(), what: z.string(), source: citation })
-  .strict();
+const browserCall = z.object({ service: z.string(), port: z.number(), scheme: z.string(), what: z.string(), source: citation }).strict();
 
 const stockLogin = z.object({ username: z.string(), password: z.string(), role: z.string(), bcrypt: z.string(), source: citation }).strict();
 
@@ -254,15 +248,15 @@ export interface KafkaBroker {
  * prefix adds a port, and the n-th host is paired with the n-th port. Throws as upstream when the counts differ.
  */
 export function brokersFromEnvTs(env: [string, string][], nodeEnv: string | undefined): KafkaBroker[] {
-  const hostPrefix = nodeEnv == 'develop' ? 'KAFKA_EXTERNAL_HOST' : 'KAFKA_HOST';
-  const portPrefix = nodeEnv == 'develop' ? 'KAFKA_EXTERNAL_PORT' : 'KAFKA_PORT';
+  const hostPrefix = nodeEnv === 'develop' ? 'KAFKA_EXTERNAL_HOST' : 'KAFKA_HOST';
+  const portPrefix = nodeEnv === 'develop' ? 'KAFKA_EXTERNAL_PORT' : 'KAFKA_PORT';
   const hosts: string[] = [];
   const ports: string[] = [];
   for (const [variable, value] of env) {
     if (variable.startsWith(hostPrefix)) hosts.push(value);
     else if (variable.startsWith(portPrefix)) ports.push(value);
   }
-  if (hosts.length != ports.length) throw new Error('Invalid configuration for Kafka brokers');
+  if (hosts.length !== ports.length) throw new Error('Invalid configuration for Kafka brokers');
   return hosts.map((host, index) => ({ host, port: ports[index]! }));
 }
 

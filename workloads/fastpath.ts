@@ -1,8 +1,18 @@
 import { createHash } from 'node:crypto';
 import { K3S_BINARY_PATH, K3S_KUBECONFIG_PATH } from '../cluster/paths.js';
-import type { ProbeSection } from '../provision/steps/probe.js';
-import { joinShell, sh, type ShellScript } from '../provision/transport/shell.js';
-import { inWaitTarget, parseNodeLabels, parseNotReady, planNodeLabels, resourceOf, splitJsonDocuments, waitTargetOf, type NotReady, type WaitTarget } from './apply.js';
+import type { ProbeSection } from '../core/remote/probe.js';
+import { joinShell, sh, type ShellScript } from '../core/remote/shell.js';
+import {
+  inWaitTarget,
+  parseNodeLabels,
+  parseNotReady,
+  planNodeLabels,
+  resourceOf,
+  splitJsonDocuments,
+  waitTargetOf,
+  type NotReady,
+  type WaitTarget,
+} from './apply.js';
 import { jobInstallsFor } from './monitoring/contract.js';
 import { objectKey, planPrune, refOf, splitPrune, type ObjectRef } from './prune.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PHASES, canonicalJson, objectsOfPhase, synthYaml, type K8sObject, type Phase } from './render.js';
@@ -76,7 +86,9 @@ export function renderAppliedRecord(record: AppliedRecord): K8sObject {
       name: APPLIED_RECORD.name,
       namespace: APPLIED_RECORD.namespace,
       labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
-      annotations: { 'revue-pi.io/note': 'What revue-pi applied last (hashes of the YAML per phase); up skips applying while it matches. Delete it to force a full apply.' },
+      annotations: {
+        'revue-pi.io/note': 'What revue-pi applied last (hashes of the YAML per phase); up skips applying while it matches. Delete it to force a full apply.',
+      },
     },
     data: { version: record.version, phases: JSON.stringify(phases), objects: record.objects.join('\n') },
   };
@@ -123,7 +135,12 @@ const READINESS_KINDS = 'nodes,deployments.apps,statefulsets.apps,daemonsets.app
  */
 export function buildFastCheckParts(objects: K8sObject[]): { start: ShellScript; collect: ShellScript } {
   // Data kept by an earlier run (splitPrune) is of these kinds whatever is rendered now: listed so a re-run sees it.
-  const dataKinds = ['namespace', 'persistentvolumeclaim', 'secret', ...(objects.some((o) => o.apiVersion.startsWith('helm.cattle.io/')) ? ['helmchart.helm.cattle.io'] : [])];
+  const dataKinds = [
+    'namespace',
+    'persistentvolumeclaim',
+    'secret',
+    ...(objects.some((o) => o.apiVersion.startsWith('helm.cattle.io/')) ? ['helmchart.helm.cattle.io'] : []),
+  ];
   const resources = [...new Set(['configmap', ...dataKinds, ...objects.map((o) => resourceOf(o.apiVersion, o.kind))])].sort();
   return {
     start: joinShell([
@@ -223,7 +240,10 @@ export function staleFromFastCheck(output: string, objects: K8sObject[]): Object
   try {
     const docs = splitJsonDocuments(output).map((d) => JSON.parse(d) as { items?: Item[] });
     if (docs.length !== 2 || !Array.isArray(docs[0]!.items)) return undefined;
-    return planPrune(docs[0]!.items.map(refOfItem).filter((r) => !isAppliedRecord(r)), objects);
+    return planPrune(
+      docs[0]!.items.map(refOfItem).filter((r) => !isAppliedRecord(r)),
+      objects,
+    );
   } catch {
     return undefined;
   }
@@ -265,7 +285,8 @@ export function decideFastPath(input: FastPathInput): FastPathDecision {
   const wanted = new Set(input.objects.map((o) => objectKey(refOf(o))));
   const live = new Set(managed.filter((i) => !isAppliedRecord(refOfItem(i))).map((i) => objectKey(refOfItem(i))));
   const missing = [...wanted].filter((k) => !live.has(k)).sort();
-  if (missing.length > 0) return no(`${missing.length} object(s) missing from the cluster (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
+  if (missing.length > 0)
+    return no(`${missing.length} object(s) missing from the cluster (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
   // What is no longer rendered: removals mean work; data kept by an earlier run (no consent to delete it) does not.
   const { remove, data } = splitPrune(planPrune(managed.filter((i) => !isAppliedRecord(refOfItem(i))).map(refOfItem), input.objects));
   const extra = remove.map(objectKey);
@@ -283,7 +304,13 @@ export function decideFastPath(input: FastPathInput): FastPathDecision {
     const target = waitTargetOf(phase, list);
     notReady.push(...parseNotReady(JSON.stringify({ items: itemsOf(cluster, target) }), target));
   }
-  if (notReady.length > 0) return no(`not everything is ready (${notReady.slice(0, 3).map((n) => `${n.kind} ${n.namespace ? `${n.namespace}/` : ''}${n.name}: ${n.reason}`).join('; ')})`);
+  if (notReady.length > 0)
+    return no(
+      `not everything is ready (${notReady
+        .slice(0, 3)
+        .map((n) => `${n.kind} ${n.namespace ? `${n.namespace}/` : ''}${n.name}: ${n.reason}`)
+        .join('; ')})`,
+    );
   const traefik = cluster.find((i) => i.kind === 'Service' && i.metadata?.namespace === 'kube-system' && i.metadata?.name === 'traefik');
   const traefikAddress = traefik?.status?.loadBalancer?.ingress?.find((i) => i.ip)?.ip;
   return { take: true, record, missingNodes, ...(traefikAddress ? { traefikAddress } : {}), keptData: data };

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { z } from 'zod';
-import { type ImageKey, isImageKey, resolveImages } from './images.js';
+import { type ImageKey, isImageKey, resolveImages } from '../core/inventory/images.js';
 import type { K8sObject } from './render.js';
 
 /**
@@ -22,8 +22,8 @@ const patchSchema = z
     path: z.array(pathStep).min(1),
     /** The new value of the field. */
     value: z.unknown().optional(),
-    /** Or: the image key (workloads/images.ts) whose pinned reference the field gets. */
-    image: z.string().refine(isImageKey, 'not an image key of workloads/images.ts').optional(),
+    /** Or: the image key (core/inventory/images.ts) whose pinned reference the field gets. */
+    image: z.string().refine(isImageKey, 'not an image key of core/inventory/images.ts').optional(),
     reason: z.string().min(1),
   })
   .strict()
@@ -104,7 +104,7 @@ export function applyPatches(objects: K8sObject[], patches: Patch[], images: Rec
     if (typeof last !== 'string') throw new Error(`${where}: the path must end at a key`);
     if (p.image !== undefined) {
       if (parent[last] !== defaults[p.image]) {
-        throw new Error(`${where}: the vendored manifest names ${String(parent[last])}, but workloads/images.ts pins ${defaults[p.image]} for ${p.image}`);
+        throw new Error(`${where}: the vendored manifest names ${String(parent[last])}, but core/inventory/images.ts pins ${defaults[p.image]} for ${p.image}`);
       }
       parent[last] = images[p.image];
     } else {

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RevuePiError, trimOutput } from '../provision/errors.js';
-import type { EmitEvent } from '../provision/events.js';
-import type { Inventory, InventoryNode } from '../provision/inventory/schema.js';
-import type { RunLog } from '../provision/log.js';
-import { readTextIfExists, writePrivateFile } from '../provision/state.js';
-import type { NodeFacts } from '../provision/steps/facts.js';
-import type { Transport } from '../provision/transport/transport.js';
-import { sh, type ShellScript } from '../provision/transport/shell.js';
+import { RevuePiError, trimOutput } from '../core/errors.js';
+import type { EmitEvent } from '../core/events.js';
+import type { Inventory, InventoryNode } from '../core/inventory/schema.js';
+import type { RunLog } from '../core/log.js';
+import { readTextIfExists, writePrivateFile } from '../core/state.js';
+import type { NodeFacts } from '../provision/facts.js';
+import type { Transport } from '../core/remote/transport.js';
+import { sh, type ShellScript } from '../core/remote/shell.js';
 import {
   GET_MANAGED_SECRETS,
   REMOTE_APPLY_DIR,
@@ -41,7 +41,15 @@ import {
   type WaitTarget,
 } from './apply.js';
 import { checkCapacity, nodeCapacityFrom, type Resources } from './checks.js';
-import { appliedRecordOf, appliedRecordRef, buildFastCheckCommand, decideFastPath, isAppliedRecord, synthAppliedRecord, type FastPathDecision } from './fastpath.js';
+import {
+  appliedRecordOf,
+  appliedRecordRef,
+  buildFastCheckCommand,
+  decideFastPath,
+  isAppliedRecord,
+  synthAppliedRecord,
+  type FastPathDecision,
+} from './fastpath.js';
 import { buildDeleteDataCommands, describeDataRemoval, objectKey, planPrune, refOf, splitPrune, type ObjectRef } from './prune.js';
 import { type AccessInfo, renderAccessInfo } from './access.js';
 import { PHASES, objectsOfPhase, packageRoot, renderWorkloads, synthYaml, type K8sObject, type Phase } from './render.js';
@@ -153,7 +161,11 @@ const DEFAULT_RELEASE_SETTLE_MS = 20_000;
 
 export async function runWorkloadsPhase(opts: WorkloadsPhaseOptions): Promise<WorkloadsPhaseResult> {
   const { emit } = opts;
-  emit({ type: 'phase-start', phase: PHASE, title: opts.command === 'up' ? 'Deploying MetalLB, Traefik config, monitoring and Revue' : 'Planning the workloads' });
+  emit({
+    type: 'phase-start',
+    phase: PHASE,
+    title: opts.command === 'up' ? 'Deploying MetalLB, Traefik config, monitoring and Revue' : 'Planning the workloads',
+  });
   const result: WorkloadsPhaseResult = { ok: true, changed: false, nodeLabels: [], phases: [], pruned: [], keptData: [], deleteDataCommands: [], summary: '' };
   try {
     await run(opts, result);
@@ -179,7 +191,11 @@ async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): P
     // A lost state file must not mean new passwords (MongoDB keeps its first one): take what the cluster holds.
     const r = await transport.run(GET_MANAGED_SECRETS, { sudo: true, timeoutMs: 30_000 });
     if (r.code !== 0) {
-      fail(opts, result, `${secretsFile} does not exist and the Secrets already in the cluster could not be read on ${server} (exit ${r.code}): ${trimOutput(`${r.stderr}\n${r.stdout}`, 3)}`);
+      fail(
+        opts,
+        result,
+        `${secretsFile} does not exist and the Secrets already in the cluster could not be read on ${server} (exit ${r.code}): ${trimOutput(`${r.stderr}\n${r.stdout}`, 3)}`,
+      );
       return;
     }
     fromCluster = secretsFromCluster(r.stdout, inventory.workloads.namespace);
@@ -197,8 +213,17 @@ async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): P
 
   // Render (pure) and check the capacity before touching anything.
   const objects = renderWorkloads(inventory, { secrets, ...(opts.root ? { root: opts.root } : {}) });
-  const capacity = checkCapacity(objects, opts.nodes.map((n) => nodeCapacityFrom(n.node, n.facts)));
-  result.capacity = { verdict: capacity.verdict, atMinimum: capacity.atMinimum, atMaximum: capacity.atMaximum, allocatable: capacity.allocatable, messages: capacity.messages };
+  const capacity = checkCapacity(
+    objects,
+    opts.nodes.map((n) => nodeCapacityFrom(n.node, n.facts)),
+  );
+  result.capacity = {
+    verdict: capacity.verdict,
+    atMinimum: capacity.atMinimum,
+    atMaximum: capacity.atMaximum,
+    allocatable: capacity.allocatable,
+    messages: capacity.messages,
+  };
   emit({ type: 'info', message: capacity.messages[0]! });
   for (const m of capacity.messages.slice(1)) emit({ type: 'warning', message: m });
   if (capacity.verdict === 'refuse') {
@@ -215,7 +240,9 @@ async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): P
   if (!opts.reapply) {
     const decision = await checkFastPath(opts, objects);
     result.fastPath = decision.take ? { taken: true } : { taken: false, reason: decision.reason };
-    log.write(`workloads: fast path ${decision.take ? 'taken: the cluster is as the last complete apply left it, nothing applied' : `not taken: ${decision.reason}`}`);
+    log.write(
+      `workloads: fast path ${decision.take ? 'taken: the cluster is as the last complete apply left it, nothing applied' : `not taken: ${decision.reason}`}`,
+    );
     if (decision.take) {
       await reportUnchanged(opts, result, objects, decision.missingNodes, decision.traefikAddress);
       if (decision.keptData.length > 0) keepData(opts, result, decision.keptData);
@@ -248,7 +275,8 @@ async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): P
     if (live) {
       const { remove, data } = splitPrune(planPrune(live, objects));
       result.pruned = remove.map(describeRef);
-      if (result.pruned.length > 0) emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'planned', detail: `would remove ${result.pruned.join(', ')}` });
+      if (result.pruned.length > 0)
+        emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'planned', detail: `would remove ${result.pruned.join(', ')}` });
       if (data.length > 0) {
         keepData(opts, result, data);
         emit({
@@ -272,7 +300,11 @@ async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): P
   if (recordMayExist) {
     const r = await transport.run(buildDeleteCommand([appliedRecordRef()]), { sudo: true, timeoutMs: 30_000 });
     if (r.code !== 0) {
-      fail(opts, result, `removing the record of the last apply (ConfigMap ${appliedRecordRef().namespace}/${appliedRecordRef().name}) on ${server} failed, so nothing was applied (exit ${r.code}): ${trimOutput(`${r.stderr}\n${r.stdout}`, 3)}`);
+      fail(
+        opts,
+        result,
+        `removing the record of the last apply (ConfigMap ${appliedRecordRef().namespace}/${appliedRecordRef().name}) on ${server} failed, so nothing was applied (exit ${r.code}): ${trimOutput(`${r.stderr}\n${r.stdout}`, 3)}`,
+      );
       return;
     }
   }
@@ -334,14 +366,16 @@ async function labelNodes(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseRes
   const { emit, log } = opts;
   const transport = opts.firstServer.transport;
   const server = opts.firstServer.node.name;
-  const got = opts.nodesJson !== undefined ? { code: 0, stdout: opts.nodesJson, stderr: '' } : await transport.run(GET_NODES_JSON, { sudo: true, timeoutMs: 30_000 });
+  const got =
+    opts.nodesJson !== undefined ? { code: 0, stdout: opts.nodesJson, stderr: '' } : await transport.run(GET_NODES_JSON, { sudo: true, timeoutMs: 30_000 });
   if (got.code !== 0) {
     fail(opts, result, `listing the nodes on ${server} failed (exit ${got.code}): ${trimOutput(`${got.stderr}\n${got.stdout}`, 3)}`);
     return;
   }
   const desired = opts.nodes.map((n) => ({ node: n.node.name, labels: armLabel(nodeCapacityFrom(n.node, n.facts).armv82 === true) }));
   const { changes, missing } = planNodeLabels(desired, parseNodeLabels(got.stdout));
-  for (const m of missing) emit({ type: 'warning', message: `Node ${m} is not in the cluster, so it gets no workload labels; run up again once it has joined.` });
+  for (const m of missing)
+    emit({ type: 'warning', message: `Node ${m} is not in the cluster, so it gets no workload labels; run up again once it has joined.` });
   const describe = (c: (typeof changes)[number]) => `label node ${c.node} ${c.key}=${c.value}${c.from !== undefined ? ` (was ${c.from})` : ''}`;
   if (opts.command === 'plan' || changes.length === 0) {
     for (const c of changes) {
@@ -353,7 +387,11 @@ async function labelNodes(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseRes
   const r = await transport.run(buildLabelNodesCommand(changes), { sudo: true, timeoutMs: 60_000 });
   if (r.code !== 0) {
     const which = changes.map((c) => `${c.node} (${c.key}=${c.value})`).join(', ');
-    fail(opts, result, `labelling node${changes.length === 1 ? '' : 's'} ${which} on ${server} failed (exit ${r.code}): ${trimOutput(`${r.stderr}\n${r.stdout}`, 3)}`);
+    fail(
+      opts,
+      result,
+      `labelling node${changes.length === 1 ? '' : 's'} ${which} on ${server} failed (exit ${r.code}): ${trimOutput(`${r.stderr}\n${r.stdout}`, 3)}`,
+    );
     return;
   }
   for (const c of changes) {
@@ -373,7 +411,16 @@ async function applyPhase(opts: WorkloadsPhaseOptions, phase: Phase, objects: K8
   const timeoutMs = opts.phaseTimeoutMs ?? DEFAULT_PHASE_TIMEOUT_MS;
   const started = Date.now();
   const deadline = started + timeoutMs;
-  const report: WorkloadPhaseReport = { phase, objects: objects.length, created: 0, configured: 0, unchanged: 0, status: 'unchanged', durationMs: 0, attempts: 0 };
+  const report: WorkloadPhaseReport = {
+    phase,
+    objects: objects.length,
+    created: 0,
+    configured: 0,
+    unchanged: 0,
+    status: 'unchanged',
+    durationMs: 0,
+    attempts: 0,
+  };
   const done = (status: 'changed' | 'unchanged' | 'failed', error?: string): WorkloadPhaseReport => {
     report.status = status;
     report.durationMs = Date.now() - started;
@@ -408,7 +455,11 @@ async function applyPhase(opts: WorkloadsPhaseOptions, phase: Phase, objects: K8
     record(applied.stdout);
     if (applied.code === 0) break;
     const output = `${applied.stderr}\n${applied.stdout}`;
-    const waitingFor = isWebhookRace(output) ? "MetalLB's webhook" : isMissingKind(output) ? `the CRDs of ${missingKinds(output).join(', ') || 'some kinds'}` : undefined;
+    const waitingFor = isWebhookRace(output)
+      ? "MetalLB's webhook"
+      : isMissingKind(output)
+        ? `the CRDs of ${missingKinds(output).join(', ') || 'some kinds'}`
+        : undefined;
     if (waitingFor && Date.now() + poll < deadline) {
       log.write(`[${server}] workloads ${phase}: waiting for ${waitingFor} (attempt ${report.attempts}); retrying`);
       emit({ type: 'node-step', phase: PHASE, node: server, step: phase, status: 'running', detail: `waiting for ${waitingFor} (attempt ${report.attempts})` });
@@ -420,8 +471,8 @@ async function applyPhase(opts: WorkloadsPhaseOptions, phase: Phase, objects: K8
       : isMissingKind(output)
         ? `the cluster still serves no ${missingKinds(output).join(', ') || 'such kinds'} after ${seconds(timeoutMs)} s — are K3s's Traefik and its CRDs enabled?`
         : applied.code === 124
-        ? `kubectl apply did not finish within ${seconds(timeoutMs)} s`
-        : `kubectl apply exited ${applied.code}`;
+          ? `kubectl apply did not finish within ${seconds(timeoutMs)} s`
+          : `kubectl apply exited ${applied.code}`;
     return done('failed', `applying the ${phase} objects on ${server} failed (${why}): ${trimOutput(applied.stderr || applied.stdout, 6)}`);
   }
 
@@ -436,7 +487,8 @@ async function applyPhase(opts: WorkloadsPhaseOptions, phase: Phase, objects: K8
   }
   if (notReady.length > 0) {
     const namespaces = [...new Set(notReady.map((n) => n.namespace).filter((n): n is string => !!n))];
-    const diag = namespaces.length > 0 ? await transport.run(buildDiagnosticsCommand(namespaces), { sudo: true, timeoutMs: 30_000 }).catch(() => undefined) : undefined;
+    const diag =
+      namespaces.length > 0 ? await transport.run(buildDiagnosticsCommand(namespaces), { sudo: true, timeoutMs: 30_000 }).catch(() => undefined) : undefined;
     const reasons = explainNotReady(notReady, diag?.stdout ?? '');
     return done(
       'failed',
@@ -539,7 +591,9 @@ async function prune(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, 
   if (data.length > 0) {
     if (opts.pruneData) deleteData = true;
     else if (opts.confirmDataRemoval) deleteData = await opts.confirmDataRemoval(data.map(describeDataRemoval));
-    log.write(`[${server}] ${data.length} object(s) holding data no longer rendered: ${deleteData ? (opts.pruneData ? 'deleting (--prune-data)' : 'deleting (the operator typed the cluster name)') : 'kept'}: ${data.map(describeRef).join(', ')}`);
+    log.write(
+      `[${server}] ${data.length} object(s) holding data no longer rendered: ${deleteData ? (opts.pruneData ? 'deleting (--prune-data)' : 'deleting (the operator typed the cluster name)') : 'kept'}: ${data.map(describeRef).join(', ')}`,
+    );
   }
   const toDelete = deleteData ? stale : stale.filter((r) => !data.includes(r));
   if (!deleteData && data.length > 0) keepData(opts, result, data);
@@ -557,7 +611,14 @@ async function prune(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, 
     emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'failed', detail: result.error });
     return;
   }
-  emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'changed', detail: `removed ${result.pruned.length}: ${result.pruned.join(', ')}` });
+  emit({
+    type: 'node-step',
+    phase: PHASE,
+    node: server,
+    step: 'prune',
+    status: 'changed',
+    detail: `removed ${result.pruned.length}: ${result.pruned.join(', ')}`,
+  });
 }
 
 /** Records data-holding objects left in the cluster, and says how to delete them. */
@@ -586,22 +647,42 @@ export function revuePiVersion(root: string = packageRoot()): string {
 async function checkFastPath(opts: WorkloadsPhaseOptions, objects: K8sObject[]): Promise<FastPathDecision> {
   const command = buildFastCheckCommand(objects);
   const probed = opts.probedFastCheck?.command.text === command.text ? { code: 0, stdout: opts.probedFastCheck.output, stderr: '' } : undefined;
-  const r = probed ?? (await opts.firstServer.transport.run(command, { sudo: true, timeoutMs: 60_000 }).catch((error: unknown) => ({ code: -1, stdout: '', stderr: message(error) })));
+  const r =
+    probed ??
+    (await opts.firstServer.transport
+      .run(command, { sudo: true, timeoutMs: 60_000 })
+      .catch((error: unknown) => ({ code: -1, stdout: '', stderr: message(error) })));
   if (r.code !== 0) return { take: false, reason: `kubectl could not list the managed objects (exit ${r.code}): ${trimOutput(`${r.stderr}\n${r.stdout}`, 2)}` };
   const desiredLabels = opts.nodes.map((n) => ({ node: n.node.name, labels: armLabel(nodeCapacityFrom(n.node, n.facts).armv82 === true) }));
   return decideFastPath({ objects, version: revuePiVersion(opts.root), desiredLabels, output: r.stdout, pruneData: opts.pruneData });
 }
 
 /** Every phase `unchanged` (up) or nothing to do (plan), with the access info; nothing applied, labelled or pruned. */
-async function reportUnchanged(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, objects: K8sObject[], missingNodes: string[], traefikIp?: string): Promise<void> {
+async function reportUnchanged(
+  opts: WorkloadsPhaseOptions,
+  result: WorkloadsPhaseResult,
+  objects: K8sObject[],
+  missingNodes: string[],
+  traefikIp?: string,
+): Promise<void> {
   const { emit, inventory } = opts;
   const server = opts.firstServer.node.name;
-  for (const m of missingNodes) emit({ type: 'warning', message: `Node ${m} is not in the cluster, so it gets no workload labels; run up again once it has joined.` });
+  for (const m of missingNodes)
+    emit({ type: 'warning', message: `Node ${m} is not in the cluster, so it gets no workload labels; run up again once it has joined.` });
   for (const phase of PHASES) {
     const n = objectsOfPhase(objects, phase).length;
     if (n === 0) continue;
     const detail = `${n} objects as last applied, all ready (not re-applied)`;
-    result.phases.push({ phase, objects: n, created: 0, configured: 0, unchanged: n, status: 'unchanged', ...(opts.command === 'plan' ? { plan: `nothing to apply (${phase}): ${detail}` } : {}), durationMs: 0 });
+    result.phases.push({
+      phase,
+      objects: n,
+      created: 0,
+      configured: 0,
+      unchanged: n,
+      status: 'unchanged',
+      ...(opts.command === 'plan' ? { plan: `nothing to apply (${phase}): ${detail}` } : {}),
+      durationMs: 0,
+    });
     emit({ type: 'node-step', phase: PHASE, node: server, step: phase, status: 'unchanged', detail });
   }
   emit({ type: 'node-step', phase: PHASE, node: server, step: 'prune', status: 'unchanged' });
@@ -650,20 +731,28 @@ function fail(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, text: s
 function summarize(command: 'up' | 'plan', r: WorkloadsPhaseResult): string {
   const objects = r.phases.reduce((n, p) => n + p.objects, 0);
   if (command === 'plan' && r.fastPath?.taken) {
-    return `nothing to change: ${objects} objects in ${r.phases.length} phases as last applied, all ready; 0 node labels to set; 0 objects to remove` +
-      (r.keptData.length > 0 ? `; ${r.keptData.length} holding data, kept by an earlier run: ${r.keptData.join(', ')}` : '');
+    return (
+      `nothing to change: ${objects} objects in ${r.phases.length} phases as last applied, all ready; 0 node labels to set; 0 objects to remove` +
+      (r.keptData.length > 0 ? `; ${r.keptData.length} holding data, kept by an earlier run: ${r.keptData.join(', ')}` : '')
+    );
   }
   if (command === 'plan') {
-    return `would apply ${objects} objects in ${r.phases.length} phases (${r.phases.map((p) => p.phase).join(' → ')}); ` +
+    return (
+      `would apply ${objects} objects in ${r.phases.length} phases (${r.phases.map((p) => p.phase).join(' → ')}); ` +
       `${r.nodeLabels.length} node label${r.nodeLabels.length === 1 ? '' : 's'} to set; ${r.pruned.length} object${r.pruned.length === 1 ? '' : 's'} to remove` +
-      (r.keptData.length > 0 ? `; ${r.keptData.length} holding data, removed only if you consent when up asks (or with --prune-data): ${r.keptData.join(', ')}` : '');
+      (r.keptData.length > 0
+        ? `; ${r.keptData.length} holding data, removed only if you consent when up asks (or with --prune-data): ${r.keptData.join(', ')}`
+        : '')
+    );
   }
   const sum = (k: 'created' | 'configured' | 'unchanged') => r.phases.reduce((n, p) => n + p[k], 0);
   const head = r.changed ? '' : 'nothing changed: ';
-  return `${head}${objects} objects: ${sum('created')} created, ${sum('configured')} configured, ${sum('unchanged')} unchanged; ` +
+  return (
+    `${head}${objects} objects: ${sum('created')} created, ${sum('configured')} configured, ${sum('unchanged')} unchanged; ` +
     `${r.nodeLabels.length} node label${r.nodeLabels.length === 1 ? '' : 's'} set; ${r.pruned.length} removed` +
     (r.keptData.length > 0 ? `; ${r.keptData.length} holding data kept` : '') +
-    (r.fastPath?.taken ? ' (as last applied, all ready: not re-applied)' : '');
+    (r.fastPath?.taken ? ' (as last applied, all ready: not re-applied)' : '')
+  );
 }
 
 function seconds(ms: number): string {

@@ -1,4 +1,4 @@
-import { sh } from '../provision/transport/shell.js';
+import { sh } from '../core/remote/shell.js';
 import { type K8sObject, MANAGED_BY_LABEL, MANAGED_BY_VALUE, sortObjects } from './render.js';
 
 /**
@@ -100,5 +100,11 @@ export function buildDeleteDataCommands(context: string, refs: ObjectRef[]): str
     g.names.push(r.name);
     groups.set(key, g);
   }
-  return [...groups.values()].map((g) => (g.namespace ? sh`kubectl --context ${context} -n ${g.namespace} delete ${g.resource} ${g.names}` : sh`kubectl --context ${context} delete ${g.resource} ${g.names}`).text);
+  return [...groups.values()].map(
+    (g) =>
+      (g.namespace
+        ? sh`kubectl --context ${context} -n ${g.namespace} delete ${g.resource} ${g.names}`
+        : sh`kubectl --context ${context} delete ${g.resource} ${g.names}`
+      ).text,
+  );
 }

@@ -2,10 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
-import { RevuePiError } from '../provision/errors.js';
-import { type AddressBlock, formatAddressBlock, parseAddressBlock, parseIPv4 } from '../provision/inventory/addresses.js';
-import type { Inventory } from '../provision/inventory/schema.js';
-import { CHARTS, IMAGE_REPOSITORIES, type ImageKey, imageRepository, resolveImages } from './images.js';
+import { RevuePiError } from '../core/errors.js';
+import { type AddressBlock, formatAddressBlock, parseAddressBlock, parseIPv4 } from '../core/inventory/addresses.js';
+import type { Inventory } from '../core/inventory/schema.js';
+import { CHARTS, IMAGE_REPOSITORIES, type ImageKey, imageRepository, resolveImages } from '../core/inventory/images.js';
 import { applyPatches, loadPatches } from './patches.js';
 import { GRAFANA_ADMIN, MONGO_SERVICES, SECRET_NAMES, type WorkloadSecrets } from './secrets.js';
 
@@ -179,7 +179,10 @@ export function renderWorkloads(inventory: Inventory, opts: RenderOptions): K8sO
     add('metallb-config', renderMetallbPools(inventory));
   }
 
-  add('traefik', loadManifestFile('traefik/helmchartconfig.yaml', root).map((o) => renderTraefikConfig(o, addresses.ingress, domain)));
+  add(
+    'traefik',
+    loadManifestFile('traefik/helmchartconfig.yaml', root).map((o) => renderTraefikConfig(o, addresses.ingress, domain)),
+  );
 
   if (w.monitoring) {
     const objects = [
@@ -318,7 +321,7 @@ function renderTraefikConfig(o: K8sObject, ingressAddress: string | undefined, d
   return { ...o, spec: { ...spec, valuesContent: dumpValues(values) } };
 }
 
-/** HelmChart: repo and version from workloads/images.ts (CHARTS), so versions live in one place. */
+/** HelmChart: repo and version from core/inventory/images.ts (CHARTS), so versions live in one place. */
 function pinChart(o: K8sObject): K8sObject {
   if (o.kind !== 'HelmChart') return o;
   const spec = o.spec as { chart: string };
@@ -417,7 +420,7 @@ const WORKLOAD_KINDS = new Set(['Deployment', 'DaemonSet', 'StatefulSet']);
 /** The pod spec of a workload object, or undefined for other kinds. */
 export function podSpecOf(o: K8sObject): PodSpec | undefined {
   if (!WORKLOAD_KINDS.has(o.kind)) return undefined;
-  return ((o.spec as { template?: { spec?: PodSpec } } | undefined)?.template?.spec) ?? undefined;
+  return (o.spec as { template?: { spec?: PodSpec } } | undefined)?.template?.spec ?? undefined;
 }
 
 function mapPodSpec(o: K8sObject, f: (spec: PodSpec) => PodSpec): K8sObject {
@@ -433,9 +436,7 @@ function mapContainers(o: K8sObject, f: (c: Container) => Container): K8sObject 
   }));
 }
 
-const KEY_BY_REPOSITORY = new Map<string, ImageKey>(
-  (Object.entries(IMAGE_REPOSITORIES) as [ImageKey, string][]).map(([k, repo]) => [repo, k]),
-);
+const KEY_BY_REPOSITORY = new Map<string, ImageKey>((Object.entries(IMAGE_REPOSITORIES) as [ImageKey, string][]).map(([k, repo]) => [repo, k]));
 
 /**
  * The image key a bundled image field names: an untagged repository (revue-pi's own YAML), or the pinned reference
@@ -446,7 +447,7 @@ function imageKeyOf(image: string, where: string, images: Record<ImageKey, strin
   if (pinned) return pinned;
   const key = KEY_BY_REPOSITORY.get(image);
   if (!key || imageRepository(image) !== image) {
-    throw new Error(`${where}: bundled image "${image}" must be an untagged repository listed in workloads/images.ts`);
+    throw new Error(`${where}: bundled image "${image}" must be an untagged repository listed in core/inventory/images.ts`);
   }
   return key;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RevuePiError } from '../provision/errors.js';
+import { RevuePiError } from '../core/errors.js';
 
 /**
  * Per-cluster secrets of the workloads. Generated once (pure, given its random source), kept by the caller in the
@@ -58,9 +58,7 @@ export const workloadSecretsSchema = z
     jwtSecret: secretValue,
     jwtRefreshSecret: secretValue,
     devApiKey: secretValue,
-    bearerTokens: z
-      .object(Object.fromEntries(BEARER_TOKEN_NAMES.map((t) => [t, secretValue])) as Record<BearerTokenName, typeof secretValue>)
-      .strict(),
+    bearerTokens: z.object(Object.fromEntries(BEARER_TOKEN_NAMES.map((t) => [t, secretValue])) as Record<BearerTokenName, typeof secretValue>).strict(),
     grafanaAdminPassword: secretValue,
   })
   .strict();
@@ -86,9 +84,10 @@ export function generateWorkloadSecrets(random: (bytes: number) => Buffer): Work
   for (const name of BEARER_TOKEN_NAMES) {
     if (SHARED_BEARER_TOKENS[name] === undefined) own.set(name, hex(24));
   }
-  const bearerTokens = Object.fromEntries(
-    BEARER_TOKEN_NAMES.map((name) => [name, own.get(SHARED_BEARER_TOKENS[name] ?? name)]),
-  ) as Record<BearerTokenName, string>;
+  const bearerTokens = Object.fromEntries(BEARER_TOKEN_NAMES.map((name) => [name, own.get(SHARED_BEARER_TOKENS[name] ?? name)])) as Record<
+    BearerTokenName,
+    string
+  >;
   const grafanaAdminPassword = hex(24);
   return { mongoRootPasswords, jwtSecret, jwtRefreshSecret, devApiKey, bearerTokens, grafanaAdminPassword };
 }
@@ -132,10 +131,13 @@ export function reconcileWorkloadSecrets(
       return generated;
     }
     if (!secretValue.safeParse(value).success) {
-      throw new RevuePiError(`The workload secret ${path} in ${stateFile} is malformed: ${typeof value === 'string' ? 'it ' + (secretValue.safeParse(value).error?.issues[0]?.message ?? 'is invalid') : 'it is not a string'}.`, {
-        code: 'STATE',
-        hint: `Restore ${stateFile} from a backup, or remove just that entry to have a new value generated.`,
-      });
+      throw new RevuePiError(
+        `The workload secret ${path} in ${stateFile} is malformed: ${typeof value === 'string' ? 'it ' + (secretValue.safeParse(value).error?.issues[0]?.message ?? 'is invalid') : 'it is not a string'}.`,
+        {
+          code: 'STATE',
+          hint: `Restore ${stateFile} from a backup, or remove just that entry to have a new value generated.`,
+        },
+      );
     }
     return value as string;
   };
@@ -146,7 +148,10 @@ export function reconcileWorkloadSecrets(
   const mongo = group('mongoRootPasswords');
   const tokens = group('bearerTokens');
   const secrets: WorkloadSecrets = {
-    mongoRootPasswords: Object.fromEntries(MONGO_SERVICES.map((m) => [m, pick(`mongoRootPasswords.${m}`, mongo[m], fresh.mongoRootPasswords[m])])) as Record<MongoService, string>,
+    mongoRootPasswords: Object.fromEntries(MONGO_SERVICES.map((m) => [m, pick(`mongoRootPasswords.${m}`, mongo[m], fresh.mongoRootPasswords[m])])) as Record<
+      MongoService,
+      string
+    >,
     jwtSecret: pick('jwtSecret', s.jwtSecret, fresh.jwtSecret),
     jwtRefreshSecret: pick('jwtRefreshSecret', s.jwtRefreshSecret, fresh.jwtRefreshSecret),
     devApiKey: pick('devApiKey', s.devApiKey, fresh.devApiKey),

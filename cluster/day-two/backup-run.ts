@@ -1,13 +1,13 @@
-import { sh } from '../../provision/transport/shell.js';
+import { sh } from '../../core/remote/shell.js';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RevuePiError, trimOutput } from '../../provision/errors.js';
-import type { Inventory, InventoryNode } from '../../provision/inventory/schema.js';
-import type { RunLog } from '../../provision/log.js';
-import { ensurePrivateDir, readTextIfExists } from '../../provision/state.js';
-import { buildProbeScript, parseProbeOutput } from '../../provision/steps/probe.js';
-import type { Transport } from '../../provision/transport/transport.js';
+import { RevuePiError, trimOutput } from '../../core/errors.js';
+import type { Inventory, InventoryNode } from '../../core/inventory/schema.js';
+import type { RunLog } from '../../core/log.js';
+import { ensurePrivateDir, readTextIfExists } from '../../core/state.js';
+import { buildProbeScript, parseProbeOutput } from '../../core/remote/probe.js';
+import type { Transport } from '../../core/remote/transport.js';
 import { tokenSecret } from '../token.js';
 import {
   BACKUP_FILES,
@@ -114,7 +114,17 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
     const folder = backupsFolder(opts.stateDir);
     const existing = listBackups(opts.stateDir);
     if (opts.dryRun) {
-      const plan = describeBackupPlan({ cluster: inventory.cluster.name, server: node.name, host: node.host, folder, keep: opts.keep, existing: existing.length, pruneLocal: backupsToPrune(existing, opts.keep - 1).map((b) => b.name).sort() });
+      const plan = describeBackupPlan({
+        cluster: inventory.cluster.name,
+        server: node.name,
+        host: node.host,
+        folder,
+        keep: opts.keep,
+        existing: existing.length,
+        pruneLocal: backupsToPrune(existing, opts.keep - 1)
+          .map((b) => b.name)
+          .sort(),
+      });
       return { ...result, ok: true, exitCode: 0, plan };
     }
 
@@ -144,7 +154,10 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
         log.addSecret(tokenSecret(data.toString('utf8')));
       }
       const sha256 = createHash('sha256').update(data).digest('hex');
-      if (remote.get(from) !== sha256) return fail(`the copy of ${from} from server ${node.name} does not match the file there (sha256 ${remote.get(from) ?? 'unknown'} there, ${sha256} here); nothing was saved. Run revue-pi backup again.`);
+      if (remote.get(from) !== sha256)
+        return fail(
+          `the copy of ${from} from server ${node.name} does not match the file there (sha256 ${remote.get(from) ?? 'unknown'} there, ${sha256} here); nothing was saved. Run revue-pi backup again.`,
+        );
       files[f.file] = { size: data.length, sha256, from };
       contents.set(f.file, data);
     }
@@ -169,11 +182,15 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
     result.pruned.local.sort();
     const listed = await transport.run(SNAPSHOT_LIST_COMMAND, { sudo: true, timeoutMs: 60_000 });
     const onNode = listed.code === 0 ? nodeSnapshotsToPrune(parseSnapshotList(listed.stdout), node.name, opts.keep) : [];
-    if (listed.code !== 0) result.warnings.push(`could not list the snapshots on ${node.name} to prune them (${SNAPSHOT_LIST_COMMAND}: ${trimOutput(`${listed.stderr}\n${listed.stdout}`, 2)})`);
+    if (listed.code !== 0)
+      result.warnings.push(
+        `could not list the snapshots on ${node.name} to prune them (${SNAPSHOT_LIST_COMMAND}: ${trimOutput(`${listed.stderr}\n${listed.stdout}`, 2)})`,
+      );
     if (onNode.length > 0) {
       const deleted = await transport.run(buildSnapshotDeleteCommand(onNode), { sudo: true, timeoutMs: 60_000 });
       if (deleted.code === 0) result.pruned.node = onNode;
-      else result.warnings.push(`could not delete old snapshots on ${node.name} (${onNode.join(', ')}): ${trimOutput(`${deleted.stderr}\n${deleted.stdout}`, 2)}`);
+      else
+        result.warnings.push(`could not delete old snapshots on ${node.name} (${onNode.join(', ')}): ${trimOutput(`${deleted.stderr}\n${deleted.stdout}`, 2)}`);
     }
     return { ...result, ok: true, exitCode: 0 };
   } catch (error) {
@@ -213,7 +230,9 @@ async function findServer(opts: BackupOptions): Promise<Candidate | { error: str
     }
   }
   if (servers.length === 0) return { error: 'the inventory has no node with role: server.' };
-  return { error: `no server of cluster ${opts.inventory.cluster.name} could be backed up: ${tried.join('; ')}. Run revue-pi up (or revue-pi status) to see why.` };
+  return {
+    error: `no server of cluster ${opts.inventory.cluster.name} could be backed up: ${tried.join('; ')}. Run revue-pi up (or revue-pi status) to see why.`,
+  };
 }
 
 /** Files 0600 in a 0700 folder, written under a temporary name and renamed whole: a half-copied backup is never listed. */

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { sh, type ShellScript } from '../../provision/transport/shell.js';
+import { sh, type ShellScript } from '../../core/remote/shell.js';
 import { K3S_CONFIG_PATH, SERVER_TOKEN_PATH } from '../paths.js';
 
 /**
@@ -78,7 +78,9 @@ export function parseSnapshotList(stdout: string): NodeSnapshot[] {
 /** The snapshots revue-pi made on `node` beyond the `keep` newest (K3s never prunes on-demand snapshots). */
 export function nodeSnapshotsToPrune(list: NodeSnapshot[], node: string, keep: number): string[] {
   // Exactly `revue-pi-<node>-<digits>`: node pi's prefix also starts node pi-1's names.
-  const ours = list.filter((s) => isSnapshotName(s.name) && s.name.startsWith(`${SNAPSHOT_BASE_NAME}-${node}-`) && /^\d+$/.test(s.name.slice(`${SNAPSHOT_BASE_NAME}-${node}-`.length)));
+  const ours = list.filter(
+    (s) => isSnapshotName(s.name) && s.name.startsWith(`${SNAPSHOT_BASE_NAME}-${node}-`) && /^\d+$/.test(s.name.slice(`${SNAPSHOT_BASE_NAME}-${node}-`.length)),
+  );
   return ours
     .sort((a, b) => snapshotTime(b.name) - snapshotTime(a.name) || b.name.localeCompare(a.name))
     .slice(keep)
@@ -119,7 +121,15 @@ export function parseManifest(text: string | undefined): BackupManifest | undefi
   if (text === undefined) return undefined;
   try {
     const m = JSON.parse(text) as Partial<BackupManifest>;
-    if (m.createdBy !== 'revue-pi' || typeof m.name !== 'string' || !isSnapshotName(m.name) || typeof m.node !== 'string' || typeof m.createdAt !== 'string' || !m.files) return undefined;
+    if (
+      m.createdBy !== 'revue-pi' ||
+      typeof m.name !== 'string' ||
+      !isSnapshotName(m.name) ||
+      typeof m.node !== 'string' ||
+      typeof m.createdAt !== 'string' ||
+      !m.files
+    )
+      return undefined;
     return m as BackupManifest;
   } catch {
     return undefined;
@@ -163,7 +173,15 @@ export function sqliteRefusal(cluster: string, server: string): string {
 }
 
 /** The dry run: what `backup` would do, one line each. */
-export function describeBackupPlan(p: { cluster: string; server: string; host: string; folder: string; keep: number; pruneLocal: string[]; existing: number }): string[] {
+export function describeBackupPlan(p: {
+  cluster: string;
+  server: string;
+  host: string;
+  folder: string;
+  keep: number;
+  pruneLocal: string[];
+  existing: number;
+}): string[] {
   const lines = [
     `revue-pi backup of cluster ${p.cluster}, on server ${p.server} (${p.host}, embedded etcd):`,
     `  1. ${buildSnapshotSaveCommand()}   → ${SNAPSHOT_DIR}/${SNAPSHOT_BASE_NAME}-${p.server}-<unix time> on ${p.server}`,

@@ -1,4 +1,4 @@
-import { sh, type ShellScript } from '../../provision/transport/shell.js';
+import { sh } from '../../core/remote/shell.js';
 /**
  * What remove-node reads of the cluster, in one `k3s kubectl get` on a server that stays: the nodes (role, address,
  * Ready, etcd member, cordoned), the pods (their controller, whether a drain may evict them) and the PersistentVolumes
@@ -40,7 +40,13 @@ export interface ClusterView {
 
 type Item = {
   kind?: string;
-  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: { kind?: string; controller?: boolean }[] };
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { kind?: string; controller?: boolean }[];
+  };
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;
 };
@@ -93,7 +99,10 @@ export function parseClusterView(json: string): ClusterView {
 }
 
 function hostnameAffinity(spec: Record<string, unknown>): string | undefined {
-  const terms = ((spec.nodeAffinity as { required?: { nodeSelectorTerms?: { matchExpressions?: { key?: string; operator?: string; values?: string[] }[] }[] } })?.required?.nodeSelectorTerms ?? []);
-  for (const t of terms) for (const e of t.matchExpressions ?? []) if (e.key === 'kubernetes.io/hostname' && e.operator === 'In' && e.values?.length === 1) return e.values[0];
+  const terms =
+    (spec.nodeAffinity as { required?: { nodeSelectorTerms?: { matchExpressions?: { key?: string; operator?: string; values?: string[] }[] }[] } })?.required
+      ?.nodeSelectorTerms ?? [];
+  for (const t of terms)
+    for (const e of t.matchExpressions ?? []) if (e.key === 'kubernetes.io/hostname' && e.operator === 'In' && e.values?.length === 1) return e.values[0];
   return undefined;
 }

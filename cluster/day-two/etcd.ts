@@ -1,4 +1,4 @@
-import { sh, type ShellScript } from '../../provision/transport/shell.js';
+import { sh, type ShellScript } from '../../core/remote/shell.js';
 /**
  * What day-two verbs read of a server's datastore (test/lab/k3s-standin/README.md, "Day-two contract"): whether it is
  * embedded etcd or SQLite, and etcd's member list. Pure: command strings and parsers.

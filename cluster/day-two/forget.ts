@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { readTextIfExists, writePrivateFile } from '../../provision/state.js';
+import { readTextIfExists, writePrivateFile } from '../../core/state.js';
 
 /**
  * What revue-pi keeps on the workstation about a node, and how a removed node is forgotten: the per-node state files

@@ -1,10 +1,10 @@
-import { sh } from '../../provision/transport/shell.js';
-import { trimOutput } from '../../provision/errors.js';
-import type { Inventory, InventoryNode } from '../../provision/inventory/schema.js';
-import type { RunLog } from '../../provision/log.js';
-import { readTextIfExists, writePrivateFile } from '../../provision/state.js';
-import { buildProbeScript, parseProbeOutput } from '../../provision/steps/probe.js';
-import type { RunResult, Transport } from '../../provision/transport/transport.js';
+import { sh } from '../../core/remote/shell.js';
+import { trimOutput } from '../../core/errors.js';
+import type { Inventory, InventoryNode } from '../../core/inventory/schema.js';
+import type { RunLog } from '../../core/log.js';
+import { readTextIfExists, writePrivateFile } from '../../core/state.js';
+import { buildProbeScript, parseProbeOutput } from '../../core/remote/probe.js';
+import type { RunResult, Transport } from '../../core/remote/transport.js';
 import { ETCD_MEMBERS_COMMAND, buildDatastoreProbe, parseDatastore, parseEtcdMembers, type EtcdMember } from './etcd.js';
 import { forgetNodeInState, kubeconfigServer, nodeStateFiles, repointKubeconfig } from './forget.js';
 import {
@@ -120,7 +120,17 @@ export async function runRemoveNode(opts: RemoveNodeOptions): Promise<RemoveNode
       const outcome = await runStep(opts, step, via, target);
       report.status = outcome.error ? 'failed' : 'done';
       if (outcome.detail) report.detail = outcome.detail;
-      if (outcome.error) return fail(`${outcome.error}${i > 0 ? ` Done before: ${result.steps.slice(0, i).map((s) => s.kind).join(', ')}.` : ''}`);
+      if (outcome.error)
+        return fail(
+          `${outcome.error}${
+            i > 0
+              ? ` Done before: ${result.steps
+                  .slice(0, i)
+                  .map((s) => s.kind)
+                  .join(', ')}.`
+              : ''
+          }`,
+        );
     }
     return { ...result, ok: true, exitCode: 0 };
   } finally {
@@ -159,7 +169,8 @@ async function readCluster(opts: RemoveNodeOptions, transports: Transport[]): Pr
       let members: EtcdMember[] | undefined;
       if (datastore === 'etcd') {
         const etcdText = sections.get('etcd') ?? '';
-        if (!etcdText.trimStart().startsWith('{')) throw new Error(`etcd's member list could not be read (${ETCD_MEMBERS_COMMAND}): ${trimOutput(etcdText, 2)}`);
+        if (!etcdText.trimStart().startsWith('{'))
+          throw new Error(`etcd's member list could not be read (${ETCD_MEMBERS_COMMAND}): ${trimOutput(etcdText, 2)}`);
         members = parseEtcdMembers(etcdText);
       }
       transports.push(transport);
@@ -169,7 +180,8 @@ async function readCluster(opts: RemoveNodeOptions, transports: Transport[]): Pr
       await transport?.close().catch(() => undefined);
     }
   }
-  if (servers.length === 0) return { error: `the inventory lists no server other than ${opts.name} to run the removal from: put the cluster's other servers in it.` };
+  if (servers.length === 0)
+    return { error: `the inventory lists no server other than ${opts.name} to run the removal from: put the cluster's other servers in it.` };
   return { error: `no server of cluster ${opts.inventory.cluster.name} other than ${opts.name} answered, so nothing was changed: ${tried.join('; ')}.` };
 }
 
@@ -178,7 +190,12 @@ function kubeconfigOf(opts: RemoveNodeOptions): { kubeconfig?: { path: string; s
   return server ? { kubeconfig: { path: opts.kubeconfigPath, server } } : {};
 }
 
-async function runStep(opts: RemoveNodeOptions, step: RemovalStep, via: Transport, target: Transport | undefined): Promise<{ error?: string; detail?: string }> {
+async function runStep(
+  opts: RemoveNodeOptions,
+  step: RemovalStep,
+  via: Transport,
+  target: Transport | undefined,
+): Promise<{ error?: string; detail?: string }> {
   const output = (r: RunResult) => trimOutput(`${r.stderr}\n${r.stdout}`);
   switch (step.kind) {
     case 'drain': {
@@ -204,7 +221,9 @@ async function runStep(opts: RemoveNodeOptions, step: RemovalStep, via: Transpor
         const r = await via.run(buildDeleteNodeCommand(step.node), { sudo: true, timeoutMs: 60_000 });
         if (r.code === 0) return { detail: r.stdout.trim() || `node "${step.node}" was already gone` };
         if (!isApiUnavailable(`${r.stderr}\n${r.stdout}`) || Date.now() > deadline) {
-          return { error: `deleting Node ${step.node} failed on ${step.via} (exit ${r.code}): ${output(r)}. K3s on ${step.node} may be stopped already: run remove-node again once the cluster answers.` };
+          return {
+            error: `deleting Node ${step.node} failed on ${step.via} (exit ${r.code}): ${output(r)}. K3s on ${step.node} may be stopped already: run remove-node again once the cluster answers.`,
+          };
         }
         await sleep(opts.pollMs ?? 3000);
       }
@@ -220,7 +239,9 @@ async function runStep(opts: RemoveNodeOptions, step: RemovalStep, via: Transpor
           last = `still listed among ${members.map((m) => m.name).join(', ')}`;
         } else last = output(r);
         if (Date.now() > deadline) {
-          return { error: `etcd member ${step.member} is not gone after ${Math.round((opts.memberWaitMs ?? 60_000) / 1000)} s (${last}): K3s's member controller did not remove it. Look at \`journalctl -u k3s\` on the servers; do not remove another server meanwhile.` };
+          return {
+            error: `etcd member ${step.member} is not gone after ${Math.round((opts.memberWaitMs ?? 60_000) / 1000)} s (${last}): K3s's member controller did not remove it. Look at \`journalctl -u k3s\` on the servers; do not remove another server meanwhile.`,
+          };
         }
         await sleep(opts.pollMs ?? 2000);
       }
@@ -228,7 +249,9 @@ async function runStep(opts: RemoveNodeOptions, step: RemovalStep, via: Transpor
     case 'uninstall': {
       const r = await target!.run(buildUninstallScript(), { sudo: true, timeoutMs: 300_000 });
       if (r.code === 0) return { detail: lastLine(r.stdout) };
-      return { error: `uninstalling K3s on ${step.node} failed (exit ${r.code}): ${output(r)}. The cluster side is done; run /usr/local/bin/${step.role === 'server' ? 'k3s-uninstall.sh' : 'k3s-agent-uninstall.sh'} on it by hand.` };
+      return {
+        error: `uninstalling K3s on ${step.node} failed (exit ${r.code}): ${output(r)}. The cluster side is done; run /usr/local/bin/${step.role === 'server' ? 'k3s-uninstall.sh' : 'k3s-agent-uninstall.sh'} on it by hand.`,
+      };
     }
     case 'repoint-kubeconfig': {
       const text = readTextIfExists(step.path);

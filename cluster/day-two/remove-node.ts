@@ -1,5 +1,5 @@
-import { trimOutput } from '../../provision/errors.js';
-import { sh, type ShellScript } from '../../provision/transport/shell.js';
+import { trimOutput } from '../../core/errors.js';
+import { sh, type ShellScript } from '../../core/remote/shell.js';
 import { API_PORT } from '../paths.js';
 import type { ClusterView } from './cluster-view.js';
 import { quorum, type EtcdMember } from './etcd.js';
@@ -90,7 +90,11 @@ export function planRemoval(input: RemovalInput): RemovalPlan {
   const unreachable = input.reachable === false;
 
   if (isServer && !members) {
-    return { refused: `node ${name} is the only server of cluster ${input.cluster} (SQLite datastore, no etcd): removing it would leave no server. Tear the cluster down instead (sudo /usr/local/bin/k3s-uninstall.sh on it; revue-pi reset is not built yet).`, target, warnings };
+    return {
+      refused: `node ${name} is the only server of cluster ${input.cluster} (SQLite datastore, no etcd): removing it would leave no server. Tear the cluster down instead (sudo /usr/local/bin/k3s-uninstall.sh on it; revue-pi reset is not built yet).`,
+      target,
+      warnings,
+    };
   }
   if (isServer && unreachable && node?.ready === 'True') {
     return {
@@ -104,7 +108,8 @@ export function planRemoval(input: RemovalInput): RemovalPlan {
     const others = voters.filter((m) => m.name !== member.name);
     const readyOf = (m: EtcdMember) => view.nodes.find((n) => n.etcdMember === m.name)?.ready;
     const up = others.filter((m) => readyOf(m) === 'True');
-    if (members.length === 1) return { refused: `server ${name} is the only etcd member of cluster ${input.cluster}: removing it would leave no server.`, target, warnings };
+    if (members.length === 1)
+      return { refused: `server ${name} is the only etcd member of cluster ${input.cluster}: removing it would leave no server.`, target, warnings };
     if (!member.isLearner && up.length < quorum(voters.length)) {
       const learners = members.filter((m) => m.isLearner).map((m) => m.name);
       return {
@@ -124,7 +129,9 @@ export function planRemoval(input: RemovalInput): RemovalPlan {
       );
     }
   } else if (isServer && node && !member) {
-    warnings.push(`server ${name} has no etcd member any more (a removal was interrupted?): only its Node${input.reachable ? ' and K3s on it' : ''} are left to remove.`);
+    warnings.push(
+      `server ${name} has no etcd member any more (a removal was interrupted?): only its Node${input.reachable ? ' and K3s on it' : ''} are left to remove.`,
+    );
   }
 
   const steps: RemovalStep[] = [];
@@ -133,7 +140,9 @@ export function planRemoval(input: RemovalInput): RemovalPlan {
   if (node && input.reachable && node.ready !== 'True') {
     // Its kubelet is not posting status (K3s stopped, e.g. by an interrupted removal): evicted pods would never finish
     // terminating and the drain would only wait out its timeout.
-    warnings.push(`${name} is not Ready (${node.ready ?? 'no status'}): it is not drained; its pods go with its Node and their controllers start them elsewhere.`);
+    warnings.push(
+      `${name} is not Ready (${node.ready ?? 'no status'}): it is not drained; its pods go with its Node and their controllers start them elsewhere.`,
+    );
   } else if (node && input.reachable) {
     const unmanaged = podsHere.filter((p) => !p.controller);
     if (unmanaged.length > 0) {
@@ -144,9 +153,16 @@ export function planRemoval(input: RemovalInput): RemovalPlan {
       };
     }
     const evicted = podsHere.filter((p) => p.controller !== 'DaemonSet');
-    steps.push({ kind: 'drain', node: name, via: input.via.name, timeoutSeconds: input.drainTimeoutSeconds, pods: evicted.map((p) => `${p.namespace}/${p.name}`) });
+    steps.push({
+      kind: 'drain',
+      node: name,
+      via: input.via.name,
+      timeoutSeconds: input.drainTimeoutSeconds,
+      pods: evicted.map((p) => `${p.namespace}/${p.name}`),
+    });
     const scratch = evicted.filter((p) => p.emptyDir);
-    if (scratch.length > 0) destructive.push(`the emptyDir volumes of ${scratch.map((p) => `${p.namespace}/${p.name}`).join(', ')} (scratch space, deleted with their pods)`);
+    if (scratch.length > 0)
+      destructive.push(`the emptyDir volumes of ${scratch.map((p) => `${p.namespace}/${p.name}`).join(', ')} (scratch space, deleted with their pods)`);
   } else if (node && unreachable) {
     warnings.push(
       `${name} does not answer over SSH (${input.unreachableReason ?? 'unreachable'}): only the cluster-side steps are done. It is not drained (its pods go with its Node; their controllers start them elsewhere) and K3s is not uninstalled on it: if it comes back, run \`sudo /usr/local/bin/${isServer ? 'k3s-uninstall.sh' : 'k3s-agent-uninstall.sh'}\` on it before it rejoins${node.ready === 'True' ? '. It still reports Ready: its K3s keeps running until then' : ''}.`,
@@ -163,7 +179,9 @@ export function planRemoval(input: RemovalInput): RemovalPlan {
     destructive.push(`K3s on ${name} with its data (/var/lib/rancher/k3s, /etc/rancher/k3s)`);
   }
   for (const v of input.view.localVolumes.filter((v) => v.node === name)) {
-    destructive.push(`PersistentVolume ${v.name}${v.claim ? ` (claim ${v.claim})` : ''}, which lives on ${name}'s disk: its data goes with the node, and its pod stays Pending`);
+    destructive.push(
+      `PersistentVolume ${v.name}${v.claim ? ` (claim ${v.claim})` : ''}, which lives on ${name}'s disk: its data goes with the node, and its pod stays Pending`,
+    );
   }
   const kubeconfigHost = input.kubeconfig ? urlHost(input.kubeconfig.server) : undefined;
   if (isServer && input.kubeconfig && kubeconfigHost && input.hosts.includes(kubeconfigHost)) {
@@ -171,7 +189,8 @@ export function planRemoval(input: RemovalInput): RemovalPlan {
   }
   if (input.stateFiles.length > 0) steps.push({ kind: 'forget-state', node: name, files: input.stateFiles });
   if (input.inInventory) warnings.push(`node ${name} is still in the inventory: take it out there, or the next revue-pi up installs it again.`);
-  if (steps.length === 0) return { refused: `node ${name} is not in cluster ${input.cluster} and does not answer over SSH: nothing revue-pi can remove.`, target, warnings };
+  if (steps.length === 0)
+    return { refused: `node ${name} is not in cluster ${input.cluster} and does not answer over SSH: nothing revue-pi can remove.`, target, warnings };
   return { target, steps, warnings, destructive };
 }
 
@@ -207,7 +226,13 @@ export function formatPlan(cluster: string, plan: RemovalPlan): string {
   const t = plan.target;
   const lines: string[] = [];
   if (t) {
-    const facts = [t.role, t.address, t.inCluster ? `Ready=${t.ready ?? '?'}` : 'not in the cluster', t.etcdMember ? `etcd ${t.etcdVoter ? 'voter' : 'learner'} ${t.etcdMember}` : undefined, t.reachable === undefined ? undefined : t.reachable ? 'reachable over SSH' : 'unreachable over SSH'];
+    const facts = [
+      t.role,
+      t.address,
+      t.inCluster ? `Ready=${t.ready ?? '?'}` : 'not in the cluster',
+      t.etcdMember ? `etcd ${t.etcdVoter ? 'voter' : 'learner'} ${t.etcdMember}` : undefined,
+      t.reachable === undefined ? undefined : t.reachable ? 'reachable over SSH' : 'unreachable over SSH',
+    ];
     lines.push(`remove-node ${t.name} from cluster ${cluster} (${facts.filter(Boolean).join(', ')}):`);
   }
   if (plan.refused !== undefined) {
@@ -231,7 +256,10 @@ export function buildDrainCommand(node: string, timeoutSeconds: number): ShellSc
  * (the PodDisruptionBudget's "Cannot evict pod …", which kubectl prints on every 5 s retry). Falls back to the last lines.
  */
 export function drainFailureSummary(output: string): string {
-  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const refusals = new Set<string>();
   for (const line of lines) {
     const m = /^error when evicting (pods\/"[^"]+" -n "[^"]+") \(will retry after \d+s\): (.+)$/.exec(line);
@@ -254,7 +282,9 @@ export function buildDeleteNodeCommand(node: string): ShellScript {
 
 /** The API cannot answer just now (a leader election after a server stopped, or no quorum): worth a retry. */
 export function isApiUnavailable(output: string): boolean {
-  return /request timed out|connection .*refused|leader changed|ServiceUnavailable|Unable to connect to the server|the server is currently unable/i.test(output);
+  return /request timed out|connection .*refused|leader changed|ServiceUnavailable|Unable to connect to the server|the server is currently unable/i.test(
+    output,
+  );
 }
 
 /**

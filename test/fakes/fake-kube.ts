@@ -1,5 +1,5 @@
 import yaml from 'js-yaml';
-import type { RunResult } from '../../provision/transport/transport.js';
+import type { RunResult } from '../../core/remote/transport.js';
 import { JOB_INSTALLS_ENV, RELEASE_WORKLOADS, jobInstallsFor } from '../../workloads/monitoring/contract.js';
 import { FakeTransport, fail, ok } from './fake-transport.js';
 
@@ -55,11 +55,19 @@ export class FakeKube {
   /** The address MetalLB gave K3s's Traefik Service; unset: there is no such Service. */
   traefikIp?: string;
 
-  constructor(readonly transport: FakeTransport, nodes: Record<string, Record<string, string>>) {
+  constructor(
+    readonly transport: FakeTransport,
+    nodes: Record<string, Record<string, string>>,
+  ) {
     this.nodes = nodes;
     transport
-      .on(/^\(\nfc=\/run\/revue-pi-fast-check\.\$\$\n\(umask 077; exec k3s kubectl get \S+ -A -l \S+ -o json >\$fc\.1\) & fc_managed=\$!\n\(umask 077; exec k3s kubectl get nodes,deployments\.apps,statefulsets\.apps,daemonsets\.apps,jobs\.batch,services -A -o json >\$fc\.2\) & fc_cluster=\$!\n/, (s) => this.fastCheck(s))
-      .on('k3s kubectl get nodes -o json', () => ok(JSON.stringify({ items: Object.entries(this.nodes).map(([name, labels]) => ({ metadata: { name, labels } })) })))
+      .on(
+        /^\(\nfc=\/run\/revue-pi-fast-check\.\$\$\n\(umask 077; exec k3s kubectl get \S+ -A -l \S+ -o json >\$fc\.1\) & fc_managed=\$!\n\(umask 077; exec k3s kubectl get nodes,deployments\.apps,statefulsets\.apps,daemonsets\.apps,jobs\.batch,services -A -o json >\$fc\.2\) & fc_cluster=\$!\n/,
+        (s) => this.fastCheck(s),
+      )
+      .on('k3s kubectl get nodes -o json', () =>
+        ok(JSON.stringify({ items: Object.entries(this.nodes).map(([name, labels]) => ({ metadata: { name, labels } })) })),
+      )
       .on(/^k3s kubectl label node /, (s) => this.label(s))
       .on(/^k3s kubectl apply -f /, (s) => this.apply(s))
       .on(/^rm -f /, (s) => {
@@ -71,7 +79,9 @@ export class FakeKube {
       .on(/^rc=0\nk3s kubectl delete /, (s) => this.delete(s))
       .on(/get deployments\.apps,statefulsets\.apps,daemonsets\.apps|get jobs\.batch/, (s) => this.readiness(s))
       .on(/get pods -n .* -o json/, () => ok(`${JSON.stringify({ items: this.pods })}\n${JSON.stringify({ items: this.events })}\n`))
-      .on('get service traefik', () => (this.traefikIp ? ok(JSON.stringify(traefikService(this.traefikIp))) : fail(1, 'Error from server (NotFound): services "traefik" not found')));
+      .on('get service traefik', () =>
+        this.traefikIp ? ok(JSON.stringify(traefikService(this.traefikIp))) : fail(1, 'Error from server (NotFound): services "traefik" not found'),
+      );
   }
 
   static key(o: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): string {
@@ -123,7 +133,10 @@ export class FakeKube {
       for (const kind of new Set(unmapped.map((d) => d.kind))) this.crdNotServed.set(kind, this.crdNotServed.get(kind)! - 1);
       const others = this.store(docs.filter((d) => !unmapped.includes(d)));
       const stderr = unmapped
-        .map((d) => `error: resource mapping not found for name: "${d.metadata.name}" namespace: "${d.metadata.namespace ?? ''}" from "${path}": no matches for kind "${d.kind}" in version "${d.apiVersion}"\nensure CRDs are installed first\n`)
+        .map(
+          (d) =>
+            `error: resource mapping not found for name: "${d.metadata.name}" namespace: "${d.metadata.namespace ?? ''}" from "${path}": no matches for kind "${d.kind}" in version "${d.apiVersion}"\nensure CRDs are installed first\n`,
+        )
         .join('');
       return fail(1, stderr, others.map((l) => `${l}\n`).join(''));
     }
@@ -172,7 +185,9 @@ export class FakeKube {
     const jobs = this.helmJobs();
     const services = [...this.objects.values()].filter((o) => o.kind === 'Service');
     if (this.traefikIp) services.push(traefikService(this.traefikIp));
-    return ok(`${JSON.stringify({ kind: 'List', items: managed }, null, 4)}\n${JSON.stringify({ kind: 'List', items: [...nodes, ...workloads, ...jobs, ...services] }, null, 4)}\n`);
+    return ok(
+      `${JSON.stringify({ kind: 'List', items: managed }, null, 4)}\n${JSON.stringify({ kind: 'List', items: [...nodes, ...workloads, ...jobs, ...services] }, null, 4)}\n`,
+    );
   }
 
   /** The helm-install Job of every stored HelmChart, as K3s's helm-controller makes it (see helmJob). */
@@ -189,8 +204,14 @@ export class FakeKube {
   /** The workloads revue-pi applied, plus those of the releases whose install Jobs succeeded. */
   private workloads(): KubeObject[] {
     const applied = [...this.objects.values()].filter((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind));
-    const succeeded = this.helmJobs().filter((j) => ((j.status as { succeeded?: number }).succeeded ?? 0) > 0).map((j) => j.metadata.name);
-    const releases = this.releasesRun ? this.charts().filter((c) => succeeded.includes(`helm-install-${c.metadata.name}`)).flatMap((c) => releaseWorkloads(c)) : [];
+    const succeeded = this.helmJobs()
+      .filter((j) => ((j.status as { succeeded?: number }).succeeded ?? 0) > 0)
+      .map((j) => j.metadata.name);
+    const releases = this.releasesRun
+      ? this.charts()
+          .filter((c) => succeeded.includes(`helm-install-${c.metadata.name}`))
+          .flatMap((c) => releaseWorkloads(c))
+      : [];
     return [...applied, ...releases];
   }
 
@@ -270,12 +291,18 @@ function helmJob(chart: KubeObject): KubeObject {
 function releaseWorkloads(chart: KubeObject): KubeObject[] {
   const release = Object.values(RELEASE_WORKLOADS).find((r) => r.release === chart.metadata.name);
   const namespace = jobInstallsFor(chart).targetNamespace;
-  return (release?.workloads ?? []).map((w) => ({ apiVersion: 'apps/v1', kind: w.kind, metadata: { name: w.name, namespace, generation: 1 }, spec: w.kind === 'DaemonSet' ? {} : { replicas: 1 } }));
+  return (release?.workloads ?? []).map((w) => ({
+    apiVersion: 'apps/v1',
+    kind: w.kind,
+    metadata: { name: w.name, namespace, generation: 1 },
+    spec: w.kind === 'DaemonSet' ? {} : { replicas: 1 },
+  }));
 }
 
 function readyStatus(o: KubeObject): Record<string, unknown> {
   const generation = o.metadata.generation ?? 1;
   const replicas = (o.spec as { replicas?: number } | undefined)?.replicas ?? 1;
-  if (o.kind === 'DaemonSet') return { observedGeneration: generation, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberReady: 3, numberAvailable: 3 };
+  if (o.kind === 'DaemonSet')
+    return { observedGeneration: generation, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberReady: 3, numberAvailable: 3 };
   return { observedGeneration: generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas };
 }

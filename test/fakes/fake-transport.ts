@@ -1,5 +1,5 @@
-import type { ShellScript } from '../../provision/transport/shell.js';
-import type { FileToWrite, RunOptions, RunResult, Transport, WriteFileOptions } from '../../provision/transport/transport.js';
+import type { ShellScript } from '../../core/remote/shell.js';
+import type { FileToWrite, RunOptions, RunResult, Transport, WriteFileOptions } from '../../core/remote/transport.js';
 
 /**
  * TEST DOUBLE of the Transport interface, for unit tests of code that drives nodes (the real SSH transport
@@ -44,7 +44,10 @@ export class FakeTransport implements Transport {
   reconnects = 0;
   closed = false;
 
-  constructor(readonly nodeName: string, files: Record<string, string | Buffer> = {}) {
+  constructor(
+    readonly nodeName: string,
+    files: Record<string, string | Buffer> = {},
+  ) {
     for (const [path, content] of Object.entries(files)) this.files.set(path, Buffer.from(content));
   }
 

@@ -6,24 +6,31 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import type { RunReport } from '../../provision/report.js';
+import type { RunReport } from '../../core/report.js';
 import { describeLab } from '../lab/skip.js';
 import { runCli } from './cli.js';
 import { useLabCluster } from './lab-cluster.js';
 
 const OUTSIDE = '198.51.100.200-198.51.100.210';
 
-describeLab('MetalLB addresses outside every node\'s subnet', () => {
+describeLab("MetalLB addresses outside every node's subnet", () => {
   const suite = useLabCluster([{ name: 'pi-1' }], '127.0.28.', {
     workloads: { revue: false, monitoring: false, kafkaUi: false },
-    network: { metallb: { pools: [{ name: 'lan', addresses: ['127.0.28.200-127.0.28.210'] }, { name: 'far', addresses: [OUTSIDE] }] } },
+    network: {
+      metallb: {
+        pools: [
+          { name: 'lan', addresses: ['127.0.28.200-127.0.28.210'] },
+          { name: 'far', addresses: [OUTSIDE] },
+        ],
+      },
+    },
   });
   const warning = `network.metallb.pools[1].addresses[0] (${OUTSIDE}, pool far) is outside every node's subnet`;
 
   it('plan warns, in its text and its JSON', async () => {
     const text = await runCli(['plan', '-i', suite.inventory, '--state-dir', suite.stateDir, '--kubeconfig', join(suite.stateDir, 'kubeconfig')]);
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout.replace(/\n\s+/g, " ")).toContain(`! warning: ${warning}`);
+    expect(text.stdout.replace(/\n\s+/g, ' ')).toContain(`! warning: ${warning}`);
     const json = await runCli(['plan', '-i', suite.inventory, '--json', '--state-dir', suite.stateDir]);
     const report = JSON.parse(json.stdout) as RunReport;
     expect(report.addressWarnings).toHaveLength(1);

@@ -5,7 +5,7 @@ import type { BackupResult } from '../../cluster/day-two/backup-run.js';
 import type { BackupManifest } from '../../cluster/day-two/backup.js';
 import { describeLab } from '../lab/skip.js';
 import { runCli } from './cli.js';
-import { DEFAULT_K3S_VERSION } from '../../provision/inventory/schema.js';
+import { DEFAULT_K3S_VERSION } from '../../core/inventory/schema.js';
 import { CLUSTER_ONLY, useLabCluster } from './lab-cluster.js';
 
 /**
@@ -16,7 +16,13 @@ import { CLUSTER_ONLY, useLabCluster } from './lab-cluster.js';
 const mode = (path: string) => statSync(path).mode & 0o777;
 
 describeLab('revue-pi backup on an HA lab cluster (3 servers, embedded etcd)', () => {
-  const suite = useLabCluster([{ name: 's1' }, { name: 's2' }, { name: 's3' }], '127.0.160.', { ...CLUSTER_ONLY, nodes: [{ name: 's2', role: 'server' }, { name: 's3', role: 'server' }] });
+  const suite = useLabCluster([{ name: 's1' }, { name: 's2' }, { name: 's3' }], '127.0.160.', {
+    ...CLUSTER_ONLY,
+    nodes: [
+      { name: 's2', role: 'server' },
+      { name: 's3', role: 'server' },
+    ],
+  });
   const backup = (...args: string[]) => runCli(['backup', '-i', suite.inventory, '--state-dir', suite.stateDir, ...args], { timeoutMs: 180_000 });
   const folder = () => join(suite.stateDir, 'backups');
   const s1 = () => suite.lab.node('s1');
@@ -26,7 +32,9 @@ describeLab('revue-pi backup on an HA lab cluster (3 servers, embedded etcd)', (
   beforeAll(async () => {
     const up = await suite.up('--yes');
     expect(up.code, up.stderr + up.stdout.slice(-2000)).toBe(0);
-    const cm = await s1().exec(`printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: backup-marker\\n  namespace: default\\ndata:\\n  value: ${marker}\\n' > /tmp/cm.yaml && k3s kubectl apply -f /tmp/cm.yaml`);
+    const cm = await s1().exec(
+      `printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: backup-marker\\n  namespace: default\\ndata:\\n  value: ${marker}\\n' > /tmp/cm.yaml && k3s kubectl apply -f /tmp/cm.yaml`,
+    );
     expect(cm.stdout).toBe('configmap/backup-marker created\n');
   }, 600_000);
 
@@ -49,7 +57,9 @@ describeLab('revue-pi backup on an HA lab cluster (3 servers, embedded etcd)', (
     expect(result).toMatchObject({ ok: true, server: 's1', datastore: 'etcd', pruned: { local: [], node: [] } });
     const dir = join(folder(), name);
     expect(readdirSync(dir).sort()).toEqual(['backup.json', 'config.yaml', 'snapshot', 'token']);
-    expect([mode(folder()), mode(dir), ...['backup.json', 'config.yaml', 'snapshot', 'token'].map((f) => mode(join(dir, f)))]).toEqual([0o700, 0o700, 0o600, 0o600, 0o600, 0o600]);
+    expect([mode(folder()), mode(dir), ...['backup.json', 'config.yaml', 'snapshot', 'token'].map((f) => mode(join(dir, f)))]).toEqual([
+      0o700, 0o700, 0o600, 0o600, 0o600, 0o600,
+    ]);
     // The copies are the server's files; the snapshot holds the cluster's objects (the stand-in's: the store as JSON).
     const token = readFileSync(join(dir, 'token'), 'utf8');
     expect(token).toBe(readFileSync(s1().path('/var/lib/rancher/k3s/server/token'), 'utf8'));
@@ -65,7 +75,11 @@ describeLab('revue-pi backup on an HA lab cluster (3 servers, embedded etcd)', (
 
     const list = await backup('--list');
     expect(list.code).toBe(0);
-    expect(list.stdout).toMatch(new RegExp(`^NAME +NODE +CREATED +SNAPSHOT SIZE +K3S\\n${name} +s1 +\\d{4}-\\d\\d-\\d\\dT[\\d:]+Z +[\\d.]+ KiB +${DEFAULT_K3S_VERSION.replace(/[.+]/g, '\\$&')}\\n`));
+    expect(list.stdout).toMatch(
+      new RegExp(
+        `^NAME +NODE +CREATED +SNAPSHOT SIZE +K3S\\n${name} +s1 +\\d{4}-\\d\\d-\\d\\dT[\\d:]+Z +[\\d.]+ KiB +${DEFAULT_K3S_VERSION.replace(/[.+]/g, '\\$&')}\\n`,
+      ),
+    );
     const listed = JSON.parse((await backup('--list', '--json')).stdout) as { backups: BackupManifest[] };
     expect(listed.backups.map((b) => b.name)).toEqual([name]);
   });

@@ -57,7 +57,7 @@ function runWithClosedStdout(args: string[]): Promise<{ code: number | null; std
 const COLOUR = /\u001b\[3\dm/;
 
 describe('terminal conventions', () => {
-  it('on a terminal the spinner\'s symbols are coloured; NO_COLOR and FORCE_COLOR=0 turn every colour off, FORCE_COLOR wins over NO_COLOR', async () => {
+  it("on a terminal the spinner's symbols are coloured; NO_COLOR and FORCE_COLOR=0 turn every colour off, FORCE_COLOR wins over NO_COLOR", async () => {
     const args = ['plan', '--offline', '-i', EXAMPLE];
     const plain = await runInTerminal(args, {});
     expect(plain.code, plain.output).toBe(0);
@@ -103,18 +103,24 @@ describe('terminal conventions', () => {
     const report = JSON.parse(json.stdout) as { inventoryWarnings?: { line: number; message: string }[]; sshConfigWarnings?: string[] };
     expect(report).toMatchObject({ command: 'plan', offline: true, ok: true });
     // The warnings shown on stderr are in the report too.
-    expect(report.inventoryWarnings).toEqual([expect.objectContaining({ line: expect.any(Number), message: expect.stringContaining('2 nodes have role: server') })]);
+    expect(report.inventoryWarnings).toEqual([
+      expect.objectContaining({ line: expect.any(Number), message: expect.stringContaining('2 nodes have role: server') }),
+    ]);
     expect(report.sshConfigWarnings).toEqual([expect.stringContaining(`${sshConfig}:2: ProxyCommand nc %h %p applies to node pi-1`)]);
     // An ssh config that cannot be used: the error is the JSON document.
     writeFileSync(sshConfig, 'Host 192.168.1.101\n  Port none\n');
     const bad = await runCli(['plan', '--offline', '--json', '-i', inventory], { env });
     expect(bad.code).toBe(2);
-    expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, exitCode: 2, error: { message: expect.stringContaining(`${sshConfig}:2: Port none is not a port number`) } });
+    expect(JSON.parse(bad.stdout)).toMatchObject({
+      ok: false,
+      exitCode: 2,
+      error: { message: expect.stringContaining(`${sshConfig}:2: Port none is not a port number`) },
+    });
   });
 });
 
 describe('the run log', () => {
-  it('holds the inventory\'s warnings (a plan whose nodes cannot be reached still writes its log)', async () => {
+  it("holds the inventory's warnings (a plan whose nodes cannot be reached still writes its log)", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'revue-pi-log-'));
     const inventory = join(dir, 'inventory.yaml');
     // Nothing listens on 127.0.0.1:1: every node is refused at once.

@@ -33,7 +33,9 @@ describe('inventory warnings reach --json and the run log', () => {
     const r = await runCli(['plan', '--offline', '--json', '-i', inventory, '--state-dir', stateDir], { timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as { inventoryWarnings: { path: string; line: number; severity: string; message: string }[]; logFile?: string };
-    expect(report.inventoryWarnings).toEqual([expect.objectContaining({ path: 'nodes', line: 4, severity: 'warning', message: expect.stringContaining('2 nodes have role: server') })]);
+    expect(report.inventoryWarnings).toEqual([
+      expect.objectContaining({ path: 'nodes', line: 4, severity: 'warning', message: expect.stringContaining('2 nodes have role: server') }),
+    ]);
     expect(report.logFile).toBeUndefined();
   });
 
@@ -50,11 +52,29 @@ describe('inventory warnings reach --json and the run log', () => {
 
 describe('refused before any connection, exit 2, with the line', () => {
   it.each([
-    ['a user in the host', BASE.replace('host: 127.0.0.1', 'host: "pi@127.0.0.1"'), 'nodes[0].host', 4, /holds a user — write host: 127\.0\.0\.1 and put the user in ssh\.user/],
-    ['a port in the host', BASE.replace('host: 127.0.0.1', 'host: "127.0.0.1:2222"'), 'nodes[0].host', 4, /holds a port — write host: 127\.0\.0\.1 and put the port in ssh\.port \(port: 2222\)/],
+    [
+      'a user in the host',
+      BASE.replace('host: 127.0.0.1', 'host: "pi@127.0.0.1"'),
+      'nodes[0].host',
+      4,
+      /holds a user — write host: 127\.0\.0\.1 and put the user in ssh\.user/,
+    ],
+    [
+      'a port in the host',
+      BASE.replace('host: 127.0.0.1', 'host: "127.0.0.1:2222"'),
+      'nodes[0].host',
+      4,
+      /holds a port — write host: 127\.0\.0\.1 and put the port in ssh\.port \(port: 2222\)/,
+    ],
     ['an octet over 255', BASE.replace('host: 127.0.0.1', 'host: 127.0.0.300'), 'nodes[0].host', 4, /300 is over 255/],
     ['a reserved namespace', BASE.replace('revue: false', 'revue: false, namespace: kube-system'), 'workloads.namespace', 6, /is reserved/],
-    ['a sudo password variable that is not set', BASE.replace('useAgent: false}', 'useAgent: false, sudoPasswordEnv: REVUE_PI_TEST_NOT_SET}'), 'ssh.sudoPasswordEnv', 2, /REVUE_PI_TEST_NOT_SET, which is not set/],
+    [
+      'a sudo password variable that is not set',
+      BASE.replace('useAgent: false}', 'useAgent: false, sudoPasswordEnv: REVUE_PI_TEST_NOT_SET}'),
+      'ssh.sudoPasswordEnv',
+      2,
+      /REVUE_PI_TEST_NOT_SET, which is not set/,
+    ],
   ])('%s', async (_what, text, path, line, message) => {
     const inventory = write('bad.yaml', text);
     for (const command of ['plan', 'up', 'status']) {

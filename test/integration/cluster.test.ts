@@ -5,14 +5,14 @@ import yaml from 'js-yaml';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { VERSION_CACHED_MARK, k3sProbeSections, parseK3sFacts, readK3sVersionCache } from '../../cluster/facts.js';
 import { runClusterPhase, type ClusterNodeInput, type ClusterPhaseResult } from '../../cluster/phase.js';
-import { transportOpener } from '../../provision/connect.js';
-import type { RunEvent } from '../../provision/events.js';
-import { loadInventory } from '../../provision/inventory/parse.js';
-import { DEFAULT_K3S_VERSION } from '../../provision/inventory/schema.js';
-import { RunLog } from '../../provision/log.js';
-import { nodeStatusFromSteps } from '../../provision/report.js';
-import { buildProbeScript, parseProbeOutput } from '../../provision/steps/probe.js';
-import type { Transport } from '../../provision/transport/transport.js';
+import { transportOpener } from '../../core/connect.js';
+import type { RunEvent } from '../../core/events.js';
+import { loadInventory } from '../../core/inventory/parse.js';
+import { DEFAULT_K3S_VERSION } from '../../core/inventory/schema.js';
+import { RunLog } from '../../core/log.js';
+import { nodeStatusFromSteps } from '../../core/report.js';
+import { buildProbeScript, parseProbeOutput } from '../../core/remote/probe.js';
+import type { Transport } from '../../core/remote/transport.js';
 import { failNextInstall, installScript, installerRuns, standinBinary, startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
 import { startLab, type Lab, type LabNode } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
@@ -70,7 +70,17 @@ async function clusterRun(inventoryFile: string, stateDir: string, kubeconfigPat
       }),
     );
     const t0 = Date.now();
-    const result = await runClusterPhase({ command, inventory, stateDir, concurrency: 10, emit: (e) => events.push(e), log, nodes, kubeconfigPath, readyTimeoutMs: 60_000 });
+    const result = await runClusterPhase({
+      command,
+      inventory,
+      stateDir,
+      concurrency: 10,
+      emit: (e) => events.push(e),
+      log,
+      nodes,
+      kubeconfigPath,
+      readyTimeoutMs: 60_000,
+    });
     const phaseMs = Date.now() - t0;
     return {
       phaseMs,
@@ -143,7 +153,12 @@ describeLab('cluster on the lab: 1 server + 3 agents, re-runs, a 5th node, failu
     }
     expect(JSON.stringify(run.events)).not.toContain(token.trim());
 
-    const doc = yaml.load(readFileSync(kube(), 'utf8')) as { 'current-context': string; contexts: { name: string }[]; clusters: { name: string; cluster: { server: string } }[]; users: { name: string; user: unknown }[] };
+    const doc = yaml.load(readFileSync(kube(), 'utf8')) as {
+      'current-context': string;
+      contexts: { name: string }[];
+      clusters: { name: string; cluster: { server: string } }[];
+      users: { name: string; user: unknown }[];
+    };
     expect(doc['current-context']).toBe('work');
     expect(doc.contexts.map((c) => c.name)).toEqual(['work', 'lab']);
     expect(doc.clusters.find((c) => c.name === 'lab')!.cluster.server).toBe(`https://${lab.node('pi-1').address}:6443`);
@@ -201,7 +216,9 @@ describeLab('cluster on the lab: 1 server + 3 agents, re-runs, a 5th node, failu
     expect(wipe.stdout).toBe('done\n');
     const run = await clusterRun(inventory({ nodes: [] }), state(), kube());
     expect(run.errors['pi-4']).toBeUndefined();
-    expect(run.nodes[3]!.report.steps[0]!.changes.join('\n')).toContain('node password rejected (node re-imaged): removed the stale node object pi-4 and secret kube-system/pi-4.node-password.k3s on pi-1');
+    expect(run.nodes[3]!.report.steps[0]!.changes.join('\n')).toContain(
+      'node password rejected (node re-imaged): removed the stale node object pi-4 and secret kube-system/pi-4.node-password.k3s on pi-1',
+    );
     expect(await kubectlNodes(lab.node('pi-1'))).toEqual(['pi-1:True', 'pi-2:True', 'pi-3:True', 'pi-4:True', 'pi-5:True']);
   });
 
@@ -211,14 +228,18 @@ describeLab('cluster on the lab: 1 server + 3 agents, re-runs, a 5th node, failu
     failNextInstall(lab.node('pi-5'));
     const run = await clusterRun(inventory({ nodes: [] }), state(), kube());
     expect(run.errors['pi-5']).toMatch(/^Installing K3s \(agent\) failed on node pi-5 \(exit 1\): .*injected installer failure/s);
-    expect(Object.entries(run.errors).filter(([, e]) => e !== undefined).map(([n]) => n)).toEqual(['pi-5']);
+    expect(
+      Object.entries(run.errors)
+        .filter(([, e]) => e !== undefined)
+        .map(([n]) => n),
+    ).toEqual(['pi-5']);
     const again = await clusterRun(inventory({ nodes: [] }), state(), kube());
     expect(again.errors['pi-5']).toBeUndefined();
     expect(again.status['pi-5']).toBe('changed');
     expect(await kubectlNodes(lab.node('pi-1'))).toContain('pi-5:True');
   });
 
-  it('a state token that is not the cluster\'s: refused, naming the file and the first server; nodes untouched', async () => {
+  it("a state token that is not the cluster's: refused, naming the file and the first server; nodes untouched", async () => {
     const file = join(state(), 'token');
     const good = readFileSync(file, 'utf8');
     writeFileSync(file, 'f'.repeat(64) + '\n', { mode: 0o600 });
@@ -246,7 +267,10 @@ describeLab('cluster on the lab: 1 server + 3 agents, re-runs, a 5th node, failu
     expect((await pi2.exec('journalctl -u k3s-agent -n 5')).stdout).toMatch(/token/i);
     const run = await clusterRun(inventory({ nodes: [] }), state(), kube());
     expect(run.status).toEqual({ 'pi-1': 'unchanged', 'pi-2': 'changed', 'pi-3': 'unchanged', 'pi-4': 'unchanged', 'pi-5': 'unchanged' });
-    expect(run.nodes[1]!.report.steps[0]!.changes).toEqual(['the cluster token file differs: rewrite it (/etc/rancher/k3s/revue-pi-token)', 'restart k3s-agent: token changed']);
+    expect(run.nodes[1]!.report.steps[0]!.changes).toEqual([
+      'the cluster token file differs: rewrite it (/etc/rancher/k3s/revue-pi-token)',
+      'restart k3s-agent: token changed',
+    ]);
     expect(readFileSync(pi2.path('/etc/rancher/k3s/revue-pi-token'), 'utf8')).toBe(readFileSync(join(state(), 'token'), 'utf8'));
     expect(await kubectlNodes(lab.node('pi-1'))).toContain('pi-2:True');
   });
@@ -322,7 +346,9 @@ describeLab('cluster on the lab: air-gapped (binary, images and installer upload
     const run = await clusterRun(file, join(dir, 'state'), join(dir, 'kubeconfig'));
     expect(run.errors).toEqual({ g1: undefined, g2: undefined });
     expect(installer.requests()).toEqual([]);
-    expect(readFileSync(lab.node('g2').path('/var/lib/rancher/k3s/agent/images/k3s-airgap-images-arm64.tar.zst'), 'utf8')).toBe('lab: not a real images tarball\n');
+    expect(readFileSync(lab.node('g2').path('/var/lib/rancher/k3s/agent/images/k3s-airgap-images-arm64.tar.zst'), 'utf8')).toBe(
+      'lab: not a real images tarball\n',
+    );
     expect(statSync(lab.node('g2').path('/usr/local/bin/k3s')).mode & 0o777).toBe(0o755);
     expect(await kubectlNodes(lab.node('g1'))).toEqual(['g1:True', 'g2:True']);
     const again = await clusterRun(file, join(dir, 'state'), join(dir, 'kubeconfig'));

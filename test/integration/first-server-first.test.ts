@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { describeLab } from '../lab/skip.js';
 import { CLUSTER_ONLY, useLabCluster } from './lab-cluster.js';
-import type { RunReport } from '../../provision/report.js';
+import type { RunReport } from '../../core/report.js';
 
 /**
  * The first server is what every other node waits for, so an unattended `up` gives it the head start: it is dialled

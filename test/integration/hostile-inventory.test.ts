@@ -24,7 +24,11 @@ describeLab('hostile inventory values never reach a lab node', () => {
     suite.lab.writeInventory({ ...CLUSTER_ONLY, pi: { wifiPromiscuous: true }, k3s: { installScriptUrl: suite.installer.url }, ...extra }, name);
 
   const run = (command: string, inventory: string) =>
-    runCli([command, '-i', inventory, '--json', '--yes', '--state-dir', suite.stateDir, '--kubeconfig', join(suite.stateDir, 'kubeconfig')].filter((a) => command === 'up' || a !== '--yes'));
+    runCli(
+      [command, '-i', inventory, '--json', '--yes', '--state-dir', suite.stateDir, '--kubeconfig', join(suite.stateDir, 'kubeconfig')].filter(
+        (a) => command === 'up' || a !== '--yes',
+      ),
+    );
 
   it.each([
     ['a line break adding ExecStartPre= to the unit', 'wlan0 promisc on\nExecStartPre=/bin/touch /tmp/revue-pi-pwned\n#'],
@@ -35,14 +39,16 @@ describeLab('hostile inventory values never reach a lab node', () => {
     const r = await run('up', inventory);
     expect(r.code, r.stderr + r.stdout).toBe(2);
     const out = JSON.parse(r.stdout) as { error: { issues: { path: string; line: number; message: string }[] } };
-    expect(out.error.issues).toEqual([expect.objectContaining({ path: 'nodes[0].wifiInterface', message: expect.stringMatching(/^wifiInterface ".*" (holds|is)/) })]);
+    expect(out.error.issues).toEqual([
+      expect.objectContaining({ path: 'nodes[0].wifiInterface', message: expect.stringMatching(/^wifiInterface ".*" (holds|is)/) }),
+    ]);
     expect(out.error.issues[0]!.line).toBeGreaterThan(1);
     expect(sshdLog()).toBe(before);
     expect(existsSync(node().path(UNIT))).toBe(false);
     expect(existsSync(node().path(PWNED))).toBe(false);
   });
 
-  it('ssh.user with a command in it: plan refuses it before connecting, the node\'s sshd sees nothing', async () => {
+  it("ssh.user with a command in it: plan refuses it before connecting, the node's sshd sees nothing", async () => {
     const inventory = inventoryWith('user.yaml', { ssh: { user: 'pi;touch /tmp/revue-pi-pwned' } });
     const before = sshdLog();
     const r = await run('plan', inventory);
@@ -54,7 +60,7 @@ describeLab('hostile inventory values never reach a lab node', () => {
 
   // The control: the same node and suite with a real interface name get the unit, byte for byte — so the checks
   // above, that the unit is absent, would have seen one.
-  it('with wifiInterface: wlan0, up writes the unit as systemd reads it, and the node\'s wlan0 is promiscuous', async () => {
+  it("with wifiInterface: wlan0, up writes the unit as systemd reads it, and the node's wlan0 is promiscuous", async () => {
     const inventory = inventoryWith('wlan0.yaml', { nodes: [{ name: 'pi-1', wifiInterface: 'wlan0' }] });
     const r = await run('up', inventory);
     expect(r.code, r.stderr + r.stdout).toBe(0);

@@ -9,9 +9,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseInventory } from '../../provision/inventory/parse.js';
-import { DEFAULT_K3S_VERSION } from '../../provision/inventory/schema.js';
-import { fingerprintSha256 } from '../../provision/transport/known-hosts.js';
+import { parseInventory } from '../../core/inventory/parse.js';
+import { DEFAULT_K3S_VERSION } from '../../core/inventory/schema.js';
+import { fingerprintSha256 } from '../../core/remote/known-hosts.js';
 import { startLab, type Lab } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
 import { CLI, runCli } from './cli.js';
@@ -29,7 +29,8 @@ function describeTerminal(name: string, fn: () => void): void {
     describe(name, fn);
     return;
   }
-  if (process.env.CI === 'true') throw new Error(`Suite "${name}" needs tmux (a real pseudo-terminal) and CI=true forbids skipping it: apt-get install -y tmux (.ci/run does).`);
+  if (process.env.CI === 'true')
+    throw new Error(`Suite "${name}" needs tmux (a real pseudo-terminal) and CI=true forbids skipping it: apt-get install -y tmux (.ci/run does).`);
   console.warn(`\n${'!'.repeat(100)}\n!! SKIPPED "${name}": tmux is not installed (apt-get install -y tmux).\n${'!'.repeat(100)}\n`);
   describe.skip(name, fn);
 }
@@ -59,13 +60,38 @@ class Terminal {
   static start(args: string[], opts: { cwd: string; env: Record<string, string> }): Terminal {
     const dir = mkdtempSync(join(tmpdir(), 'revue-pi-tty-'));
     const term = new Terminal(dir);
-    const env = Object.entries({ PATH: process.env.PATH ?? '/usr/bin:/bin', TERM: 'xterm-256color', LANG: 'C.UTF-8', ...opts.env }).map(([k, v]) => `${k}=${v}`);
+    const env = Object.entries({ PATH: process.env.PATH ?? '/usr/bin:/bin', TERM: 'xterm-256color', LANG: 'C.UTF-8', ...opts.env }).map(
+      ([k, v]) => `${k}=${v}`,
+    );
     // remain-on-exit keeps the pane's last screen after the CLI ends. The CLI runs under a small parent that
     // records how it ended (tmux does not always reap the pane's process promptly enough to report it).
     term.tmux(
-      'start-server', ';', 'set-option', '-g', 'remain-on-exit', 'on', ';',
-      'new-session', '-d', '-s', 'w', '-x', '200', '-y', '60', '-c', opts.cwd,
-      'env', '-i', ...env, process.execPath, '-e', RECORD_EXIT, join(dir, 'status.json'), CLI, ...args,
+      'start-server',
+      ';',
+      'set-option',
+      '-g',
+      'remain-on-exit',
+      'on',
+      ';',
+      'new-session',
+      '-d',
+      '-s',
+      'w',
+      '-x',
+      '200',
+      '-y',
+      '60',
+      '-c',
+      opts.cwd,
+      'env',
+      '-i',
+      ...env,
+      process.execPath,
+      '-e',
+      RECORD_EXIT,
+      join(dir, 'status.json'),
+      CLI,
+      ...args,
     );
     return term;
   }
@@ -175,7 +201,11 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
   beforeAll(async () => {
     expect(hasTmux, 'tmux is needed to give the wizard a real terminal: apt-get install -y tmux').toBe(true);
     lab = await startLab(
-      [{ name: 'pi-1' }, { name: 'pi-2', sudoPassword: 'raspberry', sshPassword: 'raspberry' }, { name: 'pi-3', model: 'Raspberry Pi 4 Model B Rev 1.5', os: 'trixie', memoryMiB: 4096, sshPort: 2222 }],
+      [
+        { name: 'pi-1' },
+        { name: 'pi-2', sudoPassword: 'raspberry', sshPassword: 'raspberry' },
+        { name: 'pi-3', model: 'Raspberry Pi 4 Model B Rev 1.5', os: 'trixie', memoryMiB: 4096, sshPort: 2222 },
+      ],
       { subnet: SUBNET },
     );
   });
@@ -200,7 +230,9 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     await t.answer('Address of pi-1', pi1.address);
     await t.answer('Role of pi-1'); // default for the first node: server
     const notice = await t.prompt('Trust it?');
-    expect(notice).toContain(`The authenticity of host 'pi-1 (${pi1.address})' can't be established.\nED25519 key fingerprint is ${fingerprintOf(pi1.hostKey())}.\n`);
+    expect(notice).toContain(
+      `The authenticity of host 'pi-1 (${pi1.address})' can't be established.\nED25519 key fingerprint is ${fingerprintOf(pi1.hostKey())}.\n`,
+    );
     t.type('y');
     t.press('Enter');
     await t.waitFor(`✔ pi-1 (${pi1.address}): Raspberry Pi 5 Model B Rev 1.0, Debian GNU/Linux 12 (bookworm), 7.9 GiB`);
@@ -266,7 +298,9 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
 
     expect(await t.exited()).toEqual({ code: 0, signal: null });
     const screen = t.screen();
-    expect(screen).toContain('Wrote inventory.yaml. Next:\n  export PI_SUDO_PASSWORD=…    # the inventory names this variable, never the secret\n  npx revue-pi plan -i inventory.yaml ');
+    expect(screen).toContain(
+      'Wrote inventory.yaml. Next:\n  export PI_SUDO_PASSWORD=…    # the inventory names this variable, never the secret\n  npx revue-pi plan -i inventory.yaml ',
+    );
     expect(screen).toContain('\n  npx revue-pi up -i inventory.yaml ');
 
     const file = join(cwd, 'inventory.yaml');
@@ -291,11 +325,20 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
 
     // The host keys the user confirmed are the nodes' real ones, recorded where up looks for them.
     const recorded = readFileSync(knownHosts, 'utf8').trim().split('\n');
-    expect(recorded).toEqual(lab.knownHosts().trim().split('\n').map((line) => line.split(/\s+/).slice(0, 3).join(' ')));
+    expect(recorded).toEqual(
+      lab
+        .knownHosts()
+        .trim()
+        .split('\n')
+        .map((line) => line.split(/\s+/).slice(0, 3).join(' ')),
+    );
     expect(recorded[2]).toMatch(new RegExp(`^\\[${escape(pi3.address)}\\]:2222 `));
 
     // And the file is one plan accepts as it is: same validation, same host keys, every node reached.
-    const plan = await runCli(['plan', '-i', 'inventory.yaml', '--json', '--state-dir', join(home, 'state')], { cwd, env: { HOME: home, SSH_AUTH_SOCK: '', PI_SUDO_PASSWORD: 'raspberry' } });
+    const plan = await runCli(['plan', '-i', 'inventory.yaml', '--json', '--state-dir', join(home, 'state')], {
+      cwd,
+      env: { HOME: home, SSH_AUTH_SOCK: '', PI_SUDO_PASSWORD: 'raspberry' },
+    });
     expect(plan.code, plan.stderr).toBe(0);
     const report = JSON.parse(plan.stdout) as { nodes: { name: string; status: string }[] };
     expect(report.nodes.map((n) => n.name)).toEqual(['pi-1', 'pi-2', 'pi-3']);
@@ -381,7 +424,12 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     t.press('Space', 'Down', 'Space', 'Down', 'Space', 'Enter'); // none
     await t.answer('MetalLB address range');
     const releases = await t.prompt('K3s release');
-    expect(releases).toMatch(new RegExp(`^❯ ${DEFAULT_K3S_VERSION.replace(/[.+]/g, '\\$&')} — the release revue-pi is tested with; every run installs the same\\n {2}the stable channel — `, 'm'));
+    expect(releases).toMatch(
+      new RegExp(
+        `^❯ ${DEFAULT_K3S_VERSION.replace(/[.+]/g, '\\$&')} — the release revue-pi is tested with; every run installs the same\\n {2}the stable channel — `,
+        'm',
+      ),
+    );
     t.press('Down', 'Enter'); // the stable channel
     expect(await t.exited()).toEqual({ code: 0, signal: null });
     expect(t.screen()).toContain('  export PI_PASSWORD=…');
@@ -394,16 +442,23 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     expect(inventory.ssh).toMatchObject({ passwordEnv: 'PI_PASSWORD', sudoPasswordEnv: 'PI_PASSWORD', useAgent: false });
     expect([inventory.k3s.channel, inventory.k3s.version]).toEqual(['stable', undefined]);
     expect(inventory.ssh.keyPath).toBeUndefined();
-    const plan = await runCli(['plan', '-i', 'inventory.yaml', '--json', '--state-dir', join(home, 'state')], { cwd, env: { HOME: home, SSH_AUTH_SOCK: '', PI_PASSWORD: 'raspberry' } });
+    const plan = await runCli(['plan', '-i', 'inventory.yaml', '--json', '--state-dir', join(home, 'state')], {
+      cwd,
+      env: { HOME: home, SSH_AUTH_SOCK: '', PI_PASSWORD: 'raspberry' },
+    });
     expect(plan.code, plan.stderr).toBe(0);
-    expect((JSON.parse(plan.stdout) as { nodes: { name: string; status: string }[] }).nodes.map((n) => [n.name, n.status !== 'failed'])).toEqual([['pi-1', true]]);
+    expect((JSON.parse(plan.stdout) as { nodes: { name: string; status: string }[] }).nodes.map((n) => [n.name, n.status !== 'failed'])).toEqual([
+      ['pi-1', true],
+    ]);
   });
 
   it('a node whose host key changed is refused with the recorded and presented fingerprints, and the record is kept', async () => {
     const { home, cwd } = workspace(lab.keyPath);
     const pi1 = lab.node('pi-1');
     const knownHosts = join(home, '.config', 'revue-pi', 'known_hosts');
-    const other = readFileSync(new URL('../fixtures/boot/keys/operator_ed25519.pub', import.meta.url), 'utf8').trim().split(/\s+/);
+    const other = readFileSync(new URL('../fixtures/boot/keys/operator_ed25519.pub', import.meta.url), 'utf8')
+      .trim()
+      .split(/\s+/);
     mkdirSync(join(home, '.config', 'revue-pi'), { recursive: true });
     writeFileSync(knownHosts, `${pi1.address} ${other[0]} ${other[1]}\n`);
     const t = open(['init'], { cwd, env: { HOME: home } });
@@ -417,7 +472,9 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     expect(screen).not.toContain('The authenticity of host');
     const refusal = screen.split('\n').find((l) => l.startsWith('✖ pi-1'));
     expect(refusal).toContain(`✖ pi-1 (${pi1.address}): The SSH host key of node pi-1 (${pi1.address}`);
-    expect(refusal).toMatch(new RegExp(`has changed: expected ${escape(fingerprintSha256(other[1] as string))}.*, got ${escape(fingerprintOf(pi1.hostKey()))}`));
+    expect(refusal).toMatch(
+      new RegExp(`has changed: expected ${escape(fingerprintSha256(other[1] as string))}.*, got ${escape(fingerprintOf(pi1.hostKey()))}`),
+    );
     expect(refusal).toContain(`Refusing to connect. If the node was re-imaged, remove its line from ${knownHosts} and run again`);
     t.press('C-c');
     expect(await t.exited()).toEqual({ code: 130, signal: null });
@@ -443,13 +500,19 @@ describeLab('revue-pi init in a terminal, probing simulated Pis', () => {
     const stopped = first.screen();
     expect(stopped).toContain('Stopped: inventory.yaml was not written.');
     expect(stopped).toContain(`The host keys you trusted were recorded in ${knownHosts} and stay trusted: pi-1 (${pi1.address}).`);
-    expect(stopped).toMatch(new RegExp(`Your answers so far are kept in ${escape(home)}/\\.local/state/revue-pi/init/[0-9a-f]{16}\\.json: run revue-pi init again to continue from there\\.`));
+    expect(stopped).toMatch(
+      new RegExp(
+        `Your answers so far are kept in ${escape(home)}/\\.local/state/revue-pi/init/[0-9a-f]{16}\\.json: run revue-pi init again to continue from there\\.`,
+      ),
+    );
     expect(readdirSync(cwd)).toEqual([]);
     expect(readFileSync(knownHosts, 'utf8')).toContain(pi1.address);
 
     const again = open(['init'], { cwd, env: { HOME: home } });
     const offer = await again.prompt('Continue with those answers?');
-    expect(offer).toContain(`An earlier revue-pi init for inventory.yaml was stopped. Its answers:\n  cluster resumed\n  SSH user pi, logging in with the key ~/.ssh/id_ed25519\n  nodes pi-1 (${pi1.address}, server)\n`);
+    expect(offer).toContain(
+      `An earlier revue-pi init for inventory.yaml was stopped. Its answers:\n  cluster resumed\n  SSH user pi, logging in with the key ~/.ssh/id_ed25519\n  nodes pi-1 (${pi1.address}, server)\n`,
+    );
     again.press('Enter');
     // Straight on where it stopped: no question already answered comes back, and pi-1 is not probed again.
     await again.answer('Add another node?', 'n');

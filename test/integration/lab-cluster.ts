@@ -37,6 +37,7 @@ export function useLabCluster(nodes: LabNodeSpec[], subnet: string, inventory: R
     await suite.lab?.stop();
     await suite.installer?.stop();
   });
-  suite.up = (...args: string[]) => runCli(['up', '-i', suite.inventory, '--yes', '--json', '--state-dir', suite.stateDir, '--kubeconfig', join(suite.stateDir, 'kubeconfig'), ...args]);
+  suite.up = (...args: string[]) =>
+    runCli(['up', '-i', suite.inventory, '--yes', '--json', '--state-dir', suite.stateDir, '--kubeconfig', join(suite.stateDir, 'kubeconfig'), ...args]);
   return suite;
 }

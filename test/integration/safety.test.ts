@@ -7,9 +7,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import type { LockHolder } from '../../provision/lock.js';
-import type { RunReport } from '../../provision/report.js';
-import { fingerprintSha256 } from '../../provision/transport/known-hosts.js';
+import type { LockHolder } from '../../core/lock.js';
+import type { RunReport } from '../../core/report.js';
+import { fingerprintSha256 } from '../../core/remote/known-hosts.js';
 import { describeLab } from '../lab/skip.js';
 import { CLI, runCli } from './cli.js';
 import { useLabCluster } from './lab-cluster.js';
@@ -32,7 +32,9 @@ describeLab('up asks first, one run at a time, and claims only what it read (iss
     const before = cmdline();
     const piped = await runCli(args(), { input: 'y\n' });
     expect(piped.code).toBe(2);
-    expect(piped.stderr).toContain('revue-pi up changes the nodes and asks first, but its standard input is not a terminal, so it cannot ask: nothing was contacted.');
+    expect(piped.stderr).toContain(
+      'revue-pi up changes the nodes and asks first, but its standard input is not a terminal, so it cannot ask: nothing was contacted.',
+    );
     expect(piped.stderr).toContain('pass --yes to apply without asking');
     const json = await runCli([...args(), '--json']);
     expect(json.code).toBe(2);
@@ -63,12 +65,19 @@ describeLab('up asks first, one run at a time, and claims only what it read (iss
     expect(cmdline()).toBe(before);
     expect(suite.lab.node('pi-1').rebootCount()).toBe(0);
     // The run log has the trusted key too.
-    const log = readFileSync(join(suite.stateDir, 'logs', logs().find((f) => f.startsWith('up-'))!), 'utf8');
+    const log = readFileSync(
+      join(
+        suite.stateDir,
+        'logs',
+        logs().find((f) => f.startsWith('up-'))!,
+      ),
+      'utf8',
+    );
     expect(log).toContain(`ED25519 key fingerprint is ${fingerprint}`);
     expect(log).toContain('asked to apply the changes: no');
   });
 
-  it('a second up while the first runs is refused naming the first (pid, host, start time); K3s is installed once; Traefik\'s address is not claimed', async () => {
+  it("a second up while the first runs is refused naming the first (pid, host, start time); K3s is installed once; Traefik's address is not claimed", async () => {
     // --force: one lab node is too small for the workloads' minimum requests.
     const first = runCli([...args(), '--yes', '--force'], { timeoutMs: 400_000 });
     const lockFile = join(suite.stateDir, 'lock');
@@ -83,8 +92,12 @@ describeLab('up asks first, one run at a time, and claims only what it read (iss
     const done = await first;
 
     expect(second.code).toBe(1);
-    expect(second.stderr).toContain(`Another revue-pi run is working on cluster lab: \`up\`, pid ${holder.pid} on host ${hostname()}, started ${holder.started} (`);
-    expect(second.stderr).toContain(`It holds ${lockFile}, so this run changed nothing. Wait for it to finish (or stop it: kill ${holder.pid}), then run again.`);
+    expect(second.stderr).toContain(
+      `Another revue-pi run is working on cluster lab: \`up\`, pid ${holder.pid} on host ${hostname()}, started ${holder.started} (`,
+    );
+    expect(second.stderr).toContain(
+      `It holds ${lockFile}, so this run changed nothing. Wait for it to finish (or stop it: kill ${holder.pid}), then run again.`,
+    );
     expect(JSON.parse(secondJson.stdout)).toMatchObject({ ok: false, exitCode: 1, error: { lockFile, holder: { pid: holder.pid, host: hostname() } } });
 
     expect(done.code, done.stderr + done.stdout).toBe(0);

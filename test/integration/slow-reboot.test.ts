@@ -3,7 +3,7 @@ import { expect, it } from 'vitest';
 import { installerRuns } from '../lab/k3s-standin/server.js';
 import { describeLab } from '../lab/skip.js';
 import { CLUSTER_ONLY, useLabCluster } from './lab-cluster.js';
-import type { RunReport } from '../../provision/report.js';
+import type { RunReport } from '../../core/report.js';
 
 /**
  * A node that reboots slowly does not hold the others up: each node goes on to K3s once it is itself prepared. Here
@@ -11,7 +11,10 @@ import type { RunReport } from '../../provision/report.js';
  * the next `up`, once it is back, joins it without another reboot.
  */
 describeLab('up with one node rebooting slower than the others (lab, K3s installer STAND-IN)', () => {
-  const suite = useLabCluster([{ name: 'pi-1' }, { name: 'pi-2' }, { name: 'pi-3', bootDelayMs: 16_000 }], '127.0.32.', { ...CLUSTER_ONLY, pi: { rebootTimeoutSeconds: 10 } });
+  const suite = useLabCluster([{ name: 'pi-1' }, { name: 'pi-2' }, { name: 'pi-3', bootDelayMs: 16_000 }], '127.0.32.', {
+    ...CLUSTER_ONLY,
+    pi: { rebootTimeoutSeconds: 10 },
+  });
   const up = () => suite.up();
 
   it('the first server installs while the slow node is still down; that node fails alone, with its reboot timeout', async () => {

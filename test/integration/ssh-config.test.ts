@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RunReport } from '../../provision/report.js';
-import { parseKnownHosts } from '../../provision/transport/known-hosts.js';
+import type { RunReport } from '../../core/report.js';
+import { parseKnownHosts } from '../../core/remote/known-hosts.js';
 import { startLab, type Lab } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
 import { runCli } from './cli.js';
@@ -57,7 +57,12 @@ describeLab('ssh_config: aliases and ProxyJump through a lab node', () => {
       ].join('\n'),
     );
     // The inventory names the aliases and leaves user, port and key to the file.
-    const doc = yaml.load(readFileSync(lab.writeInventory({ workloads: { revue: false, monitoring: false, kafkaUi: false }, network: { metallb: { enabled: false, pools: [] } } }), 'utf8')) as {
+    const doc = yaml.load(
+      readFileSync(
+        lab.writeInventory({ workloads: { revue: false, monitoring: false, kafkaUi: false }, network: { metallb: { enabled: false, pools: [] } } }),
+        'utf8',
+      ),
+    ) as {
       ssh: Record<string, unknown>;
       nodes: { name: string; host: string }[];
     };
@@ -78,12 +83,12 @@ describeLab('ssh_config: aliases and ProxyJump through a lab node', () => {
       env: { HOME: home, REVUE_PI_SSH_CONFIG: sshConfig, SSH_AUTH_SOCK: '' },
     });
 
-  it('pi-2-lan is a name of pi-1\'s /etc/hosts only, not of this computer\'s (no DNS is asked: tests stay on 127.0.0.0/8)', () => {
+  it("pi-2-lan is a name of pi-1's /etc/hosts only, not of this computer's (no DNS is asked: tests stay on 127.0.0.0/8)", () => {
     expect(readFileSync('/etc/hosts', 'utf8')).not.toMatch(/\bpi-2-lan\b/);
     expect(readFileSync(lab.node('pi-1').path('/etc/hosts'), 'utf8')).toMatch(/\bpi-2-lan\b/);
   });
 
-  it('plan probes both nodes: the aliases resolved, pi-2 through pi-1, keys checked against the config\'s known_hosts', async () => {
+  it("plan probes both nodes: the aliases resolved, pi-2 through pi-1, keys checked against the config's known_hosts", async () => {
     const loginsBefore = lab.node('pi-1').sshLogins();
     const result = await plan('--json');
     expect(result.code, result.stderr + result.stdout).toBe(0);
@@ -102,7 +107,9 @@ describeLab('ssh_config: aliases and ProxyJump through a lab node', () => {
   it('--verbose says where each setting came from; the Match it cannot evaluate is a warning with file and line', async () => {
     const result = await plan('--verbose');
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toContain(`  ! ${sshConfig}:8: Match exec is not supported by revue-pi, so this Match block is not applied to node pi-1 (host gate).`);
+    expect(result.stderr).toContain(
+      `  ! ${sshConfig}:8: Match exec is not supported by revue-pi, so this Match block is not applied to node pi-1 (host gate).`,
+    );
     const origins = result.stderr.slice(result.stderr.indexOf('pi-2: SSH settings')).split('\n').slice(0, 8);
     expect(origins).toEqual([
       'pi-2: SSH settings',
@@ -114,19 +121,23 @@ describeLab('ssh_config: aliases and ProxyJump through a lab node', () => {
       `    identities only yes — ${sshConfig}:13 (IdentitiesOnly, in Host *)`,
       `    known_hosts read ${userKnownHosts} — ${sshConfig}:7 (UserKnownHostsFile, in Host inner)`,
     ]);
-    expect(result.stderr).toContain(`    jump host ${lab.user}@${lab.node('pi-1').address}:22 — ${sshConfig}:6 (ProxyJump, in Host inner); gate → ${lab.node('pi-1').address} from ${sshConfig}:3 (HostName, in Host gate)`);
+    expect(result.stderr).toContain(
+      `    jump host ${lab.user}@${lab.node('pi-1').address}:22 — ${sshConfig}:6 (ProxyJump, in Host inner); gate → ${lab.node('pi-1').address} from ${sshConfig}:3 (HostName, in Host gate)`,
+    );
   });
 
   it('the inventory wins over the file: a wrong user set there is used, and login fails naming it', async () => {
     const text = readFileSync(inventory, 'utf8');
     writeFileSync(join(dir, 'wrong-user.yaml'), text.replace('ssh:\n', 'ssh:\n  user: nobody-here\n'));
-    const result = await runCli(['plan', '-i', join(dir, 'wrong-user.yaml'), '--json', '--state-dir', join(dir, 'state')], { env: { HOME: home, REVUE_PI_SSH_CONFIG: sshConfig, SSH_AUTH_SOCK: '' } });
+    const result = await runCli(['plan', '-i', join(dir, 'wrong-user.yaml'), '--json', '--state-dir', join(dir, 'state')], {
+      env: { HOME: home, REVUE_PI_SSH_CONFIG: sshConfig, SSH_AUTH_SOCK: '' },
+    });
     expect(result.code).toBe(1);
     const report = JSON.parse(result.stdout) as RunReport;
     expect(report.nodes[0]!.error).toMatch(/^Could not log in to node pi-1 at 127\.0\.27\.2:22 as nobody-here:/);
   });
 
-  it('IdentitiesOnly: an agent full of other keys cannot use up the server\'s MaxAuthTries before the IdentityFile', async () => {
+  it("IdentitiesOnly: an agent full of other keys cannot use up the server's MaxAuthTries before the IdentityFile", async () => {
     // A real ssh-agent holding seven keys pi-1 does not accept (sshd's MaxAuthTries is 6).
     const sock = join(dir, 'agent.sock');
     agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
@@ -143,8 +154,13 @@ describeLab('ssh_config: aliases and ProxyJump through a lab node', () => {
     writeFileSync(onlyGate, yaml.dump(doc));
     const withConfig = (identitiesOnly: string) => {
       const file = join(dir, `ssh_config_${identitiesOnly}`);
-      writeFileSync(file, `Host gate\n  HostName ${lab.node('pi-1').address}\n  User ${lab.user}\n  IdentityFile ${lab.keyPath}\n  IdentitiesOnly ${identitiesOnly}\n`);
-      return runCli(['plan', '-i', onlyGate, '--json', '--state-dir', join(dir, 'state')], { env: { HOME: home, REVUE_PI_SSH_CONFIG: file, SSH_AUTH_SOCK: sock } });
+      writeFileSync(
+        file,
+        `Host gate\n  HostName ${lab.node('pi-1').address}\n  User ${lab.user}\n  IdentityFile ${lab.keyPath}\n  IdentitiesOnly ${identitiesOnly}\n`,
+      );
+      return runCli(['plan', '-i', onlyGate, '--json', '--state-dir', join(dir, 'state')], {
+        env: { HOME: home, REVUE_PI_SSH_CONFIG: file, SSH_AUTH_SOCK: sock },
+      });
     };
     const flooded = await withConfig('no');
     expect(flooded.code).toBe(1);

@@ -11,11 +11,11 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ConnectionError, HostKeyMismatchError, RevuePiError } from '../../provision/errors.js';
-import type { NodeSshSettings } from '../../provision/inventory/schema.js';
-import { describeTrustedKey, fingerprintSha256, hashHostName, KnownHosts, parseKnownHosts } from '../../provision/transport/known-hosts.js';
-import { connectNode, type ConnectNodeOptions, type SshTransport } from '../../provision/transport/ssh.js';
-import { rawShell } from '../../provision/transport/shell.js';
+import { ConnectionError, HostKeyMismatchError, RevuePiError } from '../../core/errors.js';
+import type { NodeSshSettings } from '../../core/inventory/schema.js';
+import { describeTrustedKey, fingerprintSha256, hashHostName, KnownHosts, parseKnownHosts } from '../../core/remote/known-hosts.js';
+import { connectNode, type ConnectNodeOptions, type SshTransport } from '../../core/remote/ssh.js';
+import { rawShell } from '../../core/remote/shell.js';
 import { startLab, type Lab, type LabNode } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
 
@@ -35,12 +35,7 @@ describeLab('SSH transport against the lab', () => {
 
   beforeAll(async () => {
     lab = await startLab(
-      [
-        { name: 'pi-a' },
-        { name: 'pi-b', sudoPassword: SUDO_PASSWORD, sshPassword: SUDO_PASSWORD },
-        { name: 'pi-c', bootDelayMs: 1500 },
-        { name: 'pi-d' },
-      ],
+      [{ name: 'pi-a' }, { name: 'pi-b', sudoPassword: SUDO_PASSWORD, sshPassword: SUDO_PASSWORD }, { name: 'pi-c', bootDelayMs: 1500 }, { name: 'pi-d' }],
       { subnet: '127.0.20.' },
     );
     [plain, guarded, rebooter, rekeyed] = ['pi-a', 'pi-b', 'pi-c', 'pi-d'].map((n) => lab.node(n)) as [LabNode, LabNode, LabNode, LabNode];
@@ -153,7 +148,9 @@ describeLab('SSH transport against the lab', () => {
 
     const noPass = await rejection(connect(settings(plain, { keyPath: enc }), { nodeName: 'pi-a' }));
     expect(noPass.message).toMatch(/encrypted.*ssh\.keyPassphraseEnv/);
-    const wrong = await rejection(connect(settings(plain, { keyPath: enc, keyPassphraseEnv: 'KEY_PASS' }), { nodeName: 'pi-a', env: { HOME: home, KEY_PASS: 'nope' } }));
+    const wrong = await rejection(
+      connect(settings(plain, { keyPath: enc, keyPassphraseEnv: 'KEY_PASS' }), { nodeName: 'pi-a', env: { HOME: home, KEY_PASS: 'nope' } }),
+    );
     expect(wrong.message).toContain('the passphrase in KEY_PASS (ssh.keyPassphraseEnv) does not decrypt it');
     const unset = await rejection(connect(settings(plain, { keyPath: enc, keyPassphraseEnv: 'KEY_PASS' }), { nodeName: 'pi-a' }));
     expect(unset.message).toBe('The environment variable KEY_PASS is not set, but the inventory names it in ssh.keyPassphraseEnv for node pi-a.');
@@ -338,9 +335,18 @@ describeLab('SSH transport against the lab', () => {
     expect(parseKnownHosts(await readFile(file, 'utf8')).map((e) => e.hosts)).toEqual([plain.address]);
 
     const wrong = 'SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU';
-    const err = await rejection(connect(settings(plain, { connectRetries: 2 }), { nodeName: 'pi-a', knownHosts: knownHosts(file), pinnedFingerprint: wrong, pinField: 'nodes[0].hostKeyFingerprint' }));
+    const err = await rejection(
+      connect(settings(plain, { connectRetries: 2 }), {
+        nodeName: 'pi-a',
+        knownHosts: knownHosts(file),
+        pinnedFingerprint: wrong,
+        pinField: 'nodes[0].hostKeyFingerprint',
+      }),
+    );
     expect(err.code).toBe('HOST_KEY_PINNED');
-    expect(err.message).toBe(`The SSH host key of node pi-a (${plain.address}:22) is ${fingerprint}, but the inventory pins ${wrong} (nodes[0].hostKeyFingerprint). Refusing to connect.`);
+    expect(err.message).toBe(
+      `The SSH host key of node pi-a (${plain.address}:22) is ${fingerprint}, but the inventory pins ${wrong} (nodes[0].hostKeyFingerprint). Refusing to connect.`,
+    );
   });
 
   it('reports an unreachable node with the dial error, after bounded retries', async () => {
@@ -359,7 +365,9 @@ describeLab('SSH transport against the lab', () => {
     try {
       const started = Date.now();
       const err = await rejection(connect(settings({ address: '127.0.0.1', port }, { connectRetries: 1 }), { nodeName: 'pi-9', connectTimeoutMs: 800 }));
-      expect(err.message).toBe(`Could not reach node pi-9 at 127.0.0.1:${port} after 2 attempts: timed out after 0.8 s waiting for the SSH handshake (ETIMEDOUT).`);
+      expect(err.message).toBe(
+        `Could not reach node pi-9 at 127.0.0.1:${port} after 2 attempts: timed out after 0.8 s waiting for the SSH handshake (ETIMEDOUT).`,
+      );
       expect(Date.now() - started).toBeLessThan(4000);
     } finally {
       silent.close();
@@ -368,14 +376,25 @@ describeLab('SSH transport against the lab', () => {
 
   it('reaches a node through a jump host, checking both host keys', async () => {
     const file = join(dir, 'jump_known_hosts');
-    const t = await connect(settings(guarded, { jump: { host: plain.address, port: plain.port, user: 'pi', keyPath: lab.keyPath } }), { nodeName: 'pi-b', knownHosts: knownHosts(file) });
+    const t = await connect(settings(guarded, { jump: { host: plain.address, port: plain.port, user: 'pi', keyPath: lab.keyPath } }), {
+      nodeName: 'pi-b',
+      knownHosts: knownHosts(file),
+    });
     expect((await t.run(rawShell('hostname'))).stdout).toBe('pi-b\n');
     expect(t.connectionCount).toBe(1);
-    const hosts = parseKnownHosts(await readFile(file, 'utf8')).map((e) => e.hosts).sort();
+    const hosts = parseKnownHosts(await readFile(file, 'utf8'))
+      .map((e) => e.hosts)
+      .sort();
     expect(hosts).toEqual([guarded.address, plain.address].sort());
 
-    const deadEnd = await rejection(connect(settings({ address: '127.0.20.250', port: 22 }, { jump: { host: plain.address, port: 22 } }), { nodeName: 'pi-9' }));
-    expect(deadEnd.message).toMatch(new RegExp(`^Could not reach node pi-9 at 127\\.0\\.20\\.250:22 through the jump host ${plain.address.replace(/\./g, '\\.')}:22 after 1 attempt: .*(refused|Connection)`));
+    const deadEnd = await rejection(
+      connect(settings({ address: '127.0.20.250', port: 22 }, { jump: { host: plain.address, port: 22 } }), { nodeName: 'pi-9' }),
+    );
+    expect(deadEnd.message).toMatch(
+      new RegExp(
+        `^Could not reach node pi-9 at 127\\.0\\.20\\.250:22 through the jump host ${plain.address.replace(/\./g, '\\.')}:22 after 1 attempt: .*(refused|Connection)`,
+      ),
+    );
     const noJump = await rejection(connect(settings(guarded, { jump: { host: '127.0.20.250', port: 22 } }), { nodeName: 'pi-b' }));
     expect(noJump.message).toBe('Could not reach the jump host 127.0.20.250:22 for node pi-b after 1 attempt: connect ECONNREFUSED 127.0.20.250:22.');
   });
@@ -418,15 +437,24 @@ describeLab('SSH transport against the lab', () => {
       rawShell('stat -c "%a %U %n" /etc/rancher/k3s/revue-pi-token /etc/rancher/k3s/config.yaml /usr/local/bin/every-byte\nexit 4\n'),
       { sudo: true },
     );
-    expect(result).toEqual({ code: 4, stdout: '600 root /etc/rancher/k3s/revue-pi-token\n600 root /etc/rancher/k3s/config.yaml\n755 root /usr/local/bin/every-byte\n', stderr: '' });
+    expect(result).toEqual({
+      code: 4,
+      stdout: '600 root /etc/rancher/k3s/revue-pi-token\n600 root /etc/rancher/k3s/config.yaml\n755 root /usr/local/bin/every-byte\n',
+      stderr: '',
+    });
     expect(await readFile(plain.path('/usr/local/bin/every-byte'))).toEqual(every);
     expect(plain.sshLogins()).toBe(logins);
     // Without a sudo password the bytes travel in the command's stdin script: no SFTP session on the node.
-    const sftpSessions = async () => ((await readFile(join(plain.rootDir, 'lab', 'console.log'), 'utf8')).match(/^Starting session: subsystem 'sftp'/gm) ?? []).length;
+    const sftpSessions = async () =>
+      ((await readFile(join(plain.rootDir, 'lab', 'console.log'), 'utf8')).match(/^Starting session: subsystem 'sftp'/gm) ?? []).length;
     expect(await sftpSessions()).toBe(0);
     // Beyond 1 MiB in all (air-gap tarballs) they go by SFTP first.
     const large = Buffer.alloc(1024 * 1024 + 1, 7);
-    expect(await t.writeFilesThenRun([{ path: '/home/pi/large.bin', content: large }], rawShell('stat -c %s /home/pi/large.bin'))).toEqual({ code: 0, stdout: `${large.length}\n`, stderr: '' });
+    expect(await t.writeFilesThenRun([{ path: '/home/pi/large.bin', content: large }], rawShell('stat -c %s /home/pi/large.bin'))).toEqual({
+      code: 0,
+      stdout: `${large.length}\n`,
+      stderr: '',
+    });
     expect(await sftpSessions()).toBe(1);
     const failed = await t.writeFilesThenRun([{ path: '/etc/hostname/not-a-folder', content: 'x' }], rawShell('echo after'), { sudo: true });
     expect(failed.code).not.toBe(0);
@@ -484,7 +512,11 @@ describeLab('SSH transport against the lab', () => {
     const started = Date.now();
     const err = await rejection(t.reconnect(2500));
     expect(err).toBeInstanceOf(ConnectionError);
-    expect(err.message).toMatch(new RegExp(`^Node pi-c at ${rebooter.address.replace(/\./g, '\\.')}:22 did not answer SSH again within 2\\.5 s \\(\\d+ attempts; last: connect ECONNREFUSED`));
+    expect(err.message).toMatch(
+      new RegExp(
+        `^Node pi-c at ${rebooter.address.replace(/\./g, '\\.')}:22 did not answer SSH again within 2\\.5 s \\(\\d+ attempts; last: connect ECONNREFUSED`,
+      ),
+    );
     expect(Date.now() - started).toBeLessThan(4500);
 
     // Powered on again, the transport reopens by itself on the next commands — once, however many are waiting.

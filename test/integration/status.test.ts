@@ -6,8 +6,8 @@ import { setHelmInstall, startInstallerServer, type InstallerServer } from '../l
 import { startLab, type Lab } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
 import { runCli } from './cli.js';
-import type { StatusReport } from '../../provision/status/report.js';
-import { DEFAULT_K3S_VERSION } from '../../provision/inventory/schema.js';
+import type { StatusReport } from '../../cli/status/report.js';
+import { DEFAULT_K3S_VERSION } from '../../core/inventory/schema.js';
 
 /**
  * `revue-pi status` on three simulated Pis after a real `up` against the lab's K3s STAND-IN. The stand-in runs no
@@ -57,7 +57,7 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
     await installer?.stop();
   });
 
-  it('up waited for the Prometheus release\'s workloads (the stand-in made them ready 2.5 s after the install Job finished)', () => {
+  it("up waited for the Prometheus release's workloads (the stand-in made them ready 2.5 s after the install Job finished)", () => {
     expect(firstUp.workloads?.error).toBeUndefined();
     const log = readFileSync(firstUp.logFile!, 'utf8');
     const waiting = /\[pi-1\] workloads monitoring: waiting for .*Deployment monitoring\/prometheus-server \(0 of 1 replicas ready\)/.exec(log);
@@ -107,13 +107,21 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
       ['Deployment', 'prometheus-server', '1/1', 'ready'],
     ]);
     expect(names).toContain('metallb-system/DaemonSet/speaker');
-    expect(report.workloads.filter((w) => w.state !== 'ready').map((w) => [w.namespace, w.kind, w.name, w.state])).toEqual([['kube-system', 'Deployment', 'traefik', 'missing']]);
+    expect(report.workloads.filter((w) => w.state !== 'ready').map((w) => [w.namespace, w.kind, w.name, w.state])).toEqual([
+      ['kube-system', 'Deployment', 'traefik', 'missing'],
+    ]);
     expect(report.workloads.find((w) => w.name === 'speaker')).toMatchObject({ ready: 3, desired: 3, state: 'ready' });
     expect(report.workloads.length).toBeGreaterThan(20);
 
     // The HPAs are read (no HPA controller in the stand-in: no replicas or CPU reading yet).
     expect(report.hpas.length).toBeGreaterThan(0);
-    expect(report.hpas.find((h) => h.name === 'revue-frontend-hpa')).toMatchObject({ namespace: 'revue', target: 'Deployment/revue-frontend', minReplicas: 1, maxReplicas: 5, cpuTarget: 60 });
+    expect(report.hpas.find((h) => h.name === 'revue-frontend-hpa')).toMatchObject({
+      namespace: 'revue',
+      target: 'Deployment/revue-frontend',
+      minReplicas: 1,
+      maxReplicas: 5,
+      cpuTarget: 60,
+    });
     expect(report.hpas.find((h) => h.name === 'revue-frontend-hpa')!.cpuCurrent).toBeUndefined();
 
     // Without MetalLB's controller no LoadBalancer Service gets an address: each is named.
@@ -126,7 +134,9 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
     expect(report.problems).toHaveLength(4);
     expect(report.problems[0]).toMatch(/^Deployment kube-system\/traefik \(K3s's bundled Traefik\) is missing/);
     expect(report.problems.slice(1)).toEqual(
-      ['revue-kafka-1', 'revue-kafka-2', 'revue-media-server'].map((s) => `Service revue/${s} has no address from MetalLB yet; see kubectl -n revue describe service ${s}.`),
+      ['revue-kafka-1', 'revue-kafka-2', 'revue-media-server'].map(
+        (s) => `Service revue/${s} has no address from MetalLB yet; see kubectl -n revue describe service ${s}.`,
+      ),
     );
     expect(report.ok).toBe(false);
     expect(result.code).toBe(1);
@@ -173,7 +183,11 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
     expect(lines[0]).toBe('Cluster lab: 3 nodes, read over SSH from pi-1 (k3s kubectl).');
     const header = lines.find((l) => l.startsWith('  NAME  '))!;
     expect(header).toMatch(/^ {2}NAME +ROLE +ADDRESS +K3S +READY +MEM CGROUP +PAGE +MODEL$/);
-    for (const [name, role, host] of [['pi-1', 'server', 2], ['pi-2', 'agent', 3], ['pi-3', 'agent', 4]] as const) {
+    for (const [name, role, host] of [
+      ['pi-1', 'server', 2],
+      ['pi-2', 'agent', 3],
+      ['pi-3', 'agent', 4],
+    ] as const) {
       const row = lines.find((l) => l.startsWith(`  ${name} `))!;
       expect(row.split(/ {2,}/).slice(1)).toEqual([name, role, `${SUBNET}${host}`, DEFAULT_K3S_VERSION, 'Ready', 'on', '4K', 'Pi 5 Model B Rev 1.0']);
       // Columns line up under the header.
@@ -202,7 +216,9 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
     expect(report.access.hostsEntries.at(-1)).toMatchObject({ address: mediaAddress, names: ['revue-media-server'] });
     expect(result.stdout).toContain(`\n    ${mediaAddress} revue-media-server\n`);
     const ingressLines = lines.filter((l) => l.startsWith(`    ${INGRESS} `));
-    expect(ingressLines.flatMap((l) => l.trim().split(' ').slice(1))).toEqual(expect.arrayContaining(['revue-auth', 'auth.revue.local', 'revue-monitoring', 'traefik.revue.local']));
+    expect(ingressLines.flatMap((l) => l.trim().split(' ').slice(1))).toEqual(
+      expect.arrayContaining(['revue-auth', 'auth.revue.local', 'revue-monitoring', 'traefik.revue.local']),
+    );
     expect(result.stdout).toContain('Revue logins: admin (role admin) and user (role guardian)');
   });
 
@@ -213,7 +229,11 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
       const result = await status('--json');
       expect(result.code).toBe(1);
       const report = parse(result);
-      expect(report.nodes.map((n) => [n.name, n.reachable])).toEqual([['pi-1', true], ['pi-2', true], ['pi-3', false]]);
+      expect(report.nodes.map((n) => [n.name, n.reachable])).toEqual([
+        ['pi-1', true],
+        ['pi-2', true],
+        ['pi-3', false],
+      ]);
       const pi3 = report.nodes[2]!;
       expect(pi3.error).toMatch(/pi-3.*127\.0\.80\.4.*ECONNREFUSED/);
       expect([pi3.model, pi3.k3sVersion, pi3.memoryCgroup, pi3.pageSize]).toEqual([null, null, null, null]);
@@ -250,7 +270,9 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
       expect(report.workloads).toEqual([]);
       expect(report.problems).toEqual([
         'K3s (k3s.service) is not running on node pi-1; see journalctl -u k3s there, or run revue-pi up.',
-        expect.stringMatching(/^The cluster could not be read over SSH from any server \(pi-1: k3s kubectl exited 1: .*refused.*\); node readiness and workloads are unknown\.$/),
+        expect.stringMatching(
+          /^The cluster could not be read over SSH from any server \(pi-1: k3s kubectl exited 1: .*refused.*\); node readiness and workloads are unknown\.$/,
+        ),
       ]);
       const table = await status();
       expect(table.stdout.split('\n')[0]).toBe('Cluster lab: 3 nodes; the cluster itself could not be read (see the problems below).');
@@ -278,19 +300,27 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
     try {
       // The helm-controller installs a chart that is new (or changed): delete it, and up applies it again.
       await kubectlOnServer('-n kube-system delete helmchart grafana');
-      const up = await runCli(['up', '-i', inventory, '--yes', '--json', '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kc')], { timeoutMs: 200_000 });
+      const up = await runCli(['up', '-i', inventory, '--yes', '--json', '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kc')], {
+        timeoutMs: 200_000,
+      });
       expect(up.code, up.stderr.slice(-2000)).toBe(1);
       const report = JSON.parse(up.stdout) as UpReport;
       const sentence =
         'HelmChart kube-system/grafana failed to install: Job kube-system/helm-install-grafana gave up after 1001 failed attempts; ' +
         'read why with kubectl -n kube-system logs job/helm-install-grafana, fix it, then delete the Job so K3s tries again.';
       expect(report.workloads?.error).toBe(`the monitoring objects were applied, but ${sentence}`);
-      expect(report.workloads?.phases?.map((p) => [p.phase, p.status]).slice(-2)).toEqual([['monitoring', 'failed'], ['revue', 'skipped']]);
+      expect(report.workloads?.phases?.map((p) => [p.phase, p.status]).slice(-2)).toEqual([
+        ['monitoring', 'failed'],
+        ['revue', 'skipped'],
+      ]);
 
       const result = await status('--json');
       expect(result.code).toBe(1);
       const st = parse(result);
-      expect(st.charts.map((c) => [c.name, c.state, c.failedAttempts])).toEqual([['grafana', 'failed', 1001], ['prometheus', 'installed', 0]]);
+      expect(st.charts.map((c) => [c.name, c.state, c.failedAttempts])).toEqual([
+        ['grafana', 'failed', 1001],
+        ['prometheus', 'installed', 0],
+      ]);
       expect(st.problems).toContain(`${sentence} Its workloads are missing: Deployment monitoring/grafana.`);
     } finally {
       setHelmInstall(lab.node('pi-1'), 'kube-system/grafana', undefined);
@@ -304,24 +334,34 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
       'delete the Job so K3s installs the chart again (kubectl -n kube-system delete job helm-install-grafana).';
     try {
       await kubectlOnServer('-n kube-system delete helmchart grafana');
-      const up = await runCli(['up', '-i', inventory, '--yes', '--json', '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kc')], { timeoutMs: 200_000 });
+      const up = await runCli(['up', '-i', inventory, '--yes', '--json', '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kc')], {
+        timeoutMs: 200_000,
+      });
       expect(up.code, up.stderr.slice(-2000)).toBe(1);
       expect((JSON.parse(up.stdout) as UpReport).workloads?.error).toBe(`the monitoring objects were applied, but ${sentence}`);
 
       const result = await status('--json');
       expect(result.code).toBe(1);
       const st = parse(result);
-      expect(st.charts.map((c) => [c.name, c.state])).toEqual([['grafana', 'installed'], ['prometheus', 'installed']]);
+      expect(st.charts.map((c) => [c.name, c.state])).toEqual([
+        ['grafana', 'installed'],
+        ['prometheus', 'installed'],
+      ]);
       expect(st.problems).toContain(sentence);
     } finally {
       setHelmInstall(lab.node('pi-1'), 'kube-system/grafana', undefined);
     }
     // As both said: delete the Job; K3s installs the chart again (the stand-in when up applies it), and up succeeds.
     await kubectlOnServer('-n kube-system delete jobs.batch helm-install-grafana');
-    const again = await runCli(['up', '-i', inventory, '--yes', '--json', '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kc')], { timeoutMs: 200_000 });
+    const again = await runCli(['up', '-i', inventory, '--yes', '--json', '--state-dir', stateDir, '--kubeconfig', join(stateDir, 'kc')], {
+      timeoutMs: 200_000,
+    });
     expect(again.code, again.stderr.slice(-2000) + again.stdout.slice(-2000)).toBe(0);
     const st = parse(await status('--json'));
-    expect(st.charts.map((c) => [c.name, c.state])).toEqual([['grafana', 'installed'], ['prometheus', 'installed']]);
+    expect(st.charts.map((c) => [c.name, c.state])).toEqual([
+      ['grafana', 'installed'],
+      ['prometheus', 'installed'],
+    ]);
     expect(st.workloads.filter((w) => w.namespace === 'monitoring' && w.state !== 'ready')).toEqual([]);
     expect(st.problems.filter((p) => /monitoring|HelmChart/.test(p))).toEqual([]);
   }, 300_000);
@@ -346,15 +386,24 @@ async function simulateControllers(lab: Lab): Promise<void> {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace },
-    spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image: `${name}:simulated` }] } } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name, image: `${name}:simulated` }] } },
+    },
   });
   // MetalLB: every LoadBalancer Service gets the address it asks for, else the next free one of the pool.
   const services = await server.exec('/usr/local/bin/k3s kubectl get services -A -o json');
   expect(services.code, services.stderr).toBe(0);
   let next = 201;
-  const loadBalancers = (JSON.parse(services.stdout) as { items: { metadata: { annotations?: Record<string, string> }; spec: { type?: string }; status?: unknown }[] }).items
+  const loadBalancers = (
+    JSON.parse(services.stdout) as { items: { metadata: { annotations?: Record<string, string> }; spec: { type?: string }; status?: unknown }[] }
+  ).items
     .filter((s) => s.spec.type === 'LoadBalancer')
-    .map((s) => ({ ...s, status: { loadBalancer: { ingress: [{ ip: s.metadata.annotations?.['metallb.io/loadBalancerIPs'] ?? `${SUBNET}${next++}`, ipMode: 'VIP' }] } } }));
+    .map((s) => ({
+      ...s,
+      status: { loadBalancer: { ingress: [{ ip: s.metadata.annotations?.['metallb.io/loadBalancerIPs'] ?? `${SUBNET}${next++}`, ipMode: 'VIP' }] } },
+    }));
   const objects = [
     deployment('kube-system', 'traefik'),
     {
@@ -372,7 +421,10 @@ async function simulateControllers(lab: Lab): Promise<void> {
       apiVersion: 'apps/v1',
       kind: 'DaemonSet',
       metadata: { name: 'prometheus-prometheus-node-exporter', namespace: 'monitoring' },
-      spec: { selector: { matchLabels: { app: 'node-exporter' } }, template: { metadata: { labels: { app: 'node-exporter' } }, spec: { containers: [{ name: 'node-exporter', image: 'node-exporter:simulated' }] } } },
+      spec: {
+        selector: { matchLabels: { app: 'node-exporter' } },
+        template: { metadata: { labels: { app: 'node-exporter' } }, spec: { containers: [{ name: 'node-exporter', image: 'node-exporter:simulated' }] } },
+      },
     },
     ...loadBalancers,
     hpaObject,

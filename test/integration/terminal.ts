@@ -24,8 +24,34 @@ export class ShellTerminal {
    */
   static start(script: string, opts: { cwd: string; env: Record<string, string> }): ShellTerminal {
     const t = new ShellTerminal();
-    const env = Object.entries({ PATH: process.env.PATH ?? '/usr/bin:/bin', TERM: 'xterm-256color', LANG: 'C.UTF-8', STATUS: t.statusFile, ...opts.env }).map(([k, v]) => `${k}=${v}`);
-    t.tmux('start-server', ';', 'set-option', '-g', 'remain-on-exit', 'on', ';', 'new-session', '-d', '-s', 'w', '-x', '200', '-y', '60', '-c', opts.cwd, 'env', '-i', ...env, 'sh', '-c', script);
+    const env = Object.entries({ PATH: process.env.PATH ?? '/usr/bin:/bin', TERM: 'xterm-256color', LANG: 'C.UTF-8', STATUS: t.statusFile, ...opts.env }).map(
+      ([k, v]) => `${k}=${v}`,
+    );
+    t.tmux(
+      'start-server',
+      ';',
+      'set-option',
+      '-g',
+      'remain-on-exit',
+      'on',
+      ';',
+      'new-session',
+      '-d',
+      '-s',
+      'w',
+      '-x',
+      '200',
+      '-y',
+      '60',
+      '-c',
+      opts.cwd,
+      'env',
+      '-i',
+      ...env,
+      'sh',
+      '-c',
+      script,
+    );
     return t;
   }
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeLab } from '../lab/skip.js';
 import { runCli } from './cli.js';
 import { useLabCluster } from './lab-cluster.js';
-import type { RunReport } from '../../provision/report.js';
+import type { RunReport } from '../../core/report.js';
 
 const FLAGS = 'cgroup_memory=1 cgroup_enable=memory';
 
@@ -47,7 +47,9 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
     // One SSH connection per node for the run, plus the one after its reboot.
     expect(run.nodes.map((n) => n.sshConnections)).toEqual([2, 2, 2]);
     const renamed = run.nodes.find((n) => n.name === 'pi-2')!.steps.find((s) => s.step === 'boot-config')!.changes;
-    expect(renamed).toEqual(expect.arrayContaining(['write /etc/hostname: hostname raspberrypi → pi-2', 'apply hostname pi-2 now', 'write /etc/hosts: map 127.0.1.1 to pi-2']));
+    expect(renamed).toEqual(
+      expect.arrayContaining(['write /etc/hostname: hostname raspberrypi → pi-2', 'apply hostname pi-2 now', 'write /etc/hosts: map 127.0.1.1 to pi-2']),
+    );
     // The page size each node's new boot has, with that boot's id: the next probe of the same boot needs no getconf.
     const pageSizes = JSON.parse(readFileSync(join(suite.stateDir, 'page-sizes.json'), 'utf8')) as Record<string, { bootId: string; pageSize: number }>;
     for (const node of suite.lab.nodes) {
@@ -67,7 +69,11 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
     expect(nodes.map((n) => n.status)).toEqual(['unchanged', 'unchanged', 'unchanged']);
     expect(suite.lab.nodes.map((n) => n.rebootCount())).toEqual([1, 1, 1]);
     // One connection and one command per node: the first server's probe also answers the cluster and workloads checks.
-    expect(nodes.map((n) => [n.sshConnections, n.sshCommands])).toEqual([[1, 1], [1, 1], [1, 1]]);
+    expect(nodes.map((n) => [n.sshConnections, n.sshCommands])).toEqual([
+      [1, 1],
+      [1, 1],
+      [1, 1],
+    ]);
     expect(report(result.stdout).workloads?.fastPath).toEqual({ taken: true });
     // The agents' root-only files are as the install left them (recorded then): probed without sudo already.
     expect(suite.lab.nodes.map((n, i) => n.sudoRuns() - sudoBefore[i]!)).toEqual([1, 0, 0]);
@@ -98,7 +104,11 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
     expect(readFileSync(cfg, 'utf8')).not.toContain('hand=made');
     // pi-3: its probe's sudo for the changed file, then the write and restart; pi-2 still none. (The first server
     // also runs the checks that follow a changed node.)
-    expect(sudoRuns().map((n, i) => n - edited[i]!).slice(1)).toEqual([0, 2]);
+    expect(
+      sudoRuns()
+        .map((n, i) => n - edited[i]!)
+        .slice(1),
+    ).toEqual([0, 2]);
   });
 
   it('refuses a node whose host key changed while the others complete (exit 1)', async () => {
@@ -114,7 +124,14 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
     const knownHosts = join(suite.lab.rootDir, 'known_hosts');
     // Forget pi-2's old key so only the power state matters here.
     const { writeFileSync } = await import('node:fs');
-    if (existsSync(knownHosts)) writeFileSync(knownHosts, readFileSync(knownHosts, 'utf8').split('\n').filter((l) => !l.includes(suite.lab.node('pi-2').address)).join('\n'));
+    if (existsSync(knownHosts))
+      writeFileSync(
+        knownHosts,
+        readFileSync(knownHosts, 'utf8')
+          .split('\n')
+          .filter((l) => !l.includes(suite.lab.node('pi-2').address))
+          .join('\n'),
+      );
     await suite.lab.node('pi-3').powerOff();
     try {
       const started = Date.now();

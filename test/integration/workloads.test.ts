@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { K3S_PROBE_SECTIONS, parseK3sFacts } from '../../cluster/facts.js';
 import { runClusterPhase, type ClusterNodeInput } from '../../cluster/phase.js';
-import { transportOpener } from '../../provision/connect.js';
-import type { RunEvent } from '../../provision/events.js';
-import { loadInventory } from '../../provision/inventory/parse.js';
-import { RunLog } from '../../provision/log.js';
-import { probeFacts } from '../../provision/pipeline.js';
-import { buildProbeScript, parseProbeOutput } from '../../provision/steps/probe.js';
-import type { Transport } from '../../provision/transport/transport.js';
+import { transportOpener } from '../../core/connect.js';
+import type { RunEvent } from '../../core/events.js';
+import { loadInventory } from '../../core/inventory/parse.js';
+import { RunLog } from '../../core/log.js';
+import { probeFacts } from '../../pipeline/pipeline.js';
+import { buildProbeScript, parseProbeOutput } from '../../core/remote/probe.js';
+import type { Transport } from '../../core/remote/transport.js';
 import { formatHostsLines } from '../../workloads/access.js';
 import { REMOTE_APPLY_DIR } from '../../workloads/apply.js';
 import { runWorkloadsPhase, WORKLOAD_SECRETS_FILE, type WorkloadsPhaseResult } from '../../workloads/phase.js';
@@ -19,7 +19,7 @@ import { allSecretValues, type WorkloadSecrets } from '../../workloads/secrets.j
 import { startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
 import { startLab, type Lab, type LabNode } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
-import type { ShellScript } from '../../provision/transport/shell.js';
+import type { ShellScript } from '../../core/remote/shell.js';
 
 /**
  * Issue 4's lab scenario: real SSH to simulated Pis, the lab's K3s STAND-IN (test/lab/k3s-standin/ — not K3s: it
@@ -104,10 +104,25 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
    */
   async function liveManaged(server: LabNode, withRecord = false): Promise<string[]> {
     const kinds = [
-      'namespace', 'secret', 'configmap', 'service', 'serviceaccount', 'persistentvolumeclaim', 'deployment.apps', 'daemonset.apps',
-      'statefulset.apps', 'horizontalpodautoscaler.autoscaling', 'role.rbac.authorization.k8s.io', 'rolebinding.rbac.authorization.k8s.io',
-      'clusterrole.rbac.authorization.k8s.io', 'clusterrolebinding.rbac.authorization.k8s.io', 'customresourcedefinition.apiextensions.k8s.io',
-      'validatingwebhookconfiguration.admissionregistration.k8s.io', 'helmchart.helm.cattle.io', 'helmchartconfig.helm.cattle.io', 'ingressroute.traefik.io',
+      'namespace',
+      'secret',
+      'configmap',
+      'service',
+      'serviceaccount',
+      'persistentvolumeclaim',
+      'deployment.apps',
+      'daemonset.apps',
+      'statefulset.apps',
+      'horizontalpodautoscaler.autoscaling',
+      'role.rbac.authorization.k8s.io',
+      'rolebinding.rbac.authorization.k8s.io',
+      'clusterrole.rbac.authorization.k8s.io',
+      'clusterrolebinding.rbac.authorization.k8s.io',
+      'customresourcedefinition.apiextensions.k8s.io',
+      'validatingwebhookconfiguration.admissionregistration.k8s.io',
+      'helmchart.helm.cattle.io',
+      'helmchartconfig.helm.cattle.io',
+      'ingressroute.traefik.io',
     ];
     const crds = await server.exec('k3s kubectl get crd -o name');
     if (crds.stdout.includes('ipaddresspools.metallb.io')) kinds.push('ipaddresspool.metallb.io', 'l2advertisement.metallb.io');
@@ -126,7 +141,13 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
   beforeAll(async () => {
     installer = await startInstallerServer();
     // 2 GB boards: the workloads' minimum requests do not fit until --force.
-    lab = await startLab([{ name: 'pi-1', memoryMiB: 2048 }, { name: 'pi-2', model: 'Raspberry Pi 4 Model B Rev 1.5', memoryMiB: 2048 }], { subnet: '127.0.70.' });
+    lab = await startLab(
+      [
+        { name: 'pi-1', memoryMiB: 2048 },
+        { name: 'pi-2', model: 'Raspberry Pi 4 Model B Rev 1.5', memoryMiB: 2048 },
+      ],
+      { subnet: '127.0.70.' },
+    );
     dir = mkdtempSync(join(tmpdir(), 'revue-pi-workloads-it-'));
     // The cluster first: K3s (stand-in) on pi-1 (server) and pi-2 (agent).
     const { inventory } = loadInventory(inventoryFile());
@@ -137,9 +158,24 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
       for (const node of inventory.nodes) {
         const transport = await open(node);
         const probe = await transport.run(buildProbeScript(K3S_PROBE_SECTIONS), { sudo: true });
-        nodes.push({ node, transport, report: { name: node.name, host: node.host, role: node.role, status: 'unchanged', steps: [], warnings: [] }, k3s: parseK3sFacts(parseProbeOutput(probe.stdout)) });
+        nodes.push({
+          node,
+          transport,
+          report: { name: node.name, host: node.host, role: node.role, status: 'unchanged', steps: [], warnings: [] },
+          k3s: parseK3sFacts(parseProbeOutput(probe.stdout)),
+        });
       }
-      await runClusterPhase({ command: 'up', inventory, stateDir: state(), concurrency: 4, emit: () => undefined, log, nodes, kubeconfigPath: join(dir, 'kubeconfig'), readyTimeoutMs: 60_000 });
+      await runClusterPhase({
+        command: 'up',
+        inventory,
+        stateDir: state(),
+        concurrency: 4,
+        emit: () => undefined,
+        log,
+        nodes,
+        kubeconfigPath: join(dir, 'kubeconfig'),
+        readyTimeoutMs: 60_000,
+      });
       expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined]);
     } finally {
       await Promise.all(nodes.map((n) => n.transport?.close().catch(() => undefined)));
@@ -178,7 +214,10 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
     expect(run.result.phases.reduce((n, p) => n + p.created, 0)).toBe(rendered.length);
     // The record of this complete apply, for the next run's fast path.
     // (On a fresh cluster the check cannot even list: MetalLB's kinds are not served before its CRDs are applied.)
-    expect(run.result.fastPath).toEqual({ taken: false, reason: expect.stringMatching(/^kubectl could not list the managed objects \(exit 1\): .*ipaddresspool\.metallb\.io/) });
+    expect(run.result.fastPath).toEqual({
+      taken: false,
+      reason: expect.stringMatching(/^kubectl could not list the managed objects \(exit 1\): .*ipaddresspool\.metallb\.io/),
+    });
     expect(await liveManaged(lab.node('pi-1'), true)).toContain(RECORD);
 
     // A Secret's value reached the cluster; no temp file is left on the server; no secret in events or the run log.
@@ -186,13 +225,17 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
     expect(Buffer.from((JSON.parse(s.stdout) as { data: Record<string, string> }).data.JWT_SECRET!, 'base64').toString()).toBe(secrets.jwtSecret);
     const leftovers = existsSync(lab.node('pi-1').path(REMOTE_APPLY_DIR)) ? readdirSync(lab.node('pi-1').path(REMOTE_APPLY_DIR)) : [];
     expect(leftovers).toEqual([]);
-    const logs = readdirSync(join(state(), 'logs')).map((f) => readFileSync(join(state(), 'logs', f), 'utf8')).join('\n');
+    const logs = readdirSync(join(state(), 'logs'))
+      .map((f) => readFileSync(join(state(), 'logs', f), 'utf8'))
+      .join('\n');
     for (const v of allSecretValues(secrets)) {
       expect(logs).not.toContain(v);
       expect(JSON.stringify(run.events)).not.toContain(v);
     }
 
-    const nodes = JSON.parse((await lab.node('pi-1').exec('k3s kubectl get nodes -o json')).stdout) as { items: { metadata: { name: string; labels: Record<string, string> } }[] };
+    const nodes = JSON.parse((await lab.node('pi-1').exec('k3s kubectl get nodes -o json')).stdout) as {
+      items: { metadata: { name: string; labels: Record<string, string> } }[];
+    };
     expect(Object.fromEntries(nodes.items.map((n) => [n.metadata.name, n.metadata.labels[ARMV82_LABEL]]))).toEqual({ 'pi-1': 'true', 'pi-2': 'false' });
 
     expect(formatHostsLines(run.result.access!.hostsEntries)[0]).toMatch(/^127\.0\.70\.200 alarm\.revue\.lab /);
@@ -208,7 +251,9 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
     expect(run.result.ok).toBe(true);
     expect(run.result.fastPath).toEqual({ taken: true });
     expect(run.scripts).toHaveLength(1);
-    expect(run.scripts[0]).toMatch(/^\(\nfc=\/run\/revue-pi-fast-check\.\$\$\n\(umask 077; exec k3s kubectl get \S+ -A -l app\.kubernetes\.io\/managed-by=revue-pi -o json >\$fc\.1\) &/);
+    expect(run.scripts[0]).toMatch(
+      /^\(\nfc=\/run\/revue-pi-fast-check\.\$\$\n\(umask 077; exec k3s kubectl get \S+ -A -l app\.kubernetes\.io\/managed-by=revue-pi -o json >\$fc\.1\) &/,
+    );
     // Its two lists went through root-only files under /run, removed afterwards.
     expect((await lab.node('pi-1').exec('ls -A /run | grep revue-pi-fast-check || true')).stdout).toBe('');
     expect(run.scripts.filter((s) => s.includes('kubectl apply'))).toEqual([]);
@@ -236,7 +281,12 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
     const before = await liveManaged(lab.node('pi-1'));
     const plan = await workloads(off, { command: 'plan', force: true });
     expect(plan.result.pruned).toEqual(['IngressRoute monitoring/monitoring']);
-    expect(plan.result.keptData).toEqual(['HelmChart kube-system/prometheus', 'HelmChart kube-system/grafana', 'Secret monitoring/grafana-admin', 'Namespace monitoring']);
+    expect(plan.result.keptData).toEqual([
+      'HelmChart kube-system/prometheus',
+      'HelmChart kube-system/grafana',
+      'Secret monitoring/grafana-admin',
+      'Namespace monitoring',
+    ]);
     expect(await liveManaged(lab.node('pi-1'))).toEqual(before);
 
     const run = await workloads(off, { force: true });
@@ -283,7 +333,10 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
     expect(kept.result.keptData).toEqual(expect.arrayContaining(['PersistentVolumeClaim revue/revue-auth-data', 'Namespace revue']));
     // Monitoring's data is still kept from the test before: one command for both namespaces.
     expect(kept.result.deleteDataCommands[kept.result.deleteDataCommands.length - 1]).toBe('kubectl --context lab delete namespace revue monitoring');
-    expect(kept.events).toContainEqual({ type: 'warning', message: expect.stringMatching(/^Kept \d+ objects holding data that the inventory no longer deploys: .*PersistentVolumeClaim revue\/revue-auth-data/) });
+    expect(kept.events).toContainEqual({
+      type: 'warning',
+      message: expect.stringMatching(/^Kept \d+ objects holding data that the inventory no longer deploys: .*PersistentVolumeClaim revue\/revue-auth-data/),
+    });
     // The claims still exist in the cluster (the stand-in keeps what it stores): nothing asked the API to delete them.
     const claims = await lab.node('pi-1').exec('k3s kubectl -n revue get persistentvolumeclaim -o name');
     expect(claims.stdout).toContain('persistentvolumeclaim/revue-auth-data');
@@ -291,7 +344,9 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
     const pruned = await workloads(off, { force: true, pruneData: true });
     expect(pruned.result.error).toBeUndefined();
     expect(pruned.result.keptData).toEqual([]);
-    expect(pruned.result.pruned).toEqual(expect.arrayContaining(['PersistentVolumeClaim revue/revue-auth-data', 'Namespace revue', 'HelmChart kube-system/prometheus']));
+    expect(pruned.result.pruned).toEqual(
+      expect.arrayContaining(['PersistentVolumeClaim revue/revue-auth-data', 'Namespace revue', 'HelmChart kube-system/prometheus']),
+    );
     const gone = await liveManaged(lab.node('pi-1'));
     expect(claimsOf(gone)).toEqual([]);
     expect(gone).not.toContain('/Namespace//revue');

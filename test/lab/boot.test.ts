@@ -146,10 +146,14 @@ describe('renderLabInventory', () => {
       cluster: { name: 'ha' },
       ssh: { sudoPasswordEnv: 'LAB_SUDO' },
       pi: { kernel4k: false },
-      nodes: [{ name: 'pi-2', role: 'server', labels: { a: 'b' } }, { name: 'pi-3', omit: true }, { name: 'ghost', host: '127.0.10.99', role: 'agent' }],
+      nodes: [
+        { name: 'pi-2', role: 'server', labels: { a: 'b' } },
+        { name: 'pi-3', omit: true },
+        { name: 'ghost', host: '127.0.10.99', role: 'agent' },
+      ],
     });
     expect(inv.cluster).toEqual({ name: 'ha' });
-    expect(inv.ssh).toEqual({ ...renderLabInventory(nodes, base).ssh as object, sudoPasswordEnv: 'LAB_SUDO' });
+    expect(inv.ssh).toEqual({ ...(renderLabInventory(nodes, base).ssh as object), sudoPasswordEnv: 'LAB_SUDO' });
     expect(inv.pi).toEqual({ kernel4k: false });
     expect(inv.nodes).toEqual([
       { name: 'pi-1', host: '127.0.10.2', role: 'server' },

@@ -9,7 +9,7 @@ export type LabOs = 'bookworm' | 'trixie';
 export const PI5_MODEL = 'Raspberry Pi 5 Model B Rev 1.0';
 
 /** The stock Raspberry Pi OS Bookworm boot files: one copy, shared with `plan --offline`'s fresh-node facts. */
-export { STOCK_BOOKWORM_CMDLINE as STOCK_CMDLINE_TXT, STOCK_BOOKWORM_CONFIG as STOCK_CONFIG_TXT } from '../../provision/steps/fresh.js';
+export { STOCK_BOOKWORM_CMDLINE as STOCK_CMDLINE_TXT, STOCK_BOOKWORM_CONFIG as STOCK_CONFIG_TXT } from '../../provision/fresh.js';
 
 /** Files (besides cmdline.txt/config.txt) that make the directory look like a Pi 5 boot partition. Contents are dummies. */
 export const BOOT_PARTITION_DUMMIES = [
@@ -201,7 +201,23 @@ export function renderEtcHosts(hostname: string): string {
 }
 
 /** Groups the Pi OS first user belongs to (only those present in the node's /etc/group are used). */
-export const PI_USER_GROUPS = ['adm', 'dialout', 'cdrom', 'sudo', 'audio', 'video', 'plugdev', 'games', 'users', 'input', 'render', 'netdev', 'gpio', 'i2c', 'spi'];
+export const PI_USER_GROUPS = [
+  'adm',
+  'dialout',
+  'cdrom',
+  'sudo',
+  'audio',
+  'video',
+  'plugdev',
+  'games',
+  'users',
+  'input',
+  'render',
+  'netdev',
+  'gpio',
+  'i2c',
+  'spi',
+];
 
 /**
  * Adds user `pi` (uid/gid 1000) to passwd/shadow/group/gshadow contents, dropping whatever else had uid
@@ -229,7 +245,13 @@ export function addPiUser(
     passwd: [...passwdLines.filter((l) => !dropUsers.has(l.split(':')[0]!)), 'pi:x:1000:1000:,,,:/home/pi:/bin/bash'].join('\n') + '\n',
     shadow: [...lines(files.shadow).filter((l) => !dropUsers.has(l.split(':')[0]!)), `pi:${hash}:${days}:0:99999:7:::`].join('\n') + '\n',
     group: [...groupLines.filter((l) => !dropGroups.has(l.split(':')[0]!)).map(stripMembers), 'pi:x:1000:'].join('\n') + '\n',
-    gshadow: [...lines(files.gshadow).filter((l) => !dropGroups.has(l.split(':')[0]!)).map(stripMembers), 'pi:!::'].join('\n') + '\n',
+    gshadow:
+      [
+        ...lines(files.gshadow)
+          .filter((l) => !dropGroups.has(l.split(':')[0]!))
+          .map(stripMembers),
+        'pi:!::',
+      ].join('\n') + '\n',
   };
 }
 

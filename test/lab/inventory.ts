@@ -1,5 +1,5 @@
 /**
- * The inventory a lab hands to the CLI (pure; lab.ts writes it). Shape: provision/inventory/schema.ts.
+ * The inventory a lab hands to the CLI (pure; lab.ts writes it). Shape: core/inventory/schema.ts.
  *
  * `extra` is deep-merged on top: objects merge key by key, arrays replace — except `nodes`, which merges
  * by `name`: `{ nodes: [{ name: 'pi-2', role: 'server' }] }` changes pi-2's role and keeps the rest;
@@ -54,7 +54,9 @@ export function renderLabInventory(nodes: LabInventoryNode[], base: LabInventory
     overrides.delete(n.name);
     if (o?.omit === true) return;
     const { omit: _omit, ...fields } = o ?? {};
-    merged.push(deepMerge({ name: n.name, host: n.address, role: i === 0 ? 'server' : 'agent', ...(n.port !== undefined ? { ssh: { port: n.port } } : {}) }, fields));
+    merged.push(
+      deepMerge({ name: n.name, host: n.address, role: i === 0 ? 'server' : 'agent', ...(n.port !== undefined ? { ssh: { port: n.port } } : {}) }, fields),
+    );
   });
   for (const o of overrides.values()) merged.push(o);
   const inventory: Obj = {

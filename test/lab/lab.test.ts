@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { NodeSSH } from 'node-ssh';
-import { loadInventory } from '../../provision/inventory/parse.js';
+import { loadInventory } from '../../core/inventory/parse.js';
 import { startLab, type Lab } from './lab.js';
 import { describeLab } from './skip.js';
 
@@ -116,7 +116,11 @@ describeLab('lab of simulated Pis', () => {
   });
 
   it('keeps /etc, /boot/firmware and /var/lib/rancher per node, visible from the host and not touching the host', async () => {
-    const w = await ssh(lab, 'pi-a', 'echo lab-marker | sudo tee /etc/lab-marker >/dev/null && sudo mkdir -p /var/lib/rancher/k3s && echo x | sudo tee /var/lib/rancher/k3s/a >/dev/null');
+    const w = await ssh(
+      lab,
+      'pi-a',
+      'echo lab-marker | sudo tee /etc/lab-marker >/dev/null && sudo mkdir -p /var/lib/rancher/k3s && echo x | sudo tee /var/lib/rancher/k3s/a >/dev/null',
+    );
     expect(w.code).toBe(0);
     expect(fs.readFileSync(lab.node('pi-a').path('/etc/lab-marker'), 'utf8')).toBe('lab-marker\n');
     expect(fs.existsSync(lab.node('pi-a').path('/var/lib/rancher/k3s/a'))).toBe(true);
@@ -128,7 +132,9 @@ describeLab('lab of simulated Pis', () => {
     expect(fs.readFileSync(lab.node('pi-b').path('/boot/firmware/cmdline.txt'), 'utf8')).toMatch(/^console=serial0,115200 .*cfg80211\.ieee80211_regdom=GB\n$/);
     expect(fs.readFileSync('/etc/hostname', 'utf8')).not.toMatch(/^pi-[abc]$/m);
     // the nodes share the host's /usr: apt may not change it
-    const apt = await lab.node('pi-a').exec('apt-get update >/dev/null && apt-get install -y sudo | tail -n 1; apt-get install -y lab-no-such-package; echo rc=$?');
+    const apt = await lab
+      .node('pi-a')
+      .exec('apt-get update >/dev/null && apt-get install -y sudo | tail -n 1; apt-get install -y lab-no-such-package; echo rc=$?');
     expect(apt.stdout).toBe('0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.\nrc=100\n');
     expect(apt.stderr).toContain('would change the host machine');
   });
@@ -151,13 +157,23 @@ describeLab('lab of simulated Pis', () => {
     await client.putFile(local, '/tmp/sftp-upload');
     expect(fs.readFileSync(lab.node('pi-b').path('/tmp/sftp-upload'), 'utf8')).toBe('over sftp\n');
     client.dispose();
-    await expect(new NodeSSH().connect({ host: lab.node('pi-a').address, username: 'pi', password: 'raspberry', readyTimeout: 5000 })).rejects.toThrow(/authentication/i);
+    await expect(new NodeSSH().connect({ host: lab.node('pi-a').address, username: 'pi', password: 'raspberry', readyTimeout: 5000 })).rejects.toThrow(
+      /authentication/i,
+    );
   });
 
   it('looks like a Pi 5 on Bookworm: model, aarch64 16K kernel, memory cgroup off until cmdline.txt enables it', async () => {
-    const r = await ssh(lab, 'pi-a', "tr -d '\\0' < /proc/device-tree/model 2>/dev/null || tr -d '\\0' < /sys/firmware/devicetree/base/model; echo; uname -m; uname -r; getconf PAGESIZE; cat /sys/fs/cgroup/cgroup.controllers; . /etc/os-release; echo $VERSION_CODENAME; grep MemTotal /proc/meminfo");
+    const r = await ssh(
+      lab,
+      'pi-a',
+      "tr -d '\\0' < /proc/device-tree/model 2>/dev/null || tr -d '\\0' < /sys/firmware/devicetree/base/model; echo; uname -m; uname -r; getconf PAGESIZE; cat /sys/fs/cgroup/cgroup.controllers; . /etc/os-release; echo $VERSION_CODENAME; grep MemTotal /proc/meminfo",
+    );
     expect(r.stdout).toBe('Raspberry Pi 5 Model B Rev 1.0\naarch64\n6.12.47+rpt-rpi-2712\n16384\ncpuset cpu io pids\nbookworm\nMemTotal:        8246002 kB\n');
-    const c = await ssh(lab, 'pi-c', "tr -d '\\0' < /sys/firmware/devicetree/base/model; echo; uname -r; getconf PAGESIZE; . /etc/os-release; echo $VERSION_CODENAME");
+    const c = await ssh(
+      lab,
+      'pi-c',
+      "tr -d '\\0' < /sys/firmware/devicetree/base/model; echo; uname -r; getconf PAGESIZE; . /etc/os-release; echo $VERSION_CODENAME",
+    );
     expect(c.stdout).toBe('Raspberry Pi 4 Model B Rev 1.5\n6.12.47+rpt-rpi-v8\n4096\ntrixie\n');
     const b = await ssh(
       lab,
@@ -182,7 +198,11 @@ describeLab('lab of simulated Pis', () => {
     await expect.poll(() => refuses(node.address), { timeout: 5000, interval: 50 }).toBe(true);
     await expect.poll(() => node.rebootCount(), { timeout: 5000, interval: 50 }).toBe(1);
     await node.waitUntilUp(15_000);
-    const after = await ssh(lab, 'pi-a', 'cat /proc/cmdline; cat /sys/fs/cgroup/cgroup.controllers; grep -qw memory /sys/fs/cgroup/cgroup.controllers && echo memory-ok; uname -r; getconf PAGESIZE; cat /proc/sys/kernel/random/boot_id; cat /etc/lab-marker');
+    const after = await ssh(
+      lab,
+      'pi-a',
+      'cat /proc/cmdline; cat /sys/fs/cgroup/cgroup.controllers; grep -qw memory /sys/fs/cgroup/cgroup.controllers && echo memory-ok; uname -r; getconf PAGESIZE; cat /proc/sys/kernel/random/boot_id; cat /etc/lab-marker',
+    );
     const lines = after.stdout.split('\n');
     expect(lines[0]).toMatch(/ cgroup_disable=memory .* cgroup_memory=1 cgroup_enable=memory$/);
     expect(lines.slice(1, 5)).toEqual(['cpuset cpu io memory pids', 'memory-ok', '6.12.47+rpt-rpi-v8', '4096']);
@@ -207,7 +227,8 @@ describeLab('lab of simulated Pis', () => {
   });
 
   it('runs units from /etc/systemd/system through the systemctl and journalctl stand-ins, and starts enabled ones at boot', async () => {
-    const unit = '[Unit]\nDescription=Lab demo\n[Service]\nExecStart=/bin/sh -c "echo hello from demo; exec sleep 600"\n[Install]\nWantedBy=multi-user.target\n';
+    const unit =
+      '[Unit]\nDescription=Lab demo\n[Service]\nExecStart=/bin/sh -c "echo hello from demo; exec sleep 600"\n[Install]\nWantedBy=multi-user.target\n';
     const r = await ssh(
       lab,
       'pi-c',
@@ -219,7 +240,11 @@ describeLab('lab of simulated Pis', () => {
     expect(fs.readlinkSync(n.path('/etc/systemd/system/multi-user.target.wants/demo.service'))).toBe('/etc/systemd/system/demo.service');
     expect((await n.exec('pgrep -x sleep')).code).toBe(0);
     expect((await ssh(lab, 'pi-c', 'sudo systemctl stop demo; systemctl is-active demo; pgrep -x sleep')).stdout).toBe('inactive\n');
-    const h = await ssh(lab, 'pi-c', 'sudo hostnamectl set-hostname pi-renamed && hostname && cat /etc/hostname && sudo hostnamectl set-hostname pi-c && hostnamectl hostname');
+    const h = await ssh(
+      lab,
+      'pi-c',
+      'sudo hostnamectl set-hostname pi-renamed && hostname && cat /etc/hostname && sudo hostnamectl set-hostname pi-c && hostnamectl hostname',
+    );
     expect(h.stdout).toBe('pi-renamed\npi-renamed\npi-c\n');
     await ssh(lab, 'pi-c', 'sudo systemctl start demo; sudo systemctl reboot');
     await expect.poll(() => n.rebootCount(), { timeout: 5000, interval: 50 }).toBe(1);
@@ -255,16 +280,22 @@ describeLab('lab of simulated Pis', () => {
         '',
       ].join('\n'),
     );
-    const r = await n.exec('systemctl enable --now fake-k3s 2>/dev/null; sleep 0.3; systemctl is-active fake-k3s; journalctl -u fake-k3s -n 2; systemctl show fake-k3s -p ActiveState -p UnitFileState --value');
-    expect(r.stdout).toBe('active\nargs: server --disable servicelb\ntoken=t0ken odd=it\'s fine\nactive\nenabled\n');
-    const failing = await n.exec("printf '[Service]\\nExecStartPre=/bin/false\\nExecStart=/bin/sleep 600\\n' > /etc/systemd/system/bad.service; systemctl start bad; echo rc=$?; systemctl is-active bad; systemctl is-failed bad");
+    const r = await n.exec(
+      'systemctl enable --now fake-k3s 2>/dev/null; sleep 0.3; systemctl is-active fake-k3s; journalctl -u fake-k3s -n 2; systemctl show fake-k3s -p ActiveState -p UnitFileState --value',
+    );
+    expect(r.stdout).toBe("active\nargs: server --disable servicelb\ntoken=t0ken odd=it's fine\nactive\nenabled\n");
+    const failing = await n.exec(
+      "printf '[Service]\\nExecStartPre=/bin/false\\nExecStart=/bin/sleep 600\\n' > /etc/systemd/system/bad.service; systemctl start bad; echo rc=$?; systemctl is-active bad; systemctl is-failed bad",
+    );
     expect(failing.stdout).toBe('rc=1\nfailed\nfailed\n');
     expect(failing.stderr).toContain('Job for bad.service failed');
     const crashing = await n.exec(
       "printf '[Service]\\nExecStart=/bin/sh -c \"echo crash; exit 3\"\\nRestart=always\\nRestartSec=2s\\n' > /etc/systemd/system/crashy.service; printf '[Service]\\nExecStart=/bin/false\\n' > /etc/systemd/system/once.service; systemctl start crashy once; sleep 0.5; systemctl is-active crashy once; systemctl show crashy -p SubState --value; systemctl stop crashy; systemctl is-active crashy; journalctl -u crashy -n 1",
     );
     expect(crashing.stdout).toBe('activating\nfailed\nauto-restart\ninactive\nlab systemd: crashy.service exited with status 3, restarting in 2s\n');
-    expect((await n.exec("pgrep -fc '^sleep 601'; systemctl stop fake-k3s; systemctl is-active fake-k3s; pgrep -fc '^sleep 601'")).stdout).toBe('1\ninactive\n0\n');
+    expect((await n.exec("pgrep -fc '^sleep 601'; systemctl stop fake-k3s; systemctl is-active fake-k3s; pgrep -fc '^sleep 601'")).stdout).toBe(
+      '1\ninactive\n0\n',
+    );
   });
 
   it('powers a node off (nothing listens on its address) and on again', async () => {

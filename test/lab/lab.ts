@@ -128,12 +128,21 @@ export function labSupport(): { ok: true } | { ok: false; reason: string } {
 
 function checkSupport(): { ok: true } | { ok: false; reason: string } {
   if (process.platform !== 'linux') return { ok: false, reason: `the lab needs Linux namespaces; this is ${process.platform}.` };
-  if (process.getuid?.() !== 0) return { ok: false, reason: 'the lab needs root (it creates mount/PID namespaces and runs sshd); run the tests as root, e.g. via .ci/run.' };
+  if (process.getuid?.() !== 0)
+    return { ok: false, reason: 'the lab needs root (it creates mount/PID namespaces and runs sshd); run the tests as root, e.g. via .ci/run.' };
   for (const tool of TOOLS) {
     const found = tool.startsWith('/') ? fs.existsSync(tool) : spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
-    if (!found) return { ok: false, reason: `${tool} is missing; install it with: apt-get install -y --no-install-recommends openssh-server sudo util-linux openssl (see .ci/run).` };
+    if (!found)
+      return {
+        ok: false,
+        reason: `${tool} is missing; install it with: apt-get install -y --no-install-recommends openssh-server sudo util-linux openssl (see .ci/run).`,
+      };
   }
-  const r = spawnSync('unshare', ['--mount', '--uts', '--pid', '--fork', '--kill-child', '--mount-proc', 'sh', '-c', 'mount -t tmpfs lab /mnt && hostname lab-check'], { encoding: 'utf8', timeout: 10_000 });
+  const r = spawnSync(
+    'unshare',
+    ['--mount', '--uts', '--pid', '--fork', '--kill-child', '--mount-proc', 'sh', '-c', 'mount -t tmpfs lab /mnt && hostname lab-check'],
+    { encoding: 'utf8', timeout: 10_000 },
+  );
   if (r.status !== 0) return { ok: false, reason: `unshare cannot create mount/UTS/PID namespaces here: ${(r.stderr || r.error?.message || '').trim()}` };
   return { ok: true };
 }
@@ -175,12 +184,7 @@ function isListening(address: string, port: number): boolean {
 
 function childPids(pid: number): number[] {
   try {
-    return fs
-      .readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
     return [];
   }
@@ -201,16 +205,17 @@ async function hashPassword(password: string): Promise<string> {
 
 /** Labs whose supervising process is gone (killed test run) leave directories behind: remove them. */
 function removeStaleLabs(): void {
-  for (const tmp of new Set([os.tmpdir(), SHM])) for (const entry of safeReaddir(tmp)) {
-    if (!entry.startsWith('revue-pi-lab-')) continue;
-    const dir = path.join(tmp, entry);
-    try {
-      const owner = Number(fs.readFileSync(path.join(dir, 'lab.pid'), 'utf8'));
-      if (owner > 0 && !pidAlive(owner)) fs.rmSync(dir, { recursive: true, force: true });
-    } catch {
-      /* not ours or being created */
+  for (const tmp of new Set([os.tmpdir(), SHM]))
+    for (const entry of safeReaddir(tmp)) {
+      if (!entry.startsWith('revue-pi-lab-')) continue;
+      const dir = path.join(tmp, entry);
+      try {
+        const owner = Number(fs.readFileSync(path.join(dir, 'lab.pid'), 'utf8'));
+        if (owner > 0 && !pidAlive(owner)) fs.rmSync(dir, { recursive: true, force: true });
+      } catch {
+        /* not ours or being created */
+      }
     }
-  }
 }
 
 function safeReaddir(dir: string): string[] {
@@ -305,7 +310,10 @@ class SimNode implements LabNode {
 
   sudoRuns(): number {
     try {
-      return fs.readFileSync(this.path('/var/log/sudo.log'), 'utf8').split('\n').filter((l) => / : pi : /.test(l)).length;
+      return fs
+        .readFileSync(this.path('/var/log/sudo.log'), 'utf8')
+        .split('\n')
+        .filter((l) => / : pi : /.test(l)).length;
     } catch {
       return 0;
     }
@@ -374,7 +382,10 @@ class SimNode implements LabNode {
   waitUntilUp(timeoutMs = BOOT_TIMEOUT_MS + 10_000): Promise<void> {
     if (this.state === 'up') return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`lab: node ${this.name} did not come up within ${timeoutMs} ms (state ${this.state}); see ${this.labPath('console.log')}.`)), timeoutMs);
+      const t = setTimeout(
+        () => reject(new Error(`lab: node ${this.name} did not come up within ${timeoutMs} ms (state ${this.state}); see ${this.labPath('console.log')}.`)),
+        timeoutMs,
+      );
       this.upWaiters.push(() => {
         clearTimeout(t);
         resolve();
@@ -409,7 +420,8 @@ class SimNode implements LabNode {
   /** Lays out the rest of the node's SD card and boot partition (once, at lab start, after copyEtcScript). */
   async create(authorizedKey: string): Promise<void> {
     const r = this.rootDir;
-    for (const d of ['boot/firmware/overlays', 'home', 'root', 'run', 'tmp', 'var/lib/rancher', 'var/lib/sudo/lectured', 'var/log/apt', 'lab/boot']) fs.mkdirSync(path.join(r, d), { recursive: true });
+    for (const d of ['boot/firmware/overlays', 'home', 'root', 'run', 'tmp', 'var/lib/rancher', 'var/lib/sudo/lectured', 'var/log/apt', 'lab/boot'])
+      fs.mkdirSync(path.join(r, d), { recursive: true });
     for (const d of ['var/lib/sudo', 'var/lib/sudo/lectured']) fs.chmodSync(path.join(r, d), 0o700);
     for (const d of ['bin', 'sbin', 'lib', 'share', 'include', 'src', 'etc', 'games']) fs.mkdirSync(path.join(r, 'usr/local', d), { recursive: true });
     fs.chmodSync(path.join(r, 'root'), 0o700);
@@ -462,7 +474,13 @@ class SimNode implements LabNode {
     // /usr/local: lab stand-ins (README.md)
     const bin = path.join(r, 'usr/local/bin');
     const sbin = path.join(r, 'usr/local/sbin');
-    const shims = ['systemctl', 'journalctl', 'hostnamectl', ...(this.arch === 'aarch64' ? ['uname', 'arch', 'getconf'] : []), ...(this.spec.wifi ? ['ip'] : [])];
+    const shims = [
+      'systemctl',
+      'journalctl',
+      'hostnamectl',
+      ...(this.arch === 'aarch64' ? ['uname', 'arch', 'getconf'] : []),
+      ...(this.spec.wifi ? ['ip'] : []),
+    ];
     for (const s of shims) fs.copyFileSync(path.join(NODE_FILES, s), path.join(bin, s));
     for (const s of shims) fs.chmodSync(path.join(bin, s), 0o755);
     for (const s of ['systemctl', 'reboot', 'shutdown', 'poweroff', 'halt']) fs.symlinkSync('../bin/systemctl', path.join(sbin, s));
@@ -504,18 +522,25 @@ class SimNode implements LabNode {
     if (this.model) {
       fs.mkdirSync(b('firmware/devicetree/base'), { recursive: true });
       fs.writeFileSync(b('firmware/devicetree/base/model'), `${this.model}\0`);
-      fs.writeFileSync(b('firmware/devicetree/base/compatible'), /Raspberry Pi 5/.test(this.model) ? 'raspberrypi,5-model-b\0brcm,bcm2712\0' : 'raspberrypi,4-model-b\0brcm,bcm2711\0');
+      fs.writeFileSync(
+        b('firmware/devicetree/base/compatible'),
+        /Raspberry Pi 5/.test(this.model) ? 'raspberrypi,5-model-b\0brcm,bcm2712\0' : 'raspberrypi,4-model-b\0brcm,bcm2711\0',
+      );
     }
     if (this.arch === 'aarch64') {
       fs.writeFileSync(b('cpuinfo'), renderCpuinfo(this.model));
-      fs.writeFileSync(b('version'), `Linux version ${kernel.release} (serge@raspberrypi.com) (aarch64-linux-gnu-gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) ${KERNEL_BUILD}\n`);
+      fs.writeFileSync(
+        b('version'),
+        `Linux version ${kernel.release} (serge@raspberrypi.com) (aarch64-linux-gnu-gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) ${KERNEL_BUILD}\n`,
+      );
       fs.writeFileSync(b('osrelease'), `${kernel.release}\n`);
       fs.writeFileSync(b('arch'), 'aarch64\n');
     }
     if (this.spec.wifi) {
       // The host's interfaces as they are, plus a wlan0 with the `wireless/` directory a Wi-Fi interface has.
       fs.mkdirSync(b('net'));
-      for (const iface of fs.readdirSync('/sys/class/net')) fs.symlinkSync(fs.readlinkSync(`/sys/class/net/${iface}`).replace(/^(\.\.\/)+/, '/sys/'), b('net', iface));
+      for (const iface of fs.readdirSync('/sys/class/net'))
+        fs.symlinkSync(fs.readlinkSync(`/sys/class/net/${iface}`).replace(/^(\.\.\/)+/, '/sys/'), b('net', iface));
       fs.mkdirSync(b('net/wlan0/wireless'), { recursive: true });
       fs.writeFileSync(b('net/wlan0/operstate'), 'up\n');
       fs.writeFileSync(b('net/wlan0/address'), '2c:cf:67:00:00:02\n');
@@ -537,7 +562,20 @@ class SimNode implements LabNode {
     const tSpawn = Date.now();
     const proc = spawn(
       'setpriv',
-      ['--pdeathsig', 'KILL', '--', 'unshare', '--mount', '--uts', '--pid', '--fork', '--kill-child', '--mount-proc', '/usr/bin/perl', path.join(NODE_FILES, 'init.pl')],
+      [
+        '--pdeathsig',
+        'KILL',
+        '--',
+        'unshare',
+        '--mount',
+        '--uts',
+        '--pid',
+        '--fork',
+        '--kill-child',
+        '--mount-proc',
+        '/usr/bin/perl',
+        path.join(NODE_FILES, 'init.pl'),
+      ],
       { cwd: '/', env: { PATH: NODE_PATH, LAB_NODE_ROOT: this.rootDir, LAB_NODE_FILES: NODE_FILES, LANG: 'C.UTF-8' }, stdio: ['ignore', log, log] },
     );
     fs.closeSync(log);
@@ -560,11 +598,16 @@ class SimNode implements LabNode {
   private async waitListening(deadline: number): Promise<void> {
     const proc = this.proc;
     while (Date.now() < deadline) {
-      if (!proc || this.proc !== proc) throw new Error(`lab: node ${this.name} stopped while booting; its console log ${this.labPath('console.log')} ends with:\n${tail(this.labPath('console.log'))}`);
+      if (!proc || this.proc !== proc)
+        throw new Error(
+          `lab: node ${this.name} stopped while booting; its console log ${this.labPath('console.log')} ends with:\n${tail(this.labPath('console.log'))}`,
+        );
       if (isListening(this.address, this.port)) return;
       await sleep(20);
     }
-    throw new Error(`lab: sshd of node ${this.name} did not listen on ${this.address}:${this.port} within ${BOOT_TIMEOUT_MS} ms; console log:\n${tail(this.labPath('console.log'))}`);
+    throw new Error(
+      `lab: sshd of node ${this.name} did not listen on ${this.address}:${this.port} within ${BOOT_TIMEOUT_MS} ms; console log:\n${tail(this.labPath('console.log'))}`,
+    );
   }
 
   private onExit(proc: ChildProcess): void {
@@ -675,7 +718,8 @@ export async function startLab(nodes: LabNodeSpec[], opts: LabOptions = {}): Pro
   if (nodes.length > 250) throw new Error('lab: at most 250 nodes per subnet.');
   const names = new Set<string>();
   for (const n of nodes) {
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n.name) || n.name.length > 63) throw new Error(`lab: node name "${n.name}" must be a hostname (lowercase letters, digits, "-").`);
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n.name) || n.name.length > 63)
+      throw new Error(`lab: node name "${n.name}" must be a hostname (lowercase letters, digits, "-").`);
     if (names.has(n.name)) throw new Error(`lab: node name "${n.name}" is used twice.`);
     names.add(n.name);
   }
@@ -685,7 +729,8 @@ export async function startLab(nodes: LabNodeSpec[], opts: LabOptions = {}): Pro
   let rootDir: string;
   if (opts.rootDir) {
     rootDir = path.resolve(opts.rootDir);
-    if (fs.existsSync(rootDir) && fs.readdirSync(rootDir).length > 0) throw new Error(`lab: rootDir ${rootDir} must be empty or absent; the lab deletes it on stop().`);
+    if (fs.existsSync(rootDir) && fs.readdirSync(rootDir).length > 0)
+      throw new Error(`lab: rootDir ${rootDir} must be empty or absent; the lab deletes it on stop().`);
     fs.mkdirSync(rootDir, { recursive: true });
   } else {
     rootDir = fs.mkdtempSync(path.join(defaultParent(), 'revue-pi-lab-'));
@@ -717,7 +762,9 @@ export async function startLab(nodes: LabNodeSpec[], opts: LabOptions = {}): Pro
       const address = `${subnet}${i + 2}`;
       const port = spec.sshPort ?? SSH_PORT;
       if (isListening(address, port) || isListening('0.0.0.0', port)) {
-        throw new Error(`lab: ${address}:${port} is already taken (another lab on subnet "${subnet}", or an sshd on every address); give this lab another subnet.`);
+        throw new Error(
+          `lab: ${address}:${port} is already taken (another lab on subnet "${subnet}", or an sshd on every address); give this lab another subnet.`,
+        );
       }
       const node = new SimNode(spec.name, address, path.join(rootDir, 'nodes', spec.name), spec, hostMeminfo);
       simNodes.push(node);

@@ -15,6 +15,8 @@ export function describeLab(name: string, fn: () => void): void {
     throw new Error(`Lab suite "${name}" cannot run and CI=true forbids skipping it: ${support.reason}`);
   }
   const line = '!'.repeat(100);
-  console.warn(`\n${line}\n!! SKIPPED lab suite "${name}": ${support.reason}\n!! Run as root with openssh-server and sudo installed (.ci/run sets that up).\n${line}\n`);
+  console.warn(
+    `\n${line}\n!! SKIPPED lab suite "${name}": ${support.reason}\n!! Run as root with openssh-server and sudo installed (.ci/run sets that up).\n${line}\n`,
+  );
   describe.skip(name, fn);
 }

@@ -1,4 +1,4 @@
-import type { ChartKey } from '../images.js';
+import type { ChartKey } from '../../core/inventory/images.js';
 
 /**
  * How K3s installs the monitoring HelmCharts, and what each release runs: facts about upstream at the pinned

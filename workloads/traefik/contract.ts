@@ -38,7 +38,7 @@ export const K3S_RELEASE = {
   traefikChart: {
     value: '40.1.4+up40.1.0',
     source:
-      "NOT read from k3s-io/k3s manifests/traefik.yaml at v1.36.4+k3s1 (unreachable here). Inferred: the v1.36.4 notes list no Traefik change since v1.36.3 (whose notes end with \"Use new Traefik v3.7.8\"), and third-party reports of v1.36.3+k3s1 and v1.35.7+k3s1 clusters show chart traefik-40.1.4+up40.1.0. k3s-io/k3s-charts as stored here ends at 39.0.701+up39.0.7 (2026-04-13)",
+      'NOT read from k3s-io/k3s manifests/traefik.yaml at v1.36.4+k3s1 (unreachable here). Inferred: the v1.36.4 notes list no Traefik change since v1.36.3 (whose notes end with "Use new Traefik v3.7.8"), and third-party reports of v1.36.3+k3s1 and v1.35.7+k3s1 clusters show chart traefik-40.1.4+up40.1.0. k3s-io/k3s-charts as stored here ends at 39.0.701+up39.0.7 (2026-04-13)',
     verified: false,
   },
 } as const satisfies Record<string, Sourced<string>>;

@@ -20,8 +20,22 @@ const helmController = (function () {
   /** The lab knob: `{ "<ns>/<chart>": { outcome: "fail" | "retry" | "no-workloads", installMs, readyMs } }`. */
   const KNOB_FILE = '/var/lib/rancher/k3s/server/standin-helm.json';
 
-  const stable = (v) => (Array.isArray(v) ? v.map(stable) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, stable(v[k])])) : v);
-  const hashOf = (v) => crypto.createHash('sha256').update(JSON.stringify(stable(v))).digest('hex').toUpperCase();
+  const stable = (v) =>
+    Array.isArray(v)
+      ? v.map(stable)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, stable(v[k])]),
+          )
+        : v;
+  const hashOf = (v) =>
+    crypto
+      .createHash('sha256')
+      .update(JSON.stringify(stable(v)))
+      .digest('hex')
+      .toUpperCase();
   const jobKey = (ns, name) => `batch/Job/${ns}/helm-install-${name}`;
   const typeOf = (store, kind, group) => store.types().find((t) => t.kind === kind && t.group === group);
 
@@ -53,7 +67,12 @@ const helmController = (function () {
       ['PLAIN_HTTP', String(!!spec.plainHTTP)],
       ...(spec.timeout ? [['TIMEOUT', String(spec.timeout)]] : []),
     ].map(([n, value]) => ({ name: n, value }));
-    const args = ['install', ...(spec.targetNamespace ? ['--namespace', spec.targetNamespace] : []), ...(spec.createNamespace ? ['--create-namespace'] : []), ...(spec.version ? ['--version', spec.version] : [])];
+    const args = [
+      'install',
+      ...(spec.targetNamespace ? ['--namespace', spec.targetNamespace] : []),
+      ...(spec.createNamespace ? ['--create-namespace'] : []),
+      ...(spec.version ? ['--version', spec.version] : []),
+    ];
     const template = {
       metadata: { annotations: {}, labels: { [LABEL_CHART]: name } },
       spec: {
@@ -167,7 +186,9 @@ const helmController = (function () {
       job.status = {
         failed: job.spec.backoffLimit + 1,
         startTime: started,
-        conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastTransitionTime: at }],
+        conditions: [
+          { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastTransitionTime: at },
+        ],
       };
       setChartStatus(chart, true);
       return;
@@ -198,7 +219,8 @@ const helmController = (function () {
   /** Created by the release, pods not ready yet. */
   function notReady(o) {
     const g = o.metadata.generation;
-    if (o.kind === 'DaemonSet') o.status = { ...o.status, numberReady: 0, numberAvailable: 0, updatedNumberScheduled: o.status.desiredNumberScheduled, observedGeneration: g };
+    if (o.kind === 'DaemonSet')
+      o.status = { ...o.status, numberReady: 0, numberAvailable: 0, updatedNumberScheduled: o.status.desiredNumberScheduled, observedGeneration: g };
     else o.status = { observedGeneration: g, replicas: 1, updatedReplicas: 1, readyReplicas: 0, availableReplicas: 0 };
   }
 

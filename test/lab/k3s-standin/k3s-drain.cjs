@@ -51,9 +51,18 @@ function evictPod(store, ns, name) {
     if (!spec.selector || !selects(spec.selector, pod.metadata.labels)) continue;
     const selected = pods.filter((p) => selects(spec.selector, p.metadata.labels));
     const healthy = selected.filter(podReady).length;
-    const desired = spec.minAvailable !== undefined ? scaled(spec.minAvailable, selected.length) : spec.maxUnavailable !== undefined ? selected.length - scaled(spec.maxUnavailable, selected.length) : 0;
+    const desired =
+      spec.minAvailable !== undefined
+        ? scaled(spec.minAvailable, selected.length)
+        : spec.maxUnavailable !== undefined
+          ? selected.length - scaled(spec.maxUnavailable, selected.length)
+          : 0;
     if (healthy - desired <= 0 && podReady(pod)) {
-      return { status: 429, message: PDB_REFUSAL, cause: `The disruption budget ${pdb.metadata.name} needs ${desired} healthy pods and has ${healthy} currently` };
+      return {
+        status: 429,
+        message: PDB_REFUSAL,
+        cause: `The disruption budget ${pdb.metadata.name} needs ${desired} healthy pods and has ${healthy} currently`,
+      };
     }
   }
   store.remove(podType, ns, name);
@@ -145,14 +154,16 @@ async function drainClient(send, argv) {
       }
       add(warn, 'deleting Pods that declare no controller', p);
     }
-    if (!done && ((p.spec.volumes || []).some((v) => v.emptyDir)) && !o.deleteEmptyDir) {
+    if (!done && (p.spec.volumes || []).some((v) => v.emptyDir) && !o.deleteEmptyDir) {
       add(fatal, 'Pods with local storage (use --delete-emptydir-data to override)', p);
       continue;
     }
     deletable.push(p);
   }
   const pending = (text) =>
-    process.stderr.write(`error: unable to drain node "${node}" due to error: ${text}, continuing command...\nThere are pending nodes to be drained:\n ${node}\n${text}\n`);
+    process.stderr.write(
+      `error: unable to drain node "${node}" due to error: ${text}, continuing command...\nThere are pending nodes to be drained:\n ${node}\n${text}\n`,
+    );
   if (fatal.size > 0) {
     pending([...fatal].map(([what, list]) => `cannot delete ${what}: ${list.join(', ')}`).join(', '));
     return 1;

@@ -50,7 +50,13 @@ const memberBase = (m) => `http://${m.address}:${API_PORT}`;
 
 /** A member as /db/info prints it (etcdserverpb.Member's JSON: isLearner left out when false). */
 function memberInfo(m) {
-  return { ID: m.ID, name: m.name, peerURLs: [`https://${m.address}:2380`], clientURLs: [`https://${m.address}:2379`], ...(m.isLearner ? { isLearner: true } : {}) };
+  return {
+    ID: m.ID,
+    name: m.name,
+    peerURLs: [`https://${m.address}:2380`],
+    clientURLs: [`https://${m.address}:2379`],
+    ...(m.isLearner ? { isLearner: true } : {}),
+  };
 }
 
 /** The etcd annotations and the EtcdIsVoter condition of a Node with the etcd role (manageLearners, member_controller). */
@@ -62,7 +68,11 @@ function etcdNodeDecoration(etcd, n) {
   if (!m) return { annotations: {}, conditions: [condition('False', 'NotAMember', 'Node is not a member of the etcd cluster')] };
   return {
     annotations: { [ETCD_NAME_ANNOTATION]: m.name, [ETCD_ADDRESS_ANNOTATION]: m.address },
-    conditions: [m.isLearner ? condition('False', 'MemberIsLearner', 'Node has not been promoted to voting member of the etcd cluster') : condition('True', 'MemberNotLearner', 'Node is a voting member of the etcd cluster')],
+    conditions: [
+      m.isLearner
+        ? condition('False', 'MemberIsLearner', 'Node has not been promoted to voting member of the etcd cluster')
+        : condition('True', 'MemberNotLearner', 'Node is a voting member of the etcd cluster'),
+    ],
   };
 }
 
@@ -73,7 +83,8 @@ function etcdNodeDecoration(etcd, n) {
 function etcdAdmit(store, body) {
   const etcd = store.data.etcd;
   if (etcd.members.some((m) => m.name === body.memberName)) return undefined;
-  if (etcd.members.some((m) => m.node === body.node)) return { status: 409, json: { message: 'duplicate node name found, please use a unique name for this node' } };
+  if (etcd.members.some((m) => m.node === body.node))
+    return { status: 409, json: { message: 'duplicate node name found, please use a unique name for this node' } };
   if (etcd.members.some((m) => m.isLearner)) return { status: 429, json: { message: 'etcdserver: too many learner members in cluster' } };
   etcd.members.push(newMember(body.memberName, body.node, body.address, true));
   log('info', `Adding member ${body.memberName}=https://${body.address}:2380 to etcd cluster as learner`);
@@ -180,7 +191,8 @@ function pushReplica(state) {
   const targets = [...data.etcd.members.filter((m) => m.name !== state.memberName), ...(state.removed || [])];
   state.removed = [];
   const body = { term: data.etcd.term, data };
-  for (const m of targets) request(memberBase(m), '/standin/etcd-replicate', { method: 'POST', auth: state.secret, body, timeoutMs: 5000 }).catch(() => undefined);
+  for (const m of targets)
+    request(memberBase(m), '/standin/etcd-replicate', { method: 'POST', auth: state.secret, body, timeoutMs: 5000 }).catch(() => undefined);
 }
 
 async function peerStatus(state, m) {
@@ -233,7 +245,10 @@ function electLeader(state) {
     const up = new Set(answers.map((a) => a.name));
     if (voters.some((m) => m.name === state.memberName)) up.add(state.memberName);
     if (up.size < quorumOf(voters.length)) {
-      log('error', `${NO_QUORUM}: etcd leader ${dead} does not answer and only ${up.size} of ${voters.length} voting members do (${quorumOf(voters.length)} needed) (${STANDIN})`);
+      log(
+        'error',
+        `${NO_QUORUM}: etcd leader ${dead} does not answer and only ${up.size} of ${voters.length} voting members do (${quorumOf(voters.length)} needed) (${STANDIN})`,
+      );
       return false;
     }
     const next = voters.find((m) => m.name !== dead && up.has(m.name));

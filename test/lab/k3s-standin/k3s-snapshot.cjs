@@ -35,7 +35,12 @@ function snapshotRequest(state, data, body) {
       const items = files().map((name) => {
         const st = fs.statSync(path.join(SNAPSHOT_DIR, name));
         const ts = Number(name.slice(name.lastIndexOf('-') + 1));
-        return { name, location: `file://${path.join(SNAPSHOT_DIR, name)}`, size: st.size, created: new Date((Number.isInteger(ts) && ts > 0 ? ts * 1000 : st.mtimeMs)).toISOString().replace(/\.\d{3}Z$/, 'Z') };
+        return {
+          name,
+          location: `file://${path.join(SNAPSHOT_DIR, name)}`,
+          size: st.size,
+          created: new Date(Number.isInteger(ts) && ts > 0 ? ts * 1000 : st.mtimeMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        };
       });
       items.sort((a, b) => a.created.localeCompare(b.created) || a.name.localeCompare(b.name));
       return { status: 200, json: { items } };
@@ -87,9 +92,17 @@ async function etcdSnapshotCli(argv) {
   const url = 'https://127.0.0.1:6443/db/snapshot';
   let r;
   try {
-    r = await request(`http://${nodeAddress()}:${API_PORT}`, '/standin/db-snapshot', { method: 'POST', auth: token, body: { operation: op, name: op === 'save' ? [name] : args }, timeoutMs: 120_000 });
+    r = await request(`http://${nodeAddress()}:${API_PORT}`, '/standin/db-snapshot', {
+      method: 'POST',
+      auth: token,
+      body: { operation: op, name: op === 'save' ? [name] : args },
+      timeoutMs: 120_000,
+    });
   } catch (e) {
-    stderrLog('fatal', `Error: see server log for details: Post "${url}": ${e.code === 'ECONNREFUSED' ? 'dial tcp 127.0.0.1:6443: connect: connection refused' : e.message}`);
+    stderrLog(
+      'fatal',
+      `Error: see server log for details: Post "${url}": ${e.code === 'ECONNREFUSED' ? 'dial tcp 127.0.0.1:6443: connect: connection refused' : e.message}`,
+    );
     return 1;
   }
   if (r.status === 404) {
@@ -105,7 +118,8 @@ async function etcdSnapshotCli(argv) {
     for (const n of r.json.deleted) stderrLog('info', `Snapshot ${n} deleted.`);
     for (const n of args) if (!r.json.deleted.includes(n)) stderrLog('warning', `Snapshot ${n} not found.`);
   }
-  if (op === 'list') process.stdout.write(tabwrite([['Name', 'Location', 'Size', 'Created'], ...r.json.items.map((s) => [s.name, s.location, String(s.size), s.created])]));
+  if (op === 'list')
+    process.stdout.write(tabwrite([['Name', 'Location', 'Size', 'Created'], ...r.json.items.map((s) => [s.name, s.location, String(s.size), s.created])]));
   return 0;
 }
 

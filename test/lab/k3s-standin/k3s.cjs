@@ -75,7 +75,12 @@ function writeAtomic(file, text, mode) {
 }
 function canonical(v) {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') return `{${Object.keys(v).sort().filter((k) => v[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .filter((k) => v[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+      .join(',')}}`;
   return JSON.stringify(v);
 }
 /** This node's own address: sshd's ListenAddress (the lab gives every node one loopback address). */
@@ -121,10 +126,52 @@ function request(base, urlPath, { method = 'GET', auth, body, timeoutMs = 5000 }
 // ---------------------------------------------------------------------------------------------------------
 // settings: K3S_* env < config.yaml (+ config.yaml.d/*.yaml) < command-line flags, as K3s resolves them
 
-const LIST_FLAGS = new Set(['node-label', 'node-taint', 'tls-san', 'disable', 'node-ip', 'node-external-ip', 'kubelet-arg', 'kube-apiserver-arg', 'kube-controller-manager-arg', 'kube-scheduler-arg', 'kube-proxy-arg', 'etcd-arg']);
-const BOOL_FLAGS = new Set(['cluster-init', 'cluster-reset', 'secrets-encryption', 'with-node-id', 'debug', 'disable-network-policy', 'disable-helm-controller', 'disable-cloud-controller', 'disable-kube-proxy', 'disable-scheduler', 'disable-apiserver', 'disable-etcd', 'disable-controller-manager', 'protect-kernel-defaults', 'selinux', 'rootless', 'prefer-bundled-bin', 'embedded-registry', 'disable-default-registry-endpoint']);
+const LIST_FLAGS = new Set([
+  'node-label',
+  'node-taint',
+  'tls-san',
+  'disable',
+  'node-ip',
+  'node-external-ip',
+  'kubelet-arg',
+  'kube-apiserver-arg',
+  'kube-controller-manager-arg',
+  'kube-scheduler-arg',
+  'kube-proxy-arg',
+  'etcd-arg',
+]);
+const BOOL_FLAGS = new Set([
+  'cluster-init',
+  'cluster-reset',
+  'secrets-encryption',
+  'with-node-id',
+  'debug',
+  'disable-network-policy',
+  'disable-helm-controller',
+  'disable-cloud-controller',
+  'disable-kube-proxy',
+  'disable-scheduler',
+  'disable-apiserver',
+  'disable-etcd',
+  'disable-controller-manager',
+  'protect-kernel-defaults',
+  'selinux',
+  'rootless',
+  'prefer-bundled-bin',
+  'embedded-registry',
+  'disable-default-registry-endpoint',
+]);
 const SHORT = { c: 'config', t: 'token', s: 'server', v: 'v' };
-const ENV_FLAGS = { K3S_TOKEN: 'token', K3S_TOKEN_FILE: 'token-file', K3S_URL: 'server', K3S_NODE_NAME: 'node-name', K3S_KUBECONFIG_MODE: 'write-kubeconfig-mode', K3S_CLUSTER_INIT: 'cluster-init', K3S_CONFIG_FILE: 'config', K3S_DATA_DIR: 'data-dir' };
+const ENV_FLAGS = {
+  K3S_TOKEN: 'token',
+  K3S_TOKEN_FILE: 'token-file',
+  K3S_URL: 'server',
+  K3S_NODE_NAME: 'node-name',
+  K3S_KUBECONFIG_MODE: 'write-kubeconfig-mode',
+  K3S_CLUSTER_INIT: 'cluster-init',
+  K3S_CONFIG_FILE: 'config',
+  K3S_DATA_DIR: 'data-dir',
+};
 /** Settings that must be identical on every server (K3s refuses a joining server otherwise). */
 const CRITICAL = ['disable', 'cluster-cidr', 'service-cidr', 'cluster-dns', 'cluster-domain', 'flannel-backend', 'secrets-encryption', 'egress-selector-mode'];
 
@@ -189,7 +236,10 @@ function loadConfigFile(file, io = LOCAL_IO) {
     }
   };
   merge(file);
-  const dropIns = io.listDir(`${file}.d`).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const dropIns = io
+    .listDir(`${file}.d`)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
   for (const f of dropIns) merge(path.join(`${file}.d`, f));
   return out;
 }
@@ -205,7 +255,13 @@ function resolveSettings(argv, io = LOCAL_IO) {
     if (LIST_FLAGS.has(key)) {
       const fromArgs = [...[].concat(config[key] ?? []), ...[].concat(flags[key] ?? [])].map(String);
       const list = fromArgs.length ? fromArgs : [].concat(env[key] ?? []).map(String);
-      s[key] = key === 'disable' ? list.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean) : list;
+      s[key] =
+        key === 'disable'
+          ? list
+              .flatMap((x) => x.split(','))
+              .map((x) => x.trim())
+              .filter(Boolean)
+          : list;
     } else {
       s[key] = flags[key] ?? config[key] ?? env[key];
     }
@@ -282,7 +338,10 @@ function importImages() {
   const dir = `${AGENT_DIR}/images`;
   let files = [];
   try {
-    files = fs.readdirSync(dir).filter((f) => /\.(tar|tar\.gz|tgz|tar\.zst|tar\.lz4|tar\.bz2)$/.test(f)).sort();
+    files = fs
+      .readdirSync(dir)
+      .filter((f) => /\.(tar|tar\.gz|tgz|tar\.zst|tar\.lz4|tar\.bz2)$/.test(f))
+      .sort();
   } catch {
     return;
   }
@@ -349,7 +408,18 @@ const BUILTIN_TYPES = [
   ['Addon', 'k3s.cattle.io', 'addons', true, []],
   ['Event', '', 'events', true, ['ev']],
 ].map(([kind, group, plural, namespaced, short]) => ({ kind, group, plural, namespaced, short, versions: undefined }));
-const TRAEFIK_KINDS = ['IngressRoute', 'IngressRouteTCP', 'IngressRouteUDP', 'Middleware', 'MiddlewareTCP', 'TLSOption', 'TLSStore', 'TraefikService', 'ServersTransport', 'ServersTransportTCP'];
+const TRAEFIK_KINDS = [
+  'IngressRoute',
+  'IngressRouteTCP',
+  'IngressRouteUDP',
+  'Middleware',
+  'MiddlewareTCP',
+  'TLSOption',
+  'TLSStore',
+  'TraefikService',
+  'ServersTransport',
+  'ServersTransportTCP',
+];
 
 class Store {
   constructor(file) {
@@ -393,7 +463,12 @@ class Store {
     const key = this.key(type, ns, obj.metadata.name);
     const old = this.data.objects[key];
     const stored = JSON.parse(JSON.stringify(obj));
-    stored.metadata = { ...stored.metadata, uid: old ? old.metadata.uid : crypto.randomUUID(), creationTimestamp: old ? old.metadata.creationTimestamp : new Date().toISOString(), resourceVersion: this.nextRv() };
+    stored.metadata = {
+      ...stored.metadata,
+      uid: old ? old.metadata.uid : crypto.randomUUID(),
+      creationTimestamp: old ? old.metadata.creationTimestamp : new Date().toISOString(),
+      resourceVersion: this.nextRv(),
+    };
     if (!type.namespaced) delete stored.metadata.namespace;
     if (stored.kind === 'Secret' && stored.stringData) {
       stored.data = { ...(stored.data || {}) };
@@ -405,7 +480,8 @@ class Store {
     if (appliedJson !== undefined) this.data.applied[key] = appliedJson;
     // K3s's helm-controller (helm-controller.cjs): a stored chart, or a HelmChartConfig of one, is synced.
     if (stored.kind === 'HelmChart') helmController.sync(this, stored);
-    if (stored.kind === 'HelmChartConfig') helmController.sync(this, this.data.objects[`helm.cattle.io/HelmChart/${stored.metadata.namespace}/${stored.metadata.name}`]);
+    if (stored.kind === 'HelmChartConfig')
+      helmController.sync(this, this.data.objects[`helm.cattle.io/HelmChart/${stored.metadata.namespace}/${stored.metadata.name}`]);
     return old ? 'configured' : 'created';
   }
   /**
@@ -424,13 +500,42 @@ class Store {
     const replicas = stored.spec && stored.spec.replicas !== undefined ? stored.spec.replicas : 1;
     const now = new Date().toISOString();
     if (stored.kind === 'Deployment')
-      stored.status = { observedGeneration: generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas,
-        conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: `Deployment has minimum availability (${STANDIN}: at once).`, lastTransitionTime: now }] };
+      stored.status = {
+        observedGeneration: generation,
+        replicas,
+        updatedReplicas: replicas,
+        readyReplicas: replicas,
+        availableReplicas: replicas,
+        conditions: [
+          {
+            type: 'Available',
+            status: 'True',
+            reason: 'MinimumReplicasAvailable',
+            message: `Deployment has minimum availability (${STANDIN}: at once).`,
+            lastTransitionTime: now,
+          },
+        ],
+      };
     else if (stored.kind === 'StatefulSet')
-      stored.status = { observedGeneration: generation, replicas, readyReplicas: replicas, currentReplicas: replicas, updatedReplicas: replicas, availableReplicas: replicas };
+      stored.status = {
+        observedGeneration: generation,
+        replicas,
+        readyReplicas: replicas,
+        currentReplicas: replicas,
+        updatedReplicas: replicas,
+        availableReplicas: replicas,
+      };
     else if (stored.kind === 'DaemonSet') {
       const n = Object.keys(this.data.nodes).length;
-      stored.status = { observedGeneration: generation, desiredNumberScheduled: n, currentNumberScheduled: n, updatedNumberScheduled: n, numberReady: n, numberAvailable: n, numberMisscheduled: 0 };
+      stored.status = {
+        observedGeneration: generation,
+        desiredNumberScheduled: n,
+        currentNumberScheduled: n,
+        updatedNumberScheduled: n,
+        numberReady: n,
+        numberAvailable: n,
+        numberMisscheduled: 0,
+      };
     } else stored.status = { succeeded: 1, completionTime: now, conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: now }] };
   }
   remove(type, ns, name) {
@@ -459,18 +564,26 @@ class Store {
     const has = (c) => !disable.includes(c);
     const put = (apiVersion, kind, ns, name, extra = {}) => {
       const type = this.types().find((t) => t.kind === kind && t.group === (apiVersion.includes('/') ? apiVersion.split('/')[0] : ''));
-      if (!this.data.objects[this.key(type, ns, name)]) this.put(type, { apiVersion, kind, metadata: { name, namespace: ns, labels: { 'app.kubernetes.io/managed-by': 'k3s-standin' } }, ...extra });
+      if (!this.data.objects[this.key(type, ns, name)])
+        this.put(type, { apiVersion, kind, metadata: { name, namespace: ns, labels: { 'app.kubernetes.io/managed-by': 'k3s-standin' } }, ...extra });
     };
     if (has('coredns')) put('apps/v1', 'Deployment', 'kube-system', 'coredns', { spec: { replicas: 1 } });
     if (has('local-storage')) put('apps/v1', 'Deployment', 'kube-system', 'local-path-provisioner', { spec: { replicas: 1 } });
     if (has('metrics-server')) put('apps/v1', 'Deployment', 'kube-system', 'metrics-server', { spec: { replicas: 1 } });
     if (has('traefik')) {
       put('helm.cattle.io/v1', 'HelmChart', 'kube-system', 'traefik-crd', { spec: { chart: 'https://%{KUBERNETES_API}%/static/charts/traefik-crd.tgz' } });
-      put('helm.cattle.io/v1', 'HelmChart', 'kube-system', 'traefik', { spec: { chart: 'https://%{KUBERNETES_API}%/static/charts/traefik.tgz', targetNamespace: 'kube-system' } });
+      put('helm.cattle.io/v1', 'HelmChart', 'kube-system', 'traefik', {
+        spec: { chart: 'https://%{KUBERNETES_API}%/static/charts/traefik.tgz', targetNamespace: 'kube-system' },
+      });
       for (const kind of TRAEFIK_KINDS) {
         const plural = `${kind.toLowerCase()}s`;
         put('apiextensions.k8s.io/v1', 'CustomResourceDefinition', '', `${plural}.traefik.io`, {
-          spec: { group: 'traefik.io', names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` }, scope: 'Namespaced', versions: [{ name: 'v1alpha1', served: true, storage: true }] },
+          spec: {
+            group: 'traefik.io',
+            names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
+            scope: 'Namespaced',
+            versions: [{ name: 'v1alpha1', served: true, storage: true }],
+          },
         });
       }
     }
@@ -489,7 +602,13 @@ function nodeObject(n, etcd) {
       uid: n.uid,
       creationTimestamp: n.created,
       labels: n.labels,
-      annotations: { 'k3s.io/hostname': n.name, 'k3s.io/internal-ip': n.address, 'k3s.io/node-args': JSON.stringify(n.nodeArgs), 'revue-pi.lab/stand-in': 'true', ...member.annotations },
+      annotations: {
+        'k3s.io/hostname': n.name,
+        'k3s.io/internal-ip': n.address,
+        'k3s.io/node-args': JSON.stringify(n.nodeArgs),
+        'revue-pi.lab/stand-in': 'true',
+        ...member.annotations,
+      },
     },
     spec: { podCIDR: n.podCIDR, ...(n.taints.length ? { taints: n.taints } : {}), ...(n.unschedulable ? { unschedulable: true } : {}) },
     status: {
@@ -499,11 +618,30 @@ function nodeObject(n, etcd) {
       ],
       conditions: [
         ready
-          ? { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status (revue-pi lab stand-in)', lastHeartbeatTime: new Date(n.lastHeartbeat).toISOString() }
-          : { type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastHeartbeatTime: new Date(n.lastHeartbeat).toISOString() },
+          ? {
+              type: 'Ready',
+              status: 'True',
+              reason: 'KubeletReady',
+              message: 'kubelet is posting ready status (revue-pi lab stand-in)',
+              lastHeartbeatTime: new Date(n.lastHeartbeat).toISOString(),
+            }
+          : {
+              type: 'Ready',
+              status: 'Unknown',
+              reason: 'NodeStatusUnknown',
+              message: 'Kubelet stopped posting node status.',
+              lastHeartbeatTime: new Date(n.lastHeartbeat).toISOString(),
+            },
         ...member.conditions,
       ],
-      nodeInfo: { kubeletVersion: n.version, kubeProxyVersion: n.version, architecture: n.arch, operatingSystem: 'linux', osImage: 'Debian GNU/Linux (revue-pi lab stand-in)', containerRuntimeVersion: 'containerd://stand-in' },
+      nodeInfo: {
+        kubeletVersion: n.version,
+        kubeProxyVersion: n.version,
+        architecture: n.arch,
+        operatingSystem: 'linux',
+        osImage: 'Debian GNU/Linux (revue-pi lab stand-in)',
+        containerRuntimeVersion: 'containerd://stand-in',
+      },
     },
   };
 }
@@ -527,7 +665,13 @@ function makeApi(state) {
     if (secret && Buffer.from(secret.data.hash, 'base64').toString() !== hash) return { status: 403, json: { message: NODE_PASSWORD_REJECTED } };
     if (!secret) {
       const type = BUILTIN_TYPES.find((t) => t.kind === 'Secret');
-      store.put(type, { apiVersion: 'v1', kind: 'Secret', type: 'k3s.cattle.io/node-password', metadata: { name: pwKey, namespace: 'kube-system', labels: { 'revue-pi.lab/stand-in': 'true' } }, data: { hash: Buffer.from(hash).toString('base64') } });
+      store.put(type, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'k3s.cattle.io/node-password',
+        metadata: { name: pwKey, namespace: 'kube-system', labels: { 'revue-pi.lab/stand-in': 'true' } },
+        data: { hash: Buffer.from(hash).toString('base64') },
+      });
     }
     upsertNode(b, true);
     store.save();
@@ -539,14 +683,31 @@ function makeApi(state) {
       Object.assign(n, { address: b.address, version: b.version, arch: b.arch, nodeArgs: b.nodeArgs, lastHeartbeat: Date.now() });
       return;
     }
-    const roles = b.role === 'server' ? { 'node-role.kubernetes.io/control-plane': 'true', 'node-role.kubernetes.io/master': 'true', ...(b.etcd ? { 'node-role.kubernetes.io/etcd': 'true' } : {}) } : {};
+    const roles =
+      b.role === 'server'
+        ? {
+            'node-role.kubernetes.io/control-plane': 'true',
+            'node-role.kubernetes.io/master': 'true',
+            ...(b.etcd ? { 'node-role.kubernetes.io/etcd': 'true' } : {}),
+          }
+        : {};
     store.data.nodes[b.node] = {
       name: b.node,
       uid: crypto.randomUUID(),
       created: new Date().toISOString(),
       role: b.role,
       address: b.address,
-      labels: { 'beta.kubernetes.io/arch': b.arch, 'beta.kubernetes.io/instance-type': 'k3s', 'beta.kubernetes.io/os': 'linux', 'kubernetes.io/arch': b.arch, 'kubernetes.io/hostname': b.node, 'kubernetes.io/os': 'linux', 'node.kubernetes.io/instance-type': 'k3s', ...roles, ...b.labels },
+      labels: {
+        'beta.kubernetes.io/arch': b.arch,
+        'beta.kubernetes.io/instance-type': 'k3s',
+        'beta.kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': b.arch,
+        'kubernetes.io/hostname': b.node,
+        'kubernetes.io/os': 'linux',
+        'node.kubernetes.io/instance-type': 'k3s',
+        ...roles,
+        ...b.labels,
+      },
       taints: b.taints,
       nodeArgs: b.nodeArgs,
       version: b.version,
@@ -563,9 +724,20 @@ function makeApi(state) {
       if (!tokenOk(auth)) return { status: 401, json: { message: 'Unauthorized' } };
       if (body.role === 'server' && body.node !== store.data.cluster.firstServer) {
         if (!store.data.cluster.clusterInit)
-          return { status: 409, json: { message: `failed to get join info: this server uses the embedded SQLite datastore and cannot be joined by another server; start the first server with cluster-init: true (${STANDIN} wording)` } };
+          return {
+            status: 409,
+            json: {
+              message: `failed to get join info: this server uses the embedded SQLite datastore and cannot be joined by another server; start the first server with cluster-init: true (${STANDIN} wording)`,
+            },
+          };
         const diff = CRITICAL.filter((k) => canonical(body.critical[k]) !== canonical(store.data.cluster.critical[k]));
-        if (diff.length) return { status: 412, json: { message: `failed to validate server configuration: critical configuration value mismatch between servers (${STANDIN}: ${diff.join(', ')} differ)` } };
+        if (diff.length)
+          return {
+            status: 412,
+            json: {
+              message: `failed to validate server configuration: critical configuration value mismatch between servers (${STANDIN}: ${diff.join(', ')} differ)`,
+            },
+          };
       }
       // Adding a member takes a quorum; a member restarting only reconnects (and its heartbeats restore the quorum).
       if (body.role === 'server' && store.data.etcd && !store.data.etcd.members.some((m) => m.name === body.memberName)) {
@@ -585,12 +757,16 @@ function makeApi(state) {
     if (urlPath === '/standin/heartbeat') {
       if (!tokenOk(auth)) return { status: 401, json: { message: 'Unauthorized' } };
       const secret = store.secret('kube-system', `${body.node}.node-password.k3s`);
-      if (secret && Buffer.from(secret.data.hash, 'base64').toString() !== sha256(body.password)) return { status: 403, json: { message: NODE_PASSWORD_REJECTED } };
+      if (secret && Buffer.from(secret.data.hash, 'base64').toString() !== sha256(body.password))
+        return { status: 403, json: { message: NODE_PASSWORD_REJECTED } };
       // The kubelet registers once: a Node deleted while it runs stays deleted (its status updates fail).
       if (!store.data.nodes[body.node]) return { status: 404, json: { message: `nodes "${body.node}" not found` } };
       upsertNode(body, false); // a heartbeat only moves lastHeartbeat, which need not survive a restart
       // The servers' addresses, for the agents' load balancer (K3s agents learn every apiserver address).
-      const servers = Object.values(store.data.nodes).filter((n) => n.role === 'server').map((n) => `${n.address}:${API_PORT}`).sort();
+      const servers = Object.values(store.data.nodes)
+        .filter((n) => n.role === 'server')
+        .map((n) => `${n.address}:${API_PORT}`)
+        .sort();
       return { status: 200, json: { servers: servers.join(' ') } };
     }
     if (urlPath === '/standin/kubectl') {
@@ -642,10 +818,19 @@ function kubectl(store, args, files) {
   const resName = (t) => `${t.kind.toLowerCase()}${t.group ? `.${t.group}` : ''}`;
   const pluralName = (t) => `${t.plural}${t.group ? `.${t.group}` : ''}`;
   const listObjects = (t, ns) => {
-    if (t.kind === 'Node') return Object.values(store.data.nodes).map((n) => nodeObject(n, store.data.etcd)).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    if (t.kind === 'Node')
+      return Object.values(store.data.nodes)
+        .map((n) => nodeObject(n, store.data.etcd))
+        .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     if (t.kind === 'Namespace') {
-      const core = CORE_NAMESPACES.filter((n) => !store.data.objects[`/Namespace//${n}`]).map((n) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } }));
-      return [...core, ...Object.values(store.data.objects).filter((x) => x.kind === 'Namespace')].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+      const core = CORE_NAMESPACES.filter((n) => !store.data.objects[`/Namespace//${n}`]).map((n) => ({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: n },
+      }));
+      return [...core, ...Object.values(store.data.objects).filter((x) => x.kind === 'Namespace')].sort((a, b) =>
+        a.metadata.name.localeCompare(b.metadata.name),
+      );
     }
     return Object.entries(store.data.objects)
       .filter(([k]) => k.startsWith(`${t.group}/${t.kind}/`))
@@ -667,11 +852,22 @@ function kubectl(store, args, files) {
   };
   const table = (rows) => {
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] + 3))).join('').trimEnd()).join('\n') + '\n';
+    return (
+      rows
+        .map((r) =>
+          r
+            .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] + 3)))
+            .join('')
+            .trimEnd(),
+        )
+        .join('\n') + '\n'
+    );
   };
   const print = (t, items, single) => {
-    if (o.output === 'json') out.push(JSON.stringify(single ? items[0] : { apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion: '' } }, null, 4) + '\n');
-    else if (o.output === 'yaml') out.push(jsyaml.dump(single ? items[0] : { apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion: '' } }, { lineWidth: -1 }));
+    if (o.output === 'json')
+      out.push(JSON.stringify(single ? items[0] : { apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion: '' } }, null, 4) + '\n');
+    else if (o.output === 'yaml')
+      out.push(jsyaml.dump(single ? items[0] : { apiVersion: 'v1', kind: 'List', items, metadata: { resourceVersion: '' } }, { lineWidth: -1 }));
     else if (o.output === 'name') out.push(items.map((x) => `${resName(t)}/${x.metadata.name}\n`).join(''));
     else if (o.output && o.output !== 'wide') {
       err.push(`error: unable to match a printer suitable for the output format "${o.output}" (${STANDIN}: json, yaml, name, wide)\n`);
@@ -682,7 +878,10 @@ function kubectl(store, args, files) {
       const rows = [['NAME', 'STATUS', 'ROLES', 'AGE', 'VERSION']];
       for (const n of items) {
         const ready = (n.status.conditions[0].status === 'True' ? 'Ready' : 'NotReady') + (n.spec.unschedulable ? ',SchedulingDisabled' : '');
-        const roles = Object.keys(n.metadata.labels).filter((l) => l.startsWith('node-role.kubernetes.io/')).map((l) => l.slice(24)).sort();
+        const roles = Object.keys(n.metadata.labels)
+          .filter((l) => l.startsWith('node-role.kubernetes.io/'))
+          .map((l) => l.slice(24))
+          .sort();
         rows.push([n.metadata.name, ready, roles.join(',') || '<none>', age(n.metadata.creationTimestamp), n.status.nodeInfo.kubeletVersion]);
       }
       out.push(table(rows));
@@ -720,7 +919,9 @@ function kubectl(store, args, files) {
   };
   const resolveDoc = (doc, file, typesSnapshot) => {
     if (typeof doc !== 'object' || !doc.apiVersion || !doc.kind) {
-      err.push(`error: error validating "${file}": error validating data: [${[!doc.apiVersion && 'apiVersion not set', !doc.kind && 'kind not set'].filter(Boolean).join(', ')}]; if you choose to ignore these errors, turn validation off with --validate=false\n`);
+      err.push(
+        `error: error validating "${file}": error validating data: [${[!doc.apiVersion && 'apiVersion not set', !doc.kind && 'kind not set'].filter(Boolean).join(', ')}]; if you choose to ignore these errors, turn validation off with --validate=false\n`,
+      );
       code = 1;
       return undefined;
     }
@@ -728,12 +929,16 @@ function kubectl(store, args, files) {
     const t = typesSnapshot.find((x) => x.kind === doc.kind && x.group === group && (!x.versions || x.versions.includes(version)));
     const name = doc.metadata && doc.metadata.name;
     if (!t) {
-      err.push(`error: resource mapping not found for name: "${name}" namespace: "${(doc.metadata && doc.metadata.namespace) || ''}" from "${file}": no matches for kind "${doc.kind}" in version "${doc.apiVersion}"\nensure CRDs are installed first\n`);
+      err.push(
+        `error: resource mapping not found for name: "${name}" namespace: "${(doc.metadata && doc.metadata.namespace) || ''}" from "${file}": no matches for kind "${doc.kind}" in version "${doc.apiVersion}"\nensure CRDs are installed first\n`,
+      );
       code = 1;
       return undefined;
     }
     if (!name) {
-      err.push(`error: error when retrieving current configuration of:\nResource: "${pluralName(t)}", GroupVersionKind: "${doc.apiVersion}, Kind=${doc.kind}"\nfrom server for: "${file}": resource name may not be empty\n`);
+      err.push(
+        `error: error when retrieving current configuration of:\nResource: "${pluralName(t)}", GroupVersionKind: "${doc.apiVersion}, Kind=${doc.kind}"\nfrom server for: "${file}": resource name may not be empty\n`,
+      );
       code = 1;
       return undefined;
     }
@@ -741,7 +946,9 @@ function kubectl(store, args, files) {
     if (t.namespaced) {
       ns = (doc.metadata && doc.metadata.namespace) || o.ns || 'default';
       if (o.ns && doc.metadata.namespace && doc.metadata.namespace !== o.ns) {
-        err.push(`error: the namespace from the provided object "${doc.metadata.namespace}" does not match the namespace "${o.ns}". You must pass '--namespace=${doc.metadata.namespace}' to perform this operation.\n`);
+        err.push(
+          `error: the namespace from the provided object "${doc.metadata.namespace}" does not match the namespace "${o.ns}". You must pass '--namespace=${doc.metadata.namespace}' to perform this operation.\n`,
+        );
         code = 1;
         return undefined;
       }
@@ -765,7 +972,9 @@ function kubectl(store, args, files) {
       }
       const tg = targets();
       if (tg.length === 0) {
-        err.push('You must specify the type of resource to get. Use "kubectl api-resources" for a complete list of supported resources.\n\nerror: Required resource not specified.\n');
+        err.push(
+          'You must specify the type of resource to get. Use "kubectl api-resources" for a complete list of supported resources.\n\nerror: Required resource not specified.\n',
+        );
         code = 1;
         break;
       }
@@ -824,7 +1033,11 @@ function kubectl(store, args, files) {
       const tg = targets();
       const t = tg.length && findType(tg[0].word);
       if (!t) {
-        err.push(tg.length ? `error: the server doesn't have a resource type "${tg[0].word}"\n` : 'error: You must provide one or more resources by argument or filename.\n');
+        err.push(
+          tg.length
+            ? `error: the server doesn't have a resource type "${tg[0].word}"\n`
+            : 'error: You must provide one or more resources by argument or filename.\n',
+        );
         code = 1;
         break;
       }
@@ -973,10 +1186,15 @@ async function kubectlClient(argv) {
         files.push({ name, content });
         args.push('-f', String(files.length - 1));
       };
-      if (f === undefined) return fail('error: flag needs an argument: \'f\' in -f');
+      if (f === undefined) return fail("error: flag needs an argument: 'f' in -f");
       if (f === '-') add('STDIN', fs.readFileSync(0, 'utf8'));
       else if (!fs.existsSync(f)) return fail(`error: the path "${f}" does not exist`);
-      else if (fs.statSync(f).isDirectory()) for (const e of fs.readdirSync(f).filter((x) => /\.(ya?ml|json)$/.test(x)).sort()) add(path.join(f, e), fs.readFileSync(path.join(f, e), 'utf8'));
+      else if (fs.statSync(f).isDirectory())
+        for (const e of fs
+          .readdirSync(f)
+          .filter((x) => /\.(ya?ml|json)$/.test(x))
+          .sort())
+          add(path.join(f, e), fs.readFileSync(path.join(f, e), 'utf8'));
       else add(f, fs.readFileSync(f, 'utf8'));
     } else args.push(a);
   }
@@ -992,7 +1210,9 @@ async function kubectlClient(argv) {
   try {
     cfg = jsyaml.load(fs.readFileSync(kubeconfig, 'utf8'));
   } catch (e) {
-    return fail(`error: error loading config file "${kubeconfig}": ${e.code === 'EACCES' ? `open ${kubeconfig}: permission denied` : e.code === 'ENOENT' ? `open ${kubeconfig}: no such file or directory` : String(e.message).split('\n')[0]}`);
+    return fail(
+      `error: error loading config file "${kubeconfig}": ${e.code === 'EACCES' ? `open ${kubeconfig}: permission denied` : e.code === 'ENOENT' ? `open ${kubeconfig}: no such file or directory` : String(e.message).split('\n')[0]}`,
+    );
   }
   const ctx = (cfg.contexts || []).find((c) => c.name === cfg['current-context']);
   const cluster = ctx && (cfg.clusters || []).find((c) => c.name === ctx.context.cluster);
@@ -1033,7 +1253,8 @@ function adminKeyOf(clientKeyData) {
 /** Text as `\0ooo` octal escapes except letters, digits and a few safe marks: one header word that printf %b decodes. */
 function octalEscape(text) {
   let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) out += /[A-Za-z0-9_.,:\-/()]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `\\0${byte.toString(8).padStart(3, '0')}`;
+  for (const byte of Buffer.from(text, 'utf8'))
+    out += /[A-Za-z0-9_.,:\-/()]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `\\0${byte.toString(8).padStart(3, '0')}`;
   return out;
 }
 
@@ -1054,7 +1275,10 @@ async function kubectlArgs(forward, formBytes, clientKeyData) {
 // server
 
 function fakePem(label, body) {
-  return `-----BEGIN ${label}-----\n${Buffer.from(body).toString('base64').replace(/(.{64})/g, '$1\n').trim()}\n-----END ${label}-----\n`;
+  return `-----BEGIN ${label}-----\n${Buffer.from(body)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trim()}\n-----END ${label}-----\n`;
 }
 
 function writeKubeconfig(state, mode) {
@@ -1113,7 +1337,8 @@ async function listen(handler, address) {
       });
       return srv;
     } catch (e) {
-      if (e.code !== 'EADDRINUSE' || Date.now() > deadline) fatal(`listen tcp ${address}:${API_PORT}: bind: ${e.code === 'EADDRINUSE' ? 'address already in use' : e.message}`);
+      if (e.code !== 'EADDRINUSE' || Date.now() > deadline)
+        fatal(`listen tcp ${address}:${API_PORT}: bind: ${e.code === 'EADDRINUSE' ? 'address already in use' : e.message}`);
       await sleep(200);
     }
   }
@@ -1147,7 +1372,12 @@ function httpHandler(forward, local) {
         }
         // A length, not chunks: the front copies the body with cat up to the end of the connection.
         const body = Buffer.from(r.stdout);
-        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length, 'x-standin-exit': String(r.code), ...(r.stderr ? { 'x-standin-stderr': octalEscape(r.stderr) } : {}) });
+        res.writeHead(200, {
+          'content-type': 'text/plain',
+          'content-length': body.length,
+          'x-standin-exit': String(r.code),
+          ...(r.stderr ? { 'x-standin-stderr': octalEscape(r.stderr) } : {}),
+        });
         res.end(body);
         return;
       }
@@ -1179,7 +1409,9 @@ async function runServer(s) {
   fs.mkdirSync(`${SERVER_DIR}/tls`, { recursive: true, mode: 0o700 });
   fs.rmSync(`${RUN_DIR}/ready-server`, { force: true });
   const given = s.token ? splitToken(String(s.token)) : undefined;
-  const critical = Object.fromEntries(CRITICAL.map((k) => [k, k === 'disable' ? [...(s.disable || [])].sort() : k === 'secrets-encryption' ? !!s[k] : (s[k] ?? null)]));
+  const critical = Object.fromEntries(
+    CRITICAL.map((k) => [k, k === 'disable' ? [...(s.disable || [])].sort() : k === 'secrets-encryption' ? !!s[k] : (s[k] ?? null)]),
+  );
   const reg = registration('server', s);
   const join = s.server ? apiUrl(String(s.server)) : undefined;
   if (s.server && !join) fatal(`Error: invalid server url "${s.server}": must be https://host:port`);
@@ -1196,9 +1428,23 @@ async function runServer(s) {
   // `server:` once its etcd is initialized); a member the others removed cannot come back.
   const copy = datastore === 'etcd' ? readReplica() : undefined;
   const isMember = !!(copy && copy.etcd && copy.etcd.members.some((m) => m.name === reg.memberName));
-  if (copy && copy.etcd && !isMember && copy.etcd.members.length > 0) fatal('etcd member removed: the member has been permanently removed from the cluster (delete /var/lib/rancher/k3s/server/db to rejoin)');
+  if (copy && copy.etcd && !isMember && copy.etcd.members.length > 0)
+    fatal('etcd member removed: the member has been permanently removed from the cluster (delete /var/lib/rancher/k3s/server/db to rejoin)');
 
-  const state = { secret: undefined, ca: undefined, caHash: undefined, adminKey: undefined, store: undefined, replica: undefined, api: undefined, datastore, memberName: reg.memberName, node: reg.node, joinUrl: join, leaderSince: 0 };
+  const state = {
+    secret: undefined,
+    ca: undefined,
+    caHash: undefined,
+    adminKey: undefined,
+    store: undefined,
+    replica: undefined,
+    api: undefined,
+    datastore,
+    memberName: reg.memberName,
+    node: reg.node,
+    joinUrl: join,
+    leaderSince: 0,
+  };
   const freshJoin = join && !isMember;
   if (freshJoin) {
     // Joining server: fetch and check the CA, then join with the token (an etcd learner); it gets a copy of the store.
@@ -1216,8 +1462,10 @@ async function runServer(s) {
     if (!ca) ca = fakePem('CERTIFICATE', `${STANDIN} k3s-server-ca ${crypto.randomBytes(24).toString('hex')}`);
     fs.writeFileSync(`${SERVER_DIR}/tls/server-ca.crt`, ca, { mode: 0o600 });
     const caHash = sha256(ca);
-    if (given && given.caHash && given.caHash !== caHash) fatal(`starting kubernetes: preparing server: token CA hash does not match the Cluster CA certificate hash: ${caHash} != ${given.caHash}`);
-    if (given && stored.secret && given.secret !== stored.secret) fatal('starting kubernetes: preparing server: bootstrap data already found and encrypted with different token');
+    if (given && given.caHash && given.caHash !== caHash)
+      fatal(`starting kubernetes: preparing server: token CA hash does not match the Cluster CA certificate hash: ${caHash} != ${given.caHash}`);
+    if (given && stored.secret && given.secret !== stored.secret)
+      fatal('starting kubernetes: preparing server: bootstrap data already found and encrypted with different token');
     let adminKey = readOr(`${SERVER_DIR}/tls/client-admin.key`, '').trim();
     if (!adminKey) {
       adminKey = crypto.randomBytes(16).toString('hex');
@@ -1230,7 +1478,8 @@ async function runServer(s) {
       const wasInit = state.store.data.cluster.clusterInit;
       state.store.data.cluster = { clusterInit: !!s['cluster-init'] || !!wasInit, critical, firstServer: s['node-name'] };
       state.store.seedAddons(critical.disable);
-      if (datastore === 'etcd' && !state.store.data.etcd) state.store.data.etcd = { members: [newMember(reg.memberName, reg.node, reg.address, false)], leader: reg.memberName, term: 1 };
+      if (datastore === 'etcd' && !state.store.data.etcd)
+        state.store.data.etcd = { members: [newMember(reg.memberName, reg.node, reg.address, false)], leader: reg.memberName, term: 1 };
       takeLead(state);
     }
   }
@@ -1249,7 +1498,8 @@ async function runServer(s) {
         return { status: r.status, json: r.json, text: r.json ? undefined : r.text };
       } catch (e) {
         if (state.datastore !== 'etcd' || attempt > 0 || !localData(state) || !['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH'].includes(e.code)) throw e;
-        if (!(await electLeader(state))) return { status: 503, json: { message: `${NO_QUORUM} (${STANDIN}: the etcd leader does not answer, nor do a majority of the voting members)` } };
+        if (!(await electLeader(state)))
+          return { status: 503, json: { message: `${NO_QUORUM} (${STANDIN}: the etcd leader does not answer, nor do a majority of the voting members)` } };
       }
     }
   };
@@ -1282,7 +1532,10 @@ async function runServer(s) {
   const deploy = async () => {
     let entries = [];
     try {
-      entries = fs.readdirSync(MANIFESTS_DIR).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
+      entries = fs
+        .readdirSync(MANIFESTS_DIR)
+        .filter((f) => /\.(ya?ml|json)$/.test(f))
+        .sort();
     } catch {
       return;
     }
@@ -1347,7 +1600,8 @@ async function fetchCa(base, serverUrl, given) {
       return r.text;
     } catch (e) {
       const why = e.code === 'ECONNREFUSED' ? `dial tcp ${serverUrl.replace(/^https:\/\//, '')}: connect: connection refused` : e.message;
-      if (Date.now() > deadline) fatal(`Error: failed to get CA certs: Get "${serverUrl.replace(/\/$/, '')}/cacerts": ${why} (${STANDIN}: gave up after ${JOIN_TIMEOUT_MS} ms)`);
+      if (Date.now() > deadline)
+        fatal(`Error: failed to get CA certs: Get "${serverUrl.replace(/\/$/, '')}/cacerts": ${why} (${STANDIN}: gave up after ${JOIN_TIMEOUT_MS} ms)`);
       log('error', `Failed to validate connection to cluster at ${serverUrl}: failed to get CA certs: Get "${serverUrl.replace(/\/$/, '')}/cacerts": ${why}`);
       await sleep(1000);
     }

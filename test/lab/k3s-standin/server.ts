@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHARTS, type ChartKey } from '../../../workloads/images.js';
+import { CHARTS, type ChartKey } from '../../../core/inventory/images.js';
 import { RELEASE_WORKLOADS, type ReleaseWorkload } from '../../../workloads/monitoring/contract.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -68,7 +68,11 @@ const binaries = new Map<string, Buffer>();
  * (workloads/monitoring/contract.ts, read from the charts' templates at their pinned versions).
  */
 function helmReleases(): { chart: string; release: string; workloads: ReleaseWorkload[] }[] {
-  return (Object.keys(RELEASE_WORKLOADS) as ChartKey[]).map((k) => ({ chart: CHARTS[k].chart, release: RELEASE_WORKLOADS[k].release, workloads: RELEASE_WORKLOADS[k].workloads }));
+  return (Object.keys(RELEASE_WORKLOADS) as ChartKey[]).map((k) => ({
+    chart: CHARTS[k].chart,
+    release: RELEASE_WORKLOADS[k].release,
+    workloads: RELEASE_WORKLOADS[k].workloads,
+  }));
 }
 
 /**

@@ -6,7 +6,7 @@ const HEADER = '# Written by revue-pi from the inventory; edits here are drift a
 
 describe('renderK3sConfig', () => {
   const inv = inventory({ cluster: { name: 'lab', apiEndpoint: 'k8s.lab.example' } });
-  const [first, labelled, plain] = inv.nodes as [typeof inv.nodes[0], typeof inv.nodes[0], typeof inv.nodes[0]];
+  const [first, labelled, plain] = inv.nodes as [(typeof inv.nodes)[0], (typeof inv.nodes)[0], (typeof inv.nodes)[0]];
 
   it('first server of a single-server cluster: no cluster-init, no server, servicelb disabled, tls-san with address, name and apiEndpoint', () => {
     expect(renderK3sConfig(inv, first, { firstServer: first, isFirstServer: true })).toBe(
@@ -48,7 +48,7 @@ describe('renderK3sConfig', () => {
 
   it('HA: cluster-init on the first of 3 servers only; joining servers get server:', () => {
     const ha = haInventory();
-    const [s1, s2] = ha.nodes as [typeof ha.nodes[0], typeof ha.nodes[0]];
+    const [s1, s2] = ha.nodes as [(typeof ha.nodes)[0], (typeof ha.nodes)[0]];
     const firstText = renderK3sConfig(ha, s1, { firstServer: s1, isFirstServer: true });
     expect(firstText).toContain('cluster-init: true\n');
     expect(firstText).not.toContain('server:');
@@ -80,7 +80,11 @@ describe('renderK3sConfig', () => {
 
 describe('configDrift', () => {
   it('names the keys that differ, including added and removed ones', () => {
-    expect(configDrift('node-name: a\nnode-label: [x=1]\nextra: 1\n', 'node-name: a\nnode-label: [x=2]\ntls-san: [a]\n')).toEqual(['extra', 'node-label', 'tls-san']);
+    expect(configDrift('node-name: a\nnode-label: [x=1]\nextra: 1\n', 'node-name: a\nnode-label: [x=2]\ntls-san: [a]\n')).toEqual([
+      'extra',
+      'node-label',
+      'tls-san',
+    ]);
   });
   it('treats an unparsable file as every wanted key differing', () => {
     expect(configDrift('node-name: [', 'b: 1\na: 2\n')).toEqual(['a', 'b']);
@@ -104,14 +108,21 @@ describe('cluster.apiEndpoint forms', () => {
     expect(apiEndpointHost(endpoint)).toBe(host);
     const inv = inventory({ cluster: { name: 'lab', apiEndpoint: endpoint } });
     expect(apiServerUrl(inv, inv.nodes[0]!)).toBe(url);
-    expect(renderK3sConfig(inv, inv.nodes[0]!, { firstServer: inv.nodes[0]!, isFirstServer: true })).toContain(`tls-san:\n  - 192.168.1.101\n  - pi-1\n  - ${host}\n`);
+    expect(renderK3sConfig(inv, inv.nodes[0]!, { firstServer: inv.nodes[0]!, isFirstServer: true })).toContain(
+      `tls-san:\n  - 192.168.1.101\n  - pi-1\n  - ${host}\n`,
+    );
   });
-  it('without one the first server\'s address', () => {
+  it("without one the first server's address", () => {
     const inv = inventory();
     expect(apiServerUrl(inv, inv.nodes[0]!)).toBe('https://192.168.1.101:6443');
   });
-  it('an IPv6 first server is bracketed in the URLs (the kubeconfig, the agents\' server:)', () => {
-    const inv = inventory({ nodes: [{ name: 'pi-1', host: 'fd00::11', role: 'server' }, { name: 'pi-2', host: 'fd00::12', role: 'agent' }] });
+  it("an IPv6 first server is bracketed in the URLs (the kubeconfig, the agents' server:)", () => {
+    const inv = inventory({
+      nodes: [
+        { name: 'pi-1', host: 'fd00::11', role: 'server' },
+        { name: 'pi-2', host: 'fd00::12', role: 'agent' },
+      ],
+    });
     expect(apiServerUrl(inv, inv.nodes[0]!)).toBe('https://[fd00::11]:6443');
     expect(renderK3sConfig(inv, inv.nodes[1]!, { firstServer: inv.nodes[0]!, isFirstServer: false })).toContain('server: https://[fd00::11]:6443\n');
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { wantedK3sVersion } from '../../../cluster/install.js';
-import { DEFAULT_K3S_VERSION } from '../../../provision/inventory/schema.js';
-import { checkInventory } from '../../../provision/inventory/rules.js';
+import { DEFAULT_K3S_VERSION } from '../../../core/inventory/schema.js';
+import { checkInventory } from '../../../core/inventory/rules.js';
 import { standinBinary } from '../../lab/k3s-standin/server.js';
 import { inventory } from './helpers.js';
 
@@ -18,7 +18,9 @@ describe('the default K3s version', () => {
   it('passes the inventory rules when written out', () => {
     const pinned = inventory({ k3s: { version: DEFAULT_K3S_VERSION } });
     expect(checkInventory(pinned, { baseDir: '/' }).filter((i) => i.path.startsWith('k3s'))).toEqual([]);
-    expect(checkInventory(inventory({ k3s: { version: DEFAULT_K3S_VERSION.replace('+', '-') } }), { baseDir: '/' }).map((i) => i.path)).toContain('k3s.version');
+    expect(checkInventory(inventory({ k3s: { version: DEFAULT_K3S_VERSION.replace('+', '-') } }), { baseDir: '/' }).map((i) => i.path)).toContain(
+      'k3s.version',
+    );
   });
 
   it('is accepted by the lab stand-in, whose binary reports it as its version', () => {

@@ -3,14 +3,28 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { K3S_PROBE_SECTIONS, firstServerProbeSections, freshK3sFacts, k3sProbeSections, parseK3sFacts, readK3sVersionCache, ROOT_PROBE_REFUSED_EXIT, updateK3sVersionCache, type K3sVersionCacheEntry } from '../../../cluster/facts.js';
+import {
+  K3S_PROBE_SECTIONS,
+  firstServerProbeSections,
+  freshK3sFacts,
+  k3sProbeSections,
+  parseK3sFacts,
+  readK3sVersionCache,
+  ROOT_PROBE_REFUSED_EXIT,
+  updateK3sVersionCache,
+  type K3sVersionCacheEntry,
+} from '../../../cluster/facts.js';
 import { K3S_BINARY_PATH, K3S_CONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH } from '../../../cluster/paths.js';
 import { serverSecretSha256, sha256Hex, tokenFileContent, tokenSecret } from '../../../cluster/token.js';
-import { buildProbeScript, parseProbeOutput } from '../../../provision/steps/probe.js';
-import { rawShell } from '../../../provision/transport/shell.js';
+import { buildProbeScript, parseProbeOutput } from '../../../core/remote/probe.js';
+import { rawShell } from '../../../core/remote/shell.js';
 
 /** A file as the probe's dump_file prints it. */
-const dumped = (s: string) => s.split(/(?<=\n)/).map((line) => (line.endsWith('\n') ? `|${line.slice(0, -1)}` : `~${line}`)).join('\n');
+const dumped = (s: string) =>
+  s
+    .split(/(?<=\n)/)
+    .map((line) => (line.endsWith('\n') ? `|${line.slice(0, -1)}` : `~${line}`))
+    .join('\n');
 
 describe('parseK3sFacts', () => {
   it('reads an installed agent (k3s --version prints the release and the Go version)', () => {
@@ -35,22 +49,45 @@ describe('parseK3sFacts', () => {
   });
 
   it('a failed server unit is installed but not active', () => {
-    const facts = parseK3sFacts(new Map([['k3s_version', 'k3s version v1.32.9+k3s1 (1234abcd)'], ['k3s_units', 'k3s\nfailed']]));
+    const facts = parseK3sFacts(
+      new Map([
+        ['k3s_version', 'k3s version v1.32.9+k3s1 (1234abcd)'],
+        ['k3s_units', 'k3s\nfailed'],
+      ]),
+    );
     expect(facts).toMatchObject({ installedVersion: 'v1.32.9+k3s1', unit: 'k3s', units: ['k3s'], active: false, nodePassword: false });
   });
 
   it('a node with nothing installed equals the fresh facts', () => {
     const empty = new Map(K3S_PROBE_SECTIONS.map((s) => [s.name, ''] as [string, string]));
-    expect(parseK3sFacts(empty)).toEqual({ ...freshK3sFacts(), config: undefined, installedVersion: undefined, tokenFileSha256: undefined, serverTokenSha256: undefined });
+    expect(parseK3sFacts(empty)).toEqual({
+      ...freshK3sFacts(),
+      config: undefined,
+      installedVersion: undefined,
+      tokenFileSha256: undefined,
+      serverTokenSha256: undefined,
+    });
   });
 
   it('the first server also reads its kubeconfig and, when the API answers, the node list', () => {
     const sections = firstServerProbeSections();
     expect(sections.map((s) => s.name)).toEqual(['k3s_kubeconfig', 'k3s_api_nodes']);
-    expect(sections[1]!.script.text).toBe('[ -x /usr/local/bin/k3s ] && [ -f /etc/rancher/k3s/k3s.yaml ] && k3s kubectl get nodes -o json --request-timeout=10s');
-    const up = parseK3sFacts(new Map([['k3s_kubeconfig', dumped('apiVersion: v1\n')], ['k3s_api_nodes', '{\n  "items": []\n}']]));
+    expect(sections[1]!.script.text).toBe(
+      '[ -x /usr/local/bin/k3s ] && [ -f /etc/rancher/k3s/k3s.yaml ] && k3s kubectl get nodes -o json --request-timeout=10s',
+    );
+    const up = parseK3sFacts(
+      new Map([
+        ['k3s_kubeconfig', dumped('apiVersion: v1\n')],
+        ['k3s_api_nodes', '{\n  "items": []\n}'],
+      ]),
+    );
     expect(up).toMatchObject({ kubeconfig: 'apiVersion: v1\n', apiNodesJson: '{\n  "items": []\n}' });
-    const down = parseK3sFacts(new Map([['k3s_kubeconfig', ''], ['k3s_api_nodes', 'The connection to the server 127.0.0.1:6443 was refused']]));
+    const down = parseK3sFacts(
+      new Map([
+        ['k3s_kubeconfig', ''],
+        ['k3s_api_nodes', 'The connection to the server 127.0.0.1:6443 was refused'],
+      ]),
+    );
     expect(down.kubeconfig).toBeUndefined();
     expect(down.apiNodesJson).toBeUndefined();
   });
@@ -127,7 +164,10 @@ describe('the k3s version cache', () => {
     }
     const sections = k3sProbeSections(cached)
       .filter((s) => s.name === 'k3s_binary' || s.name === 'k3s_version')
-      .map((s) => ({ name: s.name, script: rawShell(s.script.text.split(K3S_BINARY_PATH).join(bin).replace('PATH="$PATH:/usr/local/bin"', `PATH="${dir}:$PATH"`)) }));
+      .map((s) => ({
+        name: s.name,
+        script: rawShell(s.script.text.split(K3S_BINARY_PATH).join(bin).replace('PATH="$PATH:/usr/local/bin"', `PATH="${dir}:$PATH"`)),
+      }));
     const out = execFileSync('sh', ['-c', buildProbeScript(sections).text], { encoding: 'utf8' });
     return { facts: parseK3sFacts(parseProbeOutput(out), cached), executed: existsSync(mark) };
   }
@@ -156,7 +196,12 @@ describe('the k3s version cache', () => {
     const state = join(dir, 'state');
     mkdirSync(state);
     const installed = { ...freshK3sFacts(), installedVersion: 'v1.33.5+k3s1', binaryFingerprint: '10:20:30' };
-    expect(updateK3sVersionCache(state, [{ name: 'pi-2', facts: installed }, { name: 'pi-1', facts: installed }])).toBe(true);
+    expect(
+      updateK3sVersionCache(state, [
+        { name: 'pi-2', facts: installed },
+        { name: 'pi-1', facts: installed },
+      ]),
+    ).toBe(true);
     expect(readFileSync(join(state, 'k3s-versions.json'), 'utf8')).toBe(
       '{\n  "pi-1": {\n    "fingerprint": "10:20:30",\n    "version": "v1.33.5+k3s1"\n  },\n  "pi-2": {\n    "fingerprint": "10:20:30",\n    "version": "v1.33.5+k3s1"\n  }\n}\n',
     );
@@ -184,7 +229,12 @@ describe('the probe without root (root-only files cached by fingerprint)', () =>
   mkdirSync(bin);
   /** TEST DOUBLE for sudo: records that it ran, then runs the command (or refuses, as `sudo -n` does without a rule). */
   function fakeSudo(refuse: boolean) {
-    writeFileSync(join(bin, 'sudo'), refuse ? `#!/bin/sh\ntouch ${sudoMark}\necho 'sudo: a password is required' >&2\nexit 1\n` : `#!/bin/sh\ntouch ${sudoMark}\n[ "$1" = -n ] && shift\nexec "$@"\n`);
+    writeFileSync(
+      join(bin, 'sudo'),
+      refuse
+        ? `#!/bin/sh\ntouch ${sudoMark}\necho 'sudo: a password is required' >&2\nexit 1\n`
+        : `#!/bin/sh\ntouch ${sudoMark}\n[ "$1" = -n ] && shift\nexec "$@"\n`,
+    );
     chmodSync(join(bin, 'sudo'), 0o755);
   }
   /** Runs the k3s sections that touch the root-only files, their paths moved into `dir`. */
@@ -217,7 +267,12 @@ describe('the probe without root (root-only files cached by fingerprint)', () =>
     mkdirSync(state, { recursive: true });
     updateK3sVersionCache(state, [{ name: 'pi-2', facts: { ...full, installedVersion: 'v1.33.5+k3s1', binaryFingerprint: '1:2:3' } }]);
     const cached = readK3sVersionCache(state)['pi-2']!;
-    expect(cached.files).toEqual({ fingerprint: full.rootFilesFingerprint, config: 'node-name: pi-2\n', tokenFileSha256: sha256Hex(tokenFileContent(token)), nodePassword: true });
+    expect(cached.files).toEqual({
+      fingerprint: full.rootFilesFingerprint,
+      config: 'node-name: pi-2\n',
+      tokenFileSha256: sha256Hex(tokenFileContent(token)),
+      nodePassword: true,
+    });
 
     const same = probe(cached, true);
     expect(same).toMatchObject({ code: 0, sudo: false });

@@ -1,4 +1,4 @@
-import { inventorySchema, type Inventory } from '../../../provision/inventory/schema.js';
+import { inventorySchema, type Inventory } from '../../../core/inventory/schema.js';
 
 /** An inventory as the parser would hand it over (schema defaults applied). Addresses are never contacted. */
 export function inventory(extra: Record<string, unknown> = {}, nodes?: unknown[]): Inventory {

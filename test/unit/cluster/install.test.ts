@@ -5,18 +5,26 @@ import { inventory } from './helpers.js';
 describe('buildInstallCommand', () => {
   it('pins the default version and passes the role after sh -s -', () => {
     const inv = inventory();
-    expect(buildInstallCommand(inv, inv.nodes[0]!, { role: 'server' }).text).toBe('curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.36.4+k3s1 sh -s - server');
-    expect(buildInstallCommand(inv, inv.nodes[1]!, { role: 'agent' }).text).toBe('curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.36.4+k3s1 sh -s - agent');
+    expect(buildInstallCommand(inv, inv.nodes[0]!, { role: 'server' }).text).toBe(
+      'curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.36.4+k3s1 sh -s - server',
+    );
+    expect(buildInstallCommand(inv, inv.nodes[1]!, { role: 'agent' }).text).toBe(
+      'curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.36.4+k3s1 sh -s - agent',
+    );
   });
 
   it('uses the inventory version, or the channel when no version is set', () => {
     const pinned = inventory({ k3s: { version: 'v1.32.9+k3s1' } });
-    expect(buildInstallCommand(pinned, pinned.nodes[0]!, { role: 'server' }).text).toBe('curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.32.9+k3s1 sh -s - server');
+    expect(buildInstallCommand(pinned, pinned.nodes[0]!, { role: 'server' }).text).toBe(
+      'curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.32.9+k3s1 sh -s - server',
+    );
     const channel = inventory({ k3s: { channel: 'v1.33' } });
-    expect(buildInstallCommand(channel, channel.nodes[0]!, { role: 'server' }).text).toBe('curl -sfL https://get.k3s.io | INSTALL_K3S_CHANNEL=v1.33 sh -s - server');
+    expect(buildInstallCommand(channel, channel.nodes[0]!, { role: 'server' }).text).toBe(
+      'curl -sfL https://get.k3s.io | INSTALL_K3S_CHANNEL=v1.33 sh -s - server',
+    );
   });
 
-  it('single-quotes values POSIX-style (dash has no $\'…\')', () => {
+  it("single-quotes values POSIX-style (dash has no $'…')", () => {
     const inv = inventory({ k3s: { installScriptUrl: "http://127.0.0.1:8080/install.sh?who=o'neil&x=1" } });
     expect(buildInstallCommand(inv, inv.nodes[0]!, { role: 'server' }).text).toBe(
       "curl -sfL 'http://127.0.0.1:8080/install.sh?who=o'\\''neil&x=1' | INSTALL_K3S_VERSION=v1.36.4+k3s1 sh -s - server",
@@ -24,8 +32,12 @@ describe('buildInstallCommand', () => {
   });
 
   it('air-gapped: the uploaded script with INSTALL_K3S_SKIP_DOWNLOAD=true and no download', () => {
-    const inv = inventory({ k3s: { airgap: { binary: '/files/k3s-arm64', images: '/files/k3s-airgap-images-arm64.tar.zst', installScript: '/files/install.sh' } } });
-    expect(buildInstallCommand(inv, inv.nodes[1]!, { role: 'agent' }).text).toBe('INSTALL_K3S_SKIP_DOWNLOAD=true sh /usr/local/share/revue-pi/k3s-install.sh agent');
+    const inv = inventory({
+      k3s: { airgap: { binary: '/files/k3s-arm64', images: '/files/k3s-airgap-images-arm64.tar.zst', installScript: '/files/install.sh' } },
+    });
+    expect(buildInstallCommand(inv, inv.nodes[1]!, { role: 'agent' }).text).toBe(
+      'INSTALL_K3S_SKIP_DOWNLOAD=true sh /usr/local/share/revue-pi/k3s-install.sh agent',
+    );
     expect(airgapUploads(inv)).toEqual([
       { local: '/files/k3s-arm64', remote: '/usr/local/bin/k3s', mode: 0o755 },
       { local: '/files/k3s-airgap-images-arm64.tar.zst', remote: '/var/lib/rancher/k3s/agent/images/k3s-airgap-images-arm64.tar.zst', mode: 0o644 },

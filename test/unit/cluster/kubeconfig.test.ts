@@ -49,7 +49,9 @@ preferences: {}
 `);
   });
   it('refuses something that is not a K3s kubeconfig', () => {
-    expect(() => rewriteKubeconfig('apiVersion: v1\nkind: Config\n', { clusterName: 'lab', server: 'https://x:6443' })).toThrow(/lacks a cluster, user or context/);
+    expect(() => rewriteKubeconfig('apiVersion: v1\nkind: Config\n', { clusterName: 'lab', server: 'https://x:6443' })).toThrow(
+      /lacks a cluster, user or context/,
+    );
   });
 });
 

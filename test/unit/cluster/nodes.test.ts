@@ -3,7 +3,16 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildForgetNodeScript, buildJournalCommand, buildRestartCommand, isNodePasswordRejected, joinRefusal, parseNodesReady, readySince, restartedAt } from '../../../cluster/nodes.js';
+import {
+  buildForgetNodeScript,
+  buildJournalCommand,
+  buildRestartCommand,
+  isNodePasswordRejected,
+  joinRefusal,
+  parseNodesReady,
+  readySince,
+  restartedAt,
+} from '../../../cluster/nodes.js';
 
 /** Trimmed from `kubectl get nodes -o json` on a K3s server: one Ready node, one that lost its kubelet. */
 const NODES_JSON = JSON.stringify({
@@ -44,7 +53,9 @@ describe('parseNodesReady', () => {
 
 describe('join refusals that waiting will not cure', () => {
   it('a refused token and a token for another CA are named; anything else is not a refusal', () => {
-    expect(joinRefusal('k3s[812]: level=error msg="failed to get CA certs: https://127.0.0.1:6444/cacerts: 401 Unauthorized"')).toBe('the cluster refused its token (401 Unauthorized)');
+    expect(joinRefusal('k3s[812]: level=error msg="failed to get CA certs: https://127.0.0.1:6444/cacerts: 401 Unauthorized"')).toBe(
+      'the cluster refused its token (401 Unauthorized)',
+    );
     expect(joinRefusal('level=fatal msg="Error: failed to validate token: token CA hash does not match the Cluster CA certificate hash"')).toBe(
       "its token names another cluster's CA (token CA hash does not match)",
     );
@@ -94,7 +105,7 @@ describe('node password rejection', () => {
     expect(buildRestartCommand('k3s').text).toBe('date +%s && systemctl restart k3s');
     expect(buildRestartCommand('k3s-agent').text).toBe('date +%s && systemctl restart --no-block k3s-agent');
   });
-  it('the restart time comes from the restart command\'s own output', () => {
+  it("the restart time comes from the restart command's own output", () => {
     expect(restartedAt('1764000123\n')).toBe(1764000123);
     expect(restartedAt('[INFO] installed\n1764000123\n')).toBe(1764000123);
     expect(restartedAt('')).toBeUndefined();

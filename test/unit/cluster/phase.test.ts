@@ -7,14 +7,14 @@ import { freshK3sFacts, readK3sVersionCache, type K3sFacts } from '../../../clus
 import { K3S_CONFIG_PATH, K3S_KUBECONFIG_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH } from '../../../cluster/paths.js';
 import { runClusterPhase, type ClusterNodeInput, type ClusterPhaseOptions } from '../../../cluster/phase.js';
 import { sha256Hex } from '../../../cluster/token.js';
-import type { RunEvent } from '../../../provision/events.js';
-import type { Inventory } from '../../../provision/inventory/schema.js';
-import { RunLog } from '../../../provision/log.js';
-import type { NodeReport } from '../../../provision/report.js';
+import type { RunEvent } from '../../../core/events.js';
+import type { Inventory } from '../../../core/inventory/schema.js';
+import { RunLog } from '../../../core/log.js';
+import type { NodeReport } from '../../../core/report.js';
 import { deterministicRandom } from '../../fakes/deterministic-random.js';
 import { FakeTransport, fail, ok } from '../../fakes/fake-transport.js';
 import { haInventory, inventory } from './helpers.js';
-import { sh } from '../../../provision/transport/shell.js';
+import { sh } from '../../../core/remote/shell.js';
 
 /**
  * A scripted K3s world on FakeTransports (test doubles): installers register nodes, the first server answers
@@ -93,7 +93,11 @@ class SimCluster {
       });
       // What the phase asks right after an install: the binary's fingerprint and version.
       t.on("echo '@@revue-pi@@ k3s_binary'", () =>
-        ok(sim.installed ? `@@revue-pi@@ k3s_binary\n${sim.fingerprint}\n@@revue-pi@@ k3s_version\nk3s version ${sim.version} (sim)\n` : '@@revue-pi@@ k3s_binary\n@@revue-pi@@ k3s_version\n'),
+        ok(
+          sim.installed
+            ? `@@revue-pi@@ k3s_binary\n${sim.fingerprint}\n@@revue-pi@@ k3s_version\nk3s version ${sim.version} (sim)\n`
+            : '@@revue-pi@@ k3s_binary\n@@revue-pi@@ k3s_version\n',
+        ),
       );
       // buildRestartCommand: the node's clock, then the restart.
       t.on(/^date \+%s && systemctl restart/, () => {
@@ -132,7 +136,15 @@ class SimCluster {
       if ((!sim.installed && !sim.stalePassword) || sim.wrongToken) return [];
       const ready = (sim.installed && sim.running && !sim.neverReady && !sim.stalePassword) || sim.staleReady === true;
       const heartbeat = sim.heartbeat === undefined ? {} : { lastHeartbeatTime: new Date(sim.heartbeat * 1000).toISOString() };
-      return [{ metadata: { name: n.name }, status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', ...heartbeat }], nodeInfo: { kubeletVersion: sim.version ?? 'v1.36.4+k3s1' } } }];
+      return [
+        {
+          metadata: { name: n.name },
+          status: {
+            conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', ...heartbeat }],
+            nodeInfo: { kubeletVersion: sim.version ?? 'v1.36.4+k3s1' },
+          },
+        },
+      ];
     });
   }
 
@@ -261,7 +273,9 @@ describe('runClusterPhase: up from scratch (1 server + 2 agents)', () => {
     expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
     expect(sim.allRuns().join('\n')).not.toContain(TOKEN);
     expect(JSON.stringify(events)).not.toContain(TOKEN);
-    const logs = readdirSync(join(dir, 'state', 'logs')).map((f) => readFileSync(join(dir, 'state', 'logs', f), 'utf8')).join('');
+    const logs = readdirSync(join(dir, 'state', 'logs'))
+      .map((f) => readFileSync(join(dir, 'state', 'logs', f), 'utf8'))
+      .join('');
     expect(logs).toContain('[pi-2] install K3s agent');
     expect(logs).not.toContain(TOKEN);
 
@@ -270,7 +284,12 @@ describe('runClusterPhase: up from scratch (1 server + 2 agents)', () => {
     const doc = yaml.load(readFileSync(kubeconfig, 'utf8')) as { 'current-context': string; clusters: { name: string; cluster: { server: string } }[] };
     expect(doc['current-context']).toBe('lab');
     expect(doc.clusters).toEqual([{ name: 'lab', cluster: { 'certificate-authority-data': 'LS0tQ0EtLS0=', server: 'https://192.168.1.101:6443' } }]);
-    expect(events.filter((e) => e.type === 'node-step' && e.step === 'ready' && e.status === 'done').map((e) => (e as { node: string }).node).sort()).toEqual(['pi-1', 'pi-2', 'pi-3']);
+    expect(
+      events
+        .filter((e) => e.type === 'node-step' && e.step === 'ready' && e.status === 'done')
+        .map((e) => (e as { node: string }).node)
+        .sort(),
+    ).toEqual(['pi-1', 'pi-2', 'pi-3']);
   });
 
   it('a re-run on the converged cluster installs, writes and restarts nothing and says unchanged', async () => {
@@ -353,14 +372,22 @@ describe('runClusterPhase: plan', () => {
         phase: 'cluster',
         step: 'k3s',
         status: 'planned',
-        changes: ['write the cluster token file (/etc/rancher/k3s/revue-pi-token)', 'write /etc/rancher/k3s/config.yaml: node settings from the inventory', 'install K3s server v1.36.4+k3s1 and start the cluster'],
+        changes: [
+          'write the cluster token file (/etc/rancher/k3s/revue-pi-token)',
+          'write /etc/rancher/k3s/config.yaml: node settings from the inventory',
+          'install K3s server v1.36.4+k3s1 and start the cluster',
+        ],
       },
     ]);
   });
 
   it('works offline (no transports) from fresh facts', async () => {
     const inv = inventory();
-    const nodes: ClusterNodeInput[] = inv.nodes.map((node) => ({ node, k3s: freshK3sFacts(), report: { name: node.name, host: node.host, role: node.role, status: 'unchanged', steps: [], warnings: [] } }));
+    const nodes: ClusterNodeInput[] = inv.nodes.map((node) => ({
+      node,
+      k3s: freshK3sFacts(),
+      report: { name: node.name, host: node.host, role: node.role, status: 'unchanged', steps: [], warnings: [] },
+    }));
     await runClusterPhase(options(inv, nodes, { command: 'plan' }));
     expect(nodes.map((n) => n.report.steps[0]!.status)).toEqual(['planned', 'planned', 'planned']);
     expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined, undefined]);
@@ -397,7 +424,9 @@ describe('runClusterPhase: plan', () => {
     const nodes = sim.inputs();
     await runClusterPhase(options(inv, nodes, { readyTimeoutMs: 100 }));
     // The API still lists pi-3 Ready, with the heartbeat of the K3s that was stopped.
-    const listed = JSON.parse((await sim.transports.get('pi-1')!.run(sh`k3s kubectl get nodes -o json`)).stdout) as { items: { metadata: { name: string }; status: { conditions: { status: string }[] } }[] };
+    const listed = JSON.parse((await sim.transports.get('pi-1')!.run(sh`k3s kubectl get nodes -o json`)).stdout) as {
+      items: { metadata: { name: string }; status: { conditions: { status: string }[] } }[];
+    };
     expect(listed.items.find((n) => n.metadata.name === 'pi-3')!.status.conditions[0]!.status).toBe('True');
     expect(nodes[2]!.report.error).toBe(
       'node pi-3 is not Ready after 0.1 s (registered but not Ready). Last lines of its k3s-agent journal:\nlevel=fatal msg="Error: invalid node-label \\"hand made\\""\n' +
@@ -548,18 +577,24 @@ describe('runClusterPhase: failures stay per node', () => {
     const swapped = inventory({}, [inv.nodes[0], { ...inv.nodes[1], role: 'server' }, inv.nodes[2]]);
     const nodes = new SimCluster(swapped).inputs().map((n, i) => ({ ...n, transport: sim.transports.get(n.node.name), k3s: sim.facts(inv.nodes[i]!.name) }));
     await runClusterPhase(options(swapped, nodes));
-    expect(nodes[1]!.report.error).toMatch(/^node pi-2 already runs K3s as an agent \(k3s-agent.service\) but the inventory gives it role: server: run \/usr\/local\/bin\/k3s-agent-uninstall.sh/);
+    expect(nodes[1]!.report.error).toMatch(
+      /^node pi-2 already runs K3s as an agent \(k3s-agent.service\) but the inventory gives it role: server: run \/usr\/local\/bin\/k3s-agent-uninstall.sh/,
+    );
     expect(nodes[2]!.report.error).toBeUndefined();
   });
 });
 
-describe('runClusterPhase: the first server\'s API', () => {
+describe("runClusterPhase: the first server's API", () => {
   it('never answering after the install: the first server fails with the kubectl error and its journal, the rest cascade', async () => {
     const inv = inventory();
     const sim = new SimCluster(inv);
     const pi1 = sim.transports.get('pi-1')!;
-    pi1.on('k3s kubectl get nodes -o json', fail(1, 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?'), { before: true });
-    sim.sim.get('pi-1')!.journal.push('level=fatal msg="starting kubernetes: preparing server: bootstrap data already found and encrypted with different token"');
+    pi1.on('k3s kubectl get nodes -o json', fail(1, 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?'), {
+      before: true,
+    });
+    sim.sim
+      .get('pi-1')!
+      .journal.push('level=fatal msg="starting kubernetes: preparing server: bootstrap data already found and encrypted with different token"');
     const nodes = sim.inputs();
     await runClusterPhase(options(inv, nodes, { readyTimeoutMs: 100 }));
     expect(nodes[0]!.report.error).toBe(
@@ -621,7 +656,7 @@ describe('runClusterPhase: token', () => {
     expect(events.some((e) => e.type === 'info' && e.message.includes('recovered it from /etc/rancher/k3s/revue-pi-token on first server pi-1'))).toBe(true);
   });
 
-  it('a state token that is not the cluster\'s: refused on the first server, every node failed, nothing written', async () => {
+  it("a state token that is not the cluster's: refused on the first server, every node failed, nothing written", async () => {
     const inv = inventory();
     const sim = new SimCluster(inv);
     await runClusterPhase(options(inv, sim.inputs()));
@@ -630,7 +665,9 @@ describe('runClusterPhase: token', () => {
     for (const t of sim.transports.values()) t.writes.length = 0;
     const nodes = sim.inputs();
     await runClusterPhase(options(inv, nodes));
-    expect(nodes[0]!.report.error).toMatch(new RegExp(`^the cluster token in ${join(dir, 'state', 'token')} is not the one K3s on first server pi-1 was started with`));
+    expect(nodes[0]!.report.error).toMatch(
+      new RegExp(`^the cluster token in ${join(dir, 'state', 'token')} is not the one K3s on first server pi-1 was started with`),
+    );
     expect(nodes[1]!.report.error).toMatch(/^first server pi-1 failed: the cluster token in/);
     expect([...sim.transports.values()].flatMap((t) => t.writes)).toEqual([]);
   });
@@ -645,7 +682,10 @@ describe('runClusterPhase: token', () => {
     await runClusterPhase(options(inv, nodes));
     expect(sim.transports.get('pi-2')!.file(TOKEN_FILE_PATH)).toBe(`${TOKEN}\n`);
     expect(sim.timeline).toEqual(['pi-2:restart']);
-    expect(nodes[1]!.report.steps[0]!.changes).toEqual(['the cluster token file differs: rewrite it (/etc/rancher/k3s/revue-pi-token)', 'restart k3s-agent: token changed']);
+    expect(nodes[1]!.report.steps[0]!.changes).toEqual([
+      'the cluster token file differs: rewrite it (/etc/rancher/k3s/revue-pi-token)',
+      'restart k3s-agent: token changed',
+    ]);
   });
 });
 
@@ -712,7 +752,9 @@ describe('runClusterPhase: versions and kubeconfig', () => {
     const nodes = sim.inputs();
     await runClusterPhase(options(inv, nodes));
     expect(sim.timeline).toEqual([]);
-    expect(nodes[2]!.report.warnings).toEqual(['node pi-3 runs K3s v1.31.4+k3s1, not v1.36.4+k3s1 as the inventory asks: left as it is (revue-pi does not upgrade K3s in place).']);
+    expect(nodes[2]!.report.warnings).toEqual([
+      'node pi-3 runs K3s v1.31.4+k3s1, not v1.36.4+k3s1 as the inventory asks: left as it is (revue-pi does not upgrade K3s in place).',
+    ]);
     expect(nodes[2]!.report.error).toBeUndefined();
   });
 
@@ -720,11 +762,16 @@ describe('runClusterPhase: versions and kubeconfig', () => {
     const inv = inventory({ cluster: { name: 'lab', apiEndpoint: 'k8s.lab.example' } });
     const sim = new SimCluster(inv);
     const path = join(dir, 'kube', 'config');
-    const other = 'apiVersion: v1\nkind: Config\nclusters:\n- name: work\n  cluster: {server: "https://work:6443"}\nusers:\n- name: work\n  user: {token: t}\ncontexts:\n- name: work\n  context: {cluster: work, user: work}\ncurrent-context: work\n';
+    const other =
+      'apiVersion: v1\nkind: Config\nclusters:\n- name: work\n  cluster: {server: "https://work:6443"}\nusers:\n- name: work\n  user: {token: t}\ncontexts:\n- name: work\n  context: {cluster: work, user: work}\ncurrent-context: work\n';
     mkdirSync(join(dir, 'kube'));
     writeFileSync(path, other, { mode: 0o644 });
     await runClusterPhase(options(inv, sim.inputs()));
-    const doc = yaml.load(readFileSync(path, 'utf8')) as { 'current-context': string; contexts: { name: string }[]; clusters: { name: string; cluster: { server: string } }[] };
+    const doc = yaml.load(readFileSync(path, 'utf8')) as {
+      'current-context': string;
+      contexts: { name: string }[];
+      clusters: { name: string; cluster: { server: string } }[];
+    };
     expect(doc['current-context']).toBe('work');
     expect(doc.contexts.map((c) => c.name)).toEqual(['work', 'lab']);
     expect(doc.clusters.map((c) => c.cluster.server)).toEqual(['https://work:6443', 'https://k8s.lab.example:6443']);

@@ -3,7 +3,7 @@ import { renderK3sConfig } from '../../../cluster/config.js';
 import { freshK3sFacts, type K3sFacts } from '../../../cluster/facts.js';
 import { checkClusterNode, describeClusterChange, planCluster, planClusterNode, registrationOnlyWarning, tokenMatchesServer } from '../../../cluster/plan.js';
 import { sha256Hex, tokenFileContent } from '../../../cluster/token.js';
-import type { Inventory, InventoryNode } from '../../../provision/inventory/schema.js';
+import type { Inventory, InventoryNode } from '../../../core/inventory/schema.js';
 import { haInventory, inventory } from './helpers.js';
 
 const TOKEN = '5ec7e7'.repeat(10) + 'abcd';
@@ -79,7 +79,9 @@ describe('planClusterNode', () => {
   });
 
   it('installed but stopped (an earlier run failed): start it again', () => {
-    expect(planClusterNode(converged(inv, agent, { active: false }), inv, agent, ctx).map(describeClusterChange)).toEqual(['restart k3s-agent: k3s-agent is not running']);
+    expect(planClusterNode(converged(inv, agent, { active: false }), inv, agent, ctx).map(describeClusterChange)).toEqual([
+      'restart k3s-agent: k3s-agent is not running',
+    ]);
   });
 
   it('binary present but unit missing (installer died half way): install again', () => {
@@ -92,7 +94,10 @@ describe('planClusterNode', () => {
     const facts = converged(inv, agent, { installedVersion: 'v1.31.1+k3s1' });
     expect(planClusterNode(facts, inv, agent, ctx)).toEqual([]);
     expect(checkClusterNode(facts, inv, agent)).toEqual([
-      { severity: 'warning', message: 'node pi-2 runs K3s v1.31.1+k3s1, not v1.36.4+k3s1 as the inventory asks: left as it is (revue-pi does not upgrade K3s in place).' },
+      {
+        severity: 'warning',
+        message: 'node pi-2 runs K3s v1.31.1+k3s1, not v1.36.4+k3s1 as the inventory asks: left as it is (revue-pi does not upgrade K3s in place).',
+      },
     ]);
   });
 
@@ -122,7 +127,8 @@ describe('checkClusterNode', () => {
     expect(checkClusterNode(facts, inv, { ...agent, name: 'pi-1' })).toEqual([
       {
         severity: 'error',
-        message: 'node pi-1 already runs K3s as a server (k3s.service) but the inventory gives it role: agent: run /usr/local/bin/k3s-uninstall.sh on it first (this wipes its K3s data), or set its role back to server.',
+        message:
+          'node pi-1 already runs K3s as a server (k3s.service) but the inventory gives it role: agent: run /usr/local/bin/k3s-uninstall.sh on it first (this wipes its K3s data), or set its role back to server.',
       },
     ]);
   });
@@ -143,9 +149,13 @@ describe('tokenMatchesServer', () => {
 });
 
 describe('planCluster', () => {
-  it('plans every node against the inventory\'s first server', () => {
+  it("plans every node against the inventory's first server", () => {
     const inv = inventory();
-    const plans = planCluster(inv, inv.nodes.map((node) => ({ node, k3s: node.name === 'pi-3' ? freshK3sFacts() : converged(inv, node) })), TOKEN);
+    const plans = planCluster(
+      inv,
+      inv.nodes.map((node) => ({ node, k3s: node.name === 'pi-3' ? freshK3sFacts() : converged(inv, node) })),
+      TOKEN,
+    );
     expect([...plans].map(([name, changes]) => [name, changes.map((c) => c.kind)])).toEqual([
       ['pi-1', []],
       ['pi-2', []],

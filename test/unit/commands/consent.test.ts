@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { consentFor, dataConsentFor, typedConsent } from '../../../provision/consent.js';
+import { consentFor, dataConsentFor, typedConsent } from '../../../cli/consent.js';
 
 describe('when up may change anything', () => {
   it.each([

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listBackups, runBackup } from '../../../cluster/day-two/backup-run.js';
 import { inventory } from '../cluster/helpers.js';
-import { RunLog } from '../../../provision/log.js';
-import type { InventoryNode } from '../../../provision/inventory/schema.js';
-import { FakeTransport, fail, ok } from '../../fakes/fake-transport.js';
+import { RunLog } from '../../../core/log.js';
+import type { InventoryNode } from '../../../core/inventory/schema.js';
+import { FakeTransport, ok } from '../../fakes/fake-transport.js';
 
 const INVENTORY = inventory({ cluster: { name: 'home' } }, [
   { name: 'pi-1', host: '192.168.1.11', role: 'server' },
@@ -19,14 +19,24 @@ const CONFIG = 'node-name: pi-2\ncluster-init: true\n';
 const SNAP = 'revue-pi-pi-2-1796575337';
 const SNAP_PATH = `/var/lib/rancher/k3s/server/db/snapshots/${SNAP}`;
 const sha = (t: string) => createHash('sha256').update(t).digest('hex');
-const probe = (datastore: string) => ok(`@@revue-pi@@ datastore\n${datastore}\n\n@@revue-pi@@ version\nk3s version v1.33.5+k3s1 (abcdef)\ngo version go1.24\n\n`);
+const probe = (datastore: string) =>
+  ok(`@@revue-pi@@ datastore\n${datastore}\n\n@@revue-pi@@ version\nk3s version v1.33.5+k3s1 (abcdef)\ngo version go1.24\n\n`);
 
 /** TEST DOUBLE of a server over SSH: its files, and the answers of k3s etcd-snapshot and sha256sum. */
 function server(name: string, opts: { datastore?: string; saved?: string; badSum?: boolean; ls?: string } = {}): FakeTransport {
   const t = new FakeTransport(name, { [SNAP_PATH]: 'SNAPSHOT-BYTES', '/var/lib/rancher/k3s/server/token': TOKEN, '/etc/rancher/k3s/config.yaml': CONFIG });
   t.on('/var/lib/rancher/k3s/server/db/etcd/member', probe(opts.datastore ?? 'etcd'));
-  t.on('k3s etcd-snapshot save --name revue-pi', { code: 0, stdout: '', stderr: opts.saved ?? `time="2026-12-06T16:42:17Z" level=info msg="Snapshot ${SNAP} saved."\n` });
-  t.on(/^sha256sum /, ok(`${opts.badSum ? '0'.repeat(64) : sha('SNAPSHOT-BYTES')}  ${SNAP_PATH}\n${sha(TOKEN)}  /var/lib/rancher/k3s/server/token\n${sha(CONFIG)}  /etc/rancher/k3s/config.yaml\n`));
+  t.on('k3s etcd-snapshot save --name revue-pi', {
+    code: 0,
+    stdout: '',
+    stderr: opts.saved ?? `time="2026-12-06T16:42:17Z" level=info msg="Snapshot ${SNAP} saved."\n`,
+  });
+  t.on(
+    /^sha256sum /,
+    ok(
+      `${opts.badSum ? '0'.repeat(64) : sha('SNAPSHOT-BYTES')}  ${SNAP_PATH}\n${sha(TOKEN)}  /var/lib/rancher/k3s/server/token\n${sha(CONFIG)}  /etc/rancher/k3s/config.yaml\n`,
+    ),
+  );
   t.on('k3s etcd-snapshot ls', ok(opts.ls ?? `Name Location Size Created\n${SNAP} file://${SNAP_PATH} 14 2026-12-06T16:42:17Z\n`));
   t.on(/^k3s etcd-snapshot delete /, ok(''));
   return t;
@@ -40,7 +50,11 @@ function setup(transports: Record<string, FakeTransport | Error>) {
     if (!t || t instanceof Error) throw t ?? new Error(`no route to ${node.name}`);
     return t;
   };
-  return { stateDir, log, run: (keep = 5, dryRun = false) => runBackup({ inventory: INVENTORY, stateDir, keep, dryRun, open, log, progress: () => undefined }) };
+  return {
+    stateDir,
+    log,
+    run: (keep = 5, dryRun = false) => runBackup({ inventory: INVENTORY, stateDir, keep, dryRun, open, log, progress: () => undefined }),
+  };
 }
 
 describe('runBackup with a test double of the servers', () => {
@@ -48,7 +62,14 @@ describe('runBackup with a test double of the servers', () => {
     const pi2 = server('pi-2');
     const { stateDir, log, run } = setup({ 'pi-1': new Error('Could not connect to node pi-1'), 'pi-2': pi2 });
     const r = await run();
-    expect(r).toMatchObject({ ok: true, exitCode: 0, server: 'pi-2', datastore: 'etcd', backup: { name: SNAP, node: 'pi-2', createdAt: '2026-12-06T16:42:17Z' }, pruned: { local: [], node: [] } });
+    expect(r).toMatchObject({
+      ok: true,
+      exitCode: 0,
+      server: 'pi-2',
+      datastore: 'etcd',
+      backup: { name: SNAP, node: 'pi-2', createdAt: '2026-12-06T16:42:17Z' },
+      pruned: { local: [], node: [] },
+    });
     const dir = join(stateDir, 'backups', SNAP);
     expect(readdirSync(dir).sort()).toEqual(['backup.json', 'config.yaml', 'snapshot', 'token']);
     expect(readFileSync(join(dir, 'token'), 'utf8')).toBe(TOKEN);
@@ -74,15 +95,41 @@ describe('runBackup with a test double of the servers', () => {
     for (const name of older) {
       const t = server('pi-1', { saved: `msg="Snapshot ${name} saved."` });
       t.files.set(`/var/lib/rancher/k3s/server/db/snapshots/${name}`, Buffer.from('SNAPSHOT-BYTES'));
-      t.on(/^sha256sum /, ok(`${sha('SNAPSHOT-BYTES')}  /var/lib/rancher/k3s/server/db/snapshots/${name}\n${sha(TOKEN)}  /var/lib/rancher/k3s/server/token\n${sha(CONFIG)}  /etc/rancher/k3s/config.yaml\n`), { before: true });
-      const r = await runBackup({ inventory: INVENTORY, stateDir, keep: 5, dryRun: false, open: async () => t, log: new RunLog(stateDir, 'b'), progress: () => undefined });
+      t.on(
+        /^sha256sum /,
+        ok(
+          `${sha('SNAPSHOT-BYTES')}  /var/lib/rancher/k3s/server/db/snapshots/${name}\n${sha(TOKEN)}  /var/lib/rancher/k3s/server/token\n${sha(CONFIG)}  /etc/rancher/k3s/config.yaml\n`,
+        ),
+        { before: true },
+      );
+      const r = await runBackup({
+        inventory: INVENTORY,
+        stateDir,
+        keep: 5,
+        dryRun: false,
+        open: async () => t,
+        log: new RunLog(stateDir, 'b'),
+        progress: () => undefined,
+      });
       expect(r.ok, r.error).toBe(true);
     }
     const ls = `Name Location Size Created\n${[...older, SNAP].map((n) => `${n} file:///x/${n} 14 2026-12-06T16:40:00Z`).join('\n')}\nmanual-pi-2-1796575000 file:///x/m 14 2026-12-06T16:30:00Z\n`;
     const pi2 = server('pi-2', { ls });
-    const r = await runBackup({ inventory: INVENTORY, stateDir, keep: 2, dryRun: false, open: async (n) => (n.name === 'pi-2' ? pi2 : Promise.reject(new Error('down'))), log: new RunLog(stateDir, 'b'), progress: () => undefined });
+    const r = await runBackup({
+      inventory: INVENTORY,
+      stateDir,
+      keep: 2,
+      dryRun: false,
+      open: async (n) => (n.name === 'pi-2' ? pi2 : Promise.reject(new Error('down'))),
+      log: new RunLog(stateDir, 'b'),
+      progress: () => undefined,
+    });
     expect(r.pruned).toEqual({ local: ['revue-pi-pi-2-1796575100'], node: ['revue-pi-pi-2-1796575100'] });
-    expect(listBackups(stateDir).map((b) => b.name).sort()).toEqual(['revue-pi-pi-2-1796575200', SNAP]);
+    expect(
+      listBackups(stateDir)
+        .map((b) => b.name)
+        .sort(),
+    ).toEqual(['revue-pi-pi-2-1796575200', SNAP]);
     expect(pi2.ran('k3s etcd-snapshot delete')).toEqual(['k3s etcd-snapshot delete revue-pi-pi-2-1796575100']);
   });
 

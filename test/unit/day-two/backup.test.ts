@@ -60,7 +60,9 @@ describe('backup: commands and what they print', () => {
     expect(buildChecksumCommand('revue-pi-pi-1-1796575337').text).toBe(
       'sha256sum /var/lib/rancher/k3s/server/db/snapshots/revue-pi-pi-1-1796575337 /var/lib/rancher/k3s/server/token /etc/rancher/k3s/config.yaml',
     );
-    const sums = parseChecksums(`${'1'.repeat(64)}  /var/lib/rancher/k3s/server/token\n${'2'.repeat(64)} */etc/rancher/k3s/config.yaml\nsha256sum: /nope: No such file or directory\n`);
+    const sums = parseChecksums(
+      `${'1'.repeat(64)}  /var/lib/rancher/k3s/server/token\n${'2'.repeat(64)} */etc/rancher/k3s/config.yaml\nsha256sum: /nope: No such file or directory\n`,
+    );
     expect([...sums]).toEqual([
       ['/var/lib/rancher/k3s/server/token', '1'.repeat(64)],
       ['/etc/rancher/k3s/config.yaml', '2'.repeat(64)],
@@ -70,7 +72,12 @@ describe('backup: commands and what they print', () => {
   it('reads `k3s etcd-snapshot ls` with or without its header', () => {
     const list = parseSnapshotList(LS);
     expect(list).toHaveLength(5);
-    expect(list[1]).toEqual({ name: 'revue-pi-pi-1-1796575300', location: 'file:///var/lib/rancher/k3s/server/db/snapshots/revue-pi-pi-1-1796575300', size: 5484576, created: '2026-12-06T16:41:40Z' });
+    expect(list[1]).toEqual({
+      name: 'revue-pi-pi-1-1796575300',
+      location: 'file:///var/lib/rancher/k3s/server/db/snapshots/revue-pi-pi-1-1796575300',
+      size: 5484576,
+      created: '2026-12-06T16:41:40Z',
+    });
     expect(parseSnapshotList(LS.split('\n').slice(1).join('\n'))).toEqual(list);
   });
 
@@ -79,7 +86,9 @@ describe('backup: commands and what they print', () => {
     expect(nodeSnapshotsToPrune(parseSnapshotList(LS), 'pi-1', 1)).toEqual(['revue-pi-pi-1-1796575200', 'revue-pi-pi-1-1796575300']);
     expect(nodeSnapshotsToPrune(parseSnapshotList(LS), 'pi-1', 5)).toEqual([]);
     expect(nodeSnapshotsToPrune(parseSnapshotList(LS), 'pi', 0)).toEqual([]); // pi-1's are not pi's
-    expect(buildSnapshotDeleteCommand(['revue-pi-pi-1-1796575200', 'revue-pi-pi-1-1796575300']).text).toBe('k3s etcd-snapshot delete revue-pi-pi-1-1796575200 revue-pi-pi-1-1796575300');
+    expect(buildSnapshotDeleteCommand(['revue-pi-pi-1-1796575200', 'revue-pi-pi-1-1796575300']).text).toBe(
+      'k3s etcd-snapshot delete revue-pi-pi-1-1796575200 revue-pi-pi-1-1796575300',
+    );
     expect(() => buildSnapshotDeleteCommand(['etcd-snapshot-pi-1-1796529600'])).toThrow(/not a snapshot name revue-pi made/);
   });
 });
@@ -100,7 +109,10 @@ describe('backup: the folders revue-pi made, and retention', () => {
   });
 
   it('lists backups newest first, and says where and how to make one when there are none', () => {
-    const text = formatBackupList([manifest('revue-pi-pi-1-1796575200', { createdAt: '2026-12-06T16:40:00Z' }), manifest('revue-pi-pi-1-1796575337', { k3sVersion: 'v1.33.5+k3s1' })], '/s/backups');
+    const text = formatBackupList(
+      [manifest('revue-pi-pi-1-1796575200', { createdAt: '2026-12-06T16:40:00Z' }), manifest('revue-pi-pi-1-1796575337', { k3sVersion: 'v1.33.5+k3s1' })],
+      '/s/backups',
+    );
     expect(text).toBe(
       'NAME                      NODE  CREATED               SNAPSHOT SIZE  K3S\n' +
         'revue-pi-pi-1-1796575337  pi-1  2026-12-06T16:42:17Z  5.2 MiB        v1.33.5+k3s1\n' +
@@ -111,7 +123,17 @@ describe('backup: the folders revue-pi made, and retention', () => {
   });
 
   it('describes the dry run step by step', () => {
-    expect(describeBackupPlan({ cluster: 'home', server: 'pi-1', host: '192.168.1.11', folder: '/s/backups', keep: 2, existing: 3, pruneLocal: ['revue-pi-pi-1-1', 'revue-pi-pi-1-2'] })).toEqual([
+    expect(
+      describeBackupPlan({
+        cluster: 'home',
+        server: 'pi-1',
+        host: '192.168.1.11',
+        folder: '/s/backups',
+        keep: 2,
+        existing: 3,
+        pruneLocal: ['revue-pi-pi-1-1', 'revue-pi-pi-1-2'],
+      }),
+    ).toEqual([
       'revue-pi backup of cluster home, on server pi-1 (192.168.1.11, embedded etcd):',
       '  1. k3s etcd-snapshot save --name revue-pi   → /var/lib/rancher/k3s/server/db/snapshots/revue-pi-pi-1-<unix time> on pi-1',
       '  2. copy it with /var/lib/rancher/k3s/server/token and /etc/rancher/k3s/config.yaml to /s/backups/revue-pi-pi-1-<unix time>/ (files 0600, folders 0700), checked by sha256',

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runBackupCommand } from '../../../provision/commands/backup.js';
-import { runRemoveNodeCommand } from '../../../provision/commands/remove-node.js';
+import { runBackupCommand } from '../../../cli/commands/backup.js';
+import { runRemoveNodeCommand } from '../../../cli/commands/remove-node.js';
 
 function inventoryFile(): { file: string; stateDir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'day-two-cmd-'));
@@ -28,21 +28,34 @@ describe('command fronts', () => {
     ['--json at a terminal without --yes (no prompt can be answered)', { interactive: true, json: true }],
   ])('remove-node refuses with exit 2 before reading anything: %s', async (_what, extra) => {
     const { out, err, io } = capture();
-    const code = await runRemoveNodeCommand({ name: 'pi-2', inventory: '/nonexistent/inventory.yaml', drainTimeout: 120, openTransport: noConnection, ...extra, ...io });
+    const code = await runRemoveNodeCommand({
+      name: 'pi-2',
+      inventory: '/nonexistent/inventory.yaml',
+      drainTimeout: 120,
+      openTransport: noConnection,
+      ...extra,
+      ...io,
+    });
     expect(code).toBe(2);
-    expect(err.join('')).toBe('remove-node changes the cluster and wipes K3s on pi-2: run it at a terminal to be asked, or pass --yes (see the plan first with --dry-run). Nothing was contacted.\n');
+    expect(err.join('')).toBe(
+      'remove-node changes the cluster and wipes K3s on pi-2: run it at a terminal to be asked, or pass --yes (see the plan first with --dry-run). Nothing was contacted.\n',
+    );
     expect(out).toEqual([]);
   });
 
   it('remove-node refuses a name that is no node name (exit 2)', async () => {
     const { err, io } = capture();
-    expect(await runRemoveNodeCommand({ name: 'pi-2;reboot', inventory: '/nonexistent', drainTimeout: 120, yes: true, openTransport: noConnection, ...io })).toBe(2);
+    expect(
+      await runRemoveNodeCommand({ name: 'pi-2;reboot', inventory: '/nonexistent', drainTimeout: 120, yes: true, openTransport: noConnection, ...io }),
+    ).toBe(2);
     expect(err.join('')).toContain('"pi-2;reboot" is not a node name');
   });
 
   it('remove-node with a bad inventory: exit 2, no connection', async () => {
     const { err, io } = capture();
-    expect(await runRemoveNodeCommand({ name: 'pi-2', inventory: '/nonexistent/inventory.yaml', drainTimeout: 120, yes: true, openTransport: noConnection, ...io })).toBe(2);
+    expect(
+      await runRemoveNodeCommand({ name: 'pi-2', inventory: '/nonexistent/inventory.yaml', drainTimeout: 120, yes: true, openTransport: noConnection, ...io }),
+    ).toBe(2);
     expect(err.join('')).toContain('/nonexistent/inventory.yaml');
   });
 
@@ -61,6 +74,8 @@ describe('command fronts', () => {
     const { file, stateDir } = inventoryFile();
     const { err, io } = capture();
     expect(await runBackupCommand({ inventory: file, keep: 5, stateDir, openTransport: noConnection, ...io })).toBe(1);
-    expect(err.join('')).toBe('no server of cluster home could be backed up: pi-1: test: no connection may be opened. Run revue-pi up (or revue-pi status) to see why.\n');
+    expect(err.join('')).toBe(
+      'no server of cluster home could be backed up: pi-1: test: no connection may be opened. Run revue-pi up (or revue-pi status) to see why.\n',
+    );
   });
 });

@@ -48,7 +48,13 @@ describe('forgetting a removed node', () => {
     expect(kubeconfigServer(undefined, 'lab')).toBeUndefined();
     const next = yaml.load(repointKubeconfig(KUBECONFIG, 'lab', 'https://192.168.1.12:6443')) as Record<string, unknown>;
     const before = yaml.load(KUBECONFIG) as Record<string, unknown>;
-    expect(next).toEqual({ ...before, clusters: [{ name: 'work', cluster: { server: 'https://work.example:6443' } }, { name: 'lab', cluster: { 'certificate-authority-data': 'Q0E=', server: 'https://192.168.1.12:6443' } }] });
+    expect(next).toEqual({
+      ...before,
+      clusters: [
+        { name: 'work', cluster: { server: 'https://work.example:6443' } },
+        { name: 'lab', cluster: { 'certificate-authority-data': 'Q0E=', server: 'https://192.168.1.12:6443' } },
+      ],
+    });
     expect(() => repointKubeconfig(KUBECONFIG, 'other', 'https://x:6443')).toThrow(/no cluster named other/);
   });
 });

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runRemoveNode } from '../../../cluster/day-two/remove-node-run.js';
-import { RunLog } from '../../../provision/log.js';
-import type { InventoryNode } from '../../../provision/inventory/schema.js';
+import { RunLog } from '../../../core/log.js';
+import type { InventoryNode } from '../../../core/inventory/schema.js';
 import { FakeTransport, fail, ok } from '../../fakes/fake-transport.js';
 import { inventory } from '../cluster/helpers.js';
 
@@ -45,7 +45,21 @@ function cluster(opts: { drain?: ReturnType<typeof ok>; deleteAnswers?: ReturnTy
     return node.name === 's1' ? s1 : s2;
   };
   const run = (extra: Partial<Parameters<typeof runRemoveNode>[0]> = {}) =>
-    runRemoveNode({ inventory: INVENTORY, name: 's1', stateDir, kubeconfigPath, drainTimeoutSeconds: 30, dryRun: false, open, log: new RunLog(stateDir, 'remove-node'), progress: () => undefined, apiWaitMs: 2000, memberWaitMs: 3000, pollMs: 10, ...extra });
+    runRemoveNode({
+      inventory: INVENTORY,
+      name: 's1',
+      stateDir,
+      kubeconfigPath,
+      drainTimeoutSeconds: 30,
+      dryRun: false,
+      open,
+      log: new RunLog(stateDir, 'remove-node'),
+      progress: () => undefined,
+      apiWaitMs: 2000,
+      memberWaitMs: 3000,
+      pollMs: 10,
+      ...extra,
+    });
   return { s1, s2, stateDir, kubeconfigPath, opened, run };
 }
 
@@ -81,11 +95,14 @@ describe('runRemoveNode with test doubles of the servers', () => {
   });
 
   it('a drain that fails: uncordons, removes nothing, names the PodDisruptionBudget refusal', async () => {
-    const drainOut = 'error when evicting pods/"web" -n "shop" (will retry after 5s): Cannot evict pod as it would violate the pod\'s disruption budget.\nerror: unable to drain node "s1" due to error: error when evicting pods/"web" -n "shop": global timeout reached: 30s, continuing command...\n';
+    const drainOut =
+      'error when evicting pods/"web" -n "shop" (will retry after 5s): Cannot evict pod as it would violate the pod\'s disruption budget.\nerror: unable to drain node "s1" due to error: error when evicting pods/"web" -n "shop": global timeout reached: 30s, continuing command...\n';
     const { s1, s2, run } = cluster({ drain: fail(1, drainOut) });
     const r = await run();
     expect(r.ok).toBe(false);
-    expect(r.error).toMatch(/^draining s1 failed \(exit 1\): error: unable to drain node "s1" .*; pods\/"web" -n "shop" refused: Cannot evict pod as it would violate the pod's disruption budget\.\.\ns1 is schedulable again and nothing was removed\./);
+    expect(r.error).toMatch(
+      /^draining s1 failed \(exit 1\): error: unable to drain node "s1" .*; pods\/"web" -n "shop" refused: Cannot evict pod as it would violate the pod's disruption budget\.\.\ns1 is schedulable again and nothing was removed\./,
+    );
     expect(s2.ran('uncordon')).toEqual(['k3s kubectl uncordon s1']);
     expect(s2.ran('delete node')).toEqual([]);
     expect(s1.runs).toEqual([]);
@@ -101,7 +118,9 @@ describe('runRemoveNode with test doubles of the servers', () => {
   it('a refusal that is not about the API stops at once, saying K3s on the node may already be stopped', async () => {
     const { s1, run } = cluster({ deleteAnswers: [fail(1, 'Error from server (Forbidden): nodes "s1" is forbidden\n')] });
     const r = await run();
-    expect(r.error).toMatch(/^deleting Node s1 failed on s2 \(exit 1\): Error from server \(Forbidden\).*K3s on s1 may be stopped already: run remove-node again once the cluster answers\. Done before: drain, stop-k3s\.$/s);
+    expect(r.error).toMatch(
+      /^deleting Node s1 failed on s2 \(exit 1\): Error from server \(Forbidden\).*K3s on s1 may be stopped already: run remove-node again once the cluster answers\. Done before: drain, stop-k3s\.$/s,
+    );
     expect(firstLines(s1)).toEqual(['systemctl stop k3s']);
   });
 
@@ -110,7 +129,9 @@ describe('runRemoveNode with test doubles of the servers', () => {
       const { s1, s2, run } = cluster();
       const r = await run(extra);
       expect(r.steps.every((s) => s.status === 'not run')).toBe(true);
-      expect(firstLines(s2)).toEqual(['dump_file() { [ -r "$1" ] || return 0; l=; while IFS= read -r l; do printf \'|%s\\n\' "$l"; done < "$1"; [ -z "$l" ] || printf \'~%s\\n\' "$l"; }']);
+      expect(firstLines(s2)).toEqual([
+        'dump_file() { [ -r "$1" ] || return 0; l=; while IFS= read -r l; do printf \'|%s\\n\' "$l"; done < "$1"; [ -z "$l" ] || printf \'~%s\\n\' "$l"; }',
+      ]);
       expect(s1.runs).toEqual([]);
       expect(r.exitCode).toBe('dryRun' in extra ? 0 : 1);
     }
@@ -119,6 +140,8 @@ describe('runRemoveNode with test doubles of the servers', () => {
   it('no other server answers: nothing changed, each reason named', async () => {
     const { run } = cluster();
     const r = await run({ open: async (n) => Promise.reject(new Error(`Could not connect to node ${n.name}`)) });
-    expect(r.error).toBe('no server of cluster home other than s1 answered, so nothing was changed: s2: Could not connect to node s2; s3: Could not connect to node s3.');
+    expect(r.error).toBe(
+      'no server of cluster home other than s1 answered, so nothing was changed: s2: Could not connect to node s2; s3: Could not connect to node s3.',
+    );
   });
 });

@@ -23,20 +23,58 @@ const CLUSTER_JSON = JSON.stringify({
   items: [
     ...['s1', 's2', 's3'].map((n, i) => ({
       kind: 'Node',
-      metadata: { name: n, labels: { 'node-role.kubernetes.io/control-plane': 'true', 'node-role.kubernetes.io/etcd': 'true' }, annotations: { 'etcd.k3s.cattle.io/node-name': `${n}-0000000${i}`, 'k3s.io/internal-ip': `10.0.0.${i + 1}` } },
+      metadata: {
+        name: n,
+        labels: { 'node-role.kubernetes.io/control-plane': 'true', 'node-role.kubernetes.io/etcd': 'true' },
+        annotations: { 'etcd.k3s.cattle.io/node-name': `${n}-0000000${i}`, 'k3s.io/internal-ip': `10.0.0.${i + 1}` },
+      },
       spec: {},
-      status: { addresses: [{ type: 'InternalIP', address: `10.0.0.${i + 1}` }], conditions: [{ type: 'Ready', status: 'True' }, { type: 'EtcdIsVoter', status: 'True' }] },
+      status: {
+        addresses: [{ type: 'InternalIP', address: `10.0.0.${i + 1}` }],
+        conditions: [
+          { type: 'Ready', status: 'True' },
+          { type: 'EtcdIsVoter', status: 'True' },
+        ],
+      },
     })),
-    { kind: 'Node', metadata: { name: 'a1', labels: {}, annotations: { 'k3s.io/internal-ip': '10.0.0.21' } }, spec: { unschedulable: true }, status: { conditions: [{ type: 'Ready', status: 'Unknown' }] } },
-    { kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop', ownerReferences: [{ kind: 'ReplicaSet', controller: true }] }, spec: { nodeName: 'a1', volumes: [{ name: 'tmp', emptyDir: {} }] }, status: { phase: 'Running' } },
-    { kind: 'Pod', metadata: { name: 'speaker-x', namespace: 'metallb-system', ownerReferences: [{ kind: 'DaemonSet', controller: true }] }, spec: { nodeName: 'a1' }, status: { phase: 'Running' } },
-    { kind: 'Pod', metadata: { name: 'job-1', namespace: 'shop', ownerReferences: [{ kind: 'Job', controller: true }] }, spec: { nodeName: 'a1' }, status: { phase: 'Succeeded' } },
-    { kind: 'Pod', metadata: { name: 'kube-vip', namespace: 'kube-system', annotations: { 'kubernetes.io/config.mirror': 'x' } }, spec: { nodeName: 's1' }, status: { phase: 'Running' } },
+    {
+      kind: 'Node',
+      metadata: { name: 'a1', labels: {}, annotations: { 'k3s.io/internal-ip': '10.0.0.21' } },
+      spec: { unschedulable: true },
+      status: { conditions: [{ type: 'Ready', status: 'Unknown' }] },
+    },
+    {
+      kind: 'Pod',
+      metadata: { name: 'web-1', namespace: 'shop', ownerReferences: [{ kind: 'ReplicaSet', controller: true }] },
+      spec: { nodeName: 'a1', volumes: [{ name: 'tmp', emptyDir: {} }] },
+      status: { phase: 'Running' },
+    },
+    {
+      kind: 'Pod',
+      metadata: { name: 'speaker-x', namespace: 'metallb-system', ownerReferences: [{ kind: 'DaemonSet', controller: true }] },
+      spec: { nodeName: 'a1' },
+      status: { phase: 'Running' },
+    },
+    {
+      kind: 'Pod',
+      metadata: { name: 'job-1', namespace: 'shop', ownerReferences: [{ kind: 'Job', controller: true }] },
+      spec: { nodeName: 'a1' },
+      status: { phase: 'Succeeded' },
+    },
+    {
+      kind: 'Pod',
+      metadata: { name: 'kube-vip', namespace: 'kube-system', annotations: { 'kubernetes.io/config.mirror': 'x' } },
+      spec: { nodeName: 's1' },
+      status: { phase: 'Running' },
+    },
     { kind: 'PodDisruptionBudget', metadata: { name: 'web', namespace: 'shop' }, spec: { minAvailable: 1 } },
     {
       kind: 'PersistentVolume',
       metadata: { name: 'pvc-1234' },
-      spec: { claimRef: { namespace: 'shop', name: 'data-mongo-0' }, nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['a1'] }] }] } } },
+      spec: {
+        claimRef: { namespace: 'shop', name: 'data-mongo-0' },
+        nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['a1'] }] }] } },
+      },
     },
   ],
 });
@@ -106,7 +144,9 @@ describe('planRemoval', () => {
   });
 
   it('an agent that does not answer: only its Node goes, and it says what to do if it comes back', () => {
-    const plan = planRemoval(input({ reachable: false, unreachableReason: 'connect ECONNREFUSED 10.0.0.21:22', stateFiles: [] }, parseClusterView(CLUSTER_JSON)));
+    const plan = planRemoval(
+      input({ reachable: false, unreachableReason: 'connect ECONNREFUSED 10.0.0.21:22', stateFiles: [] }, parseClusterView(CLUSTER_JSON)),
+    );
     if (plan.refused !== undefined) throw new Error(plan.refused);
     expect(plan.steps).toEqual([{ kind: 'delete-node', node: 'a1', via: 's2' }]);
     expect(plan.warnings[0]).toBe(
@@ -133,12 +173,37 @@ describe('planRemoval', () => {
   });
 
   it.each([
-    ['2 servers', { name: 's1', members: voters('s1', 's2'), hosts: ['s1'] }, withReady({}), /would leave 1 of the 2 voting etcd members running while it is stopped, and etcd needs 2 \(a majority\) to answer: the cluster would stop\. A cluster of 2 servers cannot lose one: add a third server first/],
-    ['3 servers, one other already down', { name: 's1', hosts: ['s1'] }, withReady({ s3: 'Unknown' }), /would leave 1 of the 3 voting etcd members running .* etcd needs 2 .* Bring the other servers back/],
-    ['the only etcd member', { name: 's1', members: voters('s1'), hosts: ['s1'] }, withReady({}), /is the only etcd member of cluster home: removing it would leave no server/],
+    [
+      '2 servers',
+      { name: 's1', members: voters('s1', 's2'), hosts: ['s1'] },
+      withReady({}),
+      /would leave 1 of the 2 voting etcd members running while it is stopped, and etcd needs 2 \(a majority\) to answer: the cluster would stop\. A cluster of 2 servers cannot lose one: add a third server first/,
+    ],
+    [
+      '3 servers, one other already down',
+      { name: 's1', hosts: ['s1'] },
+      withReady({ s3: 'Unknown' }),
+      /would leave 1 of the 3 voting etcd members running .* etcd needs 2 .* Bring the other servers back/,
+    ],
+    [
+      'the only etcd member',
+      { name: 's1', members: voters('s1'), hosts: ['s1'] },
+      withReady({}),
+      /is the only etcd member of cluster home: removing it would leave no server/,
+    ],
     ['a SQLite server', { name: 's1', members: undefined, hosts: ['s1'] }, withReady({}), /is the only server of cluster home \(SQLite datastore, no etcd\)/],
-    ['a running server unreachable over SSH', { name: 's1', reachable: false, hosts: ['s1'] }, withReady({}), /does not answer over SSH \(unreachable\) but its K3s still reports Ready: revue-pi cannot stop it first/],
-    ['a node nobody knows', { name: 'zz', hosts: ['zz'] }, withReady({}), /node zz is neither in cluster home \(its nodes: s1, s2, s3, a1\) nor in the inventory: nothing to remove/],
+    [
+      'a running server unreachable over SSH',
+      { name: 's1', reachable: false, hosts: ['s1'] },
+      withReady({}),
+      /does not answer over SSH \(unreachable\) but its K3s still reports Ready: revue-pi cannot stop it first/,
+    ],
+    [
+      'a node nobody knows',
+      { name: 'zz', hosts: ['zz'] },
+      withReady({}),
+      /node zz is neither in cluster home \(its nodes: s1, s2, s3, a1\) nor in the inventory: nothing to remove/,
+    ],
   ])('refuses: %s', (_what, extra, view, refusal) => {
     const plan = planRemoval(input(extra as Partial<RemovalInput>, view));
     expect(plan.refused).toMatch(refusal);
@@ -168,10 +233,20 @@ describe('planRemoval', () => {
   it('warns on an even count left (5 → 4), not on an odd one (5 → 4 is even; 4 → 3 is not)', () => {
     const five = voters('s1', 's2', 's3', 's4', 's5');
     const view = parseClusterView(CLUSTER_JSON);
-    const nodes = five.map((m, i) => ({ name: m.name.slice(0, 2), role: 'server' as const, address: m.host, ready: 'True' as const, etcdMember: m.name, unschedulable: false, i }));
+    const nodes = five.map((m, i) => ({
+      name: m.name.slice(0, 2),
+      role: 'server' as const,
+      address: m.host,
+      ready: 'True' as const,
+      etcdMember: m.name,
+      unschedulable: false,
+      i,
+    }));
     const fiveView = { ...view, nodes };
     const p5 = planRemoval(input({ name: 's5', members: five, hosts: ['s5'] }, fiveView));
-    expect(p5.warnings.join()).toContain('after this, 4 servers (etcd voters) remain: an even number tolerates no more failures than 3 would (etcd needs 3 of 4). Add a server');
+    expect(p5.warnings.join()).toContain(
+      'after this, 4 servers (etcd voters) remain: an even number tolerates no more failures than 3 would (etcd needs 3 of 4). Add a server',
+    );
     const p4 = planRemoval(input({ name: 's4', members: five.slice(0, 4), hosts: ['s4'] }, { ...view, nodes: nodes.slice(0, 4) }));
     expect(p4.warnings.filter((w) => w.includes('even'))).toEqual([]);
   });

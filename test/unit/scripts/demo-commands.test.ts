@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { demoArgs, keepInstructions, shellQuote } from '../../../scripts/demo-commands.js';
 
-const paths = { cli: 'dist/revue-pi.js', inventory: '/dev/shm/revue-pi-lab-x/inventory.yaml', stateDir: '/tmp/revue-pi-demo-y/state', kubeconfig: '/tmp/revue-pi-demo-y/kubeconfig' };
+const paths = {
+  cli: 'dist/revue-pi.js',
+  inventory: '/dev/shm/revue-pi-lab-x/inventory.yaml',
+  stateDir: '/tmp/revue-pi-demo-y/state',
+  kubeconfig: '/tmp/revue-pi-demo-y/kubeconfig',
+};
 
-describe('the demo\'s commands', () => {
-  it('up and status run with the demo\'s own state folder and kubeconfig', () => {
+describe("the demo's commands", () => {
+  it("up and status run with the demo's own state folder and kubeconfig", () => {
     expect(demoArgs('up', paths)).toEqual(['up', '-i', paths.inventory, '--state-dir', paths.stateDir, '--kubeconfig', paths.kubeconfig, '--yes']);
     expect(demoArgs('status', paths)).toEqual(['status', '-i', paths.inventory, '--state-dir', paths.stateDir, '--kubeconfig', paths.kubeconfig]);
   });

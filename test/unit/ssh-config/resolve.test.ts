@@ -2,13 +2,13 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseInventory } from '../../../provision/inventory/parse.js';
-import { RevuePiError } from '../../../provision/errors.js';
-import { resolveSshForCommand } from '../../../provision/ssh-config/for-command.js';
-import { loadSshConfig, sshConfigSource } from '../../../provision/ssh-config/load.js';
-import { lookupHost, type LookupContext } from '../../../provision/ssh-config/lookup.js';
-import { parseSshConfig } from '../../../provision/ssh-config/parse.js';
-import { formatSshOrigins, parseJumpSpec, resolveInventorySsh, type LocalContext } from '../../../provision/ssh-config/resolve.js';
+import { parseInventory } from '../../../core/inventory/parse.js';
+import { RevuePiError } from '../../../core/errors.js';
+import { resolveSshForCommand } from '../../../core/ssh-config/for-command.js';
+import { loadSshConfig, sshConfigSource } from '../../../core/ssh-config/load.js';
+import { lookupHost, type LookupContext } from '../../../core/ssh-config/lookup.js';
+import { parseSshConfig } from '../../../core/ssh-config/parse.js';
+import { formatSshOrigins, parseJumpSpec, resolveInventorySsh, type LocalContext } from '../../../core/ssh-config/resolve.js';
 
 const LOCAL: LocalContext = { localUser: 'me', localHostName: 'laptop.home', uid: 1000, home: '/home/me', env: { HOME: '/home/me', KEYS: '/keys' } };
 const CTX: LookupContext = { ...LOCAL, host: 'pi1', defaultUser: 'pi', defaultPort: 22 };
@@ -17,7 +17,10 @@ const lookup = (text: string, ctx: Partial<LookupContext> = {}) => lookupHost(pa
 
 describe('parseSshConfig', () => {
   it('keeps every directive with its file, line and block, keywords in lower case', () => {
-    const directives = parseSshConfig('# mine\nUser top\n\nHost pi1 pi2\n  HostName 10.0.0.1\n  # note\n  identityfile "~/.ssh/a b"\nMatch host 10.* !user bob\n  Port=2222\n', 'cfg');
+    const directives = parseSshConfig(
+      '# mine\nUser top\n\nHost pi1 pi2\n  HostName 10.0.0.1\n  # note\n  identityfile "~/.ssh/a b"\nMatch host 10.* !user bob\n  Port=2222\n',
+      'cfg',
+    );
     expect(directives.map((d) => [d.origin.line, d.keyword, d.values, d.conditions.map((c) => c.origin.line)])).toEqual([
       [2, 'user', ['top'], []],
       [5, 'hostname', ['10.0.0.1'], [4]],
@@ -40,7 +43,9 @@ describe('parseSshConfig', () => {
 
 describe('lookupHost', () => {
   it('takes the first value that applies, from the Host blocks matching the alias; IdentityFile accumulates', () => {
-    const hc = lookup('Host pi1\n  HostName 192.168.1.11\n  User admin\n  IdentityFile ~/.ssh/pi\nHost *\n  User other\n  Port 2200\n  IdentityFile ~/.ssh/id_%h_%r_%p\n');
+    const hc = lookup(
+      'Host pi1\n  HostName 192.168.1.11\n  User admin\n  IdentityFile ~/.ssh/pi\nHost *\n  User other\n  Port 2200\n  IdentityFile ~/.ssh/id_%h_%r_%p\n',
+    );
     expect(hc.hostName).toMatchObject({ value: '192.168.1.11', origin: { file: '~/.ssh/config', line: 2 }, keyword: 'HostName', block: 'Host pi1' });
     expect(hc.user?.value).toBe('admin');
     expect(hc.port?.value).toBe(2200);
@@ -54,7 +59,7 @@ describe('lookupHost', () => {
     expect(lookup('Host PI1\n  User a\n').user?.value).toBe('a');
   });
 
-  it('Match host sees the HostName set so far, Match user the user (the inventory\'s, else the config\'s, else pi)', () => {
+  it("Match host sees the HostName set so far, Match user the user (the inventory's, else the config's, else pi)", () => {
     const text = 'Host pi1\n  HostName 10.1.2.3\nMatch host 10.1.* user pi\n  Port 2201\nMatch originalhost pi1 localuser me\n  IdentityFile ~/k\n';
     expect(lookup(text).port?.value).toBe(2201);
     expect(lookup(text, { user: 'ops' }).port).toBeUndefined();
@@ -163,11 +168,17 @@ describe('resolveInventorySsh', () => {
     ]);
   });
 
-  it('the inventory\'s ssh.jump wins over ProxyJump, and its host is looked up in the config too', () => {
-    const withJump = parseInventory(INVENTORY.replace('  connectRetries: 0\n', '  connectRetries: 0\n  jump:\n    host: gate\n    port: 2022\n'), '/site/inventory.yaml', { homeDir: '/home/me' }).inventory;
+  it("the inventory's ssh.jump wins over ProxyJump, and its host is looked up in the config too", () => {
+    const withJump = parseInventory(
+      INVENTORY.replace('  connectRetries: 0\n', '  connectRetries: 0\n  jump:\n    host: gate\n    port: 2022\n'),
+      '/site/inventory.yaml',
+      { homeDir: '/home/me' },
+    ).inventory;
     const resolved = resolveInventorySsh(withJump, config, LOCAL);
     expect(resolved.nodes.get('pi-1')!.settings.jump).toMatchObject({ host: '10.0.0.1', port: 2022, user: 'jumper' });
-    expect(resolved.nodes.get('pi-1')!.origins.find((o) => o.setting === 'jump host')?.from).toBe('inventory ssh.jump; gate → 10.0.0.1 from ~/.ssh/config:11 (HostName, in Host gate)');
+    expect(resolved.nodes.get('pi-1')!.origins.find((o) => o.setting === 'jump host')?.from).toBe(
+      'inventory ssh.jump; gate → 10.0.0.1 from ~/.ssh/config:11 (HostName, in Host gate)',
+    );
   });
 
   it('without a config, the inventory and the defaults alone', () => {
@@ -183,7 +194,9 @@ describe('resolveInventorySsh', () => {
       'cfg:2: ProxyJump a,b for node pi-1 goes through several jump hosts; revue-pi goes through one. Give the node a config entry with a single ProxyJump, or set ssh.jump in the inventory.',
       'cfg:7: the jump host gate of node pi-2 has a ProxyJump of its own (far); revue-pi goes through one jump host only.',
     ]);
-    expect(resolved.warnings).toEqual(['cfg:5: ProxyCommand nc %h %p applies to node pi-2 (host pi2), but revue-pi does not follow ProxyCommand; the connection is made without it.']);
+    expect(resolved.warnings).toEqual([
+      'cfg:5: ProxyCommand nc %h %p applies to node pi-2 (host pi2), but revue-pi does not follow ProxyCommand; the connection is made without it.',
+    ]);
   });
 });
 
@@ -201,7 +214,9 @@ describe('loading the file', () => {
 
   it('a missing default file is no config; a missing named one is an error naming it', () => {
     expect(loadSshConfig({ path: join(home, 'nope'), from: 'default' }, home)).toBeUndefined();
-    expect(() => loadSshConfig({ path: join(home, 'nope'), from: 'REVUE_PI_SSH_CONFIG' }, home)).toThrow(/^The SSH config file .*nope \(from REVUE_PI_SSH_CONFIG\) cannot be read/);
+    expect(() => loadSshConfig({ path: join(home, 'nope'), from: 'REVUE_PI_SSH_CONFIG' }, home)).toThrow(
+      /^The SSH config file .*nope \(from REVUE_PI_SSH_CONFIG\) cannot be read/,
+    );
   });
 
   it('expands Include (relative to ~/.ssh, globbed, sorted) inside the block of the Include line', () => {
@@ -231,6 +246,8 @@ describe('loading the file', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(RevuePiError);
-    expect((error as RevuePiError).message).toBe(`The SSH config cannot be used for this inventory:\n  ${join(dir, 'bad_config')}:2: Port twenty is not a port number (1-65535).`);
+    expect((error as RevuePiError).message).toBe(
+      `The SSH config cannot be used for this inventory:\n  ${join(dir, 'bad_config')}:2: Port twenty is not a port number (1-65535).`,
+    );
   });
 });

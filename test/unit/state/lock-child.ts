@@ -3,7 +3,7 @@
  * ({ won: true } or { won: false, message }), then holds it until killed or for argv[3] ms. With argv[4] (a time in
  * ms since the epoch) it starts trying only then, busy-waiting the last moments, so racers start together.
  */
-import { acquireStateLock, StateLockedError } from '../../../provision/lock.js';
+import { acquireStateLock, StateLockedError } from '../../../core/lock.js';
 
 const [dir, holdMs, startAt] = process.argv.slice(2) as [string, string | undefined, string | undefined];
 if (startAt) {

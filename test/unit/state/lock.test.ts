@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acquireStateLock, ago, LOCK_FILE, parseLockHolder, StateLockedError, type LockHolder } from '../../../provision/lock.js';
+import { acquireStateLock, ago, LOCK_FILE, parseLockHolder, StateLockedError, type LockHolder } from '../../../core/lock.js';
 
 const CHILD = fileURLToPath(new URL('./lock-child.ts', import.meta.url));
 const dirs: string[] = [];
@@ -30,8 +30,20 @@ function writeLock(dir: string, holder: Partial<LockHolder> & { pid: number }): 
   return h;
 }
 
-function child(dir: string, holdMs?: number, startAt?: number): { result: Promise<{ won: boolean; message?: string; token?: string }>; done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; kill: (s: NodeJS.Signals) => void } {
-  const p = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, holdMs !== undefined ? String(holdMs) : '', ...(startAt !== undefined ? [String(startAt)] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+function child(
+  dir: string,
+  holdMs?: number,
+  startAt?: number,
+): {
+  result: Promise<{ won: boolean; message?: string; token?: string }>;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill: (s: NodeJS.Signals) => void;
+} {
+  const p = spawn(
+    process.execPath,
+    ['--import', 'tsx', CHILD, dir, holdMs !== undefined ? String(holdMs) : '', ...(startAt !== undefined ? [String(startAt)] : [])],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const result = new Promise<{ won: boolean; message?: string; token?: string }>((resolve, reject) => {
     let out = '';
     p.stdout.on('data', (d: Buffer) => {
@@ -53,7 +65,9 @@ describe('the state directory lock', () => {
     const held = parseLockHolder(readFileSync(join(dir, LOCK_FILE), 'utf8')) as LockHolder;
     expect(held).toEqual({ pid: process.pid, host: hostname(), started: '2025-05-06T07:08:09.000Z', command: 'up', token: lock.holder.token });
 
-    const refusal = await acquireStateLock(dir, 'home', 'kubeconfig --write', { signals: false, now: () => new Date('2025-05-06T07:11:09.000Z') }).catch((e: unknown) => e);
+    const refusal = await acquireStateLock(dir, 'home', 'kubeconfig --write', { signals: false, now: () => new Date('2025-05-06T07:11:09.000Z') }).catch(
+      (e: unknown) => e,
+    );
     expect(refusal).toBeInstanceOf(StateLockedError);
     expect((refusal as StateLockedError).message).toBe(
       `Another revue-pi run is working on cluster home: \`up\`, pid ${process.pid} on host ${hostname()}, started 2025-05-06T07:08:09.000Z (3 min ago). ` +
@@ -81,7 +95,9 @@ describe('the state directory lock', () => {
     writeLock(dir, { pid: await deadPid(), host: 'other-laptop' });
     const refusal = (await acquireStateLock(dir, 'home', 'up', { signals: false }).catch((e: unknown) => e)) as StateLockedError;
     expect(refusal.message).toMatch(/pid \d+ on host other-laptop, started 2025-01-02T03:04:05\.000Z/);
-    expect(refusal.hint).toBe(`Wait for it to finish. If host other-laptop is down and that run is gone for good, delete ${join(dir, LOCK_FILE)} and run again.`);
+    expect(refusal.hint).toBe(
+      `Wait for it to finish. If host other-laptop is down and that run is gone for good, delete ${join(dir, LOCK_FILE)} and run again.`,
+    );
   });
 
   it('refuses a file that is not a lock of ours, and one whose takeover was cut short, naming the files to delete', async () => {
@@ -93,7 +109,9 @@ describe('the state directory lock', () => {
     const dead = writeLock(dir, { pid: await deadPid() });
     writeFileSync(join(dir, `${LOCK_FILE}.reap-${dead.token}`), JSON.stringify({ ...dead, pid: await deadPid(), token: 'x' }));
     const cut = (await acquireStateLock(dir, 'home', 'up', { signals: false }).catch((e: unknown) => e)) as StateLockedError;
-    expect(cut.hint).toBe(`No revue-pi run holds cluster home: delete ${join(dir, LOCK_FILE)} and ${join(dir, `${LOCK_FILE}.reap-${dead.token}`)}, then run again.`);
+    expect(cut.hint).toBe(
+      `No revue-pi run holds cluster home: delete ${join(dir, LOCK_FILE)} and ${join(dir, `${LOCK_FILE}.reap-${dead.token}`)}, then run again.`,
+    );
   });
 
   it('a stale lock raced for by six processes at once goes to exactly one of them; the others name it', async () => {
@@ -126,7 +144,7 @@ describe('the state directory lock', () => {
     }
   });
 
-  it('is released at a normal exit; release leaves alone a lock that is no longer this run\'s', async () => {
+  it("is released at a normal exit; release leaves alone a lock that is no longer this run's", async () => {
     const dir = stateDir();
     const holder = child(dir, 50);
     expect((await holder.result).won).toBe(true);

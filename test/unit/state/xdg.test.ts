@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { stateDirFor } from '../../../provision/state.js';
-import { defaultKnownHostsFile, KnownHosts } from '../../../provision/transport/known-hosts.js';
+import { stateDirFor } from '../../../core/state.js';
+import { defaultKnownHostsFile, KnownHosts } from '../../../core/remote/known-hosts.js';
 
 /** Where revue-pi keeps its files when no flag or inventory field says: the XDG base directory spec. */
 describe('XDG base directories', () => {
@@ -13,7 +13,7 @@ describe('XDG base directories', () => {
     expect(stateDirFor('home', undefined, { XDG_STATE_HOME: 'rel', HOME: '/h' })).toBe('/h/.local/state/revue-pi/home');
   });
 
-  it('config: revue-pi\'s own known_hosts under XDG_CONFIG_HOME, else ~/.config; the inventory\'s file wins', () => {
+  it("config: revue-pi's own known_hosts under XDG_CONFIG_HOME, else ~/.config; the inventory's file wins", () => {
     expect(defaultKnownHostsFile({ XDG_CONFIG_HOME: '/xdg' }, '/h')).toBe('/xdg/revue-pi/known_hosts');
     expect(defaultKnownHostsFile({}, '/h')).toBe('/h/.config/revue-pi/known_hosts');
     expect(defaultKnownHostsFile({ XDG_CONFIG_HOME: 'rel' }, '/h')).toBe('/h/.config/revue-pi/known_hosts');

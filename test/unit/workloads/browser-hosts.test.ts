@@ -18,7 +18,9 @@ describe('the hosts the web UI calls from a browser', () => {
   const info = renderAccessInfo(inventory, objects);
   const page = info.urls.find((u) => u.name === 'Revue')!.url;
   const calls = frontend.browser!.calls.map((c) => ({ ...c, host: new URL(frontendServiceBase(c.service, page)).hostname }));
-  const routes = objects.filter((o) => o.kind === 'IngressRoute' && (o.spec as any).entryPoints.includes('web')).flatMap((o) => (o.spec as any).routes as { match: string; services: { name: string; port: number }[] }[]);
+  const routes = objects
+    .filter((o) => o.kind === 'IngressRoute' && (o.spec as any).entryPoints.includes('web'))
+    .flatMap((o) => (o.spec as any).routes as { match: string; services: { name: string; port: number }[] }[]);
 
   it('are revue-<service>, as the frontend derives them from the Revue URL revue-pi prints', () => {
     expect(page).toBe('http://frontend.revue.lan/');
@@ -64,7 +66,9 @@ describe('the hosts the web UI calls from a browser', () => {
     expect(ingressNames).toEqual(expect.arrayContaining(['revue-auth', 'auth.revue.lan', 'revue-frontend', 'traefik.revue.lan']));
     const media = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'revue-media-server')!;
     expect((media.spec as any).type).toBe('LoadBalancer');
-    expect((media.spec as any).ports).toEqual(expect.arrayContaining([expect.objectContaining({ port: 8889, protocol: 'TCP' }), expect.objectContaining({ port: 8189, protocol: 'UDP' })]));
+    expect((media.spec as any).ports).toEqual(
+      expect.arrayContaining([expect.objectContaining({ port: 8889, protocol: 'TCP' }), expect.objectContaining({ port: 8189, protocol: 'UDP' })]),
+    );
   });
 
   it('addresses not known yet are placeholders, with where to read them', () => {

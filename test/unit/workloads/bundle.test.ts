@@ -94,8 +94,14 @@ describe('the bundled data files', () => {
     const vendored = yamlFiles(workloads).filter(isVendored);
     expect(vendored).toEqual(['metallb/upstream/metallb-native.yaml']);
     for (const f of vendored) {
-      const provenance = JSON.parse(readFileSync(join(workloads, dirname(f), 'provenance.json'), 'utf8')) as { files: Record<string, { source: string; sha256: string }> };
-      expect(provenance.files[basename(f)], f).toEqual({ source: expect.any(String), url: expect.stringMatching(/^https:\/\//), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      const provenance = JSON.parse(readFileSync(join(workloads, dirname(f), 'provenance.json'), 'utf8')) as {
+        files: Record<string, { source: string; sha256: string }>;
+      };
+      expect(provenance.files[basename(f)], f).toEqual({
+        source: expect.any(String),
+        url: expect.stringMatching(/^https:\/\//),
+        sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      });
       expect(provenance.files.LICENSE, f).toBeDefined();
     }
   });

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
 import { Ajv } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { DEFAULT_K3S_VERSION } from '../../../provision/inventory/schema.js';
-import { CHARTS } from '../../../workloads/images.js';
+import { DEFAULT_K3S_VERSION } from '../../../core/inventory/schema.js';
+import { CHARTS } from '../../../core/inventory/images.js';
 import { renderWorkloads, type K8sObject } from '../../../workloads/render.js';
 import { K3S_RELEASE, TRAEFIK_CHART } from '../../../workloads/traefik/contract.js';
 import { labInventory, minimalInventory } from './helpers.js';
@@ -31,7 +31,10 @@ function closeListedObjects(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(closeListedObjects);
   if (schema === null || typeof schema !== 'object') return schema;
   const s = Object.fromEntries(
-    Object.entries(schema).map(([k, v]) => [k, k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, closeListedObjects(pv)])) : closeListedObjects(v)]),
+    Object.entries(schema).map(([k, v]) => [
+      k,
+      k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, closeListedObjects(pv)])) : closeListedObjects(v),
+    ]),
   ) as Record<string, unknown>;
   if (s.properties && s.additionalProperties === undefined && s.patternProperties === undefined) s.additionalProperties = false;
   return s;

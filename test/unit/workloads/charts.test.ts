@@ -9,7 +9,7 @@ import {
   type LiveJob,
   type LiveWorkload,
 } from '../../../workloads/charts.js';
-import { CHARTS } from '../../../workloads/images.js';
+import { CHARTS } from '../../../core/inventory/images.js';
 import { jobInstallsFor } from '../../../workloads/monitoring/contract.js';
 import { renderWorkloads } from '../../../workloads/render.js';
 import { labInventory } from './helpers.js';
@@ -42,7 +42,8 @@ const releases = (): LiveWorkload[] => [
   running('monitoring', 'Deployment', 'prometheus-kube-state-metrics'),
   running('monitoring', 'DaemonSet', 'prometheus-prometheus-node-exporter', 3, 3),
 ];
-const verdicts = (jobs: LiveJob[], workloads: LiveWorkload[]) => chartsReadiness(rendered, { jobs, workloads }).map((r) => [r.chart.name, r.chart.state, r.verdict]);
+const verdicts = (jobs: LiveJob[], workloads: LiveWorkload[]) =>
+  chartsReadiness(rendered, { jobs, workloads }).map((r) => [r.chart.name, r.chart.state, r.verdict]);
 
 describe('chartsReadiness', () => {
   it('ready: both Jobs succeeded for the current spec and every release workload runs, ready', () => {
@@ -65,7 +66,9 @@ describe('chartsReadiness', () => {
   });
 
   it('one release workload not ready: waiting; a DaemonSet wanted on no node counts as ready', () => {
-    const workloads = releases().map((w) => (w.name === 'prometheus-server' ? { ...w, ready: 0 } : w.kind === 'DaemonSet' ? { ...w, ready: 0, desired: 0 } : w));
+    const workloads = releases().map((w) =>
+      w.name === 'prometheus-server' ? { ...w, ready: 0 } : w.kind === 'DaemonSet' ? { ...w, ready: 0, desired: 0 } : w,
+    );
     expect(verdicts([installed('grafana'), installed('prometheus')], workloads)).toEqual([
       ['grafana', 'installed', 'ready'],
       ['prometheus', 'installed', 'waiting'],
@@ -82,16 +85,31 @@ describe('chartsReadiness', () => {
     ['suspended, not started', { succeeded: 0, complete: false, suspended: true }, 'installing', 'waiting'],
     ['running', { succeeded: 0, complete: false, active: 1 }, 'installing', 'waiting'],
     ['failed attempts, retrying', { succeeded: 0, complete: false, active: 1, failed: 3 }, 'retrying', 'waiting'],
-    ['gave up', { succeeded: 0, complete: false, failed: 1001, failure: { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' } }, 'failed', 'failed'],
-    ['made for an earlier version of the chart', { installs: { chart: 'grafana/grafana', version: '12.0.0', repo: CHARTS.grafana.repo, targetNamespace: 'monitoring' } }, 'outdated', 'waiting'],
-    ['made for another target namespace', { installs: { chart: 'grafana/grafana', version: CHARTS.grafana.version, repo: CHARTS.grafana.repo, targetNamespace: 'default' } }, 'outdated', 'waiting'],
+    [
+      'gave up',
+      { succeeded: 0, complete: false, failed: 1001, failure: { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' } },
+      'failed',
+      'failed',
+    ],
+    [
+      'made for an earlier version of the chart',
+      { installs: { chart: 'grafana/grafana', version: '12.0.0', repo: CHARTS.grafana.repo, targetNamespace: 'monitoring' } },
+      'outdated',
+      'waiting',
+    ],
+    [
+      'made for another target namespace',
+      { installs: { chart: 'grafana/grafana', version: CHARTS.grafana.version, repo: CHARTS.grafana.repo, targetNamespace: 'default' } },
+      'outdated',
+      'waiting',
+    ],
     ['its env not read (no helm container): not compared', { installs: undefined }, 'installed', 'ready'],
   ] as const)('install Job %s: %s, %s', (_name, job, state, verdict) => {
     const jobs = job === undefined ? [] : [installed('grafana', job as Partial<LiveJob>)];
     expect(chartsReadiness(rendered, { jobs, workloads: releases() })[0]).toMatchObject({ chart: { name: 'grafana', state }, verdict });
   });
 
-  it('a Job of another namespace is not the chart\'s', () => {
+  it("a Job of another namespace is not the chart's", () => {
     expect(verdicts([installed('grafana', { namespace: 'revue' })], releases())[0]).toEqual(['grafana', 'missing', 'waiting']);
   });
 
@@ -105,14 +123,21 @@ describe('chartsReadiness', () => {
       failedAttempts: 2,
     });
     // No chart rendered (monitoring off): nothing to decide.
-    expect(chartsReadiness(renderWorkloads(labInventory({ workloads: { monitoring: false } }), { secrets: 'references' }), { jobs: [], workloads: [] })).toEqual([]);
+    expect(
+      chartsReadiness(renderWorkloads(labInventory({ workloads: { monitoring: false } }), { secrets: 'references' }), { jobs: [], workloads: [] }),
+    ).toEqual([]);
   });
 });
 
 describe('what status and up say about a chart', () => {
-  const readiness = (job: Partial<LiveJob> | undefined) => chartsReadiness(rendered, { jobs: job === undefined ? [] : [installed('grafana', job)], workloads: [] })[0]!;
+  const readiness = (job: Partial<LiveJob> | undefined) =>
+    chartsReadiness(rendered, { jobs: job === undefined ? [] : [installed('grafana', job)], workloads: [] })[0]!;
   it.each([
-    [undefined, 'K3s has not created it yet (the helm controller picks the chart up)', 'HelmChart kube-system/grafana was never installed: K3s has no install Job kube-system/helm-install-grafana for it; run revue-pi up, and check that K3s does not run with --disable-helm-controller.'],
+    [
+      undefined,
+      'K3s has not created it yet (the helm controller picks the chart up)',
+      'HelmChart kube-system/grafana was never installed: K3s has no install Job kube-system/helm-install-grafana for it; run revue-pi up, and check that K3s does not run with --disable-helm-controller.',
+    ],
     [
       { succeeded: 0, complete: false, failed: 1001, failure: { message: 'Job has reached the specified backoff limit' } },
       'failed: Job has reached the specified backoff limit',
@@ -123,7 +148,11 @@ describe('what status and up say about a chart', () => {
       '1 failed attempt(s), still retrying',
       'HelmChart kube-system/grafana is not installed: Job kube-system/helm-install-grafana has had 1 failed attempt and keeps retrying; read why with kubectl -n kube-system logs job/helm-install-grafana.',
     ],
-    [{ succeeded: 0, complete: false, active: 1 }, 'running', 'HelmChart kube-system/grafana is still being installed (Job kube-system/helm-install-grafana has not finished); run status again in a minute, or follow it with kubectl -n kube-system logs job/helm-install-grafana.'],
+    [
+      { succeeded: 0, complete: false, active: 1 },
+      'running',
+      'HelmChart kube-system/grafana is still being installed (Job kube-system/helm-install-grafana has not finished); run status again in a minute, or follow it with kubectl -n kube-system logs job/helm-install-grafana.',
+    ],
     [
       { installs: { chart: 'grafana/grafana', version: '12.0.0', repo: CHARTS.grafana.repo, targetNamespace: 'monitoring' } },
       `it installs an earlier spec (version 12.0.0 (the chart: ${CHARTS.grafana.version})); K3s replaces it`,
@@ -167,17 +196,52 @@ describe('parsing kubectl items', () => {
     });
     // Exactly what the chart's current spec gives its Job.
     expect(job!.installs).toEqual(jobInstallsFor(chart));
-    expect(parseLiveJob({ kind: 'Job', metadata: { name: 'x', namespace: 'y' }, status: { conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }] } })).toEqual({
-      namespace: 'y', name: 'x', succeeded: 0, failed: 0, active: 0, complete: false, suspended: false, failure: { reason: 'BackoffLimitExceeded' },
+    expect(
+      parseLiveJob({
+        kind: 'Job',
+        metadata: { name: 'x', namespace: 'y' },
+        status: { conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }] },
+      }),
+    ).toEqual({
+      namespace: 'y',
+      name: 'x',
+      succeeded: 0,
+      failed: 0,
+      active: 0,
+      complete: false,
+      suspended: false,
+      failure: { reason: 'BackoffLimitExceeded' },
     });
     expect(parseLiveJob({ kind: 'Deployment' })).toBeUndefined();
   });
 
   it('workloads: replicas and ready pods; a DaemonSet by its scheduled and ready pods', () => {
-    expect(parseLiveWorkload({ kind: 'Deployment', metadata: { name: 'a', namespace: 'n' }, spec: { replicas: 2 }, status: { readyReplicas: 1 } })).toEqual({ namespace: 'n', kind: 'Deployment', name: 'a', desired: 2, ready: 1 });
-    expect(parseLiveWorkload({ kind: 'StatefulSet', metadata: { name: 's', namespace: 'n' }, spec: {}, status: {} })).toEqual({ namespace: 'n', kind: 'StatefulSet', name: 's', desired: 1, ready: 0 });
-    expect(parseLiveWorkload({ kind: 'DaemonSet', metadata: { name: 'd', namespace: 'n' }, status: { desiredNumberScheduled: 3, numberReady: 3 } })).toEqual({ namespace: 'n', kind: 'DaemonSet', name: 'd', desired: 3, ready: 3 });
+    expect(parseLiveWorkload({ kind: 'Deployment', metadata: { name: 'a', namespace: 'n' }, spec: { replicas: 2 }, status: { readyReplicas: 1 } })).toEqual({
+      namespace: 'n',
+      kind: 'Deployment',
+      name: 'a',
+      desired: 2,
+      ready: 1,
+    });
+    expect(parseLiveWorkload({ kind: 'StatefulSet', metadata: { name: 's', namespace: 'n' }, spec: {}, status: {} })).toEqual({
+      namespace: 'n',
+      kind: 'StatefulSet',
+      name: 's',
+      desired: 1,
+      ready: 0,
+    });
+    expect(parseLiveWorkload({ kind: 'DaemonSet', metadata: { name: 'd', namespace: 'n' }, status: { desiredNumberScheduled: 3, numberReady: 3 } })).toEqual({
+      namespace: 'n',
+      kind: 'DaemonSet',
+      name: 'd',
+      desired: 3,
+      ready: 3,
+    });
     expect(parseLiveWorkload({ kind: 'Job' })).toBeUndefined();
-    expect([isWorkloadReady({ ready: 1, desired: 2 }), isWorkloadReady({ ready: 2, desired: 2 }), isWorkloadReady({ ready: 0, desired: 0 })]).toEqual([false, true, true]);
+    expect([isWorkloadReady({ ready: 1, desired: 2 }), isWorkloadReady({ ready: 2, desired: 2 }), isWorkloadReady({ ready: 0, desired: 0 })]).toEqual([
+      false,
+      true,
+      true,
+    ]);
   });
 });

@@ -87,7 +87,9 @@ describe('checkCapacity', () => {
     expect(r.atMinimum.cpuMillis).toBeGreaterThan(2000);
     expect(r.atMaximum.cpuMillis).toBeGreaterThan(r.atMinimum.cpuMillis);
     expect(r.atMaximum.memoryBytes).toBeGreaterThan(r.atMinimum.memoryBytes);
-    expect(r.messages[0]).toMatch(/^The workloads request \d+\.\d CPU \/ \d+\.\d GiB at their minimum replicas and \d+\.\d CPU \/ \d+\.\d GiB with every autoscaler at its maximum; the nodes can give 11\.1 CPU \/ 22\.3 GiB \(3 nodes/);
+    expect(r.messages[0]).toMatch(
+      /^The workloads request \d+\.\d CPU \/ \d+\.\d GiB at their minimum replicas and \d+\.\d CPU \/ \d+\.\d GiB with every autoscaler at its maximum; the nodes can give 11\.1 CPU \/ 22\.3 GiB \(3 nodes/,
+    );
   });
 
   it('the HPA maxima add exactly (max − min) × per-pod requests', () => {
@@ -128,13 +130,17 @@ describe('checkCapacity', () => {
 
 describe('nodeCapacityFrom', () => {
   it('maps node facts, deciding ARMv8.2 from the model (Pi 5 yes, Pi 4 no)', () => {
-    expect(nodeCapacityFrom({ name: 'pi-1', role: 'server' }, { cpuCores: 4, memoryBytes: 8 * GiB, model: 'Raspberry Pi 5 Model B Rev 1.0', arch: 'aarch64' })).toEqual({
+    expect(
+      nodeCapacityFrom({ name: 'pi-1', role: 'server' }, { cpuCores: 4, memoryBytes: 8 * GiB, model: 'Raspberry Pi 5 Model B Rev 1.0', arch: 'aarch64' }),
+    ).toEqual({
       name: 'pi-1',
       cpuCores: 4,
       memoryBytes: 8 * GiB,
       role: 'server',
       armv82: true,
     });
-    expect(nodeCapacityFrom({ name: 'pi-2', role: 'agent' }, { cpuCores: 4, memoryBytes: 4 * GiB, model: 'Raspberry Pi 4 Model B Rev 1.4', arch: 'aarch64' }).armv82).toBe(false);
+    expect(
+      nodeCapacityFrom({ name: 'pi-2', role: 'agent' }, { cpuCores: 4, memoryBytes: 4 * GiB, model: 'Raspberry Pi 4 Model B Rev 1.4', arch: 'aarch64' }).armv82,
+    ).toBe(false);
   });
 });

@@ -14,7 +14,7 @@ import {
   permutations,
   withDotenv,
 } from '../../../workloads/contracts.js';
-import { REVUE_SERVICES } from '../../../workloads/images.js';
+import { REVUE_SERVICES } from '../../../core/inventory/images.js';
 import { packageRoot } from '../../../workloads/render.js';
 
 const root = packageRoot();
@@ -29,7 +29,7 @@ describe('the contract data', () => {
     }
   });
 
-  it('carries Revue v3.1.14\'s .env byte for byte (the images bake it in), with Revue\'s licence', () => {
+  it("carries Revue v3.1.14's .env byte for byte (the images bake it in), with Revue's licence", () => {
     const bytes = readFileSync(join(root, CONTRACTS_DIR, BAKED_DOTENV_FILE));
     expect(createHash('sha256').update(bytes).digest('hex')).toBe('d91cf4fe8669e9522c4050c2cafd5be323fd26aecd48d3506db0904b992c2445');
     expect(readFileSync(join(root, CONTRACTS_DIR, 'LICENSE-revue'), 'utf8')).toMatch(/^MIT License\n\nCopyright \(c\) 2023 Mattia Matteini/);
@@ -48,9 +48,30 @@ describe('models of upstream code', () => {
     names.map((n) => [n, { KAFKA_HOST_1: 'revue-kafka-1', KAFKA_HOST_2: 'revue-kafka-2', KAFKA_PORT_1: '9092', KAFKA_PORT_2: '9093' }[n] ?? 'x']);
 
   it.each([
-    ['manifest order', ['KAFKA_HOST_1', 'KAFKA_PORT_1', 'KAFKA_HOST_2', 'KAFKA_PORT_2'], [['revue-kafka-1', '9092'], ['revue-kafka-2', '9093']]],
-    ['ports swapped', ['KAFKA_HOST_1', 'KAFKA_PORT_2', 'KAFKA_HOST_2', 'KAFKA_PORT_1'], [['revue-kafka-1', '9093'], ['revue-kafka-2', '9092']]],
-    ['hosts swapped', ['KAFKA_HOST_2', 'PATH', 'KAFKA_PORT_1', 'KAFKA_HOST_1', 'KAFKA_PORT_2'], [['revue-kafka-2', '9092'], ['revue-kafka-1', '9093']]],
+    [
+      'manifest order',
+      ['KAFKA_HOST_1', 'KAFKA_PORT_1', 'KAFKA_HOST_2', 'KAFKA_PORT_2'],
+      [
+        ['revue-kafka-1', '9092'],
+        ['revue-kafka-2', '9093'],
+      ],
+    ],
+    [
+      'ports swapped',
+      ['KAFKA_HOST_1', 'KAFKA_PORT_2', 'KAFKA_HOST_2', 'KAFKA_PORT_1'],
+      [
+        ['revue-kafka-1', '9093'],
+        ['revue-kafka-2', '9092'],
+      ],
+    ],
+    [
+      'hosts swapped',
+      ['KAFKA_HOST_2', 'PATH', 'KAFKA_PORT_1', 'KAFKA_HOST_1', 'KAFKA_PORT_2'],
+      [
+        ['revue-kafka-2', '9092'],
+        ['revue-kafka-1', '9093'],
+      ],
+    ],
   ])('getBrokersFromEnv and get_brokers_from_env pair the n-th host with the n-th port in enumeration order (%s)', (_name, order, pairs) => {
     const expected = pairs.map(([host, port]) => ({ host, port }));
     expect(brokersFromEnvTs(env(...order), 'production')).toEqual(expected);
@@ -58,10 +79,23 @@ describe('models of upstream code', () => {
   });
 
   it('use the KAFKA_EXTERNAL_* names in develop mode, match by prefix, and throw when the counts differ', () => {
-    const e: [string, string][] = [['KAFKA_EXTERNAL_HOST_1', 'localhost'], ['KAFKA_EXTERNAL_PORT_1', '9094'], ['KAFKA_HOST_1', 'revue-kafka-1'], ['KAFKA_PORT_1', '9092']];
+    const e: [string, string][] = [
+      ['KAFKA_EXTERNAL_HOST_1', 'localhost'],
+      ['KAFKA_EXTERNAL_PORT_1', '9094'],
+      ['KAFKA_HOST_1', 'revue-kafka-1'],
+      ['KAFKA_PORT_1', '9092'],
+    ];
     expect(brokersFromEnvTs(e, 'develop')).toEqual([{ host: 'localhost', port: '9094' }]);
     expect(brokersFromEnvPy(e, 'develop')).toEqual([{ host: 'localhost', port: '9094' }]);
-    expect(brokersFromEnvTs([['KAFKA_HOSTNAME', 'a'], ['KAFKA_PORT', '1']], 'production')).toEqual([{ host: 'a', port: '1' }]);
+    expect(
+      brokersFromEnvTs(
+        [
+          ['KAFKA_HOSTNAME', 'a'],
+          ['KAFKA_PORT', '1'],
+        ],
+        'production',
+      ),
+    ).toEqual([{ host: 'a', port: '1' }]);
     expect(() => brokersFromEnvTs([['KAFKA_HOST_1', 'a']], 'production')).toThrow('Invalid configuration for Kafka brokers');
     expect(() => brokersFromEnvPy([['KAFKA_PORT_1', '1']], 'production')).toThrow('Invalid configuration for Kafka brokers');
   });
@@ -73,8 +107,25 @@ describe('models of upstream code', () => {
   });
 
   it('the .env loads as dotenv does, and only fills in names the process lacks, appended in file order', () => {
-    expect(parseDotenv('A=1\n# c\n\nB="two words"\nC=x # note\nA=3\n')).toEqual([['A', '3'], ['B', 'two words'], ['C', 'x']]);
-    expect(withDotenv([['B', 'mine']], [['A', '1'], ['B', '2'], ['C', '3']])).toEqual([['B', 'mine'], ['A', '1'], ['C', '3']]);
+    expect(parseDotenv('A=1\n# c\n\nB="two words"\nC=x # note\nA=3\n')).toEqual([
+      ['A', '3'],
+      ['B', 'two words'],
+      ['C', 'x'],
+    ]);
+    expect(
+      withDotenv(
+        [['B', 'mine']],
+        [
+          ['A', '1'],
+          ['B', '2'],
+          ['C', '3'],
+        ],
+      ),
+    ).toEqual([
+      ['B', 'mine'],
+      ['A', '1'],
+      ['C', '3'],
+    ]);
     expect(permutations([1, 2, 3])).toHaveLength(6);
     expect(new Set(permutations([1, 2, 3, 4]).map((p) => p.join())).size).toBe(24);
   });

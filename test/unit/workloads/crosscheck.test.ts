@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
 import { deterministicRandom } from '../../fakes/deterministic-random.js';
 import { type K8sObject, podSpecOf, renderWorkloads, synthYaml } from '../../../workloads/render.js';
-import { hasPinnedTag } from '../../../workloads/images.js';
+import { hasPinnedTag } from '../../../core/inventory/images.js';
 import { parseCpu, parseMemory } from '../../../workloads/checks.js';
 import { allSecretValues, generateWorkloadSecrets } from '../../../workloads/secrets.js';
 import { labInventory } from './helpers.js';
@@ -101,7 +101,8 @@ describe('cross-checks over the rendered set', () => {
         for (const s of route.services) {
           const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === s.name && o.metadata.namespace === r.metadata.namespace);
           if (svc) {
-            if (!(svc.spec as any).ports.some((p: any) => p.port === s.port || p.name === s.port)) problems.push(`${id(r)} → ${s.name}:${s.port}: no such port`);
+            if (!(svc.spec as any).ports.some((p: any) => p.port === s.port || p.name === s.port))
+              problems.push(`${id(r)} → ${s.name}:${s.port}: no such port`);
             continue;
           }
           // Services made by the HelmCharts (they are not in the rendered set): the chart's documented Service names.
@@ -110,7 +111,9 @@ describe('cross-checks over the rendered set', () => {
             grafana: { release: 'grafana', port: 80 },
           };
           const chart = chartServices[s.name];
-          const release = chart && objects.find((o) => o.kind === 'HelmChart' && o.metadata.name === chart.release && (o.spec as any).targetNamespace === r.metadata.namespace);
+          const release =
+            chart &&
+            objects.find((o) => o.kind === 'HelmChart' && o.metadata.name === chart.release && (o.spec as any).targetNamespace === r.metadata.namespace);
           if (!release || chart.port !== s.port) problems.push(`${id(r)} → ${s.name}:${s.port}: no such Service`);
         }
       }
@@ -135,7 +138,8 @@ describe('cross-checks over the rendered set', () => {
             const ref = e.valueFrom.secretKeyRef;
             need(t.owner, 'Secret', ref.name, ref.optional);
             const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === ref.name && o.metadata.namespace === t.owner.metadata.namespace);
-            if (secret && !Object.keys((secret as any).data ?? {}).includes(ref.key)) problems.push(`${id(t.owner)} needs key ${ref.key} of Secret ${ref.name}`);
+            if (secret && !Object.keys((secret as any).data ?? {}).includes(ref.key))
+              problems.push(`${id(t.owner)} needs key ${ref.key} of Secret ${ref.name}`);
           }
           if (e.valueFrom?.configMapKeyRef) need(t.owner, 'ConfigMap', e.valueFrom.configMapKeyRef.name, e.valueFrom.configMapKeyRef.optional);
         }
@@ -193,7 +197,13 @@ describe('cross-checks over the rendered set', () => {
     // ALLOW_* switches such as ZooKeeper's ALLOW_EMPTY_PASSWORD=yes, which hold yes/no).
     const literal = allContainers().flatMap(({ owner, c }) =>
       ((c.env ?? []) as any[])
-        .filter((e) => /PASSWORD|SECRET|TOKEN|API_KEY/.test(e.name) && !/_(NAME|PATH)$/.test(e.name) && !(/^ALLOW_/.test(e.name) && /^(yes|no)$/.test(e.value)) && !e.valueFrom?.secretKeyRef)
+        .filter(
+          (e) =>
+            /PASSWORD|SECRET|TOKEN|API_KEY/.test(e.name) &&
+            !/_(NAME|PATH)$/.test(e.name) &&
+            !(/^ALLOW_/.test(e.name) && /^(yes|no)$/.test(e.value)) &&
+            !e.valueFrom?.secretKeyRef,
+        )
         .map((e) => `${id(owner)} ${e.name}`),
     );
     expect(literal).toEqual([]);
@@ -203,7 +213,16 @@ describe('cross-checks over the rendered set', () => {
     for (const s of ['alarm', 'auth', 'device', 'location', 'log', 'notification', 'user']) {
       const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `revue-${s}`)!;
       const names = ((podSpecOf(d)!.containers[0] as any).env as any[]).map((e) => e.name);
-      expect(names).toEqual(expect.arrayContaining([`${s.toUpperCase()}_DB_PASSWORD`, 'JWT_SECRET', 'JWT_REFRESH_SECRET', 'DEV_API_KEY', 'AUTH_BEARER_TOKEN', 'CAMERA_BEARER_TOKEN']));
+      expect(names).toEqual(
+        expect.arrayContaining([
+          `${s.toUpperCase()}_DB_PASSWORD`,
+          'JWT_SECRET',
+          'JWT_REFRESH_SECRET',
+          'DEV_API_KEY',
+          'AUTH_BEARER_TOKEN',
+          'CAMERA_BEARER_TOKEN',
+        ]),
+      );
     }
   });
 

@@ -54,10 +54,19 @@ describe('record and decision (pure)', () => {
   const inventory = labInventory();
   const objects = renderWorkloads(inventory, { secrets: 'references' });
 
-  it('hashes each phase\'s objects with sha256, one canonical JSON line each', () => {
+  it("hashes each phase's objects with sha256, one canonical JSON line each", () => {
     const hashes = phaseHashes(objects);
     expect(Object.keys(hashes)).toEqual([...PHASES]);
-    for (const p of PHASES) expect(hashes[p]).toBe(createHash('sha256').update(objectsOfPhase(objects, p).map((o) => `${canonicalJson(o)}\n`).join('')).digest('hex'));
+    for (const p of PHASES)
+      expect(hashes[p]).toBe(
+        createHash('sha256')
+          .update(
+            objectsOfPhase(objects, p)
+              .map((o) => `${canonicalJson(o)}\n`)
+              .join(''),
+          )
+          .digest('hex'),
+      );
     const noMonitoring = phaseHashes(renderWorkloads(labInventory({ workloads: { monitoring: false } }), { secrets: 'references' }));
     expect(Object.keys(noMonitoring)).toEqual(['metallb', 'metallb-config', 'traefik', 'revue']);
   });
@@ -126,7 +135,11 @@ describe('record and decision (pure)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'revue-pi-fastcheck-'));
     try {
       // A stand-in k3s on PATH: the labelled list comes late, so a wrong order would show; `fail` makes one list fail.
-      writeFileSync(join(dir, 'k3s'), `#!/bin/sh\ncase "$*" in *-l*) sleep 0.3; [ -e ${dir}/fail ] && exit 1; echo '{"items":["managed"]}' ;; *) echo '{"items":["cluster"]}' ;; esac\n`, { mode: 0o755 });
+      writeFileSync(
+        join(dir, 'k3s'),
+        `#!/bin/sh\ncase "$*" in *-l*) sleep 0.3; [ -e ${dir}/fail ] && exit 1; echo '{"items":["managed"]}' ;; *) echo '{"items":["cluster"]}' ;; esac\n`,
+        { mode: 0o755 },
+      );
       const command = buildFastCheckCommand(objects).text.replace('/run/revue-pi-fast-check', join(dir, 'fc'));
       const env = { ...process.env, PATH: `${dir}:${process.env.PATH}` };
       expect(execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8', env })).toBe('{"items":["managed"]}\n{"items":["cluster"]}\n');
@@ -143,7 +156,11 @@ describe('record and decision (pure)', () => {
     const base = { objects, version: '0.1.0', desiredLabels: [] };
     expect(decideFastPath({ ...base, output: 'Error: nope' })).toEqual({ take: false, reason: 'kubectl printed 0 lists instead of 2' });
     expect(decideFastPath({ ...base, output: '{"items": 3}' })).toEqual({ take: false, reason: 'kubectl did not print the expected lists' });
-    expect(decideFastPath({ ...base, output: '{"items": []}\n{"items": []}' })).toEqual({ take: false, reason: 'no record of a previous complete apply', recordSeen: false });
+    expect(decideFastPath({ ...base, output: '{"items": []}\n{"items": []}' })).toEqual({
+      take: false,
+      reason: 'no record of a previous complete apply',
+      recordSeen: false,
+    });
   });
 });
 
@@ -168,7 +185,9 @@ describe('up on a converged cluster', () => {
     const total = renderWorkloads(inventory, { secrets }).length;
     expect(result.phases.map((p) => [p.phase, p.status])).toEqual(PHASES.map((p) => [p, 'unchanged']));
     expect(result.phases.reduce((n, p) => n + p.unchanged, 0)).toBe(total);
-    expect(result.summary).toBe(`nothing changed: ${total} objects: 0 created, 0 configured, ${total} unchanged; 0 node labels set; 0 removed (as last applied, all ready: not re-applied)`);
+    expect(result.summary).toBe(
+      `nothing changed: ${total} objects: 0 created, 0 configured, ${total} unchanged; 0 node labels set; 0 removed (as last applied, all ready: not re-applied)`,
+    );
     expect(result.capacity?.verdict).toBe('ok');
     expect(w.events).toContainEqual({ type: 'info', message: result.capacity!.messages[0] });
     expect(result.access?.ingressAddress).toBe('192.168.50.240');
@@ -191,7 +210,11 @@ describe('up on a converged cluster', () => {
     expect(result.fastPath).toEqual({ taken: true });
     expect(result.changed).toBe(false);
     expect(w.transport.runs).toHaveLength(1);
-    expect(result.phases.every((p) => p.status === 'unchanged' && p.plan === `nothing to apply (${p.phase}): ${p.objects} objects as last applied, all ready (not re-applied)`)).toBe(true);
+    expect(
+      result.phases.every(
+        (p) => p.status === 'unchanged' && p.plan === `nothing to apply (${p.phase}): ${p.objects} objects as last applied, all ready (not re-applied)`,
+      ),
+    ).toBe(true);
     expect(result.summary).toMatch(/^nothing to change: \d+ objects in 5 phases as last applied, all ready; 0 node labels to set; 0 objects to remove$/);
   });
 
@@ -207,13 +230,26 @@ describe('up on a converged cluster', () => {
 
 describe('the fast path is not taken, and the full path runs, when', () => {
   const cases: [string, (w: World) => void, RegExp][] = [
-    ['a phase hash differs from the record', (w) => (record(w).data.phases = record(w).data.phases!.replace(/"revue":"[0-9a-f]+"/, '"revue":"00"')), /^the revue manifests differ from the last apply$/],
+    [
+      'a phase hash differs from the record',
+      (w) => (record(w).data.phases = record(w).data.phases!.replace(/"revue":"[0-9a-f]+"/, '"revue":"00"')),
+      /^the revue manifests differ from the last apply$/,
+    ],
     ['another revue-pi version applied', (w) => (record(w).data.version = '0.0.1'), /^revue-pi changed since the last apply \(0\.0\.1 → /],
     ['the record is malformed', (w) => (record(w).data.phases = '['), /^the record kube-system\/revue-pi-applied is malformed$/],
-    ['an object was deleted by hand', (w) => w.kube.objects.delete('apps/Deployment/revue/revue-auth'), /^1 object\(s\) missing from the cluster \(apps\/Deployment\/revue\/revue-auth\)$/],
+    [
+      'an object was deleted by hand',
+      (w) => w.kube.objects.delete('apps/Deployment/revue/revue-auth'),
+      /^1 object\(s\) missing from the cluster \(apps\/Deployment\/revue\/revue-auth\)$/,
+    ],
     [
       'a managed object the render no longer has is live',
-      (w) => w.kube.objects.set('/ConfigMap/revue/leftover', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'leftover', namespace: 'revue', labels: { 'app.kubernetes.io/managed-by': 'revue-pi' } } }),
+      (w) =>
+        w.kube.objects.set('/ConfigMap/revue/leftover', {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'leftover', namespace: 'revue', labels: { 'app.kubernetes.io/managed-by': 'revue-pi' } },
+        }),
       /^1 object\(s\) to remove \(\/ConfigMap\/revue\/leftover\)$/,
     ],
     ['a node label differs', (w) => (w.kube.nodes['pi-3']![ARMV82_LABEL] = 'true'), /^node pi-3 needs the label revue-pi\.io\/armv82=false$/],
@@ -222,7 +258,11 @@ describe('the fast path is not taken, and the full path runs, when', () => {
       (w) => w.kube.stuck.set('Deployment/revue/revue-auth', { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 0 }),
       /^not everything is ready \(Deployment revue\/revue-auth: 0 of 1 replicas available\)$/,
     ],
-    ['the helm-install Jobs have not succeeded', (w) => (w.kube.helmJobsDone = false), /^not everything is ready \(Job kube-system\/helm-install-grafana: K3s has not created it yet/],
+    [
+      'the helm-install Jobs have not succeeded',
+      (w) => (w.kube.helmJobsDone = false),
+      /^not everything is ready \(Job kube-system\/helm-install-grafana: K3s has not created it yet/,
+    ],
     [
       'the Jobs succeeded but the monitoring releases run none of their workloads (what status reports missing)',
       (w) => (w.kube.releasesRun = false),
@@ -230,12 +270,23 @@ describe('the fast path is not taken, and the full path runs, when', () => {
     ],
     [
       'a release workload is not ready',
-      (w) => w.kube.stuck.set('DaemonSet/monitoring/prometheus-prometheus-node-exporter', { observedGeneration: 1, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberReady: 2, numberAvailable: 2 }),
+      (w) =>
+        w.kube.stuck.set('DaemonSet/monitoring/prometheus-prometheus-node-exporter', {
+          observedGeneration: 1,
+          desiredNumberScheduled: 3,
+          updatedNumberScheduled: 3,
+          numberReady: 2,
+          numberAvailable: 2,
+        }),
       /^not everything is ready \(DaemonSet monitoring\/prometheus-prometheus-node-exporter: 2 of 3 pods ready\)$/,
     ],
     [
-      "the install Job was made for another version of the chart than the rendered one",
-      (w) => w.kube.helmJobEnv.set('prometheus', [{ name: 'CHART', value: 'prometheus/prometheus' }, { name: 'VERSION', value: '25.0.0' }]),
+      'the install Job was made for another version of the chart than the rendered one',
+      (w) =>
+        w.kube.helmJobEnv.set('prometheus', [
+          { name: 'CHART', value: 'prometheus/prometheus' },
+          { name: 'VERSION', value: '25.0.0' },
+        ]),
       /^not everything is ready \(Job kube-system\/helm-install-prometheus: it installs an earlier spec \(version 25\.0\.0 \(the chart: 29\.27\.0\)\); K3s replaces it\)$/,
     ],
   ];
@@ -267,10 +318,17 @@ describe('the fast path is not taken, and the full path runs, when', () => {
 
   it('the cluster does not serve a rendered kind (the check fails): full path', async () => {
     const w = await converged();
-    w.transport.on(/^\(\nfc=\/run\/revue-pi-fast-check/, { code: 1, stdout: '', stderr: 'error: the server doesn\'t have a resource type "ipaddresspool"\n' }, { before: true, times: 1 });
+    w.transport.on(
+      /^\(\nfc=\/run\/revue-pi-fast-check/,
+      { code: 1, stdout: '', stderr: 'error: the server doesn\'t have a resource type "ipaddresspool"\n' },
+      { before: true, times: 1 },
+    );
     const result = await runWorkloadsPhase(options(w, labInventory()));
     expect(result.error).toBeUndefined();
-    expect(result.fastPath).toEqual({ taken: false, reason: 'kubectl could not list the managed objects (exit 1): error: the server doesn\'t have a resource type "ipaddresspool"' });
+    expect(result.fastPath).toEqual({
+      taken: false,
+      reason: 'kubectl could not list the managed objects (exit 1): error: the server doesn\'t have a resource type "ipaddresspool"',
+    });
     expect(w.kube.applies).toHaveLength(PHASES.length + 1);
     // Whether a record was there is unknown: it is removed before applying all the same.
     expect(w.kube.deletes[0]).toBe('configmap kube-system/revue-pi-applied');
@@ -318,6 +376,9 @@ describe('the record', () => {
     w.transport.on(/apply-record\.yaml/, { code: 1, stdout: '', stderr: 'forbidden\n' }, { before: true });
     const result = await runWorkloadsPhase(options(w, labInventory()));
     expect(result.ok).toBe(true);
-    expect(w.events).toContainEqual({ type: 'warning', message: 'Could not record this apply on pi-1 (kubectl apply exited 1: forbidden); the next up applies everything again instead of skipping.' });
+    expect(w.events).toContainEqual({
+      type: 'warning',
+      message: 'Could not record this apply on pi-1 (kubectl apply exited 1: forbidden); the next up applies everything again instead of skipping.',
+    });
   });
 });

@@ -38,7 +38,10 @@ function typeChecker(): { checker: ts.TypeChecker; kinds: Map<string, ts.Type> }
   const source =
     Object.entries(CORE_KINDS)
       .map(([kind, apiVersion]) => `import type { I${kind} } from 'kubernetes-models/${apiVersion}';`)
-      .join('\n') + `\nexport interface Kinds {\n${Object.keys(CORE_KINDS).map((k) => `  ${k}: I${k};`).join('\n')}\n}\n`;
+      .join('\n') +
+    `\nexport interface Kinds {\n${Object.keys(CORE_KINDS)
+      .map((k) => `  ${k}: I${k};`)
+      .join('\n')}\n}\n`;
   const options: ts.CompilerOptions = {
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
@@ -110,20 +113,44 @@ describe('no unknown fields in the core kinds', () => {
     const core = objects.filter((o) => CORE_KINDS[o.kind] !== undefined);
     expect(core.length).toBeGreaterThan(80);
     // Every object is either a core kind checked here or a custom resource checked against its CRD.
-    expect(objects.filter((o) => !CORE_KINDS[o.kind]).map((o) => o.kind).sort()).toEqual(
-      ['HelmChart', 'HelmChart', 'HelmChartConfig', 'IPAddressPool', 'IPAddressPool', 'IPAddressPool', 'IngressRoute', 'IngressRoute', 'IngressRoute', 'L2Advertisement'].sort(),
+    expect(
+      objects
+        .filter((o) => !CORE_KINDS[o.kind])
+        .map((o) => o.kind)
+        .sort(),
+    ).toEqual(
+      [
+        'HelmChart',
+        'HelmChart',
+        'HelmChartConfig',
+        'IPAddressPool',
+        'IPAddressPool',
+        'IPAddressPool',
+        'IngressRoute',
+        'IngressRoute',
+        'IngressRoute',
+        'L2Advertisement',
+      ].sort(),
     );
     expect(core.flatMap(check)).toEqual([]);
   });
 
   it('catches a misspelt field, nested deep (so a pass means something)', () => {
-    const svc: K8sObject = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { publishNotReadyAddress: true, ports: [{ port: 1, targetPort: 'x' }] } };
+    const svc: K8sObject = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 's' },
+      spec: { publishNotReadyAddress: true, ports: [{ port: 1, targetPort: 'x' }] },
+    };
     expect(check(svc)).toEqual(['Service /s.spec.publishNotReadyAddress']);
     const dep: K8sObject = {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'd', labels: { 'any-label': 'ok' } },
-      spec: { selector: {}, template: { spec: { containers: [{ name: 'c', image: 'i:1', env: [{ name: 'A', valueFrom: { secretKeyRef: { name: 's', kee: 'k' } } }] }] } } },
+      spec: {
+        selector: {},
+        template: { spec: { containers: [{ name: 'c', image: 'i:1', env: [{ name: 'A', valueFrom: { secretKeyRef: { name: 's', kee: 'k' } } }] }] } },
+      },
     };
     expect(check(dep)).toEqual(['Deployment /d.spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.kee']);
   });

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunEvent } from '../../../provision/events.js';
-import { inventorySchema, type Inventory } from '../../../provision/inventory/schema.js';
-import { RunLog } from '../../../provision/log.js';
-import type { NodeFacts } from '../../../provision/steps/facts.js';
-import { freshPiFacts } from '../../../provision/steps/fresh.js';
+import type { RunEvent } from '../../../core/events.js';
+import { inventorySchema, type Inventory } from '../../../core/inventory/schema.js';
+import { RunLog } from '../../../core/log.js';
+import type { NodeFacts } from '../../../provision/facts.js';
+import { freshPiFacts } from '../../../provision/fresh.js';
 import { WORKLOAD_SECRETS_FILE, type WorkloadsPhaseOptions } from '../../../workloads/phase.js';
 import type { WorkloadSecrets } from '../../../workloads/secrets.js';
 import { deterministicRandom } from '../../fakes/deterministic-random.js';
@@ -12,7 +12,9 @@ import { FakeKube } from '../../fakes/fake-kube.js';
 import { FakeTransport } from '../../fakes/fake-transport.js';
 
 /** A full inventory (every workload on, fixed addresses set) as a user would write it, parsed with the real schema. */
-export function labInventory(overrides: { workloads?: Record<string, unknown>; network?: Record<string, unknown>; cluster?: Record<string, unknown> } = {}): Inventory {
+export function labInventory(
+  overrides: { workloads?: Record<string, unknown>; network?: Record<string, unknown>; cluster?: Record<string, unknown> } = {},
+): Inventory {
   return inventorySchema.parse({
     cluster: { name: 'lab', domain: 'revue.lan', ...overrides.cluster },
     nodes: [
@@ -21,7 +23,12 @@ export function labInventory(overrides: { workloads?: Record<string, unknown>; n
       { name: 'pi-3', host: '127.0.0.13', role: 'agent' },
     ],
     network: {
-      metallb: { pools: [{ name: 'lan', addresses: ['192.168.50.240/28'] }, { name: 'spare', addresses: ['192.168.50.200-192.168.50.210'] }] },
+      metallb: {
+        pools: [
+          { name: 'lan', addresses: ['192.168.50.240/28'] },
+          { name: 'spare', addresses: ['192.168.50.200-192.168.50.210'] },
+        ],
+      },
       addresses: { ingress: '192.168.50.240', mediaServer: '192.168.50.241', kafka: ['192.168.50.242', '192.168.50.243'] },
       ...overrides.network,
     },

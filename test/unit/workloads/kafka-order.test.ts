@@ -54,7 +54,9 @@ function unreachable(objects: K8sObject[], namespace: string, { host, port }: Ka
   if (!svc) return `no Service ${host}`;
   const sp = (svc.spec as any).ports.find((p: any) => p.port === Number(port));
   if (!sp) return `Service ${host} has no port ${port}`;
-  const broker = objects.find((o) => o.kind === 'Deployment' && Object.entries((svc.spec as any).selector).every(([k, v]) => (o.spec as any).template.metadata.labels[k] === v))!;
+  const broker = objects.find(
+    (o) => o.kind === 'Deployment' && Object.entries((svc.spec as any).selector).every(([k, v]) => (o.spec as any).template.metadata.labels[k] === v),
+  )!;
   const c = podSpecOf(broker)!.containers[0]!;
   const cp = (c.ports as any[]).find((p) => p.name === sp.targetPort || p.containerPort === sp.targetPort).containerPort;
   const env = new Map((c.env ?? []).map((e) => [e.name, e.value ?? '']));
@@ -74,7 +76,11 @@ describe.each([
   const namespace = inventory.workloads.namespace;
 
   it('covers every Revue container that reads the brokers (the TS and the Python variant)', () => {
-    expect(cases(objects).map((c) => c.service).sort()).toEqual(['alarm', 'device', 'log', 'monitoring', 'notification', 'recognition']);
+    expect(
+      cases(objects)
+        .map((c) => c.service)
+        .sort(),
+    ).toEqual(['alarm', 'device', 'log', 'monitoring', 'notification', 'recognition']);
   });
 
   it('every permutation of the order-sensitive variables, before and after the baked .env loads, reaches a broker', () => {

@@ -87,7 +87,10 @@ function contractProblems(rendered: K8sObject[]): string[] {
   };
 
   // The namespace the controller works in (it sets no --namespace/METALLB_NAMESPACE: its service account's).
-  for (const [who, c] of [['controller', controller.container], ['speaker', speaker.container]] as const) {
+  for (const [who, c] of [
+    ['controller', controller.container],
+    ['speaker', speaker.container],
+  ] as const) {
     const set = flag(c, 'namespace') ?? env(c, 'METALLB_NAMESPACE')?.value;
     if (set !== undefined && set !== ns) problems.push(`${who}: namespace set to ${set}, not ${ns}`);
   }
@@ -100,16 +103,20 @@ function contractProblems(rendered: K8sObject[]): string[] {
   keepsDefault(controller.container, 'controller', 'cert-service-name', webhook.service);
   keepsDefault(controller.container, 'controller', 'webhook-secret', webhook.secret);
   keepsDefault(controller.container, 'controller', 'cert-dir', webhook.certDir);
-  if (!controller.container?.ports?.some((p) => p.containerPort === webhook.containerPort)) problems.push(`controller: no containerPort ${webhook.containerPort}`);
+  if (!controller.container?.ports?.some((p) => p.containerPort === webhook.containerPort))
+    problems.push(`controller: no containerPort ${webhook.containerPort}`);
   const service = find('Service', webhook.service, ns);
   const servicePort = (service?.spec as any)?.ports?.find((p: { port: number }) => p.port === webhook.servicePort);
   const target = servicePort?.targetPort;
   const targetNumber = typeof target === 'string' ? controller.container?.ports?.find((p) => p.name === target)?.containerPort : target;
-  if (targetNumber !== webhook.containerPort) problems.push(`Service ${ns}/${webhook.service}: port ${webhook.servicePort} does not reach ${webhook.containerPort}`);
+  if (targetNumber !== webhook.containerPort)
+    problems.push(`Service ${ns}/${webhook.service}: port ${webhook.servicePort} does not reach ${webhook.containerPort}`);
   const selector = ((service?.spec as any)?.selector ?? {}) as Record<string, string>;
-  if (!service || !Object.entries(selector).every(([k, v]) => controller.labels[k] === v)) problems.push(`Service ${ns}/${webhook.service} does not select the controller`);
+  if (!service || !Object.entries(selector).every(([k, v]) => controller.labels[k] === v))
+    problems.push(`Service ${ns}/${webhook.service} does not select the controller`);
   if (!find('Secret', webhook.secret, ns)) problems.push(`no Secret ${ns}/${webhook.secret} (the cert rotator reads it and never creates it)`);
-  if (mountOf(controller.pod, controller.container, webhook.certDir)?.secret?.secretName !== webhook.secret) problems.push(`controller: Secret ${webhook.secret} not mounted at ${webhook.certDir}`);
+  if (mountOf(controller.pod, controller.container, webhook.certDir)?.secret?.secretName !== webhook.secret)
+    problems.push(`controller: Secret ${webhook.secret} not mounted at ${webhook.certDir}`);
 
   // Every client of the webhook calls that Service, on a path the server registers.
   const checkClient = (who: string, clientConfig: any) => {
@@ -129,15 +136,24 @@ function contractProblems(rendered: K8sObject[]): string[] {
   }
 
   // Probes: where each program listens for them.
-  for (const [who, c, pod] of [['controller', controller.container, controller.pod], ['speaker', speaker.container, speaker.pod]] as const) {
+  for (const [who, c, pod] of [
+    ['controller', controller.container, controller.pod],
+    ['speaker', speaker.container, speaker.pod],
+  ] as const) {
     const p = contract.probes[who];
     keepsDefault(c, who, 'health-probe-port', String(p.port));
     const wantHost = p.bind === '' ? undefined : p.bind;
-    if (wantHost !== undefined && pod?.hostNetwork !== true) problems.push(`${who}: listens on ${p.bind} only, reachable by the kubelet only on the host network`);
-    for (const [kind, path] of [['livenessProbe', p.liveness], ['readinessProbe', p.readiness]] as const) {
+    if (wantHost !== undefined && pod?.hostNetwork !== true)
+      problems.push(`${who}: listens on ${p.bind} only, reachable by the kubelet only on the host network`);
+    for (const [kind, path] of [
+      ['livenessProbe', p.liveness],
+      ['readinessProbe', p.readiness],
+    ] as const) {
       const get = c?.[kind]?.httpGet;
       if (get?.port !== p.port || get?.path !== path || get?.host !== wantHost || (get?.scheme ?? 'HTTP') !== 'HTTP') {
-        const asks = get ? `${String(get.scheme ?? 'HTTP').toLowerCase()}://${String(get.host ?? '<pod IP>')}:${String(get.port)}${String(get.path)}` : 'nothing';
+        const asks = get
+          ? `${String(get.scheme ?? 'HTTP').toLowerCase()}://${String(get.host ?? '<pod IP>')}:${String(get.port)}${String(get.path)}`
+          : 'nothing';
         problems.push(`${who} ${kind}: asks ${asks}, but it serves http://${p.bind || '<pod IP>'}:${p.port}${path}`);
       }
     }
@@ -150,16 +166,22 @@ function contractProblems(rendered: K8sObject[]): string[] {
   if (!secretName || !keyPath || mountOf(speaker.pod, speaker.container, keyPath)?.secret?.secretName !== secretName) {
     problems.push(`speaker: does not mount the memberlist Secret the controller creates (${secretName}) at ${keyPath}`);
   }
-  if (env(controller.container, memberlist.controllerEnv.deployment)?.value !== controller.owner?.metadata.name) problems.push(`controller: ${memberlist.controllerEnv.deployment} does not name its Deployment`);
-  const mlLabels = (env(speaker.container, memberlist.speakerEnv.labels)?.value ?? '').split(',').filter(Boolean).map((kv) => kv.split('='));
-  if (mlLabels.length === 0 || !mlLabels.every(([k, v]) => speaker.labels[k!] === v)) problems.push(`speaker: ${memberlist.speakerEnv.labels} does not select the speaker pods`);
+  if (env(controller.container, memberlist.controllerEnv.deployment)?.value !== controller.owner?.metadata.name)
+    problems.push(`controller: ${memberlist.controllerEnv.deployment} does not name its Deployment`);
+  const mlLabels = (env(speaker.container, memberlist.speakerEnv.labels)?.value ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => kv.split('='));
+  if (mlLabels.length === 0 || !mlLabels.every(([k, v]) => speaker.labels[k!] === v))
+    problems.push(`speaker: ${memberlist.speakerEnv.labels} does not select the speaker pods`);
   const bind = env(speaker.container, memberlist.speakerEnv.bindAddress);
   if (!bind?.value && !bind?.valueFrom) problems.push(`speaker: no ${memberlist.speakerEnv.bindAddress}, memberlist would not start`);
 
   // The excluded-interfaces file is a ConfigMap key mounted where the speaker reads it.
   const excludeVolume = mountOf(speaker.pod, speaker.container, dirname(contract.excludeL2.path));
   const excludeMap = excludeVolume?.configMap && find('ConfigMap', excludeVolume.configMap.name, ns);
-  if (!(basename(contract.excludeL2.path) in ((excludeMap as any)?.data ?? {}))) problems.push(`speaker: ${contract.excludeL2.path} is not mounted from a ConfigMap`);
+  if (!(basename(contract.excludeL2.path) in ((excludeMap as any)?.data ?? {})))
+    problems.push(`speaker: ${contract.excludeL2.path} is not mounted from a ConfigMap`);
 
   return problems;
 }
@@ -168,7 +190,15 @@ const rendered = renderWorkloads(labInventory(), { secrets: 'references' });
 
 describe('MetalLB v0.16.1 contract (workloads/metallb/contract.yaml)', () => {
   it('every fact names where in the source it was read', () => {
-    for (const part of [contract.namespace, contract.webhook, contract.caInjection, contract.probes.controller, contract.probes.speaker, contract.memberlist, contract.excludeL2]) {
+    for (const part of [
+      contract.namespace,
+      contract.webhook,
+      contract.caInjection,
+      contract.probes.controller,
+      contract.probes.speaker,
+      contract.memberlist,
+      contract.excludeL2,
+    ]) {
       for (const s of part.sources) expect(s).toMatch(/^((cert-controller|controller-runtime) )?[\w./*-]+\.go:\d|^Kubernetes /);
     }
   });
@@ -191,12 +221,32 @@ describe('MetalLB v0.16.1 contract (workloads/metallb/contract.yaml)', () => {
   });
 
   it.each([
-    ['a pool outside the namespace', (o: K8sObject) => o.kind === 'IPAddressPool' && (o.metadata.namespace = 'default'), /IPAddressPool .* is in default: the controller only watches metallb-system/],
-    ['a webhook calling another Service', (o: K8sObject) => o.kind === 'ValidatingWebhookConfiguration' && ((o.webhooks as any)[0].clientConfig.service.name = 'other'), /webhook bgppeersvalidationwebhook\.metallb\.io: calls/],
-    ['the speaker probing the pod IP', (o: K8sObject) => o.kind === 'DaemonSet' && delete (podSpecOf(o)!.containers[0] as any).livenessProbe.httpGet.host, /speaker livenessProbe/],
+    [
+      'a pool outside the namespace',
+      (o: K8sObject) => o.kind === 'IPAddressPool' && (o.metadata.namespace = 'default'),
+      /IPAddressPool .* is in default: the controller only watches metallb-system/,
+    ],
+    [
+      'a webhook calling another Service',
+      (o: K8sObject) => o.kind === 'ValidatingWebhookConfiguration' && ((o.webhooks as any)[0].clientConfig.service.name = 'other'),
+      /webhook bgppeersvalidationwebhook\.metallb\.io: calls/,
+    ],
+    [
+      'the speaker probing the pod IP',
+      (o: K8sObject) => o.kind === 'DaemonSet' && delete (podSpecOf(o)!.containers[0] as any).livenessProbe.httpGet.host,
+      /speaker livenessProbe/,
+    ],
     ['no webhook Secret', (o: K8sObject) => o.kind === 'Secret' && (o.metadata.name = 'renamed'), /no Secret metallb-system\/metallb-webhook-cert/],
-    ['the memberlist Secret not mounted', (o: K8sObject) => o.kind === 'DaemonSet' && ((podSpecOf(o)!.volumes as Volume[]).find((v) => v.name === 'memberlist')!.secret!.secretName = 'x'), /memberlist Secret/],
-    ['the excluded interfaces missing', (o: K8sObject) => o.kind === 'ConfigMap' && o.metadata.name === 'metallb-excludel2' && (o.data = {}), /excludel2\.yaml is not mounted/],
+    [
+      'the memberlist Secret not mounted',
+      (o: K8sObject) => o.kind === 'DaemonSet' && ((podSpecOf(o)!.volumes as Volume[]).find((v) => v.name === 'memberlist')!.secret!.secretName = 'x'),
+      /memberlist Secret/,
+    ],
+    [
+      'the excluded interfaces missing',
+      (o: K8sObject) => o.kind === 'ConfigMap' && o.metadata.name === 'metallb-excludel2' && (o.data = {}),
+      /excludel2\.yaml is not mounted/,
+    ],
   ] as [string, (o: K8sObject) => unknown, RegExp][])('fails on %s', (_what, breakIt, message) => {
     const broken = structuredClone(rendered);
     broken.forEach(breakIt);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
-import { METALLB_VERSION, resolveImages } from '../../../workloads/images.js';
+import { METALLB_VERSION, resolveImages } from '../../../core/inventory/images.js';
 import { type Patch, type PathStep, applyPatches, changedPaths, formatPath, isUnder, loadPatches } from '../../../workloads/patches.js';
 import {
   type K8sObject,
@@ -83,7 +83,12 @@ describe('the vendored MetalLB release manifest', () => {
     expect(provenance.tag).toBe(METALLB_VERSION);
     expect(Object.keys(provenance.files).sort()).toEqual(['LICENSE', 'metallb-native.yaml']);
     for (const [file, { sha256 }] of Object.entries(provenance.files)) {
-      expect(createHash('sha256').update(readFileSync(join(upstreamDir, file))).digest('hex'), file).toBe(sha256);
+      expect(
+        createHash('sha256')
+          .update(readFileSync(join(upstreamDir, file)))
+          .digest('hex'),
+        file,
+      ).toBe(sha256);
     }
   });
 
@@ -133,7 +138,10 @@ describe('MetalLB as rendered: the vendored manifest plus the declared patches o
     const rendered = renderedMetallb();
     const images = resolveImages({ images: {} });
     const at = (o: unknown, path: PathStep[]): unknown =>
-      path.reduce<unknown>((node, s) => (typeof s === 'string' ? (node as Record<string, unknown>)?.[s] : (node as { name: string }[]).find((e) => e.name === s.name)), o);
+      path.reduce<unknown>(
+        (node, s) => (typeof s === 'string' ? (node as Record<string, unknown>)?.[s] : (node as { name: string }[]).find((e) => e.name === s.name)),
+        o,
+      );
     expect(patches.length).toBe(6);
     for (const p of patches) {
       const target = rendered.filter((o) => o.kind === p.target.kind && o.metadata.name === p.target.name);
@@ -156,15 +164,30 @@ describe('applyPatches', () => {
 
   it('sets values (creating missing objects on the way) and leaves its input alone', () => {
     const input = [deployment()];
-    const [out] = applyPatches(input, [{ target: { kind: 'Deployment', name: 'controller' }, path: [...containerPath, 'resources', 'requests'], value: { cpu: '25m' }, reason: 'r' }], images);
+    const [out] = applyPatches(
+      input,
+      [{ target: { kind: 'Deployment', name: 'controller' }, path: [...containerPath, 'resources', 'requests'], value: { cpu: '25m' }, reason: 'r' }],
+      images,
+    );
     expect(podSpecOf(out!)!.containers[0]!.resources).toEqual({ requests: { cpu: '25m' } });
     expect(input).toEqual([deployment()]);
   });
 
   it.each([
     [{ target: { kind: 'Deployment', name: 'other' }, path: ['spec'], value: 1, reason: 'r' }, /patch Deployment\/other spec: 0 objects match, not one/],
-    [{ target: { kind: 'Deployment', name: 'controller' }, path: ['spec', 'template', 'spec', 'containers', { name: 'speaker' }, 'image'], value: 'x', reason: 'r' }, /no single list element named speaker/],
-    [{ target: { kind: 'Deployment', name: 'controller' }, path: [...containerPath, 'image'], image: 'metallb-speaker', reason: 'r' }, /the vendored manifest names quay\.io\/metallb\/controller:v0\.16\.1, but workloads\/images\.ts pins quay\.io\/metallb\/speaker:v0\.16\.1/],
+    [
+      {
+        target: { kind: 'Deployment', name: 'controller' },
+        path: ['spec', 'template', 'spec', 'containers', { name: 'speaker' }, 'image'],
+        value: 'x',
+        reason: 'r',
+      },
+      /no single list element named speaker/,
+    ],
+    [
+      { target: { kind: 'Deployment', name: 'controller' }, path: [...containerPath, 'image'], image: 'metallb-speaker', reason: 'r' },
+      /the vendored manifest names quay\.io\/metallb\/controller:v0\.16\.1, but workloads\/images\.ts pins quay\.io\/metallb\/speaker:v0\.16\.1/,
+    ],
   ] as [Patch, RegExp][])('refuses a patch that does not fit the manifest: %j', (patch, message) => {
     expect(() => applyPatches([deployment()], [patch], images)).toThrow(message);
   });

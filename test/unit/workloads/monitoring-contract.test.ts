@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
-import { CHARTS, type ChartKey } from '../../../workloads/images.js';
+import { CHARTS, type ChartKey } from '../../../core/inventory/images.js';
 import { HELM_CONTROLLER, RELEASE_WORKLOADS } from '../../../workloads/monitoring/contract.js';
 import { renderWorkloads, MONITORING_NAMESPACE, type K8sObject } from '../../../workloads/render.js';
 import { labInventory } from './helpers.js';
@@ -53,7 +53,7 @@ describe('the monitoring charts revue-pi renders match workloads/monitoring/cont
     expect(RELEASE_WORKLOADS.grafana.workloads).toEqual([{ kind: 'Deployment', name: 'grafana' }]);
   });
 
-  it('the helm-controller names a chart\'s install Job helm-install-<chart>', () => {
+  it("the helm-controller names a chart's install Job helm-install-<chart>", () => {
     expect(HELM_CONTROLLER.jobName('prometheus')).toBe('helm-install-prometheus');
   });
 });

@@ -37,7 +37,11 @@ describe('synthYaml', () => {
     const cm: K8sObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'x' } };
     const ns: K8sObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } };
     const crd: K8sObject = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'c.example.com' } };
-    expect(synthYaml([cm, crd, ns]).split('---\n').map((d) => (yaml.load(d) as K8sObject).kind)).toEqual(['Namespace', 'CustomResourceDefinition', 'ConfigMap']);
+    expect(
+      synthYaml([cm, crd, ns])
+        .split('---\n')
+        .map((d) => (yaml.load(d) as K8sObject).kind),
+    ).toEqual(['Namespace', 'CustomResourceDefinition', 'ConfigMap']);
   });
 
   it('keeps empty objects (a CRD’s `status: {}` subresource means something)', () => {

@@ -48,8 +48,14 @@ describe('apply', () => {
   });
 
   it.each([
-    ['Error from server (InternalError): error when creating "x": Internal error occurred: failed calling webhook "ipaddresspoolvalidationwebhook.metallb.io": failed to call webhook: Post "https://metallb-webhook-service.metallb-system.svc:443/validate": dial tcp 10.43.1.2:443: connect: connection refused', true],
-    ['Internal error occurred: failed calling webhook "l2advertisementvalidationwebhook.metallb.io": failed to call webhook: Post "…": no endpoints available for service "metallb-webhook-service"', true],
+    [
+      'Error from server (InternalError): error when creating "x": Internal error occurred: failed calling webhook "ipaddresspoolvalidationwebhook.metallb.io": failed to call webhook: Post "https://metallb-webhook-service.metallb-system.svc:443/validate": dial tcp 10.43.1.2:443: connect: connection refused',
+      true,
+    ],
+    [
+      'Internal error occurred: failed calling webhook "l2advertisementvalidationwebhook.metallb.io": failed to call webhook: Post "…": no endpoints available for service "metallb-webhook-service"',
+      true,
+    ],
     ['failed calling webhook "x": context deadline exceeded', true],
     ['The IPAddressPool "lan" is invalid: spec.addresses: Invalid value', false],
     ['The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?', false],
@@ -69,7 +75,13 @@ describe('missing kinds', () => {
 
 describe('node labels', () => {
   const live = parseNodeLabels(
-    JSON.stringify({ items: [{ metadata: { name: 'pi-1', labels: { 'revue-pi.io/armv82': 'true' } } }, { metadata: { name: 'pi-2', labels: { 'revue-pi.io/armv82': 'true' } } }, { metadata: { name: 'pi-3' } }] }),
+    JSON.stringify({
+      items: [
+        { metadata: { name: 'pi-1', labels: { 'revue-pi.io/armv82': 'true' } } },
+        { metadata: { name: 'pi-2', labels: { 'revue-pi.io/armv82': 'true' } } },
+        { metadata: { name: 'pi-3' } },
+      ],
+    }),
   );
 
   it('plans only what differs and names nodes not in the cluster', () => {
@@ -176,7 +188,10 @@ describe('readiness', () => {
     expect(waitTargetOf('traefik', objectsOfPhase(objects, 'traefik'))).toEqual({});
     const monitoring = waitTargetOf('monitoring', objectsOfPhase(objects, 'monitoring'));
     expect(monitoring.workloads).toEqual({ namespace: 'monitoring' });
-    expect(monitoring.charts!.map((c) => `${c.kind} ${c.metadata.namespace}/${c.metadata.name}`)).toEqual(['HelmChart kube-system/grafana', 'HelmChart kube-system/prometheus']);
+    expect(monitoring.charts!.map((c) => `${c.kind} ${c.metadata.namespace}/${c.metadata.name}`)).toEqual([
+      'HelmChart kube-system/grafana',
+      'HelmChart kube-system/prometheus',
+    ]);
     expect(waitTargetOf('revue', objectsOfPhase(objects, 'revue'))).toEqual({ workloads: { selector: 'revue-pi.io/phase=revue' } });
   });
 
@@ -198,22 +213,47 @@ describe('readiness', () => {
   });
 
   const list = (items: unknown[]) => JSON.stringify({ kind: 'List', items }, null, 4);
-  const deploy = (name: string, spec: object, status: object, generation = 2) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'revue', generation }, spec, status });
+  const deploy = (name: string, spec: object, status: object, generation = 2) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'revue', generation },
+    spec,
+    status,
+  });
 
   it.each([
     ['available', deploy('a', { replicas: 2 }, { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }), undefined],
-    ['old generation', deploy('a', { replicas: 1 }, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }), 'the controller has not seen the latest change yet'],
+    [
+      'old generation',
+      deploy('a', { replicas: 1 }, { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }),
+      'the controller has not seen the latest change yet',
+    ],
     ['rolling', deploy('a', { replicas: 2 }, { observedGeneration: 2, replicas: 2, updatedReplicas: 1, availableReplicas: 2 }), '1 of 2 replicas updated'],
-    ['old pods left', deploy('a', { replicas: 1 }, { observedGeneration: 2, replicas: 2, updatedReplicas: 1, availableReplicas: 1 }), '1 old replica(s) still terminating'],
+    [
+      'old pods left',
+      deploy('a', { replicas: 1 }, { observedGeneration: 2, replicas: 2, updatedReplicas: 1, availableReplicas: 1 }),
+      '1 old replica(s) still terminating',
+    ],
     ['unavailable', deploy('a', {}, { observedGeneration: 2, replicas: 1, updatedReplicas: 1 }), '0 of 1 replicas available'],
     [
       'daemonset short',
-      { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'speaker', namespace: 'metallb-system', generation: 1 }, status: { observedGeneration: 1, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 2 } },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'DaemonSet',
+        metadata: { name: 'speaker', namespace: 'metallb-system', generation: 1 },
+        status: { observedGeneration: 1, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 2 },
+      },
       '2 of 3 pods available',
     ],
     [
       'statefulset not ready',
-      { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 's', namespace: 'revue', generation: 1 }, spec: { replicas: 1 }, status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, readyReplicas: 0 } },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 's', namespace: 'revue', generation: 1 },
+        spec: { replicas: 1 },
+        status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, readyReplicas: 0 },
+      },
       '0 of 1 replicas ready',
     ],
   ])('%s', (_name, item, reason) => {
@@ -240,9 +280,17 @@ describe('readiness', () => {
     kind,
     metadata: { name, namespace: 'monitoring', generation: 1 },
     spec: kind === 'DaemonSet' ? {} : { replicas: 1 },
-    status: kind === 'DaemonSet' ? { observedGeneration: 1, desiredNumberScheduled: 2, updatedNumberScheduled: 2, numberReady: 2, numberAvailable: 2 } : { observedGeneration: 1, replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 },
+    status:
+      kind === 'DaemonSet'
+        ? { observedGeneration: 1, desiredNumberScheduled: 2, updatedNumberScheduled: 2, numberReady: 2, numberAvailable: 2 }
+        : { observedGeneration: 1, replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 },
   });
-  const releases = [ready('Deployment', 'grafana'), ready('Deployment', 'prometheus-server'), ready('Deployment', 'prometheus-kube-state-metrics'), ready('DaemonSet', 'prometheus-prometheus-node-exporter')];
+  const releases = [
+    ready('Deployment', 'grafana'),
+    ready('Deployment', 'prometheus-server'),
+    ready('Deployment', 'prometheus-kube-state-metrics'),
+    ready('DaemonSet', 'prometheus-prometheus-node-exporter'),
+  ];
   const succeeded = { succeeded: 1, conditions: [{ type: 'Complete', status: 'True' }] };
 
   it('monitoring: ready once both Jobs succeeded for the current spec and the releases run their workloads', () => {
@@ -266,8 +314,13 @@ describe('readiness', () => {
       ['Job', 'helm-install-grafana', '2 failed attempt(s), still retrying', undefined],
       ['Job', 'helm-install-prometheus', 'it installs an earlier spec (version 25.0.0 (the chart: 29.27.0)); K3s replaces it', undefined],
     ]);
-    const gaveUp = installJob('grafana', { failed: 1001, conditions: [{ type: 'Failed', status: 'True', message: 'Job has reached the specified backoff limit' }] });
-    expect(parseNotReady(`${list(releases)}\n${list([gaveUp, installJob('prometheus', { active: 1 })])}\n`, monitoring).map((n) => [n.name, n.reason, n.stuck])).toEqual([
+    const gaveUp = installJob('grafana', {
+      failed: 1001,
+      conditions: [{ type: 'Failed', status: 'True', message: 'Job has reached the specified backoff limit' }],
+    });
+    expect(
+      parseNotReady(`${list(releases)}\n${list([gaveUp, installJob('prometheus', { active: 1 })])}\n`, monitoring).map((n) => [n.name, n.reason, n.stuck]),
+    ).toEqual([
       ['helm-install-grafana', 'failed: Job has reached the specified backoff limit', 'failed'],
       ['helm-install-prometheus', 'running', undefined],
     ]);
@@ -278,7 +331,10 @@ describe('readiness', () => {
   });
 
   it('monitoring: a release workload not ready, and anything else in the namespace not rolled out, is waited for', () => {
-    const notReady = { ...ready('Deployment', 'grafana'), status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, readyReplicas: 0, availableReplicas: 0 } };
+    const notReady = {
+      ...ready('Deployment', 'grafana'),
+      status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, readyReplicas: 0, availableReplicas: 0 },
+    };
     const other = { ...ready('Deployment', 'extra'), metadata: { name: 'extra', namespace: 'monitoring', generation: 2 } };
     const out = `${list([notReady, ...releases.slice(1), other])}\n${list([installJob('grafana', succeeded), installJob('prometheus', succeeded)])}\n`;
     expect(parseNotReady(out, monitoring).map((n) => [n.name, n.reason])).toEqual([
@@ -305,19 +361,41 @@ describe('why not ready', () => {
         {
           kind: 'Pod',
           metadata: { name: 'revue-auth-db-5f7d8c9b6-abcde', namespace: 'revue' },
-          status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector." }] },
+          status: {
+            phase: 'Pending',
+            conditions: [
+              {
+                type: 'PodScheduled',
+                status: 'False',
+                reason: 'Unschedulable',
+                message: "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.",
+              },
+            ],
+          },
         },
         {
           kind: 'Pod',
           metadata: { name: 'revue-auth-7d9c5b7f4-x2k8q', namespace: 'revue' },
-          status: { phase: 'Running', containerStatuses: [{ name: 'auth', restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 1m20s restarting failed container' } } }] },
+          status: {
+            phase: 'Running',
+            containerStatuses: [
+              { name: 'auth', restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 1m20s restarting failed container' } } },
+            ],
+          },
         },
       ],
     };
     const events = {
       items: [
         { kind: 'Event', type: 'Normal', reason: 'Scheduled', message: 'ok', involvedObject: { name: 'revue-auth-7d9c5b7f4-x2k8q', namespace: 'revue' } },
-        { kind: 'Event', type: 'Warning', reason: 'BackOff', message: 'Back-off restarting failed container auth', involvedObject: { name: 'revue-auth-7d9c5b7f4-x2k8q', namespace: 'revue' }, lastTimestamp: '2026-11-25T10:00:00Z' },
+        {
+          kind: 'Event',
+          type: 'Warning',
+          reason: 'BackOff',
+          message: 'Back-off restarting failed container auth',
+          involvedObject: { name: 'revue-auth-7d9c5b7f4-x2k8q', namespace: 'revue' },
+          lastTimestamp: '2026-11-25T10:00:00Z',
+        },
       ],
     };
     const text = `${JSON.stringify(pods, null, 2)}\n${JSON.stringify(events, null, 2)}\n`;
@@ -346,13 +424,21 @@ describe('why not ready', () => {
 
 describe('secrets already in the cluster', () => {
   const b64 = (t: string) => Buffer.from(t).toString('base64');
-  it('reads back what the Secrets hold, in the state file\'s shape, ignoring other namespaces', () => {
+  it("reads back what the Secrets hold, in the state file's shape, ignoring other namespaces", () => {
     const list = JSON.stringify({
       items: [
         { kind: 'Secret', metadata: { name: 'revue-auth-db', namespace: 'apps' }, data: { password: b64('auth-pw-0123456789') } },
         { kind: 'Secret', metadata: { name: 'revue-user-db', namespace: 'revue' }, data: { password: b64('not-this-namespace') } },
-        { kind: 'Secret', metadata: { name: 'revue-tokens', namespace: 'apps' }, data: { JWT_SECRET: b64('jwt-0123456789abcdef'), AUTH_BEARER_TOKEN: b64('bearer-0123456789ab') } },
-        { kind: 'Secret', metadata: { name: 'grafana-admin', namespace: 'monitoring' }, data: { 'admin-user': b64('admin'), 'admin-password': b64('grafana-0123456789') } },
+        {
+          kind: 'Secret',
+          metadata: { name: 'revue-tokens', namespace: 'apps' },
+          data: { JWT_SECRET: b64('jwt-0123456789abcdef'), AUTH_BEARER_TOKEN: b64('bearer-0123456789ab') },
+        },
+        {
+          kind: 'Secret',
+          metadata: { name: 'grafana-admin', namespace: 'monitoring' },
+          data: { 'admin-user': b64('admin'), 'admin-password': b64('grafana-0123456789') },
+        },
       ],
     });
     expect(secretsFromCluster(list, 'apps')).toEqual({

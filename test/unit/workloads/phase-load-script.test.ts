@@ -7,8 +7,17 @@ import { formatSummary, parseLoadOptions, percentile, runLoad, summarize } from 
 describe('load script options', () => {
   it('defaults: GET / at 10/s for 60 s on the host itself', () => {
     expect(parseLoadOptions({ host: 'frontend.revue.local' })).toEqual({
-      mode: 'get', host: 'frontend.revue.local', address: 'frontend.revue.local', port: 80, path: '/', rate: 10, durationSeconds: 60,
-      maxInFlight: 20, timeoutMs: 10_000, username: 'user', password: 'user',
+      mode: 'get',
+      host: 'frontend.revue.local',
+      address: 'frontend.revue.local',
+      port: 80,
+      path: '/',
+      rate: 10,
+      durationSeconds: 60,
+      maxInFlight: 20,
+      timeoutMs: 10_000,
+      username: 'user',
+      password: 'user',
     });
     expect(parseLoadOptions({ host: 'auth.revue.local', mode: 'login' }).path).toBe('/login');
   });
@@ -29,9 +38,20 @@ describe('summary', () => {
     expect([percentile(v, 50), percentile(v, 95), percentile(v, 99), percentile([], 50)]).toEqual([50, 95, 99, 0]);
   });
   it('counts statuses and errors apart', () => {
-    const s = summarize([{ status: 200, ms: 5 }, { status: 200, ms: 7 }, { status: 503, ms: 1 }, { status: 0, ms: 10, error: 'ECONNREFUSED' }], 2, 2000);
+    const s = summarize(
+      [
+        { status: 200, ms: 5 },
+        { status: 200, ms: 7 },
+        { status: 503, ms: 1 },
+        { status: 0, ms: 10, error: 'ECONNREFUSED' },
+      ],
+      2,
+      2000,
+    );
     expect(s).toEqual({ sent: 4, dropped: 2, byStatus: { '200': 2, '503': 1 }, errors: { ECONNREFUSED: 1 }, p50: 5, p95: 7, p99: 7, achievedRate: 2 });
-    expect(formatSummary(s)).toBe('4 requests (2/s), 2 dropped (too many in flight); status 200×2 503×1; errors ECONNREFUSED×1; latency p50 5 ms, p95 7 ms, p99 7 ms');
+    expect(formatSummary(s)).toBe(
+      '4 requests (2/s), 2 dropped (too many in flight); status 200×2 503×1; errors ECONNREFUSED×1; latency p50 5 ms, p95 7 ms, p99 7 ms',
+    );
   });
 });
 
@@ -69,7 +89,9 @@ describe('runLoad on 127.0.0.1', () => {
 
   it('POSTs the login as JSON', async () => {
     seen.length = 0;
-    const s = await runLoad(parseLoadOptions({ mode: 'login', host: 'auth.revue.local', address: '127.0.0.1', port, rate: 10, duration: 1, username: 'alice', password: 'pw' }));
+    const s = await runLoad(
+      parseLoadOptions({ mode: 'login', host: 'auth.revue.local', address: '127.0.0.1', port, rate: 10, duration: 1, username: 'alice', password: 'pw' }),
+    );
     expect(s.byStatus).toEqual({ '401': s.sent });
     expect(seen[0]).toEqual({ method: 'POST', host: 'auth.revue.local', url: '/login', body: '{"username":"alice","password":"pw"}' });
   });

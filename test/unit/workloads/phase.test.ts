@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Inventory } from '../../../provision/inventory/schema.js';
+import type { Inventory } from '../../../core/inventory/schema.js';
 import { formatHostsLines } from '../../../workloads/access.js';
 import { GET_NODES_JSON, REMOTE_APPLY_DIR } from '../../../workloads/apply.js';
 import { runWorkloadsPhase, WORKLOAD_SECRETS_FILE } from '../../../workloads/phase.js';
@@ -62,7 +62,11 @@ describe('up on an empty cluster', () => {
     expect(w.kube.nodes['pi-1']![ARMV82_LABEL]).toBe('true');
     expect(w.kube.nodes['pi-2']![ARMV82_LABEL]).toBe('true');
     expect(w.kube.nodes['pi-3']![ARMV82_LABEL]).toBe('false');
-    expect(result.nodeLabels).toEqual([`label node pi-1 ${ARMV82_LABEL}=true`, `label node pi-2 ${ARMV82_LABEL}=true`, `label node pi-3 ${ARMV82_LABEL}=false`]);
+    expect(result.nodeLabels).toEqual([
+      `label node pi-1 ${ARMV82_LABEL}=true`,
+      `label node pi-2 ${ARMV82_LABEL}=true`,
+      `label node pi-3 ${ARMV82_LABEL}=false`,
+    ]);
     expect(w.kube.labelCommands).toHaveLength(1); // one round trip for all three
 
     // Secrets: stored 0600, applied as Secrets, never in events or the log.
@@ -78,7 +82,9 @@ describe('up on an empty cluster', () => {
 
     // Capacity figures and access info.
     expect(result.capacity?.verdict).toBe('ok');
-    expect(result.capacity?.messages[0]).toMatch(/^The workloads request [\d.]+ CPU \/ [\d.]+ GiB at their minimum replicas and [\d.]+ CPU \/ [\d.]+ GiB with every autoscaler at its maximum; the nodes can give [\d.]+ CPU/);
+    expect(result.capacity?.messages[0]).toMatch(
+      /^The workloads request [\d.]+ CPU \/ [\d.]+ GiB at their minimum replicas and [\d.]+ CPU \/ [\d.]+ GiB with every autoscaler at its maximum; the nodes can give [\d.]+ CPU/,
+    );
     expect(w.events).toContainEqual({ type: 'info', message: result.capacity!.messages[0] });
     expect(result.access?.ingressAddress).toBe('192.168.50.240');
     expect(result.access?.urls).toContainEqual({ name: 'Grafana', url: 'http://grafana.revue.lan/' });
@@ -97,7 +103,9 @@ describe('up on an empty cluster', () => {
     expect(again.ok).toBe(true);
     expect(again.changed).toBe(false);
     expect(again.phases.every((p) => p.status === 'unchanged' && p.created === 0 && p.configured === 0 && p.unchanged === p.objects)).toBe(true);
-    expect(again.summary).toMatch(/^nothing changed: \d+ objects: 0 created, 0 configured, \d+ unchanged; 0 node labels set; 0 removed \(as last applied, all ready: not re-applied\)$/);
+    expect(again.summary).toMatch(
+      /^nothing changed: \d+ objects: 0 created, 0 configured, \d+ unchanged; 0 node labels set; 0 removed \(as last applied, all ready: not re-applied\)$/,
+    );
     expect(again.fastPath).toEqual({ taken: true });
     expect(w.kube.labelCommands.length).toBe(labelsBefore);
     expect(w.kube.deletes).toEqual([]);
@@ -112,13 +120,23 @@ describe('up on an empty cluster', () => {
     expect(result.ok).toBe(true);
     expect([...before].filter((k) => !w.kube.objects.has(k)).sort()).toEqual(['traefik.io/IngressRoute/monitoring/monitoring']);
     expect(result.pruned).toEqual(['IngressRoute monitoring/monitoring']);
-    expect(result.keptData).toEqual(['HelmChart kube-system/prometheus', 'HelmChart kube-system/grafana', 'Secret monitoring/grafana-admin', 'Namespace monitoring']);
+    expect(result.keptData).toEqual([
+      'HelmChart kube-system/prometheus',
+      'HelmChart kube-system/grafana',
+      'Secret monitoring/grafana-admin',
+      'Namespace monitoring',
+    ]);
     expect(result.deleteDataCommands).toEqual([
       'kubectl --context lab -n kube-system delete helmchart.helm.cattle.io prometheus grafana',
       'kubectl --context lab -n monitoring delete secret grafana-admin',
       'kubectl --context lab delete namespace monitoring',
     ]);
-    expect(w.events).toContainEqual({ type: 'warning', message: expect.stringMatching(/^Kept 4 objects holding data that the inventory no longer deploys: HelmChart kube-system\/prometheus, .*run up --prune-data, or\n {6}kubectl --context lab -n kube-system delete helmchart\.helm\.cattle\.io prometheus grafana\n/) });
+    expect(w.events).toContainEqual({
+      type: 'warning',
+      message: expect.stringMatching(
+        /^Kept 4 objects holding data that the inventory no longer deploys: HelmChart kube-system\/prometheus, .*run up --prune-data, or\n {6}kubectl --context lab -n kube-system delete helmchart\.helm\.cattle\.io prometheus grafana\n/,
+      ),
+    });
     expect(result.summary).toMatch(/; 1 removed; 4 holding data kept$/);
     expect(result.phases.map((p) => p.phase)).toEqual(['metallb', 'metallb-config', 'traefik', 'revue']);
     expect(result.access?.urls.map((u) => u.name)).toEqual(['Revue', 'Traefik dashboard', 'Kafka UI']);
@@ -131,7 +149,12 @@ describe('up on an empty cluster', () => {
     // --prune-data deletes them, namespace last.
     const pruned = await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } }), { pruneData: true }));
     expect(pruned.fastPath).toEqual({ taken: false, reason: '4 object(s) holding data to delete (--prune-data)' });
-    expect(pruned.pruned).toEqual(['HelmChart kube-system/prometheus', 'HelmChart kube-system/grafana', 'Secret monitoring/grafana-admin', 'Namespace monitoring']);
+    expect(pruned.pruned).toEqual([
+      'HelmChart kube-system/prometheus',
+      'HelmChart kube-system/grafana',
+      'Secret monitoring/grafana-admin',
+      'Namespace monitoring',
+    ]);
     expect(pruned.keptData).toEqual([]);
     expect([...before].filter((k) => !w.kube.objects.has(k)).sort()).toEqual([
       '/Namespace//monitoring',
@@ -145,7 +168,11 @@ describe('up on an empty cluster', () => {
   it('turning Revue off keeps its volume claims, Secrets and namespace (the MongoDB data) and removes the rest; --yes alone never deletes them', async () => {
     const w = world(dir);
     await runWorkloadsPhase(options(w, labInventory()));
-    const claims = () => [...w.kube.objects.values()].filter((o) => o.kind === 'PersistentVolumeClaim').map((o) => o.metadata.name).sort();
+    const claims = () =>
+      [...w.kube.objects.values()]
+        .filter((o) => o.kind === 'PersistentVolumeClaim')
+        .map((o) => o.metadata.name)
+        .sort();
     const before = claims();
     expect(before).toContain('revue-auth-data');
     const result = await runWorkloadsPhase(options(w, labInventory({ workloads: { revue: false } })));
@@ -158,7 +185,9 @@ describe('up on an empty cluster', () => {
     expect(result.pruned.filter((p) => /^(PersistentVolumeClaim|Namespace|Secret) /.test(p))).toEqual([]);
     expect(result.keptData).toContain('PersistentVolumeClaim revue/revue-auth-data');
     expect(result.keptData[result.keptData.length - 1]).toBe('Namespace revue');
-    expect(result.deleteDataCommands).toContainEqual(expect.stringMatching(/^kubectl --context lab -n revue delete persistentvolumeclaim revue-\S+-data( revue-\S+-data)+$/));
+    expect(result.deleteDataCommands).toContainEqual(
+      expect.stringMatching(/^kubectl --context lab -n revue delete persistentvolumeclaim revue-\S+-data( revue-\S+-data)+$/),
+    );
     expect(result.deleteDataCommands[result.deleteDataCommands.length - 1]).toBe('kubectl --context lab delete namespace revue');
   });
 
@@ -166,7 +195,9 @@ describe('up on an empty cluster', () => {
     const w = world(dir);
     await runWorkloadsPhase(options(w, labInventory()));
     const asked: string[][] = [];
-    const declined = await runWorkloadsPhase(options(w, labInventory({ workloads: { revue: false } }), { confirmDataRemoval: async (r) => (asked.push(r), false) }));
+    const declined = await runWorkloadsPhase(
+      options(w, labInventory({ workloads: { revue: false } }), { confirmDataRemoval: async (r) => (asked.push(r), false) }),
+    );
     expect(asked).toHaveLength(1);
     expect(asked[0]).toContain('PersistentVolumeClaim revue/revue-auth-data (its volume and the data on it are deleted with it)');
     expect(asked[0]).toContain('Secret revue/revue-auth-db (the credentials of the data kept beside it)');
@@ -174,7 +205,9 @@ describe('up on an empty cluster', () => {
     expect(declined.keptData).toContain('PersistentVolumeClaim revue/revue-auth-data');
     expect(w.kube.objects.has('/PersistentVolumeClaim/revue/revue-auth-data')).toBe(true);
 
-    const accepted = await runWorkloadsPhase(options(w, labInventory({ workloads: { revue: false } }), { reapply: true, confirmDataRemoval: async (r) => (asked.push(r), true) }));
+    const accepted = await runWorkloadsPhase(
+      options(w, labInventory({ workloads: { revue: false } }), { reapply: true, confirmDataRemoval: async (r) => (asked.push(r), true) }),
+    );
     expect(asked).toHaveLength(2);
     expect(accepted.keptData).toEqual([]);
     expect(accepted.pruned[accepted.pruned.length - 1]).toBe('Namespace revue');
@@ -183,7 +216,11 @@ describe('up on an empty cluster', () => {
 
   it('objects the cluster has without the managed-by label are never pruned', async () => {
     const w = world(dir);
-    w.kube.objects.set('apps/Deployment/revue/someone-elses', { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'someone-elses', namespace: 'revue' } });
+    w.kube.objects.set('apps/Deployment/revue/someone-elses', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'someone-elses', namespace: 'revue' },
+    });
     const result = await runWorkloadsPhase(options(w, labInventory()));
     expect(result.pruned).toEqual([]);
     expect(w.kube.objects.has('apps/Deployment/revue/someone-elses')).toBe(true);
@@ -209,7 +246,9 @@ describe('MetalLB webhook race', () => {
     w.kube.webhookRefusals = 1_000_000;
     const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 150, pollIntervalMs: 10 }));
     expect(result.ok).toBe(false);
-    expect(result.error).toMatch(/^applying the metallb-config objects on pi-1 failed \(MetalLB's webhook did not accept them within 0\.2 s\): .*failed calling webhook "ipaddresspoolvalidationwebhook\.metallb\.io".*connection refused/s);
+    expect(result.error).toMatch(
+      /^applying the metallb-config objects on pi-1 failed \(MetalLB's webhook did not accept them within 0\.2 s\): .*failed calling webhook "ipaddresspoolvalidationwebhook\.metallb\.io".*connection refused/s,
+    );
     expect(result.phases.map((p) => [p.phase, p.status])).toEqual([
       ['metallb', 'changed'],
       ['metallb-config', 'failed'],
@@ -221,13 +260,20 @@ describe('MetalLB webhook race', () => {
     expect([...w.transport.files.keys()].filter((f) => f.startsWith(REMOTE_APPLY_DIR))).toEqual([]);
   });
 
-  it('on a fresh K3s, waits for Traefik\'s IngressRoute CRD (it comes with the traefik-crd chart a while after the API)', async () => {
+  it("on a fresh K3s, waits for Traefik's IngressRoute CRD (it comes with the traefik-crd chart a while after the API)", async () => {
     const w = world(dir);
     w.kube.crdNotServed.set('IngressRoute', 2);
     const result = await runWorkloadsPhase(options(w, labInventory()));
     expect(result.error).toBeUndefined();
     expect(result.phases.find((p) => p.phase === 'monitoring')).toMatchObject({ status: 'changed', attempts: 3 });
-    expect(w.events).toContainEqual({ type: 'node-step', phase: 'workloads', node: 'pi-1', step: 'monitoring', status: 'running', detail: 'waiting for the CRDs of IngressRoute (traefik.io/v1alpha1) (attempt 1)' });
+    expect(w.events).toContainEqual({
+      type: 'node-step',
+      phase: 'workloads',
+      node: 'pi-1',
+      step: 'monitoring',
+      status: 'running',
+      detail: 'waiting for the CRDs of IngressRoute (traefik.io/v1alpha1) (attempt 1)',
+    });
     expect(w.kube.objects.has('traefik.io/IngressRoute/monitoring/monitoring')).toBe(true);
   });
 
@@ -235,7 +281,9 @@ describe('MetalLB webhook race', () => {
     const w = world(dir);
     w.kube.crdNotServed.set('IngressRoute', 1_000_000);
     const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 100, pollIntervalMs: 10 }));
-    expect(result.error).toMatch(/^applying the monitoring objects on pi-1 failed \(the cluster still serves no IngressRoute \(traefik\.io\/v1alpha1\) after 0\.1 s — are K3s's Traefik and its CRDs enabled\?\): .*no matches for kind "IngressRoute"/s);
+    expect(result.error).toMatch(
+      /^applying the monitoring objects on pi-1 failed \(the cluster still serves no IngressRoute \(traefik\.io\/v1alpha1\) after 0\.1 s — are K3s's Traefik and its CRDs enabled\?\): .*no matches for kind "IngressRoute"/s,
+    );
   });
 
   it('another apply failure is not retried', async () => {
@@ -243,7 +291,9 @@ describe('MetalLB webhook race', () => {
     w.kube.applyFailure = { contains: 'autoAssign: true', stderr: 'The IPAddressPool "lan" is invalid: spec.addresses: Invalid value\n' };
     const result = await runWorkloadsPhase(options(w, labInventory()));
     expect(result.phases.find((p) => p.phase === 'metallb-config')).toMatchObject({ status: 'failed', attempts: 1 });
-    expect(result.error).toBe('applying the metallb-config objects on pi-1 failed (kubectl apply exited 1): The IPAddressPool "lan" is invalid: spec.addresses: Invalid value');
+    expect(result.error).toBe(
+      'applying the metallb-config objects on pi-1 failed (kubectl apply exited 1): The IPAddressPool "lan" is invalid: spec.addresses: Invalid value',
+    );
   });
 });
 
@@ -256,11 +306,28 @@ describe('bounded waits', () => {
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: { name: 'revue-auth-7d9c5b7f4-x2k8q', namespace: 'revue' },
-        status: { phase: 'Pending', containerStatuses: [{ name: 'auth', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "letsdothisshared/revue-auth:3.1.14"' } } }] },
+        status: {
+          phase: 'Pending',
+          containerStatuses: [
+            {
+              name: 'auth',
+              ready: false,
+              restartCount: 0,
+              state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "letsdothisshared/revue-auth:3.1.14"' } },
+            },
+          ],
+        },
       },
     ];
     w.kube.events = [
-      { kind: 'Event', type: 'Warning', reason: 'Failed', message: 'Failed to pull image: not found', involvedObject: { kind: 'Pod', name: 'revue-auth-7d9c5b7f4-x2k8q', namespace: 'revue' }, lastTimestamp: '2026-11-25T10:00:00Z' },
+      {
+        kind: 'Event',
+        type: 'Warning',
+        reason: 'Failed',
+        message: 'Failed to pull image: not found',
+        involvedObject: { kind: 'Pod', name: 'revue-auth-7d9c5b7f4-x2k8q', namespace: 'revue' },
+        lastTimestamp: '2026-11-25T10:00:00Z',
+      },
     ];
     const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 200 }));
     expect(result.ok).toBe(false);
@@ -288,7 +355,10 @@ describe('bounded waits', () => {
 
   it('a failed install Job fails the phase at once, naming the Job and how to read its log; Revue is not applied', async () => {
     const w = world(dir);
-    w.kube.helmJobStatus.set('grafana', { failed: 1001, conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' }] });
+    w.kube.helmJobStatus.set('grafana', {
+      failed: 1001,
+      conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' }],
+    });
     const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 60_000 }));
     expect(result.ok).toBe(false);
     expect(result.error).toBe(
@@ -315,21 +385,36 @@ describe('bounded waits', () => {
       'the monitoring objects were applied, but ' +
         [
           'Deployment monitoring/grafana (release grafana of HelmChart kube-system/grafana) is missing although its install Job succeeded; delete the Job so K3s installs the chart again (kubectl -n kube-system delete job helm-install-grafana).',
-          ...['Deployment monitoring/prometheus-server', 'Deployment monitoring/prometheus-kube-state-metrics', 'DaemonSet monitoring/prometheus-prometheus-node-exporter'].map(
-            (x) => `${x} (release prometheus of HelmChart kube-system/prometheus) is missing although its install Job succeeded; delete the Job so K3s installs the chart again (kubectl -n kube-system delete job helm-install-prometheus).`,
+          ...[
+            'Deployment monitoring/prometheus-server',
+            'Deployment monitoring/prometheus-kube-state-metrics',
+            'DaemonSet monitoring/prometheus-prometheus-node-exporter',
+          ].map(
+            (x) =>
+              `${x} (release prometheus of HelmChart kube-system/prometheus) is missing although its install Job succeeded; delete the Job so K3s installs the chart again (kubectl -n kube-system delete job helm-install-prometheus).`,
           ),
         ].join(' '),
     );
     // Looked more than once (K3s may have been replacing a Job made for an earlier spec), not for the phase time.
     expect(monitoringPolls(w)).toBeGreaterThan(1);
-    expect(readFileSync(w.log.path!, 'utf8')).toContain('[pi-1] workloads monitoring: waiting for Deployment monitoring/grafana (missing although Job kube-system/helm-install-grafana succeeded)');
+    expect(readFileSync(w.log.path!, 'utf8')).toContain(
+      '[pi-1] workloads monitoring: waiting for Deployment monitoring/grafana (missing although Job kube-system/helm-install-grafana succeeded)',
+    );
   });
 
   it('waits for the release workloads to be ready, and names them when the phase time is over', async () => {
     const w = world(dir);
-    w.kube.stuck.set('Deployment/monitoring/prometheus-server', { observedGeneration: 1, replicas: 1, updatedReplicas: 1, readyReplicas: 0, availableReplicas: 0 });
+    w.kube.stuck.set('Deployment/monitoring/prometheus-server', {
+      observedGeneration: 1,
+      replicas: 1,
+      updatedReplicas: 1,
+      readyReplicas: 0,
+      availableReplicas: 0,
+    });
     const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 100 }));
-    expect(result.error).toMatch(/^the monitoring objects were applied but one is not ready after 0\.1 s: Deployment monitoring\/prometheus-server: 0 of 1 replicas ready — no pods yet\./);
+    expect(result.error).toMatch(
+      /^the monitoring objects were applied but one is not ready after 0\.1 s: Deployment monitoring\/prometheus-server: 0 of 1 replicas ready — no pods yet\./,
+    );
   });
 });
 
@@ -341,7 +426,9 @@ describe('capacity', () => {
     const result = await runWorkloadsPhase(small(w, labInventory()));
     expect(result.ok).toBe(false);
     expect(result.capacity?.verdict).toBe('refuse');
-    expect(result.error).toMatch(/^the workloads do not fit on the nodes, so nothing was applied: The minimum \([\d.]+ CPU \/ [\d.]+ GiB\) does not fit in [\d.]+ CPU \/ [\d.]+ GiB: .*--force/);
+    expect(result.error).toMatch(
+      /^the workloads do not fit on the nodes, so nothing was applied: The minimum \([\d.]+ CPU \/ [\d.]+ GiB\) does not fit in [\d.]+ CPU \/ [\d.]+ GiB: .*--force/,
+    );
     expect(w.transport.writes).toEqual([]);
     expect(w.kube.labelCommands).toEqual([]);
   });
@@ -368,7 +455,9 @@ describe('plan', () => {
     expect(result.phases[0]!.plan).toMatch(/^would apply \d+ objects \(metallb\): \d+ new, 0 already there \(updated only where they differ\)$/);
     expect(result.nodeLabels).toHaveLength(3);
     expect(result.changed).toBe(true);
-    expect(result.summary).toMatch(/^would apply \d+ objects in 5 phases \(metallb → metallb-config → traefik → monitoring → revue\); 3 node labels to set; 0 objects to remove$/);
+    expect(result.summary).toMatch(
+      /^would apply \d+ objects in 5 phases \(metallb → metallb-config → traefik → monitoring → revue\); 3 node labels to set; 0 objects to remove$/,
+    );
   });
 
   it('after an up with monitoring, a plan without it lists what would be removed', async () => {
@@ -378,8 +467,15 @@ describe('plan', () => {
     const result = await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } }), { command: 'plan' }));
     expect(result.pruned).toEqual(['IngressRoute monitoring/monitoring']);
     // What holds data is listed on its own: up asks for it separately.
-    expect(result.keptData).toEqual(['HelmChart kube-system/prometheus', 'HelmChart kube-system/grafana', 'Secret monitoring/grafana-admin', 'Namespace monitoring']);
-    expect(result.summary).toMatch(/; 1 object to remove; 4 holding data, removed only if you consent when up asks \(or with --prune-data\): HelmChart kube-system\/prometheus, /);
+    expect(result.keptData).toEqual([
+      'HelmChart kube-system/prometheus',
+      'HelmChart kube-system/grafana',
+      'Secret monitoring/grafana-admin',
+      'Namespace monitoring',
+    ]);
+    expect(result.summary).toMatch(
+      /; 1 object to remove; 4 holding data, removed only if you consent when up asks \(or with --prune-data\): HelmChart kube-system\/prometheus, /,
+    );
     expect(w.events).toContainEqual(expect.objectContaining({ type: 'node-step', step: 'prune-data', status: 'planned' }));
     expect(result.phases.every((p) => /: 0 new, \d+ already there/.test(p.plan!))).toBe(true);
     expect(w.kube.objects.size).toBe(count);
@@ -414,7 +510,7 @@ describe('state', () => {
     });
   });
 
-  it('with monitoring off and the file lost, only Grafana\'s password is new', async () => {
+  it("with monitoring off and the file lost, only Grafana's password is new", async () => {
     const w = world(dir);
     await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } })));
     const first = storedSecrets(dir);

@@ -78,7 +78,12 @@ describe('removals that lose data (splitPrune): asked for on their own, kept by 
     const secret: ObjectRef = { apiVersion: 'v1', kind: 'Secret', namespace: 'monitoring', name: 'grafana-admin', labels: live[0]!.labels! };
     const { remove, data } = splitPrune(planPrune([...live, secret], desired));
     expect(names(remove)).toEqual(['IngressRoute monitoring/monitoring']);
-    expect(names(data)).toEqual(['HelmChart kube-system/prometheus', 'HelmChart kube-system/grafana', 'Secret monitoring/grafana-admin', 'Namespace /monitoring']);
+    expect(names(data)).toEqual([
+      'HelmChart kube-system/prometheus',
+      'HelmChart kube-system/grafana',
+      'Secret monitoring/grafana-admin',
+      'Namespace /monitoring',
+    ]);
   });
 
   it('kafka-ui switched off holds no data: everything goes without asking', () => {

@@ -17,7 +17,7 @@ import {
   synthYaml,
 } from '../../../workloads/render.js';
 import { formatHostsLines, renderAccessInfo } from '../../../workloads/access.js';
-import { CHARTS, REVUE_SERVICES } from '../../../workloads/images.js';
+import { CHARTS, REVUE_SERVICES } from '../../../core/inventory/images.js';
 import { MONGO_SERVICES, generateWorkloadSecrets } from '../../../workloads/secrets.js';
 import { labInventory, minimalInventory } from './helpers.js';
 
@@ -138,7 +138,7 @@ describe('renderWorkloads — the full lab inventory', () => {
     ]);
   });
 
-  it('routes every host upstream routes as <service>.<domain> and as upstream\'s revue-<service>', () => {
+  it("routes every host upstream routes as <service>.<domain> and as upstream's revue-<service>", () => {
     const hosts = objects
       .filter((o) => o.kind === 'IngressRoute')
       .flatMap((o) => (o.spec as any).routes.map((r: any) => `${o.metadata.namespace}:${r.match}`))
@@ -179,7 +179,11 @@ describe('renderWorkloads — the full lab inventory', () => {
     expect((graf.spec as any).version).toBe(CHARTS.grafana.version);
     const gv = values(graf);
     expect(gv.admin).toEqual({ existingSecret: 'grafana-admin', userKey: 'admin-user', passwordKey: 'admin-password' });
-    expect(gv.datasources['datasources.yaml'].datasources[0]).toMatchObject({ type: 'prometheus', url: 'http://prometheus-server.monitoring.svc:80', isDefault: true });
+    expect(gv.datasources['datasources.yaml'].datasources[0]).toMatchObject({
+      type: 'prometheus',
+      url: 'http://prometheus-server.monitoring.svc:80',
+      isDefault: true,
+    });
     expect(Object.values(gv.dashboards.default).map((d: any) => d.gnetId)).toEqual([15757, 15759, 15760, 15761]);
     expect(gv.persistence.storageClassName).toBe('local-path');
     const admin = find(objects, 'Secret', 'grafana-admin', 'monitoring') as any;
@@ -190,7 +194,12 @@ describe('renderWorkloads — the full lab inventory', () => {
     const pools = objectsOfPhase(objects, 'metallb-config').map((o) => [o.kind, o.metadata.namespace, o.metadata.name, o.spec]);
     expect(pools).toEqual([
       ['IPAddressPool', 'metallb-system', 'lan', { addresses: ['192.168.50.244-192.168.50.255'], autoAssign: true }],
-      ['IPAddressPool', 'metallb-system', 'revue-pi-fixed', { addresses: ['192.168.50.240/32', '192.168.50.241/32', '192.168.50.242/32', '192.168.50.243/32'], autoAssign: false }],
+      [
+        'IPAddressPool',
+        'metallb-system',
+        'revue-pi-fixed',
+        { addresses: ['192.168.50.240/32', '192.168.50.241/32', '192.168.50.242/32', '192.168.50.243/32'], autoAssign: false },
+      ],
       ['IPAddressPool', 'metallb-system', 'spare', { addresses: ['192.168.50.200-192.168.50.210'], autoAssign: true }],
       ['L2Advertisement', 'metallb-system', 'revue-pi', { ipAddressPools: ['lan', 'spare', 'revue-pi-fixed'] }],
     ]);
@@ -223,7 +232,7 @@ describe('renderWorkloads — the full lab inventory', () => {
 describe('renderWorkloads — inventory switches and transforms', () => {
   it('renders nothing of monitoring when it is off', () => {
     const objects = renderWorkloads(labInventory({ workloads: { monitoring: false } }), { secrets });
-    expect(objects.filter((o) => o.metadata.namespace === 'monitoring' || o.metadata.name === 'monitoring' && o.kind === 'Namespace')).toEqual([]);
+    expect(objects.filter((o) => o.metadata.namespace === 'monitoring' || (o.metadata.name === 'monitoring' && o.kind === 'Namespace'))).toEqual([]);
     expect(objects.filter((o) => o.kind === 'HelmChart')).toEqual([]);
     expect(objects.some((o) => o.metadata.labels?.[PHASE_LABEL] === 'monitoring')).toBe(false);
     expect(synthYaml(objects)).not.toContain(secrets.grafanaAdminPassword);
@@ -267,7 +276,9 @@ describe('renderWorkloads — inventory switches and transforms', () => {
 
   it('uses the Revue release and image overrides from the inventory', () => {
     const objects = renderWorkloads(
-      labInventory({ workloads: { revueVersion: 'v3.2.0', images: { mongo: 'mongo:7.0.20', 'kafka-ui': 'registry.lan:5000/kafka-ui@sha256:' + 'a'.repeat(64) } } }),
+      labInventory({
+        workloads: { revueVersion: 'v3.2.0', images: { mongo: 'mongo:7.0.20', 'kafka-ui': 'registry.lan:5000/kafka-ui@sha256:' + 'a'.repeat(64) } },
+      }),
       { secrets: 'references' },
     );
     expect(podSpecOf(find(objects, 'Deployment', 'revue-auth'))!.containers[0]!.image).toBe('letsdothisshared/revue-auth:3.2.0');
@@ -302,7 +313,12 @@ describe('renderMetallbPools', () => {
   it('cuts fixed addresses out of the middle of a pool, keeps untouched entries as written, drops emptied pools', () => {
     const inv = labInventory({
       network: {
-        metallb: { pools: [{ name: 'a', addresses: ['10.1.0.0/29', '10.2.0.0/30'] }, { name: 'only-fixed', addresses: ['10.3.0.7/32'] }] },
+        metallb: {
+          pools: [
+            { name: 'a', addresses: ['10.1.0.0/29', '10.2.0.0/30'] },
+            { name: 'only-fixed', addresses: ['10.3.0.7/32'] },
+          ],
+        },
         addresses: { ingress: '10.1.0.3', mediaServer: '10.3.0.7', kafka: ['10.1.0.0', '10.1.0.7'] },
       },
     });
@@ -321,9 +337,18 @@ describe('renderMetallbPools', () => {
   });
 
   it.each([
-    [{ metallb: { pools: [{ name: 'revue-pi-fixed', addresses: ['10.0.0.0/29'] }] }, addresses: { ingress: '10.0.0.1' } }, /network\.metallb\.pools\[0\]\.name uses the reserved name/],
-    [{ metallb: { pools: [{ name: 'a', addresses: ['10.0.0.0/29'] }] }, addresses: { ingress: 'traefik.lan' } }, /network\.addresses\.ingress \(traefik\.lan\) is not an IPv4 address/],
-    [{ metallb: { pools: [{ name: 'a', addresses: ['10.0.0.1/29'] }] }, addresses: {} }, /network\.metallb\.pools\[0\]\.addresses\[0\] \(10\.0\.0\.1\/29\) is not a CIDR or range/],
+    [
+      { metallb: { pools: [{ name: 'revue-pi-fixed', addresses: ['10.0.0.0/29'] }] }, addresses: { ingress: '10.0.0.1' } },
+      /network\.metallb\.pools\[0\]\.name uses the reserved name/,
+    ],
+    [
+      { metallb: { pools: [{ name: 'a', addresses: ['10.0.0.0/29'] }] }, addresses: { ingress: 'traefik.lan' } },
+      /network\.addresses\.ingress \(traefik\.lan\) is not an IPv4 address/,
+    ],
+    [
+      { metallb: { pools: [{ name: 'a', addresses: ['10.0.0.1/29'] }] }, addresses: {} },
+      /network\.metallb\.pools\[0\]\.addresses\[0\] \(10\.0\.0\.1\/29\) is not a CIDR or range/,
+    ],
   ])('names the inventory field it cannot use (%#)', (network, message) => {
     expect(() => renderMetallbPools(labInventory({ network }))).toThrow(message);
   });
@@ -358,7 +383,12 @@ describe('renderAccessInfo', () => {
     expect(info.hosts).toEqual(expect.arrayContaining(['auth.revue.lan', 'revue-auth', 'revue-kafka-ui', 'traefik.revue.lan']));
     expect(info.hostsEntries).toEqual([
       { address: '192.168.50.240', lookup: 'kubectl -n kube-system get service traefik', target: { kind: 'ingress' }, names: info.hosts },
-      { address: '192.168.50.241', lookup: 'kubectl -n revue get service revue-media-server', target: { kind: 'service', namespace: 'revue', name: 'revue-media-server' }, names: ['revue-media-server'] },
+      {
+        address: '192.168.50.241',
+        lookup: 'kubectl -n revue get service revue-media-server',
+        target: { kind: 'service', namespace: 'revue', name: 'revue-media-server' },
+        names: ['revue-media-server'],
+      },
     ]);
     expect(info.hostsHint).toBe(
       "Add to /etc/hosts on the computer you browse from (Revue's web UI calls its services as revue-<service>, which no DNS zone for *.revue.lan serves):",
@@ -383,7 +413,9 @@ describe('renderAccessInfo', () => {
     const noMon = { ...inv, workloads: { ...inv.workloads, monitoring: false } };
     const info = renderAccessInfo(noMon, renderWorkloads(noMon, { secrets: 'references' }));
     expect(info.ingressAddress).toBeUndefined();
-    expect(info.hostsHint).toMatch(/: for <traefik-address> read the EXTERNAL-IP of kubectl -n kube-system get service traefik; for <revue-media-server-address> read /);
+    expect(info.hostsHint).toMatch(
+      /: for <traefik-address> read the EXTERNAL-IP of kubectl -n kube-system get service traefik; for <revue-media-server-address> read /,
+    );
     expect(info.grafanaPassword).toBeUndefined();
     expect(info.urls.map((u) => u.name)).toEqual(['Revue', 'Traefik dashboard', 'Kafka UI']);
     expect(formatHostsLines(renderAccessInfo(noMon, [], '10.0.0.9').hostsEntries)).toEqual(['10.0.0.9 traefik.revue.local']);

@@ -48,7 +48,12 @@ interface Crd {
 function closeObjects(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(closeObjects);
   if (schema === null || typeof schema !== 'object') return schema;
-  const s = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, closeObjects(pv)])) : closeObjects(v)])) as Record<string, unknown>;
+  const s = Object.fromEntries(
+    Object.entries(schema).map(([k, v]) => [
+      k,
+      k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, closeObjects(pv)])) : closeObjects(v),
+    ]),
+  ) as Record<string, unknown>;
   if (s.properties && s.additionalProperties === undefined && !s['x-kubernetes-preserve-unknown-fields']) {
     // metadata is validated by the API server's ObjectMeta, not by the CRD schema.
     s.additionalProperties = false;
@@ -109,7 +114,12 @@ describe('schema validation of every rendered object', () => {
   it('the validators reject what the API server would (so a pass means something)', async () => {
     const badPool: K8sObject = { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'x' }, spec: { addresses: 'not-a-list' } };
     expect(await problemsOf(badPool)).toMatch(/addresses/);
-    const typo: K8sObject = { apiVersion: 'traefik.io/v1alpha1', kind: 'IngressRoute', metadata: { name: 'x' }, spec: { routes: [{ match: 'Host(`a`)', kind: 'Rule', servcies: [] }] } };
+    const typo: K8sObject = {
+      apiVersion: 'traefik.io/v1alpha1',
+      kind: 'IngressRoute',
+      metadata: { name: 'x' },
+      spec: { routes: [{ match: 'Host(`a`)', kind: 'Rule', servcies: [] }] },
+    };
     expect(await problemsOf(typo)).toMatch(/additional/);
     const badChart: K8sObject = { apiVersion: 'helm.cattle.io/v1', kind: 'HelmChart', metadata: { name: 'x' }, spec: { chart: 'c', timeout: 5 } };
     expect(await problemsOf(badChart)).toMatch(/timeout/);
@@ -117,7 +127,10 @@ describe('schema validation of every rendered object', () => {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'x' },
-      spec: { selector: { matchLabels: { a: 'b' } }, template: { spec: { containers: [{ name: 'c', image: 'i:1', resources: { limits: { memory: '1 GB' } } }] } } },
+      spec: {
+        selector: { matchLabels: { a: 'b' } },
+        template: { spec: { containers: [{ name: 'c', image: 'i:1', resources: { limits: { memory: '1 GB' } } }] } },
+      },
     };
     expect(await problemsOf(badQuantity)).toMatch(/quantity/);
     expect(await problemsOf({ apiVersion: 'example.com/v1', kind: 'Nope', metadata: { name: 'x' } })).toMatch(/no schema known/);

@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { deterministicRandom } from '../../fakes/deterministic-random.js';
-import { BEARER_TOKEN_NAMES, MONGO_SERVICES, allSecretValues, generateWorkloadSecrets, reconcileWorkloadSecrets, workloadSecretsSchema } from '../../../workloads/secrets.js';
+import {
+  BEARER_TOKEN_NAMES,
+  MONGO_SERVICES,
+  allSecretValues,
+  generateWorkloadSecrets,
+  reconcileWorkloadSecrets,
+  workloadSecretsSchema,
+} from '../../../workloads/secrets.js';
 
 describe('generateWorkloadSecrets', () => {
   it('is pure given its random source: same bytes, same secrets', () => {
