@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // Two projects: the unit tests run files in parallel; the lab (simulated Pis: real sshd on 127.0.0.x in namespaces,
@@ -11,7 +12,14 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], sequence: { groupOrder: 0 } },
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          // vitest's default is one worker less than the cores: one worker on a 2-core machine, i.e. no parallelism.
+          // The unit files wait on child processes and files as much as they compute, so two workers pay off even there.
+          maxWorkers: Math.max(2, availableParallelism() - 1),
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         extends: true,
