@@ -1,6 +1,6 @@
 import yaml from 'js-yaml';
 import type { Inventory, InventoryNode } from '../core/inventory/schema.js';
-import { API_PORT, TOKEN_FILE_PATH } from './paths.js';
+import { API_PORT, TOKEN_FILE_PATH } from '../core/k3s-paths.js';
 
 /**
  * The content of /etc/rancher/k3s/config.yaml for one node. Keys are K3s flag names; the installer and

@@ -3,7 +3,15 @@ import { readTextIfExists, writePrivateFile } from '../core/state.js';
 import { buildProbeScript, decodeFileSection, fileSection, type ProbeSection } from '../core/remote/probe.js';
 import { sh } from '../core/remote/shell.js';
 import { GET_NODES_COMMAND } from './nodes.js';
-import { K3S_BINARY_PATH, K3S_CONFIG_PATH, K3S_KUBECONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH, type K3sUnit } from './paths.js';
+import {
+  K3S_BINARY_PATH,
+  K3S_CONFIG_PATH,
+  K3S_KUBECONFIG_PATH,
+  NODE_PASSWORD_PATH,
+  SERVER_TOKEN_PATH,
+  TOKEN_FILE_PATH,
+  type K3sUnit,
+} from '../core/k3s-paths.js';
 
 /** What K3s looks like on a node, read in the node's single probe round trip (sudo). */
 export interface K3sFacts {

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { DEFAULT_K3S_VERSION, type Inventory, type InventoryNode } from '../core/inventory/schema.js';
 import { joinShell, sh, shAssign, type ShellScript } from '../core/remote/shell.js';
-import { AIRGAP_IMAGES_DIR, AIRGAP_INSTALL_SCRIPT_PATH, K3S_BINARY_PATH, type K3sRole, unitFor } from './paths.js';
+import { AIRGAP_IMAGES_DIR, AIRGAP_INSTALL_SCRIPT_PATH, K3S_BINARY_PATH, type K3sRole, unitFor } from '../core/k3s-paths.js';
 
 /**
  * The K3s installer command line (https://get.k3s.io contract). Settings are not passed here: the installer

@@ -1,5 +1,5 @@
 import { sh, type ShellScript } from '../core/remote/shell.js';
-import type { K3sUnit } from './paths.js';
+import type { K3sUnit } from '../core/k3s-paths.js';
 
 /** Readiness and node-object commands, run on the first server through the transport (sudo): the laptop never talks to the API. */
 export const GET_NODES_COMMAND = sh`k3s kubectl get nodes -o json`;

@@ -29,7 +29,7 @@ import {
   restartedAt,
   type NodeReadiness,
 } from './nodes.js';
-import { K3S_CONFIG_PATH, K3S_KUBECONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH, unitFor } from './paths.js';
+import { K3S_CONFIG_PATH, K3S_KUBECONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH, unitFor } from '../core/k3s-paths.js';
 import { checkClusterNode, describeClusterChange, planClusterNode, registrationOnlyWarning, tokenMatchesServer, type ClusterChange } from './plan.js';
 import { generateToken, readStateToken, sha256Hex, tokenFileContent, tokenSecret, type RandomSource } from './token.js';
 import { stripControlChars } from '../core/remote/remote-text.js';

@@ -2,7 +2,7 @@ import type { Inventory, InventoryNode } from '../core/inventory/schema.js';
 import { configDrift, renderK3sConfig, serverUrl } from './config.js';
 import type { K3sFacts } from './facts.js';
 import { wantedK3sVersion } from './install.js';
-import { K3S_CONFIG_PATH, TOKEN_FILE_PATH, type K3sRole, type K3sUnit, unitFor } from './paths.js';
+import { K3S_CONFIG_PATH, TOKEN_FILE_PATH, type K3sRole, type K3sUnit, unitFor } from '../core/k3s-paths.js';
 import { serverSecretSha256, sha256Hex, tokenFileContent } from './token.js';
 
 /** One thing `up` would do to K3s on a node. Pure data: plan prints it, the phase applies it. No secrets in here. */

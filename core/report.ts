@@ -1,4 +1,4 @@
-import type { AccessInfo } from '../workloads/access.js';
+import type { AccessInfo } from './access-info.js';
 import type { InventoryIssue } from './errors.js';
 import type { NodeStatus } from './events.js';
 

@@ -1,37 +1,16 @@
 import { sh, type ShellScript } from '../core/remote/shell.js';
 import { buildProbeScript, decodeFileSection, fileSection, type ProbeSection } from '../core/remote/probe.js';
 import { stripControlChars } from '../core/remote/remote-text.js';
-import type { AddressBlock } from '../core/inventory/addresses.js';
 import { parseFibTrie } from './subnets.js';
+import type { NodeFacts } from '../core/node-facts.js';
+
+// The facts' shape and what follows from them are shared by every stage (core/node-facts.ts).
+export { piGeneration, supportsArmV82, type NodeFacts } from '../core/node-facts.js';
 
 /** A page size as read in one boot (the kernel fixes it until the next); page-size-cache.ts keeps one per node. */
 export interface BootPageSize {
   bootId: string;
   pageSize: number;
-}
-
-/** What a node is, as read in the single probe round trip. */
-export interface NodeFacts {
-  model: string;
-  arch: string;
-  kernel: string;
-  pageSize: number;
-  os: { id: string; versionId: string; codename: string; prettyName: string };
-  memoryBytes: number;
-  cpuCores: number;
-  memoryCgroupActive: boolean;
-  bootedCmdline: string;
-  bootId: string;
-  /** `/boot/firmware/cmdline.txt` on Bookworm and later, `/boot/cmdline.txt` on older images. */
-  cmdlinePath?: string;
-  cmdline?: string;
-  configPath?: string;
-  config?: string;
-  hostname: string;
-  hosts: string;
-  promiscUnit?: string;
-  /** The IPv4 subnets the node is directly on (subnets.ts); undefined when not read (plan --offline). */
-  subnets?: AddressBlock[];
 }
 
 export const FACT_SECTIONS: ProbeSection[] = [
@@ -131,19 +110,4 @@ export function parseFacts(sections: Map<string, string>): NodeFacts {
     promiscUnit: decodeFileSection(sections, 'promisc_unit'),
     ...(sections.has('fib_trie') ? { subnets: parseFibTrie(file('fib_trie')) } : {}),
   };
-}
-
-/** Pi model family from the device-tree string; undefined when it is not a Raspberry Pi. */
-export function piGeneration(model: string): number | undefined {
-  const match = /Raspberry Pi (\d+)/.exec(model);
-  if (match) return Number(match[1]);
-  if (/Raspberry Pi Compute Module (\d+)/.test(model)) return Number(/Compute Module (\d+)/.exec(model)![1]);
-  return undefined;
-}
-
-/** MongoDB ≥5 needs ARMv8.2-A: the Pi 5's Cortex-A76 has it, the Pi 4's A72 does not. */
-export function supportsArmV82(facts: Pick<NodeFacts, 'model' | 'arch'>): boolean {
-  if (facts.arch !== 'aarch64') return facts.arch === 'x86_64';
-  const generation = piGeneration(facts.model);
-  return generation === undefined ? false : generation >= 5;
 }

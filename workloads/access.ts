@@ -1,4 +1,7 @@
+import type { AccessInfo, HostsEntry } from '../core/access-info.js';
 import { sh } from '../core/remote/shell.js';
+
+export type { AccessInfo, HostsEntry } from '../core/access-info.js';
 import type { Inventory } from '../core/inventory/schema.js';
 import { type K8sObject, hostFor } from './render.js';
 import { GRAFANA_ADMIN } from './secrets.js';
@@ -14,38 +17,6 @@ import { GRAFANA_ADMIN } from './secrets.js';
 
 /** The media server's LoadBalancer Service: the web UI's cameras load from it by this name. */
 export const MEDIA_SERVER_SERVICE = 'revue-media-server';
-
-/** One address and the host names that must resolve to it on the computer the browser runs on. */
-export interface HostsEntry {
-  /** The address, when known. */
-  address?: string;
-  /** How to learn the address while it is not known. */
-  lookup: string;
-  /** Where the names lead: Traefik (routes on port 80), or one LoadBalancer Service. */
-  target: { kind: 'ingress' } | { kind: 'service'; namespace: string; name: string };
-  names: string[];
-}
-
-export interface AccessInfo {
-  /** Traefik's LoadBalancer address: the one read from the cluster, else the inventory's fixed one. */
-  ingressAddress?: string;
-  /**
-   * Where ingressAddress comes from: `cluster` = read from the Traefik Service's status.loadBalancer.ingress (MetalLB
-   * handed it out); `inventory` = network.addresses.ingress, asked for but not seen on the Service.
-   */
-  ingressSource?: 'cluster' | 'inventory';
-  urls: { name: string; url: string }[];
-  /** Every routed host name, sorted. */
-  hosts: string[];
-  /** The /etc/hosts lines, as data (formatHostsLines writes them). */
-  hostsEntries: HostsEntry[];
-  /** What the hosts lines are for, and how to find an address not known yet. */
-  hostsHint: string;
-  /** How to read Grafana's admin password (the value itself is never printed). */
-  grafanaPassword?: string;
-  /** The stock Revue logins the deployment keeps, and how to change them. */
-  revueLogins?: string;
-}
 
 /**
  * Revue's stock users (auth/db/auth-init.js at v3.1.14, both bcrypt hashes of "user"; see contracts/auth.json). Kept:

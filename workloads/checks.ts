@@ -1,6 +1,6 @@
 import yaml from 'js-yaml';
 import type { InventoryNode } from '../core/inventory/schema.js';
-import { type NodeFacts, supportsArmV82 } from '../provision/facts.js';
+import { type NodeFacts, supportsArmV82 } from '../core/node-facts.js';
 import { ARMV82_LABEL, type K8sObject, type NodeCapacity, podSpecOf } from './render.js';
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { K3S_BINARY_PATH, K3S_KUBECONFIG_PATH } from '../cluster/paths.js';
+import { K3S_BINARY_PATH, K3S_KUBECONFIG_PATH } from '../core/k3s-paths.js';
 import type { ProbeSection } from '../core/remote/probe.js';
 import { joinShell, sh, type ShellScript } from '../core/remote/shell.js';
 import {

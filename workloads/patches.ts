@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { z } from 'zod';
 import { type ImageKey, isImageKey, resolveImages } from '../core/inventory/images.js';
-import type { K8sObject } from './render.js';
+import type { K8sObject } from './objects.js';
 
 /**
  * Upstream manifests are vendored byte for byte; revue-pi's changes to them are a declared list of patches (a YAML

@@ -6,7 +6,7 @@ import type { EmitEvent } from '../core/events.js';
 import type { Inventory, InventoryNode } from '../core/inventory/schema.js';
 import type { RunLog } from '../core/log.js';
 import { readTextIfExists, writePrivateFile } from '../core/state.js';
-import type { NodeFacts } from '../provision/facts.js';
+import type { NodeFacts } from '../core/node-facts.js';
 import type { Transport } from '../core/remote/transport.js';
 import { sh, type ShellScript } from '../core/remote/shell.js';
 import {

@@ -16,18 +16,9 @@ import { GRAFANA_ADMIN, MONGO_SERVICES, SECRET_NAMES, type WorkloadSecrets } fro
  * into bytes.
  */
 
-export interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    [key: string]: unknown;
-  };
-  [key: string]: unknown;
-}
+import type { K8sObject } from './objects.js';
+
+export type { K8sObject } from './objects.js';
 
 /** Node label the cluster step sets to "true" on nodes whose CPU is ARMv8.2-A or newer (Pi 5, not Pi 4). MongoDB needs it. */
 export const ARMV82_LABEL = 'revue-pi.io/armv82';

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { sh, type ShellScript } from '../../core/remote/shell.js';
-import { K3S_CONFIG_PATH, SERVER_TOKEN_PATH } from '../paths.js';
+import { K3S_CONFIG_PATH, SERVER_TOKEN_PATH } from '../../core/k3s-paths.js';
 
 /**
  * `revue-pi backup`, the deciding half: the commands it runs on a server (K3s's own `k3s etcd-snapshot`, contract in

@@ -1,6 +1,6 @@
 import { trimOutput } from '../../core/errors.js';
 import { sh, type ShellScript } from '../../core/remote/shell.js';
-import { API_PORT } from '../paths.js';
+import { API_PORT } from '../../core/k3s-paths.js';
 import type { ClusterView } from './cluster-view.js';
 import { quorum, type EtcdMember } from './etcd.js';
 

@@ -14,7 +14,7 @@ import {
   updateK3sVersionCache,
   type K3sVersionCacheEntry,
 } from '../../../cluster/facts.js';
-import { K3S_BINARY_PATH, K3S_CONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH } from '../../../cluster/paths.js';
+import { K3S_BINARY_PATH, K3S_CONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH } from '../../../core/k3s-paths.js';
 import { serverSecretSha256, sha256Hex, tokenFileContent, tokenSecret } from '../../../cluster/token.js';
 import { buildProbeScript, parseProbeOutput } from '../../../core/remote/probe.js';
 import { rawShell } from '../../../core/remote/shell.js';

@@ -186,7 +186,7 @@ describe('applyPatches', () => {
     ],
     [
       { target: { kind: 'Deployment', name: 'controller' }, path: [...containerPath, 'image'], image: 'metallb-speaker', reason: 'r' },
-      /the vendored manifest names quay\.io\/metallb\/controller:v0\.16\.1, but workloads\/images\.ts pins quay\.io\/metallb\/speaker:v0\.16\.1/,
+      /the vendored manifest names quay\.io\/metallb\/controller:v0\.16\.1, but core\/inventory\/images\.ts pins quay\.io\/metallb\/speaker:v0\.16\.1/,
     ],
   ] as [Patch, RegExp][])('refuses a patch that does not fit the manifest: %j', (patch, message) => {
     expect(() => applyPatches([deployment()], [patch], images)).toThrow(message);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runKubeconfigCommand, type KubeconfigCommandOptions } from '../../../../cli/commands/kubeconfig.js';
-import { K3S_KUBECONFIG_PATH } from '../../../../cluster/paths.js';
+import { K3S_KUBECONFIG_PATH } from '../../../../core/k3s-paths.js';
 import { FakeTransport } from '../../../fakes/fake-transport.js';
 
 const K3S_YAML = `apiVersion: v1

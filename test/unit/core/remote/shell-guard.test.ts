@@ -7,7 +7,7 @@ import { findUnsafeCommands } from './shell-guard.js';
 /** The guard of shell-guard.ts over the product's source, and over the patterns it replaced. */
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-const SOURCE_DIRS = ['provision', 'cluster', 'workloads'];
+const SOURCE_DIRS = ['core', 'provision', 'cluster', 'workloads', 'pipeline', 'cli'];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -18,7 +18,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 describe('remote commands are built only by sh`…`', () => {
-  it('no script in provision/, cluster/ or workloads/ is pasted together, quoted by hand or cast', () => {
+  it('no script in the source (core, stages, pipeline, cli) is pasted together, quoted by hand or cast', () => {
     const files = SOURCE_DIRS.flatMap((d) => sourceFiles(join(ROOT, d)));
     expect(files.length).toBeGreaterThan(50);
     const findings = files.flatMap((full) => findUnsafeCommands(relative(ROOT, full), readFileSync(full, 'utf8')));
