@@ -1,9 +1,10 @@
 import { listBackups, backupsFolder, runBackup, type BackupResult } from '../../cluster/day-two/backup-run.js';
 import { BACKUP_FILES, formatBackupList, formatSize } from '../../cluster/day-two/backup.js';
-import type { InventoryNode } from '../../core/inventory/schema.js';
+import type { Inventory, InventoryNode } from '../../core/inventory/schema.js';
 import { loadInventoryForCommand } from '../../core/inventory/for-command.js';
 import { RunLog } from '../../core/log.js';
-import { EXIT_BAD_INPUT, EXIT_OK } from '../../core/report.js';
+import { lockForCommand } from '../../core/lock.js';
+import { EXIT_BAD_INPUT, EXIT_NODE_FAILED, EXIT_OK } from '../../core/report.js';
 import { ensurePrivateDir, stateDirFor } from '../../core/state.js';
 import type { Transport } from '../../core/remote/transport.js';
 
@@ -37,6 +38,23 @@ export async function runBackupCommand(opts: BackupCommandOptions): Promise<numb
   }
 
   ensurePrivateDir(stateDir);
+  // A backup writes the state folder and prunes snapshots: one run at a time per cluster (a dry run only reads).
+  const lock = opts.dryRun ? undefined : await lockForCommand(stateDir, inventory.cluster.name, 'backup', { json: opts.json, out, err });
+  if (!opts.dryRun && !lock) return EXIT_NODE_FAILED;
+  try {
+    return await backupLocked(opts, inventory, stateDir, out, err);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function backupLocked(
+  opts: BackupCommandOptions,
+  inventory: Inventory,
+  stateDir: string,
+  out: (text: string) => void,
+  err: (text: string) => void,
+): Promise<number> {
   const log = new RunLog(stateDir, 'backup');
   log.write(`revue-pi backup -i ${opts.inventory} --keep ${opts.keep}${opts.dryRun ? ' --dry-run' : ''}`);
   const open = opts.openTransport ?? (await import('../../core/connect.js')).transportOpener(inventory, { log });

@@ -1,10 +1,11 @@
 import { runRemoveNode, type RemoveNodeResult } from '../../cluster/day-two/remove-node-run.js';
 import { formatPlan, isNodeName } from '../../cluster/day-two/remove-node.js';
 import { resolveKubeconfigPath } from '../../cluster/kubeconfig.js';
-import type { InventoryNode } from '../../core/inventory/schema.js';
+import type { Inventory, InventoryNode } from '../../core/inventory/schema.js';
 import { loadInventoryForCommand } from '../../core/inventory/for-command.js';
 import { RunLog } from '../../core/log.js';
-import { EXIT_BAD_INPUT } from '../../core/report.js';
+import { lockForCommand } from '../../core/lock.js';
+import { EXIT_BAD_INPUT, EXIT_NODE_FAILED } from '../../core/report.js';
 import { ensurePrivateDir, stateDirFor } from '../../core/state.js';
 import type { Transport } from '../../core/remote/transport.js';
 import type { Prompts } from '../ui/prompts.js';
@@ -48,6 +49,23 @@ export async function runRemoveNodeCommand(opts: RemoveNodeCommandOptions): Prom
   if (!loaded) return EXIT_BAD_INPUT;
   const { inventory } = loaded;
   const stateDir = ensurePrivateDir(stateDirFor(inventory.cluster.name, opts.stateDir));
+  // Removing a node changes the cluster and the state files: one run at a time per cluster (a dry run only reads).
+  const lock = opts.dryRun ? undefined : await lockForCommand(stateDir, inventory.cluster.name, 'remove-node', { json: opts.json, out, err });
+  if (!opts.dryRun && !lock) return EXIT_NODE_FAILED;
+  try {
+    return await removeNodeLocked(opts, inventory, stateDir, out, err);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function removeNodeLocked(
+  opts: RemoveNodeCommandOptions,
+  inventory: Inventory,
+  stateDir: string,
+  out: (text: string) => void,
+  err: (text: string) => void,
+): Promise<number> {
   const log = new RunLog(stateDir, 'remove-node');
   log.write(`revue-pi remove-node ${opts.name} -i ${opts.inventory}${opts.dryRun ? ' --dry-run' : ''}${opts.yes ? ' --yes' : ''}`);
   const open = opts.openTransport ?? (await import('../../core/connect.js')).transportOpener(inventory, { log });

@@ -78,4 +78,28 @@ describe('command fronts', () => {
       'no server of cluster home could be backed up: pi-1: test: no connection may be opened. Run revue-pi up (or revue-pi status) to see why.\n',
     );
   });
+
+  it("backup and remove-node are refused while another run holds the cluster's lock, naming it, before any connection; --dry-run needs no lock", async () => {
+    const { acquireStateLock } = await import('../../../core/lock.js');
+    const { file, stateDir } = inventoryFile();
+    mkdirSync(stateDir, { recursive: true });
+    const held = await acquireStateLock(stateDir, 'home', 'up', { signals: false });
+    const holder = new RegExp(`^Another revue-pi run is working on cluster home: \`up\`, pid ${process.pid} on host \\S+`);
+    try {
+      const backup = capture();
+      expect(await runBackupCommand({ inventory: file, stateDir, keep: 5, openTransport: noConnection, ...backup.io })).toBe(1);
+      expect(backup.err.join('')).toMatch(holder);
+      const remove = capture();
+      expect(
+        await runRemoveNodeCommand({ name: 'pi-2', inventory: file, stateDir, drainTimeout: 120, yes: true, openTransport: noConnection, ...remove.io }),
+      ).toBe(1);
+      expect(remove.err.join('')).toMatch(holder);
+      // A dry run only reads: the lock does not stop it (it goes on to contact the node, which this test double refuses).
+      const dry = capture();
+      await runBackupCommand({ inventory: file, stateDir, keep: 5, dryRun: true, openTransport: noConnection, ...dry.io }).catch(() => 1);
+      expect(dry.err.join('')).not.toMatch(/Another revue-pi run/);
+    } finally {
+      held.release();
+    }
+  });
 });
