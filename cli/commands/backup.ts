@@ -4,6 +4,8 @@ import type { Inventory, InventoryNode } from '../../core/inventory/schema.js';
 import { loadInventoryForCommand } from '../../core/inventory/for-command.js';
 import { RunLog } from '../../core/log.js';
 import { lockForCommand } from '../../core/lock.js';
+import { resolveSshOrReport } from '../../core/ssh-config/report.js';
+import type { ResolvedNodeSsh } from '../../core/ssh-config/resolve.js';
 import { EXIT_BAD_INPUT, EXIT_NODE_FAILED, EXIT_OK } from '../../core/report.js';
 import { ensurePrivateDir, stateDirFor } from '../../core/state.js';
 import type { Transport } from '../../core/remote/transport.js';
@@ -37,12 +39,16 @@ export async function runBackupCommand(opts: BackupCommandOptions): Promise<numb
     return EXIT_OK;
   }
 
+  // Node hosts may be ~/.ssh/config aliases; the settings it gives are used to connect (as up does).
+  const ssh = resolveSshOrReport(inventory, { inventory: opts.inventory, json: opts.json, out, err });
+  if (!ssh) return EXIT_BAD_INPUT;
+  for (const warning of ssh.warnings) err(`  ! ${warning}\n`);
   ensurePrivateDir(stateDir);
   // A backup writes the state folder and prunes snapshots: one run at a time per cluster (a dry run only reads).
   const lock = opts.dryRun ? undefined : await lockForCommand(stateDir, inventory.cluster.name, 'backup', { json: opts.json, out, err });
   if (!opts.dryRun && !lock) return EXIT_NODE_FAILED;
   try {
-    return await backupLocked(opts, inventory, stateDir, out, err);
+    return await backupLocked(opts, ssh.inventory, ssh.nodes, stateDir, out, err);
   } finally {
     lock?.release();
   }
@@ -51,13 +57,14 @@ export async function runBackupCommand(opts: BackupCommandOptions): Promise<numb
 async function backupLocked(
   opts: BackupCommandOptions,
   inventory: Inventory,
+  sshNodes: ReadonlyMap<string, ResolvedNodeSsh>,
   stateDir: string,
   out: (text: string) => void,
   err: (text: string) => void,
 ): Promise<number> {
   const log = new RunLog(stateDir, 'backup');
   log.write(`revue-pi backup -i ${opts.inventory} --keep ${opts.keep}${opts.dryRun ? ' --dry-run' : ''}`);
-  const open = opts.openTransport ?? (await import('../../core/connect.js')).transportOpener(inventory, { log });
+  const open = opts.openTransport ?? (await import('../../core/connect.js')).transportOpener(inventory, { log, ssh: sshNodes });
   const result = await runBackup({ inventory, stateDir, keep: opts.keep, dryRun: Boolean(opts.dryRun), open, log, progress: (line) => err(`${line}\n`) });
   log.write(`finished: exit ${result.exitCode}`);
   if (opts.json) out(JSON.stringify(result, null, 2) + '\n');

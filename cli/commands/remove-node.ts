@@ -5,6 +5,8 @@ import type { Inventory, InventoryNode } from '../../core/inventory/schema.js';
 import { loadInventoryForCommand } from '../../core/inventory/for-command.js';
 import { RunLog } from '../../core/log.js';
 import { lockForCommand } from '../../core/lock.js';
+import { resolveSshOrReport } from '../../core/ssh-config/report.js';
+import type { ResolvedNodeSsh } from '../../core/ssh-config/resolve.js';
 import { EXIT_BAD_INPUT, EXIT_NODE_FAILED } from '../../core/report.js';
 import { ensurePrivateDir, stateDirFor } from '../../core/state.js';
 import type { Transport } from '../../core/remote/transport.js';
@@ -38,7 +40,7 @@ export async function runRemoveNodeCommand(opts: RemoveNodeCommandOptions): Prom
     err(`"${opts.name}" is not a node name (lowercase letters, digits and "-", as Kubernetes names nodes).\n`);
     return EXIT_BAD_INPUT;
   }
-  const interactive = opts.interactive ?? Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  const interactive = opts.interactive ?? Boolean(process.stdin.isTTY);
   if (!opts.dryRun && !opts.yes && (!interactive || opts.json)) {
     err(
       `remove-node changes the cluster and wipes K3s on ${opts.name}: run it at a terminal to be asked, or pass --yes (see the plan first with --dry-run). Nothing was contacted.\n`,
@@ -47,13 +49,17 @@ export async function runRemoveNodeCommand(opts: RemoveNodeCommandOptions): Prom
   }
   const loaded = loadInventoryForCommand(opts.inventory, { json: opts.json, out, err });
   if (!loaded) return EXIT_BAD_INPUT;
-  const { inventory } = loaded;
+  // Node hosts may be ~/.ssh/config aliases; the settings it gives are used to connect (as up does).
+  const ssh = resolveSshOrReport(loaded.inventory, { inventory: opts.inventory, json: opts.json, out, err });
+  if (!ssh) return EXIT_BAD_INPUT;
+  for (const warning of ssh.warnings) err(`  ! ${warning}\n`);
+  const inventory = ssh.inventory;
   const stateDir = ensurePrivateDir(stateDirFor(inventory.cluster.name, opts.stateDir));
   // Removing a node changes the cluster and the state files: one run at a time per cluster (a dry run only reads).
   const lock = opts.dryRun ? undefined : await lockForCommand(stateDir, inventory.cluster.name, 'remove-node', { json: opts.json, out, err });
   if (!opts.dryRun && !lock) return EXIT_NODE_FAILED;
   try {
-    return await removeNodeLocked(opts, inventory, stateDir, out, err);
+    return await removeNodeLocked(opts, inventory, ssh.nodes, stateDir, out, err);
   } finally {
     lock?.release();
   }
@@ -62,13 +68,14 @@ export async function runRemoveNodeCommand(opts: RemoveNodeCommandOptions): Prom
 async function removeNodeLocked(
   opts: RemoveNodeCommandOptions,
   inventory: Inventory,
+  sshNodes: ReadonlyMap<string, ResolvedNodeSsh>,
   stateDir: string,
   out: (text: string) => void,
   err: (text: string) => void,
 ): Promise<number> {
   const log = new RunLog(stateDir, 'remove-node');
   log.write(`revue-pi remove-node ${opts.name} -i ${opts.inventory}${opts.dryRun ? ' --dry-run' : ''}${opts.yes ? ' --yes' : ''}`);
-  const open = opts.openTransport ?? (await import('../../core/connect.js')).transportOpener(inventory, { log });
+  const open = opts.openTransport ?? (await import('../../core/connect.js')).transportOpener(inventory, { log, ssh: sshNodes });
   const ask = !opts.dryRun && !opts.yes;
   const prompts = opts.prompts ?? (ask ? (await import('../ui/prompts.js')).terminalPrompts : undefined);
 
