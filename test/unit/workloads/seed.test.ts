@@ -100,7 +100,7 @@ function covers(prefix: PathStep[], path: PathStep[]): boolean {
 }
 
 /** Every way the render departs from the seed that deviations.yaml does not declare, as sentences. */
-function undeclared(seed: SeedObject[], rendered: K8sObject[], d: Deviations): string[] {
+function undeclared(seed: SeedObject[], rendered: K8sObject[], d: Deviations, used = new Set<string>()): string[] {
   const out: string[] = [];
   const byId = new Map(rendered.map((o) => [`${o.kind}/${o.metadata.name}`, o]));
   for (const s of seed) {
@@ -125,9 +125,11 @@ function undeclared(seed: SeedObject[], rendered: K8sObject[], d: Deviations): s
       ...d.everywhere.map((e) => e.path),
       ...d.kept.filter((k) => matches(k.objects, s.id)).flatMap((k) => k.paths),
       ...(d.renamed[s.id] ? ['metadata.name'] : []),
-    ].map(parsePath);
+    ];
     for (const path of changedPaths(withContainersRenamed(s.object, d.renamedContainers[s.id] ?? {}), r)) {
-      if (!allowed.some((a) => covers(a, path))) out.push(`${s.id}: ${formatPath(path)} differs from the seed, and no deviation declares it`);
+      const by = allowed.filter((a) => covers(parsePath(a), path));
+      by.forEach((a) => used.add(a));
+      if (by.length === 0) out.push(`${s.id}: ${formatPath(path)} differs from the seed, and no deviation declares it`);
     }
   }
   for (const id of byId.keys()) {
@@ -159,6 +161,21 @@ describe('Revue as rendered against the seed: only declared deviations', () => {
 
   it('differs from the seed only where workloads/revue/deviations.yaml says so', () => {
     expect(undeclared(seed, renderedRevue(), deviations)).toEqual([]);
+  });
+
+  it('declares nothing that does not differ: every declared path covers a change', () => {
+    const used = new Set<string>();
+    undeclared(seed, renderedRevue(), deviations, used);
+    const declared = [...deviations.everywhere.map((e) => e.path), ...deviations.kept.flatMap((k) => k.paths)];
+    expect(declared.filter((p) => !used.has(p))).toEqual([]);
+  });
+
+  it('fails when a declared deviation is taken away: the changes it covered are reported', () => {
+    const d: Deviations = structuredClone(deviations);
+    d.kept = d.kept.map((k) => ({ ...k, paths: k.paths.filter((p) => p !== 'spec.template.spec.enableServiceLinks') }));
+    const found = undeclared(seed, renderedRevue(), d);
+    expect(found).toContain('Deployment/revue-auth: spec.template.spec.enableServiceLinks differs from the seed, and no deviation declares it');
+    expect(found.every((f) => f.endsWith('spec.template.spec.enableServiceLinks differs from the seed, and no deviation declares it'))).toBe(true);
   });
 
   it('every declared deviation gives a reason found in the README’s deviation list, and every pattern is used', () => {
