@@ -128,7 +128,7 @@ function byName(list: unknown[]): Map<string, unknown> | undefined {
 /**
  * Where `b` differs from `a`: the paths of the leaves that were added, removed or changed. Objects are compared key
  * by key (a missing object counts as empty, so an added block shows as its leaves), lists of named elements by name,
- * other lists as whole values. Equal inputs give [].
+ * other lists as whole values (key order aside). Equal inputs give [].
  */
 export function changedPaths(a: unknown, b: unknown, path: PathStep[] = []): PathStep[][] {
   if ((isPlainObject(a) || a === undefined) && (isPlainObject(b) || b === undefined) && (a !== undefined || b !== undefined)) {
@@ -145,7 +145,12 @@ export function changedPaths(a: unknown, b: unknown, path: PathStep[] = []): Pat
       return names.flatMap((n) => changedPaths(am.get(n), bm.get(n), [...path, { name: n }]));
     }
   }
-  return JSON.stringify(a) === JSON.stringify(b) ? [] : [path];
+  return canonical(a) === canonical(b) ? [] : [path];
+}
+
+/** JSON with object keys sorted: a mapping's key order means nothing in YAML, and synthYaml sorts keys. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (isPlainObject(x) ? Object.fromEntries(Object.entries(x).sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0))) : x));
 }
 
 /** True when `path` is `prefix` or lies below it. */

@@ -204,5 +204,10 @@ describe('changedPaths', () => {
       'spec.containers[name=d].name',
     ]);
     expect(changedPaths(a, structuredClone(a))).toEqual([]);
+    // Key order means nothing in a YAML mapping (synthYaml sorts keys): a list of unnamed mappings differs by content only.
+    expect(
+      changedPaths({ metrics: [{ type: 'Resource', resource: { name: 'cpu' } }] }, { metrics: [{ resource: { name: 'cpu' }, type: 'Resource' }] }),
+    ).toEqual([]);
+    expect(changedPaths({ metrics: [{ type: 'Resource' }] }, { metrics: [{ type: 'Pods' }] }).map(formatPath)).toEqual(['metrics']);
   });
 });
