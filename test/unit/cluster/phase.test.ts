@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { deterministicRandom } from '../../fakes/deterministic-random.js';
 import { FakeTransport, fail, ok } from '../../fakes/fake-transport.js';
 import { haInventory, inventory } from './helpers.js';
 import { sh } from '../../../core/remote/shell.js';
+import { tempDir } from '../../fakes/temp-dir.js';
 
 /**
  * A scripted K3s world on FakeTransports (test doubles): installers register nodes, the first server answers
@@ -198,7 +198,7 @@ class SimCluster {
 let dir: string;
 let events: RunEvent[];
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'revue-pi-cluster-phase-'));
+  dir = tempDir('cluster-phase');
   events = [];
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));

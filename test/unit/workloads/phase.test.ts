@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { ARMV82_LABEL, PHASES, renderWorkloads } from '../../../workloads/render
 import { allSecretValues } from '../../../workloads/secrets.js';
 import { deterministicRandom } from '../../fakes/deterministic-random.js';
 import { facts, labInventory, options, storedSecrets, world, type World } from './helpers.js';
+import { tempDir } from '../../fakes/temp-dir.js';
 
 /**
  * runWorkloadsPhase against a scripted Kubernetes (FakeKube, a TEST DOUBLE behind the FakeTransport): what is
@@ -18,7 +18,7 @@ import { facts, labInventory, options, storedSecrets, world, type World } from '
  */
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'revue-pi-workloads-'));
+  dir = tempDir('workloads');
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
