@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { afterAll, onTestFinished } from 'vitest';
 import { TEST_TEMP_ROOT_ENV } from './temp-root.js';
 
-
 const leftForTheFile = new Set<string>();
 // Registered while the test file is collected: removes folders made outside a test (file scope, beforeAll, beforeEach).
 afterAll(() => {
