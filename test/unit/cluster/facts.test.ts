@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   K3S_PROBE_SECTIONS,
   firstServerProbeSections,
@@ -99,7 +99,6 @@ describe('parseK3sFacts', () => {
 
 describe('the probe sections, run by /bin/sh on files in a temp folder', () => {
   const dir = tempDir('k3s-probe');
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Runs the token sections with their paths moved into `dir`. */
   function probeTokens(tokenFile: string | undefined, serverToken: string | undefined) {
@@ -151,7 +150,6 @@ describe('the probe sections, run by /bin/sh on files in a temp folder', () => {
 
 describe('the k3s version cache', () => {
   const dir = tempDir('k3s-cache');
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Runs the binary/version sections against a fake binary in `dir` that leaves a mark when executed. */
   function probeVersion(cached?: K3sVersionCacheEntry) {
@@ -216,7 +214,6 @@ describe('the k3s version cache', () => {
 
 describe('the probe without root (root-only files cached by fingerprint)', () => {
   const dir = tempDir('k3s-noroot');
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const local: Record<string, string> = {
     [K3S_BINARY_PATH]: join(dir, 'k3s'),
     [K3S_CONFIG_PATH]: join(dir, 'config.yaml'),

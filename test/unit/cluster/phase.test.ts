@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { freshK3sFacts, readK3sVersionCache, type K3sFacts } from '../../../cluster/facts.js';
 import { K3S_CONFIG_PATH, K3S_KUBECONFIG_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH } from '../../../core/k3s-paths.js';
 import { runClusterPhase, type ClusterNodeInput, type ClusterPhaseOptions } from '../../../cluster/phase.js';
@@ -201,7 +201,6 @@ beforeEach(() => {
   dir = tempDir('cluster-phase');
   events = [];
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function options(inv: Inventory, nodes: ClusterNodeInput[], over: Partial<ClusterPhaseOptions> = {}): ClusterPhaseOptions {
   return {

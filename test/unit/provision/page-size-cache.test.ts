@@ -1,6 +1,6 @@
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { readPageSizeCache, updatePageSizeCache } from '../../../provision/page-size-cache.js';
 import { tempDir } from '../../fakes/temp-dir.js';
 
@@ -12,7 +12,6 @@ describe('page size cache (page-sizes.json)', () => {
   beforeEach(() => {
     dir = tempDir('pagesizes');
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('records each probed boot, 0600, and reads it back; an unchanged record is not rewritten', () => {
     expect(readPageSizeCache(dir)).toEqual({});

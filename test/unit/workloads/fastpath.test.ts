@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   appliedRecordOf,
   buildFastCheckCommand,
@@ -29,7 +29,6 @@ let dir: string;
 beforeEach(() => {
   dir = tempDir('fastpath');
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A converged cluster: one complete up, then the transport's counters cleared. */
 async function converged(inventory = labInventory()): Promise<World> {

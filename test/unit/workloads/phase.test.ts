@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Inventory } from '../../../core/inventory/schema.js';
 import { formatHostsLines } from '../../../workloads/access.js';
 import { GET_NODES_JSON, REMOTE_APPLY_DIR } from '../../../workloads/apply.js';
@@ -20,7 +20,6 @@ let dir: string;
 beforeEach(() => {
   dir = tempDir('workloads');
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('up on an empty cluster', () => {
   it('plans the labels from the node list the cluster phase just read, without listing the nodes again', async () => {

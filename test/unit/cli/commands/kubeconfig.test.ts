@@ -1,7 +1,7 @@
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runKubeconfigCommand, type KubeconfigCommandOptions } from '../../../../cli/commands/kubeconfig.js';
 import { K3S_KUBECONFIG_PATH } from '../../../../core/k3s-paths.js';
 import { FakeTransport } from '../../../fakes/fake-transport.js';
@@ -37,7 +37,6 @@ beforeEach(() => {
       'network:\n  metallb:\n    pools: [{name: lan, addresses: [192.168.1.200-192.168.1.220]}]\n',
   );
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(over: Partial<KubeconfigCommandOptions>, files: Record<string, string> = { [K3S_KUBECONFIG_PATH]: K3S_YAML }) {
   return runKubeconfigCommand({

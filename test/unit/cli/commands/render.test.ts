@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runRenderCommand } from '../../../../cli/commands/render.js';
 import { WORKLOAD_SECRETS_FILE } from '../../../../workloads/phase.js';
 import { allSecretValues, type WorkloadSecrets } from '../../../../workloads/secrets.js';
@@ -13,7 +13,6 @@ let dir: string;
 beforeEach(() => {
   dir = tempDir('render');
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const INVENTORY = `cluster: {name: lab, domain: revue.lan}
 nodes:

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { findSshKeys } from '../../../../cli/commands/init.js';
 import { tempDir } from '../../../fakes/temp-dir.js';
 
@@ -27,7 +27,6 @@ describe('findSshKeys', () => {
     writeFileSync(join(home, '.ssh', 'folder.pub'), '');
     writeFileSync(join(home, '.ssh', 'known_hosts'), '');
   });
-  afterAll(() => rmSync(home, { recursive: true, force: true }));
 
   it('offers private keys with a .pub beside them, the usual names first, and marks passphrase-protected ones', () => {
     expect(findSshKeys(home)).toEqual([

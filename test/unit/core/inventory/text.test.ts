@@ -1,7 +1,7 @@
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InventoryError, type InventoryIssue } from '../../../../core/errors.js';
 import { loadInventory, parseInventory } from '../../../../core/inventory/parse.js';
 import { decodeInventory, falseSpaceIssues, quotedScalars } from '../../../../core/inventory/text.js';
@@ -32,7 +32,6 @@ function issuesOf(text: string): InventoryIssue[] {
 }
 
 const dir = tempDir('text');
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function loadIssues(bytes: Uint8Array): InventoryIssue[] {
   const file = join(dir, 'inventory.yaml');
