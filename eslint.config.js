@@ -30,6 +30,19 @@ export default defineConfig(
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       'no-regex-spaces': 'off',
+      // Temporary folders come from tempDir() (test/fakes/temp-dir.ts), which removes them even when a test fails.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'Identifier[name=/^mkdtemp(Sync)?$/]',
+          message: 'Use tempDir() from test/fakes/temp-dir.ts: it removes the folder when the test ends, also on failure.',
+        },
+      ],
     },
+  },
+  {
+    // The helper itself, and the lab, whose node trees have their own life cycle (stop(), exit hook, stale removal).
+    files: ['test/fakes/temp-dir.ts', 'test/temp-check.ts', 'test/lab/lab.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
   },
 );

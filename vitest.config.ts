@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     testTimeout: 120_000,
+    // Fails the run when a test leaves a temporary folder behind (test/temp-check.ts).
+    globalSetup: ['./test/temp-check.ts'],
     hookTimeout: 120_000,
     // The last line of a run says whether the lab ran (test/lab/skip-reporter.ts).
     reporters: ['default', './test/lab/skip-reporter.ts'],

@@ -9,7 +9,7 @@
  * stand-ins share this machine's cores with the CLI: the average number of busy cores is printed per run.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startInstallerServer } from '../test/lab/k3s-standin/server.js';
@@ -119,6 +119,8 @@ async function scenario(names: string[], subnet: string, extra: Record<string, u
     return results;
   } finally {
     await lab.stop();
+    // It holds the cluster's token and kubeconfig.
+    rmSync(stateDir, { recursive: true, force: true });
   }
 }
 

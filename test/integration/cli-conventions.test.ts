@@ -2,12 +2,12 @@
  * The built CLI and the conventions of the platform and the terminal (no lab: nothing is contacted).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CLI, runCli } from './cli.js';
+import { tempDir } from '../fakes/temp-dir.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../inventory.example.yaml', import.meta.url));
 /** An environment with no XDG or revue-pi folders set: every default lands under HOME. */
@@ -15,7 +15,7 @@ const bareEnv = (home: string) => ({ HOME: home, XDG_STATE_HOME: '', XDG_CONFIG_
 
 describe('files where the platform expects them', () => {
   it('plan --offline writes nothing under the home folder (no state folder, no log)', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'revue-pi-home-'));
+    const home = tempDir('home');
     const result = await runCli(['plan', '--offline', '-i', EXAMPLE], { env: bareEnv(home) });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('Plan for cluster revue');
@@ -88,13 +88,13 @@ describe('terminal conventions', () => {
   });
 
   it('--json: stdout holds the one JSON document, even with inventory and ssh config warnings and --verbose', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-json-'));
+    const dir = tempDir('json');
     // Two servers: the inventory warns that an even number adds no safety.
     const inventory = join(dir, 'inventory.yaml');
     writeFileSync(inventory, readFileSync(EXAMPLE, 'utf8').replace('host: 192.168.1.102\n    role: agent', 'host: 192.168.1.102\n    role: server'));
     const sshConfig = join(dir, 'ssh_config');
     writeFileSync(sshConfig, 'Host 192.168.1.101\n  ProxyCommand nc %h %p\n');
-    const env = { ...bareEnv(mkdtempSync(join(tmpdir(), 'revue-pi-home-'))), REVUE_PI_SSH_CONFIG: sshConfig };
+    const env = { ...bareEnv(tempDir('home')), REVUE_PI_SSH_CONFIG: sshConfig };
     const text = await runCli(['plan', '--offline', '--verbose', '-i', inventory], { env });
     expect(text.stderr).toContain('2 nodes have role: server');
     expect(text.stderr).toContain(`${sshConfig}:2: ProxyCommand nc %h %p applies to node pi-1`);
@@ -121,7 +121,7 @@ describe('terminal conventions', () => {
 
 describe('the run log', () => {
   it("holds the inventory's warnings (a plan whose nodes cannot be reached still writes its log)", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-log-'));
+    const dir = tempDir('log');
     const inventory = join(dir, 'inventory.yaml');
     // Nothing listens on 127.0.0.1:1: every node is refused at once.
     writeFileSync(

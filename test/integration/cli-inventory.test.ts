@@ -1,15 +1,15 @@
-import { readdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
+import { tempDir } from '../fakes/temp-dir.js';
 
 /**
  * What the built CLI does with an inventory before it contacts anything: warnings in --json and in the run log, bad
  * values and unset secrets refused with exit 2. The only address named is 127.0.0.1, on a port nothing listens on.
  */
 
-const dir = mkdtempSync(join(tmpdir(), 'revue-pi-cli-inventory-'));
+const dir = tempDir('cli-inventory');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const BASE = `cluster: {name: lab}

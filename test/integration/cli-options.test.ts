@@ -1,15 +1,15 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
+import { tempDir } from '../fakes/temp-dir.js';
 
 /**
  * Option errors are bad input for every subcommand: exit 2, as the README promises, and with --json one JSON object on
  * stdout and nothing else there. The built CLI, as a user runs it (no node is contacted: the inventory is never read).
  */
 
-const dir = mkdtempSync(join(tmpdir(), 'revue-pi-options-'));
+const dir = tempDir('options');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const inventory = join(dir, 'inventory.yaml');
 writeFileSync(inventory, 'cluster: {name: lab}\nnodes: [{name: pi-1, host: 127.0.0.1, role: server}]\nworkloads: {revue: false, monitoring: false}\n');

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import type { Transport } from '../../core/remote/transport.js';
 import { failNextInstall, installScript, installerRuns, standinBinary, startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
 import { startLab, type Lab, type LabNode } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
+import { tempDir } from '../fakes/temp-dir.js';
 
 /**
  * Issue 3's scenarios on the lab: real SSH to simulated Pis, the lab's K3s STAND-IN installer and binary
@@ -117,7 +117,7 @@ describeLab('cluster on the lab: 1 server + 3 agents, re-runs, a 5th node, failu
   beforeAll(async () => {
     installer = await startInstallerServer();
     lab = await startLab([{ name: 'pi-1' }, { name: 'pi-2' }, { name: 'pi-3' }, { name: 'pi-4' }, { name: 'pi-5' }], { subnet: '127.0.40.' });
-    dir = mkdtempSync(join(tmpdir(), 'revue-pi-cluster-it-'));
+    dir = tempDir('cluster-it');
     inventory = (extra = {}) =>
       lab.writeInventory({
         k3s: { installScriptUrl: installer.url },
@@ -294,7 +294,7 @@ describeLab('cluster on the lab: HA, 3 servers joined one at a time + 2 agents',
   beforeAll(async () => {
     installer = await startInstallerServer();
     lab = await startLab([{ name: 's1' }, { name: 's2' }, { name: 's3' }, { name: 'a1' }, { name: 'a2' }], { subnet: '127.0.40.' });
-    dir = mkdtempSync(join(tmpdir(), 'revue-pi-cluster-ha-'));
+    dir = tempDir('cluster-ha');
   });
   afterAll(async () => {
     await lab?.stop();
@@ -329,7 +329,7 @@ describeLab('cluster on the lab: air-gapped (binary, images and installer upload
   beforeAll(async () => {
     installer = await startInstallerServer();
     lab = await startLab([{ name: 'g1' }, { name: 'g2' }], { subnet: '127.0.40.' });
-    dir = mkdtempSync(join(tmpdir(), 'revue-pi-cluster-airgap-'));
+    dir = tempDir('cluster-airgap');
   });
   afterAll(async () => {
     await lab?.stop();

@@ -4,9 +4,8 @@
  * (own socket), so nothing here touches another tmux.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseInventory } from '../../core/inventory/parse.js';
@@ -15,6 +14,7 @@ import { fingerprintSha256 } from '../../core/remote/known-hosts.js';
 import { startLab, type Lab } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
 import { CLI, runCli } from './cli.js';
+import { tempDir } from '../fakes/temp-dir.js';
 
 const EXAMPLE = readFileSync(new URL('../../inventory.example.yaml', import.meta.url), 'utf8');
 const SUBNET = '127.0.60.';
@@ -58,7 +58,7 @@ class Terminal {
 
   /** Starts `node dist/revue-pi.js <args>` in a 200×60 pane, with only the given environment (plus PATH and TERM). */
   static start(args: string[], opts: { cwd: string; env: Record<string, string> }): Terminal {
-    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-tty-'));
+    const dir = tempDir('tty');
     const term = new Terminal(dir);
     const env = Object.entries({ PATH: process.env.PATH ?? '/usr/bin:/bin', TERM: 'xterm-256color', LANG: 'C.UTF-8', ...opts.env }).map(
       ([k, v]) => `${k}=${v}`,
@@ -167,7 +167,7 @@ class Terminal {
 /** A home folder holding the lab's key pair as ~/.ssh/id_ed25519(.pub), and a folder to write into. */
 const workspaces: string[] = [];
 function workspace(keyPath?: string): { home: string; cwd: string } {
-  const root = mkdtempSync(join(tmpdir(), 'revue-pi-init-'));
+  const root = tempDir('init');
   workspaces.push(root);
   const home = join(root, 'home');
   const cwd = join(root, 'work');
@@ -643,7 +643,7 @@ describeTerminal('revue-pi init in a terminal: overwriting and Ctrl-C', () => {
 describe('revue-pi init without a terminal', () => {
   let dir: string;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'revue-pi-init-notty-'));
+    dir = tempDir('init-notty');
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -6,7 +6,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab } from '../lab/lab.js';
@@ -22,6 +21,7 @@ import {
   startInstallerServer,
   type InstallerServer,
 } from '../lab/k3s-standin/server.js';
+import { tempDir } from '../fakes/temp-dir.js';
 
 interface Result {
   code: number;
@@ -59,7 +59,7 @@ describe('k3s stand-in release server (server.ts, no lab needed)', () => {
     expect((await get('/k3s-io/k3s/releases/download/latest/k3s-arm64')).status).toBe(404);
 
     // The assembled binary runs with nothing but sh and node, from where it lies, and writes nothing.
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k3s-standin-'));
+    const dir = tempDir('k3s-standin');
     const file = path.join(dir, 'k3s');
     fs.writeFileSync(file, bin, { mode: 0o755 });
     expect(execFileSync(file, ['--version'], { encoding: 'utf8', cwd: dir })).toBe(

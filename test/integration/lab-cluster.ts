@@ -1,10 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
 import { startLab, type Lab, type LabNodeSpec } from '../lab/lab.js';
 import { runCli, type CliResult } from './cli.js';
+import { tempDir } from '../fakes/temp-dir.js';
 
 /** The cluster alone: no workloads, no MetalLB (lab tests of the provision and cluster phases). */
 export const CLUSTER_ONLY = {
@@ -31,7 +30,7 @@ export function useLabCluster(nodes: LabNodeSpec[], subnet: string, inventory: R
     suite.installer = await startInstallerServer();
     suite.lab = await startLab(nodes, { subnet });
     suite.inventory = suite.lab.writeInventory({ ...inventory, k3s: { installScriptUrl: suite.installer.url, ...(inventory.k3s as object | undefined) } });
-    suite.stateDir = mkdtempSync(join(tmpdir(), 'revue-pi-state-'));
+    suite.stateDir = tempDir('state');
   });
   afterAll(async () => {
     await suite.lab?.stop();

@@ -2,17 +2,16 @@
  * The whole text of `revue-pi plan --offline` for inventory.example.yaml, as a newcomer reads it (file snapshot in
  * test/integration/plan/), with the points it must make asserted one by one first.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { runCli } from './cli.js';
+import { tempDir } from '../fakes/temp-dir.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../inventory.example.yaml', import.meta.url));
 
 it('plan --offline for the example inventory: assumed facts, each change once, what runs where, the kubeconfig, what next', async () => {
-  const home = mkdtempSync(join(tmpdir(), 'revue-pi-home-'));
+  const home = tempDir('home');
   const env = { HOME: home, XDG_STATE_HOME: '', XDG_CONFIG_HOME: '', REVUE_PI_STATE_DIR: '', REVUE_PI_SSH_CONFIG: '', KUBECONFIG: '' };
   const result = await runCli(['plan', '--offline', '-i', 'inventory.example.yaml'], { env, cwd: join(EXAMPLE, '..') });
   expect(result.code, result.stderr).toBe(0);

@@ -4,8 +4,7 @@
  * about with its file and line, and `--verbose` says where each setting came from.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { parseKnownHosts } from '../../core/remote/known-hosts.js';
 import { startLab, type Lab } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
 import { runCli } from './cli.js';
+import { tempDir } from '../fakes/temp-dir.js';
 
 describeLab('ssh_config: aliases and ProxyJump through a lab node', () => {
   let lab: Lab;
@@ -28,7 +28,7 @@ describeLab('ssh_config: aliases and ProxyJump through a lab node', () => {
   beforeAll(async () => {
     lab = await startLab([{ name: 'pi-1' }, { name: 'pi-2' }], { subnet: '127.0.27.' });
     const [gate, inner] = [lab.node('pi-1'), lab.node('pi-2')];
-    dir = mkdtempSync(join(tmpdir(), 'revue-pi-sshcfg-it-'));
+    dir = tempDir('sshcfg-it');
     home = join(dir, 'home');
     mkdirSync(home);
     // pi-2's name is known on pi-1 only: this computer cannot resolve it, so reaching pi-2 proves the jump.

@@ -6,9 +6,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ConnectionError, HostKeyMismatchError, RevuePiError } from '../../core/errors.js';
@@ -18,6 +17,7 @@ import { connectNode, type ConnectNodeOptions, type SshTransport } from '../../c
 import { rawShell } from '../../core/remote/shell.js';
 import { startLab, type Lab, type LabNode } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
+import { tempDir } from '../fakes/temp-dir.js';
 
 const SUDO_PASSWORD = 'Sudo pass with spaces & $tuff';
 
@@ -39,7 +39,7 @@ describeLab('SSH transport against the lab', () => {
       { subnet: '127.0.20.' },
     );
     [plain, guarded, rebooter, rekeyed] = ['pi-a', 'pi-b', 'pi-c', 'pi-d'].map((n) => lab.node(n)) as [LabNode, LabNode, LabNode, LabNode];
-    dir = await mkdtemp(join(tmpdir(), 'revue-pi-ssh-it-'));
+    dir = tempDir('ssh-it');
     home = join(dir, 'home');
     await writeFile(join(dir, 'placeholder'), '');
   });

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { setHelmInstall, startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
@@ -8,6 +7,7 @@ import { describeLab } from '../lab/skip.js';
 import { runCli } from './cli.js';
 import type { StatusReport } from '../../cli/status/report.js';
 import { DEFAULT_K3S_VERSION } from '../../core/inventory/schema.js';
+import { tempDir } from '../fakes/temp-dir.js';
 
 /**
  * `revue-pi status` on three simulated Pis after a real `up` against the lab's K3s STAND-IN. The stand-in runs no
@@ -42,7 +42,7 @@ describeLab('revue-pi status on three simulated Pis (table and --json, after up)
       k3s: { installScriptUrl: installer.url },
       network: { metallb: { pools: [{ name: 'lan', addresses: [`${SUBNET}200-${SUBNET}220`] }] }, addresses: { ingress: INGRESS } },
     });
-    stateDir = mkdtempSync(join(tmpdir(), 'revue-pi-status-'));
+    stateDir = tempDir('status');
     // Prometheus's pods take a while to be ready after its chart is installed: up has to wait for them.
     setHelmInstall(lab.node('pi-1'), 'kube-system/prometheus', { readyMs: 2500 });
     const up = await upCli();

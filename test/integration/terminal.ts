@@ -4,9 +4,9 @@
  * the CLI's stdin is still the terminal. init.test.ts drives its wizard the same way with its own copy.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '../fakes/temp-dir.js';
 
 export const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 
@@ -15,7 +15,7 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 export class ShellTerminal {
   readonly dir: string;
   private constructor() {
-    this.dir = mkdtempSync(join(tmpdir(), 'revue-pi-tty-'));
+    this.dir = tempDir('tty');
   }
 
   /**

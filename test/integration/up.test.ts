@@ -1,12 +1,12 @@
-import { mkdtempSync, readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeLab } from '../lab/skip.js';
 import { runCli } from './cli.js';
 import { useLabCluster } from './lab-cluster.js';
 import type { RunReport } from '../../core/report.js';
+import { tempDir } from '../fakes/temp-dir.js';
 
 const FLAGS = 'cgroup_memory=1 cgroup_enable=memory';
 
@@ -165,7 +165,7 @@ describeLab('a bad inventory opens no connection', () => {
   afterAll(() => new Promise<void>((resolve) => listener.close(() => resolve())));
 
   it('exits 2 with file:line:column and never dials the node', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-bad-'));
+    const dir = tempDir('bad');
     const file = join(dir, 'inventory.yaml');
     const { writeFileSync } = await import('node:fs');
     writeFileSync(file, 'cluster:\n  name: lab\nnodes:\n  - name: pi-1\n    host: 127.0.12.9\n    role: master\n');

@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { K3S_PROBE_SECTIONS, parseK3sFacts } from '../../cluster/facts.js';
@@ -20,6 +19,7 @@ import { startInstallerServer, type InstallerServer } from '../lab/k3s-standin/s
 import { startLab, type Lab, type LabNode } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
 import type { ShellScript } from '../../core/remote/shell.js';
+import { tempDir } from '../fakes/temp-dir.js';
 
 /**
  * Issue 4's lab scenario: real SSH to simulated Pis, the lab's K3s STAND-IN (test/lab/k3s-standin/ — not K3s: it
@@ -148,7 +148,7 @@ describeLab('workloads on the lab: everything applied, a re-run applies nothing,
       ],
       { subnet: '127.0.70.' },
     );
-    dir = mkdtempSync(join(tmpdir(), 'revue-pi-workloads-it-'));
+    dir = tempDir('workloads-it');
     // The cluster first: K3s (stand-in) on pi-1 (server) and pi-2 (agent).
     const { inventory } = loadInventory(inventoryFile());
     const log = new RunLog(state(), 'up');

@@ -1,8 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   K3S_PROBE_SECTIONS,
   firstServerProbeSections,
@@ -18,6 +17,7 @@ import { K3S_BINARY_PATH, K3S_CONFIG_PATH, NODE_PASSWORD_PATH, SERVER_TOKEN_PATH
 import { serverSecretSha256, sha256Hex, tokenFileContent, tokenSecret } from '../../../cluster/token.js';
 import { buildProbeScript, parseProbeOutput } from '../../../core/remote/probe.js';
 import { rawShell } from '../../../core/remote/shell.js';
+import { tempDir } from '../../fakes/temp-dir.js';
 
 /** A file as the probe's dump_file prints it. */
 const dumped = (s: string) =>
@@ -98,8 +98,7 @@ describe('parseK3sFacts', () => {
 });
 
 describe('the probe sections, run by /bin/sh on files in a temp folder', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'revue-pi-k3s-probe-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('k3s-probe');
 
   /** Runs the token sections with their paths moved into `dir`. */
   function probeTokens(tokenFile: string | undefined, serverToken: string | undefined) {
@@ -150,8 +149,7 @@ describe('the probe sections, run by /bin/sh on files in a temp folder', () => {
 });
 
 describe('the k3s version cache', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'revue-pi-k3s-cache-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('k3s-cache');
 
   /** Runs the binary/version sections against a fake binary in `dir` that leaves a mark when executed. */
   function probeVersion(cached?: K3sVersionCacheEntry) {
@@ -215,8 +213,7 @@ describe('the k3s version cache', () => {
 });
 
 describe('the probe without root (root-only files cached by fingerprint)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'revue-pi-k3s-noroot-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('k3s-noroot');
   const local: Record<string, string> = {
     [K3S_BINARY_PATH]: join(dir, 'k3s'),
     [K3S_CONFIG_PATH]: join(dir, 'config.yaml'),

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -13,6 +12,7 @@ import {
   readySince,
   restartedAt,
 } from '../../../cluster/nodes.js';
+import { tempDir } from '../../fakes/temp-dir.js';
 
 /** Trimmed from `kubectl get nodes -o json` on a K3s server: one Ready node, one that lost its kubelet. */
 const NODES_JSON = JSON.stringify({
@@ -89,7 +89,7 @@ describe('node password rejection', () => {
     ['already gone', 'echo "Error from server (NotFound): nodes \\"pi-2\\" not found" >&2; exit 1', 0],
     ['API down', 'echo "The connection to the server 127.0.0.1:6443 was refused" >&2; exit 1', 1],
   ])('the forget script under /bin/sh: %s → exit %i', (_what, body, code) => {
-    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-forget-'));
+    const dir = tempDir('forget');
     try {
       writeFileSync(join(dir, 'k3s'), `#!/bin/sh\n${body}\n`);
       chmodSync(join(dir, 'k3s'), 0o755);

@@ -1,8 +1,7 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { freshK3sFacts, readK3sVersionCache, type K3sFacts } from '../../../cluster/facts.js';
 import { K3S_CONFIG_PATH, K3S_KUBECONFIG_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH } from '../../../core/k3s-paths.js';
 import { runClusterPhase, type ClusterNodeInput, type ClusterPhaseOptions } from '../../../cluster/phase.js';
@@ -15,6 +14,7 @@ import { deterministicRandom } from '../../fakes/deterministic-random.js';
 import { FakeTransport, fail, ok } from '../../fakes/fake-transport.js';
 import { haInventory, inventory } from './helpers.js';
 import { sh } from '../../../core/remote/shell.js';
+import { tempDir } from '../../fakes/temp-dir.js';
 
 /**
  * A scripted K3s world on FakeTransports (test doubles): installers register nodes, the first server answers
@@ -198,10 +198,9 @@ class SimCluster {
 let dir: string;
 let events: RunEvent[];
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'revue-pi-cluster-phase-'));
+  dir = tempDir('cluster-phase');
   events = [];
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function options(inv: Inventory, nodes: ClusterNodeInput[], over: Partial<ClusterPhaseOptions> = {}): ClusterPhaseOptions {
   return {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listBackups, runBackup } from '../../../cluster/day-two/backup-run.js';
@@ -8,6 +7,7 @@ import { inventory } from '../cluster/helpers.js';
 import { RunLog } from '../../../core/log.js';
 import type { InventoryNode } from '../../../core/inventory/schema.js';
 import { FakeTransport, ok } from '../../fakes/fake-transport.js';
+import { tempDir } from '../../fakes/temp-dir.js';
 
 const INVENTORY = inventory({ cluster: { name: 'home' } }, [
   { name: 'pi-1', host: '192.168.1.11', role: 'server' },
@@ -43,7 +43,7 @@ function server(name: string, opts: { datastore?: string; saved?: string; badSum
 }
 
 function setup(transports: Record<string, FakeTransport | Error>) {
-  const stateDir = mkdtempSync(join(tmpdir(), 'backup-run-'));
+  const stateDir = tempDir('backup-run');
   const log = new RunLog(stateDir, 'backup');
   const open = async (node: InventoryNode) => {
     const t = transports[node.name];

@@ -1,12 +1,12 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBackupCommand } from '../../../cli/commands/backup.js';
 import { runRemoveNodeCommand } from '../../../cli/commands/remove-node.js';
+import { tempDir } from '../../fakes/temp-dir.js';
 
 function inventoryFile(): { file: string; stateDir: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'day-two-cmd-'));
+  const dir = tempDir('day-two-cmd');
   const file = join(dir, 'inventory.yaml');
   writeFileSync(file, 'cluster: {name: home}\nnodes:\n  - {name: pi-1, host: 192.168.1.11, role: server}\nnetwork: {metallb: {enabled: false}}\n');
   return { file, stateDir: join(dir, 'state') };

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { forgetNodeInState, kubeconfigServer, nodeStateFiles, repointKubeconfig, withoutKey } from '../../../cluster/day-two/forget.js';
+import { tempDir } from '../../fakes/temp-dir.js';
 
 const KUBECONFIG = `apiVersion: v1
 kind: Config
@@ -31,7 +31,7 @@ describe('forgetting a removed node', () => {
   });
 
   it('lists and rewrites the state files that hold the node (0600), leaving the others as they were', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'forget-'));
+    const dir = tempDir('forget');
     writeFileSync(join(dir, 'k3s-versions.json'), '{"pi-1":{"version":"v1"},"pi-2":{"version":"v1"}}', { mode: 0o600 });
     writeFileSync(join(dir, 'page-sizes.json'), '{"pi-1":{"pageSize":4096}}', { mode: 0o600 });
     expect(nodeStateFiles(dir, 'pi-2')).toEqual(['k3s-versions.json']);

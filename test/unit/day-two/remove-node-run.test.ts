@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runRemoveNode } from '../../../cluster/day-two/remove-node-run.js';
@@ -7,6 +6,7 @@ import { RunLog } from '../../../core/log.js';
 import type { InventoryNode } from '../../../core/inventory/schema.js';
 import { FakeTransport, fail, ok } from '../../fakes/fake-transport.js';
 import { inventory } from '../cluster/helpers.js';
+import { tempDir } from '../../fakes/temp-dir.js';
 
 /** The cluster s2 reads (three voting servers); the inventory no longer lists s1, the node being removed. */
 const NODES = ['s1', 's2', 's3'].map((n, i) => ({
@@ -35,7 +35,7 @@ function cluster(opts: { drain?: ReturnType<typeof ok>; deleteAnswers?: ReturnTy
   const s1 = new FakeTransport('s1');
   s1.on('systemctl stop k3s', ok(''));
   s1.on('k3s-agent-uninstall.sh', ok('uninstalled: /usr/local/bin/k3s-uninstall.sh\n'));
-  const stateDir = mkdtempSync(join(tmpdir(), 'remove-node-run-'));
+  const stateDir = tempDir('remove-node-run');
   const kubeconfigPath = join(stateDir, 'kubeconfig');
   writeFileSync(kubeconfigPath, 'apiVersion: v1\nclusters:\n- name: home\n  cluster: {server: "https://10.0.0.1:6443"}\n');
   writeFileSync(join(stateDir, 'k3s-versions.json'), '{"s1":{"version":"v1"},"s2":{"version":"v1"}}');

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildFactsScript, pageSizeSection, parseFacts, piGeneration, supportsArmV82 } from '../../../provision/facts.js';
 import { buildProbeScript, decodeFileSection, fileSection, parseProbeOutput } from '../../../core/remote/probe.js';
 import { sh } from '../../../core/remote/shell.js';
+import { tempDir } from '../../fakes/temp-dir.js';
 
 const fixture = readFileSync(new URL('../../fixtures/probe/pi5-bookworm-fresh.txt', import.meta.url), 'utf8');
 
@@ -32,7 +32,7 @@ describe('probe script', () => {
   });
 
   it('in a real shell, a started job runs while the sections before its own do, and its own section collects it', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-start-'));
+    const dir = tempDir('start');
     try {
       const order = join(dir, 'order');
       // The job records when it ends; the first section, slower than the job, records after it: it ran meanwhile.
@@ -58,7 +58,7 @@ describe('probe script', () => {
   });
 
   it('dump_file carries any text exactly: no final newline, blank lines, backslashes, a marker line', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-dump-'));
+    const dir = tempDir('dump');
     try {
       const texts = {
         plain: 'a\nb\n',
@@ -79,7 +79,7 @@ describe('probe script', () => {
 
   it('starts only getconf (and uname on a kernel without kernel.arch): everything else is read by the shell itself', () => {
     // Every command the script could start is a logging stand-in on PATH; the shell's builtins are not.
-    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-forks-'));
+    const dir = tempDir('forks');
     try {
       const log = join(dir, 'started');
       for (const command of [
@@ -112,7 +112,7 @@ describe('probe script', () => {
   });
 
   it('answers the page size without getconf while the node is in the boot it was read in, with getconf after another boot', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-pagesize-'));
+    const dir = tempDir('pagesize');
     try {
       const log = join(dir, 'started');
       // A getconf test double that says so and answers a page size no machine here has.

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { readPageSizeCache, updatePageSizeCache } from '../../../provision/page-size-cache.js';
+import { tempDir } from '../../fakes/temp-dir.js';
 
 const BOOT_A = '6f1c1e0a-2b6d-4d0e-9a4e-1c2b3d4e5f60';
 const BOOT_B = '0b9e8d7c-6a5b-4c3d-8e2f-1a0b9c8d7e6f';
@@ -10,9 +10,8 @@ const BOOT_B = '0b9e8d7c-6a5b-4c3d-8e2f-1a0b9c8d7e6f';
 describe('page size cache (page-sizes.json)', () => {
   let dir: string;
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'revue-pi-pagesizes-'));
+    dir = tempDir('pagesizes');
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('records each probed boot, 0600, and reads it back; an unchanged record is not rewritten', () => {
     expect(readPageSizeCache(dir)).toEqual({});

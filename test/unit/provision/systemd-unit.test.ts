@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderPromiscUnit } from '../../../provision/boot-config.js';
 import { execArgument, execLine, renderSystemdUnit, unitValue } from '../../../provision/systemd-unit.js';
+import { tempDir } from '../../fakes/temp-dir.js';
 
 /** The unit revue-pi has always written for wlan0: a converged node must not see it change. */
 const WLAN0_UNIT = [
@@ -70,7 +70,7 @@ describe('renderSystemdUnit', () => {
   // systemd's own parser, where this machine has it: the escaped unit is valid.
   const analyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
   it.skipIf(analyze.status !== 0)('systemd-analyze verify accepts the units, hostile values included', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-unit-'));
+    const dir = tempDir('unit');
     try {
       for (const [i, iface] of ['wlan0', 'wlan0; touch /x', '$(id) %n "q" \\ ;'].entries()) {
         const file = join(dir, `revue-pi-test-${i}.service`);

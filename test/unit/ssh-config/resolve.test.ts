@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseInventory } from '../../../core/inventory/parse.js';
@@ -9,6 +8,7 @@ import { loadSshConfig, sshConfigSource } from '../../../core/ssh-config/load.js
 import { lookupHost, type LookupContext } from '../../../core/ssh-config/lookup.js';
 import { parseSshConfig } from '../../../core/ssh-config/parse.js';
 import { formatSshOrigins, parseJumpSpec, resolveInventorySsh, type LocalContext } from '../../../core/ssh-config/resolve.js';
+import { tempDir } from '../../fakes/temp-dir.js';
 
 const LOCAL: LocalContext = { localUser: 'me', localHostName: 'laptop.home', uid: 1000, home: '/home/me', env: { HOME: '/home/me', KEYS: '/keys' } };
 const CTX: LookupContext = { ...LOCAL, host: 'pi1', defaultUser: 'pi', defaultPort: 22 };
@@ -201,7 +201,7 @@ describe('resolveInventorySsh', () => {
 });
 
 describe('loading the file', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'revue-pi-sshcfg-'));
+  const dir = tempDir('sshcfg');
   const home = join(dir, 'home');
   mkdirSync(join(home, '.ssh', 'conf.d'), { recursive: true });
 

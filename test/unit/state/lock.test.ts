@@ -1,15 +1,16 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireStateLock, ago, LOCK_FILE, parseLockHolder, StateLockedError, type LockHolder } from '../../../core/lock.js';
+import { tempDir } from '../../fakes/temp-dir.js';
 
 const CHILD = fileURLToPath(new URL('./lock-child.ts', import.meta.url));
 const dirs: string[] = [];
 function stateDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'revue-pi-lock-'));
+  const d = tempDir('lock');
   dirs.push(d);
   return d;
 }

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   appliedRecordOf,
   buildFastCheckCommand,
@@ -18,6 +17,7 @@ import { allSecretValues, type WorkloadSecrets } from '../../../workloads/secret
 import { deterministicRandom } from '../../fakes/deterministic-random.js';
 import type { KubeObject } from '../../fakes/fake-kube.js';
 import { labInventory, options, storedSecrets, world, type World } from './helpers.js';
+import { tempDir } from '../../fakes/temp-dir.js';
 
 /**
  * The no-op fast path: the pure record/decision functions, then runWorkloadsPhase against the scripted Kubernetes
@@ -27,9 +27,8 @@ import { labInventory, options, storedSecrets, world, type World } from './helpe
 const RECORD_KEY = '/ConfigMap/kube-system/revue-pi-applied';
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'revue-pi-fastpath-'));
+  dir = tempDir('fastpath');
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A converged cluster: one complete up, then the transport's counters cleared. */
 async function converged(inventory = labInventory()): Promise<World> {
@@ -129,10 +128,9 @@ describe('record and decision (pure)', () => {
 
   it('runs in a real shell: both lists in order when both kubectl succeed, nothing and a failure when either fails', async () => {
     const { execFileSync, spawnSync } = await import('node:child_process');
-    const { mkdtempSync, writeFileSync, rmSync, readdirSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
+    const { writeFileSync, rmSync, readdirSync } = await import('node:fs');
     const { join } = await import('node:path');
-    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-fastcheck-'));
+    const dir = tempDir('fastcheck');
     try {
       // A stand-in k3s on PATH: the labelled list comes late, so a wrong order would show; `fail` makes one list fail.
       writeFileSync(

@@ -1,23 +1,13 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
 import { deterministicRandom } from '../../fakes/deterministic-random.js';
 import { type K8sObject, dropNulls, loadManifestFile, renderWorkloads, synthYaml } from '../../../workloads/render.js';
 import { planDirectory, renderToDirectory } from '../../../workloads/output.js';
 import { generateWorkloadSecrets } from '../../../workloads/secrets.js';
 import { labInventory } from './helpers.js';
-
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'revue-pi-render-'));
-  dirs.push(d);
-  return d;
-}
+import { tempDir } from '../../fakes/temp-dir.js';
 
 describe('synthYaml', () => {
   it('orders keys apiVersion, kind, metadata first, drops nulls, never wraps lines', () => {
@@ -70,7 +60,7 @@ describe('renderToDirectory', () => {
   const secrets = generateWorkloadSecrets(deterministicRandom('output'));
 
   it('writes one file per apply phase and the Secrets alone in secrets.yaml, mode 0600', async () => {
-    const dir = await tempDir();
+    const dir = tempDir('render');
     const objects = renderWorkloads(labInventory(), { secrets });
     const written = await renderToDirectory(dir, objects);
     expect(written.map((p) => p.slice(dir.length + 1))).toEqual([
@@ -95,7 +85,7 @@ describe('renderToDirectory', () => {
   });
 
   it('is byte-for-byte stable across runs and removes the files of a switched-off workload', async () => {
-    const dir = await tempDir();
+    const dir = tempDir('render');
     await renderToDirectory(dir, renderWorkloads(labInventory(), { secrets: 'references' }));
     const first = await readFile(join(dir, '40-revue.yaml'), 'utf8');
     await renderToDirectory(dir, renderWorkloads(labInventory(), { secrets: 'references' }));
@@ -114,7 +104,7 @@ describe('renderToDirectory', () => {
 
 describe('loadManifestFile', () => {
   it('hands out a fresh copy each time (the render changes what it is given) and parses a changed file again', async () => {
-    const root = await tempDir();
+    const root = tempDir('render');
     const { mkdir } = await import('node:fs/promises');
     await mkdir(join(root, 'workloads'));
     const file = join(root, 'workloads', 'cm.yaml');

@@ -1,8 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Inventory } from '../../../core/inventory/schema.js';
 import { formatHostsLines } from '../../../workloads/access.js';
 import { GET_NODES_JSON, REMOTE_APPLY_DIR } from '../../../workloads/apply.js';
@@ -11,6 +10,7 @@ import { ARMV82_LABEL, PHASES, renderWorkloads } from '../../../workloads/render
 import { allSecretValues } from '../../../workloads/secrets.js';
 import { deterministicRandom } from '../../fakes/deterministic-random.js';
 import { facts, labInventory, options, storedSecrets, world, type World } from './helpers.js';
+import { tempDir } from '../../fakes/temp-dir.js';
 
 /**
  * runWorkloadsPhase against a scripted Kubernetes (FakeKube, a TEST DOUBLE behind the FakeTransport): what is
@@ -18,9 +18,8 @@ import { facts, labInventory, options, storedSecrets, world, type World } from '
  */
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'revue-pi-workloads-'));
+  dir = tempDir('workloads');
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('up on an empty cluster', () => {
   it('plans the labels from the node list the cluster phase just read, without listing the nodes again', async () => {

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runKubeconfigCommand, type KubeconfigCommandOptions } from '../../../../cli/commands/kubeconfig.js';
 import { K3S_KUBECONFIG_PATH } from '../../../../core/k3s-paths.js';
 import { FakeTransport } from '../../../fakes/fake-transport.js';
+import { tempDir } from '../../../fakes/temp-dir.js';
 
 const K3S_YAML = `apiVersion: v1
 clusters:
@@ -27,7 +27,7 @@ let out: string;
 let err: string;
 let opened: string[];
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'revue-pi-kubeconfig-cmd-'));
+  dir = tempDir('kubeconfig-cmd');
   out = '';
   err = '';
   opened = [];
@@ -37,7 +37,6 @@ beforeEach(() => {
       'network:\n  metallb:\n    pools: [{name: lan, addresses: [192.168.1.200-192.168.1.220]}]\n',
   );
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(over: Partial<KubeconfigCommandOptions>, files: Record<string, string> = { [K3S_KUBECONFIG_PATH]: K3S_YAML }) {
   return runKubeconfigCommand({

@@ -1,19 +1,18 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runRenderCommand } from '../../../../cli/commands/render.js';
 import { WORKLOAD_SECRETS_FILE } from '../../../../workloads/phase.js';
 import { allSecretValues, type WorkloadSecrets } from '../../../../workloads/secrets.js';
 import { deterministicRandom } from '../../../fakes/deterministic-random.js';
+import { tempDir } from '../../../fakes/temp-dir.js';
 
 /** `revue-pi render`: files, determinism, secrets only on request, exit codes. Touches only a temp folder. */
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'revue-pi-render-'));
+  dir = tempDir('render');
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const INVENTORY = `cluster: {name: lab, domain: revue.lan}
 nodes:

@@ -1,19 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  cpSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  readlinkSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import os from 'node:os';
+import { chmodSync, cpSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
@@ -23,6 +9,7 @@ import { addFlashCommand } from '../../../../cli/flash/cli.js';
 import { renderMetaData, renderNetworkConfig, renderUserData } from '../../../../cli/flash/cloud-init.js';
 import { renderFirstrun } from '../../../../cli/flash/firstrun.js';
 import { parsePublicKey } from '../../../../cli/flash/keys.js';
+import { tempDir } from '../../../fakes/temp-dir.js';
 
 /**
  * runFlashCommand on copies of the fixture boot partitions in a temporary folder: what lands on disk, that a
@@ -61,7 +48,7 @@ let err: string;
 let io: FlashIo;
 
 beforeEach(() => {
-  ws = mkdtempSync(path.join(os.tmpdir(), 'revue-pi-flash-'));
+  ws = tempDir('flash');
   mkdirSync(path.join(ws, 'keys'));
   mkdirSync(path.join(ws, 'home'));
   // The inventory checks that the private key file exists; its content is never read by flash.

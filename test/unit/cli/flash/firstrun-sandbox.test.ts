@@ -1,12 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { chownSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePublicKey } from '../../../../cli/flash/keys.js';
 import { planFlash } from '../../../../cli/flash/plan.js';
+import { tempDir } from '../../../fakes/temp-dir.js';
 
 /**
  * Runs the firstrun.sh that flash writes for Bookworm, for real, with /bin/sh, in a private mount and PID
@@ -79,7 +79,7 @@ describeSandbox('firstrun.sh run by /bin/sh in a sandboxed copy of the system', 
     absentBefore = mustStayAbsent.map((f) => !existsSync(f));
     hostSystemdBefore = existsSync('/etc/systemd/system') ? readdirSync('/etc/systemd/system', { recursive: true }).map(String).sort() : [];
 
-    t = mkdtempSync(path.join(os.tmpdir(), 'revue-pi-firstrun-sandbox-'));
+    t = tempDir('firstrun-sandbox');
     // /etc: a copy, with the account files and names of a fresh Raspberry Pi OS (first user "rpi", uid 1000).
     // Secrets stay out of the copy: host keys and the shadow files (the sandbox gets its own below).
     const secret = /^(ssh_host_.*_key|g?shadow-?|.*\.pem|.*\.key)$/;

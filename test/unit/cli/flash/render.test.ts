@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { instanceId, renderMetaData, renderNetworkConfig, renderUserData, type FirstBootSettings } from '../../../../cli/flash/cloud-init.js';
 import { FIRSTRUN_CMDLINE_ARGS, foreignRunHook, isFirstrunToken, renderFirstrun } from '../../../../cli/flash/firstrun.js';
 import { parsePublicKey } from '../../../../cli/flash/keys.js';
+import { tempDir } from '../../../fakes/temp-dir.js';
 
 const parsed = parsePublicKey(readFileSync(new URL('../../../fixtures/boot/keys/operator_ed25519.pub', import.meta.url), 'utf8'), 'k');
 if (!parsed.ok) throw new Error(parsed.problem);
@@ -258,7 +258,7 @@ describe('firstrun.sh (Bookworm)', () => {
     ['another SSH port', { ...fixed, sshPort: 2200 }],
     ['a key comment with a quote', { ...dhcp, key: { ...key, line: `${key.type} ${key.blob} it's mine` } }],
   ])('is valid POSIX shell for /bin/sh (%s)', (_label, settings) => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'revue-pi-firstrun-'));
+    const dir = tempDir('firstrun');
     try {
       const file = path.join(dir, 'firstrun.sh');
       writeFileSync(file, renderFirstrun(settings));

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { findSshKeys } from '../../../../cli/commands/init.js';
+import { tempDir } from '../../../fakes/temp-dir.js';
 
 /** Real keys made by ssh-keygen in a throwaway home folder. */
 describe('findSshKeys', () => {
@@ -12,7 +12,7 @@ describe('findSshKeys', () => {
     execFileSync('ssh-keygen', ['-q', '-t', type, '-N', passphrase, '-C', name, '-f', join(home, '.ssh', name)]);
 
   beforeAll(() => {
-    home = mkdtempSync(join(tmpdir(), 'revue-pi-keys-'));
+    home = tempDir('keys');
     mkdirSync(join(home, '.ssh'), { mode: 0o700 });
     keygen('zeta_ed25519', 'ed25519');
     keygen('id_ecdsa', 'ecdsa');
@@ -27,7 +27,6 @@ describe('findSshKeys', () => {
     writeFileSync(join(home, '.ssh', 'folder.pub'), '');
     writeFileSync(join(home, '.ssh', 'known_hosts'), '');
   });
-  afterAll(() => rmSync(home, { recursive: true, force: true }));
 
   it('offers private keys with a .pub beside them, the usual names first, and marks passphrase-protected ones', () => {
     expect(findSshKeys(home)).toEqual([
@@ -39,7 +38,7 @@ describe('findSshKeys', () => {
   });
 
   it('finds nothing without a ~/.ssh folder', () => {
-    const empty = mkdtempSync(join(tmpdir(), 'revue-pi-nokeys-'));
+    const empty = tempDir('nokeys');
     try {
       expect(findSshKeys(empty)).toEqual([]);
     } finally {

@@ -1,8 +1,7 @@
-import { mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { describeProgress, emptyProgress, forgetProgress, progressFile, readProgress, saveProgress, stoppedText } from '../../../../cli/init/progress.js';
+import { tempDir } from '../../../fakes/temp-dir.js';
 
 describe('an interrupted init', () => {
   const progress = {
@@ -33,7 +32,7 @@ describe('an interrupted init', () => {
   });
 
   it('keeps them per inventory file under XDG_STATE_HOME, 0600, and reads back only those of the same file', () => {
-    const state = mkdtempSync(join(tmpdir(), 'revue-pi-progress-'));
+    const state = tempDir('progress');
     const file = progressFile('/work/inventory.yaml', { XDG_STATE_HOME: state });
     expect(file).toMatch(new RegExp(`^${state}/revue-pi/init/[0-9a-f]{16}\\.json$`));
     expect(progressFile('/work/other.yaml', { XDG_STATE_HOME: state })).not.toBe(file);

@@ -1,5 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { ConnectionError } from '../../../../core/errors.js';
 import type { InventoryNode } from '../../../../core/inventory/schema.js';
 import type { StatusReport } from '../../../../cli/status/report.js';
 import { FakeTransport, fail, ok } from '../../../fakes/fake-transport.js';
+import { tempDir } from '../../../fakes/temp-dir.js';
 
 /**
  * The command's orchestration with three servers, on the Transport test double: the lab's K3s stand-in forwards
@@ -31,7 +31,7 @@ const LIST = JSON.stringify({
 });
 
 function setup() {
-  const dir = mkdtempSync(join(tmpdir(), 'revue-pi-status-unit-'));
+  const dir = tempDir('status-unit');
   const inventory = join(dir, 'inventory.yaml');
   writeFileSync(
     inventory,

@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InventoryError } from '../../../../core/errors.js';
 import { loadInventory } from '../../../../core/inventory/parse.js';
+import { tempDir } from '../../../fakes/temp-dir.js';
 
 const MINIMAL = `cluster:
   name: lab
@@ -20,7 +20,7 @@ network:
 
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'revue-pi-inventory-'));
+  dir = tempDir('inventory');
 });
 afterEach(() => {
   rmSync(dir, { recursive: true, force: true });

@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InventoryError, type InventoryIssue } from '../../../../core/errors.js';
 import { loadInventory, parseInventory } from '../../../../core/inventory/parse.js';
 import { decodeInventory, falseSpaceIssues, quotedScalars } from '../../../../core/inventory/text.js';
+import { tempDir } from '../../../fakes/temp-dir.js';
 
 const INVENTORY =
   [
@@ -31,8 +31,7 @@ function issuesOf(text: string): InventoryIssue[] {
   return [];
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'revue-pi-text-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('text');
 
 function loadIssues(bytes: Uint8Array): InventoryIssue[] {
   const file = join(dir, 'inventory.yaml');

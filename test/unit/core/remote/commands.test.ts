@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -22,6 +21,7 @@ import {
 import { rawShell, shQuote, type ShellScript } from '../../../../core/remote/shell.js';
 import { backoffDelay, describeDialError, isAuthFailure } from '../../../../core/remote/ssh.js';
 import { fakeFatTools } from '../../../fakes/fat-tools.js';
+import { tempDir } from '../../../fakes/temp-dir.js';
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
@@ -123,7 +123,7 @@ describe('buildScriptFileCommand', () => {
     expect(buildScriptFileCommand('/home/pi/.revue-pi-upload-1', { sudo: { kind: 'nopassword' } }).text).toBe(
       'sudo -n sh /home/pi/.revue-pi-upload-1; rc=$?; rm -f /home/pi/.revue-pi-upload-1; exit $rc',
     );
-    const dir = await mkdtemp(join(tmpdir(), 'revue-pi-cmd-'));
+    const dir = tempDir('cmd');
     const file = join(dir, 'script');
     await writeFile(file, 'echo from-file; exit 5\n');
     expect(sh(buildScriptFileCommand(file, { sudo: { kind: 'none' } }))).toMatchObject({ code: 5, stdout: 'from-file\n' });
@@ -138,7 +138,7 @@ const installOne = (uploaded: string, target: string, mode: number, token: strin
 describe('buildInstallFilesScript', () => {
   let dir: string;
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'revue-pi-install-'));
+    dir = tempDir('install');
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -275,7 +275,7 @@ function shStdin(script: string) {
 describe('buildInlineFilesScript', () => {
   let dir: string;
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'revue-pi-inline-'));
+    dir = tempDir('inline');
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -353,7 +353,7 @@ describe('buildInlineFilesScript', () => {
 
 describe('buildReadFileScript', () => {
   it('prints base64 of an existing file and a marked exit for a missing one', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'revue-pi-read-'));
+    const dir = tempDir('read');
     const file = join(dir, "a b's");
     const bytes = Buffer.from([0, 1, 2, 255, 10, 13]);
     await writeFile(file, bytes);

@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RevuePiError } from '../../../../core/errors.js';
 import type { NodeSshSettings } from '../../../../core/inventory/schema.js';
 import { KnownHosts } from '../../../../core/remote/known-hosts.js';
 import { connectNode } from '../../../../core/remote/ssh.js';
+import { tempDir } from '../../../fakes/temp-dir.js';
 
 /**
  * Settings problems are caught before any connection is attempted: every case here fails without dialling
@@ -17,7 +17,7 @@ describe('connectNode: settings checked before dialling', () => {
   let key: string;
   let encrypted: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'revue-pi-connect-'));
+    dir = tempDir('connect');
     key = join(dir, 'id_ed25519');
     encrypted = join(dir, 'id_enc');
     expect(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]).status).toBe(0);

@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -16,6 +15,7 @@ import {
   preferredHostKeyAlgorithms,
   type KnownKey,
 } from '../../../../core/remote/known-hosts.js';
+import { tempDir } from '../../../fakes/temp-dir.js';
 
 // Real keys made with OpenSSH 9.2 `ssh-keygen -t …`; fingerprints as printed by `ssh-keygen -lf`,
 // hashed lines as written by `ssh-keygen -H` for `pi-1.lan` (ED25519) and `[127.0.20.5]:2222` (ECDSA).
@@ -178,7 +178,7 @@ describe('preferredHostKeyAlgorithms', () => {
 describe('KnownHosts (files)', () => {
   let dir: string;
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'revue-pi-kh-'));
+    dir = tempDir('kh');
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });

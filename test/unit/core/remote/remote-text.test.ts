@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { parseFacts } from '../../../../provision/facts.js';
 import { parseProbeOutput } from '../../../../core/remote/probe.js';
 import { stripControlChars } from '../../../../core/remote/remote-text.js';
 import { ProgressRenderer, formatSummary } from '../../../../cli/ui/renderer.js';
+import { tempDir } from '../../../fakes/temp-dir.js';
 
 /** What a hostile node (or a program logging to its journal) could print to take over the operator's terminal. */
 const NASTY = [
@@ -108,7 +108,7 @@ describe('applied where what nodes send back is shown', () => {
   });
 
   it('the run log', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-log-'));
+    const dir = tempDir('log');
     try {
       const log = new RunLog(dir, 'up');
       log.write(`[pi-1] journal: ${NASTY}`);
@@ -119,7 +119,7 @@ describe('applied where what nodes send back is shown', () => {
   });
 
   it('the status tables: a model and a kubectl error full of escape sequences are printed without them', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'revue-pi-status-text-'));
+    const dir = tempDir('status-text');
     try {
       const inventory = join(dir, 'inventory.yaml');
       writeFileSync(
