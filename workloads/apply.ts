@@ -7,7 +7,7 @@ import { BEARER_TOKEN_NAMES, GRAFANA_ADMIN, MONGO_SERVICES, SECRET_NAMES } from 
 
 /**
  * Pure parts of applying the workloads: the `k3s kubectl …` commands run on the first server (through the transport,
- * sudo — the laptop never talks to the API) and the parsers of what they print. workloads/phase.ts runs them.
+ * sudo — the laptop never talks to the API) and the parsers of what they print. workloads/phase.ts and the files it calls run them.
  * Works with real kubectl and with the lab's stand-in (test/lab/k3s-standin/), which prints the same lines.
  */
 

@@ -11,7 +11,7 @@ import { ensurePrivateDir, readTextIfExists, stateDirFor, writePrivateFile } fro
 import type { Transport } from '../../core/remote/transport.js';
 import { firstServerOf } from '../../cluster/config.js';
 import { mergeKubeconfig, resolveKubeconfigPath } from '../../cluster/kubeconfig.js';
-import { fetchClusterKubeconfig } from '../../cluster/phase.js';
+import { fetchClusterKubeconfig } from '../../cluster/kubeconfig-merge.js';
 
 /**
  * `revue-pi kubeconfig`: fetches the cluster's kubeconfig from the first server (over SSH, sudo), renamed to

@@ -6,7 +6,7 @@ import { EXIT_BAD_INPUT, EXIT_NODE_FAILED, EXIT_OK } from '../../core/report.js'
 import { lockForCommand } from '../../core/lock.js';
 import { ensurePrivateDir, stateDirFor } from '../../core/state.js';
 import { renderToDirectory, SECRETS_FILE } from '../../workloads/output.js';
-import { loadWorkloadSecrets, WORKLOAD_SECRETS_FILE } from '../../workloads/phase.js';
+import { loadWorkloadSecrets, WORKLOAD_SECRETS_FILE } from '../../workloads/secrets-file.js';
 import { renderWorkloads } from '../../workloads/render.js';
 
 /**

@@ -11,7 +11,9 @@ import {
   renderAppliedRecord,
   synthAppliedRecord,
 } from '../../../workloads/fastpath.js';
-import { loadWorkloadSecrets, revuePiVersion, runWorkloadsPhase } from '../../../workloads/phase.js';
+import { revuePiVersion } from '../../../workloads/fastpath-check.js';
+import { runWorkloadsPhase } from '../../../workloads/phase.js';
+import { loadWorkloadSecrets } from '../../../workloads/secrets-file.js';
 import { ARMV82_LABEL, PHASES, canonicalJson, objectsOfPhase, renderWorkloads } from '../../../workloads/render.js';
 import { allSecretValues, type WorkloadSecrets } from '../../../workloads/secrets.js';
 import { deterministicRandom } from '../../fakes/deterministic-random.js';

@@ -5,7 +5,8 @@ import { inventorySchema, type Inventory } from '../../../core/inventory/schema.
 import { RunLog } from '../../../core/log.js';
 import type { NodeFacts } from '../../../provision/facts.js';
 import { freshPiFacts } from '../../../provision/fresh.js';
-import { WORKLOAD_SECRETS_FILE, type WorkloadsPhaseOptions } from '../../../workloads/phase.js';
+import type { WorkloadsPhaseOptions } from '../../../workloads/phase.js';
+import { WORKLOAD_SECRETS_FILE } from '../../../workloads/secrets-file.js';
 import type { WorkloadSecrets } from '../../../workloads/secrets.js';
 import { deterministicRandom } from '../../fakes/deterministic-random.js';
 import { FakeKube } from '../../fakes/fake-kube.js';

@@ -21,7 +21,7 @@ import {
   splitJsonDocuments,
   waitTargetOf,
 } from '../../../workloads/apply.js';
-import { managedKinds } from '../../../workloads/phase.js';
+import { managedKinds } from '../../../workloads/prune-cluster.js';
 import { objectsOfPhase, renderWorkloads } from '../../../workloads/render.js';
 import { labInventory } from './helpers.js';
 

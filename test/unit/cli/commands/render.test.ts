@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runRenderCommand } from '../../../../cli/commands/render.js';
-import { WORKLOAD_SECRETS_FILE } from '../../../../workloads/phase.js';
+import { WORKLOAD_SECRETS_FILE } from '../../../../workloads/secrets-file.js';
 import { allSecretValues, type WorkloadSecrets } from '../../../../workloads/secrets.js';
 import { deterministicRandom } from '../../../fakes/deterministic-random.js';
 import { tempDir } from '../../../fakes/temp-dir.js';
