@@ -1,5 +1,6 @@
 import { constants as osConstants } from 'node:os';
-import type { Client } from 'ssh2';
+import { PassThrough } from 'node:stream';
+import type { NodeSSH } from 'node-ssh';
 import { ConnectionError } from '../errors.js';
 import type { SudoMode } from './commands.js';
 import type { RunResult } from './transport.js';
@@ -43,12 +44,14 @@ export class ChannelOpenError extends Error {
 }
 
 /**
- * Runs one command on a fresh channel. `stdin` (the script, for `sh -s`) is written and stdin closed at once.
- * Under `sudo -S` the password is written only when sudo's prompt marker shows on stderr (so nothing is written
- * when sudo does not ask), and stdin is closed right after.
+ * Runs one command on a fresh channel (node-ssh's execCommand). `stdin` (the script, for `sh -s`) is written and
+ * stdin closed at once. Under `sudo -S` stdin stays open and the password is written only when sudo's prompt
+ * marker shows on stderr (so nothing is written when sudo does not ask), then stdin is closed.
+ * Output is kept as the raw chunks and decoded once at the end: node-ssh's own strings decode chunk by chunk,
+ * which would split a UTF-8 character that straddles two packets.
  */
-export function execOnce(
-  client: Client,
+export async function execOnce(
+  ssh: NodeSSH,
   nodeName: string,
   sudoPassword: string | undefined,
   command: string,
@@ -56,65 +59,60 @@ export function execOnce(
   timeoutMs: number | undefined,
   stdin?: string,
 ): Promise<RunResult> {
-  return new Promise<RunResult>((resolve, reject) => {
-    client.exec(command, (openErr, channel) => {
-      if (openErr) {
-        const error = new ConnectionError(nodeName, `Could not start a command on node ${nodeName}: ${openErr.message}.`, { cause: openErr });
-        return reject((openErr as { reason?: unknown }).reason !== undefined ? new ChannelOpenError(error) : error);
-      }
-      // Listeners go on synchronously: output and the exit status can arrive in the same packet batch as the open.
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
-      let errText = '';
-      let prompts = 0;
-      let code: number | undefined;
-      let timedOut = false;
-      if (sudo.kind !== 'password') channel.end(stdin);
-      channel.on('data', (b: Buffer) => out.push(b));
-      channel.stderr.on('data', (b: Buffer) => {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let errText = '';
+  let prompts = 0;
+  let timedOut = false;
+  let timer: NodeJS.Timeout | undefined;
+  const passwordIn = sudo.kind === 'password' ? new PassThrough() : undefined;
+  let result: Awaited<ReturnType<NodeSSH['execCommand']>>;
+  try {
+    result = await ssh.execCommand(command, {
+      noTrim: true,
+      ...(passwordIn ? { stdin: passwordIn } : stdin !== undefined ? { stdin } : {}),
+      onStdout: (b) => out.push(b),
+      onStderr: (b) => {
         err.push(b);
         if (sudo.kind !== 'password' || prompts >= 2) return;
         errText += b.toString('latin1');
         const seen = errText.split(sudo.prompt).length - 1;
         if (seen > prompts) {
           prompts = seen;
-          if (prompts === 1) channel.end(`${sudoPassword}\n`);
+          if (prompts === 1) passwordIn!.end(`${sudoPassword}\n`);
         }
-      });
-      const onExit = (c: number | null | undefined, signal?: string) => {
-        if (typeof c === 'number') code = c;
-        else if (signal) code = exitCodeForSignal(signal);
-      };
-      channel.on('exit', onExit);
-      const timer =
-        timeoutMs === undefined
-          ? undefined
-          : setTimeout(() => {
-              timedOut = true;
-              try {
-                channel.signal('KILL');
-              } catch {
-                /* the server may not support signals; the remote `timeout` and closing the channel still apply */
-              }
-              channel.close();
-            }, timeoutMs);
-      channel.on('close', (c?: number | null, signal?: string) => {
-        if (timer) clearTimeout(timer);
-        if (code === undefined) onExit(c, signal);
-        const stdout = Buffer.concat(out).toString('utf8');
-        const stderr = Buffer.concat(err).toString('utf8');
-        if (timedOut) return resolve({ code: TIMEOUT_EXIT, stdout, stderr });
-        if (code === undefined) {
-          return reject(
-            new ConnectionError(nodeName, `The SSH session to node ${nodeName} broke while a command was running.`, {
-              hint: 'Check the node and its network; run again.',
-            }),
-          );
-        }
-        resolve({ code, stdout, stderr });
-      });
+      },
+      // The raw channel only for the timeout (node-ssh has no kill; see ssh.ts).
+      onChannel: (channel) => {
+        if (timeoutMs === undefined) return;
+        timer = setTimeout(() => {
+          timedOut = true;
+          try {
+            channel.signal('KILL');
+          } catch {
+            /* the server may not support signals; the remote `timeout` and closing the channel still apply */
+          }
+          channel.close();
+        }, timeoutMs);
+      },
     });
-  });
+  } catch (openErr) {
+    const e = openErr as Error & { reason?: unknown };
+    const error = new ConnectionError(nodeName, `Could not start a command on node ${nodeName}: ${e.message}.`, { cause: openErr });
+    throw e.reason !== undefined ? new ChannelOpenError(error) : error;
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+  const stdout = Buffer.concat(out).toString('utf8');
+  const stderr = Buffer.concat(err).toString('utf8');
+  if (timedOut) return { code: TIMEOUT_EXIT, stdout, stderr };
+  const code = result.code ?? (result.signal ? exitCodeForSignal(result.signal) : undefined);
+  if (code === undefined) {
+    throw new ConnectionError(nodeName, `The SSH session to node ${nodeName} broke while a command was running.`, {
+      hint: 'Check the node and its network; run again.',
+    });
+  }
+  return { code, stdout, stderr };
 }
 
 /** Shell convention for a command killed by a signal: 128 + its number (ssh2 names it `SIGKILL` etc.). */

@@ -3,12 +3,13 @@ import type { SFTPWrapper } from 'ssh2';
 import { ConnectionError, RemoteCommandError } from '../errors.js';
 import type { OpenConnection } from './ssh-dial.js';
 
-/** File transfer: one SFTP session per connection, kept open, for files too big to travel inline in a script. */
+/**
+ * File transfer: one SFTP session per connection (node-ssh's requestSFTP), kept open, for files too big to travel
+ * inline in a script. Why the writes use ssh2's SFTP handle rather than node-ssh's putFile: see ssh.ts.
+ */
 
 function sftpOf(conn: OpenConnection): Promise<SFTPWrapper> {
-  conn.sftp ??= new Promise<SFTPWrapper>((resolve, reject) => {
-    conn.client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp)));
-  });
+  conn.sftp ??= conn.ssh.requestSFTP();
   conn.sftp.catch(() => {
     conn.sftp = undefined;
   });

@@ -174,7 +174,7 @@ export class SshTransport implements Transport {
     for (let attempt = 1; ; attempt++) {
       const conn = await this.client();
       try {
-        return await execOnce(conn.client, this.nodeName, this.sudoPassword, command, sudo, timeoutMs, stdin);
+        return await execOnce(conn.ssh, this.nodeName, this.sudoPassword, command, sudo, timeoutMs, stdin);
       } catch (err) {
         const refusedChannel = err instanceof ChannelOpenError && conn.alive && attempt < 10;
         if (!refusedChannel) throw err instanceof ChannelOpenError ? err.error : err;

@@ -13,6 +13,26 @@ import { SshTransport } from './ssh-transport.js';
  *   ssh-exec.ts         one command on its own channel; how many channels at once
  *   ssh-sftp.ts         uploads over the connection's one SFTP session
  *   ssh-transport.ts    SshTransport: the node's one connection, reopened when dropped, shared by every step
+ *
+ * node-ssh does what it does: connect (NodeSSH.connect; its Config is ssh2's ConnectConfig, so our hostVerifier,
+ * authHandler, algorithms, keepalive and the jump host's forwarded socket pass straight through), exec (every
+ * command is one execCommand on its own channel of the node's one connection), the SFTP session (requestSFTP),
+ * the jump host's forwarded channel (forwardOut) and closing (dispose). Raw ssh2 remains only where node-ssh
+ * cannot serve — this is the one list of those places:
+ *   - ssh-credentials.ts: ssh2.utils.parseKey. node-ssh takes one privateKey/privateKeyPath and lets ssh2 parse it
+ *     on every connect; we offer several keys in OpenSSH's order through an authHandler, parse each once per run
+ *     (an encrypted key costs a bcrypt KDF run per parse) and turn a bad file or passphrase into a sentence.
+ *   - ssh-credentials.ts: a subclass of ssh2.OpenSSHAgent, to offer only the identity files' keys (IdentitiesOnly);
+ *     node-ssh passes `agent` through and has no such filter.
+ *   - ssh-dial.ts: the ssh2 Client's 'close' and 'error' events (NodeSSH.connection). node-ssh only answers
+ *     isConnected() when asked; the transport must learn at once that a connection dropped (reboots, the bastion
+ *     going away) and must listen for 'error' so a late one cannot crash the process.
+ *   - ssh-exec.ts: the ssh2 channel from execCommand's onChannel, only to signal KILL and close it at a command's
+ *     timeout; node-ssh has no timeout or kill. (The sudo password is written through execCommand's stdin stream.)
+ *   - ssh-sftp.ts: writes through ssh2's SFTPWrapper that requestSFTP returns. node-ssh's putFile copies a local
+ *     file; our bytes (tokens, kubeconfigs) live in memory, and writing them to a local temp file would put secrets
+ *     on the laptop's disk; the remote file is created exclusively ('wx') with mode 0600, which putFile cannot ask.
+ * None of this costs a connection: the no-op re-run is still one SSH connection and one command per node.
  */
 
 export { DEFAULT_IDENTITY_FILES, makeAuthHandler } from './ssh-credentials.js';
