@@ -3,6 +3,7 @@ import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RevuePiError } from './errors.js';
+import { EXIT_NODE_FAILED } from './report.js';
 
 /**
  * One run at a time per cluster: every command that changes something takes `<state-dir>/lock` first. The file names
@@ -258,5 +259,25 @@ export async function lockForCommand(
       );
     else err(`${error.message} ${error.hint}\n`);
     return undefined;
+  }
+}
+
+/**
+ * Runs a command's work while holding the cluster's lock; refused (reported as lockForCommand does), it runs nothing
+ * and the command exits 1 (EXIT_NODE_FAILED).
+ */
+export async function withCommandLock(
+  dir: string,
+  cluster: string,
+  command: string,
+  io: { json?: boolean; out?: (text: string) => void; err?: (text: string) => void },
+  work: () => Promise<number>,
+): Promise<number> {
+  const lock = await lockForCommand(dir, cluster, command, io);
+  if (!lock) return EXIT_NODE_FAILED;
+  try {
+    return await work();
+  } finally {
+    lock.release();
   }
 }

@@ -3,10 +3,10 @@ import { BACKUP_FILES, formatBackupList, formatSize } from '../../cluster/day-tw
 import type { Inventory, InventoryNode } from '../../core/inventory/schema.js';
 import { loadInventoryForCommand } from '../../core/inventory/for-command.js';
 import { RunLog } from '../../core/log.js';
-import { lockForCommand } from '../../core/lock.js';
+import { withCommandLock } from '../../core/lock.js';
 import { resolveSshOrReport } from '../../core/ssh-config/report.js';
 import type { ResolvedNodeSsh } from '../../core/ssh-config/resolve.js';
-import { EXIT_BAD_INPUT, EXIT_NODE_FAILED, EXIT_OK } from '../../core/report.js';
+import { EXIT_BAD_INPUT, EXIT_OK } from '../../core/report.js';
 import { ensurePrivateDir, stateDirFor } from '../../core/state.js';
 import type { Transport } from '../../core/remote/transport.js';
 
@@ -45,13 +45,8 @@ export async function runBackupCommand(opts: BackupCommandOptions): Promise<numb
   for (const warning of ssh.warnings) err(`  ! ${warning}\n`);
   ensurePrivateDir(stateDir);
   // A backup writes the state folder and prunes snapshots: one run at a time per cluster (a dry run only reads).
-  const lock = opts.dryRun ? undefined : await lockForCommand(stateDir, inventory.cluster.name, 'backup', { json: opts.json, out, err });
-  if (!opts.dryRun && !lock) return EXIT_NODE_FAILED;
-  try {
-    return await backupLocked(opts, ssh.inventory, ssh.nodes, stateDir, out, err);
-  } finally {
-    lock?.release();
-  }
+  const work = () => backupLocked(opts, ssh.inventory, ssh.nodes, stateDir, out, err);
+  return opts.dryRun ? work() : withCommandLock(stateDir, inventory.cluster.name, 'backup', { json: opts.json, out, err }, work);
 }
 
 async function backupLocked(

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { RevuePiError } from '../../core/errors.js';
 import { loadInventoryForCommand } from '../../core/inventory/for-command.js';
 import type { InventoryNode } from '../../core/inventory/schema.js';
-import { lockForCommand } from '../../core/lock.js';
+import { withCommandLock } from '../../core/lock.js';
 import { RunLog } from '../../core/log.js';
 import { resolveSshOrReport } from '../../core/ssh-config/report.js';
 import { EXIT_BAD_INPUT, EXIT_NODE_FAILED, EXIT_OK } from '../../core/report.js';
@@ -71,24 +71,22 @@ export async function runKubeconfigCommand(opts: KubeconfigCommandOptions): Prom
   }
   const path = resolveKubeconfigPath(opts.kubeconfig, env);
   // Merging writes the kubeconfig `up` writes too: one run at a time per cluster.
-  const lock = await lockForCommand(stateDir, inventory.cluster.name, 'kubeconfig --write', { out, err });
-  if (!lock) return EXIT_NODE_FAILED;
-  try {
-    const existing = readTextIfExists(path);
-    const merged = mergeKubeconfig(existing, ours, inventory.cluster.name, path);
-    if (merged === existing) {
-      err(`${path} already holds the current kubeconfig of ${inventory.cluster.name}; nothing to change.\n`);
-    } else {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      writePrivateFile(path, merged);
-      log.write(`merged context ${inventory.cluster.name} into ${path}`);
-      err(`Merged context ${inventory.cluster.name} into ${path} (mode 0600). Use it with: kubectl --context ${inventory.cluster.name} get nodes\n`);
+  return withCommandLock(stateDir, inventory.cluster.name, 'kubeconfig --write', { out, err }, async () => {
+    try {
+      const existing = readTextIfExists(path);
+      const merged = mergeKubeconfig(existing, ours, inventory.cluster.name, path);
+      if (merged === existing) {
+        err(`${path} already holds the current kubeconfig of ${inventory.cluster.name}; nothing to change.\n`);
+      } else {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        writePrivateFile(path, merged);
+        log.write(`merged context ${inventory.cluster.name} into ${path}`);
+        err(`Merged context ${inventory.cluster.name} into ${path} (mode 0600). Use it with: kubectl --context ${inventory.cluster.name} get nodes\n`);
+      }
+      return EXIT_OK;
+    } catch (error) {
+      err(`${error instanceof Error ? error.message : String(error)} Fix or move ${path}, or pass --kubeconfig PATH.\n`);
+      return EXIT_NODE_FAILED;
     }
-    return EXIT_OK;
-  } catch (error) {
-    err(`${error instanceof Error ? error.message : String(error)} Fix or move ${path}, or pass --kubeconfig PATH.\n`);
-    return EXIT_NODE_FAILED;
-  } finally {
-    lock.release();
-  }
+  });
 }

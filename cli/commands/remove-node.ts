@@ -4,10 +4,10 @@ import { resolveKubeconfigPath } from '../../cluster/kubeconfig.js';
 import type { Inventory, InventoryNode } from '../../core/inventory/schema.js';
 import { loadInventoryForCommand } from '../../core/inventory/for-command.js';
 import { RunLog } from '../../core/log.js';
-import { lockForCommand } from '../../core/lock.js';
+import { withCommandLock } from '../../core/lock.js';
 import { resolveSshOrReport } from '../../core/ssh-config/report.js';
 import type { ResolvedNodeSsh } from '../../core/ssh-config/resolve.js';
-import { EXIT_BAD_INPUT, EXIT_NODE_FAILED } from '../../core/report.js';
+import { EXIT_BAD_INPUT } from '../../core/report.js';
 import { ensurePrivateDir, stateDirFor } from '../../core/state.js';
 import type { Transport } from '../../core/remote/transport.js';
 import type { Prompts } from '../ui/prompts.js';
@@ -56,13 +56,8 @@ export async function runRemoveNodeCommand(opts: RemoveNodeCommandOptions): Prom
   const inventory = ssh.inventory;
   const stateDir = ensurePrivateDir(stateDirFor(inventory.cluster.name, opts.stateDir));
   // Removing a node changes the cluster and the state files: one run at a time per cluster (a dry run only reads).
-  const lock = opts.dryRun ? undefined : await lockForCommand(stateDir, inventory.cluster.name, 'remove-node', { json: opts.json, out, err });
-  if (!opts.dryRun && !lock) return EXIT_NODE_FAILED;
-  try {
-    return await removeNodeLocked(opts, inventory, ssh.nodes, stateDir, out, err);
-  } finally {
-    lock?.release();
-  }
+  const work = () => removeNodeLocked(opts, inventory, ssh.nodes, stateDir, out, err);
+  return opts.dryRun ? work() : withCommandLock(stateDir, inventory.cluster.name, 'remove-node', { json: opts.json, out, err }, work);
 }
 
 async function removeNodeLocked(

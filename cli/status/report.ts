@@ -3,7 +3,14 @@ import type { NodeFacts } from '../../provision/facts.js';
 import type { K3sFacts } from '../../cluster/facts.js';
 import { type AccessInfo, MEDIA_SERVER_SERVICE, renderAccessInfo } from '../../workloads/access.js';
 import { METALLB_NAMESPACE, MONITORING_NAMESPACE, type K8sObject } from '../../workloads/render.js';
-import { chartProblem, chartsReadiness, isWorkloadReady, releaseWorkloadMissingProblem, type StatusChart } from '../../workloads/charts.js';
+import {
+  chartProblem,
+  chartsReadiness,
+  isWorkloadReady,
+  releaseWorkloadMissingProblem,
+  type ReleaseWorkloadState,
+  type StatusChart,
+} from '../../workloads/charts.js';
 import type { ClusterHpa, ClusterObjects, ClusterWorkload, WorkloadKind } from './cluster.js';
 
 export type { StatusChart } from '../../workloads/charts.js';
@@ -61,15 +68,8 @@ export interface StatusNode {
   pageSize: number | null;
 }
 
-export interface StatusWorkload {
-  namespace: string;
-  kind: WorkloadKind;
-  name: string;
-  ready: number;
-  desired: number;
-  /** `missing`: rendered for this inventory (or K3s's bundled Traefik) but not in the cluster. */
-  state: 'ready' | 'not-ready' | 'missing';
-}
+/** One workload as status shows it: the same shape up's readiness rule reads (`missing`: rendered for this inventory, or K3s's bundled Traefik, but not in the cluster). */
+export type StatusWorkload = ReleaseWorkloadState;
 
 export interface NodeProbe {
   /** Present when the node answered the probe. */
