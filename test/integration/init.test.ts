@@ -14,6 +14,7 @@ import { fingerprintSha256 } from '../../core/remote/known-hosts.js';
 import { startLab, type Lab } from '../lab/lab.js';
 import { describeLab } from '../lab/skip.js';
 import { CLI, runCli } from './cli.js';
+import { TmuxTerminal } from './terminal.js';
 import { tempDir } from '../fakes/temp-dir.js';
 
 const EXAMPLE = readFileSync(new URL('../../inventory.example.yaml', import.meta.url), 'utf8');
@@ -53,80 +54,23 @@ spawn(process.execPath, command, { stdio: 'inherit' }).on('exit', (code, signal)
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-class Terminal {
-  private constructor(private readonly dir: string) {}
-
-  /** Starts `node dist/revue-pi.js <args>` in a 200×60 pane, with only the given environment (plus PATH and TERM). */
+class Terminal extends TmuxTerminal {
+  /** Starts `node dist/revue-pi.js <args>` in the pane, with only the given environment (plus PATH, TERM and LANG). */
   static start(args: string[], opts: { cwd: string; env: Record<string, string> }): Terminal {
-    const dir = tempDir('tty');
-    const term = new Terminal(dir);
-    const env = Object.entries({ PATH: process.env.PATH ?? '/usr/bin:/bin', TERM: 'xterm-256color', LANG: 'C.UTF-8', ...opts.env }).map(
-      ([k, v]) => `${k}=${v}`,
-    );
-    // remain-on-exit keeps the pane's last screen after the CLI ends. The CLI runs under a small parent that
-    // records how it ended (tmux does not always reap the pane's process promptly enough to report it).
-    term.tmux(
-      'start-server',
-      ';',
-      'set-option',
-      '-g',
-      'remain-on-exit',
-      'on',
-      ';',
-      'new-session',
-      '-d',
-      '-s',
-      'w',
-      '-x',
-      '200',
-      '-y',
-      '60',
-      '-c',
-      opts.cwd,
-      'env',
-      '-i',
-      ...env,
-      process.execPath,
-      '-e',
-      RECORD_EXIT,
-      join(dir, 'status.json'),
-      CLI,
-      ...args,
-    );
+    const term = new Terminal();
+    // The CLI runs under a small parent that records how it ended (tmux does not always reap the pane's process
+    // promptly enough to report it).
+    term.launch([process.execPath, '-e', RECORD_EXIT, join(term.dir, 'status.json'), CLI, ...args], opts);
     return term;
   }
 
-  private tmux(...args: string[]): string {
-    return execFileSync('tmux', ['-f', '/dev/null', '-S', join(this.dir, 'sock'), ...args], { encoding: 'utf8' });
-  }
-
-  /** Everything the pane shows, scrollback included, wrapped lines joined. */
-  screen(): string {
-    return this.tmux('capture-pane', '-p', '-J', '-S', '-', '-E', '-', '-t', 'w');
-  }
-
-  async waitFor(pattern: RegExp | string, timeoutMs = 30_000): Promise<string> {
-    const re = typeof pattern === 'string' ? new RegExp(escape(pattern)) : pattern;
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const screen = this.screen();
-      if (re.test(screen)) return screen;
-      if (Date.now() > deadline) throw new Error(`The terminal never showed ${re}. It shows:\n${screen}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  override waitFor(pattern: RegExp | string, timeoutMs = 30_000): Promise<string> {
+    return super.waitFor(pattern, timeoutMs);
   }
 
   /** Waits until the prompt starting with `message` is the one waiting for an answer (answered ones turn into ✔ lines). */
   prompt(message: string): Promise<string> {
     return this.waitFor(new RegExp(`^\\? ${escape(message)}`, 'm'));
-  }
-
-  type(text: string): void {
-    this.tmux('send-keys', '-t', 'w', '-l', text);
-  }
-
-  press(...keys: string[]): void {
-    for (const key of keys) this.tmux('send-keys', '-t', 'w', key);
   }
 
   /** After a refused answer: clears the line, types `text` instead, then Enter. */
@@ -152,15 +96,6 @@ class Terminal {
       await new Promise((r) => setTimeout(r, 50));
     }
     return JSON.parse(readFileSync(file, 'utf8')) as { code: number | null; signal: string | null };
-  }
-
-  stop(): void {
-    try {
-      this.tmux('kill-server');
-    } catch {
-      // already gone
-    }
-    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

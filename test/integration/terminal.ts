@@ -1,7 +1,7 @@
 /**
  * A real terminal for the built CLI: a tmux pane (its own tmux server and socket, so no other tmux is touched) running
  * a shell command with only the given environment. The command can pipe the CLI's output (`… 2>&1 | tee file`):
- * the CLI's stdin is still the terminal. init.test.ts drives its wizard the same way with its own copy.
+ * the CLI's stdin is still the terminal. init.test.ts drives its wizard through the same TmuxTerminal.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -12,22 +12,21 @@ export const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-export class ShellTerminal {
+/**
+ * A tmux pane of its own (own server and socket) running one command with only the given environment (plus PATH, TERM
+ * and LANG), 200×60; remain-on-exit keeps the last screen after the command ends. What both terminal tests share.
+ */
+export class TmuxTerminal {
   readonly dir: string;
-  private constructor() {
+  protected constructor() {
     this.dir = tempDir('tty');
   }
 
-  /**
-   * Runs `sh -c script` in a 200×60 pane. The script should write the exit code it cares about to `$STATUS`
-   * (e.g. `{ node cli.js up …; echo $? >"$STATUS"; } 2>&1 | tee out`).
-   */
-  static start(script: string, opts: { cwd: string; env: Record<string, string> }): ShellTerminal {
-    const t = new ShellTerminal();
-    const env = Object.entries({ PATH: process.env.PATH ?? '/usr/bin:/bin', TERM: 'xterm-256color', LANG: 'C.UTF-8', STATUS: t.statusFile, ...opts.env }).map(
+  protected launch(command: string[], opts: { cwd: string; env: Record<string, string> }): void {
+    const env = Object.entries({ PATH: process.env.PATH ?? '/usr/bin:/bin', TERM: 'xterm-256color', LANG: 'C.UTF-8', ...opts.env }).map(
       ([k, v]) => `${k}=${v}`,
     );
-    t.tmux(
+    this.tmux(
       'start-server',
       ';',
       'set-option',
@@ -48,18 +47,11 @@ export class ShellTerminal {
       'env',
       '-i',
       ...env,
-      'sh',
-      '-c',
-      script,
+      ...command,
     );
-    return t;
   }
 
-  get statusFile(): string {
-    return join(this.dir, 'status');
-  }
-
-  private tmux(...args: string[]): string {
+  protected tmux(...args: string[]): string {
     return execFileSync('tmux', ['-f', '/dev/null', '-S', join(this.dir, 'sock'), ...args], { encoding: 'utf8' });
   }
 
@@ -87,6 +79,31 @@ export class ShellTerminal {
     for (const key of keys) this.tmux('send-keys', '-t', 'w', key);
   }
 
+  stop(): void {
+    try {
+      this.tmux('kill-server');
+    } catch {
+      // already gone
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export class ShellTerminal extends TmuxTerminal {
+  /**
+   * Runs `sh -c script` in the pane. The script should write the exit code it cares about to `$STATUS`
+   * (e.g. `{ node cli.js up …; echo $? >"$STATUS"; } 2>&1 | tee out`).
+   */
+  static start(script: string, opts: { cwd: string; env: Record<string, string> }): ShellTerminal {
+    const t = new ShellTerminal();
+    t.launch(['sh', '-c', script], { cwd: opts.cwd, env: { STATUS: t.statusFile, ...opts.env } });
+    return t;
+  }
+
+  get statusFile(): string {
+    return join(this.dir, 'status');
+  }
+
   /** The exit code the script wrote to $STATUS. */
   async status(timeoutMs = 120_000): Promise<number> {
     const deadline = Date.now() + timeoutMs;
@@ -95,14 +112,5 @@ export class ShellTerminal {
       await new Promise((r) => setTimeout(r, 100));
     }
     return Number(readFileSync(this.statusFile, 'utf8').trim());
-  }
-
-  stop(): void {
-    try {
-      this.tmux('kill-server');
-    } catch {
-      // already gone
-    }
-    rmSync(this.dir, { recursive: true, force: true });
   }
 }
