@@ -9,15 +9,17 @@ import { ETCD_MEMBERS_COMMAND, buildDatastoreProbe, parseDatastore, parseEtcdMem
 import { firstAnsweringServer } from './first-server.js';
 import { forgetNodeInState, kubeconfigServer, nodeStateFiles, repointKubeconfig } from './forget.js';
 import {
-  CLUSTER_READ_COMMAND,
   STOP_SERVER_COMMAND,
   buildDeleteNodeCommand,
   buildDrainCommand,
   buildUncordonCommand,
   buildUninstallScript,
-  describeStep,
   drainFailureSummary,
   isApiUnavailable,
+} from './remove-node-commands.js';
+import {
+  CLUSTER_READ_COMMAND,
+  describeStep,
   parseClusterView,
   planRemoval,
   type ClusterView,
