@@ -31,7 +31,7 @@ import {
 /**
  * `revue-pi remove-node`, the doing half: reads the cluster on a server that stays, tries SSH to the node, has
  * remove-node.ts plan, asks (through `confirm`), then runs the steps in order and stops at the first that fails, saying
- * what was done and what to do. Every command comes from remove-node.ts.
+ * what was done and what to do. Every command comes from remove-node-commands.ts.
  */
 export interface RemoveNodeOptions {
   inventory: Inventory;
