@@ -6,7 +6,7 @@ import type { Transport } from '../core/remote/transport.js';
 import { sh } from '../core/remote/shell.js';
 import { GET_MANAGED_SECRETS, buildDeleteCommand, buildListManagedCommand, describePlannedPhase, describeRef, secretsFromCluster } from './apply.js';
 import { checkCapacity, nodeCapacityFrom } from './checks.js';
-import { appliedRecordRef } from './fastpath.js';
+import { appliedRecordRef } from './applied-record.js';
 import { describeDataRemoval, objectKey, planPrune, refOf, splitPrune } from './prune.js';
 import { renderAccessInfo } from './access.js';
 import { PHASES, objectsOfPhase, renderWorkloads } from './render.js';

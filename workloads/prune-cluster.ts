@@ -4,7 +4,7 @@ import type { Inventory } from '../core/inventory/schema.js';
 import type { Transport } from '../core/remote/transport.js';
 import { type ShellScript } from '../core/remote/shell.js';
 import { buildDeleteCommand, describeRef, parseObjectRefs } from './apply.js';
-import { isAppliedRecord } from './fastpath.js';
+import { isAppliedRecord } from './applied-record.js';
 import { buildDeleteDataCommands, describeDataRemoval, planPrune, splitPrune, type ObjectRef } from './prune.js';
 import { renderWorkloads, type K8sObject } from './render.js';
 import { type WorkloadsPhaseOptions, type WorkloadsPhaseResult, PHASE, DEFAULT_PHASE_TIMEOUT_MS, fail, message } from './phase-context.js';

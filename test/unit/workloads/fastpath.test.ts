@@ -2,15 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  appliedRecordOf,
-  buildFastCheckCommand,
-  decideFastPath,
-  parseAppliedRecord,
-  phaseHashes,
-  renderAppliedRecord,
-  synthAppliedRecord,
-} from '../../../workloads/fastpath.js';
+import { appliedRecordOf, parseAppliedRecord, phaseHashes, renderAppliedRecord, synthAppliedRecord } from '../../../workloads/applied-record.js';
+import { buildFastCheckCommand, decideFastPath } from '../../../workloads/fastpath.js';
 import { revuePiVersion } from '../../../workloads/fastpath-check.js';
 import { runWorkloadsPhase } from '../../../workloads/phase.js';
 import { loadWorkloadSecrets } from '../../../workloads/secrets-file.js';
