@@ -11,6 +11,7 @@ import { resolveToken } from './resolve-token.js';
 import { converge } from './converge.js';
 import { waitForApi, waitForReady } from './readiness.js';
 import { mergeKubeconfigFromServer } from './kubeconfig-merge.js';
+import { resolveFirstServer, type FirstServerContext } from './first-server-run.js';
 
 export type { ClusterNodeInput, ClusterPhaseOptions, ClusterPhaseResult } from './session.js';
 
@@ -125,9 +126,22 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
     return;
   }
 
+  // Whether the first server starts the cluster or (rebuilt) joins a server that still runs it.
+  const firstContext = await resolveFirstServer(
+    opts,
+    first,
+    others.filter((s) => s.node.role === 'server'),
+    whenReady,
+  ).catch((error: unknown) => ({ error: message(error) }));
+  if ('error' in firstContext) {
+    fail(opts, first, firstContext.error);
+    cascade(firstContext.error);
+    return;
+  }
+
   // Checks (role changes are refused, other versions reported) and plans: the first server now, every other node once
   // it is ready.
-  const plan = (s: Session) => planNode(opts, s, firstNode, token);
+  const plan = (s: Session) => planNode(opts, s, firstNode, token, firstContext);
   plan(first);
   if (first.report.error) {
     cascade(first.report.error);
@@ -186,7 +200,7 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
 }
 
 /** A node's checks (warnings, or a failure) and, if it passes, its plan. */
-function planNode(opts: ClusterPhaseOptions, s: Session, firstServer: InventoryNode, token: string | undefined): void {
+function planNode(opts: ClusterPhaseOptions, s: Session, firstServer: InventoryNode, token: string | undefined, first: FirstServerContext): void {
   const { inventory } = opts;
   for (const check of checkClusterNode(s.k3s, inventory, s.node)) {
     if (check.severity === 'warning') {
@@ -196,7 +210,13 @@ function planNode(opts: ClusterPhaseOptions, s: Session, firstServer: InventoryN
       fail(opts, s, check.message);
     }
   }
-  if (!s.report.error) s.changes = planClusterNode(s.k3s, inventory, s.node, { firstServer, token });
+  if (!s.report.error)
+    s.changes = planClusterNode(s.k3s, inventory, s.node, {
+      firstServer,
+      token,
+      firstServerStart: first.start,
+      ...(first.staleMember !== undefined ? { staleMember: first.staleMember } : {}),
+    });
   const registration = registrationOnlyWarning(s.node, s.k3s, s.changes);
   if (registration) {
     s.report.warnings.push(registration);

@@ -67,6 +67,8 @@ export interface Session extends ClusterNodeInput {
   passwordFixed?: boolean;
   /** When this run restarted its K3s, by the node's clock: only a heartbeat since then counts as Ready. */
   restartedAt?: number;
+  /** First server only, when it joins a live server (it was rebuilt): that server's session, which removes its stale member. */
+  joinVia?: Session;
 }
 
 // ---- helpers ------------------------------------------------------------------------------------------------

@@ -187,6 +187,11 @@ export const k3sSchema = z
       .strict()
       .optional(),
     readyTimeoutSeconds: z.number().int().min(10).max(3600).default(300),
+    /**
+     * `etcd`: move an existing single-server SQLite cluster to embedded etcd (its first server restarts with
+     * cluster-init, K3s migrates the data). New clusters always use etcd; without this a SQLite server is left as it is.
+     */
+    datastore: z.enum(['etcd']).optional(),
   })
   .strict();
 
