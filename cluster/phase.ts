@@ -5,13 +5,15 @@ import type { StepReport } from '../core/report.js';
 import { forEachNode } from '../core/runner.js';
 import { firstServerOf } from './config.js';
 import { updateK3sVersionCache } from './facts.js';
-import { checkClusterNode, describeClusterChange, planClusterNode, registrationOnlyWarning, tokenMatchesServer } from './plan.js';
+import { checkClusterNode, describeClusterChange, planClusterNode, tokenMatchesServer } from './plan.js';
 import { type ClusterPhaseOptions, type ClusterPhaseResult, type Session, PHASE, STEP, fail, summary, message } from './session.js';
 import { resolveToken } from './resolve-token.js';
 import { converge } from './converge.js';
 import { waitForApi, waitForReady } from './readiness.js';
 import { mergeKubeconfigFromServer } from './kubeconfig-merge.js';
 import { resolveFirstServer, type FirstServerContext } from './first-server-run.js';
+import { applyNodesMetadata, planNodesMetadata } from './node-metadata-run.js';
+import { describeNodeMetadata } from './node-metadata.js';
 
 export type { ClusterNodeInput, ClusterPhaseOptions, ClusterPhaseResult } from './session.js';
 
@@ -152,8 +154,10 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
     for (const s of sessions) {
       if (s !== first && (await whenReady(s))) plan(s);
       if (s.report.error || s.leftOut) continue;
-      s.step.status = s.changes.length > 0 ? 'planned' : 'unchanged';
-      s.step.changes = s.changes.map(describeClusterChange);
+      // Labels and taints that differ on registered nodes, from the node list the first server's probe read.
+      const metadata = first.k3s.apiNodesJson ? planMetadataQuietly(s, first.k3s.apiNodesJson) : [];
+      s.step.status = s.changes.length + metadata.length > 0 ? 'planned' : 'unchanged';
+      s.step.changes = [...s.changes.map(describeClusterChange), ...metadata];
       opts.emit({ type: 'node-step', phase: PHASE, node: s.node.name, step: STEP, status: s.step.status, detail: summary(s.step.changes) });
     }
     return;
@@ -196,7 +200,24 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
     mergeKubeconfigFromServer(opts, first),
   ]);
   result.kubeconfigPath = kubeconfigPath;
-  if (readyNodesJson !== undefined) result.readyNodesJson = readyNodesJson;
+  if (readyNodesJson !== undefined) {
+    result.readyNodesJson = readyNodesJson;
+    await applyNodesMetadata(
+      opts,
+      first,
+      sessions.filter((s) => !s.report.error && !s.leftOut),
+      readyNodesJson,
+    );
+  }
+}
+
+function planMetadataQuietly(s: Session, nodesJson: string): string[] {
+  try {
+    const plan = planNodesMetadata([s], nodesJson).get(s);
+    return plan ? describeNodeMetadata(plan) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** A node's checks (warnings, or a failure) and, if it passes, its plan. */
@@ -217,9 +238,4 @@ function planNode(opts: ClusterPhaseOptions, s: Session, firstServer: InventoryN
       firstServerStart: first.start,
       ...(first.staleMember !== undefined ? { staleMember: first.staleMember } : {}),
     });
-  const registration = registrationOnlyWarning(s.node, s.k3s, s.changes);
-  if (registration) {
-    s.report.warnings.push(registration);
-    opts.emit({ type: 'node-warning', node: s.node.name, message: registration });
-  }
 }

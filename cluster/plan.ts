@@ -80,15 +80,18 @@ export function planClusterNode(facts: K3sFacts, inventory: Inventory, node: Inv
 
   const config = renderK3sConfig(inventory, node, { firstServer: ctx.firstServer, isFirstServer, ...(start ? { firstServerStart: start } : {}) });
   let configChanged = false;
+  // Only labels or taints differ on a registered node: they go through the API, and K3s is not restarted for them.
+  let metadataOnly = false;
   if (facts.config !== config) {
     configChanged = true;
     const drift = facts.config === undefined ? [] : configDrift(facts.config, config);
     const migrates = facts.datastore === 'sqlite' && drift.includes('cluster-init');
+    metadataOnly = facts.nodePassword && drift.length > 0 && drift.every((k) => k === 'node-label' || k === 'node-taint');
     const reason =
       facts.config === undefined
         ? 'node settings from the inventory'
         : drift.length > 0
-          ? `differs from the inventory in ${drift.join(', ')}${migrates ? ' (K3s moves its SQLite datastore into embedded etcd when it restarts)' : ''}`
+          ? `differs from the inventory in ${drift.join(', ')}${migrates ? ' (K3s moves its SQLite datastore into embedded etcd when it restarts)' : ''}${metadataOnly ? ' (K3s reads them only when a node registers: set through the API, no restart)' : ''}`
           : 'differs from the inventory in formatting or comments';
     changes.push({ kind: 'write-config', path: K3S_CONFIG_PATH, content: config, reason, drift });
   }
@@ -102,7 +105,7 @@ export function planClusterNode(facts: K3sFacts, inventory: Inventory, node: Inv
       join: start?.kind === 'join' ? start.server : isFirstServer ? undefined : serverUrl(ctx.firstServer),
       reason: facts.installedVersion === undefined ? 'K3s is not installed' : `${unit}.service is missing`,
     });
-  } else if (tokenChanged || configChanged) {
+  } else if ((tokenChanged || configChanged) && !(metadataOnly && !tokenChanged)) {
     changes.push({
       kind: 'restart',
       unit,
@@ -131,21 +134,6 @@ export function describeClusterChange(change: ClusterChange): string {
     case 'restart':
       return `restart ${change.unit}: ${change.reason}`;
   }
-}
-
-/**
- * K3s applies node-label and node-taint only when a node registers: a changed list in config.yaml does not
- * reach a node that is already in the cluster. Said as a warning, with the kubectl commands that do it.
- */
-export function registrationOnlyWarning(node: InventoryNode, facts: K3sFacts, changes: ClusterChange[]): string | undefined {
-  const write = changes.find((c): c is Extract<ClusterChange, { kind: 'write-config' }> => c.kind === 'write-config');
-  if (!write || facts.installedVersion === undefined || !facts.nodePassword) return undefined;
-  const keys = write.drift.filter((k) => k === 'node-label' || k === 'node-taint');
-  if (keys.length === 0) return undefined;
-  return (
-    `node ${node.name}: ${keys.join(' and ')} changed, but K3s applies them only when a node registers, so the running node keeps its old ones; ` +
-    `set them with \`kubectl label node ${node.name} KEY=VALUE --overwrite\` / \`kubectl taint node ${node.name} KEY=VALUE:EFFECT\` (remove old ones with KEY- / KEY:EFFECT-).`
-  );
 }
 
 /** Whether the token revue-pi holds is the one K3s on the first server was started with. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { renderK3sConfig, type FirstServerStart } from '../../../cluster/config.js';
 import { decideFirstServerStart } from '../../../cluster/first-server.js';
 import { freshK3sFacts, type K3sFacts } from '../../../cluster/facts.js';
-import { checkClusterNode, describeClusterChange, planCluster, planClusterNode, registrationOnlyWarning, tokenMatchesServer } from '../../../cluster/plan.js';
+import { checkClusterNode, describeClusterChange, planCluster, planClusterNode, tokenMatchesServer } from '../../../cluster/plan.js';
 import { sha256Hex, tokenFileContent } from '../../../cluster/token.js';
 import type { Inventory, InventoryNode } from '../../../core/inventory/schema.js';
 import { haInventory, inventory } from './helpers.js';
@@ -60,15 +60,17 @@ describe('planClusterNode', () => {
     ]);
   });
 
-  it('a changed label on a registered node is rewritten with a warning that K3s applies labels only at registration', () => {
-    const facts = converged(inv, agent, { config: converged(inv, agent).config!.replace('disk=ssd', 'disk=hdd') });
+  it('a changed label or taint on a registered node: config.yaml rewritten for the next registration, no restart (the API sets them)', () => {
+    const facts = converged(inv, agent, { config: converged(inv, agent).config!.replace('disk=ssd', 'disk=hdd').replace('db:NoSchedule', 'db:NoExecute') });
     const changes = planClusterNode(facts, inv, agent, ctx);
-    expect(changes[0]).toMatchObject({ kind: 'write-config', drift: ['node-label'] });
-    expect(registrationOnlyWarning(agent, facts, changes)).toBe(
-      'node pi-2: node-label changed, but K3s applies them only when a node registers, so the running node keeps its old ones; ' +
-        'set them with `kubectl label node pi-2 KEY=VALUE --overwrite` / `kubectl taint node pi-2 KEY=VALUE:EFFECT` (remove old ones with KEY- / KEY:EFFECT-).',
-    );
-    expect(registrationOnlyWarning(agent, freshK3sFacts(), planClusterNode(freshK3sFacts(), inv, agent, ctx))).toBeUndefined();
+    expect(changes.map(describeClusterChange)).toEqual([
+      'write /etc/rancher/k3s/config.yaml: differs from the inventory in node-label, node-taint (K3s reads them only when a node registers: set through the API, no restart)',
+    ]);
+    expect(changes[0]).toMatchObject({ kind: 'write-config', drift: ['node-label', 'node-taint'] });
+    // Not registered yet (no node password): the labels reach it at registration, so a restart is what applies them.
+    expect(planClusterNode({ ...facts, nodePassword: false }, inv, agent, ctx).map((c) => c.kind)).toEqual(['write-config', 'restart']);
+    // Stopped: it is started again, labels or not.
+    expect(planClusterNode({ ...facts, active: false }, inv, agent, ctx).map((c) => c.kind)).toEqual(['write-config', 'restart']);
   });
 
   it('a wrong token on a node: rewrite and restart', () => {
