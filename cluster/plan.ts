@@ -3,6 +3,7 @@ import { configDrift, renderK3sConfig, serverUrl, type FirstServerStart } from '
 import type { K3sFacts } from './facts.js';
 import { wantedK3sVersion } from './install.js';
 import { decideFirstServerStart, sqliteNotice } from './first-server.js';
+import { otherClusterMessage, otherClusterOf } from './membership.js';
 import { K3S_CONFIG_PATH, TOKEN_FILE_PATH, type K3sRole, type K3sUnit, unitFor } from '../core/k3s-paths.js';
 import { serverSecretSha256, sha256Hex, tokenFileContent } from './token.js';
 
@@ -33,8 +34,13 @@ export interface ClusterCheck {
 }
 
 /** Checks before planning: a role change is refused (it needs an uninstall), another version is only reported. */
-export function checkClusterNode(facts: K3sFacts, inventory: Inventory, node: InventoryNode): ClusterCheck[] {
+export function checkClusterNode(facts: K3sFacts, inventory: Inventory, node: InventoryNode, token?: string): ClusterCheck[] {
   const results: ClusterCheck[] = [];
+  const other = otherClusterOf(facts, inventory, node, token);
+  if (other !== undefined && !(node.adopt === true && node.role === 'agent')) {
+    results.push({ severity: 'error', message: otherClusterMessage(node, inventory, other) });
+    return results;
+  }
   const wantedUnit = unitFor(node.role);
   const otherUnit = unitFor(node.role === 'server' ? 'agent' : 'server');
   if (facts.units.includes(otherUnit)) {

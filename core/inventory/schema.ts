@@ -116,6 +116,8 @@ export const nodeSchema = z
     wifiInterface: syntax(interfaceNameProblem).optional(),
     /** The node's SSH host key fingerprint, pinned: any other key is refused. */
     hostKeyFingerprint: hostKeyFingerprint.optional(),
+    /** An agent that already runs K3s for another cluster is moved into this one (else up refuses it). */
+    adopt: z.boolean().optional(),
   })
   .strict();
 

@@ -41,7 +41,15 @@ async function nodeNames(suite: LabCluster, server: string) {
 
 describeLab('up on a single server: cluster-init for new clusters; an existing SQLite server is left alone, migrated only on request', () => {
   const SUBNET = '127.0.181.';
-  const suite = useLabCluster([{ name: 'solo' }], SUBNET, { ...CLUSTER_ONLY, nodes: [{ name: 'solo', role: 'server' }] });
+  // other and stray make a second cluster for the last test; this suite's inventory leaves them out.
+  const suite = useLabCluster([{ name: 'solo' }, { name: 'other' }, { name: 'stray' }], SUBNET, {
+    ...CLUSTER_ONLY,
+    nodes: [
+      { name: 'solo', role: 'server' },
+      { name: 'other', omit: true },
+      { name: 'stray', omit: true },
+    ],
+  });
   const node = () => suite.lab.node('solo');
   const DB = '/var/lib/rancher/k3s/server/db';
 
@@ -89,7 +97,15 @@ curl -sfL ${suite.installer.url} | INSTALL_K3S_VERSION=${DEFAULT_K3S_VERSION} sh
 
   it('k3s.datastore: etcd: up restarts it with cluster-init (said in the plan) and K3s moves SQLite into etcd', async () => {
     const inventory = suite.lab.writeInventory(
-      { ...CLUSTER_ONLY, nodes: [{ name: 'solo', role: 'server' }], k3s: { installScriptUrl: suite.installer.url, datastore: 'etcd' } },
+      {
+        ...CLUSTER_ONLY,
+        nodes: [
+          { name: 'solo', role: 'server' },
+          { name: 'other', omit: true },
+          { name: 'stray', omit: true },
+        ],
+        k3s: { installScriptUrl: suite.installer.url, datastore: 'etcd' },
+      },
       'inventory-etcd.yaml',
     );
     const r = await runCli(['up', '-i', inventory, '--yes', '--json', '--state-dir', suite.stateDir, '--kubeconfig', join(suite.stateDir, 'kubeconfig')]);
@@ -100,6 +116,55 @@ curl -sfL ${suite.installer.url} | INSTALL_K3S_VERSION=${DEFAULT_K3S_VERSION} sh
     );
     expect(existsSync(node().path(`${DB}/state.db.migrated`))).toBe(true);
     expect(existsSync(node().path(`${DB}/etcd/member`))).toBe(true);
+  });
+
+  it('a node of another cluster is refused, naming it and what to do; adopt: true moves an agent on purpose', async () => {
+    const state = (name: string) => ['--state-dir', join(suite.stateDir, name), '--kubeconfig', join(suite.stateDir, name, 'kubeconfig')];
+    // Cluster "elsewhere": other (server) and stray (agent), with a state directory of its own.
+    const elsewhere = suite.lab.writeInventory(
+      {
+        ...CLUSTER_ONLY,
+        cluster: { name: 'elsewhere' },
+        k3s: { installScriptUrl: suite.installer.url },
+        nodes: [
+          { name: 'solo', omit: true },
+          { name: 'other', role: 'server' },
+          { name: 'stray', role: 'agent' },
+        ],
+      },
+      'inventory-elsewhere.yaml',
+    );
+    const made = await runCli(['up', '-i', elsewhere, '--yes', '--json', ...state('elsewhere')]);
+    expect(made.code, made.stderr + made.stdout.slice(-2000)).toBe(0);
+
+    const withStray = (adopt: boolean, file: string) =>
+      suite.lab.writeInventory(
+        {
+          ...CLUSTER_ONLY,
+          k3s: { installScriptUrl: suite.installer.url },
+          nodes: [
+            { name: 'solo', role: 'server' },
+            { name: 'other', omit: true },
+            { name: 'stray', role: 'agent', ...(adopt ? { adopt: true } : {}) },
+          ],
+        },
+        file,
+      );
+    const strayConfig = () => readFileSync(suite.lab.node('stray').path('/etc/rancher/k3s/config.yaml'), 'utf8');
+    const before = strayConfig();
+    const refused = await runCli(['up', '-i', withStray(false, 'inventory-stray.yaml'), '--yes', '--json', ...state('')]);
+    expect(refused.code).toBe(1);
+    expect(report(refused.stdout).nodes.find((n) => n.name === 'stray')!.error).toBe(
+      `node stray already belongs to another K3s cluster (its K3s joins https://${suite.lab.node('other').address}:6443), not to cluster lab: revue-pi left it alone. ` +
+        'If it is meant to move here, set adopt: true on it in the inventory (nodes[].adopt; up then rewrites its settings and token and restarts it, and it leaves the other cluster, where its Node object stays until removed there); otherwise take it out of this inventory.',
+    );
+    expect(strayConfig()).toBe(before);
+    expect((await suite.lab.node('other').exec('k3s kubectl get node stray -o name')).stdout).toBe('node/stray\n');
+
+    const adopted = await runCli(['up', '-i', withStray(true, 'inventory-stray-adopt.yaml'), '--yes', '--json', ...state('')]);
+    expect(adopted.code, adopted.stderr + adopted.stdout.slice(-2000)).toBe(0);
+    expect(strayConfig()).toContain(`server: https://${suite.lab.node('solo').address}:6443\n`);
+    expect((await suite.lab.node('solo').exec('k3s kubectl get node stray -o name')).stdout).toBe('node/stray\n');
   });
 });
 
