@@ -14,6 +14,8 @@ import { mergeKubeconfigFromServer } from './kubeconfig-merge.js';
 import { resolveFirstServer, type FirstServerContext } from './first-server-run.js';
 import { applyNodesMetadata, planNodesMetadata } from './node-metadata-run.js';
 import { describeNodeMetadata } from './node-metadata.js';
+import { GET_NODES_COMMAND } from './nodes.js';
+import { nodesNotInInventory, removeNodeAdvice } from './strays.js';
 
 export type { ClusterNodeInput, ClusterPhaseOptions, ClusterPhaseResult } from './session.js';
 
@@ -160,6 +162,11 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
       s.step.changes = [...s.changes.map(describeClusterChange), ...metadata];
       opts.emit({ type: 'node-step', phase: PHASE, node: s.node.name, step: STEP, status: s.step.status, detail: summary(s.step.changes) });
     }
+    const strays = first.k3s.apiNodesJson ? nodesNotInInventory(inventory, first.k3s.apiNodesJson) : [];
+    if (strays.length > 0) {
+      result.notInInventory = strays;
+      first.report.warnings.push(removeNodeAdvice(inventory.cluster.name, strays));
+    }
     return;
   }
 
@@ -200,6 +207,14 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
     mergeKubeconfigFromServer(opts, first),
   ]);
   result.kubeconfigPath = kubeconfigPath;
+  const listed = readyNodesJson ?? (await listedNodes(first));
+  const strays = listed === undefined ? [] : nodesNotInInventory(inventory, listed);
+  if (strays.length > 0) {
+    result.notInInventory = strays;
+    const text = removeNodeAdvice(inventory.cluster.name, strays);
+    first.report.warnings.push(text);
+    opts.emit({ type: 'node-warning', node: first.node.name, message: text });
+  }
   if (readyNodesJson !== undefined) {
     result.readyNodesJson = readyNodesJson;
     await applyNodesMetadata(
@@ -209,6 +224,12 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
       readyNodesJson,
     );
   }
+}
+
+/** The node list when waitForReady had none to give (a node not Ready): read once more, or undefined. */
+async function listedNodes(first: Session): Promise<string | undefined> {
+  const r = await first.transport?.run(GET_NODES_COMMAND, { sudo: true, timeoutMs: 30_000 }).catch(() => undefined);
+  return r && r.code === 0 ? r.stdout : undefined;
 }
 
 function planMetadataQuietly(s: Session, nodesJson: string): string[] {

@@ -276,4 +276,32 @@ describeLab('up on an HA cluster after its first server was wiped: it joins the 
     expect(again.code, again.stderr).toBe(0);
     expect(report(again.stdout).nodes.map((n) => n.status)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged']);
   });
+
+  it('a node taken out of the inventory: up leaves it in the cluster and names the remove-node command; plan says so too', async () => {
+    const without = suite.lab.writeInventory(
+      {
+        ...CLUSTER_ONLY,
+        k3s: { installScriptUrl: suite.installer.url },
+        nodes: [
+          { name: 's2', role: 'server' },
+          { name: 's3', role: 'server' },
+          { name: 'a1', labels: { tier: 'two' } },
+          { name: 'a2', omit: true },
+        ],
+      },
+      'inventory-without-a2.yaml',
+    );
+    const args = ['-i', without, '--state-dir', suite.stateDir, '--kubeconfig', join(suite.stateDir, 'kubeconfig')];
+    const planned = await runCli(['plan', '--json', ...args]);
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(report(planned.stdout).k3s?.notInInventory).toEqual(['a2']);
+    const r = await runCli(['up', '--yes', ...args]);
+    expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(0);
+    expect(r.stdout).toContain(
+      `Not in the inventory, left in the cluster; to remove (asks first):\n  revue-pi remove-node a2 -i ${without} --state-dir ${suite.stateDir}\n`,
+    );
+    expect(r.stdout + r.stderr).toContain('cluster lab still has node a2, which the inventory no longer lists; up leaves it as it is.');
+    expect(await nodeNames(suite, 's2')).toContain('node/a2');
+    expect((await suite.lab.node('a2').exec('systemctl is-active k3s-agent')).stdout).toBe('active\n');
+  });
 });
