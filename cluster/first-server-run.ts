@@ -14,22 +14,13 @@ export interface FirstServerContext {
 }
 
 /**
- * Decides how the first server takes part. When it has no K3s, the other listed servers' probes are awaited first (a
- * live one means the cluster runs there); when it is to join one, that server's etcd member list is read for a member
- * the wiped first server left behind.
+ * Decides how the first server takes part, from every listed server's probe (a live one means the cluster runs there);
+ * when it is to join one, that server's etcd member list is read for a member the wiped first server left behind.
  */
-export async function resolveFirstServer(
-  opts: ClusterPhaseOptions,
-  first: Session,
-  otherServers: Session[],
-  whenReady: (s: Session) => Promise<boolean>,
-): Promise<FirstServerContext | { error: string }> {
-  const fresh = first.k3s.installedVersion === undefined;
-  const others = [];
-  for (const s of otherServers) {
-    const probed = fresh ? await whenReady(s) : !s.report.error;
-    others.push({ node: s.node, k3s: probed ? s.k3s : undefined });
-  }
+export async function resolveFirstServer(opts: ClusterPhaseOptions, first: Session, otherServers: Session[]): Promise<FirstServerContext | { error: string }> {
+  // The other servers' facts as probed (before any preparation or reboot of theirs): whether K3s ran there is known
+  // then, so the first server waits for none of them. A server whose probe failed is unknown.
+  const others = otherServers.map((s) => ({ node: s.node, k3s: s.report.error === undefined ? s.k3s : undefined }));
   const decided = decideFirstServerStart(opts.inventory, { node: first.node, k3s: first.k3s }, others);
   if (decided.kind === 'refused') return { error: decided.message };
   if (decided.kind !== 'join' || !decided.via) return { start: decided };

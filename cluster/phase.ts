@@ -135,7 +135,6 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
     opts,
     first,
     others.filter((s) => s.node.role === 'server'),
-    whenReady,
   ).catch((error: unknown) => ({ error: message(error) }));
   if ('error' in firstContext) {
     fail(opts, first, firstContext.error);

@@ -6,7 +6,7 @@ import { DEFAULT_K3S_VERSION } from '../../core/inventory/schema.js';
 import { installerRuns } from '../lab/k3s-standin/server.js';
 import { describeLab } from '../lab/skip.js';
 import { runCli } from './cli.js';
-import { CLUSTER_ONLY, useLabCluster, type LabCluster } from './lab-cluster.js';
+import { CLUSTER_ONLY, remakeAsSqliteServer, useLabCluster, type LabCluster } from './lab-cluster.js';
 
 /**
  * What issue 16 changes in `revue-pi up` on a cluster that already exists, on the lab's K3s STAND-IN (its README,
@@ -63,13 +63,7 @@ describeLab('up on a single server: cluster-init for new clusters; an existing S
 
   it('a SQLite server made before (no cluster-init): up changes nothing and says what it cannot do; status says so too', async () => {
     // What revue-pi wrote for one server before: the same config.yaml without cluster-init, on a server with fresh data.
-    const made = await node().exec(
-      `set -e; cp /etc/rancher/k3s/config.yaml /etc/rancher/k3s/revue-pi-token /root/; /usr/local/bin/k3s-uninstall.sh >/dev/null
-mkdir -p /etc/rancher/k3s; grep -v '^cluster-init' /root/config.yaml > /etc/rancher/k3s/config.yaml; cp /root/revue-pi-token /etc/rancher/k3s/
-chmod 600 /etc/rancher/k3s/config.yaml /etc/rancher/k3s/revue-pi-token
-curl -sfL ${suite.installer.url} | INSTALL_K3S_VERSION=${DEFAULT_K3S_VERSION} sh -s - server >/dev/null`,
-    );
-    expect(made.code, made.stderr).toBe(0);
+    await remakeAsSqliteServer(node(), suite.installer.url);
     expect(existsSync(node().path(`${DB}/state.db`))).toBe(true);
     const runs = installerRuns(node()).length;
     const restarts = (await node().exec('journalctl -u k3s --no-pager | grep -c "Starting k3s" || true')).stdout.trim();
@@ -93,6 +87,9 @@ curl -sfL ${suite.installer.url} | INSTALL_K3S_VERSION=${DEFAULT_K3S_VERSION} sh
     const s = JSON.parse(status.stdout) as { notes: string[]; nodes: { name: string; datastore: string | null }[] };
     expect(s.nodes[0]!.datastore).toBe('sqlite');
     expect(s.notes.join('\n')).toContain('set k3s.datastore: etcd in the inventory (or add servers to it) and run revue-pi up');
+    const backup = await runCli(['backup', '-i', suite.inventory, '--state-dir', suite.stateDir], { timeoutMs: 120_000 });
+    expect(backup.code).toBe(1);
+    expect(backup.stderr).toContain('set k3s.datastore: etcd in the inventory and run revue-pi up');
   });
 
   it('k3s.datastore: etcd: up restarts it with cluster-init (said in the plan) and K3s moves SQLite into etcd', async () => {
