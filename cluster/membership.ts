@@ -2,19 +2,21 @@ import type { Inventory, InventoryNode } from '../core/inventory/schema.js';
 import { apiEndpointHost } from './config.js';
 import type { K3sFacts } from './facts.js';
 import { configuredServer } from './first-server.js';
-import { serverSecretSha256 } from './token.js';
+import { serverSecretSha256, sha256Hex, tokenFileContent } from './token.js';
 
 /**
  * Whether a node already runs K3s for ANOTHER cluster than this inventory's. Read from the probe alone: the `server:`
- * its config.yaml joins (a host that is none of this inventory's servers), or, for a server that has run, the secret
+ * its config.yaml joins (a host that is none of this inventory's servers, with a token file that is not this cluster's), or, for a server that has run, the secret
  * its datastore was made with (not this cluster's token). Rewriting such a node would pull an agent out of a running
  * cluster, or leave a server that K3s refuses to start ("bootstrap data already found and encrypted with different
  * token"). Refused unless the node says `adopt: true` (agents only). Pure.
  */
 export function otherClusterOf(facts: K3sFacts, inventory: Inventory, node: InventoryNode, token: string | undefined): string | undefined {
   if (facts.installedVersion === undefined) return undefined;
+  // Holding this cluster's token, it is ours whatever server it names (a first server whose address changed).
+  const ourToken = token !== undefined && facts.tokenFileSha256 === sha256Hex(tokenFileContent(token));
   const joined = configuredServer(facts.config);
-  if (joined !== undefined && !isOneOfOurServers(joined, inventory)) return `its K3s joins ${joined}`;
+  if (joined !== undefined && !ourToken && !isOneOfOurServers(joined, inventory)) return `its K3s joins ${joined}`;
   if (node.role === 'server' && token !== undefined && facts.serverTokenSha256 !== undefined && facts.serverTokenSha256 !== serverSecretSha256(token))
     return 'its K3s datastore was made with another cluster token';
   return undefined;

@@ -3,7 +3,7 @@ import { renderK3sConfig } from '../../../cluster/config.js';
 import type { K3sFacts } from '../../../cluster/facts.js';
 import { otherClusterMessage, otherClusterOf } from '../../../cluster/membership.js';
 import { checkClusterNode } from '../../../cluster/plan.js';
-import { serverSecretSha256 } from '../../../cluster/token.js';
+import { serverSecretSha256, sha256Hex, tokenFileContent } from '../../../cluster/token.js';
 import { haInventory, inventory } from './helpers.js';
 
 const TOKEN = 'ab'.repeat(32);
@@ -31,6 +31,10 @@ describe('otherClusterOf', () => {
 
   it('an agent joining another server, and a server whose datastore has another token, belong to another cluster', () => {
     expect(otherClusterOf(installed('server: https://10.9.9.9:6443\n'), inv, agent, TOKEN)).toBe('its K3s joins https://10.9.9.9:6443');
+    // With this cluster's token it is ours, only pointed at an old address of the first server (config drift, fixed by up).
+    expect(
+      otherClusterOf(installed('server: https://10.9.9.9:6443\n', { tokenFileSha256: sha256Hex(tokenFileContent(TOKEN)) }), inv, agent, TOKEN),
+    ).toBeUndefined();
     const server = installed(renderK3sConfig(inv, first, { firstServer: first, isFirstServer: true }), { unit: 'k3s', units: ['k3s'] });
     expect(otherClusterOf({ ...server, serverTokenSha256: serverSecretSha256(TOKEN) }, inv, first, TOKEN)).toBeUndefined();
     expect(otherClusterOf({ ...server, serverTokenSha256: serverSecretSha256('cd'.repeat(32)) }, inv, first, TOKEN)).toBe(
