@@ -11,7 +11,18 @@ export interface K3sConfigContext {
   /** The inventory's first node with role server: the one that starts the cluster. */
   firstServer: InventoryNode;
   isFirstServer: boolean;
+  /** How the first server takes part (used when isFirstServer); default: it starts the cluster with embedded etcd. */
+  firstServerStart?: FirstServerStart;
 }
+
+/**
+ * How the first server takes part. `cluster-init`: it starts the cluster with embedded etcd (every new cluster, even of
+ * one server: snapshots and a later second server need etcd). `sqlite`: an existing single server on SQLite, left as it
+ * is (adding cluster-init would migrate it at its next restart: only on request, k3s.datastore: etcd). `join`: it joins
+ * a listed server that already runs the cluster (a rebuilt first server; cluster-init there would start a second cluster).
+ */
+export type FirstServerStart =
+  { kind: 'cluster-init' } | { kind: 'sqlite' } | { kind: 'join'; server: string; /** the live server's name, when it was chosen this run */ via?: string };
 
 /** A host as it stands in a URL: an IPv6 address in brackets. */
 export function urlHost(host: string): string {
@@ -67,10 +78,10 @@ export function k3sConfigValues(inventory: Inventory, node: InventoryNode, ctx: 
     const endpoint = inventory.cluster.apiEndpoint ? apiEndpointHost(inventory.cluster.apiEndpoint) : undefined;
     values['tls-san'] = unique([node.host, node.name, endpoint].filter((s): s is string => Boolean(s)));
     values['write-kubeconfig-mode'] = '0600';
-    const servers = inventory.nodes.filter((n) => n.role === 'server').length;
-    if (ctx.isFirstServer && servers >= 3) values['cluster-init'] = true;
+    if (ctx.isFirstServer && (ctx.firstServerStart?.kind ?? 'cluster-init') === 'cluster-init') values['cluster-init'] = true;
   }
   if (!ctx.isFirstServer) values['server'] = serverUrl(ctx.firstServer);
+  else if (ctx.firstServerStart?.kind === 'join') values['server'] = ctx.firstServerStart.server;
   return values;
 }
 

@@ -10,6 +10,7 @@ import { buildForgetNodeScript, buildJournalCommand, buildRestartCommand, isNode
 import { K3S_CONFIG_PATH, NODE_PASSWORD_PATH, TOKEN_FILE_PATH, unitFor } from '../core/k3s-paths.js';
 import { describeClusterChange, type ClusterChange } from './plan.js';
 import { sha256Hex, tokenFileContent } from './token.js';
+import { forgetStaleMember } from './first-server-run.js';
 import { type ClusterPhaseOptions, type Session, PHASE, STEP, fail, formatSeconds, summary, message, sleep, journalTail } from './session.js';
 
 export async function converge(opts: ClusterPhaseOptions, s: Session, token: string, first: Session): Promise<void> {
@@ -40,6 +41,8 @@ export async function converge(opts: ClusterPhaseOptions, s: Session, token: str
  */
 async function applyChanges(opts: ClusterPhaseOptions, s: Session, transport: Transport, token: string, first: Session): Promise<void> {
   const name = s.node.name;
+  const stale = s.changes.find((c): c is Extract<ClusterChange, { kind: 'forget-stale-member' }> => c.kind === 'forget-stale-member');
+  if (stale) await forgetStaleMember(opts, s, stale);
   const files: FileToWrite[] = s.changes.flatMap((c) =>
     c.kind === 'write-token'
       ? [{ path: c.path, content: tokenFileContent(token), mode: 0o600 }]

@@ -3,6 +3,7 @@ import { readTextIfExists, writePrivateFile } from '../core/state.js';
 import { buildProbeScript, decodeFileSection, fileSection, type ProbeSection } from '../core/remote/probe.js';
 import { sh } from '../core/remote/shell.js';
 import { GET_NODES_COMMAND } from './nodes.js';
+import { buildDatastoreProbe, parseDatastore } from './day-two/etcd.js';
 import {
   K3S_BINARY_PATH,
   K3S_CONFIG_PATH,
@@ -35,6 +36,8 @@ export interface K3sFacts {
   active: boolean;
   /** /etc/rancher/node/password exists (the node registered with a cluster before). */
   nodePassword: boolean;
+  /** A server's datastore as found on disk (db/etcd/member or db/state.db); undefined when it has neither (yet). */
+  datastore?: 'etcd' | 'sqlite';
   /**
    * First server only (firstServerProbeSections): /etc/rancher/k3s/k3s.yaml as found. Holds the admin client key:
    * never log or print it.
@@ -55,6 +58,7 @@ export interface RootFilesCache {
   tokenFileSha256?: string;
   serverTokenSha256?: string;
   nodePassword: boolean;
+  datastore?: 'etcd' | 'sqlite';
 }
 
 /** What an earlier run learnt about a node's binary, so a re-run need not execute it to learn its version. */
@@ -124,8 +128,10 @@ EOF`,
       script: sh`set --; for u in k3s k3s-agent; do [ -f /etc/systemd/system/$u.service ] && set -- "$@" $u; done; [ $# -gt 0 ] && echo "$*" && systemctl is-active "$@"`,
     },
     { name: 'k3s_node_password', script: sh`[ -f ${NODE_PASSWORD_PATH} ] && echo present` },
+    // Changes only when K3s (re)starts with other settings, which a change of config.yaml precedes: cached with it.
+    { name: 'k3s_datastore', script: buildDatastoreProbe() },
   ];
-  const rootOnly = new Set(['k3s_config', 'k3s_token_hashes', 'k3s_node_password']);
+  const rootOnly = new Set(['k3s_config', 'k3s_token_hashes', 'k3s_node_password', 'k3s_datastore']);
   // k3s_files prints what k3s_binary's stat found of the root-only files.
   if (!opts.withoutRoot || !cached?.files) return [...sections, { name: 'k3s_files', script: sh`printf '%s\\n' "$files"` }];
   // Run without root: when the fingerprint is the one cached, what the files hold is too; else only their sections
@@ -186,6 +192,8 @@ export function parseK3sFacts(sections: Map<string, string>, cached?: K3sVersion
   const rootFilesFingerprint = sections.get('k3s_files')?.trim() || undefined;
   // The root-only sections did not run (probe without root, files unchanged): their content is the cached one.
   const files = !sections.has('k3s_config') && cached?.files && cached.files.fingerprint === rootFilesFingerprint ? cached.files : undefined;
+  const found = sections.has('k3s_datastore') ? parseDatastore(sections.get('k3s_datastore')!) : 'none';
+  const datastore = files ? files.datastore : found === 'none' ? undefined : found;
   return {
     installedVersion: version?.[1],
     binaryFingerprint,
@@ -197,6 +205,7 @@ export function parseK3sFacts(sections: Map<string, string>, cached?: K3sVersion
     units: [...units.keys()].sort(),
     active: unit !== undefined && units.get(unit) === 'active',
     nodePassword: files ? files.nodePassword : (sections.get('k3s_node_password') ?? '').trim() === 'present',
+    ...(datastore ? { datastore } : {}),
     ...(decodeFileSection(sections, 'k3s_kubeconfig') !== undefined ? { kubeconfig: decodeFileSection(sections, 'k3s_kubeconfig') } : {}),
     ...(apiNodes.startsWith('{') ? { apiNodesJson: apiNodes } : {}),
   };
@@ -234,6 +243,7 @@ function rootFilesOf(facts: K3sFacts): { files?: RootFilesCache } {
   if (facts.config !== undefined) files.config = facts.config;
   if (facts.tokenFileSha256 !== undefined) files.tokenFileSha256 = facts.tokenFileSha256;
   if (facts.serverTokenSha256 !== undefined) files.serverTokenSha256 = facts.serverTokenSha256;
+  if (facts.datastore !== undefined) files.datastore = facts.datastore;
   return { files };
 }
 

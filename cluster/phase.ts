@@ -5,12 +5,17 @@ import type { StepReport } from '../core/report.js';
 import { forEachNode } from '../core/runner.js';
 import { firstServerOf } from './config.js';
 import { updateK3sVersionCache } from './facts.js';
-import { checkClusterNode, describeClusterChange, planClusterNode, registrationOnlyWarning, tokenMatchesServer } from './plan.js';
+import { checkClusterNode, describeClusterChange, planClusterNode, tokenMatchesServer } from './plan.js';
 import { type ClusterPhaseOptions, type ClusterPhaseResult, type Session, PHASE, STEP, fail, summary, message } from './session.js';
 import { resolveToken } from './resolve-token.js';
 import { converge } from './converge.js';
 import { waitForApi, waitForReady } from './readiness.js';
 import { mergeKubeconfigFromServer } from './kubeconfig-merge.js';
+import { resolveFirstServer, type FirstServerContext } from './first-server-run.js';
+import { applyNodesMetadata, planNodesMetadata } from './node-metadata-run.js';
+import { describeNodeMetadata } from './node-metadata.js';
+import { GET_NODES_COMMAND } from './nodes.js';
+import { nodesNotInInventory, removeNodeAdvice } from './strays.js';
 
 export type { ClusterNodeInput, ClusterPhaseOptions, ClusterPhaseResult } from './session.js';
 
@@ -125,9 +130,21 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
     return;
   }
 
+  // Whether the first server starts the cluster or (rebuilt) joins a server that still runs it.
+  const firstContext = await resolveFirstServer(
+    opts,
+    first,
+    others.filter((s) => s.node.role === 'server'),
+  ).catch((error: unknown) => ({ error: message(error) }));
+  if ('error' in firstContext) {
+    fail(opts, first, firstContext.error);
+    cascade(firstContext.error);
+    return;
+  }
+
   // Checks (role changes are refused, other versions reported) and plans: the first server now, every other node once
   // it is ready.
-  const plan = (s: Session) => planNode(opts, s, firstNode, token);
+  const plan = (s: Session) => planNode(opts, s, firstNode, token, firstContext);
   plan(first);
   if (first.report.error) {
     cascade(first.report.error);
@@ -138,9 +155,16 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
     for (const s of sessions) {
       if (s !== first && (await whenReady(s))) plan(s);
       if (s.report.error || s.leftOut) continue;
-      s.step.status = s.changes.length > 0 ? 'planned' : 'unchanged';
-      s.step.changes = s.changes.map(describeClusterChange);
+      // Labels and taints that differ on registered nodes, from the node list the first server's probe read.
+      const metadata = first.k3s.apiNodesJson ? planMetadataQuietly(s, first.k3s.apiNodesJson) : [];
+      s.step.status = s.changes.length + metadata.length > 0 ? 'planned' : 'unchanged';
+      s.step.changes = [...s.changes.map(describeClusterChange), ...metadata];
       opts.emit({ type: 'node-step', phase: PHASE, node: s.node.name, step: STEP, status: s.step.status, detail: summary(s.step.changes) });
+    }
+    const strays = first.k3s.apiNodesJson ? nodesNotInInventory(inventory, first.k3s.apiNodesJson) : [];
+    if (strays.length > 0) {
+      result.notInInventory = strays;
+      first.report.warnings.push(removeNodeAdvice(inventory.cluster.name, strays));
     }
     return;
   }
@@ -182,13 +206,44 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
     mergeKubeconfigFromServer(opts, first),
   ]);
   result.kubeconfigPath = kubeconfigPath;
-  if (readyNodesJson !== undefined) result.readyNodesJson = readyNodesJson;
+  const listed = readyNodesJson ?? (await listedNodes(first));
+  const strays = listed === undefined ? [] : nodesNotInInventory(inventory, listed);
+  if (strays.length > 0) {
+    result.notInInventory = strays;
+    const text = removeNodeAdvice(inventory.cluster.name, strays);
+    first.report.warnings.push(text);
+    opts.emit({ type: 'node-warning', node: first.node.name, message: text });
+  }
+  if (readyNodesJson !== undefined) {
+    result.readyNodesJson = readyNodesJson;
+    await applyNodesMetadata(
+      opts,
+      first,
+      sessions.filter((s) => !s.report.error && !s.leftOut),
+      readyNodesJson,
+    );
+  }
+}
+
+/** The node list when waitForReady had none to give (a node not Ready): read once more, or undefined. */
+async function listedNodes(first: Session): Promise<string | undefined> {
+  const r = await first.transport?.run(GET_NODES_COMMAND, { sudo: true, timeoutMs: 30_000 }).catch(() => undefined);
+  return r && r.code === 0 ? r.stdout : undefined;
+}
+
+function planMetadataQuietly(s: Session, nodesJson: string): string[] {
+  try {
+    const plan = planNodesMetadata([s], nodesJson).get(s);
+    return plan ? describeNodeMetadata(plan) : [];
+  } catch {
+    return [];
+  }
 }
 
 /** A node's checks (warnings, or a failure) and, if it passes, its plan. */
-function planNode(opts: ClusterPhaseOptions, s: Session, firstServer: InventoryNode, token: string | undefined): void {
+function planNode(opts: ClusterPhaseOptions, s: Session, firstServer: InventoryNode, token: string | undefined, first: FirstServerContext): void {
   const { inventory } = opts;
-  for (const check of checkClusterNode(s.k3s, inventory, s.node)) {
+  for (const check of checkClusterNode(s.k3s, inventory, s.node, token)) {
     if (check.severity === 'warning') {
       s.report.warnings.push(check.message);
       opts.emit({ type: 'node-warning', node: s.node.name, message: check.message });
@@ -196,10 +251,11 @@ function planNode(opts: ClusterPhaseOptions, s: Session, firstServer: InventoryN
       fail(opts, s, check.message);
     }
   }
-  if (!s.report.error) s.changes = planClusterNode(s.k3s, inventory, s.node, { firstServer, token });
-  const registration = registrationOnlyWarning(s.node, s.k3s, s.changes);
-  if (registration) {
-    s.report.warnings.push(registration);
-    opts.emit({ type: 'node-warning', node: s.node.name, message: registration });
-  }
+  if (!s.report.error)
+    s.changes = planClusterNode(s.k3s, inventory, s.node, {
+      firstServer,
+      token,
+      firstServerStart: first.start,
+      ...(first.staleMember !== undefined ? { staleMember: first.staleMember } : {}),
+    });
 }

@@ -1,12 +1,15 @@
 import type { Inventory, InventoryNode } from '../core/inventory/schema.js';
-import { configDrift, renderK3sConfig, serverUrl } from './config.js';
+import { configDrift, renderK3sConfig, serverUrl, type FirstServerStart } from './config.js';
 import type { K3sFacts } from './facts.js';
 import { wantedK3sVersion } from './install.js';
+import { decideFirstServerStart, sqliteNotice } from './first-server.js';
+import { otherClusterMessage, otherClusterOf } from './membership.js';
 import { K3S_CONFIG_PATH, TOKEN_FILE_PATH, type K3sRole, type K3sUnit, unitFor } from '../core/k3s-paths.js';
 import { serverSecretSha256, sha256Hex, tokenFileContent } from './token.js';
 
 /** One thing `up` would do to K3s on a node. Pure data: plan prints it, the phase applies it. No secrets in here. */
 export type ClusterChange =
+  | { kind: 'forget-stale-member'; node: string; /** undefined: not read yet (the plan before the cluster phase) */ member?: string; via: string }
   | { kind: 'write-token'; path: string; reason: string }
   | { kind: 'write-config'; path: string; content: string; reason: string; /** top-level keys that differ (empty for a new file) */ drift: string[] }
   | { kind: 'install'; role: K3sRole; version?: string; join?: string; reason: string }
@@ -16,6 +19,13 @@ export interface ClusterPlanContext {
   firstServer: InventoryNode;
   /** The cluster token; undefined only in `plan` for a cluster that does not exist yet. */
   token: string | undefined;
+  /** How the first server takes part (decideFirstServerStart); default cluster-init. */
+  firstServerStart?: FirstServerStart;
+  /**
+   * The etcd member a wiped first server left behind (read on the live server it joins), removed before it joins again;
+   * null: that server lists none; undefined: not read (the plan shown before anything runs says "if it lists one").
+   */
+  staleMember?: { member: string } | null;
 }
 
 export interface ClusterCheck {
@@ -24,8 +34,13 @@ export interface ClusterCheck {
 }
 
 /** Checks before planning: a role change is refused (it needs an uninstall), another version is only reported. */
-export function checkClusterNode(facts: K3sFacts, inventory: Inventory, node: InventoryNode): ClusterCheck[] {
+export function checkClusterNode(facts: K3sFacts, inventory: Inventory, node: InventoryNode, token?: string): ClusterCheck[] {
   const results: ClusterCheck[] = [];
+  const other = otherClusterOf(facts, inventory, node, token);
+  if (other !== undefined && !(node.adopt === true && node.role === 'agent')) {
+    results.push({ severity: 'error', message: otherClusterMessage(node, inventory, other) });
+    return results;
+  }
   const wantedUnit = unitFor(node.role);
   const otherUnit = unitFor(node.role === 'server' ? 'agent' : 'server');
   if (facts.units.includes(otherUnit)) {
@@ -37,6 +52,9 @@ export function checkClusterNode(facts: K3sFacts, inventory: Inventory, node: In
         `run /usr/local/bin/${uninstall} on it first (this wipes its K3s data), or set its role back to ${otherUnit === 'k3s' ? 'server' : 'agent'}.`,
     });
   }
+  const servers = inventory.nodes.filter((n) => n.role === 'server').length;
+  if (node.role === 'server' && facts.datastore === 'sqlite' && servers === 1 && inventory.k3s.datastore !== 'etcd')
+    results.push({ severity: 'warning', message: `node ${node.name}: ${sqliteNotice(node.name)}` });
   const wanted = inventory.k3s.airgap && !inventory.k3s.version ? undefined : wantedK3sVersion(inventory);
   if (facts.installedVersion && wanted && facts.installedVersion !== wanted && facts.units.includes(wantedUnit)) {
     results.push({
@@ -52,6 +70,9 @@ export function planClusterNode(facts: K3sFacts, inventory: Inventory, node: Inv
   const changes: ClusterChange[] = [];
   const isFirstServer = node.name === ctx.firstServer.name;
   const unit = unitFor(node.role);
+  const start = isFirstServer ? (ctx.firstServerStart ?? { kind: 'cluster-init' }) : undefined;
+  if (start?.kind === 'join' && start.via && facts.installedVersion === undefined && ctx.staleMember !== null)
+    changes.push({ kind: 'forget-stale-member', node: node.name, ...(ctx.staleMember ? { member: ctx.staleMember.member } : {}), via: start.via });
 
   let tokenChanged = false;
   if (ctx.token === undefined ? facts.tokenFileSha256 === undefined : facts.tokenFileSha256 !== sha256Hex(tokenFileContent(ctx.token))) {
@@ -63,16 +84,20 @@ export function planClusterNode(facts: K3sFacts, inventory: Inventory, node: Inv
     });
   }
 
-  const config = renderK3sConfig(inventory, node, { firstServer: ctx.firstServer, isFirstServer });
+  const config = renderK3sConfig(inventory, node, { firstServer: ctx.firstServer, isFirstServer, ...(start ? { firstServerStart: start } : {}) });
   let configChanged = false;
+  // Only labels or taints differ on a registered node: they go through the API, and K3s is not restarted for them.
+  let metadataOnly = false;
   if (facts.config !== config) {
     configChanged = true;
     const drift = facts.config === undefined ? [] : configDrift(facts.config, config);
+    const migrates = facts.datastore === 'sqlite' && drift.includes('cluster-init');
+    metadataOnly = facts.nodePassword && drift.length > 0 && drift.every((k) => k === 'node-label' || k === 'node-taint');
     const reason =
       facts.config === undefined
         ? 'node settings from the inventory'
         : drift.length > 0
-          ? `differs from the inventory in ${drift.join(', ')}`
+          ? `differs from the inventory in ${drift.join(', ')}${migrates ? ' (K3s moves its SQLite datastore into embedded etcd when it restarts)' : ''}${metadataOnly ? ' (K3s reads them only when a node registers: set through the API, no restart)' : ''}`
           : 'differs from the inventory in formatting or comments';
     changes.push({ kind: 'write-config', path: K3S_CONFIG_PATH, content: config, reason, drift });
   }
@@ -83,10 +108,10 @@ export function planClusterNode(facts: K3sFacts, inventory: Inventory, node: Inv
       kind: 'install',
       role: node.role,
       version: inventory.k3s.airgap ? undefined : (wantedK3sVersion(inventory) ?? `channel ${inventory.k3s.channel}`),
-      join: isFirstServer ? undefined : serverUrl(ctx.firstServer),
+      join: start?.kind === 'join' ? start.server : isFirstServer ? undefined : serverUrl(ctx.firstServer),
       reason: facts.installedVersion === undefined ? 'K3s is not installed' : `${unit}.service is missing`,
     });
-  } else if (tokenChanged || configChanged) {
+  } else if ((tokenChanged || configChanged) && !(metadataOnly && !tokenChanged)) {
     changes.push({
       kind: 'restart',
       unit,
@@ -100,6 +125,10 @@ export function planClusterNode(facts: K3sFacts, inventory: Inventory, node: Inv
 
 export function describeClusterChange(change: ClusterChange): string {
   switch (change.kind) {
+    case 'forget-stale-member':
+      return change.member
+        ? `remove Node ${change.node} and its stale etcd member ${change.member} on ${change.via} (left when ${change.node} was wiped; K3s refuses a new member under the same name)`
+        : `remove Node ${change.node} and its stale etcd member on ${change.via}, if it still lists one (left when ${change.node} was wiped; K3s refuses a new member under the same name)`;
     case 'write-token':
       return `${change.reason} (${change.path})`;
     case 'write-config':
@@ -111,21 +140,6 @@ export function describeClusterChange(change: ClusterChange): string {
     case 'restart':
       return `restart ${change.unit}: ${change.reason}`;
   }
-}
-
-/**
- * K3s applies node-label and node-taint only when a node registers: a changed list in config.yaml does not
- * reach a node that is already in the cluster. Said as a warning, with the kubectl commands that do it.
- */
-export function registrationOnlyWarning(node: InventoryNode, facts: K3sFacts, changes: ClusterChange[]): string | undefined {
-  const write = changes.find((c): c is Extract<ClusterChange, { kind: 'write-config' }> => c.kind === 'write-config');
-  if (!write || facts.installedVersion === undefined || !facts.nodePassword) return undefined;
-  const keys = write.drift.filter((k) => k === 'node-label' || k === 'node-taint');
-  if (keys.length === 0) return undefined;
-  return (
-    `node ${node.name}: ${keys.join(' and ')} changed, but K3s applies them only when a node registers, so the running node keeps its old ones; ` +
-    `set them with \`kubectl label node ${node.name} KEY=VALUE --overwrite\` / \`kubectl taint node ${node.name} KEY=VALUE:EFFECT\` (remove old ones with KEY- / KEY:EFFECT-).`
-  );
 }
 
 /** Whether the token revue-pi holds is the one K3s on the first server was started with. */
@@ -143,6 +157,13 @@ export function planCluster(inventory: Inventory, nodes: { node: InventoryNode; 
   const firstServer = inventory.nodes.find((n) => n.role === 'server');
   const plans = new Map<string, ClusterChange[]>();
   if (!firstServer) return plans;
-  for (const { node, k3s } of nodes) plans.set(node.name, planClusterNode(k3s, inventory, node, { firstServer, token }));
+  const first = nodes.find((n) => n.node.name === firstServer.name);
+  const others = inventory.nodes
+    .filter((n) => n.role === 'server' && n !== firstServer)
+    .map((node) => ({ node, k3s: nodes.find((x) => x.node.name === node.name)?.k3s }));
+  const decided = first ? decideFirstServerStart(inventory, first, others) : undefined;
+  const firstServerStart = decided && decided.kind !== 'refused' ? decided : undefined;
+  for (const { node, k3s } of nodes)
+    plans.set(node.name, planClusterNode(k3s, inventory, node, { firstServer, token, ...(firstServerStart ? { firstServerStart } : {}) }));
   return plans;
 }

@@ -49,6 +49,11 @@ export interface ClusterPhaseResult {
   token?: 'state' | 'recovered' | 'generated' | 'none-yet';
   kubeconfigPath?: string;
   /**
+   * Nodes the cluster has that the inventory does not list (a board taken out of it): up never removes them itself; it
+   * names them with the command that does (revue-pi remove-node).
+   */
+  notInInventory?: string[];
+  /**
    * The node list (`kubectl get nodes -o json`) that showed every node Ready at the end of the phase: the workloads
    * phase labels nodes from it instead of asking again. Not for the report.
    */
@@ -67,6 +72,8 @@ export interface Session extends ClusterNodeInput {
   passwordFixed?: boolean;
   /** When this run restarted its K3s, by the node's clock: only a heartbeat since then counts as Ready. */
   restartedAt?: number;
+  /** First server only, when it joins a live server (it was rebuilt): that server's session, which removes its stale member. */
+  joinVia?: Session;
 }
 
 // ---- helpers ------------------------------------------------------------------------------------------------

@@ -100,6 +100,7 @@ export async function runUpCommand(
     if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else if (command === 'plan') process.stdout.write(planText(report, inventory, opts.inventory, opts.kubeconfig, stateDir) + '\n');
     else process.stdout.write(formatSummary(report) + '\n');
+    if (!opts.json) process.stdout.write(removeNodeCommands(report.k3s?.notInInventory ?? [], opts.inventory, opts.stateDir));
     return report.exitCode;
   } finally {
     renderer.stop();
@@ -147,4 +148,12 @@ function planText(report: RunReport, inventory: Inventory, inventoryFile: string
     stateDir,
     home: process.env.HOME || homedir(),
   });
+}
+
+/** The exact remove-node command for each node the cluster has and the inventory no longer lists (never run by up). */
+export function removeNodeCommands(names: string[], inventoryFile: string, stateDir: string | undefined): string {
+  if (names.length === 0) return '';
+  const arg = (v: string) => (/^[\w@%+=:,./-]+$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
+  const extra = stateDir ? ` --state-dir ${arg(stateDir)}` : '';
+  return `Not in the inventory, left in the cluster; to remove (asks first):\n${names.map((n) => `  revue-pi remove-node ${n} -i ${arg(inventoryFile)}${extra}\n`).join('')}`;
 }

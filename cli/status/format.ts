@@ -127,6 +127,7 @@ export function formatStatus(report: StatusReport, width = 100): string {
     out.push(`${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}:`);
     for (const p of report.problems) out.push(...wrap(p, width, '  - ', '    '));
   }
+  for (const n of report.notes) out.push(...wrap(`Note: ${n}`, width, '', '  '));
   return out.join('\n');
 }
 

@@ -1,6 +1,7 @@
 import type { Inventory } from '../../core/inventory/schema.js';
 import type { NodeFacts } from '../../provision/facts.js';
 import type { K3sFacts } from '../../cluster/facts.js';
+import { sqliteNotice } from '../../cluster/first-server.js';
 import { type AccessInfo, MEDIA_SERVER_SERVICE, renderAccessInfo } from '../../workloads/access.js';
 import { METALLB_NAMESPACE, MONITORING_NAMESPACE, type K8sObject } from '../../workloads/render.js';
 import {
@@ -43,6 +44,8 @@ export interface StatusReport {
   access: AccessInfo;
   /** One sentence per thing that is wrong, naming the node or object and what to do. Empty when ok. */
   problems: string[];
+  /** Things that work but limit what revue-pi can do (a SQLite datastore): they do not make the report fail. */
+  notes: string[];
 }
 
 /** The Ready condition as `kubectl get nodes` shows it, `NotRegistered` when the node is not in the cluster, null when the cluster could not be read. */
@@ -66,6 +69,8 @@ export interface StatusNode {
   memoryBytes: number | null;
   memoryCgroup: boolean | null;
   pageSize: number | null;
+  /** A server's datastore: etcd, or SQLite (a single server made without cluster-init); null for agents and when unknown. */
+  datastore: 'etcd' | 'sqlite' | null;
 }
 
 /** One workload as status shows it: the same shape up's readiness rule reads (`missing`: rendered for this inventory, or K3s's bundled Traefik, but not in the cluster). */
@@ -109,6 +114,7 @@ export function isStatusWorkload(inventory: Inventory, w: { namespace: string; k
 export function buildStatusReport(input: StatusInput): StatusReport {
   const { inventory, probes, cluster, rendered } = input;
   const problems: string[] = [];
+  const notes: string[] = [];
   const objects = 'objects' in cluster ? cluster.objects : undefined;
 
   // ---- nodes
@@ -145,6 +151,7 @@ export function buildStatusReport(input: StatusInput): StatusReport {
         );
       }
     }
+    if (node.role === 'server' && k3s?.datastore === 'sqlite') notes.push(sqliteNotice(node.name));
     if (ready === 'NotRegistered' && k3s?.installedVersion) problems.push(`Node ${node.name} is not in the cluster; run revue-pi up to join it.`);
     if (ready === 'NotReady') problems.push(`Node ${node.name} is NotReady in the cluster; see kubectl describe node ${node.name}.`);
     if (ready === 'Unknown')
@@ -164,6 +171,7 @@ export function buildStatusReport(input: StatusInput): StatusReport {
       memoryBytes: facts ? facts.memoryBytes : null,
       memoryCgroup: facts ? facts.memoryCgroupActive : null,
       pageSize: facts ? facts.pageSize || null : null,
+      datastore: node.role === 'server' ? (k3s?.datastore ?? null) : null,
     };
   });
   if ('error' in cluster) problems.push(cluster.error);
@@ -253,6 +261,7 @@ export function buildStatusReport(input: StatusInput): StatusReport {
     hpas: (objects?.hpas ?? []).filter((h) => statusNamespaces(inventory).includes(h.namespace)),
     access,
     problems,
+    notes,
   };
 }
 

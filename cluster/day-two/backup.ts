@@ -168,7 +168,7 @@ export function sqliteRefusal(cluster: string, server: string): string {
     `Cluster ${cluster} keeps its state in SQLite (${server}:/var/lib/rancher/k3s/server/db/state.db), not in embedded etcd, so \`k3s etcd-snapshot\` cannot back it up and revue-pi took no backup.`,
     'What to do:',
     `  - by hand (K3s docs, "Backup and Restore with SQLite"): on ${server}, \`sudo systemctl stop k3s\`, copy /var/lib/rancher/k3s/server/db/ and /var/lib/rancher/k3s/server/token somewhere safe, then \`sudo systemctl start k3s\` (the cluster's API is down meanwhile);`,
-    `  - or move the cluster to embedded etcd: add \`cluster-init: true\` to ${server}'s /etc/rancher/k3s/config.yaml and restart K3s (K3s migrates SQLite into etcd at start); revue-pi backup works from then on. revue-pi up writes cluster-init only for 3 or more servers today, so it would report that line as drift.`,
+    `  - or move the cluster to embedded etcd (after that copy): set k3s.datastore: etcd in the inventory and run revue-pi up, which restarts K3s on ${server} with cluster-init (K3s migrates SQLite into etcd at start); revue-pi backup works from then on.`,
   ].join('\n');
 }
 

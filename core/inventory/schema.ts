@@ -113,6 +113,8 @@ export const nodeSchema = z
     wifiInterface: syntax(interfaceNameProblem).optional(),
     /** The node's SSH host key fingerprint, pinned: any other key is refused. */
     hostKeyFingerprint: hostKeyFingerprint.optional(),
+    /** An agent that already runs K3s for another cluster is moved into this one (else up refuses it). */
+    adopt: z.boolean().optional(),
   })
   .strict();
 
@@ -184,6 +186,11 @@ export const k3sSchema = z
       .strict()
       .optional(),
     readyTimeoutSeconds: z.number().int().min(10).max(3600).default(300),
+    /**
+     * `etcd`: move an existing single-server SQLite cluster to embedded etcd (its first server restarts with
+     * cluster-init, K3s migrates the data). New clusters always use etcd; without this a SQLite server is left as it is.
+     */
+    datastore: z.enum(['etcd']).optional(),
   })
   .strict();
 

@@ -186,20 +186,20 @@ describeLab('cluster on the lab: 1 server + 3 agents, re-runs, a 5th node, failu
   it('plan shows hand-made drift on one node; up fixes it by restarting K3s there only', async () => {
     const pi3 = lab.node('pi-3');
     const cfg = pi3.path('/etc/rancher/k3s/config.yaml');
-    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('node-name: pi-3', 'node-name: pi-3\nnode-label:\n  - hand=made'));
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('node-name: pi-3', 'node-name: pi-3\nkubelet-arg:\n  - max-pods=50'));
     const plan = await clusterRun(inventory(), state(), kube(), 'plan');
     expect(plan.nodes.map((n) => n.report.steps[0]!.changes)).toEqual([
       [],
       [],
-      ['write /etc/rancher/k3s/config.yaml: differs from the inventory in node-label', 'restart k3s-agent: config.yaml changed'],
+      ['write /etc/rancher/k3s/config.yaml: differs from the inventory in kubelet-arg', 'restart k3s-agent: config.yaml changed'],
       [],
     ]);
-    expect(readFileSync(cfg, 'utf8')).toContain('hand=made');
+    expect(readFileSync(cfg, 'utf8')).toContain('max-pods=50');
     const before = runs(lab);
     const up = await clusterRun(inventory(), state(), kube());
     expect(up.status).toEqual({ 'pi-1': 'unchanged', 'pi-2': 'unchanged', 'pi-3': 'changed', 'pi-4': 'unchanged' });
     expect(runs(lab)).toEqual(before);
-    expect(readFileSync(cfg, 'utf8')).not.toContain('hand=made');
+    expect(readFileSync(cfg, 'utf8')).not.toContain('max-pods=50');
     expect(await kubectlNodes(lab.node('pi-1'))).toEqual(['pi-1:True', 'pi-2:True', 'pi-3:True', 'pi-4:True']);
   });
 

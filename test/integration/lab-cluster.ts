@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { startInstallerServer, type InstallerServer } from '../lab/k3s-standin/server.js';
-import { startLab, type Lab, type LabNodeSpec } from '../lab/lab.js';
+import { startLab, type Lab, type LabNode, type LabNodeSpec } from '../lab/lab.js';
+import { DEFAULT_K3S_VERSION } from '../../core/inventory/schema.js';
 import { runCli, type CliResult } from './cli.js';
 import { tempDir } from '../fakes/temp-dir.js';
 
@@ -39,4 +40,20 @@ export function useLabCluster(nodes: LabNodeSpec[], subnet: string, inventory: R
   suite.up = (...args: string[]) =>
     runCli(['up', '-i', suite.inventory, '--yes', '--json', '--state-dir', suite.stateDir, '--kubeconfig', join(suite.stateDir, 'kubeconfig'), ...args]);
   return suite;
+}
+
+/**
+ * Turns a single server that `up` made (cluster-init, embedded etcd) into what revue-pi made before issue 16: the same
+ * config.yaml without cluster-init, on a server re-installed with fresh data, so K3s keeps its state in SQLite
+ * (db/state.db). The token file is kept, so the cluster token stays the state directory's.
+ */
+export async function remakeAsSqliteServer(node: LabNode, installerUrl: string): Promise<void> {
+  const r = await node.exec(
+    `set -e; cp /etc/rancher/k3s/config.yaml /etc/rancher/k3s/revue-pi-token /root/; /usr/local/bin/k3s-uninstall.sh >/dev/null
+mkdir -p /etc/rancher/k3s; grep -v '^cluster-init' /root/config.yaml > /etc/rancher/k3s/config.yaml; cp /root/revue-pi-token /etc/rancher/k3s/
+chmod 600 /etc/rancher/k3s/config.yaml /etc/rancher/k3s/revue-pi-token
+curl -sfL ${installerUrl} | INSTALL_K3S_VERSION=${DEFAULT_K3S_VERSION} sh -s - server >/dev/null
+[ -f /var/lib/rancher/k3s/server/db/state.db ]`,
+  );
+  if (r.code !== 0) throw new Error(`could not re-make ${node.name} as a SQLite server: ${r.stderr}${r.stdout}`);
 }

@@ -96,12 +96,12 @@ describeLab('revue-pi up/plan on three simulated Pis (boot config, reboots, re-r
     expect(sudoRuns().map((n, i) => n - before[i]!)).toEqual([1, 0, 0]);
 
     const cfg = suite.lab.node('pi-3').path('/etc/rancher/k3s/config.yaml');
-    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('node-name: pi-3', 'node-name: pi-3\nnode-label:\n  - hand=made'));
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('node-name: pi-3', 'node-name: pi-3\nkubelet-arg:\n  - max-pods=50'));
     const edited = sudoRuns();
     const fixed = await up();
     expect(fixed.code, fixed.stderr).toBe(0);
     expect(report(fixed.stdout).nodes.map((n) => n.status)).toEqual(['unchanged', 'unchanged', 'changed']);
-    expect(readFileSync(cfg, 'utf8')).not.toContain('hand=made');
+    expect(readFileSync(cfg, 'utf8')).not.toContain('max-pods=50');
     // pi-3: its probe's sudo for the changed file, then the write and restart; pi-2 still none. (The first server
     // also runs the checks that follow a changed node.)
     expect(

@@ -607,6 +607,7 @@ function nodeObject(n, etcd) {
         'k3s.io/internal-ip': n.address,
         'k3s.io/node-args': JSON.stringify(n.nodeArgs),
         'revue-pi.lab/stand-in': 'true',
+        ...(n.annotations || {}),
         ...member.annotations,
       },
     },
@@ -1149,6 +1150,98 @@ function kubectl(store, args, files) {
       }
       break;
     }
+    case 'annotate': {
+      // annotate node NAME… k=v… [k-] [--overwrite] (nodes only here): like label, on metadata.annotations.
+      const [word, ...rest] = pos;
+      const t = word && findType(word);
+      const names = rest.filter((w) => !w.includes('=') && !w.endsWith('-'));
+      const changes = rest.filter((w) => w.includes('=') || w.endsWith('-'));
+      if (!t || t.kind !== 'Node' || names.length === 0 || changes.length === 0) {
+        err.push(`error: ${STANDIN} annotates nodes only: annotate node NAME KEY=VALUE… [KEY-] [--overwrite]\n`);
+        code = 1;
+        break;
+      }
+      const overwrite = args.includes('--overwrite') || args.includes('--overwrite=true');
+      const missing = names.find((name) => !store.data.nodes[name]);
+      if (missing) {
+        notFound(t, missing);
+        break;
+      }
+      for (const name of names) {
+        const n = store.data.nodes[name];
+        const annotations = (n.annotations = n.annotations || {});
+        for (const c of changes) {
+          if (c.endsWith('-') && !c.includes('=')) {
+            delete annotations[c.slice(0, -1)];
+            continue;
+          }
+          const i = c.indexOf('=');
+          const [k, v] = [c.slice(0, i), c.slice(i + 1)];
+          if (k in annotations && annotations[k] !== v && !overwrite) {
+            err.push(`error: --overwrite is false but found the following declared annotation(s): '${k}' already has a value (${annotations[k]})\n`);
+            code = 1;
+            break;
+          }
+          annotations[k] = v;
+        }
+        if (code !== 0) break;
+        out.push(`node/${name} annotated\n`);
+      }
+      break;
+    }
+    case 'taint': {
+      // taint node NAME KEY[=VALUE]:EFFECT… [KEY:EFFECT- | KEY-] [--overwrite] (kubectl pkg/cmd/taint).
+      const [word, name, ...specs] = pos;
+      const t = word && findType(word);
+      if (!t || t.kind !== 'Node' || !name || specs.length === 0) {
+        err.push('error: at least one taint update is required\n');
+        code = 1;
+        break;
+      }
+      const n = store.data.nodes[name];
+      if (!n) {
+        notFound(t, name);
+        break;
+      }
+      const overwrite = args.includes('--overwrite') || args.includes('--overwrite=true');
+      const taints = [...n.taints];
+      let added = false;
+      let removed = false;
+      for (const spec of specs) {
+        if (spec.endsWith('-')) {
+          const m = /^([^=:]+)(?::(NoSchedule|PreferNoSchedule|NoExecute))?-$/.exec(spec);
+          const before = taints.length;
+          for (let i = taints.length - 1; i >= 0; i--) if (m && taints[i].key === m[1] && (!m[2] || taints[i].effect === m[2])) taints.splice(i, 1);
+          if (!m || taints.length === before) {
+            err.push(`error: taint ${JSON.stringify(spec.slice(0, -1))} not found\n`);
+            code = 1;
+            break;
+          }
+          removed = true;
+          continue;
+        }
+        const m = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(spec);
+        if (!m) {
+          err.push(`error: invalid taint spec: ${spec}\n`);
+          code = 1;
+          break;
+        }
+        const taint = { key: m[1], ...(m[2] ? { value: m[2] } : {}), effect: m[3] };
+        const at = taints.findIndex((x) => x.key === taint.key && x.effect === taint.effect);
+        if (at >= 0 && !overwrite) {
+          err.push(`error: node ${name} already has ${taint.key} taint(s) with same effect(s) and --overwrite is false\n`);
+          code = 1;
+          break;
+        }
+        if (at >= 0) taints[at] = taint;
+        else taints.push(taint);
+        added = true;
+      }
+      if (code !== 0) break;
+      n.taints = taints;
+      out.push(`node/${name} ${added && removed ? 'modified' : added ? 'tainted' : 'untainted'}\n`);
+      break;
+    }
     case 'cordon':
     case 'uncordon':
       code = cordonNodes(store, verb, pos, out, err);
@@ -1163,7 +1256,9 @@ function kubectl(store, args, files) {
       code = 1;
       break;
     default:
-      err.push(`error: unknown command "${verb}" for "kubectl" (${STANDIN} simulates get, delete, apply, create, label, cordon, uncordon, drain, version)\n`);
+      err.push(
+        `error: unknown command "${verb}" for "kubectl" (${STANDIN} simulates get, delete, apply, create, label, annotate, taint, cordon, uncordon, drain, version)\n`,
+      );
       code = 1;
   }
   return { code, stdout: out.join(''), stderr: err.join('') };

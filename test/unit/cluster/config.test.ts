@@ -8,10 +8,11 @@ describe('renderK3sConfig', () => {
   const inv = inventory({ cluster: { name: 'lab', apiEndpoint: 'k8s.lab.example' } });
   const [first, labelled, plain] = inv.nodes as [(typeof inv.nodes)[0], (typeof inv.nodes)[0], (typeof inv.nodes)[0]];
 
-  it('first server of a single-server cluster: no cluster-init, no server, servicelb disabled, tls-san with address, name and apiEndpoint', () => {
+  it('first server of a single-server cluster: cluster-init (embedded etcd), no server, servicelb disabled, tls-san with address, name and apiEndpoint', () => {
     expect(renderK3sConfig(inv, first, { firstServer: first, isFirstServer: true })).toBe(
       HEADER +
         [
+          'cluster-init: true',
           'disable:',
           '  - servicelb',
           'node-name: pi-1',
@@ -19,6 +20,29 @@ describe('renderK3sConfig', () => {
           '  - 192.168.1.101',
           '  - pi-1',
           '  - k8s.lab.example',
+          'token-file: /etc/rancher/k3s/revue-pi-token',
+          "write-kubeconfig-mode: '0600'",
+          '',
+        ].join('\n'),
+    );
+  });
+
+  it('an existing SQLite single server keeps its config without cluster-init; a rebuilt first server joins a live one', () => {
+    const sqlite = renderK3sConfig(inv, first, { firstServer: first, isFirstServer: true, firstServerStart: { kind: 'sqlite' } });
+    expect(sqlite).toBe(renderK3sConfig(inv, first, { firstServer: first, isFirstServer: true }).replace('cluster-init: true\n', ''));
+    const ha = haInventory();
+    const s1 = ha.nodes[0]!;
+    const rejoin = renderK3sConfig(ha, s1, { firstServer: s1, isFirstServer: true, firstServerStart: { kind: 'join', server: 'https://192.168.1.12:6443' } });
+    expect(rejoin).toBe(
+      HEADER +
+        [
+          'disable:',
+          '  - servicelb',
+          'node-name: s1',
+          'server: https://192.168.1.12:6443',
+          'tls-san:',
+          '  - 192.168.1.11',
+          '  - s1',
           'token-file: /etc/rancher/k3s/revue-pi-token',
           "write-kubeconfig-mode: '0600'",
           '',

@@ -46,6 +46,10 @@ interface SimNode {
   /** When its kubelet last posted its status, by the scripted clock (seconds). */
   heartbeat?: number;
   journal: string[];
+  /** Its Node's labels, taints (`key[=value]:Effect`) and annotations: from config.yaml at registration, then the API. */
+  labels?: Record<string, string>;
+  taints?: string[];
+  annotations?: Record<string, string>;
 }
 
 class SimCluster {
@@ -77,6 +81,10 @@ class SimCluster {
         sim.fingerprint = `1000:${this.timeline.length}:42`;
         sim.running = true;
         sim.heartbeat = this.tick();
+        // Registration reads node-label and node-taint (the inventory's, as config.yaml carries them).
+        sim.labels ??= { ...node.labels };
+        sim.taints ??= [...node.taints];
+        sim.annotations ??= {};
         const role = /(?:sh -s -|k3s-install\.sh) (server|agent)/.exec(script)![1];
         t.files.set(`/etc/systemd/system/${role === 'server' ? 'k3s' : 'k3s-agent'}.service`, Buffer.from('[Unit]\n'));
         if (role === 'server') t.files.set(K3S_KUBECONFIG_PATH, Buffer.from(K3S_YAML));
@@ -106,7 +114,7 @@ class SimCluster {
         if (sim.failsOnRestart) {
           sim.running = false;
           sim.staleReady = true;
-          sim.journal.push('level=fatal msg="Error: invalid node-label \\"hand made\\""');
+          sim.journal.push('level=fatal msg="Error: invalid kubelet-arg \\"hand made\\""');
         } else {
           sim.running = true;
           sim.heartbeat = this.tick();
@@ -116,6 +124,27 @@ class SimCluster {
       t.on(/^journalctl -u k3s(-agent)? -n \d+ --no-pager$/, () => ok(sim.journal.length ? sim.journal.join('\n') + '\n' : '-- No entries --\n'));
       if (node.name === first.name) {
         t.on('k3s kubectl get nodes -o json', () => ok(JSON.stringify({ items: this.nodeObjects() })));
+        // node-metadata.ts's script: kubectl label / taint / annotate node NAME … --overwrite, one line each.
+        t.on(/^set -e\nk3s kubectl (label|taint|annotate) node /, (script) => {
+          for (const line of script.split('\n')) {
+            const m = /^k3s kubectl (label|taint|annotate) node (\S+) (.*) --overwrite$/.exec(line);
+            if (!m) continue;
+            const target = this.sim.get(m[2]!)!;
+            this.timeline.push(`${node.name}:${m[1]} ${m[2]}`);
+            for (const word of m[3]!.split(' ')) {
+              if (m[1] === 'taint') {
+                const id = word.replace(/-$/, '').replace(/=[^:]*/, '');
+                target.taints = (target.taints ?? []).filter((x) => x.replace(/=[^:]*/, '') !== id);
+                if (!word.endsWith('-')) target.taints.push(word);
+                continue;
+              }
+              const bag = m[1] === 'label' ? (target.labels ??= {}) : (target.annotations ??= {});
+              if (word.endsWith('-') && !word.includes('=')) delete bag[word.slice(0, -1)];
+              else bag[word.slice(0, word.indexOf('='))] = word.slice(word.indexOf('=') + 1);
+            }
+          }
+          return ok();
+        });
         t.on(/k3s kubectl delete node (\S+)/, (script) => {
           const name = /delete node (\S+)/.exec(script)![1]!;
           this.timeline.push(`${node.name}:forget ${name}`);
@@ -136,9 +165,14 @@ class SimCluster {
       if ((!sim.installed && !sim.stalePassword) || sim.wrongToken) return [];
       const ready = (sim.installed && sim.running && !sim.neverReady && !sim.stalePassword) || sim.staleReady === true;
       const heartbeat = sim.heartbeat === undefined ? {} : { lastHeartbeatTime: new Date(sim.heartbeat * 1000).toISOString() };
+      const taints = (sim.taints ?? []).map((x) => {
+        const m = /^([^=:]+)(?:=([^:]*))?:(\w+)$/.exec(x)!;
+        return { key: m[1], ...(m[2] ? { value: m[2] } : {}), effect: m[3] };
+      });
       return [
         {
-          metadata: { name: n.name },
+          metadata: { name: n.name, labels: sim.labels ?? {}, annotations: sim.annotations ?? {} },
+          spec: { taints },
           status: {
             conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', ...heartbeat }],
             nodeInfo: { kubeletVersion: sim.version ?? 'v1.36.4+k3s1' },
@@ -403,13 +437,13 @@ describe('runClusterPhase: plan', () => {
   }
 
   it('shows drift on the one node whose config.yaml was edited by hand; up fixes it with a restart there only', async () => {
-    const { inv, sim, pi3 } = await withPi3ConfigEdited('node-label:\n  - hand=made\n');
+    const { inv, sim, pi3 } = await withPi3ConfigEdited('kubelet-arg:\n  - max-pods=50\n');
     const planned = sim.inputs();
     await runClusterPhase(options(inv, planned, { command: 'plan' }));
     expect(planned.map((n) => n.report.steps[0]!.changes)).toEqual([
       [],
       [],
-      ['write /etc/rancher/k3s/config.yaml: differs from the inventory in node-label', 'restart k3s-agent: config.yaml changed'],
+      ['write /etc/rancher/k3s/config.yaml: differs from the inventory in kubelet-arg', 'restart k3s-agent: config.yaml changed'],
     ]);
     sim.timeline.length = 0;
     await runClusterPhase(options(inv, sim.inputs()));
@@ -417,8 +451,41 @@ describe('runClusterPhase: plan', () => {
     expect(pi3.ran('systemctl restart')).toEqual(['date +%s && systemctl restart --no-block k3s-agent']);
   });
 
+  it('a label and a taint changed in the inventory: config.yaml rewritten, set through the API on the first server, no restart', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    await runClusterPhase(options(inv, sim.inputs()));
+    const changed = inventory({}, [inv.nodes[0], { ...inv.nodes[1], labels: { 'revue/zone': 'b' }, taints: ['dedicated=db:NoExecute'] }, inv.nodes[2]]);
+    const inputs = () => sim.inputs().map((n, i) => ({ ...n, node: changed.nodes[i]! }));
+    const planned = inputs();
+    await runClusterPhase(options(changed, planned, { command: 'plan' }));
+    expect(planned[1]!.report.steps[0]!.changes).toEqual([
+      'write /etc/rancher/k3s/config.yaml: differs from the inventory in node-label, node-taint (K3s reads them only when a node registers: set through the API, no restart)',
+      'set label revue/zone=b through the API (no restart)',
+      'remove label disk (set by revue-pi, no longer in the inventory)',
+      'set taint dedicated=db:NoExecute through the API (no restart)',
+      'remove taint dedicated:NoSchedule (set by revue-pi, no longer in the inventory)',
+    ]);
+    sim.timeline.length = 0;
+    const nodes = inputs();
+    await runClusterPhase(options(changed, nodes));
+    expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined, undefined]);
+    expect(sim.timeline).toEqual(['pi-1:label pi-2', 'pi-1:taint pi-2', 'pi-1:annotate pi-2']);
+    expect(sim.sim.get('pi-2')).toMatchObject({
+      labels: { 'revue/zone': 'b' },
+      taints: ['dedicated=db:NoExecute'],
+      annotations: { 'revue-pi.io/labels': 'revue/zone', 'revue-pi.io/taints': 'dedicated:NoExecute' },
+    });
+    // Converged: nothing more, not even a kubectl call beyond the probe's node list.
+    sim.timeline.length = 0;
+    const again = inputs();
+    await runClusterPhase(options(changed, again));
+    expect(again.map((n) => n.report.steps[0]!.status)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+    expect(sim.timeline).toEqual([]);
+  });
+
   it('a restart whose new K3s exits is not taken for Ready by the Node object the old K3s left: up waits, then fails with the journal', async () => {
-    const { inv, sim } = await withPi3ConfigEdited('node-label:\n  - hand made\n');
+    const { inv, sim } = await withPi3ConfigEdited('kubelet-arg:\n  - hand made\n');
     sim.sim.get('pi-3')!.failsOnRestart = true;
     const nodes = sim.inputs();
     await runClusterPhase(options(inv, nodes, { readyTimeoutMs: 100 }));
@@ -428,7 +495,7 @@ describe('runClusterPhase: plan', () => {
     };
     expect(listed.items.find((n) => n.metadata.name === 'pi-3')!.status.conditions[0]!.status).toBe('True');
     expect(nodes[2]!.report.error).toBe(
-      'node pi-3 is not Ready after 0.1 s (registered but not Ready). Last lines of its k3s-agent journal:\nlevel=fatal msg="Error: invalid node-label \\"hand made\\""\n' +
+      'node pi-3 is not Ready after 0.1 s (registered but not Ready). Last lines of its k3s-agent journal:\nlevel=fatal msg="Error: invalid kubelet-arg \\"hand made\\""\n' +
         'Fix the cause and run up again; raise k3s.readyTimeoutSeconds for slow nodes.',
     );
     expect(nodes.slice(0, 2).map((n) => n.report.error)).toEqual([undefined, undefined]);
@@ -476,7 +543,7 @@ describe('runClusterPhase: nodes still being prepared (ready promises)', () => {
     expect(sim.transports.get('pi-2')!.runs).toEqual([]);
     ready('pi-2');
     await phase;
-    expect(sim.timeline.slice(4)).toEqual(['pi-2:install-start', 'pi-2:install-end']);
+    expect(sim.timeline.slice(4)).toEqual(['pi-2:install-start', 'pi-2:install-end', 'pi-1:annotate pi-2'] /* the labels K3s registered it with, recorded */);
     expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined, undefined]);
     expect(steps(nodes)).toEqual({ 'pi-1': ['k3s:changed', 'kubeconfig:changed'], 'pi-2': ['k3s:changed'], 'pi-3': ['k3s:changed'] });
   });
@@ -527,7 +594,7 @@ describe('runClusterPhase: failures stay per node', () => {
     const again = sim.inputs();
     await runClusterPhase(options(inv, again));
     expect(again.map((n) => n.report.error)).toEqual([undefined, undefined, undefined]);
-    expect(sim.timeline).toEqual(['pi-2:install-start', 'pi-2:install-end']);
+    expect(sim.timeline).toEqual(['pi-2:install-start', 'pi-2:install-end', 'pi-1:annotate pi-2'] /* the labels K3s registered it with, recorded */);
   });
 
   it('the first server failing fails every other node, naming it; the agents get no command', async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { renderK3sConfig } from '../../../cluster/config.js';
+import { renderK3sConfig, type FirstServerStart } from '../../../cluster/config.js';
+import { decideFirstServerStart } from '../../../cluster/first-server.js';
 import { freshK3sFacts, type K3sFacts } from '../../../cluster/facts.js';
-import { checkClusterNode, describeClusterChange, planCluster, planClusterNode, registrationOnlyWarning, tokenMatchesServer } from '../../../cluster/plan.js';
+import { checkClusterNode, describeClusterChange, planCluster, planClusterNode, tokenMatchesServer } from '../../../cluster/plan.js';
 import { sha256Hex, tokenFileContent } from '../../../cluster/token.js';
 import type { Inventory, InventoryNode } from '../../../core/inventory/schema.js';
 import { haInventory, inventory } from './helpers.js';
@@ -59,15 +60,17 @@ describe('planClusterNode', () => {
     ]);
   });
 
-  it('a changed label on a registered node is rewritten with a warning that K3s applies labels only at registration', () => {
-    const facts = converged(inv, agent, { config: converged(inv, agent).config!.replace('disk=ssd', 'disk=hdd') });
+  it('a changed label or taint on a registered node: config.yaml rewritten for the next registration, no restart (the API sets them)', () => {
+    const facts = converged(inv, agent, { config: converged(inv, agent).config!.replace('disk=ssd', 'disk=hdd').replace('db:NoSchedule', 'db:NoExecute') });
     const changes = planClusterNode(facts, inv, agent, ctx);
-    expect(changes[0]).toMatchObject({ kind: 'write-config', drift: ['node-label'] });
-    expect(registrationOnlyWarning(agent, facts, changes)).toBe(
-      'node pi-2: node-label changed, but K3s applies them only when a node registers, so the running node keeps its old ones; ' +
-        'set them with `kubectl label node pi-2 KEY=VALUE --overwrite` / `kubectl taint node pi-2 KEY=VALUE:EFFECT` (remove old ones with KEY- / KEY:EFFECT-).',
-    );
-    expect(registrationOnlyWarning(agent, freshK3sFacts(), planClusterNode(freshK3sFacts(), inv, agent, ctx))).toBeUndefined();
+    expect(changes.map(describeClusterChange)).toEqual([
+      'write /etc/rancher/k3s/config.yaml: differs from the inventory in node-label, node-taint (K3s reads them only when a node registers: set through the API, no restart)',
+    ]);
+    expect(changes[0]).toMatchObject({ kind: 'write-config', drift: ['node-label', 'node-taint'] });
+    // Not registered yet (no node password): the labels reach it at registration, so a restart is what applies them.
+    expect(planClusterNode({ ...facts, nodePassword: false }, inv, agent, ctx).map((c) => c.kind)).toEqual(['write-config', 'restart']);
+    // Stopped: it is started again, labels or not.
+    expect(planClusterNode({ ...facts, active: false }, inv, agent, ctx).map((c) => c.kind)).toEqual(['write-config', 'restart']);
   });
 
   it('a wrong token on a node: rewrite and restart', () => {
@@ -106,15 +109,36 @@ describe('planClusterNode', () => {
     expect(planClusterNode(converged(inv, agent), inv, agent, { firstServer: first, token: undefined })).toEqual([]);
   });
 
-  it('adding servers turns on cluster-init on the first server: config drift, restart', () => {
+  it('adding servers changes nothing on the first server: it started with cluster-init already', () => {
     const grown = haInventory();
     const s1 = grown.nodes[0]!;
     const single = inventory({}, [grown.nodes[0], grown.nodes[3]]);
-    const facts = converged(single, single.nodes[0]!);
-    expect(planClusterNode(facts, grown, s1, { firstServer: s1, token: TOKEN }).map(describeClusterChange)).toEqual([
-      'write /etc/rancher/k3s/config.yaml: differs from the inventory in cluster-init',
+    const facts = converged(single, single.nodes[0]!, { datastore: 'etcd' });
+    expect(planClusterNode(facts, grown, s1, { firstServer: s1, token: TOKEN })).toEqual([]);
+  });
+
+  it('an existing SQLite single server is left as it is; adding servers or k3s.datastore: etcd migrates it (said so)', () => {
+    const grown = haInventory();
+    const s1 = grown.nodes[0]!;
+    const single = inventory({}, [grown.nodes[0], grown.nodes[3]]);
+    const sqliteConfig = renderK3sConfig(single, single.nodes[0]!, { firstServer: s1, isFirstServer: true, firstServerStart: { kind: 'sqlite' } });
+    const facts = converged(single, single.nodes[0]!, { datastore: 'sqlite', config: sqliteConfig });
+    const start = (inv: Inventory) => decideFirstServerStart(inv, { node: s1, k3s: facts }, []);
+    expect(start(single)).toEqual({ kind: 'sqlite' });
+    expect(planClusterNode(facts, single, s1, { firstServer: s1, token: TOKEN, firstServerStart: { kind: 'sqlite' } })).toEqual([]);
+    const migrate = [
+      'write /etc/rancher/k3s/config.yaml: differs from the inventory in cluster-init (K3s moves its SQLite datastore into embedded etcd when it restarts)',
       'restart k3s: config.yaml changed',
-    ]);
+    ];
+    expect(start(grown)).toEqual({ kind: 'cluster-init' });
+    expect(planClusterNode(facts, grown, s1, { firstServer: s1, token: TOKEN, firstServerStart: { kind: 'cluster-init' } }).map(describeClusterChange)).toEqual(
+      migrate,
+    );
+    const asked = inventory({ k3s: { datastore: 'etcd' } }, [grown.nodes[0], grown.nodes[3]]);
+    expect(start(asked)).toEqual({ kind: 'cluster-init' });
+    expect(
+      planClusterNode(facts, asked, s1, { firstServer: s1, token: TOKEN, firstServerStart: start(asked) as FirstServerStart }).map(describeClusterChange),
+    ).toEqual(migrate);
   });
 });
 
@@ -131,6 +155,21 @@ describe('checkClusterNode', () => {
           'node pi-1 already runs K3s as a server (k3s.service) but the inventory gives it role: agent: run /usr/local/bin/k3s-uninstall.sh on it first (this wipes its K3s data), or set its role back to server.',
       },
     ]);
+  });
+
+  it('says what a SQLite single server cannot do and how to move it, once the inventory has one server', () => {
+    const single = inventory({}, [{ name: 'pi-1', host: '192.168.1.101', role: 'server' }]);
+    const facts = converged(single, single.nodes[0]!, { datastore: 'sqlite' });
+    expect(checkClusterNode(facts, single, single.nodes[0]!)).toEqual([
+      {
+        severity: 'warning',
+        message:
+          'node pi-1: SQLite datastore: backups and more servers need embedded etcd, and server pi-1 keeps this cluster in SQLite (it was made before revue-pi started new clusters with cluster-init). ' +
+          'It keeps working as it is; to move it, back it up by hand first (K3s docs, "Backup and Restore with SQLite": stop k3s on pi-1, copy /var/lib/rancher/k3s/server/db/ and /var/lib/rancher/k3s/server/token), ' +
+          'then set k3s.datastore: etcd in the inventory (or add servers to it) and run revue-pi up: it restarts K3s on pi-1 with cluster-init, and K3s moves the data into etcd.',
+      },
+    ]);
+    expect(checkClusterNode(converged(single, single.nodes[0]!, { datastore: 'etcd' }), single, single.nodes[0]!)).toEqual([]);
   });
 
   it('does not compare versions when following a channel', () => {

@@ -24,6 +24,7 @@ const sample: StatusReport = {
       memoryBytes: 8443183104,
       memoryCgroup: true,
       pageSize: 4096,
+      datastore: 'etcd',
     },
     {
       name: 'pi-2',
@@ -40,6 +41,7 @@ const sample: StatusReport = {
       memoryBytes: 4000000000,
       memoryCgroup: false,
       pageSize: 16384,
+      datastore: null,
     },
     {
       name: 'pi-3',
@@ -56,6 +58,7 @@ const sample: StatusReport = {
       memoryBytes: null,
       memoryCgroup: null,
       pageSize: null,
+      datastore: null,
     },
   ],
   metallb: {
@@ -121,6 +124,7 @@ const sample: StatusReport = {
     'Node pi-3 (pi-3.local) could not be reached or probed: Could not connect to node pi-3 (pi-3.local:22): getaddrinfo ENOTFOUND pi-3.local. Check nodes[].host and ssh.port for pi-3 in the inventory, that the node is powered on, and that SSH is enabled on it.',
     'K3s is not installed on node pi-2; run revue-pi up.',
   ],
+  notes: [],
 };
 
 describe('formatStatus', () => {

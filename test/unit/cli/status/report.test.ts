@@ -161,12 +161,28 @@ describe('buildStatusReport', () => {
       memoryBytes: 8245296 * 1024,
       memoryCgroup: true,
       pageSize: 4096,
+      datastore: null,
     });
+    expect(report.notes).toEqual([]);
     expect(report.nodes.map((n) => [n.name, n.role])).toEqual([
       ['pi-1', 'server'],
       ['pi-2', 'agent'],
       ['pi-3', 'agent'],
     ]);
+  });
+
+  it('a SQLite server: a note saying what it cannot do and what to do, without failing the report', () => {
+    const probes = new Map<string, NodeProbe>([
+      ['pi-1', { facts: prepared, k3s: { ...k3sRunning('k3s'), datastore: 'sqlite' } }],
+      ['pi-2', { facts: prepared, k3s: k3sRunning('k3s-agent') }],
+      ['pi-3', { facts: prepared, k3s: k3sRunning('k3s-agent') }],
+    ]);
+    const report = buildStatusReport(input({ probes }));
+    expect([report.ok, report.nodes[0]!.datastore]).toEqual([true, 'sqlite']);
+    expect(report.notes).toHaveLength(1);
+    expect(report.notes[0]).toMatch(
+      /^SQLite datastore: backups and more servers need embedded etcd, and server pi-1 keeps this cluster in SQLite .* set k3s\.datastore: etcd in the inventory .* run revue-pi up/,
+    );
   });
 
   it('shows the status namespaces and kube-system/traefik only, sorted, each with its state', () => {
