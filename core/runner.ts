@@ -2,6 +2,41 @@
  * Per-node parallelism: at most `concurrency` nodes at a time, and one node's failure never stops
  * the others — every node gets a settled result.
  */
+/**
+ * How many nodes are worked on at once (dialled, probed, prepared, joined) when --concurrency is not given: all of
+ * them, up to this cap. A node's work runs on the node itself (the installer's download, K3s starting, the join), so a
+ * fixed limit below the node count only queues nodes (measured on the lab: 1+29 took 1.9× as long as 1+1 at 10, 1.3×
+ * with all at once). What the laptop holds per node is one SSH connection (one socket and ssh2's buffers, a few
+ * hundred KiB; `npm run bench` prints the peak memory at 30 nodes) for the whole run, so memory and sockets grow with
+ * the inventory, not with this number; the cap bounds the handshakes and commands in flight at once (their CPU and
+ * buffers) for an inventory far beyond a rack of Pis. Through a jump host the dials are bounded further
+ * (MAX_DIALS_PER_JUMP_HOST in core/connect.ts).
+ */
+export const MAX_NODES_AT_ONCE = 64;
+
+/** --concurrency when given, else every node up to MAX_NODES_AT_ONCE (never below 1). */
+export function nodesAtOnce(nodeCount: number, requested?: number): number {
+  return Math.max(1, requested ?? Math.min(nodeCount, MAX_NODES_AT_ONCE));
+}
+
+/** Runs at most `limit` of the calls at once; the others wait their turn, in order. */
+export function limiter(limit: number): <T>(work: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (work) => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next caller, so `running` only drops when no one waits.
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
+
 export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 export async function forEachNode<N extends { name: string }, T>(

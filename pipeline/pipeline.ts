@@ -3,7 +3,7 @@ import { ConnectionError, RevuePiError } from '../core/errors.js';
 import type { Inventory, InventoryNode } from '../core/inventory/schema.js';
 import type { RunLog } from '../core/log.js';
 import { nodeStatusFromSteps, type NodeReport, type RunReport, type StepReport, EXIT_NODE_FAILED, EXIT_OK } from '../core/report.js';
-import { deferred, forEachNode } from '../core/runner.js';
+import { deferred, forEachNode, nodesAtOnce } from '../core/runner.js';
 import { buildFactsScript, parseFacts, type NodeFacts, type BootPageSize } from '../provision/facts.js';
 import { freshPiFacts } from '../provision/fresh.js';
 import { addressesOutsideSubnets } from '../provision/subnets.js';
@@ -43,7 +43,8 @@ export type OpenTransport = (node: InventoryNode) => Promise<Transport>;
 export interface PipelineOptions {
   command: 'up' | 'plan';
   inventory: Inventory;
-  concurrency: number;
+  /** Nodes worked on at once: absent, every node up to MAX_NODES_AT_ONCE (core/runner.ts). */
+  concurrency?: number;
   strict: boolean;
   emit: EmitEvent;
   log: RunLog;
@@ -84,8 +85,9 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
   // Every phase's wall time goes into the report (the benchmark reads it), whoever emits its events.
   const phaseTimes: NonNullable<RunReport['phases']> = [];
   const opened = new Map<string, number>();
-  const opts: PipelineOptions = {
+  const opts: PipelineOptions & { concurrency: number } = {
     ...options,
+    concurrency: nodesAtOnce(options.inventory.nodes.length, options.concurrency),
     emit: (event) => {
       if (event.type === 'phase-start') opened.set(event.phase, Date.now());
       if (event.type === 'phase-end') phaseTimes.push({ phase: event.phase, ok: event.ok, durationMs: Date.now() - (opened.get(event.phase) ?? Date.now()) });
@@ -383,7 +385,7 @@ async function phase(
   opts.emit({ type: 'phase-start', phase: name, title });
   const results = await forEachNode(
     sessions.map((s) => ({ name: s.node.name, session: s })),
-    opts.concurrency,
+    nodesAtOnce(sessions.length, opts.concurrency),
     (item) => work(item.session),
   );
   let ok = true;
