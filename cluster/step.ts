@@ -1,7 +1,7 @@
 import type { Inventory, InventoryNode } from '../core/inventory/schema.js';
 import type { Step } from '../core/step.js';
 import { firstServerProbeSections, k3sProbeSections, parseK3sFacts, type K3sFacts, type K3sVersionCacheEntry } from './facts.js';
-import { describeClusterChange, planClusterNode, type ClusterChange, type ClusterPlanContext } from './plan.js';
+import { checkClusterNode, describeClusterChange, planClusterNode, type ClusterChange, type ClusterPlanContext } from './plan.js';
 import { runClusterPhase, type ClusterPhaseOptions, type ClusterPhaseResult } from './phase.js';
 
 /** What the cluster stage's probe knows of a node beforehand. */
@@ -34,6 +34,7 @@ export const clusterStep = {
     ],
     read: (answer: Map<string, string>, target: ClusterProbeTarget) => parseK3sFacts(answer, target.cachedVersion),
   },
+  check: (facts: K3sFacts, target: ClusterTarget) => checkClusterNode(facts, target.inventory, target.node),
   plan: (facts: K3sFacts, target: ClusterTarget) => planClusterNode(facts, target.inventory, target.node, target),
   describe: describeClusterChange,
   apply: (opts: ClusterPhaseOptions) => runClusterPhase(opts),

@@ -7,6 +7,7 @@ import type { ProbeSection } from './remote/probe.js';
  *   probe     read-only. A stage does not open its own round trip: it names the sections it adds to the node's one
  *             probe script (core/remote/probe.ts), and reads its facts from the answer. The pipeline runs every stage's
  *             sections for a node as ONE command, so a converged re-run costs one connection and one command per node.
+ *   check     (where a stage has one) pure: what in the facts refuses or warns before anything is planned.
  *   plan      pure: facts + inventory (in the target) → the changes that would make them match.
  *   describe  one line per change, for `plan` and the confirmation `up` asks for.
  *   apply     makes the changes and returns what happened.
@@ -33,7 +34,14 @@ export interface Step<T extends StepTypes> {
     /** This stage's facts, from the probe's answer (section name → its text). */
     read(answer: Map<string, string>, target: T['probeTarget']): T['facts'];
   };
+  check?(facts: T['facts'], target: T['planTarget']): StepCheck[];
   plan(facts: T['facts'], target: T['planTarget']): T['change'][];
   describe(change: T['change']): string;
   apply(input: T['applyInput']): Promise<T['applied']>;
+}
+
+/** A finding of a stage's check: an error leaves the node out of the run, a warning is reported. */
+export interface StepCheck {
+  severity: 'error' | 'warning';
+  message: string;
 }

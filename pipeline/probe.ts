@@ -7,7 +7,6 @@ import { ROOT_PROBE_REFUSED_EXIT, type K3sFacts, type K3sVersionCacheEntry } fro
 import { clusterStep, type ClusterProbeTarget } from '../cluster/step.js';
 import type { BootPageSize } from '../provision/facts.js';
 import { freshPiFacts } from '../provision/fresh.js';
-import { checkNode } from '../provision/prepare.js';
 import { provisionStep } from '../provision/step.js';
 import { workloadsStep, type WorkloadsProbeTarget } from '../workloads/step.js';
 import type { RunOptions } from './options.js';
@@ -126,7 +125,8 @@ export async function probeNode(
     memoryBytes: facts.memoryBytes,
     memoryCgroup: facts.memoryCgroupActive,
   };
-  const checks = checkNode(facts, node, { strict: opts.strict });
+  const target = { node, inventory, strict: opts.strict };
+  const checks = provisionStep.check(facts, target);
   for (const check of checks.filter((c) => c.severity === 'warning')) {
     s.report.warnings.push(check.message);
     emit({ type: 'node-warning', node: node.name, message: check.message });
@@ -134,7 +134,7 @@ export async function probeNode(
   const errors = checks.filter((c) => c.severity === 'error');
   if (errors.length > 0) throw new RevuePiError(errors.map((e) => e.message).join(' '), { code: 'NODE_CHECK', node: node.name });
 
-  s.prepareChanges = provisionStep.plan(facts, { node, inventory });
+  s.prepareChanges = provisionStep.plan(facts, target);
   const step: StepReport = {
     phase: 'prepare',
     step: 'boot-config',

@@ -2,7 +2,7 @@ import type { Inventory, InventoryNode } from '../core/inventory/schema.js';
 import type { Transport } from '../core/remote/transport.js';
 import type { Step } from '../core/step.js';
 import { factSections, parseFacts, type BootPageSize, type NodeFacts } from './facts.js';
-import { applyPreparation, describeChange, planPreparation, verifyAfterReboot, type PrepareChange } from './prepare.js';
+import { applyPreparation, checkNode, describeChange, planPreparation, verifyAfterReboot, type PrepareChange } from './prepare.js';
 import { waitForNewBoot } from './reboot.js';
 
 /** What node preparation's probe knows beforehand. */
@@ -14,6 +14,8 @@ export interface ProvisionProbeTarget {
 export interface ProvisionTarget {
   node: InventoryNode;
   inventory: Inventory;
+  /** --strict: warnings about the facts (e.g. not aarch64) are errors. */
+  strict?: boolean;
 }
 
 export interface ProvisionApplyInput<P extends { facts: NodeFacts }> {
@@ -48,6 +50,7 @@ export const provisionStep = {
     sections: (target: ProvisionProbeTarget) => factSections(target.pageSizeOfBoot),
     read: (answer: Map<string, string>) => parseFacts(answer),
   },
+  check: (facts: NodeFacts, target: ProvisionTarget) => checkNode(facts, target.node, { strict: target.strict === true }),
   plan: (facts: NodeFacts, target: ProvisionTarget) => planPreparation(facts, target.node, target.inventory),
   describe: describeChange,
   apply: applyProvision,
