@@ -1,16 +1,12 @@
 /**
- * Per-node parallelism: at most `concurrency` nodes at a time, and one node's failure never stops
- * the others — every node gets a settled result.
- */
-/**
  * How many nodes are worked on at once (dialled, probed, prepared, joined) when --concurrency is not given: all of
  * them, up to this cap. A node's work runs on the node itself (the installer's download, K3s starting, the join), so a
- * fixed limit below the node count only queues nodes (measured on the lab: 1+29 took 1.9× as long as 1+1 at 10, 1.3×
- * with all at once). What the laptop holds per node is one SSH connection (one socket and ssh2's buffers, a few
- * hundred KiB; `npm run bench` prints the peak memory at 30 nodes) for the whole run, so memory and sockets grow with
- * the inventory, not with this number; the cap bounds the handshakes and commands in flight at once (their CPU and
- * buffers) for an inventory far beyond a rack of Pis. Through a jump host the dials are bounded further
- * (MAX_DIALS_PER_JUMP_HOST in core/connect.ts).
+ * fixed limit below the node count only queues nodes (`npm run bench`, 1 server + 29 agents against 1 + 1: 2.25× with
+ * the old default of 10, 1.16× with all at once). What the laptop holds per node is one SSH connection for the whole
+ * run (one socket, ssh2's buffers) and the node's session: revue-pi's peak memory grows by under 1 MiB per node (67 MiB
+ * at 2 nodes, 90 MiB at 30), so memory and sockets grow with the inventory, not with this number. The cap bounds the
+ * handshakes and commands in flight at once, for an inventory far beyond a rack of Pis. Through a jump host the logins
+ * are bounded further (MAX_DIALS_PER_JUMP_HOST in core/connect.ts).
  */
 export const MAX_NODES_AT_ONCE = 64;
 
@@ -37,6 +33,10 @@ export function limiter(limit: number): <T>(work: () => Promise<T>) => Promise<T
   };
 }
 
+/**
+ * Per-node parallelism: at most `concurrency` nodes at a time, and one node's failure never stops
+ * the others — every node gets a settled result.
+ */
 export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 export async function forEachNode<N extends { name: string }, T>(
