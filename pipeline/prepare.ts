@@ -1,9 +1,9 @@
 import { RevuePiError } from '../core/errors.js';
-import { deferred } from '../core/runner.js';
+import { deferred, limiter } from '../core/runner.js';
 import { provisionStep } from '../provision/step.js';
 import type { RunOptions } from './options.js';
 import { probeNodeState, probeOptionsFor, type ProbeExtras } from './probe.js';
-import { SKIPPED, errorDetail, errorMessage, firstServerFirst, forgetClusterState, markFailed, phase, type NodeSession } from './session.js';
+import { SKIPPED, errorDetail, errorMessage, firstServerFirst, forgetClusterState, markFailed, type NodeSession } from './session.js';
 
 /** What prepareInBackground hands the cluster phase: per node, whether it is prepared; and when the phase has ended. */
 export interface PreparingNodes {
@@ -15,8 +15,8 @@ export interface PreparingNodes {
 }
 
 /**
- * The prepare phase, started without waiting for it, so that each node goes on to K3s as soon as it is prepared. Its
- * events and failures are those of phase(), so the report reads the same.
+ * The prepare phase, started without waiting for it, so that each node goes on to K3s as soon as it is prepared: each
+ * node's preparation is a promise of its own (queued behind --concurrency), which the cluster phase waits on.
  */
 export function prepareInBackground(
   opts: RunOptions,
@@ -25,7 +25,6 @@ export function prepareInBackground(
   /** Whether a node takes part, once it may be known (started early, the phase waits here for the others' probes). */
   takesPart: (s: NodeSession) => Promise<boolean> = async () => true,
 ): PreparingNodes {
-  const signals = new Map(sessions.map((s) => [s.node.name, deferred<boolean>()]));
   // The first server goes first: the others' preparation starts once its command has returned, so the node everyone
   // waits for is not slowed (on a busy laptop or network) by nodes that will wait for it anyway. It heads the queue, so
   // a low --concurrency cannot leave it waiting behind them.
@@ -33,28 +32,37 @@ export function prepareInBackground(
   const firstSent = deferred<void>();
   if (!first) firstSent.resolve();
   const ordered = firstServerFirst(sessions, first);
-  const done = phase(opts, 'prepare', 'Preparing the nodes (boot config, hostname, reboots)', ordered, async (s) => {
-    if (!(await takesPart(s))) {
-      signals.get(s.node.name)!.resolve(false);
-      return SKIPPED;
-    }
-    try {
-      if (s !== first) await firstSent.promise;
-      await prepareNode(opts, s, extras, s === first ? () => firstSent.resolve() : undefined);
-      // Probed again after its reboot, it read the cluster while others may still be rebooting.
-      if (s.report.rebooted) forgetClusterState(s);
-      signals.get(s.node.name)!.resolve(true);
-    } catch (error) {
-      // Recorded on the node before the cluster phase hears of it, as phase() would at the end.
-      markFailed(s, errorMessage(error), 'prepare');
-      opts.log.write(`[${s.node.name}] prepare failed: ${errorDetail(error)}`);
-      signals.get(s.node.name)!.resolve(false);
-    } finally {
-      if (s === first) firstSent.resolve();
-    }
-    return undefined;
+  opts.emit({ type: 'phase-start', phase: 'prepare', title: 'Preparing the nodes (boot config, hostname, reboots)' });
+  const slots = limiter(opts.concurrency);
+  // Each node's own promise, in queue order: true once prepared, false when it failed or took no part.
+  const outcomes = ordered.map((s) =>
+    slots(async (): Promise<boolean | typeof SKIPPED> => {
+      if (!(await takesPart(s))) return SKIPPED;
+      try {
+        if (s !== first) await firstSent.promise;
+        await prepareNode(opts, s, extras, s === first ? () => firstSent.resolve() : undefined);
+        // Probed again after its reboot, it read the cluster while others may still be rebooting.
+        if (s.report.rebooted) forgetClusterState(s);
+        return true;
+      } catch (error) {
+        // Recorded on the node before the cluster phase hears of it.
+        markFailed(s, errorMessage(error), 'prepare');
+        opts.log.write(`[${s.node.name}] prepare failed: ${errorDetail(error)}`);
+        return false;
+      } finally {
+        if (s === first) firstSent.resolve();
+      }
+    }),
+  );
+  const done = Promise.all(outcomes).then((results) => {
+    const ok = ordered.every((s, i) => results[i] === SKIPPED || !s.report.error);
+    opts.emit({ type: 'phase-end', phase: 'prepare', ok });
   });
-  return { ready: new Map([...signals].map(([name, d]) => [name, d.promise])), done, firstSent: firstSent.promise };
+  return {
+    ready: new Map(ordered.map((s, i) => [s.node.name, outcomes[i]!.then((r) => r === true)])),
+    done,
+    firstSent: firstSent.promise,
+  };
 }
 
 /** One node through provisionStep.apply, its outcome recorded on the node's report and session. */
