@@ -4,7 +4,8 @@ export interface CommonOptions {
   yes?: boolean;
   json?: boolean;
   verbose?: boolean;
-  concurrency: number;
+  /** Absent: every node at once, up to MAX_NODES_AT_ONCE (core/runner.ts). */
+  concurrency?: number;
   strict?: boolean;
   stateDir?: string;
 }

@@ -25,7 +25,7 @@ function withCommon(cmd: Command): Command {
     .option('-i, --inventory <file>', 'inventory file', './inventory.yaml')
     .option('--json', 'print one machine-readable report on stdout instead of progress')
     .option('--verbose', 'show every step as it runs')
-    .option('--concurrency <n>', 'nodes worked on at the same time', positiveInt, 10)
+    .option('--concurrency <n>', 'nodes worked on at the same time (default: all, at most 64)', positiveInt)
     .option('--strict', 'turn warnings about node facts (e.g. not aarch64) into errors')
     .option(
       '--state-dir <dir>',

@@ -6,6 +6,14 @@ import { describeTrustedKey } from './remote/host-key-text.js';
 import { KnownHosts } from './remote/known-hosts.js';
 import { connectNode } from './remote/ssh.js';
 import type { Transport } from './remote/transport.js';
+import { limiter } from './runner.js';
+
+/**
+ * Dials (login until authenticated) through one jump host at the same time, at most: each node dialled through it is
+ * first a login on the jump host, and OpenSSH's sshd drops unauthenticated connections at random beyond MaxStartups'
+ * first number (default 10:30:100). Authenticated connections do not count, so the nodes still all work at once.
+ */
+export const MAX_DIALS_PER_JUMP_HOST = 10;
 
 /**
  * Opens the one SSH connection a node gets for the whole run, with the settings resolved against the ssh config
@@ -37,29 +45,40 @@ export function transportOpener(
   ]) {
     if (name) opts.log.addSecret(env[name]);
   }
+  const dialSlots = new Map<string, ReturnType<typeof limiter>>();
+  const throughJumpHost = (jump: { user?: string; host: string; port: number } | undefined): ReturnType<typeof limiter> | undefined => {
+    if (!jump) return undefined;
+    const key = `${jump.user ?? ''}@${jump.host}:${jump.port}`;
+    let slots = dialSlots.get(key);
+    if (!slots) dialSlots.set(key, (slots = limiter(MAX_DIALS_PER_JUMP_HOST)));
+    return slots;
+  };
   return async (node) => {
     const settings = opts.ssh?.get(node.name)?.settings ?? sshSettingsFor(inventory, node);
     const nodeKnownHosts = knownHosts(settings.userKnownHostsFiles);
     const jumpKnownHosts = settings.jump ? knownHosts(settings.jump.userKnownHostsFiles ?? settings.userKnownHostsFiles) : undefined;
-    const transport = await connectNode(settings, {
-      nodeName: node.name,
-      knownHosts: nodeKnownHosts,
-      ...(jumpKnownHosts && jumpKnownHosts !== nodeKnownHosts ? { jumpKnownHosts } : {}),
-      ...(node.hostKeyFingerprint
-        ? { pinnedFingerprint: node.hostKeyFingerprint, pinField: `nodes[${inventory.nodes.indexOf(node)}].hostKeyFingerprint` }
-        : {}),
-      onHostKeyTrusted: (seen) => {
-        const message = describeTrustedKey(seen);
-        if (opts.emit) opts.emit({ type: 'node-warning', node: node.name, message });
-        else {
-          opts.log.write(`[${node.name}] ${message}`);
-          process.stderr.write(`${message}\n`);
-        }
-      },
-      connectTimeoutMs: settings.connectTimeoutSeconds * 1000,
-      retries: settings.connectRetries,
-      env,
-    });
+    const dial = () =>
+      connectNode(settings, {
+        nodeName: node.name,
+        knownHosts: nodeKnownHosts,
+        ...(jumpKnownHosts && jumpKnownHosts !== nodeKnownHosts ? { jumpKnownHosts } : {}),
+        ...(node.hostKeyFingerprint
+          ? { pinnedFingerprint: node.hostKeyFingerprint, pinField: `nodes[${inventory.nodes.indexOf(node)}].hostKeyFingerprint` }
+          : {}),
+        onHostKeyTrusted: (seen) => {
+          const message = describeTrustedKey(seen);
+          if (opts.emit) opts.emit({ type: 'node-warning', node: node.name, message });
+          else {
+            opts.log.write(`[${node.name}] ${message}`);
+            process.stderr.write(`${message}\n`);
+          }
+        },
+        connectTimeoutMs: settings.connectTimeoutSeconds * 1000,
+        retries: settings.connectRetries,
+        env,
+      });
+    const slots = throughJumpHost(settings.jump);
+    const transport = slots ? await slots(dial) : await dial();
     const via = settings.jump ? ` through ${settings.jump.user ?? settings.user}@${settings.jump.host}:${settings.jump.port}` : '';
     opts.log.write(`[${node.name}] connected to ${settings.user}@${settings.host}:${settings.port}${via}`);
     return transport;

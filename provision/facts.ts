@@ -56,9 +56,13 @@ export function pageSizeSection(known?: BootPageSize): ProbeSection {
   };
 }
 
+/** The node facts' sections; with the page size read in the node's boot last time, no getconf while that boot lasts. */
+export function factSections(pageSizeOfBoot?: BootPageSize): ProbeSection[] {
+  return pageSizeOfBoot ? FACT_SECTIONS.map((s) => (s.name === 'pagesize' ? pageSizeSection(pageSizeOfBoot) : s)) : FACT_SECTIONS;
+}
+
 export function buildFactsScript(extra: ProbeSection[] = [], opts: { pageSizeOfBoot?: BootPageSize } = {}): ShellScript {
-  const facts = opts.pageSizeOfBoot ? FACT_SECTIONS.map((s) => (s.name === 'pagesize' ? pageSizeSection(opts.pageSizeOfBoot) : s)) : FACT_SECTIONS;
-  return buildProbeScript([...facts, ...extra]);
+  return buildProbeScript([...factSections(opts.pageSizeOfBoot), ...extra]);
 }
 
 function osField(osRelease: string, key: string): string {

@@ -5,6 +5,7 @@ import { consentFor, dataConsentFor, typedConsent } from '../consent.js';
 import { loadInventoryForCommand } from '../../core/inventory/for-command.js';
 import { RunLog } from '../../core/log.js';
 import { runPipeline, type PendingNode } from '../../pipeline/pipeline.js';
+import { nodesAtOnce } from '../../core/runner.js';
 import { lockForCommand } from '../../core/lock.js';
 import { EXIT_BAD_INPUT, EXIT_NODE_FAILED, type RunReport } from '../../core/report.js';
 import type { Inventory } from '../../core/inventory/schema.js';
@@ -54,7 +55,7 @@ export async function runUpCommand(
   for (const message of [...inventoryWarnings, ...ssh.warnings]) renderer.handle({ type: 'warning', message });
 
   const log = offline ? RunLog.none(command) : new RunLog(stateDir, command);
-  log.write(`revue-pi ${command} -i ${opts.inventory} (${inventory.nodes.length} nodes, concurrency ${opts.concurrency})`);
+  log.write(`revue-pi ${command} -i ${opts.inventory} (${inventory.nodes.length} nodes, concurrency ${nodesAtOnce(inventory.nodes.length, opts.concurrency)})`);
   if (lock) log.write(`holding ${lock.file} (pid ${lock.holder.pid} on ${lock.holder.host})`);
   log.write(`ssh config: ${ssh.configFile ?? 'none read'}`);
   for (const warning of inventoryWarnings) log.write(`inventory warning: ${warning}`);
