@@ -188,7 +188,7 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
 /** A node's checks (warnings, or a failure) and, if it passes, its plan. */
 function planNode(opts: ClusterPhaseOptions, s: Session, firstServer: InventoryNode, token: string | undefined): void {
   const { inventory } = opts;
-  for (const check of checkClusterNode(s.k3s, inventory, s.node)) {
+  for (const check of checkClusterNode(s.k3s, inventory, s.node, opts.inventoryPath)) {
     if (check.severity === 'warning') {
       s.report.warnings.push(check.message);
       opts.emit({ type: 'node-warning', node: s.node.name, message: check.message });

@@ -50,6 +50,8 @@ export interface PipelineOptions {
   /** Absent for `plan --offline`: no connection is opened and every node is assumed fresh. */
   openTransport?: OpenTransport;
   stateDir: string;
+  /** The inventory file as given (-i), to name it in the commands messages suggest. */
+  inventoryPath?: string;
   /** Where the kubeconfig is merged (--kubeconfig); default KUBECONFIG's first path, else ~/.kube/config. */
   kubeconfigPath?: string;
   /** Apply the workloads even when their minimum requests do not fit (up --force). */
@@ -229,6 +231,7 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
         ...(prepared?.ready.has(s.node.name) ? { ready: prepared.ready.get(s.node.name)!.then((ok) => (ok ? s.k3s : undefined)) } : {}),
       })),
       kubeconfigPath: opts.kubeconfigPath,
+      ...(opts.inventoryPath !== undefined ? { inventoryPath: opts.inventoryPath } : {}),
       readyTimeoutMs: inventory.k3s.readyTimeoutSeconds * 1000,
     });
     await prepared?.done;

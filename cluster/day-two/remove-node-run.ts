@@ -1,14 +1,12 @@
-import { sh } from '../../core/remote/shell.js';
 import { trimOutput } from '../../core/errors.js';
 import type { Inventory, InventoryNode } from '../../core/inventory/schema.js';
 import type { RunLog } from '../../core/log.js';
 import { readTextIfExists, writePrivateFile } from '../../core/state.js';
-import { buildProbeScript, parseProbeOutput } from '../../core/remote/probe.js';
 import type { RunResult, Transport } from '../../core/remote/transport.js';
-import { ETCD_MEMBERS_COMMAND, buildDatastoreProbe, parseDatastore, parseEtcdMembers, type EtcdMember } from './etcd.js';
+import { ETCD_MEMBERS_COMMAND, parseEtcdMembers } from './etcd.js';
+import { readClusterFrom, type ClusterRead } from './cluster-read.js';
 import { forgetNodeInState, kubeconfigServer, nodeStateFiles, repointKubeconfig } from './forget.js';
 import {
-  CLUSTER_READ_COMMAND,
   STOP_SERVER_COMMAND,
   buildDeleteNodeCommand,
   buildDrainCommand,
@@ -17,9 +15,7 @@ import {
   describeStep,
   drainFailureSummary,
   isApiUnavailable,
-  parseClusterView,
   planRemoval,
-  type ClusterView,
   type RemovalPlan,
   type RemovalStep,
   type RemovalTarget,
@@ -138,51 +134,15 @@ export async function runRemoveNode(opts: RemoveNodeOptions): Promise<RemoveNode
   }
 }
 
-interface ClusterRead {
-  via: Transport;
-  viaNode: InventoryNode;
-  view: ClusterView;
-  members?: EtcdMember[];
-}
-
 /** The first inventory server other than the node that answers over SSH and whose API answers: it runs the cluster-side steps. */
 async function readCluster(opts: RemoveNodeOptions, transports: Transport[]): Promise<ClusterRead | { error: string }> {
   const servers = opts.inventory.nodes.filter((n) => n.role === 'server' && n.name !== opts.name);
-  const tried: string[] = [];
-  for (const node of servers) {
-    let transport: Transport | undefined;
-    try {
-      transport = await opts.open(node);
-      const probe = await transport.run(
-        buildProbeScript([
-          { name: 'cluster', script: sh`${CLUSTER_READ_COMMAND} 2>&1` },
-          { name: 'etcd', script: sh`${ETCD_MEMBERS_COMMAND} 2>&1` },
-          { name: 'datastore', script: buildDatastoreProbe() },
-        ]),
-        { sudo: true, timeoutMs: 90_000 },
-      );
-      const sections = parseProbeOutput(probe.stdout);
-      const clusterText = sections.get('cluster') ?? '';
-      if (!clusterText.trimStart().startsWith('{')) throw new Error(`its API did not answer: ${trimOutput(clusterText, 2)}`);
-      const view = parseClusterView(clusterText);
-      const datastore = parseDatastore(sections.get('datastore') ?? '');
-      let members: EtcdMember[] | undefined;
-      if (datastore === 'etcd') {
-        const etcdText = sections.get('etcd') ?? '';
-        if (!etcdText.trimStart().startsWith('{'))
-          throw new Error(`etcd's member list could not be read (${ETCD_MEMBERS_COMMAND}): ${trimOutput(etcdText, 2)}`);
-        members = parseEtcdMembers(etcdText);
-      }
-      transports.push(transport);
-      return { via: transport, viaNode: node, view, ...(members ? { members } : {}) };
-    } catch (error) {
-      tried.push(`${node.name}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
-      await transport?.close().catch(() => undefined);
-    }
-  }
   if (servers.length === 0)
     return { error: `the inventory lists no server other than ${opts.name} to run the removal from: put the cluster's other servers in it.` };
-  return { error: `no server of cluster ${opts.inventory.cluster.name} other than ${opts.name} answered, so nothing was changed: ${tried.join('; ')}.` };
+  const read = await readClusterFrom(servers, opts.open, transports);
+  if ('tried' in read)
+    return { error: `no server of cluster ${opts.inventory.cluster.name} other than ${opts.name} answered, so nothing was changed: ${read.tried.join('; ')}.` };
+  return read;
 }
 
 function kubeconfigOf(opts: RemoveNodeOptions): { kubeconfig?: { path: string; server: string } } {

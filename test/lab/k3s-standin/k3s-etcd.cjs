@@ -79,7 +79,10 @@ function etcdNodeDecoration(etcd, n) {
   if (m.condition) {
     const at2 = new Date(m.condition.since).toISOString();
     const c = m.condition;
-    return { annotations, conditions: [{ type: 'EtcdIsVoter', status: c.status, reason: c.reason, message: c.message, lastHeartbeatTime: at2, lastTransitionTime: at2 }] };
+    return {
+      annotations,
+      conditions: [{ type: 'EtcdIsVoter', status: c.status, reason: c.reason, message: c.message, lastHeartbeatTime: at2, lastTransitionTime: at2 }],
+    };
   }
   return {
     annotations,
