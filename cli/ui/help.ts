@@ -153,7 +153,7 @@ export const HELP: Record<'root' | 'up' | 'plan' | 'status' | 'init' | 'kubeconf
       reads: [INVENTORY_READ, SSH_READ],
       writes: [
         'on the Pis: the new K3s binary and unit (the installer), a label on the node being upgraded while it is cordoned',
-        `on this computer: the etcd backup in ${STATE}/backups, the run log; the cluster's context in ${KUBECONFIG}`,
+        `on this computer: the etcd backup and the run log, in backups/ and logs of ${STATE}; the cluster's context in ${KUBECONFIG}`,
       ],
     },
   };
