@@ -233,7 +233,7 @@ async function upgradeNode(
     if (drain.code !== 0) {
       const back = u.keepCordoned ? undefined : await uncordon(via, u.name).catch(() => 'failed');
       return (
-        `draining it failed (exit ${drain.code}): ${drainFailureSummary(`${drain.stderr}\n${drain.stdout}`)}. ` +
+        `draining it failed (exit ${drain.code}): ${drainFailureSummary(`${drain.stderr}\n${drain.stdout}`).replace(/\.$/, '')}. ` +
         `${back === undefined && !u.keepCordoned ? `${u.name} is schedulable again` : `${u.name} stays cordoned`}; K3s on it was not touched. Relax the PodDisruptionBudget that blocks it or raise --drain-timeout`
       );
     }
