@@ -179,3 +179,35 @@ describeLab('revue-pi upgrade on a lab cluster of 3 servers and 2 agents', () =>
     expect(again.stdout).toContain(`nothing to do: every node runs ${NEW}.`);
   });
 });
+
+describeLab('revue-pi upgrade on a single SQLite server and an agent', () => {
+  const LONE = '127.0.141.';
+  const suite = useLabCluster([{ name: 'pi' }, { name: 'ag' }], LONE, {
+    ...CLUSTER_ONLY,
+    k3s: { version: OLD },
+    nodes: [{ name: 'ag', role: 'agent' }],
+  });
+
+  beforeAll(async () => {
+    const up = await suite.up();
+    expect(up.code, up.stderr + up.stdout.slice(-2000)).toBe(0);
+  }, 600_000);
+
+  it('says what it cannot guarantee (no snapshot, the API down during the restart), then upgrades both nodes', async () => {
+    const kubeconfig = join(suite.stateDir, 'kubeconfig');
+    const r = await runCli(['upgrade', '-i', suite.inventory, '--to', NEW, '--yes', '--state-dir', suite.stateDir, '--kubeconfig', kubeconfig], {
+      timeoutMs: 600_000,
+    });
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toContain(`revue-pi upgrade of cluster lab to ${NEW} (--to), SQLite:\n  servers, one at a time:\n  1. pi ${OLD} → ${NEW}`);
+    expect(r.stdout).toContain(
+      'Not guaranteed: cluster lab keeps its state in SQLite on its single server, not in embedded etcd: no snapshot can be taken first',
+    );
+    expect(r.stdout).toContain("Not guaranteed: the cluster's API is down while that server restarts with the new version");
+    expect(r.stdout).toContain(`Cluster lab runs ${NEW} on every node`);
+    expect(existsSync(join(suite.stateDir, 'backups'))).toBe(false);
+    const list = await suite.lab.node('pi').exec('k3s kubectl get nodes -o json');
+    const items = (JSON.parse(list.stdout) as { items: { metadata: { name: string }; status: { nodeInfo: { kubeletVersion: string } } }[] }).items;
+    expect(Object.fromEntries(items.map((n) => [n.metadata.name, n.status.nodeInfo.kubeletVersion]))).toEqual({ ag: NEW, pi: NEW });
+  });
+});
