@@ -145,6 +145,33 @@ Each command's --help has its own examples and files, e.g. revue-pi up --help.`,
       },
     );
 
+  teach(program.command('upgrade'), HELP.upgrade)
+    .option('-i, --inventory <file>', 'inventory file', './inventory.yaml')
+    .option('--to <version>', "the K3s release to upgrade to, e.g. v1.36.4+k3s1 (default: the inventory's k3s.version)")
+    .option('-y, --yes', 'do not ask (needed without a terminal)')
+    .option('--dry-run', 'read the cluster and print the plan; change nothing')
+    .option('--drain-timeout <seconds>', 'how long each drain may wait for pods to be evicted (PodDisruptionBudgets)', countOption, 120)
+    .option('--agent-batch <n>', 'agents upgraded at the same time', positiveInt, 2)
+    .option('--json', 'print one JSON object on stdout')
+    .option('--state-dir <dir>', 'per-cluster state directory (where the backup goes)')
+    .option('--kubeconfig <file>', "merge the cluster's kubeconfig here at the end (default: first path of $KUBECONFIG, else ~/.kube/config)")
+    .action(
+      async (opts: {
+        inventory: string;
+        to?: string;
+        yes?: boolean;
+        dryRun?: boolean;
+        drainTimeout: number;
+        agentBatch: number;
+        json?: boolean;
+        stateDir?: string;
+        kubeconfig?: string;
+      }) => {
+        const { runUpgradeCommand } = await import('./commands/upgrade.js');
+        setExitCode(await runUpgradeCommand(opts));
+      },
+    );
+
   teach(addFlashCommand(program, setExitCode), HELP.flash);
 
   return program;

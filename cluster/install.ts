@@ -10,6 +10,8 @@ import { AIRGAP_IMAGES_DIR, AIRGAP_INSTALL_SCRIPT_PATH, K3S_BINARY_PATH, type K3
  */
 export interface InstallOptions {
   role: K3sRole;
+  /** INSTALL_K3S_FORCE_RESTART=true: restart the unit even when binary, unit and env are unchanged (an upgrade resumed). */
+  forceRestart?: boolean;
 }
 
 /** The version `up` installs: the inventory's, else the pinned default; undefined when a channel is followed. */
@@ -19,8 +21,9 @@ export function wantedK3sVersion(inventory: Inventory): string | undefined {
   return DEFAULT_K3S_VERSION;
 }
 
-export function installEnv(inventory: Inventory): Record<string, string> {
+export function installEnv(inventory: Inventory, opts: { forceRestart?: boolean } = {}): Record<string, string> {
   const env: Record<string, string> = {};
+  if (opts.forceRestart) env.INSTALL_K3S_FORCE_RESTART = 'true';
   if (inventory.k3s.airgap) {
     env.INSTALL_K3S_SKIP_DOWNLOAD = 'true';
     return env;
@@ -41,7 +44,7 @@ function envPrefix(env: Record<string, string>): ShellScript {
 }
 
 export function buildInstallCommand(inventory: Inventory, _node: InventoryNode, opts: InstallOptions): ShellScript {
-  const env = envPrefix(installEnv(inventory));
+  const env = envPrefix(installEnv(inventory, opts));
   if (inventory.k3s.airgap) return sh`${env}sh ${AIRGAP_INSTALL_SCRIPT_PATH} ${opts.role}`;
   return sh`curl -sfL ${inventory.k3s.installScriptUrl} | ${env}sh -s - ${opts.role}`;
 }

@@ -243,7 +243,7 @@ function planMetadataQuietly(s: Session, nodesJson: string): string[] {
 /** A node's checks (warnings, or a failure) and, if it passes, its plan. */
 function planNode(opts: ClusterPhaseOptions, s: Session, firstServer: InventoryNode, token: string | undefined, first: FirstServerContext): void {
   const { inventory } = opts;
-  for (const check of checkClusterNode(s.k3s, inventory, s.node, token)) {
+  for (const check of checkClusterNode(s.k3s, inventory, s.node, { token, inventoryPath: opts.inventoryPath })) {
     if (check.severity === 'warning') {
       s.report.warnings.push(check.message);
       opts.emit({ type: 'node-warning', node: s.node.name, message: check.message });

@@ -4,6 +4,7 @@ import type { K3sFacts } from './facts.js';
 import { wantedK3sVersion } from './install.js';
 import { decideFirstServerStart, sqliteNotice } from './first-server.js';
 import { otherClusterMessage, otherClusterOf } from './membership.js';
+import { compareK3sVersions, parseK3sVersion } from './day-two/upgrade.js';
 import { K3S_CONFIG_PATH, TOKEN_FILE_PATH, type K3sRole, type K3sUnit, unitFor } from '../core/k3s-paths.js';
 import { serverSecretSha256, sha256Hex, tokenFileContent } from './token.js';
 
@@ -34,7 +35,12 @@ export interface ClusterCheck {
 }
 
 /** Checks before planning: a role change is refused (it needs an uninstall), another version is only reported. */
-export function checkClusterNode(facts: K3sFacts, inventory: Inventory, node: InventoryNode, token?: string): ClusterCheck[] {
+export function checkClusterNode(
+  facts: K3sFacts,
+  inventory: Inventory,
+  node: InventoryNode,
+  { token, inventoryPath = 'inventory.yaml' }: { token?: string; inventoryPath?: string } = {},
+): ClusterCheck[] {
   const results: ClusterCheck[] = [];
   const other = otherClusterOf(facts, inventory, node, token);
   if (other !== undefined && !(node.adopt === true && node.role === 'agent')) {
@@ -59,10 +65,18 @@ export function checkClusterNode(facts: K3sFacts, inventory: Inventory, node: In
   if (facts.installedVersion && wanted && facts.installedVersion !== wanted && facts.units.includes(wantedUnit)) {
     results.push({
       severity: 'warning',
-      message: `node ${node.name} runs K3s ${facts.installedVersion}, not ${wanted} as the inventory asks: left as it is (revue-pi does not upgrade K3s in place).`,
+      message: `node ${node.name} runs K3s ${facts.installedVersion}, not ${wanted} as the inventory asks: left as it is (up does not change a node's K3s version). ${versionAdvice(facts.installedVersion, wanted, inventoryPath)}`,
     });
   }
   return results;
+}
+
+/** What to run about a node on another version: the upgrade command, or (it is newer) that K3s does not go back. */
+function versionAdvice(installed: string, wanted: string, inventoryPath: string): string {
+  const [have, want] = [parseK3sVersion(installed), parseK3sVersion(wanted)];
+  if (have && want && compareK3sVersions(have, want) > 0)
+    return `K3s cannot be downgraded: set k3s.version in ${inventoryPath} to ${installed} (or newer, then run revue-pi upgrade -i ${inventoryPath}).`;
+  return `To upgrade the cluster, run: revue-pi upgrade -i ${inventoryPath} --to ${wanted}`;
 }
 
 /** What `up` would change for K3s on this node; empty when it is converged (the idempotency test). */

@@ -35,6 +35,8 @@ export interface ClusterPhaseOptions {
   nodes: ClusterNodeInput[];
   /** Where the kubeconfig is merged; default: KUBECONFIG's first path, else ~/.kube/config. */
   kubeconfigPath?: string;
+  /** The inventory file as given (-i), named in the upgrade command a version mismatch suggests. */
+  inventoryPath?: string;
   readyTimeoutMs: number;
   /** Seams for tests: token randomness, polling cadence, the environment used to resolve the kubeconfig path. */
   random?: RandomSource;

@@ -22,6 +22,8 @@ export interface PipelineOptions {
   /** Absent for `plan --offline`: no connection is opened and every node is assumed fresh. */
   openTransport?: OpenTransport;
   stateDir: string;
+  /** The inventory file as given (-i), to name it in the commands messages suggest. */
+  inventoryPath?: string;
   /** Where the kubeconfig is merged (--kubeconfig); default KUBECONFIG's first path, else ~/.kube/config. */
   kubeconfigPath?: string;
   /** Apply the workloads even when their minimum requests do not fit (up --force). */

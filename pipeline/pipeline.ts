@@ -152,6 +152,7 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
         ...(prepared?.ready.has(s.node.name) ? { ready: prepared.ready.get(s.node.name)!.then((ok) => (ok ? s.k3s : undefined)) } : {}),
       })),
       kubeconfigPath: opts.kubeconfigPath,
+      ...(opts.inventoryPath !== undefined ? { inventoryPath: opts.inventoryPath } : {}),
       readyTimeoutMs: inventory.k3s.readyTimeoutSeconds * 1000,
     });
     await prepared?.done;

@@ -70,6 +70,7 @@ export async function runUpCommand(
       command,
       inventory,
       stateDir,
+      inventoryPath: opts.inventory,
       kubeconfigPath: opts.kubeconfig,
       force: opts.force,
       reapply: opts.reapply,

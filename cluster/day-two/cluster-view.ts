@@ -17,7 +17,16 @@ export interface NodeView {
   /** etcd.k3s.cattle.io/node-name: its etcd member. */
   etcdMember?: string;
   unschedulable: boolean;
+  /** status.nodeInfo.kubeletVersion: the K3s version its running kubelet reports. */
+  version?: string;
+  /** Its EtcdIsVoter condition (K3s's etcd member management), on etcd servers. */
+  etcdVoter?: 'True' | 'False' | 'Unknown';
+  /** The UPGRADE_MARK_LABEL's value: `revue-pi upgrade` cordoned it and has not finished it yet. */
+  upgradeMark?: string;
 }
+
+/** Set by `revue-pi upgrade` on a node it cordons, removed when it uncordons it: what a resumed run finishes. */
+export const UPGRADE_MARK_LABEL = 'upgrade.revue-pi.io/cordoned';
 
 export interface PodView {
   namespace: string;
@@ -68,6 +77,8 @@ export function parseClusterView(json: string): ClusterView {
     if (item.kind === 'Node') {
       const conditions = (status.conditions ?? []) as { type?: string; status?: string }[];
       const ready = conditions.find((c) => c.type === 'Ready')?.status;
+      const voter = conditions.find((c) => c.type === 'EtcdIsVoter')?.status;
+      const version = (status.nodeInfo as { kubeletVersion?: string } | undefined)?.kubeletVersion;
       const internal = ((status.addresses ?? []) as { type?: string; address?: string }[]).find((a) => a.type === 'InternalIP')?.address;
       const server = ['control-plane', 'master', 'etcd'].some((r) => labels[`node-role.kubernetes.io/${r}`] === 'true');
       view.nodes.push({
@@ -77,6 +88,9 @@ export function parseClusterView(json: string): ClusterView {
         ...(ready === 'True' || ready === 'False' || ready === 'Unknown' ? { ready } : {}),
         ...(meta.annotations?.['etcd.k3s.cattle.io/node-name'] ? { etcdMember: meta.annotations['etcd.k3s.cattle.io/node-name'] } : {}),
         unschedulable: spec.unschedulable === true,
+        ...(version ? { version } : {}),
+        ...(voter === 'True' || voter === 'False' || voter === 'Unknown' ? { etcdVoter: voter } : {}),
+        ...(labels[UPGRADE_MARK_LABEL] !== undefined ? { upgradeMark: labels[UPGRADE_MARK_LABEL] } : {}),
       });
     } else if (item.kind === 'Pod') {
       const controller = (meta.ownerReferences ?? []).find((r) => r.controller)?.kind;

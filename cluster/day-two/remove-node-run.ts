@@ -1,12 +1,10 @@
-import { sh } from '../../core/remote/shell.js';
 import { trimOutput } from '../../core/errors.js';
 import type { Inventory, InventoryNode } from '../../core/inventory/schema.js';
 import type { RunLog } from '../../core/log.js';
 import { readTextIfExists, writePrivateFile } from '../../core/state.js';
-import { buildProbeScript, parseProbeOutput } from '../../core/remote/probe.js';
 import type { RunResult, Transport } from '../../core/remote/transport.js';
-import { ETCD_MEMBERS_COMMAND, buildDatastoreProbe, parseDatastore, parseEtcdMembers, type EtcdMember } from './etcd.js';
-import { firstAnsweringServer } from './first-server.js';
+import { ETCD_MEMBERS_COMMAND, parseEtcdMembers } from './etcd.js';
+import { readClusterFrom, type ClusterRead } from './cluster-read.js';
 import { forgetNodeInState, kubeconfigServer, nodeStateFiles, repointKubeconfig } from './forget.js';
 import {
   STOP_SERVER_COMMAND,
@@ -17,16 +15,7 @@ import {
   drainFailureSummary,
   isApiUnavailable,
 } from './remove-node-commands.js';
-import {
-  CLUSTER_READ_COMMAND,
-  describeStep,
-  parseClusterView,
-  planRemoval,
-  type ClusterView,
-  type RemovalPlan,
-  type RemovalStep,
-  type RemovalTarget,
-} from './remove-node.js';
+import { describeStep, planRemoval, type RemovalPlan, type RemovalStep, type RemovalTarget } from './remove-node.js';
 
 /**
  * `revue-pi remove-node`, the doing half: reads the cluster on a server that stays, tries SSH to the node, has
@@ -141,48 +130,15 @@ export async function runRemoveNode(opts: RemoveNodeOptions): Promise<RemoveNode
   }
 }
 
-interface ClusterRead {
-  via: Transport;
-  viaNode: InventoryNode;
-  view: ClusterView;
-  members?: EtcdMember[];
-}
-
 /** The first inventory server other than the node that answers over SSH and whose API answers: it runs the cluster-side steps. */
 async function readCluster(opts: RemoveNodeOptions, transports: Transport[]): Promise<ClusterRead | { error: string }> {
   const servers = opts.inventory.nodes.filter((n) => n.role === 'server' && n.name !== opts.name);
-  const answered = await firstAnsweringServer(servers, opts.open, readClusterOn, (error) =>
-    error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error),
-  );
-  if ('found' in answered) {
-    transports.push(answered.transport);
-    return { via: answered.transport, viaNode: answered.node, ...answered.found };
-  }
   if (servers.length === 0)
     return { error: `the inventory lists no server other than ${opts.name} to run the removal from: put the cluster's other servers in it.` };
-  return {
-    error: `no server of cluster ${opts.inventory.cluster.name} other than ${opts.name} answered, so nothing was changed: ${answered.tried.join('; ')}.`,
-  };
-}
-
-/** The nodes and (with embedded etcd) the members, read on one server; throws when its API or etcd does not answer. */
-async function readClusterOn(transport: Transport): Promise<{ view: ClusterView; members?: EtcdMember[] }> {
-  const probe = await transport.run(
-    buildProbeScript([
-      { name: 'cluster', script: sh`${CLUSTER_READ_COMMAND} 2>&1` },
-      { name: 'etcd', script: sh`${ETCD_MEMBERS_COMMAND} 2>&1` },
-      { name: 'datastore', script: buildDatastoreProbe() },
-    ]),
-    { sudo: true, timeoutMs: 90_000 },
-  );
-  const sections = parseProbeOutput(probe.stdout);
-  const clusterText = sections.get('cluster') ?? '';
-  if (!clusterText.trimStart().startsWith('{')) throw new Error(`its API did not answer: ${trimOutput(clusterText, 2)}`);
-  const view = parseClusterView(clusterText);
-  if (parseDatastore(sections.get('datastore') ?? '') !== 'etcd') return { view };
-  const etcdText = sections.get('etcd') ?? '';
-  if (!etcdText.trimStart().startsWith('{')) throw new Error(`etcd's member list could not be read (${ETCD_MEMBERS_COMMAND}): ${trimOutput(etcdText, 2)}`);
-  return { view, members: parseEtcdMembers(etcdText) };
+  const read = await readClusterFrom(servers, opts.open, transports);
+  if ('tried' in read)
+    return { error: `no server of cluster ${opts.inventory.cluster.name} other than ${opts.name} answered, so nothing was changed: ${read.tried.join('; ')}.` };
+  return read;
 }
 
 function kubeconfigOf(opts: RemoveNodeOptions): { kubeconfig?: { path: string; server: string } } {

@@ -15,6 +15,14 @@ const SNAPSHOT_DIR = `${ETCD_DB_DIR}/snapshots`;
 const LEARNER_PROMOTE_MS = Number(process.env.K3S_STANDIN_LEARNER_PROMOTE_MS || 3000);
 /** A voter counts as up while its node posted status within this long (the leader's view, for quorum). */
 const VOTER_ALIVE_MS = 8000;
+/**
+ * How long an existing member that restarts (an upgrade's new binary, a `systemctl restart`) takes before its etcd
+ * answers a status request again (real: WAL replay and reconnecting to its peers). Meanwhile the leader's member
+ * management reports it Unhealthy and its apiserver's /readyz fails its etcd check.
+ */
+const ETCD_START_MS = Number(process.env.K3S_STANDIN_ETCD_START_MS || 6000);
+/** How many EtcdIsVoter transitions the store keeps (etcd.statusLog, for lab tests that check the order of events). */
+const STATUS_LOG_MAX = 200;
 const ETCD_NAME_ANNOTATION = 'etcd.k3s.cattle.io/node-name';
 const ETCD_ADDRESS_ANNOTATION = 'etcd.k3s.cattle.io/node-address';
 const ETCD_ROLE_LABEL = 'node-role.kubernetes.io/etcd';
@@ -66,8 +74,18 @@ function etcdNodeDecoration(etcd, n) {
   const at = new Date(m ? m.since : Date.now()).toISOString();
   const condition = (status, reason, message) => ({ type: 'EtcdIsVoter', status, reason, message, lastHeartbeatTime: at, lastTransitionTime: at });
   if (!m) return { annotations: {}, conditions: [condition('False', 'NotAMember', 'Node is not a member of the etcd cluster')] };
+  const annotations = { [ETCD_NAME_ANNOTATION]: m.name, [ETCD_ADDRESS_ANNOTATION]: m.address };
+  // The condition the leader's member management last set (etcdManage); before its first look, from the membership.
+  if (m.condition) {
+    const at2 = new Date(m.condition.since).toISOString();
+    const c = m.condition;
+    return {
+      annotations,
+      conditions: [{ type: 'EtcdIsVoter', status: c.status, reason: c.reason, message: c.message, lastHeartbeatTime: at2, lastTransitionTime: at2 }],
+    };
+  }
   return {
-    annotations: { [ETCD_NAME_ANNOTATION]: m.name, [ETCD_ADDRESS_ANNOTATION]: m.address },
+    annotations,
     conditions: [
       m.isLearner
         ? condition('False', 'MemberIsLearner', 'Node has not been promoted to voting member of the etcd cluster')
@@ -76,13 +94,64 @@ function etcdNodeDecoration(etcd, n) {
   };
 }
 
+/** A member still starting after a restart (its etcd does not answer status requests yet). */
+function etcdStarting(m, now = Date.now()) {
+  return !!m.startedAt && now - m.startedAt < ETCD_START_MS;
+}
+
+/**
+ * The leader's member management (manageLearners in pkg/etcd/etcd.go, every 15 s there, every heartbeat here): each
+ * member's EtcdIsVoter condition — learner, voter, or Unhealthy when its status cannot be read (node silent, or still
+ * starting after a restart). A change is kept with its time, and logged in etcd.statusLog. True when something changed.
+ */
+function etcdManage(store, now = Date.now()) {
+  const etcd = store.data.etcd;
+  let changed = false;
+  for (const m of etcd.members) {
+    const node = store.data.nodes[m.node];
+    const silent = !node || now - node.lastHeartbeat > VOTER_ALIVE_MS;
+    const next = m.isLearner
+      ? { status: 'False', reason: 'MemberIsLearner', message: 'Node has not been promoted to voting member of the etcd cluster' }
+      : silent || etcdStarting(m, now)
+        ? { status: 'False', reason: 'Unhealthy', message: 'failed to check etcd member status: context deadline exceeded' }
+        : { status: 'True', reason: 'MemberNotLearner', message: 'Node is a voting member of the etcd cluster' };
+    if (m.condition && m.condition.status === next.status && m.condition.reason === next.reason) continue;
+    m.condition = { ...next, since: now };
+    etcd.statusLog = [...(etcd.statusLog || []), { at: now, node: m.node, status: next.status, reason: next.reason }].slice(-STATUS_LOG_MAX);
+    changed = true;
+  }
+  return changed;
+}
+
+/**
+ * `k3s kubectl get --raw /readyz` on a server is answered by its own apiserver, whose etcd check asks the local member:
+ * it fails while this server's etcd is still starting after a restart. Undefined for any other kubectl call.
+ */
+function etcdReadyz(state, args, startedAt, now = Date.now()) {
+  if (!Array.isArray(args) || args[0] !== 'get' || !args.some((a) => a === '/readyz' || a === '--raw=/readyz')) return undefined;
+  if (state.datastore === 'etcd' && startedAt && now - startedAt < ETCD_START_MS)
+    return {
+      code: 1,
+      stdout: '',
+      stderr:
+        'Error from server (InternalError): an error on the server ("[+]ping ok\\n[+]log ok\\n[-]etcd failed: reason withheld\\n[-]etcd-readiness failed: reason withheld\\nreadyz check failed") has prevented the request from succeeding\n',
+    };
+  return { code: 0, stdout: 'ok', stderr: '' };
+}
+
 /**
  * A server joining (its `memberName` from db/etcd/name): added as a learner (MemberAddAsLearner). etcd takes one learner
  * at a time; a member of the same node under another name is a duplicate. Undefined when admitted (or already a member).
  */
 function etcdAdmit(store, body) {
   const etcd = store.data.etcd;
-  if (etcd.members.some((m) => m.name === body.memberName)) return undefined;
+  const existing = etcd.members.find((m) => m.name === body.memberName);
+  if (existing) {
+    // A member restarting ("Starting etcd for existing cluster member"): still a member (a voter stays a voter), its
+    // etcd answering again only once it has started.
+    if (body.restart) existing.startedAt = Date.now();
+    return undefined;
+  }
   if (etcd.members.some((m) => m.node === body.node))
     return { status: 409, json: { message: 'duplicate node name found, please use a unique name for this node' } };
   if (etcd.members.some((m) => m.isLearner)) return { status: 429, json: { message: 'etcdserver: too many learner members in cluster' } };

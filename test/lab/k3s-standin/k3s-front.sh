@@ -176,6 +176,8 @@ standin_agent() {
   for v; do add arg "$v"; done
   add hostname "$hostname"
   add address "$address"
+  # The kubelet reports its own version (Node status.nodeInfo.kubeletVersion), not the server's that joins it.
+  add version "@@VERSION@@"
   for v in K3S_TOKEN_FILE K3S_URL K3S_NODE_NAME K3S_KUBECONFIG_MODE K3S_CLUSTER_INIT K3S_CONFIG_FILE K3S_DATA_DIR; do
     [ -z "${!v:-}" ] || add env "$v=${!v}"
   done

@@ -1541,6 +1541,8 @@ async function runServer(s) {
     leaderSince: 0,
   };
   const freshJoin = join && !isMember;
+  // An existing member restarting: its etcd answers status requests again only after a while (ETCD_START_MS).
+  const etcdStartedAt = isMember ? Date.now() : undefined;
   if (freshJoin) {
     // Joining server: fetch and check the CA, then join with the token (an etcd learner); it gets a copy of the store.
     if (!given || !given.secret) fatal('Error: --token is required when joining a server (--server is set)');
@@ -1585,6 +1587,9 @@ async function runServer(s) {
 
   // API calls: answered here on the leader, else sent to it; when it does not answer, the voters elect another.
   const call = async (urlPath, body, auth) => {
+    // /readyz is this server's own apiserver's answer, not the leader's.
+    const readyz = urlPath === '/standin/kubectl' && auth === state.adminKey && etcdReadyz(state, body.args, etcdStartedAt);
+    if (readyz) return { status: 200, json: readyz };
     for (let attempt = 0; ; attempt++) {
       if (state.api) return state.api(urlPath, body, auth);
       if (urlPath === '/cacerts') return { status: 200, text: state.ca };
@@ -1605,7 +1610,7 @@ async function runServer(s) {
     // This server's Node (and member, already there) registered through whoever leads, like any server.
     const deadline = Date.now() + JOIN_TIMEOUT_MS;
     for (;;) {
-      const r = await call('/standin/join', { ...reg, critical }, state.secret);
+      const r = await call('/standin/join', { ...reg, critical, restart: isMember }, state.secret);
       if (r.status === 200) break;
       if ((r.status === 429 || r.status === 503) && Date.now() < deadline) {
         await sleep(1000);
@@ -1648,7 +1653,9 @@ async function runServer(s) {
     }
   };
   const promote = () => {
-    if (state.store && state.store.data.etcd && etcdPromote(state.store)) state.store.save();
+    if (!state.store || !state.store.data.etcd) return;
+    const promoted = etcdPromote(state.store);
+    if (etcdManage(state.store) || promoted) state.store.save();
   };
   await beat();
   await deploy();
@@ -1789,7 +1796,7 @@ async function agentStart(forward, formBytes) {
     if (!s.server) fatal('Error: --server is required');
     if (!s.token) fatal('Error: --token is required');
     if (!apiUrl(String(s.server))) fatal(`Error: invalid server url "${s.server}": must be https://host:port`);
-    reg = registration('agent', s, password);
+    reg = { ...registration('agent', s, password), version: form.get('version') || VERSION };
   } catch (e) {
     if (e instanceof NeedFile) return [`need ${e.message}`];
     if (e instanceof StandinFatal) return fail(e.message);

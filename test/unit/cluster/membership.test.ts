@@ -44,18 +44,18 @@ describe('otherClusterOf', () => {
 
   it('checkClusterNode refuses it with what to do, unless an agent says adopt: true', () => {
     const facts = installed('server: https://10.9.9.9:6443\n');
-    expect(checkClusterNode(facts, inv, agent, TOKEN)).toEqual([
+    expect(checkClusterNode(facts, inv, agent, { token: TOKEN })).toEqual([
       { severity: 'error', message: otherClusterMessage(agent, inv, 'its K3s joins https://10.9.9.9:6443') },
     ]);
     expect(otherClusterMessage(agent, inv, 'its K3s joins https://10.9.9.9:6443')).toBe(
       'node pi-2 already belongs to another K3s cluster (its K3s joins https://10.9.9.9:6443), not to cluster lab: revue-pi left it alone. ' +
         'If it is meant to move here, set adopt: true on it in the inventory (nodes[].adopt; up then rewrites its settings and token and restarts it, and it leaves the other cluster, where its Node object stays until removed there); otherwise take it out of this inventory.',
     );
-    expect(checkClusterNode(facts, inv, { ...agent, adopt: true }, TOKEN)).toEqual([]);
+    expect(checkClusterNode(facts, inv, { ...agent, adopt: true }, { token: TOKEN })).toEqual([]);
     const ha = haInventory();
     const s2 = ha.nodes[1]!;
     const foreignServer = installed('server: https://10.9.9.9:6443\n', { unit: 'k3s', units: ['k3s'] });
-    expect(checkClusterNode(foreignServer, ha, { ...s2, adopt: true }, TOKEN)[0]!.message).toBe(
+    expect(checkClusterNode(foreignServer, ha, { ...s2, adopt: true }, { token: TOKEN })[0]!.message).toBe(
       'node s2 already belongs to another K3s cluster (its K3s joins https://10.9.9.9:6443), not to cluster lab: revue-pi left it alone. ' +
         "A server cannot be moved between clusters (its datastore belongs to the other one): remove it from that cluster (revue-pi remove-node with that cluster's inventory), or wipe it with sudo /usr/local/bin/k3s-uninstall.sh, then run up again.",
     );

@@ -819,7 +819,7 @@ describe('runClusterPhase: versions and kubeconfig', () => {
     await runClusterPhase(options(inv, nodes));
     expect(sim.timeline).toEqual([]);
     expect(nodes[2]!.report.warnings).toEqual([
-      'node pi-3 runs K3s v1.31.4+k3s1, not v1.36.4+k3s1 as the inventory asks: left as it is (revue-pi does not upgrade K3s in place).',
+      "node pi-3 runs K3s v1.31.4+k3s1, not v1.36.4+k3s1 as the inventory asks: left as it is (up does not change a node's K3s version). To upgrade the cluster, run: revue-pi upgrade -i inventory.yaml --to v1.36.4+k3s1",
     ]);
     expect(nodes[2]!.report.error).toBeUndefined();
   });

@@ -99,9 +99,17 @@ describe('planClusterNode', () => {
     expect(checkClusterNode(facts, inv, agent)).toEqual([
       {
         severity: 'warning',
-        message: 'node pi-2 runs K3s v1.31.1+k3s1, not v1.36.4+k3s1 as the inventory asks: left as it is (revue-pi does not upgrade K3s in place).',
+        message:
+          "node pi-2 runs K3s v1.31.1+k3s1, not v1.36.4+k3s1 as the inventory asks: left as it is (up does not change a node's K3s version). To upgrade the cluster, run: revue-pi upgrade -i inventory.yaml --to v1.36.4+k3s1",
       },
     ]);
+    expect(checkClusterNode(facts, inv, agent, { inventoryPath: 'clusters/home.yaml' })[0]!.message).toContain(
+      'run: revue-pi upgrade -i clusters/home.yaml --to v1.36.4+k3s1',
+    );
+    const newer = converged(inv, agent, { installedVersion: 'v1.37.1+k3s1' });
+    expect(checkClusterNode(newer, inv, agent, { inventoryPath: 'home.yaml' })[0]!.message).toBe(
+      "node pi-2 runs K3s v1.37.1+k3s1, not v1.36.4+k3s1 as the inventory asks: left as it is (up does not change a node's K3s version). K3s cannot be downgraded: set k3s.version in home.yaml to v1.37.1+k3s1 (or newer, then run revue-pi upgrade -i home.yaml).",
+    );
   });
 
   it('no token yet (plan of a new cluster): token file planned only where none exists', () => {
