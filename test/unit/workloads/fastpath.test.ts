@@ -2,15 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  appliedRecordOf,
-  buildFastCheckCommand,
-  decideFastPath,
-  parseAppliedRecord,
-  phaseHashes,
-  renderAppliedRecord,
-  synthAppliedRecord,
-} from '../../../workloads/fastpath.js';
+import { appliedRecordOf, parseAppliedRecord, phaseHashes, renderAppliedRecord, synthAppliedRecord } from '../../../workloads/applied-record.js';
+import { buildFastCheckCommand, decideFastPath } from '../../../workloads/fastpath.js';
 import { revuePiVersion } from '../../../workloads/fastpath-check.js';
 import { runWorkloadsPhase } from '../../../workloads/phase.js';
 import { loadWorkloadSecrets } from '../../../workloads/secrets-file.js';
@@ -102,7 +95,7 @@ describe('record and decision (pure)', () => {
     const cm = renderAppliedRecord(rec);
     expect(cm.metadata).toMatchObject({ name: 'revue-pi-applied', namespace: 'kube-system', labels: { 'app.kubernetes.io/managed-by': 'revue-pi' } });
     expect(rec.objects).toHaveLength(objects.length);
-    expect(parseAppliedRecord(cm as { data?: Record<string, unknown> })).toEqual(rec);
+    expect(parseAppliedRecord(cm as { data?: Record<string, string> })).toEqual(rec);
     expect(parseAppliedRecord({ data: { version: '1', phases: '{not json', objects: '' } })).toBeUndefined();
     expect(parseAppliedRecord({ data: { version: '1', phases: '{"nope":"x"}', objects: '' } })).toBeUndefined();
     expect(parseAppliedRecord({ data: { version: '1' } })).toBeUndefined();
@@ -155,7 +148,10 @@ describe('record and decision (pure)', () => {
   it('output it cannot read is a reason, not a crash', () => {
     const base = { objects, version: '0.1.0', desiredLabels: [] };
     expect(decideFastPath({ ...base, output: 'Error: nope' })).toEqual({ take: false, reason: 'kubectl printed 0 lists instead of 2' });
-    expect(decideFastPath({ ...base, output: '{"items": 3}' })).toEqual({ take: false, reason: 'kubectl did not print the expected lists' });
+    expect(decideFastPath({ ...base, output: '{"items": 3}' })).toEqual({
+      take: false,
+      reason: 'kubectl did not print the expected lists: `k3s kubectl get … (the fast check)` printed JSON without an items list',
+    });
     expect(decideFastPath({ ...base, output: '{"items": []}\n{"items": []}' })).toEqual({
       take: false,
       reason: 'no record of a previous complete apply',

@@ -1,31 +1,31 @@
 import { describe, expect, it } from 'vitest';
+import { buildKubectlGetEachCommand, parseKubeList, parseKubeLists, splitJsonDocuments } from '../../../core/kube/index.js';
 import {
   buildApplyCommand,
   buildDeleteCommand,
-  buildDiagnosticsCommand,
-  buildLabelNodesCommand,
   buildListManagedCommand,
-  buildReadinessCommand,
   countApply,
-  explainNotReady,
   isMissingKind,
   isWebhookRace,
   missingKinds,
+  objectRefsOf,
   parseApplyOutput,
-  parseNodeLabels,
-  parseNotReady,
-  parseObjectRefs,
-  planNodeLabels,
   resourceOf,
-  secretsFromCluster,
-  splitJsonDocuments,
-  waitTargetOf,
 } from '../../../workloads/apply.js';
+import { secretsFromCluster } from '../../../workloads/cluster-secrets.js';
+import { diagnosticsQueries, explainNotReady } from '../../../workloads/diagnostics.js';
+import { buildLabelNodesCommand, parseNodeLabels, planNodeLabels } from '../../../workloads/label-plan.js';
+import { buildReadinessCommand, notReadyOf, waitTargetOf, type WaitTarget } from '../../../workloads/readiness.js';
 import { managedKinds } from '../../../workloads/prune-cluster.js';
 import { objectsOfPhase, renderWorkloads } from '../../../workloads/render.js';
 import { labInventory } from './helpers.js';
 
-/** The pure builders and parsers of workloads/apply.ts, on exact strings and recorded-shape kubectl output. */
+/**
+ * The pure builders and parsers of workloads/apply.ts and the files split from it (label-plan, readiness,
+ * diagnostics, cluster-secrets), on exact strings and recorded-shape kubectl output read by core/kube's parser.
+ */
+const items = (json: string) => parseKubeList(json, { command: 'k3s kubectl get … -o json' });
+const parseNotReady = (output: string, target: WaitTarget) => notReadyOf(parseKubeLists(output, { command: 'readiness' }).flat(), target);
 
 describe('apply', () => {
   it('applies the uploaded file and removes it whatever the outcome', () => {
@@ -147,20 +147,24 @@ describe('listing and pruning', () => {
 
   it('parses the live objects of a List', () => {
     expect(
-      parseObjectRefs(
-        JSON.stringify({
-          kind: 'List',
-          items: [
-            { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'monitoring', labels: { 'app.kubernetes.io/managed-by': 'revue-pi' } } },
-            { apiVersion: 'helm.cattle.io/v1', kind: 'HelmChart', metadata: { name: 'grafana', namespace: 'kube-system', labels: { a: 'b' } } },
-          ],
-        }),
+      objectRefsOf(
+        items(
+          JSON.stringify({
+            kind: 'List',
+            items: [
+              { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'monitoring', labels: { 'app.kubernetes.io/managed-by': 'revue-pi' } } },
+              { apiVersion: 'helm.cattle.io/v1', kind: 'HelmChart', metadata: { name: 'grafana', namespace: 'kube-system', labels: { a: 'b' } } },
+            ],
+          }),
+        ),
       ),
     ).toEqual([
       { apiVersion: 'v1', kind: 'Namespace', name: 'monitoring', labels: { 'app.kubernetes.io/managed-by': 'revue-pi' } },
       { apiVersion: 'helm.cattle.io/v1', kind: 'HelmChart', namespace: 'kube-system', name: 'grafana', labels: { a: 'b' } },
     ]);
-    expect(() => parseObjectRefs('error: the server does not have a resource type "x"')).toThrow('kubectl did not print JSON');
+    expect(() => items('error: the server does not have a resource type "x"')).toThrow(
+      '`k3s kubectl get … -o json` printed something that is not JSON: error: the server does not have a resource type "x"',
+    );
   });
 
   it('deletes in the given order, tolerating missing objects, without waiting for namespaces', () => {
@@ -350,7 +354,7 @@ describe('readiness', () => {
 
 describe('why not ready', () => {
   it('diagnostics: pods and events of each namespace', () => {
-    expect(buildDiagnosticsCommand(['revue', 'monitoring', 'revue']).text).toBe(
+    expect(buildKubectlGetEachCommand(diagnosticsQueries(['revue', 'monitoring', 'revue'])).text).toBe(
       'k3s kubectl get pods -n monitoring -o json\nk3s kubectl get events -n monitoring -o json\nk3s kubectl get pods -n revue -o json\nk3s kubectl get events -n revue -o json',
     );
   });
@@ -406,7 +410,7 @@ describe('why not ready', () => {
           { kind: 'Deployment', namespace: 'revue', name: 'revue-auth-db', reason: '0 of 1 replicas available' },
           { kind: 'Deployment', namespace: 'revue', name: 'revue-user', reason: '0 of 1 replicas available' },
         ],
-        text,
+        parseKubeLists(text, { command: 'diagnostics' }).flat(),
       ),
     ).toEqual([
       'Deployment revue/revue-auth: 0 of 1 replicas available — pod revue-auth-7d9c5b7f4-x2k8q container auth: CrashLoopBackOff (back-off 1m20s restarting failed container), 4 restarts; BackOff: Back-off restarting failed container auth',
@@ -415,8 +419,8 @@ describe('why not ready', () => {
     ]);
   });
 
-  it('still names the objects when the diagnostics are not JSON', () => {
-    expect(explainNotReady([{ kind: 'Job', namespace: 'kube-system', name: 'helm-install-grafana', reason: 'running' }], 'error: connection refused')).toEqual([
+  it('still names the objects when the diagnostics could not be read', () => {
+    expect(explainNotReady([{ kind: 'Job', namespace: 'kube-system', name: 'helm-install-grafana', reason: 'running' }], [])).toEqual([
       'Job kube-system/helm-install-grafana: running — no pods yet',
     ]);
   });
@@ -441,12 +445,12 @@ describe('secrets already in the cluster', () => {
         },
       ],
     });
-    expect(secretsFromCluster(list, 'apps')).toEqual({
+    expect(secretsFromCluster(items(list), 'apps')).toEqual({
       mongoRootPasswords: { auth: 'auth-pw-0123456789' },
       jwtSecret: 'jwt-0123456789abcdef',
       bearerTokens: { AUTH_BEARER_TOKEN: 'bearer-0123456789ab' },
       grafanaAdminPassword: 'grafana-0123456789',
     });
   });
-  it('none: undefined', () => expect(secretsFromCluster('{"apiVersion":"v1","items":[],"kind":"List"}', 'revue')).toBeUndefined());
+  it('none: undefined', () => expect(secretsFromCluster(items('{"apiVersion":"v1","items":[],"kind":"List"}'), 'revue')).toBeUndefined());
 });

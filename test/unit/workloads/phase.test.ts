@@ -4,7 +4,7 @@ import yaml from 'js-yaml';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Inventory } from '../../../core/inventory/schema.js';
 import { formatHostsLines } from '../../../workloads/access.js';
-import { GET_NODES_JSON, REMOTE_APPLY_DIR } from '../../../workloads/apply.js';
+import { REMOTE_APPLY_DIR } from '../../../workloads/apply.js';
 import { runWorkloadsPhase } from '../../../workloads/phase.js';
 import { WORKLOAD_SECRETS_FILE } from '../../../workloads/secrets-file.js';
 import { ARMV82_LABEL, PHASES, renderWorkloads } from '../../../workloads/render.js';
@@ -28,7 +28,7 @@ describe('up on an empty cluster', () => {
     const nodesJson = JSON.stringify({ items: Object.entries(w.kube.nodes).map(([name, labels]) => ({ metadata: { name, labels: { ...labels } } })) });
     const result = await runWorkloadsPhase(options(w, labInventory(), { nodesJson }));
     expect(result.ok).toBe(true);
-    expect(w.transport.runs.map((r) => r.script)).not.toContain(GET_NODES_JSON);
+    expect(w.kube.kubectl.queries.filter((q) => q.resources.includes('nodes'))).toEqual([]);
     expect(w.kube.nodes['pi-3']![ARMV82_LABEL]).toBe('false');
   });
 
@@ -256,7 +256,8 @@ describe('MetalLB webhook race', () => {
       ['monitoring', 'skipped'],
       ['revue', 'skipped'],
     ]);
-    expect(w.transport.ran(/^kinds=/)).toEqual([]);
+    // The managed list (the one query with CRD types listed only when served) was never made: nothing pruned.
+    expect(w.kube.kubectl.queries.filter((q) => q.ifServed !== undefined)).toEqual([]);
     expect([...w.transport.files.keys()].filter((f) => f.startsWith(REMOTE_APPLY_DIR))).toEqual([]);
   });
 
@@ -336,7 +337,7 @@ describe('bounded waits', () => {
         'pod revue-auth-7d9c5b7f4-x2k8q container auth: ImagePullBackOff (Back-off pulling image "letsdothisshared/revue-auth:3.1.14"); Failed: Failed to pull image: not found. ' +
         'Fix the cause (see kubectl describe on pi-1) and run up again.',
     );
-    expect(w.transport.ran('get pods -n revue -o json')).toHaveLength(1);
+    expect(w.kube.kubectl.queries.filter((q) => q.resources.includes('pods') && q.namespace === 'revue')).toHaveLength(1);
     expect(result.pruned).toEqual([]);
   });
 
@@ -351,7 +352,7 @@ describe('bounded waits', () => {
     expect(result.error).toContain('Job kube-system/helm-install-prometheus');
   });
 
-  const monitoringPolls = (w: World) => w.transport.runs.filter((r) => r.script.includes('get jobs.batch -n kube-system')).length;
+  const monitoringPolls = (w: World) => w.kube.kubectl.queries.filter((q) => q.resources.includes('jobs.batch') && q.namespace === 'kube-system').length;
 
   it('a failed install Job fails the phase at once, naming the Job and how to read its log; Revue is not applied', async () => {
     const w = world(dir);
@@ -492,6 +493,7 @@ describe('state', () => {
     expect(result.ok).toBe(false);
     expect(result.error).toContain(`The workload secret jwtSecret in ${join(dir, 'state', WORKLOAD_SECRETS_FILE)} is malformed`);
     expect(w.transport.runs).toEqual([]);
+    expect(w.kube.kubectl.queries).toEqual([]);
   });
 
   it('a lost secrets file is rebuilt from the Secrets in the cluster, not regenerated (MongoDB keeps its first password)', async () => {
