@@ -1,7 +1,7 @@
 import { K3S_BINARY_PATH, K3S_KUBECONFIG_PATH } from '../core/k3s-paths.js';
 import type { ProbeSection } from '../core/remote/probe.js';
 import { joinShell, sh, type ShellScript } from '../core/remote/shell.js';
-import { isKind, ofKind, parseKubeLists, type KubeItem } from '../core/kube/index.js';
+import { buildKubectlGetCommand, isKind, ofKind, parseKubeLists, type KubeItem } from '../core/kube/index.js';
 import { objectRefsOf, resourceOf } from './apply.js';
 import { APPLIED_RECORD, isAppliedRecord, parseAppliedRecord, phaseHashes, type AppliedRecord } from './applied-record.js';
 import { nodeLabelsOf, planNodeLabels } from './label-plan.js';
@@ -31,7 +31,7 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PHASES, objectsOfPhase, type K8sObj
  * Workload kinds and Jobs, for readiness: listed cluster-wide without a selector (charts' workloads carry no label).
  * Services ride along for the address MetalLB gave Traefik, so the fast path needs no further kubectl.
  */
-const READINESS_KINDS = 'nodes,deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,services';
+const READINESS_KINDS = ['nodes', 'deployments.apps', 'statefulsets.apps', 'daemonsets.apps', 'jobs.batch', 'services'];
 
 /**
  * The fast path's single round trip: the managed objects of the rendered kinds plus the record (one List, label
@@ -54,8 +54,8 @@ export function buildFastCheckParts(objects: K8sObject[]): { start: ShellScript;
   return {
     start: joinShell([
       sh`fc=/run/revue-pi-fast-check.$$`,
-      sh`(umask 077; exec k3s kubectl get ${resources.join(',')} -A -l ${`${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`} -o json >$fc.1) & fc_managed=$!`,
-      sh`(umask 077; exec k3s kubectl get ${READINESS_KINDS} -A -o json >$fc.2) & fc_cluster=$!`,
+      sh`(umask 077; exec ${buildKubectlGetCommand({ resources, allNamespaces: true, selector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` })} >$fc.1) & fc_managed=$!`,
+      sh`(umask 077; exec ${buildKubectlGetCommand({ resources: READINESS_KINDS, allNamespaces: true })} >$fc.2) & fc_cluster=$!`,
     ]),
     collect: sh`wait $fc_managed; managed=$?
 wait $fc_cluster; cluster=$?
