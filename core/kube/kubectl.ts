@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { trimOutput } from '../errors.js';
 import { joinShell, sh, type ShellScript } from '../remote/shell.js';
 import type { Transport } from '../remote/transport.js';
-import { commandLabel, parseKubeItem, parseKubeList, splitJsonDocuments } from './parse.js';
+import { commandLabel, parseJson, parseKubeItem, parseKubeList, splitJsonDocuments } from './parse.js';
 import type { KnownKind, KubeItem } from './schemas.js';
 
 /**
@@ -114,7 +114,7 @@ abstract class KubectlBase implements Kubectl {
   /** Which of these CRD types the API serves. */
   protected abstract served(types: readonly { resource: string; crd: string }[], opts: KubectlCallOptions): Promise<string[]>;
 
-  private check(command: string, r: Answer): string {
+  protected check(command: string, r: Answer): string {
     if (r.code !== 0) throw new KubectlError(command, this.where, r.code, `${r.stderr}\n${r.stdout}`);
     return r.stdout;
   }
@@ -130,6 +130,8 @@ abstract class KubectlBase implements Kubectl {
   async getEach(queries: readonly KubeQuery[], opts: KubectlCallOptions = {}): Promise<KubeItem[][]> {
     if (queries.length === 0) return [];
     if (queries.length === 1) return [await this.get(queries[0]!, opts)];
+    // A get with CRD checks is a script ending in `exec`: it cannot be followed by others in the same shell.
+    if (queries.some((q) => q.ifServed?.length)) throw new Error('getEach: a get with ifServed runs on its own (use get)');
     const script = buildKubectlGetEachCommand(queries);
     const stdout = this.check(script.text, await this.run(script, opts));
     const docs = splitJsonDocuments(stdout);
@@ -147,13 +149,7 @@ abstract class KubectlBase implements Kubectl {
       if (error.notFound) return undefined;
       throw error;
     }
-    let doc: unknown;
-    try {
-      doc = JSON.parse(r.stdout);
-    } catch {
-      return parseKubeList(r.stdout, { command })[0]; // throws the not-JSON sentence
-    }
-    return parseKubeItem(doc, { command });
+    return parseKubeItem(parseJson(r.stdout, command), { command });
   }
 }
 
@@ -181,9 +177,8 @@ export class RemoteKubectl extends KubectlBase {
   override async get(query: KubeQuery, opts: KubectlCallOptions = {}): Promise<KubeItem[]> {
     if (!query.ifServed?.length) return super.get(query, opts);
     const script = buildKubectlGetCommand(query);
-    const r = await this.run(script, opts);
-    if (r.code !== 0) throw new KubectlError(script.text, this.where, r.code, `${r.stderr}\n${r.stdout}`);
-    return parseKubeList(r.stdout, { command: script.text, ...(query.kind ? { kind: query.kind } : {}) });
+    const stdout = this.check(script.text, await this.run(script, opts));
+    return parseKubeList(stdout, { command: script.text, ...(query.kind ? { kind: query.kind } : {}) });
   }
 
   protected run(args: string[] | ShellScript, opts: KubectlCallOptions): Promise<Answer> {

@@ -33,6 +33,15 @@ function describeIssue(issue: z.ZodIssue): string {
   return `${field}: ${issue.message}`;
 }
 
+/** JSON.parse, failing with a sentence that names the command and shows the start of what it printed. */
+export function parseJson(text: string, command: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new KubeOutputError(commandLabel(command), `something that is not JSON: ${text.trim().slice(0, 160) || '(nothing)'}`);
+  }
+}
+
 /** One item checked against the schema of its kind (`kind` fills in an item that names none, as in a typed list). */
 export function parseKubeItem(raw: unknown, where: { command: string; index?: number; kind?: KnownKind }): KubeItem {
   const given = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
@@ -51,12 +60,7 @@ export function parseKubeItem(raw: unknown, where: { command: string; index?: nu
 /** A document of another shape (`kubectl get --raw …`) checked against its schema; `what` names it in the message. */
 export function parseKubeDocument<S extends z.ZodTypeAny>(json: string, schema: S, where: { command: string; what: string }): z.output<S> {
   const command = commandLabel(where.command);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(json);
-  } catch {
-    throw new KubeOutputError(command, `something that is not JSON: ${json.trim().slice(0, 160) || '(nothing)'}`);
-  }
+  const doc = parseJson(json, command);
   const result = schema.safeParse(doc);
   if (!result.success) throw new KubeOutputError(command, `${where.what} with ${result.error.issues.slice(0, 3).map(describeIssue).join('; ')}`);
   return result.data;
@@ -65,12 +69,7 @@ export function parseKubeDocument<S extends z.ZodTypeAny>(json: string, schema: 
 /** A List printed by `kubectl get … -o json`; `kind` is the type of a one-type list, for items that do not say. */
 export function parseKubeList(json: string, where: { command: string; kind?: KnownKind }): KubeItem[] {
   const command = commandLabel(where.command);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(json);
-  } catch {
-    throw new KubeOutputError(command, `something that is not JSON: ${json.trim().slice(0, 160) || '(nothing)'}`);
-  }
+  const doc = parseJson(json, command);
   const list = ListSchema.safeParse(doc);
   if (!list.success) throw new KubeOutputError(command, 'JSON without an items list');
   return list.data.items.map((raw, index) => parseKubeItem(raw, { command, index, ...(where.kind ? { kind: where.kind } : {}) }));
