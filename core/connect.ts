@@ -2,7 +2,8 @@ import { sshSettingsFor, type Inventory, type InventoryNode } from './inventory/
 import type { EmitEvent } from './events.js';
 import type { RunLog } from './log.js';
 import type { ResolvedNodeSsh } from './ssh-config/resolve.js';
-import { describeTrustedKey, KnownHosts } from './remote/known-hosts.js';
+import { describeTrustedKey } from './remote/host-key-text.js';
+import { KnownHosts } from './remote/known-hosts.js';
 import { connectNode } from './remote/ssh.js';
 import type { Transport } from './remote/transport.js';
 

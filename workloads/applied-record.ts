@@ -4,8 +4,9 @@ import { objectKey, refOf, type ObjectRef } from './prune.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PHASES, canonicalJson, objectsOfPhase, synthYaml, type K8sObject, type Phase } from './render.js';
 
 /**
- * The record of the last complete apply (ConfigMap kube-system/revue-pi-applied) the fast path compares with
- * (workloads/fastpath.ts): per phase the sha256 of what was applied, revue-pi's version and the applied objects.
+ * The record of what revue-pi applied, kept in the ConfigMap kube-system/revue-pi-applied after a fully successful
+ * `up`: per phase the sha256 of the objects applied, revue-pi's version and the objects' names. Pure: how it is made
+ * from a render, written as a ConfigMap and read back. fastpath.ts compares it with the render to skip a no-op run.
  */
 
 export const APPLIED_RECORD = { namespace: 'kube-system', name: 'revue-pi-applied' } as const;

@@ -1,5 +1,6 @@
 import { type Placed, type ServiceSpec, World, envValue, label } from './contract-world.js';
-import { type KafkaContract, type MediaServerContract, type ZookeeperContract, parseListeners } from './contracts.js';
+import { parseListeners } from './contract-models.js';
+import type { KafkaContract, MediaServerContract, ZookeeperContract } from './contracts.js';
 import { FIXED_IP_ANNOTATION } from './render.js';
 
 /** contract-check.ts's checks for Kafka, ZooKeeper and MediaMTX: listeners, ensemble, what browsers need. Pure. */

@@ -1,17 +1,8 @@
 import type { AccessInfo } from './access.js';
 import { brokerProblem } from './contract-check-infra.js';
 import { type Container, type Placed, type ServiceSpec, World, envValue, kubeletEnv, label, portOf, valueOf } from './contract-world.js';
-import {
-  type Contract,
-  type MongoContract,
-  type RevueServiceContract,
-  type ValueRef,
-  brokersFromEnvPy,
-  brokersFromEnvTs,
-  frontendServiceBase,
-  permutations,
-  withDotenv,
-} from './contracts.js';
+import { brokersFromEnvPy, brokersFromEnvTs, frontendServiceBase, permutations, withDotenv } from './contract-models.js';
+import type { Contract, MongoContract, RevueServiceContract, ValueRef } from './contracts.js';
 import { type K8sObject, podSpecOf } from './render.js';
 
 /** contract-check.ts's checks for Revue's own services: the hosts they call, Kafka pairing, MongoDB, the web UI. Pure. */

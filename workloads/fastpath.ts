@@ -18,13 +18,14 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PHASES, objectsOfPhase, type K8sObj
  * hashes equal the rendered phases', the live managed objects are exactly the rendered ones (nothing deleted by
  * hand, nothing to prune), the node labels are right and every workload is ready (helm-install Jobs succeeded),
  * every phase is `unchanged` and nothing is applied or waited for. Anything else falls back to the full path.
+ * The record itself (made, written, read back) is applied-record.ts.
  *
  * What it does not see: a field of an object edited by hand (kubectl edit/patch) — the object is still there, so
  * the fast path is taken and the edit stays. `up --reapply` (WorkloadsPhaseOptions.reapply) skips the fast path.
  *
  * Secrets: the hashes cover the whole phase YAML, Secrets' data included. A sha256 of YAML holding 32+ random bytes
  * reveals nothing about them, and a changed secret (e.g. a restored state file) changes the hash, so it is applied.
- * The record itself holds no secret value. It is written and read in workloads/applied-record.ts.
+ * The record itself holds no secret value.
  */
 
 /**

@@ -1,6 +1,6 @@
 /**
  * What the `init` wizard collects, before it becomes inventory YAML (render.ts). Plain data: the wizard
- * (cli/commands/init.ts) fills it from the prompts, the renderer and the checks read it.
+ * (cli/init/wizard.ts) fills it from the prompts, the renderer and the checks read it.
  */
 
 export type NodeRole = 'server' | 'agent';

@@ -1,6 +1,7 @@
 import { addressBlockProblem, blockContains, blockSize, formatAddressBlock, formatIPv4, parseAddressBlock, parseIPv4 } from '../../core/inventory/addresses.js';
 import { K3S_VERSION_PATTERN } from '../../core/inventory/rules.js';
-import { domainProblem as domainSyntaxProblem, userNameProblem } from '../../core/inventory/syntax.js';
+import { userNameProblem } from '../../core/inventory/syntax.js';
+import { domainProblem as domainSyntaxProblem } from '../../core/inventory/syntax-hosts.js';
 import type { FixedAddresses, InitNode, WorkloadChoice } from './answers.js';
 
 /**

@@ -31,6 +31,7 @@ import {
   type BackupManifest,
 } from './backup.js';
 import { buildDatastoreProbe, parseDatastore, type Datastore } from './etcd.js';
+import { firstAnsweringServer } from './first-server.js';
 
 /**
  * `revue-pi backup`, the doing half: finds a server that runs embedded etcd, has K3s take a snapshot there, copies it
@@ -203,35 +204,24 @@ export async function runBackup(opts: BackupOptions): Promise<BackupResult> {
 /** The first inventory server (in order) that answers and has K3s: its datastore decides what backup can do. */
 async function findServer(opts: BackupOptions): Promise<Candidate | { error: string }> {
   const servers = opts.inventory.nodes.filter((n) => n.role === 'server');
-  const tried: string[] = [];
-  for (const node of servers) {
-    let transport: Transport | undefined;
-    try {
-      transport = await opts.open(node);
-      const probe = await transport.run(
-        buildProbeScript([
-          { name: 'datastore', script: buildDatastoreProbe() },
-          { name: 'version', script: sh`/usr/local/bin/k3s --version` },
-        ]),
-        { sudo: true, timeoutMs: 60_000 },
-      );
-      const sections = parseProbeOutput(probe.stdout);
-      const datastore = parseDatastore(sections.get('datastore') ?? '');
-      if (datastore === 'none') {
-        tried.push(`${node.name}: no K3s server data there`);
-        await transport.close().catch(() => undefined);
-        continue;
-      }
-      const version = /k3s version (v\S+)/.exec(sections.get('version') ?? '')?.[1];
-      return { node, transport, datastore, ...(version ? { version } : {}) };
-    } catch (error) {
-      tried.push(`${node.name}: ${error instanceof Error ? error.message : String(error)}`);
-      await transport?.close().catch(() => undefined);
-    }
-  }
+  const answered = await firstAnsweringServer(servers, opts.open, async (transport) => {
+    const probe = await transport.run(
+      buildProbeScript([
+        { name: 'datastore', script: buildDatastoreProbe() },
+        { name: 'version', script: sh`/usr/local/bin/k3s --version` },
+      ]),
+      { sudo: true, timeoutMs: 60_000 },
+    );
+    const sections = parseProbeOutput(probe.stdout);
+    const datastore = parseDatastore(sections.get('datastore') ?? '');
+    if (datastore === 'none') throw new Error('no K3s server data there');
+    const version = /k3s version (v\S+)/.exec(sections.get('version') ?? '')?.[1];
+    return { datastore, ...(version ? { version } : {}) };
+  });
+  if ('found' in answered) return { node: answered.node, transport: answered.transport, ...answered.found };
   if (servers.length === 0) return { error: 'the inventory has no node with role: server.' };
   return {
-    error: `no server of cluster ${opts.inventory.cluster.name} could be backed up: ${tried.join('; ')}. Run revue-pi up (or revue-pi status) to see why.`,
+    error: `no server of cluster ${opts.inventory.cluster.name} could be backed up: ${answered.tried.join('; ')}. Run revue-pi up (or revue-pi status) to see why.`,
   };
 }
 

@@ -6,17 +6,20 @@ import { readTextIfExists, writePrivateFile } from '../../core/state.js';
 import { buildProbeScript, parseProbeOutput } from '../../core/remote/probe.js';
 import type { RunResult, Transport } from '../../core/remote/transport.js';
 import { ETCD_MEMBERS_COMMAND, buildDatastoreProbe, parseDatastore, parseEtcdMembers, type EtcdMember } from './etcd.js';
+import { firstAnsweringServer } from './first-server.js';
 import { forgetNodeInState, kubeconfigServer, nodeStateFiles, repointKubeconfig } from './forget.js';
 import {
-  CLUSTER_READ_COMMAND,
   STOP_SERVER_COMMAND,
   buildDeleteNodeCommand,
   buildDrainCommand,
   buildUncordonCommand,
   buildUninstallScript,
-  describeStep,
   drainFailureSummary,
   isApiUnavailable,
+} from './remove-node-commands.js';
+import {
+  CLUSTER_READ_COMMAND,
+  describeStep,
   parseClusterView,
   planRemoval,
   type ClusterView,
@@ -28,7 +31,7 @@ import {
 /**
  * `revue-pi remove-node`, the doing half: reads the cluster on a server that stays, tries SSH to the node, has
  * remove-node.ts plan, asks (through `confirm`), then runs the steps in order and stops at the first that fails, saying
- * what was done and what to do. Every command comes from remove-node.ts.
+ * what was done and what to do. Every command comes from remove-node-commands.ts.
  */
 export interface RemoveNodeOptions {
   inventory: Inventory;
@@ -148,41 +151,38 @@ interface ClusterRead {
 /** The first inventory server other than the node that answers over SSH and whose API answers: it runs the cluster-side steps. */
 async function readCluster(opts: RemoveNodeOptions, transports: Transport[]): Promise<ClusterRead | { error: string }> {
   const servers = opts.inventory.nodes.filter((n) => n.role === 'server' && n.name !== opts.name);
-  const tried: string[] = [];
-  for (const node of servers) {
-    let transport: Transport | undefined;
-    try {
-      transport = await opts.open(node);
-      const probe = await transport.run(
-        buildProbeScript([
-          { name: 'cluster', script: sh`${CLUSTER_READ_COMMAND} 2>&1` },
-          { name: 'etcd', script: sh`${ETCD_MEMBERS_COMMAND} 2>&1` },
-          { name: 'datastore', script: buildDatastoreProbe() },
-        ]),
-        { sudo: true, timeoutMs: 90_000 },
-      );
-      const sections = parseProbeOutput(probe.stdout);
-      const clusterText = sections.get('cluster') ?? '';
-      if (!clusterText.trimStart().startsWith('{')) throw new Error(`its API did not answer: ${trimOutput(clusterText, 2)}`);
-      const view = parseClusterView(clusterText);
-      const datastore = parseDatastore(sections.get('datastore') ?? '');
-      let members: EtcdMember[] | undefined;
-      if (datastore === 'etcd') {
-        const etcdText = sections.get('etcd') ?? '';
-        if (!etcdText.trimStart().startsWith('{'))
-          throw new Error(`etcd's member list could not be read (${ETCD_MEMBERS_COMMAND}): ${trimOutput(etcdText, 2)}`);
-        members = parseEtcdMembers(etcdText);
-      }
-      transports.push(transport);
-      return { via: transport, viaNode: node, view, ...(members ? { members } : {}) };
-    } catch (error) {
-      tried.push(`${node.name}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
-      await transport?.close().catch(() => undefined);
-    }
+  const answered = await firstAnsweringServer(servers, opts.open, readClusterOn, (error) =>
+    error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error),
+  );
+  if ('found' in answered) {
+    transports.push(answered.transport);
+    return { via: answered.transport, viaNode: answered.node, ...answered.found };
   }
   if (servers.length === 0)
     return { error: `the inventory lists no server other than ${opts.name} to run the removal from: put the cluster's other servers in it.` };
-  return { error: `no server of cluster ${opts.inventory.cluster.name} other than ${opts.name} answered, so nothing was changed: ${tried.join('; ')}.` };
+  return {
+    error: `no server of cluster ${opts.inventory.cluster.name} other than ${opts.name} answered, so nothing was changed: ${answered.tried.join('; ')}.`,
+  };
+}
+
+/** The nodes and (with embedded etcd) the members, read on one server; throws when its API or etcd does not answer. */
+async function readClusterOn(transport: Transport): Promise<{ view: ClusterView; members?: EtcdMember[] }> {
+  const probe = await transport.run(
+    buildProbeScript([
+      { name: 'cluster', script: sh`${CLUSTER_READ_COMMAND} 2>&1` },
+      { name: 'etcd', script: sh`${ETCD_MEMBERS_COMMAND} 2>&1` },
+      { name: 'datastore', script: buildDatastoreProbe() },
+    ]),
+    { sudo: true, timeoutMs: 90_000 },
+  );
+  const sections = parseProbeOutput(probe.stdout);
+  const clusterText = sections.get('cluster') ?? '';
+  if (!clusterText.trimStart().startsWith('{')) throw new Error(`its API did not answer: ${trimOutput(clusterText, 2)}`);
+  const view = parseClusterView(clusterText);
+  if (parseDatastore(sections.get('datastore') ?? '') !== 'etcd') return { view };
+  const etcdText = sections.get('etcd') ?? '';
+  if (!etcdText.trimStart().startsWith('{')) throw new Error(`etcd's member list could not be read (${ETCD_MEMBERS_COMMAND}): ${trimOutput(etcdText, 2)}`);
+  return { view, members: parseEtcdMembers(etcdText) };
 }
 
 function kubeconfigOf(opts: RemoveNodeOptions): { kubeconfig?: { path: string; server: string } } {

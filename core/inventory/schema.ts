@@ -1,20 +1,17 @@
 import { z } from 'zod';
 import { fieldLabel } from './path.js';
 import {
-  apiEndpointProblem,
   appNamespaceProblem,
-  domainProblem,
-  hostProblem,
   imageReferenceProblem,
   imagesFileNameProblem,
   imageTagProblem,
-  installScriptUrlProblem,
   interfaceNameProblem,
   localPathProblem,
   taintProblem,
   userNameProblem,
   type SyntaxCheck,
 } from './syntax.js';
+import { apiEndpointProblem, domainProblem, hostProblem, installScriptUrlProblem } from './syntax-hosts.js';
 
 /**
  * The inventory's shape. Semantic rules that span fields (unique names, pools, quorum…) live in rules.ts;

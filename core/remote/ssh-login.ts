@@ -2,16 +2,8 @@ import { NodeSSH } from 'node-ssh';
 import type { ConnectConfig } from 'ssh2';
 import { ConnectionError, HostKeyMismatchError, RevuePiError } from '../errors.js';
 import { makeAuthHandler, type Endpoint } from './ssh-credentials.js';
-import {
-  describePinnedKeyMismatch,
-  describeUnknownKeyRefusal,
-  displayAddress,
-  fingerprintSha256,
-  keyTypeOf,
-  type HostKeySeen,
-  type KnownHosts,
-  preferredHostKeyAlgorithms,
-} from './known-hosts.js';
+import { describePinnedKeyMismatch, describeUnknownKeyRefusal, type HostKeySeen } from './host-key-text.js';
+import { displayAddress, fingerprintSha256, keyTypeOf, type KnownHosts, preferredHostKeyAlgorithms } from './known-hosts.js';
 
 /** Logging in to one SSH server (node-ssh's connect), with the host key checked against known_hosts and the pin. */
 

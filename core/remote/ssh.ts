@@ -32,6 +32,10 @@ import { SshTransport } from './ssh-transport.js';
  *   - ssh-sftp.ts: writes through ssh2's SFTPWrapper that requestSFTP returns. node-ssh's putFile copies a local
  *     file; our bytes (tokens, kubeconfigs) live in memory, and writing them to a local temp file would put secrets
  *     on the laptop's disk; the remote file is created exclusively ('wx') with mode 0600, which putFile cannot ask.
+ *   - cli/init/probe-node.ts (scanHostKey): an ssh2 Client that reads the host key a node presents and refuses the
+ *     connection there, as ssh-keyscan does, so the wizard can show it before trusting; node-ssh always goes on to log in.
+ *   - cli/init/ssh-keys.ts: ssh2.utils.parseKey, to offer only the files in ~/.ssh that are private keys and to say
+ *     which are passphrase-protected; node-ssh has no key parsing of its own.
  * None of this costs a connection: the no-op re-run is still one SSH connection and one command per node.
  */
 

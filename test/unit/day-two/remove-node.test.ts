@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { EtcdMember } from '../../../cluster/day-two/etcd.js';
 import {
-  CLUSTER_READ_COMMAND,
   buildDeleteNodeCommand,
   buildDrainCommand,
   buildUncordonCommand,
   buildUninstallScript,
   drainFailureSummary,
-  formatPlan,
   isApiUnavailable,
+} from '../../../cluster/day-two/remove-node-commands.js';
+import {
+  CLUSTER_READ_COMMAND,
+  formatPlan,
   isNodeName,
   parseClusterView,
   planRemoval,

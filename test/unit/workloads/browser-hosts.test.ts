@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatHostsLines, renderAccessInfo } from '../../../workloads/access.js';
-import { type RevueServiceContract, frontendServiceBase, loadContracts } from '../../../workloads/contracts.js';
+import { frontendServiceBase } from '../../../workloads/contract-models.js';
+import { type RevueServiceContract, loadContracts } from '../../../workloads/contracts.js';
 import { packageRoot, renderWorkloads } from '../../../workloads/render.js';
 import { labInventory, minimalInventory } from './helpers.js';
 

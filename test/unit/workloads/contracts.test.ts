@@ -2,18 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  BAKED_DOTENV_FILE,
-  CONTRACTS_DIR,
-  brokersFromEnvPy,
-  brokersFromEnvTs,
-  frontendServiceBase,
-  loadBakedDotenv,
-  loadContracts,
-  parseDotenv,
-  permutations,
-  withDotenv,
-} from '../../../workloads/contracts.js';
+import { brokersFromEnvPy, brokersFromEnvTs, frontendServiceBase, parseDotenv, permutations, withDotenv } from '../../../workloads/contract-models.js';
+import { BAKED_DOTENV_FILE, CONTRACTS_DIR, loadBakedDotenv, loadContracts } from '../../../workloads/contracts.js';
 import { REVUE_SERVICES } from '../../../core/inventory/images.js';
 import { packageRoot } from '../../../workloads/render.js';
 

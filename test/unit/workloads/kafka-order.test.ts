@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type KafkaBroker,
-  type RevueServiceContract,
-  brokersFromEnvPy,
-  brokersFromEnvTs,
-  loadBakedDotenv,
-  loadContracts,
-  parseListeners,
-  permutations,
-  withDotenv,
-} from '../../../workloads/contracts.js';
+import { type KafkaBroker, brokersFromEnvPy, brokersFromEnvTs, parseListeners, permutations, withDotenv } from '../../../workloads/contract-models.js';
+import { type RevueServiceContract, loadBakedDotenv, loadContracts } from '../../../workloads/contracts.js';
 import { type K8sObject, packageRoot, podSpecOf, renderWorkloads } from '../../../workloads/render.js';
 import { deterministicRandom } from '../../fakes/deterministic-random.js';
 import { labInventory, minimalInventory } from './helpers.js';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { findSshKeys } from '../../../../cli/commands/init.js';
+import { findSshKeys } from '../../../../cli/init/ssh-keys.js';
 import { tempDir } from '../../../fakes/temp-dir.js';
 
 /** Real keys made by ssh-keygen in a throwaway home folder. */

@@ -1,30 +1,25 @@
 import { describe, expect, it } from 'vitest';
+import { checkInventory, inventoryRules, type InventoryRule, type RuleContext } from '../../../../core/inventory/rules.js';
+import { airgapFilesExist, k3sVersionFormat } from '../../../../core/inventory/rules/k3s.js';
 import {
-  airgapFilesExist,
-  atLeastOneServer,
-  checkInventory,
-  domainWithoutLocalhost,
-  envFieldsHoldNames,
-  envVariablesSet,
   fixedAddressesInPools,
-  imageOverridesKnown,
-  inventoryRules,
-  k3sVersionFormat,
-  keyFilesExist,
-  labelsAreValid,
-  noNodeRoleLabels,
-  oddServerCount,
   poolsDoNotOverlap,
   poolsIgnoredWhenDisabled,
   poolsParse,
   poolsWhenNeeded,
   promiscuousNeedsInterface,
+  wifiNeedsPromiscuous,
+} from '../../../../core/inventory/rules/metallb.js';
+import {
+  atLeastOneServer,
+  labelsAreValid,
+  noNodeRoleLabels,
+  oddServerCount,
   uniqueNodeHosts,
   uniqueNodeNames,
-  wifiNeedsPromiscuous,
-  type InventoryRule,
-  type RuleContext,
-} from '../../../../core/inventory/rules.js';
+} from '../../../../core/inventory/rules/nodes.js';
+import { envFieldsHoldNames, envVariablesSet, keyFilesExist } from '../../../../core/inventory/rules/ssh.js';
+import { domainWithoutLocalhost, imageOverridesKnown } from '../../../../core/inventory/rules/workloads.js';
 import { inventorySchema, type Inventory } from '../../../../core/inventory/schema.js';
 
 /** A valid inventory with `change` applied to its raw (pre-default) form. */

@@ -1,14 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { InventoryError, type InventoryIssue } from '../../../../core/errors.js';
 import { parseInventory } from '../../../../core/inventory/parse.js';
+import { apiEndpointProblem, domainProblem, hostProblem, installScriptUrlProblem } from '../../../../core/inventory/syntax-hosts.js';
 import {
-  apiEndpointProblem,
   appNamespaceProblem,
   describeOddCharacter,
-  domainProblem,
-  hostProblem,
   imageReferenceProblem,
-  installScriptUrlProblem,
   interfaceNameProblem,
   taintProblem,
   userNameProblem,

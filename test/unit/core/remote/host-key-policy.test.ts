@@ -5,7 +5,7 @@ import {
   describeUnknownKeyRefusal,
   keyTypeLabel,
   type HostKeySeen,
-} from '../../../../core/remote/known-hosts.js';
+} from '../../../../core/remote/host-key-text.js';
 
 const seen: HostKeySeen = {
   who: 'node pi-2',
