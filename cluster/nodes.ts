@@ -1,8 +1,9 @@
+import { NODE_LIST_QUERY, buildKubectlGetCommand, ofKind, parseKubeList, type KubeItem } from '../core/kube/index.js';
 import { sh, type ShellScript } from '../core/remote/shell.js';
 import type { K3sUnit } from '../core/k3s-paths.js';
 
 /** Readiness and node-object commands, run on the first server through the transport (sudo): the laptop never talks to the API. */
-export const GET_NODES_COMMAND = sh`k3s kubectl get nodes -o json`;
+export const GET_NODES_COMMAND = buildKubectlGetCommand(NODE_LIST_QUERY);
 
 export interface NodeReadiness {
   name: string;
@@ -16,21 +17,10 @@ export interface NodeReadiness {
   heartbeat?: number;
 }
 
-export function parseNodesReady(kubectlJson: string): NodeReadiness[] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(kubectlJson);
-  } catch {
-    throw new Error(`kubectl did not print JSON: ${kubectlJson.trim().slice(0, 200)}`);
-  }
-  const items = (doc as { items?: unknown }).items;
-  if (!Array.isArray(items)) throw new Error('kubectl printed no node list (no "items")');
-  return items.map((item) => {
-    const node = item as {
-      metadata?: { name?: string };
-      status?: { conditions?: { type?: string; status?: string; lastHeartbeatTime?: string }[]; nodeInfo?: { kubeletVersion?: string } };
-    };
-    const ready = (node.status?.conditions ?? []).find((c) => c.type === 'Ready');
+/** Each node's Ready condition and kubelet version, from a node list. */
+export function nodesReadyOf(items: readonly KubeItem[]): NodeReadiness[] {
+  return ofKind(items, 'Node').map((node) => {
+    const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
     const heartbeat = Date.parse(ready?.lastHeartbeatTime ?? '');
     return {
       name: node.metadata?.name ?? '',
@@ -39,6 +29,11 @@ export function parseNodesReady(kubectlJson: string): NodeReadiness[] {
       ...(Number.isNaN(heartbeat) ? {} : { heartbeat: Math.floor(heartbeat / 1000) }),
     };
   });
+}
+
+/** The same from what `kubectl get nodes -o json` printed (the probe's copy). Throws a sentence naming the command and field. */
+export function parseNodesReady(kubectlJson: string): NodeReadiness[] {
+  return nodesReadyOf(parseKubeList(kubectlJson, { command: GET_NODES_COMMAND.text, kind: 'Node' }));
 }
 
 export function buildJournalCommand(unit: K3sUnit, lines = 20): ShellScript {

@@ -1,18 +1,18 @@
 /** Waiting for the Kubernetes API and for every node to be Ready, reading the node list through `k3s kubectl`. */
 import { trimOutput } from '../core/errors.js';
 import type { Transport } from '../core/remote/transport.js';
-import { GET_NODES_COMMAND, parseNodesReady, readySince, type NodeReadiness } from './nodes.js';
+import { KubectlError, NODE_LIST_QUERY, RemoteKubectl } from '../core/kube/index.js';
+import { nodesReadyOf, parseNodesReady, readySince, type NodeReadiness } from './nodes.js';
 import { unitFor } from '../core/k3s-paths.js';
 import { type ClusterPhaseOptions, type Session, PHASE, fail, formatSeconds, message, sleep, journalTail } from './session.js';
 import { checkJournal } from './converge.js';
 
 async function getNodes(transport: Transport): Promise<{ nodes?: NodeReadiness[]; json?: string; error?: string }> {
   try {
-    const result = await transport.run(GET_NODES_COMMAND, { sudo: true, timeoutMs: 30_000 });
-    if (result.code !== 0) return { error: trimOutput(`${result.stderr}\n${result.stdout}`, 3) };
-    return nodesFrom(result.stdout);
+    const items = await new RemoteKubectl(transport).get(NODE_LIST_QUERY, { timeoutMs: 30_000 });
+    return { nodes: nodesReadyOf(items), json: JSON.stringify({ kind: 'List', items }) };
   } catch (error) {
-    return { error: message(error) };
+    return { error: error instanceof KubectlError ? trimOutput(error.output, 3) : message(error) };
   }
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { objectKey, refOf, type ObjectRef } from './prune.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PHASES, canonicalJson, objectsOfPhase, synthYaml, type K8sObject, type Phase } from './render.js';
 
@@ -68,23 +69,22 @@ export function renderAppliedRecord(record: AppliedRecord): K8sObject {
   };
 }
 
+/** The record's `phases`: a hash (text) per phase name, nothing else. */
+const PhaseHashesSchema = z.record(z.enum(PHASES), z.string());
+
 /** The record in a live ConfigMap, or undefined when it is not one revue-pi wrote (missing or malformed fields). */
-export function parseAppliedRecord(item: { data?: Record<string, unknown> } | undefined): AppliedRecord | undefined {
+export function parseAppliedRecord(item: { data?: Record<string, string> } | undefined): AppliedRecord | undefined {
   const data = item?.data;
-  if (!data || typeof data.version !== 'string' || typeof data.phases !== 'string' || typeof data.objects !== 'string') return undefined;
+  if (data?.version === undefined || data.phases === undefined || data.objects === undefined) return undefined;
   let phases: unknown;
   try {
     phases = JSON.parse(data.phases);
   } catch {
     return undefined;
   }
-  if (!phases || typeof phases !== 'object' || Array.isArray(phases)) return undefined;
-  const out: Partial<Record<Phase, string>> = {};
-  for (const [k, v] of Object.entries(phases as Record<string, unknown>)) {
-    if (!(PHASES as readonly string[]).includes(k) || typeof v !== 'string') return undefined;
-    out[k as Phase] = v;
-  }
-  return { version: data.version, phases: out, objects: data.objects.split('\n').filter(Boolean) };
+  const checked = PhaseHashesSchema.safeParse(phases);
+  if (!checked.success) return undefined;
+  return { version: data.version, phases: checked.data, objects: data.objects.split('\n').filter(Boolean) };
 }
 
 /** The YAML file content that creates/updates the record (uploaded and applied like a phase; it holds no secret). */

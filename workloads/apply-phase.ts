@@ -2,23 +2,19 @@
 import { trimOutput } from '../core/errors.js';
 import {
   buildApplyCommand,
-  buildDiagnosticsCommand,
-  buildReadinessCommand,
   buildRemoveFileCommand,
   countApply,
   describeRef,
-  explainNotReady,
   isMissingKind,
   isWebhookRace,
   missingKinds,
   parseApplyOutput,
-  parseNotReady,
   remoteApplyPath,
   type ApplyAction,
-  waitTargetOf,
-  type NotReady,
-  type WaitTarget,
 } from './apply.js';
+import { diagnosticsQueries, explainNotReady } from './diagnostics.js';
+import { notReadyOf, readinessQueries, waitTargetOf, type NotReady, type WaitTarget } from './readiness.js';
+import { KubectlError } from '../core/kube/index.js';
 import { synthYaml, type K8sObject, type Phase } from './render.js';
 import {
   type WorkloadsPhaseOptions,
@@ -26,6 +22,7 @@ import {
   PHASE,
   DEFAULT_PHASE_TIMEOUT_MS,
   DEFAULT_RELEASE_SETTLE_MS,
+  kubectlOf,
   seconds,
   message,
   sleep,
@@ -115,8 +112,12 @@ export async function applyPhase(opts: WorkloadsPhaseOptions, phase: Phase, obje
   if (notReady.length > 0) {
     const namespaces = [...new Set(notReady.map((n) => n.namespace).filter((n): n is string => !!n))];
     const diag =
-      namespaces.length > 0 ? await transport.run(buildDiagnosticsCommand(namespaces), { sudo: true, timeoutMs: 30_000 }).catch(() => undefined) : undefined;
-    const reasons = explainNotReady(notReady, diag?.stdout ?? '');
+      namespaces.length > 0
+        ? await kubectlOf(opts)
+            .getEach(diagnosticsQueries(namespaces))
+            .catch(() => undefined)
+        : undefined;
+    const reasons = explainNotReady(notReady, diag?.flat() ?? []);
     return done(
       'failed',
       `the ${phase} objects were applied but ${notReady.length === 1 ? 'one is' : `${notReady.length} are`} not ready after ${seconds(timeoutMs)} s: ${reasons.join('; ')}. ` +
@@ -127,23 +128,20 @@ export async function applyPhase(opts: WorkloadsPhaseOptions, phase: Phase, obje
 }
 
 async function waitReady(opts: WorkloadsPhaseOptions, target: WaitTarget, deadline: number, phase: Phase): Promise<NotReady[]> {
-  const command = buildReadinessCommand(target);
-  if (command.text === '') return [];
-  const transport = opts.firstServer.transport;
+  const queries = readinessQueries(target);
+  if (queries.length === 0) return [];
+  const kubectl = kubectlOf(opts);
   let last: NotReady[] = [];
   let announced = false;
   let incompleteSince: number | undefined;
   for (;;) {
-    const r = await transport.run(command, { sudo: true, timeoutMs: 30_000 }).catch((error: unknown) => ({ code: -1, stdout: '', stderr: message(error) }));
-    if (r.code === 0) {
-      try {
-        last = parseNotReady(r.stdout, target);
-        if (last.length === 0) return [];
-      } catch (error) {
-        last = [{ kind: 'List', name: phase, reason: message(error) }];
-      }
-    } else {
-      last = [{ kind: 'List', name: phase, reason: `kubectl could not list them: ${trimOutput(`${r.stderr}\n${r.stdout}`, 2)}` }];
+    try {
+      last = notReadyOf((await kubectl.getEach(queries, { timeoutMs: 30_000 })).flat(), target);
+      if (last.length === 0) return [];
+    } catch (error) {
+      last = [
+        { kind: 'List', name: phase, reason: error instanceof KubectlError ? `kubectl could not list them: ${trimOutput(error.output, 2)}` : message(error) },
+      ];
     }
     // A failed install Job gives up for good; a release missing workloads after its Job succeeded, once it has
     // stayed so for releaseSettleMs (K3s may still be replacing a Job made for the chart's previous spec).

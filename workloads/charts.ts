@@ -1,3 +1,4 @@
+import { isKind, type KubeItem } from '../core/kube/index.js';
 import { sh } from '../core/remote/shell.js';
 import { CHARTS, type ChartKey } from '../core/inventory/images.js';
 import { HELM_CONTROLLER, JOB_INSTALLS_ENV, RELEASE_WORKLOADS, jobInstallsFor, type JobInstalls, type ReleaseWorkload } from './monitoring/contract.js';
@@ -7,7 +8,7 @@ import type { K8sObject } from './render.js';
  * Whether the HelmCharts revue-pi applies (Prometheus, Grafana) are installed — by K3s's helm-controller, for their
  * current spec — and whether their releases run what workloads/monitoring/contract.ts says they run. The ONE decision
  * `status` (cli/status/report.ts) and `up`/`plan` (workloads/apply.ts parseNotReady: the full path's wait and
- * the fast path) make about them. Pure, on typed objects parsed from kubectl's JSON by parseLiveJob/parseLiveWorkload.
+ * the fast path) make about them. Pure, on the typed objects of core/kube, read by parseLiveJob/parseLiveWorkload.
  */
 
 export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet';
@@ -44,39 +45,24 @@ export interface LiveJob {
   installs?: JobInstalls;
 }
 
-/** The fields of a kubectl List item these parsers read. */
-export interface KubeItem {
-  kind?: string;
-  metadata?: { name?: string; namespace?: string };
-  spec?: Record<string, unknown>;
-  status?: Record<string, unknown>;
-}
-
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-
 /** A Deployment/StatefulSet/DaemonSet item of a kubectl List; undefined for any other kind. */
 export function parseLiveWorkload(item: KubeItem): LiveWorkload | undefined {
   const namespace = item.metadata?.namespace ?? '';
   const name = item.metadata?.name ?? '';
-  const spec = item.spec ?? {};
-  const status = item.status ?? {};
-  if (item.kind === 'Deployment' || item.kind === 'StatefulSet')
-    return { namespace, kind: item.kind, name, desired: num(spec.replicas) ?? 1, ready: num(status.readyReplicas) ?? 0 };
-  if (item.kind === 'DaemonSet')
-    return { namespace, kind: 'DaemonSet', name, desired: num(status.desiredNumberScheduled) ?? 0, ready: num(status.numberReady) ?? 0 };
+  if (isKind(item, 'Deployment') || isKind(item, 'StatefulSet'))
+    return { namespace, kind: item.kind, name, desired: item.spec?.replicas ?? 1, ready: item.status?.readyReplicas ?? 0 };
+  if (isKind(item, 'DaemonSet'))
+    return { namespace, kind: 'DaemonSet', name, desired: item.status?.desiredNumberScheduled ?? 0, ready: item.status?.numberReady ?? 0 };
   return undefined;
 }
 
 /** A Job item of a kubectl List; undefined for any other kind. */
 export function parseLiveJob(item: KubeItem): LiveJob | undefined {
-  if (item.kind !== 'Job') return undefined;
+  if (!isKind(item, 'Job')) return undefined;
   const status = item.status ?? {};
-  const conditions = (status.conditions ?? []) as { type?: string; status?: string; reason?: string; message?: string }[];
-  const isTrue = (type: string) => conditions.find((c) => c.type === type && c.status === 'True');
+  const isTrue = (type: string) => status.conditions?.find((c) => c.type === type && c.status === 'True');
   const failed = isTrue('Failed');
-  const template = (item.spec?.template ?? {}) as { spec?: { containers?: { name?: string; env?: { name?: string; value?: string }[] }[] } };
-  const helm = template.spec?.containers?.find((c) => c.name === HELM_CONTROLLER.container);
+  const helm = item.spec?.template?.spec?.containers?.find((c) => c.name === HELM_CONTROLLER.container);
   let installs: JobInstalls | undefined;
   if (helm) {
     installs = {};
@@ -88,12 +74,12 @@ export function parseLiveJob(item: KubeItem): LiveJob | undefined {
   return {
     namespace: item.metadata?.namespace ?? '',
     name: item.metadata?.name ?? '',
-    succeeded: num(status.succeeded) ?? 0,
-    failed: num(status.failed) ?? 0,
-    active: num(status.active) ?? 0,
+    succeeded: status.succeeded ?? 0,
+    failed: status.failed ?? 0,
+    active: status.active ?? 0,
     complete: Boolean(isTrue('Complete')),
     suspended: Boolean(isTrue('Suspended')),
-    ...(failed ? { failure: { ...(str(failed.reason) ? { reason: failed.reason } : {}), ...(str(failed.message) ? { message: failed.message } : {}) } } : {}),
+    ...(failed ? { failure: { ...(failed.reason ? { reason: failed.reason } : {}), ...(failed.message ? { message: failed.message } : {}) } } : {}),
     ...(installs ? { installs } : {}),
   };
 }

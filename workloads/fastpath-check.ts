@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trimOutput } from '../core/errors.js';
-import { REMOTE_APPLY_DIR, armLabel, buildApplyCommand } from './apply.js';
+import { REMOTE_APPLY_DIR, buildApplyCommand } from './apply.js';
+import { armLabel } from './label-plan.js';
 import { nodeCapacityFrom } from './checks.js';
 import { appliedRecordOf, appliedRecordRef, synthAppliedRecord } from './applied-record.js';
 import { buildFastCheckCommand, decideFastPath, type FastPathDecision } from './fastpath.js';

@@ -1,20 +1,13 @@
 import { K3S_BINARY_PATH, K3S_KUBECONFIG_PATH } from '../core/k3s-paths.js';
 import type { ProbeSection } from '../core/remote/probe.js';
 import { joinShell, sh, type ShellScript } from '../core/remote/shell.js';
-import {
-  inWaitTarget,
-  parseNodeLabels,
-  parseNotReady,
-  planNodeLabels,
-  resourceOf,
-  splitJsonDocuments,
-  waitTargetOf,
-  type NotReady,
-  type WaitTarget,
-} from './apply.js';
-import { jobInstallsFor } from './monitoring/contract.js';
+import { buildKubectlGetCommand, isKind, ofKind, parseKubeLists, type KubeItem } from '../core/kube/index.js';
+import { objectRefsOf, resourceOf } from './apply.js';
 import { APPLIED_RECORD, isAppliedRecord, parseAppliedRecord, phaseHashes, type AppliedRecord } from './applied-record.js';
+import { nodeLabelsOf, planNodeLabels } from './label-plan.js';
+import { jobInstallsFor } from './monitoring/contract.js';
 import { objectKey, planPrune, refOf, splitPrune, type ObjectRef } from './prune.js';
+import { inWaitTarget, notReadyOf, waitTargetOf, type NotReady, type WaitTarget } from './readiness.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PHASES, objectsOfPhase, type K8sObject } from './render.js';
 
 /**
@@ -39,7 +32,7 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, PHASES, objectsOfPhase, type K8sObj
  * Workload kinds and Jobs, for readiness: listed cluster-wide without a selector (charts' workloads carry no label).
  * Services ride along for the address MetalLB gave Traefik, so the fast path needs no further kubectl.
  */
-const READINESS_KINDS = 'nodes,deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,services';
+const READINESS_KINDS = ['nodes', 'deployments.apps', 'statefulsets.apps', 'daemonsets.apps', 'jobs.batch', 'services'];
 
 /**
  * The fast path's single round trip: the managed objects of the rendered kinds plus the record (one List, label
@@ -62,8 +55,8 @@ export function buildFastCheckParts(objects: K8sObject[]): { start: ShellScript;
   return {
     start: joinShell([
       sh`fc=/run/revue-pi-fast-check.$$`,
-      sh`(umask 077; exec k3s kubectl get ${resources.join(',')} -A -l ${`${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`} -o json >$fc.1) & fc_managed=$!`,
-      sh`(umask 077; exec k3s kubectl get ${READINESS_KINDS} -A -o json >$fc.2) & fc_cluster=$!`,
+      sh`(umask 077; exec ${buildKubectlGetCommand({ resources, allNamespaces: true, selector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` })} >$fc.1) & fc_managed=$!`,
+      sh`(umask 077; exec ${buildKubectlGetCommand({ resources: READINESS_KINDS, allNamespaces: true })} >$fc.2) & fc_cluster=$!`,
     ]),
     collect: sh`wait $fc_managed; managed=$?
 wait $fc_cluster; cluster=$?
@@ -95,17 +88,24 @@ export function fastCheckProbeSection(objects: K8sObject[]): ProbeSection & { co
   };
 }
 
-/** The Node items of the fast check's second list, as `kubectl get nodes -o json` prints them; undefined if unreadable. */
-export function nodesFromFastCheck(output: string): string | undefined {
+/** What the fast check printed, as its two Lists (managed objects; nodes, workloads, Jobs and Services). */
+function fastCheckLists(output: string): [KubeItem[], KubeItem[]] | { error: string } {
+  let docs: KubeItem[][];
   try {
-    const docs = splitJsonDocuments(output).map((d) => JSON.parse(d) as { items?: Item[] });
-    if (docs.length !== 2 || !Array.isArray(docs[1]!.items)) return undefined;
-    return JSON.stringify({ kind: 'List', items: docs[1]!.items.filter((i) => i.kind === 'Node') });
-  } catch {
-    return undefined;
+    docs = parseKubeLists(output, { command: 'k3s kubectl get … (the fast check)' });
+  } catch (error) {
+    return { error: `kubectl did not print the expected lists: ${error instanceof Error ? error.message : String(error)}` };
   }
+  if (docs.length !== 2) return { error: `kubectl printed ${docs.length} lists instead of 2` };
+  return docs as [KubeItem[], KubeItem[]];
 }
 
+/** The Node items of the fast check's second list, as `kubectl get nodes -o json` prints them; undefined if unreadable. */
+export function nodesFromFastCheck(output: string): string | undefined {
+  const lists = fastCheckLists(output);
+  if ('error' in lists) return undefined;
+  return JSON.stringify({ kind: 'List', items: ofKind(lists[1], 'Node') });
+}
 export interface FastPathInput {
   /** The render (with the real secrets), as the full path would apply it. */
   objects: K8sObject[];
@@ -131,39 +131,17 @@ export type FastPathDecision =
   /** recordSeen: whether the record is in the cluster (absent: unknown, the output could not be read). */
   | { take: false; reason: string; recordSeen?: boolean };
 
-interface Item {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
-  data?: Record<string, unknown>;
-  status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
-}
-
-function refOfItem(i: Item): ObjectRef {
-  return {
-    apiVersion: String(i.apiVersion ?? ''),
-    kind: String(i.kind ?? ''),
-    ...(i.metadata?.namespace ? { namespace: i.metadata.namespace } : {}),
-    name: String(i.metadata?.name ?? ''),
-    ...(i.metadata?.labels ? { labels: i.metadata.labels } : {}),
-  };
-}
-
 /**
  * What a run would remove, read from the fast check's output (its first list: the managed objects): planPrune against
  * the render. Undefined when the output is not the fast check's. For the plan `up` shows before asking.
  */
 export function staleFromFastCheck(output: string, objects: K8sObject[]): ObjectRef[] | undefined {
-  try {
-    const docs = splitJsonDocuments(output).map((d) => JSON.parse(d) as { items?: Item[] });
-    if (docs.length !== 2 || !Array.isArray(docs[0]!.items)) return undefined;
-    return planPrune(
-      docs[0]!.items.map(refOfItem).filter((r) => !isAppliedRecord(r)),
-      objects,
-    );
-  } catch {
-    return undefined;
-  }
+  const lists = fastCheckLists(output);
+  if ('error' in lists) return undefined;
+  return planPrune(
+    objectRefsOf(lists[0]).filter((r) => !isAppliedRecord(r)),
+    objects,
+  );
 }
 
 /**
@@ -171,20 +149,12 @@ export function staleFromFastCheck(output: string, objects: K8sObject[]): Object
  * (one sentence for the log). Pure: everything comes from the fast check's output.
  */
 export function decideFastPath(input: FastPathInput): FastPathDecision {
-  let docs: Item[][];
-  try {
-    docs = splitJsonDocuments(input.output).map((d) => {
-      const items = (JSON.parse(d) as { items?: unknown }).items;
-      if (!Array.isArray(items)) throw new Error('no items');
-      return items as Item[];
-    });
-  } catch {
-    return { take: false, reason: 'kubectl did not print the expected lists' };
-  }
-  if (docs.length !== 2) return { take: false, reason: `kubectl printed ${docs.length} lists instead of 2` };
-  const [managed, cluster] = docs as [Item[], Item[]];
+  const lists = fastCheckLists(input.output);
+  if ('error' in lists) return { take: false, reason: lists.error };
+  const [managedItems, cluster] = lists;
+  const managed = objectRefsOf(managedItems);
 
-  const recordItem = managed.find((i) => isAppliedRecord(refOfItem(i)));
+  const recordItem = ofKind(managedItems, 'ConfigMap').find((i) => isAppliedRecord(objectRefsOf([i])[0]!));
   const no = (reason: string): FastPathDecision => ({ take: false, reason, recordSeen: recordItem !== undefined });
   if (!recordItem) return no('no record of a previous complete apply');
   const record = parseAppliedRecord(recordItem);
@@ -200,18 +170,22 @@ export function decideFastPath(input: FastPathInput): FastPathDecision {
   }
 
   const wanted = new Set(input.objects.map((o) => objectKey(refOf(o))));
-  const live = new Set(managed.filter((i) => !isAppliedRecord(refOfItem(i))).map((i) => objectKey(refOfItem(i))));
+  const live = new Set(managed.filter((r) => !isAppliedRecord(r)).map(objectKey));
   const missing = [...wanted].filter((k) => !live.has(k)).sort();
   if (missing.length > 0)
     return no(`${missing.length} object(s) missing from the cluster (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
   // What is no longer rendered: removals mean work; data kept by an earlier run (no consent to delete it) does not.
-  const { remove, data } = splitPrune(planPrune(managed.filter((i) => !isAppliedRecord(refOfItem(i))).map(refOfItem), input.objects));
+  const { remove, data } = splitPrune(
+    planPrune(
+      managed.filter((r) => !isAppliedRecord(r)),
+      input.objects,
+    ),
+  );
   const extra = remove.map(objectKey);
   if (extra.length > 0) return no(`${extra.length} object(s) to remove (${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ', …' : ''})`);
   if (data.length > 0 && input.pruneData) return no(`${data.length} object(s) holding data to delete (--prune-data)`);
 
-  const nodes = cluster.filter((i) => i.kind === 'Node');
-  const { changes, missing: missingNodes } = planNodeLabels(input.desiredLabels, parseNodeLabels(JSON.stringify({ items: nodes })));
+  const { changes, missing: missingNodes } = planNodeLabels(input.desiredLabels, nodeLabelsOf(cluster));
   if (changes.length > 0) return no(`node ${changes[0]!.node} needs the label ${changes[0]!.key}=${changes[0]!.value}`);
 
   const notReady: NotReady[] = [];
@@ -219,7 +193,7 @@ export function decideFastPath(input: FastPathInput): FastPathDecision {
     const list = objectsOfPhase(input.objects, phase);
     if (list.length === 0) continue;
     const target = waitTargetOf(phase, list);
-    notReady.push(...parseNotReady(JSON.stringify({ items: itemsOf(cluster, target) }), target));
+    notReady.push(...notReadyOf(itemsOf(cluster, target), target));
   }
   if (notReady.length > 0)
     return no(
@@ -228,20 +202,20 @@ export function decideFastPath(input: FastPathInput): FastPathDecision {
         .map((n) => `${n.kind} ${n.namespace ? `${n.namespace}/` : ''}${n.name}: ${n.reason}`)
         .join('; ')})`,
     );
-  const traefik = cluster.find((i) => i.kind === 'Service' && i.metadata?.namespace === 'kube-system' && i.metadata?.name === 'traefik');
+  const traefik = ofKind(cluster, 'Service').find((i) => i.metadata?.namespace === 'kube-system' && i.metadata?.name === 'traefik');
   const traefikAddress = traefik?.status?.loadBalancer?.ingress?.find((i) => i.ip)?.ip;
   return { take: true, record, missingNodes, ...(traefikAddress ? { traefikAddress } : {}), keptData: data };
 }
 
 /** The items of the cluster-wide list a wait target names (what buildReadinessCommand would have listed). */
-function itemsOf(cluster: Item[], target: WaitTarget): Item[] {
+function itemsOf(cluster: KubeItem[], target: WaitTarget): KubeItem[] {
   const workloadKinds = ['Deployment', 'StatefulSet', 'DaemonSet'];
   const charts = target.charts ?? [];
   const releaseNamespaces = new Set(charts.map((c) => jobInstallsFor(c).targetNamespace));
   const jobNamespaces = new Set(charts.map((c) => c.metadata.namespace ?? 'default'));
   return cluster.filter((i) =>
-    workloadKinds.includes(String(i.kind))
-      ? inWaitTarget(i, target.workloads) || releaseNamespaces.has(String(i.metadata?.namespace))
-      : i.kind === 'Job' && jobNamespaces.has(String(i.metadata?.namespace)),
+    workloadKinds.includes(i.kind)
+      ? inWaitTarget(i, target.workloads) || releaseNamespaces.has(i.metadata?.namespace ?? '')
+      : isKind(i, 'Job') && jobNamespaces.has(i.metadata?.namespace ?? ''),
   );
 }

@@ -1,21 +1,24 @@
 /** Setting the node labels the workloads select on (ARMv8.2), planned from the node list. */
 import { trimOutput } from '../core/errors.js';
-import { GET_NODES_JSON, armLabel, buildLabelNodesCommand, parseNodeLabels, planNodeLabels } from './apply.js';
+import { KubectlError } from '../core/kube/index.js';
+import { NODES_QUERY, armLabel, buildLabelNodesCommand, nodeLabelsOf, parseNodeLabels, planNodeLabels } from './label-plan.js';
 import { nodeCapacityFrom } from './checks.js';
-import { type WorkloadsPhaseOptions, type WorkloadsPhaseResult, PHASE, fail } from './phase-context.js';
+import { type WorkloadsPhaseOptions, type WorkloadsPhaseResult, PHASE, fail, kubectlOf, message } from './phase-context.js';
 
 export async function labelNodes(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): Promise<void> {
   const { emit, log } = opts;
   const transport = opts.firstServer.transport;
   const server = opts.firstServer.node.name;
-  const got =
-    opts.nodesJson !== undefined ? { code: 0, stdout: opts.nodesJson, stderr: '' } : await transport.run(GET_NODES_JSON, { sudo: true, timeoutMs: 30_000 });
-  if (got.code !== 0) {
-    fail(opts, result, `listing the nodes on ${server} failed (exit ${got.code}): ${trimOutput(`${got.stderr}\n${got.stdout}`, 3)}`);
+  let live: Map<string, Record<string, string>>;
+  try {
+    live = opts.nodesJson !== undefined ? parseNodeLabels(opts.nodesJson) : nodeLabelsOf(await kubectlOf(opts).get(NODES_QUERY));
+  } catch (error) {
+    const why = error instanceof KubectlError ? `(exit ${error.code}): ${trimOutput(error.output, 3)}` : `: ${message(error)}`;
+    fail(opts, result, `listing the nodes on ${server} failed ${why}`);
     return;
   }
   const desired = opts.nodes.map((n) => ({ node: n.node.name, labels: armLabel(nodeCapacityFrom(n.node, n.facts).armv82 === true) }));
-  const { changes, missing } = planNodeLabels(desired, parseNodeLabels(got.stdout));
+  const { changes, missing } = planNodeLabels(desired, live);
   for (const m of missing)
     emit({ type: 'warning', message: `Node ${m} is not in the cluster, so it gets no workload labels; run up again once it has joined.` });
   const describe = (c: (typeof changes)[number]) => `label node ${c.node} ${c.key}=${c.value}${c.from !== undefined ? ` (was ${c.from})` : ''}`;

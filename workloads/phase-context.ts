@@ -4,6 +4,7 @@ import type { EmitEvent } from '../core/events.js';
 import type { Inventory, InventoryNode } from '../core/inventory/schema.js';
 import type { RunLog } from '../core/log.js';
 import type { NodeFacts } from '../core/node-facts.js';
+import { RemoteKubectl, type Kubectl } from '../core/kube/index.js';
 import type { Transport } from '../core/remote/transport.js';
 import { type ShellScript } from '../core/remote/shell.js';
 import { type Resources } from './checks.js';
@@ -17,6 +18,8 @@ export interface WorkloadsPhaseOptions {
   emit: EmitEvent;
   log: RunLog;
   firstServer: { node: InventoryNode; transport: Transport };
+  /** Reads the API (default: `k3s kubectl` through the first server's transport). Seam for tests: FakeKubectl. */
+  kubectl?: Kubectl;
   /** Every node in the cluster with its facts (capacity check, ARMv8.2 labels). */
   nodes: { node: InventoryNode; facts: NodeFacts }[];
   /** Apply even when the workloads' minimum requests do not fit (`up --force`). */
@@ -106,6 +109,11 @@ export interface WorkloadsPhaseResult {
 export const PHASE = 'workloads';
 export const DEFAULT_PHASE_TIMEOUT_MS = 600_000;
 export const DEFAULT_RELEASE_SETTLE_MS = 20_000;
+
+/** The one way the phase reads the API: opts.kubectl, else `k3s kubectl` through the first server's transport. */
+export function kubectlOf(opts: WorkloadsPhaseOptions): Kubectl {
+  return opts.kubectl ?? new RemoteKubectl(opts.firstServer.transport);
+}
 
 export function fail(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, text: string): void {
   result.ok = false;

@@ -2,16 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { trimOutput } from '../core/errors.js';
-import type { Transport } from '../core/remote/transport.js';
-import { sh } from '../core/remote/shell.js';
-import { GET_MANAGED_SECRETS, buildDeleteCommand, buildListManagedCommand, describePlannedPhase, describeRef, secretsFromCluster } from './apply.js';
+import { buildDeleteCommand, describePlannedPhase, describeRef, managedListQuery } from './apply.js';
+import { MANAGED_SECRETS_QUERY, secretsFromCluster } from './cluster-secrets.js';
+import { KubectlError, isKind, type Kubectl } from '../core/kube/index.js';
 import { checkCapacity, nodeCapacityFrom } from './checks.js';
 import { appliedRecordRef } from './applied-record.js';
 import { describeDataRemoval, objectKey, planPrune, refOf, splitPrune } from './prune.js';
 import { renderAccessInfo } from './access.js';
 import { PHASES, objectsOfPhase, renderWorkloads } from './render.js';
 import { allSecretValues } from './secrets.js';
-import { type WorkloadsPhaseOptions, type WorkloadsPhaseResult, PHASE, fail, message } from './phase-context.js';
+import { type WorkloadsPhaseOptions, type WorkloadsPhaseResult, PHASE, fail, kubectlOf, message } from './phase-context.js';
 import { WORKLOAD_SECRETS_FILE, loadWorkloadSecrets } from './secrets-file.js';
 import { labelNodes } from './node-labels.js';
 import { applyPhase } from './apply-phase.js';
@@ -49,6 +49,7 @@ async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): P
   const { inventory, command, emit, log } = opts;
   const server = opts.firstServer.node.name;
   const transport = opts.firstServer.transport;
+  const kubectl = kubectlOf(opts);
 
   // Secrets: stable per cluster, never printed.
   const secretsFile = join(opts.stateDir, WORKLOAD_SECRETS_FILE);
@@ -56,16 +57,13 @@ async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): P
   let fromCluster: Record<string, unknown> | undefined;
   if (!existsSync(secretsFile)) {
     // A lost state file must not mean new passwords (MongoDB keeps its first one): take what the cluster holds.
-    const r = await transport.run(GET_MANAGED_SECRETS, { sudo: true, timeoutMs: 30_000 });
-    if (r.code !== 0) {
-      fail(
-        opts,
-        result,
-        `${secretsFile} does not exist and the Secrets already in the cluster could not be read on ${server} (exit ${r.code}): ${trimOutput(`${r.stderr}\n${r.stdout}`, 3)}`,
-      );
+    try {
+      fromCluster = secretsFromCluster(await kubectl.get(MANAGED_SECRETS_QUERY), inventory.workloads.namespace);
+    } catch (error) {
+      const why = error instanceof KubectlError ? `(exit ${error.code}): ${trimOutput(error.output, 3)}` : `: ${message(error)}`;
+      fail(opts, result, `${secretsFile} does not exist and the Secrets already in the cluster could not be read on ${server} ${why}`);
       return;
     }
-    fromCluster = secretsFromCluster(r.stdout, inventory.workloads.namespace);
   }
   const secrets = loadWorkloadSecrets(secretsFile, opts.random ?? randomBytes, command === 'up', fromCluster);
   for (const value of allSecretValues(secrets)) {
@@ -124,10 +122,10 @@ async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): P
 
   // Live objects revue-pi manages (for the plan's comparison and for pruning).
   const kinds = managedKinds(inventory, objects, opts.root);
-  const listCommand = buildListManagedCommand(kinds);
+  const listQuery = managedListQuery(kinds);
 
   if (command === 'plan') {
-    const live = await listManaged(transport, listCommand).catch((error: unknown) => {
+    const live = await listManaged(kubectl, listQuery).catch((error: unknown) => {
       emit({ type: 'warning', message: `Could not list the live objects on ${server} (${message(error)}); the plan shows totals only.` });
       return undefined;
     });
@@ -192,26 +190,21 @@ async function run(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult): P
     }
   }
 
-  await prune(opts, result, objects, listCommand);
+  await prune(opts, result, objects, listQuery);
   if (!result.ok) return;
   await writeAppliedRecord(opts, objects);
 
   // What the Service has, never what the inventory asked for: up says only what it read.
-  result.access = renderAccessInfo(inventory, objects, await traefikAddress(transport));
+  result.access = renderAccessInfo(inventory, objects, await traefikAddress(kubectl));
 }
 
 // ---- access ---------------------------------------------------------------------------------------------------
 
 /** The address MetalLB gave Traefik's Service, when the inventory fixes none (best effort: undefined if not yet). */
-async function traefikAddress(transport: Transport): Promise<string | undefined> {
-  const r = await transport.run(sh`k3s kubectl -n kube-system get service traefik -o json`, { sudo: true, timeoutMs: 30_000 }).catch(() => undefined);
-  if (!r || r.code !== 0) return undefined;
-  try {
-    const svc = JSON.parse(r.stdout) as { status?: { loadBalancer?: { ingress?: { ip?: string }[] } } };
-    return svc.status?.loadBalancer?.ingress?.find((i) => i.ip)?.ip;
-  } catch {
-    return undefined;
-  }
+async function traefikAddress(kubectl: Kubectl): Promise<string | undefined> {
+  const service = await kubectl.getObject('service', 'traefik', { namespace: 'kube-system' }).catch(() => undefined);
+  if (!service || !isKind(service, 'Service')) return undefined;
+  return service.status?.loadBalancer?.ingress?.find((i) => i.ip)?.ip;
 }
 
 function summarize(command: 'up' | 'plan', r: WorkloadsPhaseResult): string {

@@ -1,13 +1,12 @@
 /** Removing from the cluster what the inventory no longer renders; objects holding data only with consent. */
 import { trimOutput } from '../core/errors.js';
 import type { Inventory } from '../core/inventory/schema.js';
-import type { Transport } from '../core/remote/transport.js';
-import { type ShellScript } from '../core/remote/shell.js';
-import { buildDeleteCommand, describeRef, parseObjectRefs } from './apply.js';
+import type { KubeQuery, Kubectl } from '../core/kube/index.js';
+import { buildDeleteCommand, describeRef, objectRefsOf } from './apply.js';
 import { isAppliedRecord } from './applied-record.js';
 import { buildDeleteDataCommands, describeDataRemoval, planPrune, splitPrune, type ObjectRef } from './prune.js';
 import { renderWorkloads, type K8sObject } from './render.js';
-import { type WorkloadsPhaseOptions, type WorkloadsPhaseResult, PHASE, DEFAULT_PHASE_TIMEOUT_MS, fail, message } from './phase-context.js';
+import { type WorkloadsPhaseOptions, type WorkloadsPhaseResult, PHASE, DEFAULT_PHASE_TIMEOUT_MS, fail, kubectlOf, message } from './phase-context.js';
 
 /**
  * Kinds whose objects revue-pi may have applied earlier: those of a render with every workload on (an object of a
@@ -38,20 +37,18 @@ export function managedKinds(inventory: Inventory, objects: K8sObject[], root?: 
   return [...byKey.values()];
 }
 
-export async function listManaged(transport: Transport, command: ShellScript): Promise<ObjectRef[]> {
-  const r = await transport.run(command, { sudo: true, timeoutMs: 60_000 });
-  if (r.code !== 0) throw new Error(`kubectl get exited ${r.code}: ${trimOutput(`${r.stderr}\n${r.stdout}`, 3)}`);
+export async function listManaged(kubectl: Kubectl, query: KubeQuery): Promise<ObjectRef[]> {
   // The record of the last apply carries the managed-by label but is no object of the render: never pruned.
-  return parseObjectRefs(r.stdout).filter((ref) => !isAppliedRecord(ref));
+  return objectRefsOf(await kubectl.get(query, { timeoutMs: 60_000 })).filter((ref) => !isAppliedRecord(ref));
 }
 
-export async function prune(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, objects: K8sObject[], listCommand: ShellScript): Promise<void> {
+export async function prune(opts: WorkloadsPhaseOptions, result: WorkloadsPhaseResult, objects: K8sObject[], listQuery: KubeQuery): Promise<void> {
   const { emit, log } = opts;
   const transport = opts.firstServer.transport;
   const server = opts.firstServer.node.name;
   let live: ObjectRef[];
   try {
-    live = await listManaged(transport, listCommand);
+    live = await listManaged(kubectlOf(opts), listQuery);
   } catch (error) {
     fail(opts, result, `listing the objects revue-pi applied earlier on ${server} failed, so nothing was removed: ${message(error)}`);
     return;

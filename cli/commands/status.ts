@@ -8,10 +8,10 @@ import { probeNodeState } from '../../pipeline/pipeline.js';
 import { EXIT_BAD_INPUT } from '../../core/report.js';
 import { ensurePrivateDir, stateDirFor } from '../../core/state.js';
 import type { Transport } from '../../core/remote/transport.js';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
-import { buildClusterStatusCommand, buildLocalKubectlArgs, isMissingTypeError, parseClusterObjects } from '../status/cluster.js';
+import { KubectlError, LocalKubectl, RemoteKubectl, type Kubectl } from '../../core/kube/index.js';
+import { clusterObjectsOf, clusterStatusQuery, isMissingTypeError } from '../status/cluster.js';
 import { resolveKubeconfigPath } from '../../cluster/kubeconfig.js';
 import { formatStatus } from '../status/format.js';
 import { buildStatusReport, type ClusterRead, type NodeProbe } from '../status/report.js';
@@ -32,6 +32,8 @@ export interface StatusOptions {
   env?: NodeJS.ProcessEnv;
   /** Seam for unit tests (HA fallbacks the lab's stand-in cannot show): opens a node's transport. Default: SSH. */
   openTransport?: (node: InventoryNode) => Promise<Transport>;
+  /** Seam for unit tests: the kubectl a server's transport runs (default: `k3s kubectl` through it, RemoteKubectl). */
+  kubectlOn?: (transport: Transport) => Kubectl;
 }
 
 const KUBECTL_TIMEOUT_MS = 30_000;
@@ -80,6 +82,7 @@ export async function runStatusCommand(opts: StatusOptions): Promise<number> {
     if (!opts.json) process.stderr.write(`  ! ${warning}\n`);
   }
   const open = opts.openTransport ?? transportOpener(inventory, { log, ssh: ssh.nodes });
+  const kubectlOn = opts.kubectlOn ?? ((transport: Transport) => new RemoteKubectl(transport, { timeoutMs: KUBECTL_TIMEOUT_MS }));
   // What `up` recorded about each node's k3s binary: an unchanged binary is not run just to print its version.
   const versions = readK3sVersionCache(stateDir);
   // And the page size each node's boot had: not asked of getconf again in the same boot.
@@ -99,7 +102,7 @@ export async function runStatusCommand(opts: StatusOptions): Promise<number> {
           const transport = await open(node);
           transports.set(node.name, transport);
           // The first server reads the cluster while it (and every other node) is probed.
-          if (node === servers[0]) firstRead = localRead.then((local) => local ?? readCluster(node, transport, inventory, readErrors, log));
+          if (node === servers[0]) firstRead = localRead.then((local) => local ?? readCluster(node, kubectlOn(transport), inventory, readErrors, log));
           const state = await withTimeout(
             probeNodeState(transport, versions[node.name], { pageSizeOfBoot: pageSizes[node.name] }),
             PROBE_TIMEOUT_MS,
@@ -122,7 +125,7 @@ export async function runStatusCommand(opts: StatusOptions): Promise<number> {
         readErrors.push(`${server.name}: not reachable`);
         continue;
       }
-      cluster = await readCluster(server, transport, inventory, readErrors, log);
+      cluster = await readCluster(server, kubectlOn(transport), inventory, readErrors, log);
     }
     if (!cluster) {
       cluster = {
@@ -146,22 +149,26 @@ export async function runStatusCommand(opts: StatusOptions): Promise<number> {
 }
 
 /** One `k3s kubectl get … -A -o json` on a server; undefined (with the reason in `errors`) when it cannot answer. */
-async function readCluster(node: InventoryNode, transport: Transport, inventory: Inventory, errors: string[], log: RunLog): Promise<ClusterRead | undefined> {
+async function readCluster(node: InventoryNode, kubectl: Kubectl, inventory: Inventory, errors: string[], log: RunLog): Promise<ClusterRead | undefined> {
+  try {
+    return { server: node.name, objects: clusterObjectsOf(await readWithoutMissingPools(kubectl, inventory, log, {})) };
+  } catch (error) {
+    errors.push(
+      error instanceof KubectlError ? `${node.name}: k3s kubectl exited ${error.code}: ${trimOutput(error.output, 2)}` : `${node.name}: ${describe(error)}`,
+    );
+    return undefined;
+  }
+}
+
+/** The one read; again without MetalLB's pools when kubectl says their type is not installed. */
+async function readWithoutMissingPools(kubectl: Kubectl, inventory: Inventory, log: RunLog, query: { requestTimeoutSeconds?: number }) {
   const pools = inventory.network.metallb.enabled;
   try {
-    let r = await transport.run(buildClusterStatusCommand({ pools }), { sudo: true, timeoutMs: KUBECTL_TIMEOUT_MS });
-    if (r.code !== 0 && pools && isMissingTypeError(`${r.stderr}\n${r.stdout}`)) {
-      log.write(`[${node.name}] MetalLB's pool type is not installed; reading without it`);
-      r = await transport.run(buildClusterStatusCommand({ pools: false }), { sudo: true, timeoutMs: KUBECTL_TIMEOUT_MS });
-    }
-    if (r.code !== 0) {
-      errors.push(`${node.name}: k3s kubectl exited ${r.code}: ${trimOutput(`${r.stderr}\n${r.stdout}`, 2)}`);
-      return undefined;
-    }
-    return { server: node.name, objects: parseClusterObjects(r.stdout) };
+    return await kubectl.get(clusterStatusQuery({ pools, ...query }));
   } catch (error) {
-    errors.push(`${node.name}: ${describe(error)}`);
-    return undefined;
+    if (!(pools && error instanceof KubectlError && isMissingTypeError(error.output))) throw error;
+    log.write(`[${kubectl.where}] MetalLB's pool type is not installed; reading without it`);
+    return kubectl.get(clusterStatusQuery({ pools: false, ...query }));
   }
 }
 
@@ -185,28 +192,14 @@ async function readClusterLocally(
     hasContext = false;
   }
   if (!hasContext) return undefined;
-  const kubectl = (pools: boolean) =>
-    new Promise<{ code: number; out: string }>((resolve) => {
-      execFile(
-        'kubectl',
-        buildLocalKubectlArgs({ pools, kubeconfig, context, timeoutSeconds: 5 }),
-        { env, timeout: 10_000, maxBuffer: 64 * 1024 * 1024 },
-        (error, stdout, stderr) =>
-          resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out: error ? `${stderr}${error.message}` : stdout }),
-      );
-    });
-  const pools = inventory.network.metallb.enabled;
-  let r = await kubectl(pools);
-  if (r.code !== 0 && pools && isMissingTypeError(r.out)) r = await kubectl(false);
-  if (r.code !== 0) {
-    log.write(`the API was not read through ${kubeconfig} (context ${context}): ${trimOutput(r.out, 2)}; reading over SSH`);
-    errors.push(`this computer (kubeconfig ${kubeconfig}, context ${context}): ${trimOutput(r.out, 1)}`);
-    return undefined;
-  }
+  const kubectl = new LocalKubectl({ kubeconfig, context, env, timeoutMs: 10_000 });
   try {
-    return { server: `kubeconfig:${context}`, context, objects: parseClusterObjects(r.out) };
+    return { server: kubectl.where, context, objects: clusterObjectsOf(await readWithoutMissingPools(kubectl, inventory, log, { requestTimeoutSeconds: 5 })) };
   } catch (error) {
-    errors.push(`this computer: ${describe(error)}`);
+    if (error instanceof KubectlError) {
+      log.write(`the API was not read through ${kubeconfig} (context ${context}): ${trimOutput(error.output, 2)}; reading over SSH`);
+      errors.push(`this computer (kubeconfig ${kubeconfig}, context ${context}): ${trimOutput(error.output, 1)}`);
+    } else errors.push(`this computer: ${describe(error)}`);
     return undefined;
   }
 }

@@ -1,4 +1,14 @@
-import { sh, type ShellScript } from '../../core/remote/shell.js';
+import {
+  buildKubectlGetCommand,
+  ofKind,
+  parseKubeList,
+  type KubeHpa,
+  type KubeItem,
+  type KubeNode,
+  type KubeQuery,
+  type KubeService,
+} from '../../core/kube/index.js';
+import type { ShellScript } from '../../core/remote/shell.js';
 import { parseLiveJob, parseLiveWorkload, type LiveJob, type LiveWorkload } from '../../workloads/charts.js';
 
 /**
@@ -15,15 +25,17 @@ const BASE_TYPES = ['nodes', 'deployments.apps', 'statefulsets.apps', 'daemonset
 export const POOL_TYPE = 'ipaddresspools.metallb.io';
 
 /** The one read of the cluster (run with sudo on a server: it uses /etc/rancher/k3s/k3s.yaml). */
-export function buildClusterStatusCommand(opts: { pools: boolean }): ShellScript {
-  const types = opts.pools ? [...BASE_TYPES, POOL_TYPE] : BASE_TYPES;
-  return sh`k3s kubectl get ${types.join(',')} -A -o json`;
+export function clusterStatusQuery(opts: { pools: boolean; requestTimeoutSeconds?: number }): KubeQuery {
+  return {
+    resources: opts.pools ? [...BASE_TYPES, POOL_TYPE] : BASE_TYPES,
+    allNamespaces: true,
+    ...(opts.requestTimeoutSeconds !== undefined ? { requestTimeoutSeconds: opts.requestTimeoutSeconds } : {}),
+  };
 }
 
-/** The same read from this computer, with the local kubectl and the merged kubeconfig's context for the cluster. */
-export function buildLocalKubectlArgs(opts: { pools: boolean; kubeconfig: string; context: string; timeoutSeconds: number }): string[] {
-  const types = opts.pools ? [...BASE_TYPES, POOL_TYPE] : BASE_TYPES;
-  return ['--kubeconfig', opts.kubeconfig, '--context', opts.context, `--request-timeout=${opts.timeoutSeconds}s`, 'get', types.join(','), '-A', '-o', 'json'];
+/** The read as the command a server runs. */
+export function buildClusterStatusCommand(opts: { pools: boolean }): ShellScript {
+  return buildKubectlGetCommand(clusterStatusQuery(opts));
 }
 
 /** kubectl said a type does not exist (MetalLB's CRDs not installed yet): read again without the pools. */
@@ -82,107 +94,27 @@ export interface ClusterObjects {
   jobs: ClusterJob[];
 }
 
-interface Item {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: { name?: string; namespace?: string; annotations?: Record<string, string>; generation?: number };
-  spec?: Record<string, unknown>;
-  status?: Record<string, unknown>;
-}
-
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const byKey = <T extends { namespace?: string; name: string }>(a: T, b: T) => `${a.namespace ?? ''}/${a.name}`.localeCompare(`${b.namespace ?? ''}/${b.name}`);
 
-/** Parses the List printed by buildClusterStatusCommand. Throws on output that is not a kubectl List. */
-export function parseClusterObjects(json: string): ClusterObjects {
-  let list: { kind?: string; items?: unknown };
-  try {
-    list = JSON.parse(json) as typeof list;
-  } catch {
-    throw new Error(`kubectl printed something that is not JSON: ${json.trim().slice(0, 120) || '(nothing)'}`);
-  }
-  if (!list || !Array.isArray(list.items)) throw new Error('kubectl printed JSON without an items list.');
-  const out: ClusterObjects = { nodes: [], workloads: [], loadBalancers: [], pools: [], hpas: [], jobs: [] };
-  for (const item of list.items as Item[]) {
-    const name = item.metadata?.name ?? '';
-    const namespace = item.metadata?.namespace ?? '';
-    const spec = item.spec ?? {};
-    const status = item.status ?? {};
-    switch (item.kind) {
-      case 'Node': {
-        const conditions = (status.conditions ?? []) as { type?: string; status?: string }[];
-        const ready = conditions.find((c) => c.type === 'Ready')?.status;
-        const addresses = (status.addresses ?? []) as { type?: string; address?: string }[];
-        const nodeInfo = (status.nodeInfo ?? {}) as { kubeletVersion?: string };
-        out.nodes.push({
-          name,
-          ...(ready === 'True' || ready === 'False' || ready === 'Unknown' ? { ready } : {}),
-          ...(str(nodeInfo.kubeletVersion) ? { kubeletVersion: nodeInfo.kubeletVersion } : {}),
-          ...(str(addresses.find((a) => a.type === 'InternalIP')?.address) ? { internalIP: addresses.find((a) => a.type === 'InternalIP')!.address } : {}),
-        });
-        break;
-      }
-      case 'Deployment':
-      case 'StatefulSet':
-      case 'DaemonSet':
-        out.workloads.push(parseLiveWorkload(item)!);
-        break;
-      case 'Service': {
-        if (spec.type !== 'LoadBalancer') break;
-        const annotated = item.metadata?.annotations?.['metallb.io/loadBalancerIPs'];
-        const requested = annotated
-          ? annotated
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean)
-          : str(spec.loadBalancerIP)
-            ? [spec.loadBalancerIP as string]
-            : [];
-        const ingress = ((status.loadBalancer as { ingress?: { ip?: string; hostname?: string }[] } | undefined)?.ingress ?? []) as {
-          ip?: string;
-          hostname?: string;
-        }[];
-        out.loadBalancers.push({ namespace, name, requested, assigned: ingress.map((i) => i.ip ?? i.hostname ?? '').filter(Boolean) });
-        break;
-      }
-      case 'IPAddressPool':
-        out.pools.push({
-          name,
-          addresses: ((spec.addresses ?? []) as unknown[]).filter((a): a is string => typeof a === 'string'),
-          autoAssign: spec.autoAssign !== false,
-        });
-        break;
-      case 'HorizontalPodAutoscaler': {
-        const ref = (spec.scaleTargetRef ?? {}) as { kind?: string; name?: string };
-        const specMetrics = (spec.metrics ?? []) as { type?: string; resource?: { name?: string; target?: { averageUtilization?: number } } }[];
-        const current = (status.currentMetrics ?? []) as { type?: string; resource?: { name?: string; current?: { averageUtilization?: number } } }[];
-        const cpuTarget =
-          num(specMetrics.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu')?.resource?.target?.averageUtilization) ??
-          num(spec.targetCPUUtilizationPercentage);
-        const cpuCurrent =
-          num(current.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu')?.resource?.current?.averageUtilization) ??
-          num(status.currentCPUUtilizationPercentage);
-        out.hpas.push({
-          namespace,
-          name,
-          target: `${ref.kind ?? '?'}/${ref.name ?? '?'}`,
-          minReplicas: num(spec.minReplicas) ?? 1,
-          maxReplicas: num(spec.maxReplicas) ?? 0,
-          ...(num(status.currentReplicas) !== undefined ? { currentReplicas: num(status.currentReplicas) } : {}),
-          ...(num(status.desiredReplicas) !== undefined ? { desiredReplicas: num(status.desiredReplicas) } : {}),
-          ...(cpuCurrent !== undefined ? { cpuCurrent } : {}),
-          ...(cpuTarget !== undefined ? { cpuTarget } : {}),
-        });
-        break;
-      }
-      case 'Job':
-        out.jobs.push(parseLiveJob(item)!);
-        break;
-      default:
-        break;
-    }
-  }
+/** Parses the List printed by buildClusterStatusCommand. Throws a sentence naming the command and field on anything else. */
+export function parseClusterObjects(json: string, command = buildClusterStatusCommand({ pools: true }).text): ClusterObjects {
+  return clusterObjectsOf(parseKubeList(json, { command }));
+}
+
+/** The facts status reports, from the items of the one read. */
+export function clusterObjectsOf(items: readonly KubeItem[]): ClusterObjects {
+  const out: ClusterObjects = {
+    nodes: ofKind(items, 'Node').map(nodeOf),
+    workloads: items.flatMap((i) => parseLiveWorkload(i) ?? []),
+    loadBalancers: ofKind(items, 'Service').flatMap((s) => loadBalancerOf(s) ?? []),
+    pools: ofKind(items, 'IPAddressPool').map((p) => ({
+      name: p.metadata?.name ?? '',
+      addresses: p.spec?.addresses ?? [],
+      autoAssign: p.spec?.autoAssign !== false,
+    })),
+    hpas: ofKind(items, 'HorizontalPodAutoscaler').map(hpaOf),
+    jobs: items.flatMap((i) => parseLiveJob(i) ?? []),
+  };
   out.nodes.sort((a, b) => a.name.localeCompare(b.name));
   out.workloads.sort((a, b) => byKey(a, b) || a.kind.localeCompare(b.kind));
   out.loadBalancers.sort(byKey);
@@ -190,4 +122,58 @@ export function parseClusterObjects(json: string): ClusterObjects {
   out.hpas.sort(byKey);
   out.jobs.sort(byKey);
   return out;
+}
+
+function nodeOf(node: KubeNode): ClusterNode {
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+  const kubeletVersion = node.status?.nodeInfo?.kubeletVersion;
+  const internalIP = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+  return {
+    name: node.metadata?.name ?? '',
+    ...(ready === 'True' || ready === 'False' || ready === 'Unknown' ? { ready } : {}),
+    ...(kubeletVersion ? { kubeletVersion } : {}),
+    ...(internalIP ? { internalIP } : {}),
+  };
+}
+
+/** A Service of type LoadBalancer: what it asks MetalLB for and what it was given; undefined for other types. */
+function loadBalancerOf(service: KubeService): ClusterLoadBalancer | undefined {
+  if (service.spec?.type !== 'LoadBalancer') return undefined;
+  const annotated = service.metadata?.annotations?.['metallb.io/loadBalancerIPs'];
+  const fixed = service.spec.loadBalancerIP;
+  const requested = annotated
+    ? annotated
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : fixed
+      ? [fixed]
+      : [];
+  const ingress = service.status?.loadBalancer?.ingress ?? [];
+  return {
+    namespace: service.metadata?.namespace ?? '',
+    name: service.metadata?.name ?? '',
+    requested,
+    assigned: ingress.map((i) => i.ip ?? i.hostname ?? '').filter(Boolean),
+  };
+}
+
+function hpaOf(hpa: KubeHpa): ClusterHpa {
+  const spec = hpa.spec ?? {};
+  const status = hpa.status ?? {};
+  const cpu = <M extends { type?: string; resource?: { name?: string } }>(metrics: M[] | undefined) =>
+    metrics?.find((m) => m.type === 'Resource' && m.resource?.name === 'cpu');
+  const cpuTarget = cpu(spec.metrics)?.resource?.target?.averageUtilization ?? spec.targetCPUUtilizationPercentage;
+  const cpuCurrent = cpu(status.currentMetrics)?.resource?.current?.averageUtilization ?? status.currentCPUUtilizationPercentage;
+  return {
+    namespace: hpa.metadata?.namespace ?? '',
+    name: hpa.metadata?.name ?? '',
+    target: `${spec.scaleTargetRef?.kind ?? '?'}/${spec.scaleTargetRef?.name ?? '?'}`,
+    minReplicas: spec.minReplicas ?? 1,
+    maxReplicas: spec.maxReplicas ?? 0,
+    ...(status.currentReplicas !== undefined ? { currentReplicas: status.currentReplicas } : {}),
+    ...(status.desiredReplicas !== undefined ? { desiredReplicas: status.desiredReplicas } : {}),
+    ...(cpuCurrent !== undefined ? { cpuCurrent } : {}),
+    ...(cpuTarget !== undefined ? { cpuTarget } : {}),
+  };
 }

@@ -1,4 +1,12 @@
-import { sh } from '../../core/remote/shell.js';
+import {
+  buildKubectlGetCommand,
+  ofKind,
+  parseKubeList,
+  type KubeNode,
+  type KubePersistentVolume,
+  type KubePod,
+  type KubeQuery,
+} from '../../core/kube/index.js';
 /**
  * What remove-node reads of the cluster, in one `k3s kubectl get` on a server that stays: the nodes (role, address,
  * Ready, etcd member, cordoned), the pods (their controller, whether a drain may evict them) and the PersistentVolumes
@@ -6,7 +14,12 @@ import { sh } from '../../core/remote/shell.js';
  */
 
 /** One read of what the plan needs (run with sudo on a server: k3s kubectl uses /etc/rancher/k3s/k3s.yaml). */
-export const CLUSTER_READ_COMMAND = sh`k3s kubectl get nodes,pods,poddisruptionbudgets.policy,persistentvolumes -A -o json --request-timeout=20s`;
+export const CLUSTER_READ_QUERY: KubeQuery = {
+  resources: ['nodes', 'pods', 'poddisruptionbudgets.policy', 'persistentvolumes'],
+  allNamespaces: true,
+  requestTimeoutSeconds: 20,
+};
+export const CLUSTER_READ_COMMAND = buildKubectlGetCommand(CLUSTER_READ_QUERY);
 
 export interface NodeView {
   name: string;
@@ -47,76 +60,59 @@ export interface ClusterView {
   localVolumes: { name: string; node: string; claim?: string }[];
 }
 
-type Item = {
-  kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences?: { kind?: string; controller?: boolean }[];
-  };
-  spec?: Record<string, unknown>;
-  status?: Record<string, unknown>;
-};
-
+/** The view from what CLUSTER_READ_COMMAND printed. Throws a sentence naming the command and the field that did not fit. */
 export function parseClusterView(json: string): ClusterView {
-  let list: { items?: unknown };
-  try {
-    list = JSON.parse(json) as { items?: unknown };
-  } catch {
-    throw new Error(`kubectl printed something that is not JSON: ${json.trim().slice(0, 160) || '(nothing)'}`);
-  }
-  if (!Array.isArray(list.items)) throw new Error('kubectl printed JSON without an items list');
-  const view: ClusterView = { nodes: [], pods: [], localVolumes: [] };
-  for (const item of list.items as Item[]) {
-    const meta = item.metadata ?? {};
-    const labels = meta.labels ?? {};
-    const spec = item.spec ?? {};
-    const status = item.status ?? {};
-    if (item.kind === 'Node') {
-      const conditions = (status.conditions ?? []) as { type?: string; status?: string }[];
-      const ready = conditions.find((c) => c.type === 'Ready')?.status;
-      const voter = conditions.find((c) => c.type === 'EtcdIsVoter')?.status;
-      const version = (status.nodeInfo as { kubeletVersion?: string } | undefined)?.kubeletVersion;
-      const internal = ((status.addresses ?? []) as { type?: string; address?: string }[]).find((a) => a.type === 'InternalIP')?.address;
-      const server = ['control-plane', 'master', 'etcd'].some((r) => labels[`node-role.kubernetes.io/${r}`] === 'true');
-      view.nodes.push({
-        name: meta.name ?? '',
-        role: server ? 'server' : 'agent',
-        ...(internal || meta.annotations?.['k3s.io/internal-ip'] ? { address: internal || meta.annotations!['k3s.io/internal-ip'] } : {}),
-        ...(ready === 'True' || ready === 'False' || ready === 'Unknown' ? { ready } : {}),
-        ...(meta.annotations?.['etcd.k3s.cattle.io/node-name'] ? { etcdMember: meta.annotations['etcd.k3s.cattle.io/node-name'] } : {}),
-        unschedulable: spec.unschedulable === true,
-        ...(version ? { version } : {}),
-        ...(voter === 'True' || voter === 'False' || voter === 'Unknown' ? { etcdVoter: voter } : {}),
-        ...(labels[UPGRADE_MARK_LABEL] !== undefined ? { upgradeMark: labels[UPGRADE_MARK_LABEL] } : {}),
-      });
-    } else if (item.kind === 'Pod') {
-      const controller = (meta.ownerReferences ?? []).find((r) => r.controller)?.kind;
-      view.pods.push({
-        namespace: meta.namespace ?? '',
-        name: meta.name ?? '',
-        ...(typeof spec.nodeName === 'string' ? { node: spec.nodeName } : {}),
-        ...(controller ? { controller } : {}),
-        mirror: Boolean(meta.annotations?.['kubernetes.io/config.mirror']),
-        done: status.phase === 'Succeeded' || status.phase === 'Failed',
-        emptyDir: ((spec.volumes ?? []) as { emptyDir?: unknown }[]).some((v) => v.emptyDir !== undefined),
-      });
-    } else if (item.kind === 'PersistentVolume') {
-      const node = hostnameAffinity(spec);
-      const claim = spec.claimRef as { namespace?: string; name?: string } | undefined;
-      if (node) view.localVolumes.push({ name: meta.name ?? '', node, ...(claim?.name ? { claim: `${claim.namespace}/${claim.name}` } : {}) });
-    }
-  }
-  return view;
+  const items = parseKubeList(json, { command: CLUSTER_READ_COMMAND.text });
+  return {
+    nodes: ofKind(items, 'Node').map(nodeView),
+    pods: ofKind(items, 'Pod').map(podView),
+    localVolumes: ofKind(items, 'PersistentVolume').flatMap((pv) => localVolume(pv) ?? []),
+  };
 }
 
-function hostnameAffinity(spec: Record<string, unknown>): string | undefined {
-  const terms =
-    (spec.nodeAffinity as { required?: { nodeSelectorTerms?: { matchExpressions?: { key?: string; operator?: string; values?: string[] }[] }[] } })?.required
-      ?.nodeSelectorTerms ?? [];
-  for (const t of terms)
-    for (const e of t.matchExpressions ?? []) if (e.key === 'kubernetes.io/hostname' && e.operator === 'In' && e.values?.length === 1) return e.values[0];
-  return undefined;
+function nodeView(node: KubeNode): NodeView {
+  const meta = node.metadata ?? {};
+  const labels = meta.labels ?? {};
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+  const voter = node.status?.conditions?.find((c) => c.type === 'EtcdIsVoter')?.status;
+  const version = node.status?.nodeInfo?.kubeletVersion;
+  const address = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address || meta.annotations?.['k3s.io/internal-ip'];
+  const etcdMember = meta.annotations?.['etcd.k3s.cattle.io/node-name'];
+  const server = ['control-plane', 'master', 'etcd'].some((r) => labels[`node-role.kubernetes.io/${r}`] === 'true');
+  return {
+    name: meta.name ?? '',
+    role: server ? 'server' : 'agent',
+    ...(address ? { address } : {}),
+    ...(ready === 'True' || ready === 'False' || ready === 'Unknown' ? { ready } : {}),
+    ...(etcdMember ? { etcdMember } : {}),
+    unschedulable: node.spec?.unschedulable === true,
+    ...(version ? { version } : {}),
+    ...(voter === 'True' || voter === 'False' || voter === 'Unknown' ? { etcdVoter: voter } : {}),
+    ...(labels[UPGRADE_MARK_LABEL] !== undefined ? { upgradeMark: labels[UPGRADE_MARK_LABEL] } : {}),
+  };
+}
+
+function podView(pod: KubePod): PodView {
+  const meta = pod.metadata ?? {};
+  const controller = (meta.ownerReferences ?? []).find((r) => r.controller)?.kind;
+  const node = pod.spec?.nodeName;
+  return {
+    namespace: meta.namespace ?? '',
+    name: meta.name ?? '',
+    ...(node !== undefined ? { node } : {}),
+    ...(controller ? { controller } : {}),
+    mirror: Boolean(meta.annotations?.['kubernetes.io/config.mirror']),
+    done: pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed',
+    emptyDir: (pod.spec?.volumes ?? []).some((v) => v.emptyDir !== undefined),
+  };
+}
+
+/** A PersistentVolume tied to one node's disk (nodeAffinity on kubernetes.io/hostname), else undefined. */
+function localVolume(pv: KubePersistentVolume): ClusterView['localVolumes'][number] | undefined {
+  const terms = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
+  const node = terms.flatMap((t) => t.matchExpressions ?? []).find((e) => e.key === 'kubernetes.io/hostname' && e.operator === 'In' && e.values?.length === 1)
+    ?.values?.[0];
+  if (!node) return undefined;
+  const claim = pv.spec?.claimRef;
+  return { name: pv.metadata?.name ?? '', node, ...(claim?.name ? { claim: `${claim.namespace}/${claim.name}` } : {}) };
 }

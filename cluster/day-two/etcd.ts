@@ -1,3 +1,4 @@
+import { EtcdInfoSchema, parseKubeDocument } from '../../core/kube/index.js';
 import { sh, type ShellScript } from '../../core/remote/shell.js';
 /**
  * What day-two verbs read of a server's datastore (test/lab/k3s-standin/README.md, "Day-two contract"): whether it is
@@ -35,19 +36,8 @@ export interface EtcdMember {
 }
 
 export function parseEtcdMembers(json: string): EtcdMember[] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(json);
-  } catch {
-    throw new Error(`/db/info did not answer JSON: ${json.trim().slice(0, 160) || '(nothing)'}`);
-  }
-  const members = (doc as { members?: unknown }).members;
-  if (!Array.isArray(members)) throw new Error('/db/info answered without a member list');
-  return members.map((m: { name?: string; peerURLs?: string[]; isLearner?: boolean }) => ({
-    name: m.name ?? '',
-    host: hostOf(m.peerURLs?.[0]),
-    isLearner: m.isLearner === true,
-  }));
+  const info = parseKubeDocument(json, EtcdInfoSchema, { command: ETCD_MEMBERS_COMMAND.text, what: 'JSON' });
+  return info.members.map((m) => ({ name: m.name ?? '', host: hostOf(m.peerURLs?.[0]), isLearner: m.isLearner === true }));
 }
 
 function hostOf(url: string | undefined): string {

@@ -1,12 +1,14 @@
 import yaml from 'js-yaml';
 import type { RunResult } from '../../core/remote/transport.js';
 import { JOB_INSTALLS_ENV, RELEASE_WORKLOADS, jobInstallsFor } from '../../workloads/monitoring/contract.js';
+import { FakeKubectl } from './fake-kubectl.js';
 import { FakeTransport, fail, ok } from './fake-transport.js';
 
 /**
- * TEST DOUBLE: a scripted Kubernetes API behind a FakeTransport, for unit tests of workloads/phase.ts. It answers
- * the exact `k3s kubectl …` scripts the phase sends (apply of an uploaded file, label node, get nodes, the readiness,
- * list, delete and diagnostics commands, the fast path's check) from an in-memory object map. Workloads are ready unless a test says
+ * TEST DOUBLE: a scripted Kubernetes API, for unit tests of workloads/phase.ts. Its reads are a FakeKubectl
+ * (`kubectl`: the phase's node list, readiness, managed list, diagnostics, Secrets and Traefik's Service, as typed
+ * objects); behind a FakeTransport it answers the commands that change the cluster or print text (apply of an uploaded
+ * file, label node, delete) and the fast path's check, which rides in the first server's probe, from the same in-memory object map. Workloads are ready unless a test says
  * otherwise; MetalLB's webhook can be made to refuse the first N pool applies. For each HelmChart it stands in for
  * K3s's helm-controller and the chart: a succeeded helm-install-<chart> Job carrying the spec it installs, and the
  * release's workloads (workloads/monitoring/contract.ts), unless a test says otherwise. It is not kubectl: commands it
@@ -54,19 +56,19 @@ export class FakeKube {
   fastChecks = 0;
   /** The address MetalLB gave K3s's Traefik Service; unset: there is no such Service. */
   traefikIp?: string;
+  /** The phase's reads: typed objects from what this cluster holds now (liveItems). */
+  readonly kubectl: FakeKubectl;
 
   constructor(
     readonly transport: FakeTransport,
     nodes: Record<string, Record<string, string>>,
   ) {
     this.nodes = nodes;
+    this.kubectl = new FakeKubectl(transport.nodeName, () => this.liveItems());
     transport
       .on(
         /^\(\nfc=\/run\/revue-pi-fast-check\.\$\$\n\(umask 077; exec k3s kubectl get \S+ -A -l \S+ -o json >\$fc\.1\) & fc_managed=\$!\n\(umask 077; exec k3s kubectl get nodes,deployments\.apps,statefulsets\.apps,daemonsets\.apps,jobs\.batch,services -A -o json >\$fc\.2\) & fc_cluster=\$!\n/,
         (s) => this.fastCheck(s),
-      )
-      .on('k3s kubectl get nodes -o json', () =>
-        ok(JSON.stringify({ items: Object.entries(this.nodes).map(([name, labels]) => ({ metadata: { name, labels } })) })),
       )
       .on(/^k3s kubectl label node /, (s) => this.label(s))
       .on(/^k3s kubectl apply -f /, (s) => this.apply(s))
@@ -74,14 +76,32 @@ export class FakeKube {
         this.transport.files.delete(s.slice(6).replace(/'/g, ''));
         return ok();
       })
-      .on(/^kinds=/, (s) => this.list(s))
-      .on(/^k3s kubectl get secrets -A -l /, (s) => this.list(s))
-      .on(/^rc=0\nk3s kubectl delete /, (s) => this.delete(s))
-      .on(/get deployments\.apps,statefulsets\.apps,daemonsets\.apps|get jobs\.batch/, (s) => this.readiness(s))
-      .on(/get pods -n .* -o json/, () => ok(`${JSON.stringify({ items: this.pods })}\n${JSON.stringify({ items: this.events })}\n`))
-      .on('get service traefik', () =>
-        this.traefikIp ? ok(JSON.stringify(traefikService(this.traefikIp))) : fail(1, 'Error from server (NotFound): services "traefik" not found'),
-      );
+      .on(/^rc=0\nk3s kubectl delete /, (s) => this.delete(s));
+  }
+
+  /**
+   * Everything the API would list now: the stored objects, the workloads (applied and of installed releases) with
+   * their status, the helm-install Jobs, the nodes, the pods and events a test set, and Traefik's Service.
+   */
+  liveItems(): unknown[] {
+    const workloadKinds = ['Deployment', 'StatefulSet', 'DaemonSet'];
+    const stored = [...this.objects.values()].filter((o) => !workloadKinds.includes(o.kind));
+    const nodes = Object.entries(this.nodes).map(([name, labels]) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { ...labels } } }));
+    return [
+      ...nodes,
+      ...stored,
+      ...this.workloads().map((o) => this.withStatus(o)),
+      ...this.helmJobs(),
+      ...this.pods.map((p) => ({ ...p, kind: 'Pod' })),
+      // An Event lives in the namespace of the object it is about.
+      ...this.events.map((e) => ({
+        apiVersion: 'v1',
+        metadata: { namespace: (e.involvedObject as { namespace?: string } | undefined)?.namespace },
+        ...e,
+        kind: 'Event',
+      })),
+      ...(this.traefikIp ? [traefikService(this.traefikIp)] : []),
+    ];
   }
 
   static key(o: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): string {
@@ -164,14 +184,6 @@ export class FakeKube {
     return lines;
   }
 
-  private list(script: string): RunResult {
-    const selector = /-l (\S+) -o json/.exec(script)![1]!.replace(/'/g, '');
-    const [k, v] = selector.split('=');
-    const kinds = script.includes('get secrets') ? ['Secret'] : undefined;
-    const items = [...this.objects.values()].filter((o) => o.metadata.labels?.[k!] === v && (!kinds || kinds.includes(o.kind)));
-    return ok(JSON.stringify({ kind: 'List', items }));
-  }
-
   /** The managed objects of the listed kinds (one List), then nodes, workloads with their status and Jobs (another). */
   private fastCheck(script: string): RunResult {
     this.fastChecks++;
@@ -241,26 +253,6 @@ export class FakeKube {
       }
     }
     return ok(out.map((l) => `${l}\n`).join(''));
-  }
-
-  private readiness(script: string): RunResult {
-    const docs: string[] = [];
-    for (const line of script.split('\n')) {
-      if (line.includes('get deployments.apps')) {
-        const ns = /-n (\S+)/.exec(line)?.[1];
-        const sel = /-l '?([^' ]+)'?/.exec(line)?.[1];
-        const [k, v] = sel ? sel.split('=') : [];
-        const items = this.workloads()
-          .filter((o) => (ns ? o.metadata.namespace === ns : true) && (k ? o.metadata.labels?.[k] === v : true))
-          .map((o) => this.withStatus(o));
-        docs.push(JSON.stringify({ kind: 'List', items }, null, 4));
-      } else if (line.includes('get jobs.batch')) {
-        const ns = /-n (\S+)/.exec(line)![1]!;
-        const items = this.helmJobs().filter((j) => j.metadata.namespace === ns);
-        docs.push(JSON.stringify({ kind: 'List', items }, null, 4));
-      }
-    }
-    return ok(docs.join('\n') + '\n');
   }
 }
 

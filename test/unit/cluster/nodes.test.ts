@@ -46,8 +46,10 @@ describe('parseNodesReady', () => {
     ]);
   });
   it('says what it got when kubectl printed an error instead of JSON', () => {
-    expect(() => parseNodesReady('The connection to the server 127.0.0.1:6443 was refused')).toThrow(/did not print JSON: The connection/);
-    expect(() => parseNodesReady('{}')).toThrow(/no node list/);
+    expect(() => parseNodesReady('The connection to the server 127.0.0.1:6443 was refused')).toThrow(
+      '`k3s kubectl get nodes -o json` printed something that is not JSON: The connection to the server 127.0.0.1:6443 was refused',
+    );
+    expect(() => parseNodesReady('{}')).toThrow('`k3s kubectl get nodes -o json` printed JSON without an items list');
   });
 });
 

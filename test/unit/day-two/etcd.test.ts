@@ -24,8 +24,11 @@ describe('etcd members and datastore', () => {
   });
 
   it.each([
-    ['Error from server (NotFound): the server could not find the requested resource', /did not answer JSON: Error from server \(NotFound\)/],
-    ['{"kind":"Status"}', /without a member list/],
+    [
+      'Error from server (NotFound): the server could not find the requested resource',
+      /^`k3s kubectl get --raw \/db\/info --request-timeout=15s` printed something that is not JSON: Error from server \(NotFound\)/,
+    ],
+    ['{"kind":"Status"}', /printed JSON with members missing where a list belongs/],
   ])('refuses what is not a member list: %s', (text, error) => {
     expect(() => parseEtcdMembers(text)).toThrow(error);
   });

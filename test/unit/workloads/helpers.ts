@@ -75,6 +75,7 @@ export function options(w: World, inventory: Inventory, extra: Partial<Workloads
     emit: (e) => w.events.push(e),
     log: w.log,
     firstServer: { node: inventory.nodes[0]!, transport: w.transport },
+    kubectl: w.kube.kubectl,
     nodes: inventory.nodes.map((node) => ({ node, facts: nodeFacts[node.name]! })),
     random: deterministicRandom('phase-test'),
     pollIntervalMs: 5,

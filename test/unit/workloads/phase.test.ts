@@ -1,21 +1,20 @@
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import yaml from 'js-yaml';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Inventory } from '../../../core/inventory/schema.js';
 import { formatHostsLines } from '../../../workloads/access.js';
-import { GET_NODES_JSON, REMOTE_APPLY_DIR } from '../../../workloads/apply.js';
+import { REMOTE_APPLY_DIR } from '../../../workloads/apply.js';
 import { runWorkloadsPhase } from '../../../workloads/phase.js';
 import { WORKLOAD_SECRETS_FILE } from '../../../workloads/secrets-file.js';
 import { ARMV82_LABEL, PHASES, renderWorkloads } from '../../../workloads/render.js';
 import { allSecretValues } from '../../../workloads/secrets.js';
 import { deterministicRandom } from '../../fakes/deterministic-random.js';
-import { facts, labInventory, options, storedSecrets, world, type World } from './helpers.js';
+import { labInventory, options, storedSecrets, world } from './helpers.js';
 import { tempDir } from '../../fakes/temp-dir.js';
 
 /**
- * runWorkloadsPhase against a scripted Kubernetes (FakeKube, a TEST DOUBLE behind the FakeTransport): what is
- * uploaded and applied, in which order, what a re-run does, pruning, the webhook race, timeouts, capacity.
+ * runWorkloadsPhase against a scripted Kubernetes (FakeKube, a TEST DOUBLE; its reads a FakeKubectl): what is
+ * uploaded and applied, in which order, what a re-run does, pruning. The webhook race and timeouts are in
+ * phase-waits.test.ts, capacity, plan and state in phase-plan.test.ts.
  */
 let dir: string;
 beforeEach(() => {
@@ -28,7 +27,7 @@ describe('up on an empty cluster', () => {
     const nodesJson = JSON.stringify({ items: Object.entries(w.kube.nodes).map(([name, labels]) => ({ metadata: { name, labels: { ...labels } } })) });
     const result = await runWorkloadsPhase(options(w, labInventory(), { nodesJson }));
     expect(result.ok).toBe(true);
-    expect(w.transport.runs.map((r) => r.script)).not.toContain(GET_NODES_JSON);
+    expect(w.kube.kubectl.queries.filter((q) => q.resources.includes('nodes'))).toEqual([]);
     expect(w.kube.nodes['pi-3']![ARMV82_LABEL]).toBe('false');
   });
 
@@ -224,311 +223,5 @@ describe('up on an empty cluster', () => {
     const result = await runWorkloadsPhase(options(w, labInventory()));
     expect(result.pruned).toEqual([]);
     expect(w.kube.objects.has('apps/Deployment/revue/someone-elses')).toBe(true);
-  });
-});
-
-describe('MetalLB webhook race', () => {
-  it('retries the pool apply while the webhook refuses connections, then goes on', async () => {
-    const w = world(dir);
-    w.kube.webhookRefusals = 2;
-    const result = await runWorkloadsPhase(options(w, labInventory()));
-    expect(result.ok).toBe(true);
-    const pools = result.phases.find((p) => p.phase === 'metallb-config')!;
-    expect(pools.attempts).toBe(3);
-    expect(pools.status).toBe('changed');
-    // The L2Advertisement went through on the first attempt: still counted once, as created.
-    expect([pools.created, pools.configured, pools.unchanged]).toEqual([pools.objects, 0, 0]);
-    expect(w.transport.writes.filter((x) => x.path.endsWith('apply-metallb-config.yaml'))).toHaveLength(3);
-  });
-
-  it('gives up when the phase time is over: names the webhook, skips the later phases, prunes nothing', async () => {
-    const w = world(dir);
-    w.kube.webhookRefusals = 1_000_000;
-    const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 150, pollIntervalMs: 10 }));
-    expect(result.ok).toBe(false);
-    expect(result.error).toMatch(
-      /^applying the metallb-config objects on pi-1 failed \(MetalLB's webhook did not accept them within 0\.2 s\): .*failed calling webhook "ipaddresspoolvalidationwebhook\.metallb\.io".*connection refused/s,
-    );
-    expect(result.phases.map((p) => [p.phase, p.status])).toEqual([
-      ['metallb', 'changed'],
-      ['metallb-config', 'failed'],
-      ['traefik', 'skipped'],
-      ['monitoring', 'skipped'],
-      ['revue', 'skipped'],
-    ]);
-    expect(w.transport.ran(/^kinds=/)).toEqual([]);
-    expect([...w.transport.files.keys()].filter((f) => f.startsWith(REMOTE_APPLY_DIR))).toEqual([]);
-  });
-
-  it("on a fresh K3s, waits for Traefik's IngressRoute CRD (it comes with the traefik-crd chart a while after the API)", async () => {
-    const w = world(dir);
-    w.kube.crdNotServed.set('IngressRoute', 2);
-    const result = await runWorkloadsPhase(options(w, labInventory()));
-    expect(result.error).toBeUndefined();
-    expect(result.phases.find((p) => p.phase === 'monitoring')).toMatchObject({ status: 'changed', attempts: 3 });
-    expect(w.events).toContainEqual({
-      type: 'node-step',
-      phase: 'workloads',
-      node: 'pi-1',
-      step: 'monitoring',
-      status: 'running',
-      detail: 'waiting for the CRDs of IngressRoute (traefik.io/v1alpha1) (attempt 1)',
-    });
-    expect(w.kube.objects.has('traefik.io/IngressRoute/monitoring/monitoring')).toBe(true);
-  });
-
-  it('a CRD that never comes is named when the phase time is over', async () => {
-    const w = world(dir);
-    w.kube.crdNotServed.set('IngressRoute', 1_000_000);
-    const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 100, pollIntervalMs: 10 }));
-    expect(result.error).toMatch(
-      /^applying the monitoring objects on pi-1 failed \(the cluster still serves no IngressRoute \(traefik\.io\/v1alpha1\) after 0\.1 s — are K3s's Traefik and its CRDs enabled\?\): .*no matches for kind "IngressRoute"/s,
-    );
-  });
-
-  it('another apply failure is not retried', async () => {
-    const w = world(dir);
-    w.kube.applyFailure = { contains: 'autoAssign: true', stderr: 'The IPAddressPool "lan" is invalid: spec.addresses: Invalid value\n' };
-    const result = await runWorkloadsPhase(options(w, labInventory()));
-    expect(result.phases.find((p) => p.phase === 'metallb-config')).toMatchObject({ status: 'failed', attempts: 1 });
-    expect(result.error).toBe(
-      'applying the metallb-config objects on pi-1 failed (kubectl apply exited 1): The IPAddressPool "lan" is invalid: spec.addresses: Invalid value',
-    );
-  });
-});
-
-describe('bounded waits', () => {
-  it('names the objects not ready and why (pod status, events) when a phase times out', async () => {
-    const w = world(dir);
-    w.kube.stuck.set('Deployment/revue/revue-auth', { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 0 });
-    w.kube.pods = [
-      {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'revue-auth-7d9c5b7f4-x2k8q', namespace: 'revue' },
-        status: {
-          phase: 'Pending',
-          containerStatuses: [
-            {
-              name: 'auth',
-              ready: false,
-              restartCount: 0,
-              state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "letsdothisshared/revue-auth:3.1.14"' } },
-            },
-          ],
-        },
-      },
-    ];
-    w.kube.events = [
-      {
-        kind: 'Event',
-        type: 'Warning',
-        reason: 'Failed',
-        message: 'Failed to pull image: not found',
-        involvedObject: { kind: 'Pod', name: 'revue-auth-7d9c5b7f4-x2k8q', namespace: 'revue' },
-        lastTimestamp: '2026-11-25T10:00:00Z',
-      },
-    ];
-    const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 200 }));
-    expect(result.ok).toBe(false);
-    expect(result.error).toBe(
-      'the revue objects were applied but one is not ready after 0.2 s: Deployment revue/revue-auth: 0 of 1 replicas available — ' +
-        'pod revue-auth-7d9c5b7f4-x2k8q container auth: ImagePullBackOff (Back-off pulling image "letsdothisshared/revue-auth:3.1.14"); Failed: Failed to pull image: not found. ' +
-        'Fix the cause (see kubectl describe on pi-1) and run up again.',
-    );
-    expect(w.transport.ran('get pods -n revue -o json')).toHaveLength(1);
-    expect(result.pruned).toEqual([]);
-  });
-
-  it('waits for the helm-install Jobs of the monitoring charts', async () => {
-    const w = world(dir);
-    w.kube.helmJobsDone = false;
-    const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 100 }));
-    expect(result.phases.find((p) => p.phase === 'monitoring')?.status).toBe('failed');
-    expect(result.error).toContain(
-      'the monitoring objects were applied but 2 are not ready after 0.1 s: HelmChart kube-system/grafana was never installed: K3s has no install Job kube-system/helm-install-grafana for it',
-    );
-    expect(result.error).toContain('Job kube-system/helm-install-prometheus');
-  });
-
-  const monitoringPolls = (w: World) => w.transport.runs.filter((r) => r.script.includes('get jobs.batch -n kube-system')).length;
-
-  it('a failed install Job fails the phase at once, naming the Job and how to read its log; Revue is not applied', async () => {
-    const w = world(dir);
-    w.kube.helmJobStatus.set('grafana', {
-      failed: 1001,
-      conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' }],
-    });
-    const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 60_000 }));
-    expect(result.ok).toBe(false);
-    expect(result.error).toBe(
-      'the monitoring objects were applied, but HelmChart kube-system/grafana failed to install: Job kube-system/helm-install-grafana gave up after 1001 failed attempts; ' +
-        'read why with kubectl -n kube-system logs job/helm-install-grafana, fix it, then delete the Job so K3s tries again.',
-    );
-    // One look was enough: no wait for the phase time (60 s).
-    expect(monitoringPolls(w)).toBe(1);
-    expect(result.phases.map((p) => [p.phase, p.status])).toEqual([
-      ['metallb', 'changed'],
-      ['metallb-config', 'changed'],
-      ['traefik', 'changed'],
-      ['monitoring', 'failed'],
-      ['revue', 'skipped'],
-    ]);
-  });
-
-  it('a release running none of its workloads although its Job succeeded fails the phase once that has lasted, as status says it', async () => {
-    const w = world(dir);
-    w.kube.releasesRun = false;
-    const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 60_000, releaseSettleMs: 30 }));
-    expect(result.ok).toBe(false);
-    expect(result.error).toBe(
-      'the monitoring objects were applied, but ' +
-        [
-          'Deployment monitoring/grafana (release grafana of HelmChart kube-system/grafana) is missing although its install Job succeeded; delete the Job so K3s installs the chart again (kubectl -n kube-system delete job helm-install-grafana).',
-          ...[
-            'Deployment monitoring/prometheus-server',
-            'Deployment monitoring/prometheus-kube-state-metrics',
-            'DaemonSet monitoring/prometheus-prometheus-node-exporter',
-          ].map(
-            (x) =>
-              `${x} (release prometheus of HelmChart kube-system/prometheus) is missing although its install Job succeeded; delete the Job so K3s installs the chart again (kubectl -n kube-system delete job helm-install-prometheus).`,
-          ),
-        ].join(' '),
-    );
-    // Looked more than once (K3s may have been replacing a Job made for an earlier spec), not for the phase time.
-    expect(monitoringPolls(w)).toBeGreaterThan(1);
-    expect(readFileSync(w.log.path!, 'utf8')).toContain(
-      '[pi-1] workloads monitoring: waiting for Deployment monitoring/grafana (missing although Job kube-system/helm-install-grafana succeeded)',
-    );
-  });
-
-  it('waits for the release workloads to be ready, and names them when the phase time is over', async () => {
-    const w = world(dir);
-    w.kube.stuck.set('Deployment/monitoring/prometheus-server', {
-      observedGeneration: 1,
-      replicas: 1,
-      updatedReplicas: 1,
-      readyReplicas: 0,
-      availableReplicas: 0,
-    });
-    const result = await runWorkloadsPhase(options(w, labInventory(), { phaseTimeoutMs: 100 }));
-    expect(result.error).toMatch(
-      /^the monitoring objects were applied but one is not ready after 0\.1 s: Deployment monitoring\/prometheus-server: 0 of 1 replicas ready — no pods yet\./,
-    );
-  });
-});
-
-describe('capacity', () => {
-  const small = (w: World, inventory: Inventory) => options(w, inventory, { nodes: inventory.nodes.map((node) => ({ node, facts: facts(undefined, 1, 2) })) });
-
-  it('refuses when the minimum does not fit, before changing anything', async () => {
-    const w = world(dir);
-    const result = await runWorkloadsPhase(small(w, labInventory()));
-    expect(result.ok).toBe(false);
-    expect(result.capacity?.verdict).toBe('refuse');
-    expect(result.error).toMatch(
-      /^the workloads do not fit on the nodes, so nothing was applied: The minimum \([\d.]+ CPU \/ [\d.]+ GiB\) does not fit in [\d.]+ CPU \/ [\d.]+ GiB: .*--force/,
-    );
-    expect(w.transport.writes).toEqual([]);
-    expect(w.kube.labelCommands).toEqual([]);
-  });
-
-  it('--force applies anyway and says so', async () => {
-    const w = world(dir);
-    const result = await runWorkloadsPhase({ ...small(w, labInventory()), force: true });
-    expect(result.ok).toBe(true);
-    expect(result.capacity).toMatchObject({ verdict: 'refuse', forced: true });
-    expect(w.events).toContainEqual({ type: 'warning', message: 'Applying anyway (--force): pods that do not fit stay Pending.' });
-    expect(w.kube.applies.map((a) => a.path.replace(/^.*apply-|\.yaml$/g, ''))).toEqual([...PHASES, 'record']);
-  });
-});
-
-describe('plan', () => {
-  it('changes nothing: no upload, no label, no secrets file; says what it would apply', async () => {
-    const w = world(dir);
-    const result = await runWorkloadsPhase(options(w, labInventory(), { command: 'plan' }));
-    expect(result.ok).toBe(true);
-    expect(w.transport.writes).toEqual([]);
-    expect(w.kube.labelCommands).toEqual([]);
-    expect(() => statSync(join(dir, 'state', WORKLOAD_SECRETS_FILE))).toThrow();
-    expect(result.phases.every((p) => p.status === 'planned')).toBe(true);
-    expect(result.phases[0]!.plan).toMatch(/^would apply \d+ objects \(metallb\): \d+ new, 0 already there \(updated only where they differ\)$/);
-    expect(result.nodeLabels).toHaveLength(3);
-    expect(result.changed).toBe(true);
-    expect(result.summary).toMatch(
-      /^would apply \d+ objects in 5 phases \(metallb → metallb-config → traefik → monitoring → revue\); 3 node labels to set; 0 objects to remove$/,
-    );
-  });
-
-  it('after an up with monitoring, a plan without it lists what would be removed', async () => {
-    const w = world(dir);
-    await runWorkloadsPhase(options(w, labInventory()));
-    const count = w.kube.objects.size;
-    const result = await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } }), { command: 'plan' }));
-    expect(result.pruned).toEqual(['IngressRoute monitoring/monitoring']);
-    // What holds data is listed on its own: up asks for it separately.
-    expect(result.keptData).toEqual([
-      'HelmChart kube-system/prometheus',
-      'HelmChart kube-system/grafana',
-      'Secret monitoring/grafana-admin',
-      'Namespace monitoring',
-    ]);
-    expect(result.summary).toMatch(
-      /; 1 object to remove; 4 holding data, removed only if you consent when up asks \(or with --prune-data\): HelmChart kube-system\/prometheus, /,
-    );
-    expect(w.events).toContainEqual(expect.objectContaining({ type: 'node-step', step: 'prune-data', status: 'planned' }));
-    expect(result.phases.every((p) => /: 0 new, \d+ already there/.test(p.plan!))).toBe(true);
-    expect(w.kube.objects.size).toBe(count);
-  });
-});
-
-describe('state', () => {
-  it('a malformed secrets file is an error naming it; nothing is applied', async () => {
-    const w = world(dir);
-    const { mkdirSync, writeFileSync } = await import('node:fs');
-    mkdirSync(join(dir, 'state'), { recursive: true });
-    writeFileSync(join(dir, 'state', WORKLOAD_SECRETS_FILE), '{"jwtSecret": "short"}');
-    const result = await runWorkloadsPhase(options(w, labInventory()));
-    expect(result.ok).toBe(false);
-    expect(result.error).toContain(`The workload secret jwtSecret in ${join(dir, 'state', WORKLOAD_SECRETS_FILE)} is malformed`);
-    expect(w.transport.runs).toEqual([]);
-  });
-
-  it('a lost secrets file is rebuilt from the Secrets in the cluster, not regenerated (MongoDB keeps its first password)', async () => {
-    const w = world(dir);
-    await runWorkloadsPhase(options(w, labInventory()));
-    const first = storedSecrets(dir);
-    rmSync(join(dir, 'state', WORKLOAD_SECRETS_FILE));
-    const again = await runWorkloadsPhase(options(w, labInventory(), { random: deterministicRandom('another-seed') }));
-    expect(again.error).toBeUndefined();
-    expect(again.changed).toBe(false);
-    expect(storedSecrets(dir)).toEqual(first);
-    expect(statSync(join(dir, 'state', WORKLOAD_SECRETS_FILE)).mode & 0o777).toBe(0o600);
-    expect(w.events).toContainEqual({
-      type: 'info',
-      message: `The workload secrets were missing from ${join(dir, 'state', WORKLOAD_SECRETS_FILE)}; took the ones the cluster's Secrets hold and saved them there (mode 0600).`,
-    });
-  });
-
-  it("with monitoring off and the file lost, only Grafana's password is new", async () => {
-    const w = world(dir);
-    await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } })));
-    const first = storedSecrets(dir);
-    rmSync(join(dir, 'state', WORKLOAD_SECRETS_FILE));
-    await runWorkloadsPhase(options(w, labInventory({ workloads: { monitoring: false } }), { random: deterministicRandom('another-seed') }));
-    const again = storedSecrets(dir);
-    expect({ ...again, grafanaAdminPassword: '' }).toEqual({ ...first, grafanaAdminPassword: '' });
-    expect(again.grafanaAdminPassword).not.toBe(first.grafanaAdminPassword);
-  });
-
-  it('the uploaded YAML holds the stored secrets, base64 as Kubernetes wants', async () => {
-    const w = world(dir);
-    await runWorkloadsPhase(options(w, labInventory()));
-    const secrets = storedSecrets(dir);
-    const revueYaml = w.transport.writes.find((x) => x.path.endsWith('apply-revue.yaml'))!.content.toString();
-    const docs = yaml.loadAll(revueYaml) as { kind: string; metadata: { name: string }; data?: Record<string, string> }[];
-    const tokens = docs.find((d) => d.kind === 'Secret' && d.metadata.name === 'revue-tokens')!;
-    expect(Buffer.from(tokens.data!.JWT_SECRET!, 'base64').toString()).toBe(secrets.jwtSecret);
-    expect(revueYaml).not.toContain(secrets.jwtSecret);
   });
 });

@@ -260,4 +260,12 @@ describe('parseClusterObjects', () => {
   ])('refuses output that is not a List: %j', (text, message) => {
     expect(() => parseClusterObjects(text)).toThrow(message);
   });
+
+  it('refuses an item whose field does not fit, naming the command, the object and the field (it is not read as a default)', () => {
+    const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'revue-auth', namespace: 'revue' }, spec: { replicas: '3' }, status: {} };
+    expect(() => parseClusterObjects(JSON.stringify({ kind: 'List', items: [deployment] }))).toThrow(
+      '`k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling,jobs.batch,ipaddresspools.metallb.io -A -o json` ' +
+        'printed items[0] (Deployment revue/revue-auth) with spec.replicas is text where a number belongs',
+    );
+  });
 });

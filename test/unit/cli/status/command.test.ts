@@ -6,29 +6,28 @@ import { runStatusCommand } from '../../../../cli/commands/status.js';
 import { ConnectionError } from '../../../../core/errors.js';
 import type { InventoryNode } from '../../../../core/inventory/schema.js';
 import type { StatusReport } from '../../../../cli/status/report.js';
-import { FakeTransport, fail, ok } from '../../../fakes/fake-transport.js';
+import { FakeKubectl } from '../../../fakes/fake-kubectl.js';
+import { FakeTransport, ok } from '../../../fakes/fake-transport.js';
 import { tempDir } from '../../../fakes/temp-dir.js';
 
 /**
- * The command's orchestration with three servers, on the Transport test double: the lab's K3s stand-in forwards
+ * The command's orchestration with three servers, on the Transport and Kubectl test doubles: the lab's K3s stand-in forwards
  * every API call of a joined server to the first one, so "the first server is down, another one answers" cannot
  * be shown there (the single-server paths run on the lab: test/integration/status.test.ts).
  */
 const PROBE = readFileSync(new URL('../../../fixtures/probe/pi5-bookworm-fresh.txt', import.meta.url), 'utf8');
 const K3S_SECTIONS = '@@revue-pi@@ k3s_version\nk3s version v1.33.5+k3s1 (revue-pi test)\n@@revue-pi@@ k3s_units\nk3s active\n';
-const FULL =
-  'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling,jobs.batch,ipaddresspools.metallb.io -A -o json';
-const NO_POOLS = 'k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling,jobs.batch -A -o json';
-const LIST = JSON.stringify({
+const BASE_TYPES = ['nodes', 'deployments.apps', 'statefulsets.apps', 'daemonsets.apps', 'services', 'horizontalpodautoscalers.autoscaling', 'jobs.batch'];
+/** The one read status makes, with MetalLB's pools, and again without them. */
+const FULL = { resources: [...BASE_TYPES, 'ipaddresspools.metallb.io'], allNamespaces: true };
+const NO_POOLS = { resources: BASE_TYPES, allNamespaces: true };
+const NODES = ['pi-1', 'pi-2', 'pi-3'].map((name) => ({
   apiVersion: 'v1',
-  kind: 'List',
-  items: ['pi-1', 'pi-2', 'pi-3'].map((name) => ({
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name },
-    status: { conditions: [{ type: 'Ready', status: name === 'pi-1' ? 'Unknown' : 'True' }] },
-  })),
-});
+  kind: 'Node' as const,
+  metadata: { name },
+  status: { conditions: [{ type: 'Ready', status: name === 'pi-1' ? 'Unknown' : 'True' }] },
+}));
+const LIST = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: NODES });
 
 function setup() {
   const dir = tempDir('status-unit');
@@ -49,6 +48,9 @@ function setup() {
   );
   const fakes = new Map<string, FakeTransport>();
   for (const name of ['pi-2', 'pi-3']) fakes.set(name, new FakeTransport(name).on('@@revue-pi@@', ok(PROBE + K3S_SECTIONS)));
+  // Each server's API: the three nodes, unless a test scripts a failure.
+  const kubectls = new Map(['pi-2', 'pi-3'].map((name) => [name, new FakeKubectl(name, NODES)]));
+  const kubectlOn = (transport: { nodeName: string }) => kubectls.get(transport.nodeName)!;
   const opened: string[] = [];
   const openTransport = async (node: InventoryNode) => {
     opened.push(node.name);
@@ -58,7 +60,7 @@ function setup() {
   const out = new PassThrough();
   let text = '';
   out.on('data', (d) => (text += d));
-  return { dir, inventory, fakes, opened, openTransport, out, output: () => text };
+  return { dir, inventory, fakes, kubectls, kubectlOn, opened, openTransport, out, output: () => text };
 }
 
 describe('runStatusCommand with an inventory that has an error', () => {
@@ -78,11 +80,10 @@ describe('runStatusCommand (three servers, the first one down)', () => {
   it('reads the cluster from the next server that answers; retries without pools when MetalLB is not installed', async () => {
     const t = setup();
     // pi-2: MetalLB's CRDs are missing there, and then its API is not up either; pi-3 answers.
-    t.fakes
+    t.kubectls
       .get('pi-2')!
-      .on(FULL, fail(1, 'error: the server doesn\'t have a resource type "ipaddresspools"'))
-      .on(NO_POOLS, fail(1, 'The connection to the server 127.0.0.1:6443 was refused'));
-    t.fakes.get('pi-3')!.on(FULL, ok(LIST));
+      .fail('ipaddresspools.metallb.io', 1, 'error: the server doesn\'t have a resource type "ipaddresspools"')
+      .fail(undefined, 1, 'The connection to the server 127.0.0.1:6443 was refused');
 
     const code = await runStatusCommand({
       inventory: t.inventory,
@@ -90,6 +91,7 @@ describe('runStatusCommand (three servers, the first one down)', () => {
       stateDir: t.dir,
       out: t.out,
       openTransport: t.openTransport,
+      kubectlOn: t.kubectlOn,
       kubeconfig: join(t.dir, 'no-kubeconfig'),
     });
     const report = JSON.parse(t.output()) as StatusReport;
@@ -105,12 +107,9 @@ describe('runStatusCommand (three servers, the first one down)', () => {
       'Node pi-1 (127.0.0.21) could not be reached or probed: Could not connect to node pi-1 (127.0.0.21:22): connect ECONNREFUSED 127.0.0.21:22.',
     );
     // Each reachable node: one probe (with sudo), and kubectl only where needed; nothing written anywhere.
-    expect(t.fakes.get('pi-2')!.runs.map((r) => [r.script.includes('@@revue-pi@@') ? 'probe' : r.script, r.opts?.sudo])).toEqual([
-      ['probe', true],
-      [FULL, true],
-      [NO_POOLS, true],
-    ]);
-    expect(t.fakes.get('pi-3')!.runs.map((r) => (r.script.includes('@@revue-pi@@') ? 'probe' : r.script))).toEqual(['probe', FULL]);
+    expect(t.fakes.get('pi-2')!.runs.map((r) => [r.script.includes('@@revue-pi@@') ? 'probe' : r.script, r.opts?.sudo])).toEqual([['probe', true]]);
+    expect(t.kubectls.get('pi-2')!.queries).toEqual([FULL, NO_POOLS]);
+    expect(t.kubectls.get('pi-3')!.queries).toEqual([FULL]);
     for (const fake of t.fakes.values()) {
       expect(fake.writes).toEqual([]);
       expect(fake.unexpected).toEqual([]);
@@ -122,8 +121,8 @@ describe('runStatusCommand (three servers, the first one down)', () => {
 
   it('no server answers: every reason is named, the nodes are still shown', async () => {
     const t = setup();
-    t.fakes.get('pi-2')!.on('k3s kubectl', fail(1, 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?'));
-    t.fakes.get('pi-3')!.on('k3s kubectl', ok('not json'));
+    t.kubectls.get('pi-2')!.fail(undefined, 1, 'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?');
+    t.kubectls.get('pi-3')!.print(undefined, 'not json');
 
     const code = await runStatusCommand({
       inventory: t.inventory,
@@ -131,6 +130,7 @@ describe('runStatusCommand (three servers, the first one down)', () => {
       stateDir: t.dir,
       out: t.out,
       openTransport: t.openTransport,
+      kubectlOn: t.kubectlOn,
       kubeconfig: join(t.dir, 'no-kubeconfig'),
     });
     const report = JSON.parse(t.output()) as StatusReport;
@@ -141,7 +141,7 @@ describe('runStatusCommand (three servers, the first one down)', () => {
       error:
         'The cluster could not be read over SSH from any server (pi-1: not reachable; ' +
         'pi-2: k3s kubectl exited 1: The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?; ' +
-        'pi-3: kubectl printed something that is not JSON: not json); node readiness and workloads are unknown.',
+        'pi-3: `k3s kubectl get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling,jobs.batch,ipaddresspools.metallb.io -A -o json` printed something that is not JSON: not json); node readiness and workloads are unknown.',
     });
     expect(report.nodes.map((n) => [n.name, n.reachable, n.ready])).toEqual([
       ['pi-1', false, null],
@@ -183,6 +183,7 @@ describe('runStatusCommand from this computer, through the merged kubeconfig', (
       stateDir: t.dir,
       out: t.out,
       openTransport: t.openTransport,
+      kubectlOn: t.kubectlOn,
       kubeconfig: join(t.dir, 'kubeconfig'),
       env,
     });
@@ -195,7 +196,7 @@ describe('runStatusCommand from this computer, through the merged kubeconfig', (
       ['pi-3', 'Ready'],
     ]);
     expect(readFileSync(join(t.dir, 'args'), 'utf8')).toBe(
-      `--kubeconfig ${join(t.dir, 'kubeconfig')} --context ha --request-timeout=5s get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling,jobs.batch,ipaddresspools.metallb.io -A -o json\n`,
+      `--kubeconfig ${join(t.dir, 'kubeconfig')} --context ha get nodes,deployments.apps,statefulsets.apps,daemonsets.apps,services,horizontalpodautoscalers.autoscaling,jobs.batch,ipaddresspools.metallb.io -A -o json --request-timeout=5s\n`,
     );
     for (const fake of t.fakes.values()) expect(fake.runs.map((r) => (r.script.includes('@@revue-pi@@') ? 'probe' : r.script))).toEqual(['probe']);
   });
@@ -203,13 +204,13 @@ describe('runStatusCommand from this computer, through the merged kubeconfig', (
   it('falls back to SSH on a server when the API does not answer from here', async () => {
     const t = setup();
     const env = localKubectl(t.dir, 'api-down');
-    t.fakes.get('pi-2')!.on(FULL, ok(LIST));
     const code = await runStatusCommand({
       inventory: t.inventory,
       json: true,
       stateDir: t.dir,
       out: t.out,
       openTransport: t.openTransport,
+      kubectlOn: t.kubectlOn,
       kubeconfig: join(t.dir, 'kubeconfig'),
       env,
     });
@@ -223,13 +224,13 @@ describe('runStatusCommand from this computer, through the merged kubeconfig', (
     const t = setup();
     const env = localKubectl(t.dir, 'answers');
     writeFileSync(join(t.dir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\ncontexts:\n- name: work\n  context: {cluster: work, user: work}\n');
-    t.fakes.get('pi-2')!.on(FULL, ok(LIST));
     await runStatusCommand({
       inventory: t.inventory,
       json: true,
       stateDir: t.dir,
       out: t.out,
       openTransport: t.openTransport,
+      kubectlOn: t.kubectlOn,
       kubeconfig: join(t.dir, 'kubeconfig'),
       env,
     });

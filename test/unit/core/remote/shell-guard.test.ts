@@ -41,6 +41,7 @@ describe('remote commands are built only by sh`…`', () => {
     ['provision/boot-config.ts', "const u = ['[Service]', `ExecStart=/usr/sbin/ip link set ${iface} promisc on`].join('\\n');"],
     ['core/remote/probe.ts', 'export function fileSection(name: string, path: string) {\n  return { name, script: `dump_file ${path}` };\n}'],
     ['workloads/apply.ts', "export const GET_MANAGED_SECRETS = 'k3s kubectl get secrets -A -o json';"],
+    ['cluster/nodes.ts', "export const GET_NODES_COMMAND = String('k3s kubectl get nodes -o json');"],
     ['workloads/apply.ts', 'const c = "k3s kubectl apply -f " + path;'],
     ['cli/commands/init.ts', 'await transport.run(rawShell(`LC_ALL=C sudo -n true`));'],
     ['pipeline/pipeline.ts', 'await transport.run(text as unknown as ShellScript);'],
@@ -55,6 +56,7 @@ describe('remote commands are built only by sh`…`', () => {
       'problems.push(`K3s is not running on node ${name}; see journalctl -u ${unit} there.`);',
       'export function buildJournalCommand(unit: K3sUnit): ShellScript {\n  return sh`journalctl -u ${unit}`;\n}',
       'export const GET_NODES_COMMAND = sh`k3s kubectl get nodes -o json`;',
+      'export const GET_NODES_COMMAND = buildKubectlGetCommand(NODE_LIST_QUERY);',
     ];
     for (const code of ok) expect(findUnsafeCommands('cluster/nodes.ts', code)).toEqual([]);
   });

@@ -116,7 +116,13 @@ export function findUnsafeCommands(file: string, source: string): Finding[] {
     }
     if (ts.isVariableStatement(node)) {
       for (const d of node.declarationList.declarations) {
-        if (ts.isIdentifier(d.name) && /_(COMMAND|SCRIPT)$|^GET_[A-Z_]+$/.test(d.name.text) && d.initializer && !isShTagged(d.initializer)) {
+        // Built with sh`…`, or by a builder (build…Command/Script: checked above to return a ShellScript, e.g. core/kube's buildKubectlGetCommand).
+        const byBuilder =
+          d.initializer &&
+          ts.isCallExpression(d.initializer) &&
+          ts.isIdentifier(d.initializer.expression) &&
+          /^build\w*(Command|Script)$/.test(d.initializer.expression.text);
+        if (ts.isIdentifier(d.name) && /_(COMMAND|SCRIPT)$|^GET_[A-Z_]+$/.test(d.name.text) && d.initializer && !isShTagged(d.initializer) && !byBuilder) {
           add(d.name, `${d.name.text} is not built with sh\`…\``);
         }
       }
