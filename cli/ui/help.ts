@@ -19,7 +19,7 @@ const SSH_READ = 'your SSH client config: ssh.configFile, else $REVUE_PI_SSH_CON
 const INVENTORY_READ = 'the inventory (-i, default ./inventory.yaml)';
 const KUBECONFIG = '--kubeconfig, else the first path of $KUBECONFIG, else ~/.kube/config';
 
-export const HELP: Record<'root' | 'up' | 'plan' | 'status' | 'init' | 'kubeconfig' | 'render' | 'flash' | 'backup' | 'remove-node', CommandHelp> = {
+export const HELP: Record<'root' | 'up' | 'plan' | 'status' | 'init' | 'kubeconfig' | 'render' | 'flash' | 'backup' | 'remove-node' | 'reset', CommandHelp> = {
   root: {
     summary: 'Turn a handful of Raspberry Pi 5 boards on your LAN into a K3s cluster running Revue with Prometheus and Grafana, over SSH from this computer.',
     examples: [
@@ -139,6 +139,20 @@ export const HELP: Record<'root' | 'up' | 'plan' | 'status' | 'init' | 'kubeconf
     ],
     reads: [INVENTORY_READ, SSH_READ, `${STATE}: what the last up recorded`],
     writes: ['on the Pis: only the steps of the plan', `on this computer: ${STATE}; the kubeconfig when it named the removed server (${KUBECONFIG})`],
+  },
+  reset: {
+    summary:
+      'Tear the K3s cluster down: uninstall K3s from every Pi (agents, then the other servers one at a time, then the first server) and remove its kubeconfig context; backups are kept.',
+    examples: [
+      ['revue-pi reset -i inventory.yaml --dry-run', 'probe the Pis and print what would be removed and kept'],
+      ['revue-pi reset -i inventory.yaml', 'show the plan, then type the cluster name to go ahead'],
+      ['revue-pi reset -i inventory.yaml --yes home --boot --json', 'unattended for cluster "home", boot config reverted too'],
+    ],
+    reads: [INVENTORY_READ, SSH_READ],
+    writes: [
+      'on the Pis: K3s uninstalled (the uninstall scripts); with --boot, cmdline.txt and config.txt',
+      `on this computer: the cluster's context, cluster and user removed from the kubeconfig (${KUBECONFIG}); token and state files removed from ${STATE}, backups kept`,
+    ],
   },
 };
 
