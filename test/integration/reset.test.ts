@@ -104,6 +104,14 @@ describeLab('revue-pi reset on a lab cluster of a server, an agent and a node wi
     expect(result.plan!.local.kubeconfig.removes).toEqual(['context "lab"', 'cluster "lab"', 'user "lab"']);
     expect(result.plan!.local.state.removes).toContain('token');
     expect(result.plan!.local.state.keeps[0]).toMatch(/backups \(1 backup: revue-pi restore needs them; reset never deletes them\)$/);
+    const text = await reset('--dry-run');
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('Order: agents together (a1, x1), then first server s1.\n');
+    expect(text.stdout).toContain(
+      '  x1 (agent, units k3s + k3s-agent):\n    runs: /usr/local/bin/k3s-agent-uninstall.sh, then /usr/local/bin/k3s-uninstall.sh\n',
+    );
+    expect(text.stdout).toMatch(/\n {4}keeps: \S+\/backups \(1 backup: revue-pi restore needs them; reset never deletes them\)\n/);
+    expect(text.stdout).toMatch(/\(dry run: nothing was changed\)\n$/);
     expect(units('a1')).toEqual(['k3s-agent.service']);
   });
 
