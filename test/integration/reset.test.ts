@@ -165,4 +165,19 @@ describeLab('revue-pi reset on a lab cluster of a server, an agent and a node wi
     expect(nodes.stdout.trim().split('\n').sort()).toEqual(['node/a1', 'node/s1', 'node/x1']);
     expect(readFileSync(kubeconfig(), 'utf8')).toMatch(/name: lab\b/);
   });
+
+  it('a node whose uninstall script is gone: reset names what remains on it and fails there, the others are reset', async () => {
+    await suite.lab.node('a1').exec('rm /usr/local/bin/k3s-agent-uninstall.sh');
+    const r = await reset('--yes', 'lab', '--json');
+    expect(r.code, r.stderr).toBe(1);
+    const result = JSON.parse(r.stdout) as ResetResult;
+    expect(result.plan!.warnings[0]).toMatch(/^a1 has K3s files but no uninstall script/);
+    expect(result.nodes.find((n) => n.name === 'a1')).toMatchObject({
+      outcome: 'failed',
+      remains: ['/etc/systemd/system/k3s-agent.service', '/usr/local/bin/k3s', '/var/lib/rancher/k3s', '/etc/rancher/k3s', '/usr/local/bin/k3s-killall.sh'],
+    });
+    expect(result.nodes.filter((n) => n.name !== 'a1').map((n) => n.outcome)).toEqual(['reset', 'reset']);
+    expect(units('s1')).toEqual([]);
+    expect(readFileSync(kubeconfig(), 'utf8')).toMatch(/name: lab\b/);
+  });
 });
