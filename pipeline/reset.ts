@@ -143,7 +143,7 @@ async function probeNode(opts: ResetOptions, node: InventoryNode): Promise<Probe
   const transport = await opts.open(node);
   try {
     const r = await transport.run(buildProbeScript([K3S_STATE_SECTION, ...(opts.boot ? BOOT_FILES_SECTIONS : [])]), { sudo: true, timeoutMs: 60_000 });
-    if (r.code !== 0) throw new Error(`probing it failed (exit ${r.code}): ${trimOutput(r.stderr || r.stdout, 2)}`);
+    if (r.code !== 0) throw new Error(`reached, but probing it failed (exit ${r.code}): ${trimOutput(r.stderr || r.stdout, 2)}`);
     const sections = parseProbeOutput(r.stdout);
     const boot = opts.boot ? planBootRevert(parseBootFiles(sections)) : undefined;
     return {

@@ -130,7 +130,7 @@ export function planReset(input: ResetInput): ResetPlan {
   for (const n of nodes) {
     if (n.status === 'unreachable')
       warnings.push(
-        `${n.name} does not answer over SSH (${n.unreachable}): K3s on it is not removed and reset ends with exit 1. Once it is back, run reset again (or \`sudo ${n.role === 'server' ? SERVER_UNINSTALL : AGENT_UNINSTALL}\` on it, and the other script if it is there).`,
+        `${n.name} could not be reached or probed over SSH (${n.unreachable}): K3s on it is not removed and reset ends with exit 1. Once that is fixed, run reset again (or \`sudo ${n.role === 'server' ? SERVER_UNINSTALL : AGENT_UNINSTALL}\` on it, and the other script if it is there).`,
       );
     if (n.units.length === 2)
       warnings.push(

@@ -119,7 +119,7 @@ describe('planReset', () => {
         '    removes: from /st/home: token, workload-secrets.json',
         '    keeps: /st/home/backups (2 backups: revue-pi restore needs them; reset never deletes them)',
         'Warning: s2 has both the k3s and the k3s-agent unit: each uninstall script alone stops half-way there ("Additional k3s services installed"), so both run, the agent\'s first.',
-        'Warning: a2 does not answer over SSH (connect ECONNREFUSED 10.0.0.22:22): K3s on it is not removed and reset ends with exit 1. Once it is back, run reset again (or `sudo /usr/local/bin/k3s-agent-uninstall.sh` on it, and the other script if it is there).',
+        'Warning: a2 could not be reached or probed over SSH (connect ECONNREFUSED 10.0.0.22:22): K3s on it is not removed and reset ends with exit 1. Once that is fixed, run reset again (or `sudo /usr/local/bin/k3s-agent-uninstall.sh` on it, and the other script if it is there).',
         'Warning: this computer keeps the kubeconfig entries and the state files until every node is reset: run reset again to finish.',
         '',
       ].join('\n'),
