@@ -172,6 +172,31 @@ Each command's --help has its own examples and files, e.g. revue-pi up --help.`,
       },
     );
 
+  teach(program.command('reset'), HELP.reset)
+    .option('-i, --inventory <file>', 'inventory file', './inventory.yaml')
+    .option('-y, --yes [cluster-name]', "reset without asking: needs the cluster's name (cluster.name in the inventory); --yes alone is refused")
+    .option('--boot', 'also take the cgroup flags and the kernel line revue-pi added out of the boot config (takes effect at the next reboot)')
+    .option('--dry-run', 'probe the nodes and print the plan; change nothing')
+    .option('--json', 'print one JSON object on stdout')
+    .option('--concurrency <n>', 'agents reset at the same time', positiveInt, 10)
+    .option('--state-dir <dir>', 'per-cluster state directory (its backups/ are kept)')
+    .option('--kubeconfig <file>', "the kubeconfig to remove the cluster's context from (default: first path of $KUBECONFIG, else ~/.kube/config)")
+    .action(
+      async (opts: {
+        inventory: string;
+        yes?: boolean | string;
+        boot?: boolean;
+        dryRun?: boolean;
+        json?: boolean;
+        concurrency: number;
+        stateDir?: string;
+        kubeconfig?: string;
+      }) => {
+        const { runResetCommand } = await import('./commands/reset.js');
+        setExitCode(await runResetCommand(opts));
+      },
+    );
+
   teach(addFlashCommand(program, setExitCode), HELP.flash);
 
   return program;

@@ -89,6 +89,27 @@ export function mergeKubeconfig(existing: string | undefined, ours: string, clus
   return yaml.dump(merged, DUMP);
 }
 
+/** The entries named `clusterName` that up merged into the kubeconfig: "context", "cluster", "user" (in that order). */
+export function mergedEntries(text: string | undefined, clusterName: string, file = 'The kubeconfig'): string[] {
+  if (text === undefined || text.trim() === '') return [];
+  const doc = parseDoc(text, file);
+  return (['contexts', 'clusters', 'users'] as const).filter((key) => doc[key]?.some((e) => e.name === clusterName)).map((key) => key.slice(0, -1));
+}
+
+/**
+ * The kubeconfig without the context, cluster and user named `clusterName` (what mergeKubeconfig added); every other
+ * entry and key kept. A current-context naming it is removed (kubectl then asks for a context, as it does after
+ * `kubectl config delete-context`).
+ */
+export function unmergeKubeconfig(text: string, clusterName: string, file = 'The kubeconfig'): string {
+  const doc = parseDoc(text, file);
+  for (const key of ['clusters', 'users', 'contexts'] as const) {
+    if (doc[key]) doc[key] = doc[key].filter((e) => e.name !== clusterName);
+  }
+  if (doc['current-context'] === clusterName) delete doc['current-context'];
+  return yaml.dump(doc, DUMP);
+}
+
 /** `--kubeconfig` wins, then the first path in KUBECONFIG (as kubectl writes to it), then ~/.kube/config. */
 export function resolveKubeconfigPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   const home = env.HOME || homedir();

@@ -89,7 +89,7 @@ export function planRemoval(input: RemovalInput): RemovalPlan {
 
   if (isServer && !members) {
     return {
-      refused: `node ${name} is the only server of cluster ${input.cluster} (SQLite datastore, no etcd): removing it would leave no server. Tear the cluster down instead (sudo /usr/local/bin/k3s-uninstall.sh on it; revue-pi reset is not built yet).`,
+      refused: `node ${name} is the only server of cluster ${input.cluster} (SQLite datastore, no etcd): removing it would leave no server. Tear the cluster down instead: revue-pi reset.`,
       target,
       warnings,
     };
