@@ -47,12 +47,12 @@ export function useLabCluster(nodes: LabNodeSpec[], subnet: string, inventory: R
  * config.yaml without cluster-init, on a server re-installed with fresh data, so K3s keeps its state in SQLite
  * (db/state.db). The token file is kept, so the cluster token stays the state directory's.
  */
-export async function remakeAsSqliteServer(node: LabNode, installerUrl: string): Promise<void> {
+export async function remakeAsSqliteServer(node: LabNode, installerUrl: string, version: string = DEFAULT_K3S_VERSION): Promise<void> {
   const r = await node.exec(
     `set -e; cp /etc/rancher/k3s/config.yaml /etc/rancher/k3s/revue-pi-token /root/; /usr/local/bin/k3s-uninstall.sh >/dev/null
 mkdir -p /etc/rancher/k3s; grep -v '^cluster-init' /root/config.yaml > /etc/rancher/k3s/config.yaml; cp /root/revue-pi-token /etc/rancher/k3s/
 chmod 600 /etc/rancher/k3s/config.yaml /etc/rancher/k3s/revue-pi-token
-curl -sfL ${installerUrl} | INSTALL_K3S_VERSION=${DEFAULT_K3S_VERSION} sh -s - server >/dev/null
+curl -sfL ${installerUrl} | INSTALL_K3S_VERSION=${version} sh -s - server >/dev/null
 [ -f /var/lib/rancher/k3s/server/db/state.db ]`,
   );
   if (r.code !== 0) throw new Error(`could not re-make ${node.name} as a SQLite server: ${r.stderr}${r.stdout}`);

@@ -6,7 +6,7 @@ import type { UpgradeResult } from '../../cluster/day-two/upgrade-run.js';
 import { installerRuns } from '../lab/k3s-standin/server.js';
 import { describeLab } from '../lab/skip.js';
 import { CLI, runCli, type CliResult } from './cli.js';
-import { CLUSTER_ONLY, useLabCluster } from './lab-cluster.js';
+import { CLUSTER_ONLY, remakeAsSqliteServer, useLabCluster } from './lab-cluster.js';
 
 /**
  * `revue-pi upgrade` on the lab: three servers (embedded etcd) and two agents on the K3s STAND-IN, which honours what K3s
@@ -191,6 +191,17 @@ describeLab('revue-pi upgrade on a single SQLite server and an agent', () => {
   beforeAll(async () => {
     const up = await suite.up();
     expect(up.code, up.stderr + up.stdout.slice(-2000)).toBe(0);
+    // up makes every new cluster on embedded etcd: re-make the server as an older revue-pi left it (SQLite), and let the
+    // agent register with it again.
+    await remakeAsSqliteServer(suite.lab.node('pi'), suite.installer.url, OLD);
+    const restarted = await suite.lab.node('ag').exec('systemctl restart k3s-agent');
+    expect(restarted.code, restarted.stderr).toBe(0);
+    const ready = await suite.lab
+      .node('pi')
+      .exec(
+        `for i in $(seq 1 60); do [ "$(k3s kubectl get nodes 2>/dev/null | grep -c ' Ready ')" = 2 ] && exit 0; sleep 1; done; k3s kubectl get nodes; exit 1`,
+      );
+    expect(ready.code, ready.stdout + ready.stderr).toBe(0);
   }, 600_000);
 
   it('says what it cannot guarantee (no snapshot, the API down during the restart), then upgrades both nodes', async () => {
