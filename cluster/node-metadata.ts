@@ -1,5 +1,9 @@
 import type { InventoryNode } from '../core/inventory/schema.js';
+import { ofKind, parseKubeList } from '../core/kube/index.js';
 import { joinShell, sh, type ShellScript } from '../core/remote/shell.js';
+
+/** How the callers read the node list (named in a parse error). */
+const NODE_LIST_COMMAND = 'k3s kubectl get nodes -o json';
 
 /**
  * The inventory's labels and taints on nodes already in the cluster. K3s applies node-label and node-taint from
@@ -24,11 +28,9 @@ export interface LiveNodeMetadata {
   taints: Taint[];
 }
 
+/** The nodes' labels, annotations and taints from `kubectl get nodes -o json`, checked by core/kube's Node schema. */
 export function parseNodeMetadata(kubectlJson: string): LiveNodeMetadata[] {
-  const doc = JSON.parse(kubectlJson) as { items?: unknown };
-  if (!Array.isArray(doc.items)) throw new Error('kubectl printed no node list (no "items")');
-  return doc.items.map((item) => {
-    const n = item as { metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: { taints?: Taint[] } };
+  return ofKind(parseKubeList(kubectlJson, { command: NODE_LIST_COMMAND, kind: 'Node' }), 'Node').map((n) => {
     return {
       name: n.metadata?.name ?? '',
       labels: n.metadata?.labels ?? {},
