@@ -1,9 +1,7 @@
 import type { InventoryNode } from '../core/inventory/schema.js';
 import { ofKind, parseKubeList } from '../core/kube/index.js';
+import { GET_NODES_COMMAND } from './nodes.js';
 import { joinShell, sh, type ShellScript } from '../core/remote/shell.js';
-
-/** How the callers read the node list (named in a parse error). */
-const NODE_LIST_COMMAND = 'k3s kubectl get nodes -o json';
 
 /**
  * The inventory's labels and taints on nodes already in the cluster. K3s applies node-label and node-taint from
@@ -30,7 +28,7 @@ export interface LiveNodeMetadata {
 
 /** The nodes' labels, annotations and taints from `kubectl get nodes -o json`, checked by core/kube's Node schema. */
 export function parseNodeMetadata(kubectlJson: string): LiveNodeMetadata[] {
-  return ofKind(parseKubeList(kubectlJson, { command: NODE_LIST_COMMAND, kind: 'Node' }), 'Node').map((n) => {
+  return ofKind(parseKubeList(kubectlJson, { command: GET_NODES_COMMAND.text, kind: 'Node' }), 'Node').map((n) => {
     return {
       name: n.metadata?.name ?? '',
       labels: n.metadata?.labels ?? {},

@@ -1,4 +1,5 @@
 import { ofKind, parseKubeList, type KubeItem } from '../core/kube/index.js';
+import { GET_NODES_COMMAND } from './nodes.js';
 import type { Inventory } from '../core/inventory/schema.js';
 
 /**
@@ -9,7 +10,7 @@ import type { Inventory } from '../core/inventory/schema.js';
 export function nodesNotInInventory(inventory: Inventory, kubectlNodesJson: string): string[] {
   let items: KubeItem[];
   try {
-    items = parseKubeList(kubectlNodesJson, { command: 'k3s kubectl get nodes -o json', kind: 'Node' });
+    items = parseKubeList(kubectlNodesJson, { command: GET_NODES_COMMAND.text, kind: 'Node' });
   } catch {
     // Only advice: a node list that cannot be read names no stray (the cluster phase reports the API itself).
     return [];
