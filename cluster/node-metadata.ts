@@ -1,4 +1,6 @@
 import type { InventoryNode } from '../core/inventory/schema.js';
+import { ofKind, parseKubeList } from '../core/kube/index.js';
+import { GET_NODES_COMMAND } from './nodes.js';
 import { joinShell, sh, type ShellScript } from '../core/remote/shell.js';
 
 /**
@@ -24,11 +26,9 @@ export interface LiveNodeMetadata {
   taints: Taint[];
 }
 
+/** The nodes' labels, annotations and taints from `kubectl get nodes -o json`, checked by core/kube's Node schema. */
 export function parseNodeMetadata(kubectlJson: string): LiveNodeMetadata[] {
-  const doc = JSON.parse(kubectlJson) as { items?: unknown };
-  if (!Array.isArray(doc.items)) throw new Error('kubectl printed no node list (no "items")');
-  return doc.items.map((item) => {
-    const n = item as { metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: { taints?: Taint[] } };
+  return ofKind(parseKubeList(kubectlJson, { command: GET_NODES_COMMAND.text, kind: 'Node' }), 'Node').map((n) => {
     return {
       name: n.metadata?.name ?? '',
       labels: n.metadata?.labels ?? {},

@@ -1,3 +1,5 @@
+import { ofKind, parseKubeList, type KubeItem } from '../core/kube/index.js';
+import { GET_NODES_COMMAND } from './nodes.js';
 import type { Inventory } from '../core/inventory/schema.js';
 
 /**
@@ -6,16 +8,16 @@ import type { Inventory } from '../core/inventory/schema.js';
  * command that does it, `revue-pi remove-node` (drain, delete, uninstall; quorum-checked for a server). Pure.
  */
 export function nodesNotInInventory(inventory: Inventory, kubectlNodesJson: string): string[] {
-  let items: unknown;
+  let items: KubeItem[];
   try {
-    items = (JSON.parse(kubectlNodesJson) as { items?: unknown }).items;
+    items = parseKubeList(kubectlNodesJson, { command: GET_NODES_COMMAND.text, kind: 'Node' });
   } catch {
+    // Only advice: a node list that cannot be read names no stray (the cluster phase reports the API itself).
     return [];
   }
-  if (!Array.isArray(items)) return [];
   const listed = new Set(inventory.nodes.map((n) => n.name));
-  return items
-    .map((i) => (i as { metadata?: { name?: string } }).metadata?.name ?? '')
+  return ofKind(items, 'Node')
+    .map((node) => node.metadata?.name ?? '')
     .filter((name) => name !== '' && !listed.has(name))
     .sort();
 }

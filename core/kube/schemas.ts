@@ -34,7 +34,14 @@ const base = <K extends z.ZodTypeAny>(kind: K) => ({ apiVersion: text, kind, met
 export const NodeSchema = z
   .object({
     ...base(z.literal('Node')),
-    spec: maybe(z.object({ unschedulable: maybe(z.boolean()) }).passthrough()),
+    spec: maybe(
+      z
+        .object({
+          unschedulable: maybe(z.boolean()),
+          taints: maybe(z.array(z.object({ key: z.string(), value: text, effect: z.string() }).passthrough())),
+        })
+        .passthrough(),
+    ),
     status: maybe(
       z
         .object({

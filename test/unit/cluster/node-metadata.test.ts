@@ -87,4 +87,9 @@ describe('parseNodeMetadata', () => {
       { name: 'b', labels: {}, annotations: {}, taints: [] },
     ]);
   });
+
+  it('refuses a node list whose taint lacks its effect, naming the command, the node and the field', () => {
+    const json = JSON.stringify({ items: [{ kind: 'Node', metadata: { name: 'pi-3' }, spec: { taints: [{ key: 'k' }] } }] });
+    expect(() => parseNodeMetadata(json)).toThrow(/k3s kubectl get nodes -o json.*pi-3.*spec\.taints\[0\]\.effect/);
+  });
 });
