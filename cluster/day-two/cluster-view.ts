@@ -16,6 +16,10 @@ export interface NodeView {
   ready?: 'True' | 'False' | 'Unknown';
   /** etcd.k3s.cattle.io/node-name: its etcd member. */
   etcdMember?: string;
+  /** The EtcdIsVoter condition (K3s's member controller): True once its member is a voter. */
+  etcdVoter?: string;
+  /** The Ready condition's lastHeartbeatTime (ISO): when the kubelet last posted it. */
+  readyHeartbeat?: string;
   unschedulable: boolean;
 }
 
@@ -66,8 +70,10 @@ export function parseClusterView(json: string): ClusterView {
     const spec = item.spec ?? {};
     const status = item.status ?? {};
     if (item.kind === 'Node') {
-      const conditions = (status.conditions ?? []) as { type?: string; status?: string }[];
-      const ready = conditions.find((c) => c.type === 'Ready')?.status;
+      const conditions = (status.conditions ?? []) as { type?: string; status?: string; lastHeartbeatTime?: string }[];
+      const readyCondition = conditions.find((c) => c.type === 'Ready');
+      const ready = readyCondition?.status;
+      const voter = conditions.find((c) => c.type === 'EtcdIsVoter')?.status;
       const internal = ((status.addresses ?? []) as { type?: string; address?: string }[]).find((a) => a.type === 'InternalIP')?.address;
       const server = ['control-plane', 'master', 'etcd'].some((r) => labels[`node-role.kubernetes.io/${r}`] === 'true');
       view.nodes.push({
@@ -76,6 +82,8 @@ export function parseClusterView(json: string): ClusterView {
         ...(internal || meta.annotations?.['k3s.io/internal-ip'] ? { address: internal || meta.annotations!['k3s.io/internal-ip'] } : {}),
         ...(ready === 'True' || ready === 'False' || ready === 'Unknown' ? { ready } : {}),
         ...(meta.annotations?.['etcd.k3s.cattle.io/node-name'] ? { etcdMember: meta.annotations['etcd.k3s.cattle.io/node-name'] } : {}),
+        ...(voter ? { etcdVoter: voter } : {}),
+        ...(readyCondition?.lastHeartbeatTime ? { readyHeartbeat: readyCondition.lastHeartbeatTime } : {}),
         unschedulable: spec.unschedulable === true,
       });
     } else if (item.kind === 'Pod') {

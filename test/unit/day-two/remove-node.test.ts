@@ -107,9 +107,9 @@ describe('reading the cluster for remove-node', () => {
     expect(CLUSTER_READ_COMMAND.text).toBe('k3s kubectl get nodes,pods,poddisruptionbudgets.policy,persistentvolumes -A -o json --request-timeout=20s');
     const view = parseClusterView(CLUSTER_JSON);
     expect(view.nodes).toEqual([
-      { name: 's1', role: 'server', address: '10.0.0.1', ready: 'True', etcdMember: 's1-00000000', unschedulable: false },
-      { name: 's2', role: 'server', address: '10.0.0.2', ready: 'True', etcdMember: 's2-00000001', unschedulable: false },
-      { name: 's3', role: 'server', address: '10.0.0.3', ready: 'True', etcdMember: 's3-00000002', unschedulable: false },
+      { name: 's1', role: 'server', address: '10.0.0.1', ready: 'True', etcdMember: 's1-00000000', etcdVoter: 'True', unschedulable: false },
+      { name: 's2', role: 'server', address: '10.0.0.2', ready: 'True', etcdMember: 's2-00000001', etcdVoter: 'True', unschedulable: false },
+      { name: 's3', role: 'server', address: '10.0.0.3', ready: 'True', etcdMember: 's3-00000002', etcdVoter: 'True', unschedulable: false },
       { name: 'a1', role: 'agent', address: '10.0.0.21', ready: 'Unknown', unschedulable: true },
     ]);
     expect(view.pods.map((p) => [p.namespace, p.name, p.controller, p.mirror, p.done, p.emptyDir])).toEqual([
