@@ -216,7 +216,8 @@ export function buildMoveDbAsideCommand(to: string): ShellScript {
 /** A node restarted after the restore: Ready posted after the snapshot's time (a Ready from the snapshot itself does not count). */
 export function readySinceSnapshot(node: NodeView | undefined, snapshotTime: string): boolean {
   if (!node || node.ready !== 'True' || !node.readyHeartbeat) return false;
-  return Date.parse(node.readyHeartbeat) > Date.parse(snapshotTime);
+  // The snapshot's name carries whole seconds (K3s truncates): a heartbeat restored with it is before the next second.
+  return Date.parse(node.readyHeartbeat) >= Date.parse(snapshotTime) + 1000;
 }
 
 /** A restarted server is done when it is Ready since the restore and its etcd member a voter. */

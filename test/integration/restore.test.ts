@@ -158,4 +158,26 @@ describeLab('revue-pi restore on a lab cluster of 3 servers and 1 agent', () => 
     // The API answers on the other servers too, with the restored data.
     expect((await kubectl('get configmap restore-marker -n default -o name', 's3')).stdout).toBe('configmap/restore-marker\n');
   });
+
+  it("the stand-in's reset honours K3s: a plain --cluster-reset refuses while db/reset-flag is there; another token cannot read the snapshot", async () => {
+    const s1 = suite.lab.node('s1');
+    const flagged = await s1.exec(
+      'touch /var/lib/rancher/k3s/server/db/reset-flag && k3s server --cluster-reset; echo "exit $?"; rm -f /var/lib/rancher/k3s/server/db/reset-flag',
+    );
+    expect(flagged.stdout).toContain(
+      'cluster-reset was successfully performed, please remove the cluster-reset flag and start k3s normally, if you need to perform another cluster reset, you must first manually delete the /var/lib/rancher/k3s/server/db/reset-flag file',
+    );
+    expect(flagged.stdout).toContain('exit 1');
+    // On s3, stopped: a reset from the backup's snapshot with a token of another cluster.
+    const s3 = suite.lab.node('s3');
+    writeFileSync(s3.path('/root/snapshot'), readFileSync(join(suite.stateDir, 'backups', backupName, 'snapshot')));
+    const other = await s3.exec(
+      `systemctl stop k3s && k3s server --cluster-reset --cluster-reset-restore-path=/root/snapshot --token ${'f'.repeat(64)}; echo "exit $?"`,
+    );
+    expect(other.stdout).toContain(
+      'level=fatal msg="starting kubernetes: preparing server: failed to bootstrap cluster data: bootstrap data already found and encrypted with different token"',
+    );
+    expect(other.stdout).toContain('exit 1');
+    expect(other.stdout).not.toContain('Managed etcd cluster membership has been reset');
+  });
 });

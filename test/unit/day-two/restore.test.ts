@@ -152,6 +152,8 @@ describe('waiting and the final check', () => {
   const node = (over: Partial<NodeView>): NodeView => ({ name: 'pi-2', role: 'server', unschedulable: false, ...over });
   it('counts Ready only when posted after the snapshot (a Ready restored with it does not), and a server only once a voter', () => {
     expect(readySinceSnapshot(node({ ready: 'True', readyHeartbeat: '2025-12-31T23:59:59Z' }), BACKUP.createdAt)).toBe(false);
+    // Same second as the snapshot's name (K3s truncates it): may be a heartbeat restored with the snapshot.
+    expect(readySinceSnapshot(node({ ready: 'True', readyHeartbeat: '2026-01-01T00:00:00.700Z' }), BACKUP.createdAt)).toBe(false);
     expect(readySinceSnapshot(node({ ready: 'True', readyHeartbeat: '2026-01-01T00:00:05Z' }), BACKUP.createdAt)).toBe(true);
     expect(readySinceSnapshot(node({ ready: 'True' }), BACKUP.createdAt)).toBe(false);
     expect(serverRejoined(node({ ready: 'True', readyHeartbeat: '2026-01-01T00:00:05Z', etcdVoter: 'False' }), BACKUP.createdAt)).toBe(false);
