@@ -5,7 +5,8 @@ import { beforeAll, expect, it } from 'vitest';
 import type { BackupResult } from '../../cluster/day-two/backup-run.js';
 import type { RestoreResult } from '../../cluster/day-two/restore-run.js';
 import { describeLab } from '../lab/skip.js';
-import { runCli } from './cli.js';
+import { CLI, runCli } from './cli.js';
+import { ShellTerminal, hasTmux } from './terminal.js';
 import { CLUSTER_ONLY, useLabCluster } from './lab-cluster.js';
 
 /**
@@ -94,6 +95,24 @@ describeLab('revue-pi restore on a lab cluster of 3 servers and 1 agent', () => 
     expect(await configMap('restore-marker')).toEqual({ value: 'before-backup' });
   });
 
+  it('at a terminal it shows the plan and asks for the cluster name on its own; another answer changes nothing', async () => {
+    expect(hasTmux, 'tmux gives up a real terminal: apt-get install -y tmux').toBe(true);
+    const out = join(suite.stateDir, 'restore-tee.out');
+    const quoted = [process.execPath, CLI, 'restore', backupName, '-i', suite.inventory, '--state-dir', suite.stateDir].map((a) => `'${a}'`).join(' ');
+    const t = ShellTerminal.start(`{ ${quoted}; echo $? >"$STATUS"; } 2>&1 | tee '${out}'`, { cwd: suite.stateDir, env: { HOME: suite.stateDir } });
+    try {
+      const screen = await t.waitFor('To restore, type the cluster name (lab):', 120_000);
+      expect(screen).toContain('Lost for good:');
+      t.type('yes');
+      t.press('Enter');
+      expect(await t.status()).toBe(1);
+    } finally {
+      t.stop();
+    }
+    expect(readFileSync(out, 'utf8')).toContain('not confirmed: nothing was changed.');
+    expect(await active()).toEqual(['1', '1', '1', '1']);
+  });
+
   it('--dry-run prints the plan, with what is lost and kept, and changes nothing', async () => {
     const r = await restore(backupName, '--dry-run');
     expect(r.code, r.stderr).toBe(0);
@@ -121,6 +140,9 @@ describeLab('revue-pi restore on a lab cluster of 3 servers and 1 agent', () => 
 
     const r = await restore(backupName, '--yes', '--json');
     expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+    // The data first: what a restore is for.
+    expect(await configMap('restore-marker')).toEqual({ value: 'before-backup' });
+    expect(await configMap('after-backup')).toBeUndefined();
     const result = JSON.parse(r.stdout) as RestoreResult;
     expect(result.steps.map((s) => `${s.kind}${s.node ? ` ${s.node}` : ''}:${s.status}`)).toEqual([
       'stop-agent a1:done',
@@ -136,9 +158,6 @@ describeLab('revue-pi restore on a lab cluster of 3 servers and 1 agent', () => 
       'start-agent a1:done',
       'check:done',
     ]);
-
-    expect(await configMap('restore-marker')).toEqual({ value: 'before-backup' });
-    expect(await configMap('after-backup')).toBeUndefined();
     const list = await members();
     expect(list.map((m) => m.name.replace(/-[0-9a-f]{8}$/, '')).sort()).toEqual(['s1', 's2', 's3']);
     expect(list.filter((m) => m.isLearner)).toEqual([]);
@@ -157,7 +176,7 @@ describeLab('revue-pi restore on a lab cluster of 3 servers and 1 agent', () => 
     for (const s of ['s2', 's3']) expect((await suite.lab.node(s).exec('ls -d /var/lib/rancher/k3s/server/db-before-restore-*/etcd')).code).toBe(0);
     // The API answers on the other servers too, with the restored data.
     expect((await kubectl('get configmap restore-marker -n default -o name', 's3')).stdout).toBe('configmap/restore-marker\n');
-  });
+  }, 420_000);
 
   it("the stand-in's reset honours K3s: a plain --cluster-reset refuses while db/reset-flag is there; another token cannot read the snapshot", async () => {
     const s1 = suite.lab.node('s1');
