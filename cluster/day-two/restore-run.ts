@@ -5,7 +5,7 @@ import { trimOutput } from '../../core/errors.js';
 import type { Inventory, InventoryNode } from '../../core/inventory/schema.js';
 import type { RunLog } from '../../core/log.js';
 import { buildProbeScript, parseProbeOutput } from '../../core/remote/probe.js';
-import { SERVER_TOKEN_PATH } from '../../core/k3s-paths.js';
+import { SERVER_TOKEN_PATH, type K3sUnit } from '../../core/k3s-paths.js';
 import type { RunResult, Transport } from '../../core/remote/transport.js';
 import { readTextIfExists } from '../../core/state.js';
 import { tokenSecret } from '../token.js';
@@ -21,6 +21,7 @@ import {
   buildClusterResetCommand,
   buildMoveDbAsideCommand,
   buildSnapshotChecksumProbe,
+  buildUnitFailedProbe,
   describeRestoreStep,
   planRestore,
   resetSucceeded,
@@ -245,7 +246,13 @@ async function runStep(opts: RestoreOptions, step: RestoreStep, transports: Map<
     case 'start-server': {
       const started = await simple(step.node, START_SERVER_COMMAND, 'starting K3s');
       if (started.error) return started;
-      return waitForNode(opts, on(first), step.node, (n) => serverRejoined(n, createdAt), 'Ready and EtcdIsVoter=True');
+      return waitForNode(
+        opts,
+        on(first),
+        { name: step.node, transport: on(step.node), unit: 'k3s' },
+        (n) => serverRejoined(n, createdAt),
+        'Ready and EtcdIsVoter=True',
+      );
     }
     case 'move-db-aside': {
       const r = await on(step.node).run(buildMoveDbAsideCommand(step.to), { sudo: true, timeoutMs: 120_000 });
@@ -255,7 +262,7 @@ async function runStep(opts: RestoreOptions, step: RestoreStep, transports: Map<
     case 'start-agent': {
       const started = await simple(step.node, START_AGENT_COMMAND, 'starting K3s');
       if (started.error) return started;
-      return waitForNode(opts, on(first), step.node, (n) => readySinceSnapshot(n, createdAt), 'Ready');
+      return waitForNode(opts, on(first), { name: step.node, transport: on(step.node), unit: 'k3s-agent' }, (n) => readySinceSnapshot(n, createdAt), 'Ready');
     }
     case 'check': {
       const view = await readNodes(on(first));
@@ -283,11 +290,22 @@ async function readNodes(via: Transport): Promise<NodeView[] | undefined> {
   return parseClusterView(r.stdout).nodes;
 }
 
-async function waitForNode(opts: RestoreOptions, via: Transport, name: string, done: (n: NodeView | undefined) => boolean, what: string): Promise<Outcome> {
+/** Until the node is `what` (as the first server's API says), bounded; at once when its unit has failed (K3s exited). */
+async function waitForNode(
+  opts: RestoreOptions,
+  via: Transport,
+  target: { name: string; transport: Transport; unit: K3sUnit },
+  done: (n: NodeView | undefined) => boolean,
+  what: string,
+): Promise<Outcome> {
+  const { name } = target;
   const waitMs = opts.nodeWaitMs ?? 300_000;
   const deadline = Date.now() + waitMs;
   let last = 'the API did not answer';
   for (;;) {
+    const failed = await target.transport.run(buildUnitFailedProbe(target.unit), { sudo: true, timeoutMs: 30_000 });
+    if (failed.code !== 0)
+      return { error: `K3s on ${name} stopped instead of becoming ${what} (unit ${target.unit} failed). Last lines of its journal:\n${failed.stdout.trim()}` };
     const nodes = await readNodes(via).catch(() => undefined);
     const node = nodes?.find((n) => n.name === name);
     if (done(node)) return { detail: `${what}` };

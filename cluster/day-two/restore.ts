@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { sh, type ShellScript } from '../../core/remote/shell.js';
-import { SERVER_TOKEN_PATH } from '../../core/k3s-paths.js';
+import { SERVER_TOKEN_PATH, type K3sUnit } from '../../core/k3s-paths.js';
+import { buildJournalCommand } from '../nodes.js';
 import { SNAPSHOT_DIR, isSnapshotName } from './backup.js';
 import type { NodeView } from './cluster-view.js';
 import type { Datastore, EtcdMember } from './etcd.js';
@@ -201,6 +202,14 @@ export function buildSnapshotChecksumProbe(path: string): ShellScript {
  */
 export function buildClusterResetCommand(path: string): ShellScript {
   return sh`timeout -k 10 ${RESET_TIMEOUT_SECONDS} k3s server --cluster-reset --cluster-reset-restore-path=${path}`;
+}
+
+/**
+ * Prints the unit's last journal lines and exits 1 when it has failed (K3s exited with a fatal error: waiting for it to
+ * become Ready is pointless); prints nothing while it runs or starts.
+ */
+export function buildUnitFailedProbe(unit: K3sUnit): ShellScript {
+  return sh`if systemctl is-failed --quiet ${unit}; then ${buildJournalCommand(unit, 5)}; exit 1; fi`;
 }
 
 /** Whether the reset's output says it is done (its exit code alone does not: a killed run also ends). */

@@ -9,6 +9,7 @@ import {
   buildClusterResetCommand,
   buildMoveDbAsideCommand,
   buildSnapshotChecksumProbe,
+  buildUnitFailedProbe,
   formatRestorePlan,
   memberNode,
   planRestore,
@@ -64,6 +65,7 @@ describe('restore commands', () => {
       'systemctl start k3s',
       'systemctl start k3s-agent',
     ]);
+    expect(buildUnitFailedProbe('k3s').text).toBe('if systemctl is-failed --quiet k3s; then journalctl -u k3s -n 5 --no-pager; exit 1; fi');
     expect(() => restoreSnapshotPath('../../etc/shadow')).toThrow(/not a snapshot name/);
   });
 
