@@ -1,4 +1,5 @@
-import { loadBackup, runRestore, type RestoreResult } from '../../cluster/day-two/restore-run.js';
+import { loadBackup } from '../../cluster/day-two/restore-backup.js';
+import { runRestore, type RestoreResult } from '../../cluster/day-two/restore-run.js';
 import { formatRestorePlan } from '../../cluster/day-two/restore.js';
 import type { Inventory, InventoryNode } from '../../core/inventory/schema.js';
 import { loadInventoryForCommand } from '../../core/inventory/for-command.js';
