@@ -197,6 +197,18 @@ Each command's --help has its own examples and files, e.g. revue-pi up --help.`,
       },
     );
 
+  teach(program.command('restore'), HELP.restore)
+    .argument('<snapshot>', 'a backup as revue-pi backup --list names it (or the path of its folder)')
+    .option('-i, --inventory <file>', 'inventory file', './inventory.yaml')
+    .option('-y, --yes', 'do not ask for the cluster name (needed without a terminal)')
+    .option('--dry-run', 'probe the nodes and print the plan; change nothing')
+    .option('--json', 'print one JSON object on stdout')
+    .option('--state-dir <dir>', 'per-cluster state directory (where backups/ is)')
+    .action(async (snapshot: string, opts: { inventory: string; yes?: boolean; dryRun?: boolean; json?: boolean; stateDir?: string }) => {
+      const { runRestoreCommand } = await import('./commands/restore.js');
+      setExitCode(await runRestoreCommand({ ...opts, snapshot }));
+    });
+
   teach(addFlashCommand(program, setExitCode), HELP.flash);
 
   return program;

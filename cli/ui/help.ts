@@ -20,7 +20,7 @@ const INVENTORY_READ = 'the inventory (-i, default ./inventory.yaml)';
 const KUBECONFIG = '--kubeconfig, else the first path of $KUBECONFIG, else ~/.kube/config';
 
 export const HELP: Record<
-  'root' | 'up' | 'plan' | 'status' | 'init' | 'kubeconfig' | 'render' | 'flash' | 'backup' | 'remove-node' | 'upgrade' | 'reset',
+  'root' | 'up' | 'plan' | 'status' | 'init' | 'kubeconfig' | 'render' | 'flash' | 'backup' | 'remove-node' | 'upgrade' | 'reset' | 'restore',
   CommandHelp
 > = {
   root: {
@@ -171,6 +171,20 @@ export const HELP: Record<
       `on this computer: the cluster's context, cluster and user removed from the kubeconfig (${KUBECONFIG}); token and state files removed from ${STATE}, backups kept`,
     ],
   },
+  restore: {
+    summary:
+      "Put a K3s cluster back as a backup found it: stop K3s on every Pi, reset the first server from the etcd snapshot (K3s's --cluster-reset), rejoin the other servers one at a time, start the agents, check.",
+    examples: [
+      ['revue-pi restore revue-pi-pi-1-1767225600 -i inventory.yaml --dry-run', 'probe the Pis and print the plan, with what is lost'],
+      ['revue-pi restore revue-pi-pi-1-1767225600 -i inventory.yaml', 'show the plan, ask for the cluster name, then restore'],
+      ['revue-pi restore revue-pi-pi-1-1767225600 -i inventory.yaml --yes --json', 'unattended, one JSON report on stdout'],
+    ],
+    reads: [INVENTORY_READ, SSH_READ, `${STATE}/backups/<SNAPSHOT> (what revue-pi backup saved)`],
+    writes: [
+      "on the Pis: K3s stopped and started; the first server reset from the snapshot (its old etcd data kept in db/etcd-old-<time>); the other servers' /var/lib/rancher/k3s/server/db moved aside",
+      `on this computer: ${STATE} (run log)`,
+    ],
+  },
 };
 
 /** The text commander prints after the options: examples (kubectl's layout: what, then the command), then files. */
@@ -196,3 +210,5 @@ export function wrap(text: string, first: string, rest: string, width = 100): st
   lines.push(line);
   return lines;
 }
+
+/** `restore`'s help, kept apart from HELP so the day-two verbs added side by side do not touch one line. */

@@ -29,6 +29,8 @@ export interface NodeView {
   ready?: 'True' | 'False' | 'Unknown';
   /** etcd.k3s.cattle.io/node-name: its etcd member. */
   etcdMember?: string;
+  /** The Ready condition's lastHeartbeatTime (ISO): when the kubelet last posted it. */
+  readyHeartbeat?: string;
   unschedulable: boolean;
   /** status.nodeInfo.kubeletVersion: the K3s version its running kubelet reports. */
   version?: string;
@@ -75,6 +77,7 @@ function nodeView(node: KubeNode): NodeView {
   const labels = meta.labels ?? {};
   const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status;
   const voter = node.status?.conditions?.find((c) => c.type === 'EtcdIsVoter')?.status;
+  const heartbeat = node.status?.conditions?.find((c) => c.type === 'Ready')?.lastHeartbeatTime;
   const version = node.status?.nodeInfo?.kubeletVersion;
   const address = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address || meta.annotations?.['k3s.io/internal-ip'];
   const etcdMember = meta.annotations?.['etcd.k3s.cattle.io/node-name'];
@@ -88,6 +91,7 @@ function nodeView(node: KubeNode): NodeView {
     unschedulable: node.spec?.unschedulable === true,
     ...(version ? { version } : {}),
     ...(voter === 'True' || voter === 'False' || voter === 'Unknown' ? { etcdVoter: voter } : {}),
+    ...(heartbeat ? { readyHeartbeat: heartbeat } : {}),
     ...(labels[UPGRADE_MARK_LABEL] !== undefined ? { upgradeMark: labels[UPGRADE_MARK_LABEL] } : {}),
   };
 }

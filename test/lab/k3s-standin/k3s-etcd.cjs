@@ -289,6 +289,11 @@ async function settleLeadership(state, data) {
   const best = answers.sort((a, b) => b.term - a.term || b.rv - a.rv)[0];
   let fresh = data;
   if (best && (best.term > data.etcd.term || (best.term === data.etcd.term && best.rv > data.rv))) fresh = await fetchReplica(state, best.member);
+  // Its peers' cluster has no such member (reset since, or removed): etcd rejects it (cluster ID mismatch), it never serves.
+  if (!fresh.etcd.members.some((m) => m.name === state.memberName))
+    fatal(
+      `etcd: this server's data (db/etcd, member ${state.memberName}) is not of its peers' etcd cluster any more (cluster ID mismatch: the cluster was reset or the member removed); move /var/lib/rancher/k3s/server/db aside to rejoin (${STANDIN} wording)`,
+    );
   if (fresh.etcd.leader === state.memberName) {
     writeAtomic(STORE_FILE, JSON.stringify(fresh, null, 1), 0o600);
     becomeLeader(state, fresh.etcd.term);

@@ -28,7 +28,7 @@ function snapshotRequest(state, data, body) {
       fs.mkdirSync(SNAPSHOT_DIR, { recursive: true, mode: 0o700 });
       const file = path.join(SNAPSHOT_DIR, name);
       log('info', `Saving etcd snapshot to ${file}`);
-      writeAtomic(file, `${STANDIN} etcd snapshot\n${JSON.stringify(data)}\n`, 0o600);
+      writeAtomic(file, `${snapshotHeader()}\n${JSON.stringify({ ...data, standinBootstrap: bootstrapSeal(state.secret) })}\n`, 0o600);
       return { status: 200, json: { created: [name] } };
     }
     case 'list': {

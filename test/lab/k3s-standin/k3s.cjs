@@ -169,6 +169,7 @@ const ENV_FLAGS = {
   K3S_NODE_NAME: 'node-name',
   K3S_KUBECONFIG_MODE: 'write-kubeconfig-mode',
   K3S_CLUSTER_INIT: 'cluster-init',
+  K3S_CLUSTER_RESET: 'cluster-reset',
   K3S_CONFIG_FILE: 'config',
   K3S_DATA_DIR: 'data-dir',
 };
@@ -1511,6 +1512,12 @@ async function runServer(s) {
   const join = s.server ? apiUrl(String(s.server)) : undefined;
   if (s.server && !join) fatal(`Error: invalid server url "${s.server}": must be https://host:port`);
   const datastore = datastoreOf(s);
+  // etcd's data is db/etcd (member/wal once initialised): the store copy counts only while it is there.
+  const initialized = fs.existsSync(`${ETCD_DIR}/member/wal`);
+  if (s['cluster-reset']) {
+    const secret = (given && given.secret) || splitToken(readOr(`${SERVER_DIR}/token`, '').trim()).secret;
+    clusterReset(s, reg, secret, datastore);
+  }
   if (datastore === 'etcd') {
     reg.memberName = ensureEtcdDirs(reg.node);
     // A SQLite server restarted with cluster-init moves to etcd (migrateFromSQLite renames the file).
@@ -1521,7 +1528,7 @@ async function runServer(s) {
   } else ensureSqliteFile();
   // An etcd server keeps a copy of the store: restarting, it is a member already and joins nobody (K3s ignores
   // `server:` once its etcd is initialized); a member the others removed cannot come back.
-  const copy = datastore === 'etcd' ? readReplica() : undefined;
+  const copy = datastore === 'etcd' && initialized ? readReplica() : undefined;
   const isMember = !!(copy && copy.etcd && copy.etcd.members.some((m) => m.name === reg.memberName));
   if (copy && copy.etcd && !isMember && copy.etcd.members.length > 0)
     fatal('etcd member removed: the member has been permanently removed from the cluster (delete /var/lib/rancher/k3s/server/db to rejoin)');
@@ -1577,6 +1584,7 @@ async function runServer(s) {
       state.store.seedAddons(critical.disable);
       if (datastore === 'etcd' && !state.store.data.etcd)
         state.store.data.etcd = { members: [newMember(reg.memberName, reg.node, reg.address, false)], leader: reg.memberName, term: 1 };
+      afterClusterReset(state.store, reg.node);
       takeLead(state);
     }
   }

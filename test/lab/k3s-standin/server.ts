@@ -94,8 +94,8 @@ export function standinBinary(version: string): Buffer {
       'return module.exports; })();',
       `const HELM_RELEASES = ${JSON.stringify(helmReleases())};`,
       fs.readFileSync(path.join(HERE, 'helm-controller.cjs'), 'utf8'),
-      // etcd, snapshots and drain first: k3s.cjs ends by running main(), by which time their declarations are in place.
-      ...['k3s-etcd.cjs', 'k3s-snapshot.cjs', 'k3s-drain.cjs', 'k3s.cjs'].map((f) => fs.readFileSync(path.join(HERE, f), 'utf8')),
+      // etcd, snapshots, reset and drain first: k3s.cjs ends by running main(), by which time their declarations are in place.
+      ...['k3s-etcd.cjs', 'k3s-snapshot.cjs', 'k3s-reset.cjs', 'k3s-drain.cjs', 'k3s.cjs'].map((f) => fs.readFileSync(path.join(HERE, f), 'utf8')),
     ].join('\n');
     const front = fs.readFileSync(path.join(HERE, 'k3s-front.sh'), 'utf8').replaceAll('@@VERSION@@', version);
     bin = Buffer.from(front + program);

@@ -1,0 +1,256 @@
+import { posix } from 'node:path';
+import { sh, type ShellScript } from '../../core/remote/shell.js';
+import { SERVER_TOKEN_PATH, type K3sUnit } from '../../core/k3s-paths.js';
+import { buildJournalCommand } from '../nodes.js';
+import { SNAPSHOT_DIR, isSnapshotName } from './backup.js';
+import type { NodeView } from './cluster-view.js';
+import type { Datastore, EtcdMember } from './etcd.js';
+import { STOP_SERVER_COMMAND } from './remove-node-commands.js';
+
+/**
+ * `revue-pi restore SNAPSHOT`, the deciding half: K3s's documented multi-server restore (docs.k3s.io
+ * datastore/backup-restore; k3s-io/k3s pkg/cluster/managed.go start(), pkg/etcd/etcd.go Reset() and Restore(); contract
+ * in test/lab/k3s-standin/README.md, "Cluster reset and restore") as a plan — stop K3s everywhere, reset the first server
+ * from the snapshot with `--cluster-reset --cluster-reset-restore-path`, start it, move the other servers' db/ aside and
+ * start them one at a time (each a voter before the next), start the agents, check. Pure; restore-run.ts does the work.
+ */
+
+/** The server's datastore folder: the docs have the other servers delete it; revue-pi moves it aside instead. */
+export const SERVER_DB_DIR = '/var/lib/rancher/k3s/server/db';
+/** What K3s logs when the reset is done, just before it exits 0 (pkg/etcd/etcd.go Reset()). */
+export const RESET_DONE_MESSAGE = 'Managed etcd cluster membership has been reset';
+/** The reset runs in the foreground and exits by itself; this bounds it. */
+export const RESET_TIMEOUT_SECONDS = 600;
+
+export interface RestoreBackup {
+  name: string;
+  cluster: string;
+  node: string;
+  createdAt: string;
+  k3sVersion?: string;
+  snapshotSha256: string;
+}
+
+export interface RestoreNodeInput {
+  name: string;
+  host: string;
+  role: 'server' | 'agent';
+  /** SSH worked; undefined reason when it did. */
+  reachable: boolean;
+  unreachableReason?: string;
+  /** Servers only: what its db/ holds. */
+  datastore?: Datastore;
+}
+
+export interface RestoreInput {
+  cluster: string;
+  backup: RestoreBackup;
+  /** Inventory order: servers[0] is the first server, the one reset from the snapshot. */
+  nodes: RestoreNodeInput[];
+  /** The snapshot is on the first server already, with the backup's sha256. */
+  snapshotOnFirst: boolean;
+  /** The backup's token has the secret of the first server's token now (etcd's bootstrap data is encrypted with it). */
+  tokenMatches: boolean;
+  /** Suffix of the folders the other servers' db/ is moved to (a time stamp, given so the plan is pure). */
+  asideSuffix: string;
+}
+
+export type RestoreStep =
+  | { kind: 'stop-agent'; node: string }
+  | { kind: 'stop-server'; node: string }
+  | { kind: 'upload-snapshot'; node: string; path: string }
+  | { kind: 'cluster-reset'; node: string; path: string }
+  | { kind: 'start-first-server'; node: string }
+  | { kind: 'move-db-aside'; node: string; to: string }
+  | { kind: 'start-server'; node: string }
+  | { kind: 'start-agent'; node: string }
+  | { kind: 'check'; servers: string[]; agents: string[] };
+
+export type RestorePlan =
+  | { refused: string; warnings: string[] }
+  | { refused?: undefined; first: string; snapshotPath: string; steps: RestoreStep[]; lost: string[]; kept: string[]; warnings: string[] };
+
+export function restoreSnapshotPath(name: string): string {
+  if (!isSnapshotName(name)) throw new Error(`not a snapshot name revue-pi made: ${name}`);
+  return posix.join(SNAPSHOT_DIR, name);
+}
+
+export function asideFolder(suffix: string): string {
+  return `${SERVER_DB_DIR}-before-restore-${suffix}`;
+}
+
+export function planRestore(input: RestoreInput): RestorePlan {
+  const { cluster, backup } = input;
+  const warnings: string[] = [];
+  const servers = input.nodes.filter((n) => n.role === 'server');
+  const agents = input.nodes.filter((n) => n.role === 'agent');
+  const first = servers[0];
+  if (!first) return { refused: 'the inventory has no node with role: server: there is nothing to restore into.', warnings };
+  if (backup.cluster !== cluster)
+    return {
+      refused: `backup ${backup.name} is of cluster ${backup.cluster}, not ${cluster} (the inventory's cluster.name): revue-pi restores a cluster only from its own backups.`,
+      warnings,
+    };
+  const unreachable = input.nodes.filter((n) => !n.reachable);
+  if (unreachable.length > 0)
+    return {
+      refused: `restore stops and restarts K3s on every node, and ${unreachable.map((n) => `${n.name} (${n.unreachableReason ?? 'unreachable'})`).join(', ')} ${unreachable.length > 1 ? 'do' : 'does'} not answer over SSH: nothing was changed. Bring ${unreachable.length > 1 ? 'them' : 'it'} back, or take ${unreachable.length > 1 ? 'them' : 'it'} out of the inventory (and add ${unreachable.length > 1 ? 'them' : 'it'} again later with revue-pi up), then run restore again.`,
+      warnings,
+    };
+  if (first.datastore === 'sqlite')
+    return {
+      refused: `cluster ${cluster} keeps its state in SQLite on ${first.name} (${SERVER_DB_DIR}/state.db), not in embedded etcd: K3s's --cluster-reset restores an etcd snapshot only into an etcd server, so revue-pi restores nothing here. For SQLite the K3s docs' way is by hand: stop K3s, put back a copy of ${SERVER_DB_DIR}/ and ${SERVER_TOKEN_PATH}, start K3s.`,
+      warnings,
+    };
+  const noK3s = servers.filter((s) => s.datastore !== 'etcd');
+  if (noK3s.length > 0)
+    return {
+      refused: `${noK3s.map((s) => `${s.name} (${s.datastore === 'sqlite' ? 'SQLite' : 'no K3s server data'})`).join(', ')} ${noK3s.length > 1 ? 'are' : 'is'} not an embedded-etcd server of cluster ${cluster}: restore puts a snapshot back into the cluster revue-pi up made, it does not build one. Run revue-pi up first, then restore.`,
+      warnings,
+    };
+  if (!input.tokenMatches)
+    return {
+      refused: `backup ${backup.name} was saved with another server token than the one ${first.name} runs with now (${SERVER_TOKEN_PATH}). K3s encrypts its bootstrap data in etcd with that token, so a reset from this snapshot would stop with "bootstrap data already found and encrypted with different token" and leave the cluster down: nothing was changed. Restore a backup of this cluster, or rebuild it with the backup's token (the token file in the backup folder) first.`,
+      warnings,
+    };
+
+  const path = restoreSnapshotPath(backup.name);
+  const others = servers.slice(1);
+  const steps: RestoreStep[] = [
+    ...agents.map((a) => ({ kind: 'stop-agent' as const, node: a.name })),
+    // The others first: the first server stops last, so the cluster answers for as long as it can.
+    ...[...others, first].map((s) => ({ kind: 'stop-server' as const, node: s.name })),
+    ...(input.snapshotOnFirst ? [] : [{ kind: 'upload-snapshot' as const, node: first.name, path }]),
+    { kind: 'cluster-reset', node: first.name, path },
+    { kind: 'start-first-server', node: first.name },
+    ...others.flatMap((s) => [
+      { kind: 'move-db-aside' as const, node: s.name, to: asideFolder(input.asideSuffix) },
+      { kind: 'start-server' as const, node: s.name },
+    ]),
+    ...agents.map((a) => ({ kind: 'start-agent' as const, node: a.name })),
+    { kind: 'check', servers: servers.map((s) => s.name), agents: agents.map((a) => a.name) },
+  ];
+  const lost = [
+    `everything cluster ${cluster} stored after ${backup.createdAt} (objects created, changed or deleted since backup ${backup.name}: Deployments, ConfigMaps, Secrets, volume claims…); what volumes hold on disk is not touched`,
+    ...(others.length > 0 ? [`the etcd data of ${others.map((s) => s.name).join(', ')}: they rejoin empty from ${first.name}`] : []),
+  ];
+  const kept = [
+    `${first.name}'s etcd data before the reset: K3s moves it to ${SERVER_DB_DIR}/etcd-old-<unix time>`,
+    ...others.map((s) => `${s.name}'s ${SERVER_DB_DIR}: moved to ${asideFolder(input.asideSuffix)} (not deleted; remove it once the cluster is as you want)`),
+  ];
+  warnings.push(`the cluster's API is down from the first stop until ${first.name} runs again; containers keep running meanwhile, unmanaged.`);
+  if (backup.node !== first.name)
+    warnings.push(
+      `the snapshot was taken on ${backup.node}; it is restored on ${first.name}, the inventory's first server (any server's snapshot holds the whole cluster).`,
+    );
+  return { first: first.name, snapshotPath: path, steps, lost, kept, warnings };
+}
+
+export function describeRestoreStep(step: RestoreStep): string {
+  switch (step.kind) {
+    case 'stop-agent':
+      return `stop K3s on agent ${step.node} (systemctl stop k3s-agent)`;
+    case 'stop-server':
+      return `stop K3s on server ${step.node} (systemctl stop k3s)`;
+    case 'upload-snapshot':
+      return `upload the snapshot to ${step.node}:${step.path} (0600), checked by sha256`;
+    case 'cluster-reset':
+      return `on ${step.node}: ${buildClusterResetCommand(step.path)} — restores the snapshot as a one-member etcd cluster and exits`;
+    case 'start-first-server':
+      return `start K3s on ${step.node} (systemctl start k3s); wait until it is Ready and EtcdIsVoter=True`;
+    case 'move-db-aside':
+      return `on ${step.node}: move ${SERVER_DB_DIR} to ${step.to}`;
+    case 'start-server':
+      return `start K3s on ${step.node}; it rejoins as a new etcd member: wait until it is Ready and EtcdIsVoter=True`;
+    case 'start-agent':
+      return `start K3s on agent ${step.node} (systemctl start k3s-agent)`;
+    case 'check':
+      return `check: every node Ready (${[...step.servers, ...step.agents].join(', ')}), etcd members = the servers (${step.servers.join(', ')}), all voters`;
+  }
+}
+
+/** The plan as text: what is restored where, the numbered steps, what is lost, what is kept, the warnings. */
+export function formatRestorePlan(cluster: string, backup: RestoreBackup, plan: RestorePlan): string {
+  const lines = [
+    `restore cluster ${cluster} from backup ${backup.name} (taken on ${backup.node} at ${backup.createdAt}${backup.k3sVersion ? `, K3s ${backup.k3sVersion}` : ''}):`,
+  ];
+  if (plan.refused !== undefined) lines.push(`Refused: ${plan.refused}`);
+  else {
+    plan.steps.forEach((s, i) => lines.push(`  ${i + 1}. ${describeRestoreStep(s)}`));
+    lines.push('Lost for good:', ...plan.lost.map((l) => `  - ${l}`));
+    lines.push('Kept aside:', ...plan.kept.map((k) => `  - ${k}`));
+  }
+  for (const w of plan.warnings) lines.push(`Warning: ${w}`);
+  return lines.join('\n') + '\n';
+}
+
+// ---- commands -------------------------------------------------------------------------------------------
+
+export const STOP_AGENT_COMMAND = sh`systemctl stop k3s-agent`;
+export const START_AGENT_COMMAND = sh`systemctl start k3s-agent`;
+export const START_SERVER_COMMAND = sh`systemctl start k3s`;
+export { STOP_SERVER_COMMAND };
+
+/** The snapshot's sha256 on the server, when it is there (nothing printed otherwise). */
+export function buildSnapshotChecksumProbe(path: string): ShellScript {
+  return sh`if [ -f ${path} ]; then sha256sum ${path}; fi`;
+}
+
+/**
+ * K3s's restore, in the foreground (it reads config.yaml, so the token-file there, like the unit does). It exits by
+ * itself once the reset is done; `timeout` bounds it should it not.
+ */
+export function buildClusterResetCommand(path: string): ShellScript {
+  return sh`timeout -k 10 ${RESET_TIMEOUT_SECONDS} k3s server --cluster-reset --cluster-reset-restore-path=${path}`;
+}
+
+/**
+ * Prints the unit's last journal lines and exits 1 when it has failed (K3s exited with a fatal error: waiting for it to
+ * become Ready is pointless); prints nothing while it runs or starts.
+ */
+export function buildUnitFailedProbe(unit: K3sUnit): ShellScript {
+  return sh`if systemctl is-failed --quiet ${unit}; then ${buildJournalCommand(unit, 5)}; exit 1; fi`;
+}
+
+/** Whether the reset's output says it is done (its exit code alone does not: a killed run also ends). */
+export function resetSucceeded(output: string): boolean {
+  return output.includes(RESET_DONE_MESSAGE);
+}
+
+/** The other servers' db/ goes aside (the docs delete it); a run interrupted after the move finds it gone and moves nothing. */
+export function buildMoveDbAsideCommand(to: string): ShellScript {
+  return sh`if [ -d ${SERVER_DB_DIR} ]; then mv ${SERVER_DB_DIR} ${to} && echo moved; else echo absent; fi`;
+}
+
+/** A node restarted after the restore: Ready posted after the snapshot's time (a Ready from the snapshot itself does not count). */
+export function readySinceSnapshot(node: NodeView | undefined, snapshotTime: string): boolean {
+  if (!node || node.ready !== 'True' || !node.readyHeartbeat) return false;
+  // The snapshot's name carries whole seconds (K3s truncates): a heartbeat restored with it is before the next second.
+  return Date.parse(node.readyHeartbeat) >= Date.parse(snapshotTime) + 1000;
+}
+
+/** A restarted server is done when it is Ready since the restore and its etcd member a voter. */
+export function serverRejoined(node: NodeView | undefined, snapshotTime: string): boolean {
+  return readySinceSnapshot(node, snapshotTime) && node!.etcdVoter === 'True';
+}
+
+/** What the final check finds wrong (empty: all well): nodes not Ready, members that are not the servers, learners. */
+export function restoreProblems(p: { nodes: NodeView[]; members: EtcdMember[]; servers: string[]; agents: string[]; snapshotTime: string }): string[] {
+  const problems: string[] = [];
+  for (const name of [...p.servers, ...p.agents]) {
+    const n = p.nodes.find((x) => x.name === name);
+    if (!readySinceSnapshot(n, p.snapshotTime)) problems.push(`node ${name} is not Ready (${n ? `Ready=${n.ready ?? '?'}` : 'no Node'})`);
+  }
+  const memberNodes = p.members.map((m) => memberNode(m.name)).sort();
+  if (memberNodes.join(',') !== [...p.servers].sort().join(','))
+    problems.push(`etcd members are ${p.members.map((m) => m.name).join(', ') || 'none'}, not one for each server (${p.servers.join(', ')})`);
+  const learners = p.members.filter((m) => m.isLearner).map((m) => m.name);
+  if (learners.length > 0) problems.push(`etcd member${learners.length > 1 ? 's' : ''} ${learners.join(', ')} still a learner`);
+  return problems;
+}
+
+/** `<node>-<8 hex>` → `<node>` (K3s names members so, pkg/etcd setName). */
+export function memberNode(member: string): string {
+  const at = member.lastIndexOf('-');
+  return at > 0 ? member.slice(0, at) : member;
+}
