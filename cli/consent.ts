@@ -2,7 +2,8 @@
  * When `up` may change anything (pure). It asks whenever stdin is a terminal — where the operator can answer, whatever
  * stderr is (`up 2>&1 | tee up.log` still asks) — and the default answer is No. With no terminal to ask on it needs
  * --yes, else it refuses before contacting anything (exit 2), as `terraform apply` does. Deleting data is consented to
- * apart from all that: --prune-data, or the cluster name typed at a terminal; --yes never implies it.
+ * apart from all that: --prune-data, or the cluster name typed at a terminal; --yes never implies it. So is deleting a
+ * rebuilt server's stale Node and etcd member (replaceServerConsentFor, below).
  */
 export type Consent =
   /** Show the plan and ask (default No). */
