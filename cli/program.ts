@@ -54,12 +54,13 @@ Each command's --help has its own examples and files, e.g. revue-pi up --help.`,
   const teach = (cmd: Command, help: (typeof HELP)[keyof typeof HELP]) => cmd.description(help.summary).addHelpText('after', helpAfter(help));
 
   teach(withCommon(program.command('up')), HELP.up)
-    .option('-y, --yes', 'apply without asking (needed when stdin is not a terminal); never deletes data by itself')
+    .option('-y, --yes', 'apply without asking (needed when stdin is not a terminal); never deletes data or a node by itself')
     .option('--prune-data', 'also delete what holds data (volume claims, namespaces, charts with volumes) that the inventory no longer deploys')
+    .option('--replace-server <name>', 'server <name> was wiped and rebuilt: delete its old Node and etcd member (on a live server) so it can join again')
     .option('--kubeconfig <file>', "merge the cluster's kubeconfig here (default: first path of $KUBECONFIG, else ~/.kube/config)")
     .option('--force', "go ahead even when the workloads' minimum requests do not fit the cluster, or a MetalLB address lies outside every node's subnet")
     .option('--reapply', 're-apply every workload even when the cluster matches the last apply (restores objects edited by hand)')
-    .action(async (opts: CommonOptions & { force?: boolean; reapply?: boolean; kubeconfig?: string; pruneData?: boolean }) => {
+    .action(async (opts: CommonOptions & { force?: boolean; reapply?: boolean; kubeconfig?: string; pruneData?: boolean; replaceServer?: string }) => {
       const { runUpCommand } = await import('./commands/up.js');
       setExitCode(await runUpCommand('up', opts));
     });

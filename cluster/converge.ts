@@ -25,9 +25,9 @@ export async function converge(opts: ClusterPhaseOptions, s: Session, token: str
     const transport = s.transport;
     if (!transport) throw new RevuePiError(`no connection to node ${name}.`, { code: 'CONNECTION', node: name });
     for (const change of s.changes) log.write(`[${name}] ${describeClusterChange(change)}`);
-    await applyChanges(opts, s, transport, token, first);
+    const staleRemoved = await applyChanges(opts, s, transport, token, first);
     // What was planned and done, then anything learnt on the way (a node password that had to be cleared).
-    s.step.changes.unshift(...s.changes.map(describeClusterChange));
+    s.step.changes.unshift(...s.changes.map((c) => (c.kind === 'forget-stale-member' && staleRemoved ? staleRemoved : describeClusterChange(c))));
     s.step.status = 'changed';
     emit({ type: 'node-step', phase: PHASE, node: name, step: STEP, status: 'changed', detail: summary(s.step.changes) });
   } catch (error) {
@@ -38,11 +38,13 @@ export async function converge(opts: ClusterPhaseOptions, s: Session, token: str
 /**
  * A node's changes in one round trip: the token and config.yaml go into place (root-only), then — in the same
  * shell, only if both were written — the installer or the restart runs. Air-gap files, large, are uploaded first.
+ * A stale member to remove goes first, with consent (nothing else is done without it). Returns that removal's
+ * report line, if any.
  */
-async function applyChanges(opts: ClusterPhaseOptions, s: Session, transport: Transport, token: string, first: Session): Promise<void> {
+async function applyChanges(opts: ClusterPhaseOptions, s: Session, transport: Transport, token: string, first: Session): Promise<string | undefined> {
   const name = s.node.name;
   const stale = s.changes.find((c): c is Extract<ClusterChange, { kind: 'forget-stale-member' }> => c.kind === 'forget-stale-member');
-  if (stale) await forgetStaleMember(opts, s, stale);
+  const staleRemoved = stale ? await forgetStaleMember(opts, s, stale) : undefined;
   const files: FileToWrite[] = s.changes.flatMap((c) =>
     c.kind === 'write-token'
       ? [{ path: c.path, content: tokenFileContent(token), mode: 0o600 }]
@@ -61,7 +63,7 @@ async function applyChanges(opts: ClusterPhaseOptions, s: Session, transport: Tr
         result.code,
         `${result.stderr}\n${result.stdout}`,
       );
-    return;
+    return staleRemoved;
   }
   if (action.kind === 'install') {
     for (const upload of airgapUploads(opts.inventory)) {
@@ -85,7 +87,7 @@ async function applyChanges(opts: ClusterPhaseOptions, s: Session, transport: Tr
     // K3s may have given up on a stale node password before the watcher saw it: clear it and start again.
     if (result.code !== 0 && (await fixRejectedPassword(opts, s, first, { afterFailure: true }))) {
       await learnInstalledBinary(s, transport);
-      return;
+      return staleRemoved;
     }
     if (result.code !== 0) {
       const journal = result.code === 124 ? await journalTail(transport, unitFor(s.node.role)) : '';
@@ -103,7 +105,7 @@ async function applyChanges(opts: ClusterPhaseOptions, s: Session, transport: Tr
     }
     learnInstalledBinaryFrom(s, result.stdout, pinned);
     learnWrittenFiles(s, result.stdout, files);
-    return;
+    return staleRemoved;
   }
   const result = await runWatchingJournal(
     opts,
@@ -112,7 +114,7 @@ async function applyChanges(opts: ClusterPhaseOptions, s: Session, transport: Tr
     first,
   );
   s.restartedAt = restartedAt(result.stdout);
-  if (result.code !== 0 && (await fixRejectedPassword(opts, s, first, { afterFailure: true }))) return;
+  if (result.code !== 0 && (await fixRejectedPassword(opts, s, first, { afterFailure: true }))) return staleRemoved;
   if (result.code !== 0) {
     const journal = await journalTail(transport, action.unit);
     throw new RemoteCommandError(
@@ -123,6 +125,7 @@ async function applyChanges(opts: ClusterPhaseOptions, s: Session, transport: Tr
       `${result.stderr}\n${result.stdout}\n${journal}`,
     );
   }
+  return staleRemoved;
 }
 
 /**

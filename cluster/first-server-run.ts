@@ -4,7 +4,7 @@ import type { FirstServerStart } from './config.js';
 import { ETCD_MEMBERS_COMMAND, parseEtcdMembers } from './day-two/etcd.js';
 import { decideFirstServerStart, staleMemberOf } from './first-server.js';
 import { buildForgetNodeScript } from './nodes.js';
-import type { ClusterChange } from './plan.js';
+import { describeStaleMemberRemoved, staleMemberKeptMessage, type ClusterChange } from './plan.js';
 import { type ClusterPhaseOptions, type Session, message, sleep } from './session.js';
 
 export interface FirstServerContext {
@@ -45,14 +45,27 @@ export async function resolveFirstServer(opts: ClusterPhaseOptions, first: Sessi
 /**
  * Removes the wiped first server's Node on the live server, which removes its etcd member (K3s's member controller),
  * then waits until the member list no longer names it: only then is a new member under that node name admitted.
+ * Only with the operator's consent, asked for on its own (--replace-server NAME, or asked right now): without it
+ * nothing is deleted and it throws, saying how to consent. Returns the report's line for what was done.
  */
-export async function forgetStaleMember(opts: ClusterPhaseOptions, s: Session, change: Extract<ClusterChange, { kind: 'forget-stale-member' }>): Promise<void> {
+export async function forgetStaleMember(
+  opts: ClusterPhaseOptions,
+  s: Session,
+  change: Extract<ClusterChange, { kind: 'forget-stale-member' }>,
+): Promise<string> {
   const via = s.joinVia;
   if (!via?.transport)
     throw new RevuePiError(`no connection to ${change.via}, which was to remove the stale etcd member of ${s.node.name}.`, {
       code: 'STALE_MEMBER',
       node: s.node.name,
     });
+  const removal = { node: change.node, ...(change.member !== undefined ? { member: change.member } : {}), via: change.via };
+  const consent =
+    opts.replaceServer === change.node ? 'flag' : opts.confirmServerReplacement && (await opts.confirmServerReplacement(removal)) ? 'typed' : undefined;
+  opts.log.write(
+    `[${s.node.name}] its stale Node and etcd member on ${change.via}: ${consent === 'flag' ? `deleting (--replace-server ${change.node})` : consent === 'typed' ? 'deleting (the operator typed the cluster name)' : 'kept (no consent)'}`,
+  );
+  if (!consent) throw new RevuePiError(staleMemberKeptMessage(removal, opts.inventoryPath), { code: 'STALE_MEMBER_KEPT', node: s.node.name });
   const forget = buildForgetNodeScript(change.node);
   const result = await via.transport.run(forget, { sudo: true, timeoutMs: 60_000 });
   if (result.code !== 0)
@@ -61,7 +74,7 @@ export async function forgetStaleMember(opts: ClusterPhaseOptions, s: Session, c
   for (;;) {
     const read = await via.transport.run(ETCD_MEMBERS_COMMAND, { sudo: true, timeoutMs: 30_000 });
     const left = read.code === 0 ? staleMemberOf(parseEtcdMembers(read.stdout), s.node) : undefined;
-    if (read.code === 0 && !left) return;
+    if (read.code === 0 && !left) return describeStaleMemberRemoved(removal, consent);
     if (Date.now() > deadline)
       throw new RevuePiError(
         `etcd member ${left?.name ?? change.member ?? `${change.node}-…`} of the wiped server ${change.node} is still listed on ${via.node.name} a minute after its Node was deleted, so ${change.node} cannot join under its name.`,

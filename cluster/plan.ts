@@ -8,9 +8,17 @@ import { compareK3sVersions, parseK3sVersion } from './day-two/upgrade.js';
 import { K3S_CONFIG_PATH, TOKEN_FILE_PATH, type K3sRole, type K3sUnit, unitFor } from '../core/k3s-paths.js';
 import { serverSecretSha256, sha256Hex, tokenFileContent } from './token.js';
 
+/** A rebuilt server's stale Node and etcd member, deleted on the live server `via` so it can join under its name. */
+export interface StaleMemberRemoval {
+  node: string;
+  /** undefined: not read yet (the plan before the cluster phase) */
+  member?: string;
+  via: string;
+}
+
 /** One thing `up` would do to K3s on a node. Pure data: plan prints it, the phase applies it. No secrets in here. */
 export type ClusterChange =
-  | { kind: 'forget-stale-member'; node: string; /** undefined: not read yet (the plan before the cluster phase) */ member?: string; via: string }
+  | ({ kind: 'forget-stale-member' } & StaleMemberRemoval)
   | { kind: 'write-token'; path: string; reason: string }
   | { kind: 'write-config'; path: string; content: string; reason: string; /** top-level keys that differ (empty for a new file) */ drift: string[] }
   | { kind: 'install'; role: K3sRole; version?: string; join?: string; reason: string }
@@ -140,9 +148,7 @@ export function planClusterNode(facts: K3sFacts, inventory: Inventory, node: Inv
 export function describeClusterChange(change: ClusterChange): string {
   switch (change.kind) {
     case 'forget-stale-member':
-      return change.member
-        ? `remove Node ${change.node} and its stale etcd member ${change.member} on ${change.via} (left when ${change.node} was wiped; K3s refuses a new member under the same name)`
-        : `remove Node ${change.node} and its stale etcd member on ${change.via}, if it still lists one (left when ${change.node} was wiped; K3s refuses a new member under the same name)`;
+      return `${describeStaleMember(change, 'remove')} — asked for on its own right before, done only if you type the cluster name then (or pass --replace-server ${change.node})`;
     case 'write-token':
       return `${change.reason} (${change.path})`;
     case 'write-config':
@@ -154,6 +160,28 @@ export function describeClusterChange(change: ClusterChange): string {
     case 'restart':
       return `restart ${change.unit}: ${change.reason}`;
   }
+}
+
+function describeStaleMember(change: StaleMemberRemoval, verb: 'remove' | 'removed'): string {
+  return change.member
+    ? `${verb} Node ${change.node} and its stale etcd member ${change.member} on ${change.via} (left when ${change.node} was wiped; K3s refuses a new member under the same name)`
+    : `${verb} Node ${change.node} and its stale etcd member on ${change.via}, if it still lists one (left when ${change.node} was wiped; K3s refuses a new member under the same name)`;
+}
+
+/** The report's line once it is done: how the operator consented. */
+export function describeStaleMemberRemoved(change: StaleMemberRemoval, consent: 'flag' | 'typed'): string {
+  return `${describeStaleMember(change, 'removed')}, with your consent (${consent === 'flag' ? `--replace-server ${change.node}` : 'the cluster name typed'})`;
+}
+
+/** Why the node failed when no one consented: nothing deleted, not joined, and the exact command that consents. */
+export function staleMemberKeptMessage(change: StaleMemberRemoval, inventoryFile = 'inventory.yaml'): string {
+  const member = change.member ? `etcd member ${change.member}` : 'etcd member';
+  const file = /^[\w@%+=:,./-]+$/.test(inventoryFile) ? inventoryFile : `'${inventoryFile.replace(/'/g, `'\\''`)}'`;
+  return (
+    `server ${change.node} was wiped, and the cluster still holds its old Node and ${member} on ${change.via}; K3s refuses it a new member under the same name ("duplicate node name found") until they are deleted, ` +
+    `and up deletes them only with your consent: nothing was deleted and ${change.node} was not joined. ` +
+    `To delete them and join ${change.node}, run: revue-pi up -i ${file} --replace-server ${change.node} (add --yes where no terminal can ask), or run up at a terminal and type the cluster name when it asks.`
+  );
 }
 
 /** Whether the token revue-pi holds is the one K3s on the first server was started with. */

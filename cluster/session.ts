@@ -7,7 +7,7 @@ import type { NodeReport, StepReport } from '../core/report.js';
 import type { Transport } from '../core/remote/transport.js';
 import { type K3sFacts } from './facts.js';
 import { buildJournalCommand } from './nodes.js';
-import { type ClusterChange } from './plan.js';
+import { type ClusterChange, type StaleMemberRemoval } from './plan.js';
 import { type RandomSource } from './token.js';
 import { stripControlChars } from '../core/remote/remote-text.js';
 
@@ -38,6 +38,13 @@ export interface ClusterPhaseOptions {
   /** The inventory file as given (-i), named in the upgrade command a version mismatch suggests. */
   inventoryPath?: string;
   readyTimeoutMs: number;
+  /**
+   * up --replace-server NAME: consent, for that node only, to delete its stale Node and etcd member (a rebuilt first
+   * server). Otherwise confirmServerReplacement asks (a terminal without --yes); without either nothing is deleted and
+   * the node fails, saying how to consent.
+   */
+  replaceServer?: string;
+  confirmServerReplacement?: (removal: StaleMemberRemoval) => Promise<boolean>;
   /** Seams for tests: token randomness, polling cadence, the environment used to resolve the kubeconfig path. */
   random?: RandomSource;
   pollIntervalMs?: number;

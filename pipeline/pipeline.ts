@@ -3,6 +3,7 @@ import { deferred, nodesAtOnce } from '../core/runner.js';
 import { firstServerOf } from '../cluster/config.js';
 import { freshK3sFacts, readK3sVersionCache } from '../cluster/facts.js';
 import { clusterStep } from '../cluster/step.js';
+import { planCluster } from '../cluster/plan.js';
 import { readStateToken } from '../cluster/token.js';
 import { readPageSizeCache } from '../provision/page-size-cache.js';
 import { provisionStep } from '../provision/step.js';
@@ -154,6 +155,8 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
       kubeconfigPath: opts.kubeconfigPath,
       ...(opts.inventoryPath !== undefined ? { inventoryPath: opts.inventoryPath } : {}),
       readyTimeoutMs: inventory.k3s.readyTimeoutSeconds * 1000,
+      replaceServer: opts.replaceServer,
+      confirmServerReplacement: opts.confirmServerReplacement,
     });
     await prepared?.done;
     const { readyNodesJson, ...k3sReport } = k3s;
@@ -181,16 +184,17 @@ async function confirmPlan(
   workloadsProbe: WorkloadsProbeTarget | undefined,
 ): Promise<{ ok: boolean; pending: PendingNode[] }> {
   const { inventory } = opts;
-  const firstServer = firstServerOf(inventory);
-  const token = readStateToken(opts.stateDir);
-  const pending = sessions
-    .filter((s) => !s.report.error)
+  const live = sessions.filter((s) => !s.report.error);
+  // Planned together: whether the first server starts the cluster or (rebuilt) joins a live server depends on the others.
+  const k3sPlans = planCluster(
+    inventory,
+    live.map((s) => ({ node: s.node, k3s: s.k3s })),
+    readStateToken(opts.stateDir),
+  );
+  const pending = live
     .map((s) => ({
       node: s.node.name,
-      changes: [
-        ...s.prepareChanges.map(provisionStep.describe),
-        ...(firstServer ? clusterStep.plan(s.k3s, { node: s.node, inventory, firstServer, token }) : []).map(clusterStep.describe),
-      ],
+      changes: [...s.prepareChanges.map(provisionStep.describe), ...(k3sPlans.get(s.node.name) ?? []).map(clusterStep.describe)],
     }))
     .filter((p) => p.changes.length > 0);
   const removals = first && workloadsProbe && first.fastCheckOutput ? workloadRemovals(first.node.name, first.fastCheckOutput, workloadsProbe) : undefined;

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { formatIssue } from '../../core/errors.js';
 import type { CommonOptions } from '../options.js';
-import { consentFor, dataConsentFor, typedConsent } from '../consent.js';
+import { consentFor, dataConsentFor, replaceServerConsentFor, replaceServerProblem, replaceServerQuestion, typedConsent } from '../consent.js';
 import { loadInventoryForCommand } from '../../core/inventory/for-command.js';
 import { RunLog } from '../../core/log.js';
 import { runPipeline, type PendingNode } from '../../pipeline/pipeline.js';
@@ -12,6 +12,7 @@ import type { Inventory } from '../../core/inventory/schema.js';
 import { renderWorkloads, type K8sObject } from '../../workloads/render.js';
 import { resolveKubeconfigPath } from '../../cluster/kubeconfig.js';
 import { formatPlan } from '../ui/plan-text.js';
+import type { StaleMemberRemoval } from '../../cluster/plan.js';
 import { ensurePrivateDir, stateDirFor } from '../../core/state.js';
 import { transportOpener } from '../../core/connect.js';
 import { resolveSshOrReport } from '../../core/ssh-config/report.js';
@@ -21,7 +22,7 @@ import { ProgressRenderer, formatSummary, pickOutputMode, spinnerFactory } from 
 /** `up` and `plan` share the pipeline; `plan` stops after deciding. Returns the exit code. */
 export async function runUpCommand(
   command: 'up' | 'plan',
-  opts: CommonOptions & { offline?: boolean; force?: boolean; reapply?: boolean; kubeconfig?: string; pruneData?: boolean },
+  opts: CommonOptions & { offline?: boolean; force?: boolean; reapply?: boolean; kubeconfig?: string; pruneData?: boolean; replaceServer?: string },
 ): Promise<number> {
   // A bad inventory stops here, before any connection is opened; so does a secret's variable left unset.
   const offline = command === 'plan' && opts.offline;
@@ -37,6 +38,17 @@ export async function runUpCommand(
     return EXIT_BAD_INPUT;
   }
   const dataConsent = dataConsentFor(opts, terminal);
+  // --replace-server must name one of the inventory's servers.
+  const replaceProblem = replaceServerProblem(
+    opts.replaceServer,
+    loaded.inventory.nodes.filter((n) => n.role === 'server').map((n) => n.name),
+    opts.inventory,
+  );
+  if (replaceProblem) {
+    if (opts.json) process.stdout.write(JSON.stringify({ ok: false, exitCode: EXIT_BAD_INPUT, error: { message: replaceProblem } }, null, 2) + '\n');
+    else process.stderr.write(`${replaceProblem}\n`);
+    return EXIT_BAD_INPUT;
+  }
   // Node hosts may be ~/.ssh/config aliases: from here on each node's host is the address SSH reaches it at.
   const ssh = resolveSshOrReport(loaded.inventory, opts);
   if (!ssh) return EXIT_BAD_INPUT;
@@ -94,6 +106,11 @@ export async function runUpCommand(
       confirm: consent.kind === 'ask' ? (pending) => confirmChanges(pending, renderer, log) : undefined,
       pruneData: dataConsent === 'given',
       confirmDataRemoval: dataConsent === 'ask' ? (removals) => confirmDataRemoval(inventory.cluster.name, removals, renderer, log) : undefined,
+      replaceServer: opts.replaceServer,
+      confirmServerReplacement: (removal) =>
+        replaceServerConsentFor(removal.node, opts, terminal) === 'ask'
+          ? confirmServerReplacement(inventory.cluster.name, removal, renderer, log)
+          : Promise.resolve(false),
     });
     renderer.stop();
     if (warnings.length > 0) report.inventoryWarnings = warnings;
@@ -131,6 +148,17 @@ async function confirmDataRemoval(cluster: string, removals: string[], renderer:
   const { upPrompts } = await import('../ui/prompts.js');
   const yes = typedConsent(await upPrompts.typed(`To delete them with their data, type the cluster name (${cluster}):`), cluster);
   log.write(`asked to delete data: ${yes ? 'the cluster name was typed' : 'kept'}`);
+  return yes;
+}
+
+/** Asked on its own, right before the deletion: only the cluster name typed deletes the rebuilt server's stale Node and member. */
+async function confirmServerReplacement(cluster: string, removal: StaleMemberRemoval, renderer: ProgressRenderer, log: RunLog): Promise<boolean> {
+  renderer.stop();
+  const question = replaceServerQuestion(removal, cluster);
+  process.stderr.write(question.text);
+  const { upPrompts } = await import('../ui/prompts.js');
+  const yes = typedConsent(await upPrompts.typed(question.prompt), cluster);
+  log.write(`asked to delete the stale Node and etcd member of ${removal.node}: ${yes ? 'the cluster name was typed' : 'kept'}`);
   return yes;
 }
 

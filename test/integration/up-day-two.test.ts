@@ -1,12 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, expect, it } from 'vitest';
+import { afterEach, beforeAll, expect, it } from 'vitest';
 import type { RunReport } from '../../core/report.js';
 import { DEFAULT_K3S_VERSION } from '../../core/inventory/schema.js';
 import { installerRuns } from '../lab/k3s-standin/server.js';
 import { describeLab } from '../lab/skip.js';
-import { runCli } from './cli.js';
+import { CLI, runCli } from './cli.js';
 import { CLUSTER_ONLY, remakeAsSqliteServer, useLabCluster, type LabCluster } from './lab-cluster.js';
+import { hasTmux, ShellTerminal } from './terminal.js';
 
 /**
  * What issue 16 changes in `revue-pi up` on a cluster that already exists, on the lab's K3s STAND-IN (its README,
@@ -17,6 +18,10 @@ import { CLUSTER_ONLY, remakeAsSqliteServer, useLabCluster, type LabCluster } fr
 const report = (stdout: string) => JSON.parse(stdout) as RunReport;
 const warningsOf = (r: RunReport, node: string) => r.nodes.find((n) => n.name === node)?.warnings ?? [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const terminals: ShellTerminal[] = [];
+afterEach(() => {
+  for (const t of terminals.splice(0)) t.stop();
+});
 
 async function members(suite: LabCluster, server: string) {
   const r = await suite.lab.node(server).exec('k3s kubectl get --raw /db/info');
@@ -181,10 +186,55 @@ describeLab('up on an HA cluster after its first server was wiped: it joins the 
     expect((await votersSettled(suite, 's1', 3)).map((m) => m.isLearner ?? false)).toEqual([false, false, false]);
   }, 600_000);
 
-  it('wiped with the uninstall script, s1 re-joins s2 (no cluster-init) after its stale etcd member is removed: one member list of 3 voters', async () => {
+  it('wiped with the uninstall script, s1 is not joined without --replace-server s1 (no terminal to ask): nothing deleted, the report names the flag', async () => {
     const before = (await members(suite, 's2')).map((m) => m.name);
+    const stale = before.find((m) => m.startsWith('s1-'))!;
     const wipe = await suite.lab.node('s1').exec('/usr/local/bin/k3s-uninstall.sh');
     expect(wipe.code, wipe.stderr).toBe(0);
+
+    // --yes answers the plan, never this deletion: it is asked for on its own, and no terminal can ask here.
+    const r = await suite.up();
+    expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(1);
+    const kept =
+      `server s1 was wiped, and the cluster still holds its old Node and etcd member ${stale} on s2; K3s refuses it a new member under the same name ("duplicate node name found") until they are deleted, ` +
+      'and up deletes them only with your consent: nothing was deleted and s1 was not joined. ' +
+      `To delete them and join s1, run: revue-pi up -i ${suite.inventory} --replace-server s1 (add --yes where no terminal can ask), or run up at a terminal and type the cluster name when it asks.`;
+    const nodes = report(r.stdout).nodes;
+    expect(nodes.find((n) => n.name === 's1')!.error).toBe(kept);
+    expect(nodes.filter((n) => n.name !== 's1').map((n) => n.error)).toEqual(['s2', 's3', 'a1', 'a2'].map(() => `first server s1 failed: ${kept}`));
+    expect((await members(suite, 's2')).map((m) => m.name)).toEqual(before);
+    expect(await nodeNames(suite, 's2')).toContain('node/s1');
+    expect(existsSync(suite.lab.node('s1').path('/etc/rancher/k3s/config.yaml'))).toBe(false);
+    expect(existsSync(suite.lab.node('s1').path('/usr/local/bin/k3s'))).toBe(false);
+  });
+
+  it('at a terminal, the plan lists that deletion as asked for on its own; up then asks for it right before, and Enter keeps it', async () => {
+    expect(hasTmux, 'tmux gives a real terminal: apt-get install -y tmux').toBe(true);
+    const before = (await members(suite, 's2')).map((m) => m.name);
+    const stale = before.find((m) => m.startsWith('s1-'))!;
+    const args = ['up', '-i', suite.inventory, '--state-dir', suite.stateDir, '--kubeconfig', join(suite.stateDir, 'kubeconfig')];
+    const quoted = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ');
+    const t = ShellTerminal.start(`{ ${quoted}; echo $? >"$STATUS"; } 2>&1`, { cwd: suite.stateDir, env: { HOME: suite.stateDir } });
+    terminals.push(t);
+    const plan = await t.waitFor('Apply these changes?', 90_000);
+    expect(plan).toContain(
+      'remove Node s1 and its stale etcd member on s2, if it still lists one (left when s1 was wiped; K3s refuses a new member under the same name) — asked for on its own right before, done only if you type the cluster name then (or pass --replace-server s1)',
+    );
+    t.type('y');
+    t.press('Enter');
+    const asked = await t.waitFor(`To delete Node s1 and etcd member ${stale} on s2, type the cluster name (lab):`, 90_000);
+    expect(asked).toContain(`Server s1 was wiped, and the cluster still holds its old Node s1 and its etcd member ${stale}, on server s2.`);
+    t.press('Enter');
+    expect(await t.status()).toBe(1);
+    expect(t.screen()).toContain(`run: revue-pi up -i ${suite.inventory} --replace-server s1`);
+    expect((await members(suite, 's2')).map((m) => m.name)).toEqual(before);
+    expect(existsSync(suite.lab.node('s1').path('/etc/rancher/k3s/config.yaml'))).toBe(false);
+  });
+
+  it('with --replace-server s1, s1 re-joins s2 (no cluster-init) after its stale etcd member is removed: one member list of 3 voters', async () => {
+    const before = (await members(suite, 's2')).map((m) => m.name);
+    // Wiped in the test before (and left so by the run without consent).
+    expect(existsSync(suite.lab.node('s1').path('/usr/local/bin/k3s'))).toBe(false);
 
     const plan = await runCli(['plan', '-i', suite.inventory, '--json', '--state-dir', suite.stateDir, '--kubeconfig', join(suite.stateDir, 'kubeconfig')]);
     expect(plan.code, plan.stderr).toBe(0);
@@ -195,14 +245,21 @@ describeLab('up on an HA cluster after its first server was wiped: it joins the 
         .steps.filter((s) => s.phase === 'cluster')
         .flatMap((s) => s.changes),
     ).toEqual([
-      `remove Node s1 and its stale etcd member ${stale} on s2 (left when s1 was wiped; K3s refuses a new member under the same name)`,
+      `remove Node s1 and its stale etcd member ${stale} on s2 (left when s1 was wiped; K3s refuses a new member under the same name) — asked for on its own right before, done only if you type the cluster name then (or pass --replace-server s1)`,
       'write the cluster token file (/etc/rancher/k3s/revue-pi-token)',
       'write /etc/rancher/k3s/config.yaml: node settings from the inventory',
       `install K3s server ${DEFAULT_K3S_VERSION} and join https://${suite.lab.node('s2').address}:6443`,
     ]);
 
-    const r = await suite.up();
+    const r = await suite.up('--replace-server', 's1');
     expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(0);
+    expect(
+      report(r.stdout)
+        .nodes.find((n) => n.name === 's1')!
+        .steps.flatMap((s) => s.changes)[0],
+    ).toBe(
+      `removed Node s1 and its stale etcd member ${stale} on s2 (left when s1 was wiped; K3s refuses a new member under the same name), with your consent (--replace-server s1)`,
+    );
     const config = readFileSync(suite.lab.node('s1').path('/etc/rancher/k3s/config.yaml'), 'utf8');
     expect(config).toContain(`server: https://${suite.lab.node('s2').address}:6443\n`);
     expect(config).not.toContain('cluster-init');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { consentFor, dataConsentFor, typedConsent } from '../../../cli/consent.js';
+import { consentFor, dataConsentFor, replaceServerConsentFor, replaceServerProblem, replaceServerQuestion, typedConsent } from '../../../cli/consent.js';
 
 describe('when up may change anything', () => {
   it.each([
@@ -42,5 +42,37 @@ describe('when up may change anything', () => {
     ['Home', false],
   ])('typing %j for cluster home consents: %s', (answer, yes) => {
     expect(typedConsent(answer, 'home')).toBe(yes);
+  });
+
+  it.each([
+    // [--yes, --replace-server, terminal, what happens to s1's stale Node and etcd member]
+    [false, undefined, true, 'ask'],
+    [true, undefined, true, 'withheld'], // --yes alone never deletes a node
+    [true, undefined, false, 'withheld'],
+    [false, undefined, false, 'withheld'],
+    [true, 's1', false, 'given'],
+    [false, 's1', true, 'given'],
+    [true, 's2', false, 'withheld'], // consent for s2 is not consent for s1
+    [false, 's2', true, 'ask'],
+  ] as const)('rebuilt server s1: --yes %s, --replace-server %s, terminal %s: %s', (yes, replaceServer, terminal, kind) => {
+    expect(replaceServerConsentFor('s1', { yes, ...(replaceServer ? { replaceServer } : {}) }, terminal)).toBe(kind);
+  });
+
+  it('--replace-server must name a server of the inventory', () => {
+    expect(replaceServerProblem(undefined, ['s1', 's2'], 'home.yaml')).toBeUndefined();
+    expect(replaceServerProblem('s2', ['s1', 's2'], 'home.yaml')).toBeUndefined();
+    expect(replaceServerProblem('a1', ['s1', 's2'], 'home.yaml')).toBe(
+      '--replace-server a1: home.yaml lists no server named a1 (its servers: s1, s2); nothing was contacted. Name the rebuilt server as the inventory names it.',
+    );
+  });
+
+  it('the question right before the deletion names the node, the member and the server it runs on', () => {
+    expect(replaceServerQuestion({ node: 's1', member: 's1-0a1b2c3d', via: 's2' }, 'home')).toEqual({
+      text:
+        'Server s1 was wiped, and the cluster still holds its old Node s1 and its etcd member s1-0a1b2c3d, on server s2.\n' +
+        'K3s lets s1 join again under its name only once they are deleted (its own data is already gone).\n' +
+        'Press Enter to keep them: s1 is then not joined, and up says how to do it later.\n',
+      prompt: 'To delete Node s1 and etcd member s1-0a1b2c3d on s2, type the cluster name (home):',
+    });
   });
 });
