@@ -1,3 +1,4 @@
+import { keyTypeLabel } from '../../core/remote/host-key-text.js';
 import { displayAddress } from '../../core/remote/known-hosts.js';
 import type { NodeFacts } from '../../provision/facts.js';
 import { piGeneration, supportsArmV82 } from '../../provision/facts.js';
@@ -49,17 +50,6 @@ export function parseSudoCheck(code: number, output: string): 'ok' | 'password' 
   if (/password is required|a terminal is required/i.test(output)) return 'password';
   const said = output.trim().split('\n').filter(Boolean).pop();
   return { problem: said ? said.replace(/\.$/, '') : `\`sudo -n true\` ended with exit ${code}` };
-}
-
-/** `ssh-ed25519` → `ED25519`, as OpenSSH names key types in its prompts. */
-export function keyTypeLabel(keyType: string): string {
-  if (keyType === 'ssh-ed25519') return 'ED25519';
-  if (keyType === 'ssh-rsa') return 'RSA';
-  if (keyType === 'ssh-dss') return 'DSA';
-  if (keyType.startsWith('ecdsa-sha2-')) return 'ECDSA';
-  if (keyType.startsWith('sk-ssh-ed25519')) return 'ED25519-SK';
-  if (keyType.startsWith('sk-ecdsa-')) return 'ECDSA-SK';
-  return keyType.toUpperCase();
 }
 
 /** OpenSSH's first-contact notice, for a host key nothing has recorded yet. */

@@ -8,9 +8,12 @@ import { displayAddress } from './known-hosts.js';
 /** The key type as OpenSSH names it in "ED25519 key fingerprint is …". */
 export function keyTypeLabel(keyType: string): string {
   if (keyType === 'ssh-ed25519') return 'ED25519';
-  if (keyType.startsWith('ecdsa-')) return 'ECDSA';
   if (keyType === 'ssh-rsa') return 'RSA';
-  return keyType;
+  if (keyType === 'ssh-dss') return 'DSA';
+  if (keyType.startsWith('ecdsa-sha2-')) return 'ECDSA';
+  if (keyType.startsWith('sk-ssh-ed25519')) return 'ED25519-SK';
+  if (keyType.startsWith('sk-ecdsa-')) return 'ECDSA-SK';
+  return keyType.toUpperCase();
 }
 
 /** ssh-keyscan's -t name for the key type. */

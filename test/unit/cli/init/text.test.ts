@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeFacts, factWarnings, keyTypeLabel, newHostKeyNotice, nextSteps, parseSudoCheck } from '../../../../cli/init/text.js';
+import { describeFacts, factWarnings, newHostKeyNotice, nextSteps, parseSudoCheck } from '../../../../cli/init/text.js';
 
 const GIB = 1024 ** 3;
 const pi5 = {
@@ -53,17 +53,6 @@ describe('factWarnings', () => {
 });
 
 describe('host key notice', () => {
-  it.each([
-    ['ssh-ed25519', 'ED25519'],
-    ['ecdsa-sha2-nistp256', 'ECDSA'],
-    ['ecdsa-sha2-nistp521', 'ECDSA'],
-    ['ssh-rsa', 'RSA'],
-    ['ssh-dss', 'DSA'],
-    ['sk-ssh-ed25519@openssh.com', 'ED25519-SK'],
-  ])('%s is called %s, as OpenSSH does', (type, label) => {
-    expect(keyTypeLabel(type)).toBe(label);
-  });
-
   it('reads like OpenSSH, naming node and address', () => {
     expect(newHostKeyNotice('pi-1', '192.168.1.101', 22, 'ssh-ed25519', 'SHA256:ChzYs1jE9Reo7Vq+0CXz2wSrn2wbhmiSz72bZ7WsMVI')).toBe(
       "The authenticity of host 'pi-1 (192.168.1.101)' can't be established.\nED25519 key fingerprint is SHA256:ChzYs1jE9Reo7Vq+0CXz2wSrn2wbhmiSz72bZ7WsMVI.",

@@ -21,6 +21,9 @@ describe('what is said of host keys', () => {
     ['ssh-ed25519', 'ED25519'],
     ['ecdsa-sha2-nistp256', 'ECDSA'],
     ['ssh-rsa', 'RSA'],
+    ['ssh-dss', 'DSA'],
+    ['sk-ssh-ed25519@openssh.com', 'ED25519-SK'],
+    ['sk-ecdsa-sha2-nistp256@openssh.com', 'ECDSA-SK'],
   ])('%s is called %s, as OpenSSH does', (type, label) => {
     expect(keyTypeLabel(type)).toBe(label);
   });
