@@ -3,16 +3,12 @@ import { BACKUP_FILES, formatBackupList, formatSize } from '../../cluster/day-tw
 import { loadInventoryForCommand } from '../../core/inventory/for-command.js';
 import { EXIT_BAD_INPUT, EXIT_OK } from '../../core/report.js';
 import { stateDirFor } from '../../core/state.js';
-import { finishRun, runOnCluster, streamsOf, type CommandSeams } from './day-two-front.js';
+import { finishRun, runOnCluster, streamsOf, type ClusterCommandOptions } from './day-two-front.js';
 
 /** `revue-pi backup [--list] [--keep N] [--dry-run] [--json]`: the thin front of cluster/day-two/backup-run.ts. */
-export interface BackupCommandOptions extends CommandSeams {
-  inventory: string;
+export interface BackupCommandOptions extends ClusterCommandOptions {
   list?: boolean;
   keep: number;
-  json?: boolean;
-  dryRun?: boolean;
-  stateDir?: string;
 }
 
 export async function runBackupCommand(opts: BackupCommandOptions): Promise<number> {

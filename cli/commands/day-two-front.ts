@@ -66,7 +66,7 @@ export function resolveNodesSsh(
   return ssh;
 }
 
-/** The options every front that runs on the cluster has. */
+/** The options of every front that runs on the cluster (each adds its own). */
 export interface ClusterCommandOptions extends CommandSeams {
   inventory: string;
   json?: boolean;

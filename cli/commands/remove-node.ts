@@ -4,20 +4,16 @@ import { resolveKubeconfigPath } from '../../cluster/kubeconfig.js';
 import { loadInventoryForCommand } from '../../core/inventory/for-command.js';
 import { EXIT_BAD_INPUT } from '../../core/report.js';
 import type { Prompts } from '../ui/prompts.js';
-import { finishRun, isInteractive, runOnCluster, streamsOf, type AskingSeams } from './day-two-front.js';
+import { finishRun, isInteractive, runOnCluster, streamsOf, type AskingSeams, type ClusterCommandOptions } from './day-two-front.js';
 
 /**
  * `revue-pi remove-node NAME [--yes] [--dry-run] [--json]`: the thin front of cluster/day-two/remove-node-run.ts.
  * Changing the cluster needs a terminal to ask at, or --yes: without either it stops before contacting anything.
  */
-export interface RemoveNodeCommandOptions extends AskingSeams {
+export interface RemoveNodeCommandOptions extends ClusterCommandOptions, AskingSeams {
   name: string;
-  inventory: string;
   yes?: boolean;
-  dryRun?: boolean;
   drainTimeout: number;
-  json?: boolean;
-  stateDir?: string;
   kubeconfig?: string;
   /** Seam for tests; default: the terminal's prompts. */
   prompts?: Prompts;

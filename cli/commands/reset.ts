@@ -4,7 +4,7 @@ import { loadInventoryForCommand } from '../../core/inventory/for-command.js';
 import { EXIT_BAD_INPUT } from '../../core/report.js';
 import { runReset, type ResetResult } from '../../pipeline/reset.js';
 import { typedConsent } from '../consent.js';
-import { finishRun, isInteractive, refuseBadInput, runOnCluster, streamsOf, type AskingSeams } from './day-two-front.js';
+import { finishRun, isInteractive, refuseBadInput, runOnCluster, streamsOf, type AskingSeams, type ClusterCommandOptions } from './day-two-front.js';
 
 /**
  * `revue-pi reset [--yes CLUSTER_NAME] [--boot] [--dry-run] [--json]`: the thin front of pipeline/reset.ts.
@@ -12,15 +12,11 @@ import { finishRun, isInteractive, refuseBadInput, runOnCluster, streamsOf, type
  * terminal, or given to --yes. `--yes` alone is not enough; without a terminal and without it, reset stops before
  * contacting anything (exit 2).
  */
-export interface ResetCommandOptions extends AskingSeams {
-  inventory: string;
+export interface ResetCommandOptions extends ClusterCommandOptions, AskingSeams {
   /** true: `--yes` without a name; a string: the name given. */
   yes?: boolean | string;
   boot?: boolean;
-  dryRun?: boolean;
-  json?: boolean;
   concurrency: number;
-  stateDir?: string;
   kubeconfig?: string;
   /** Seam for tests; default: a line typed at the terminal. */
   typed?: (message: string) => Promise<string>;

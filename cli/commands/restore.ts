@@ -5,20 +5,16 @@ import { loadInventoryForCommand } from '../../core/inventory/for-command.js';
 import { EXIT_BAD_INPUT } from '../../core/report.js';
 import { stateDirFor } from '../../core/state.js';
 import { typedConsent, type Consent } from '../consent.js';
-import { finishRun, isInteractive, refuseBadInput, runOnCluster, streamsOf, type AskingSeams } from './day-two-front.js';
+import { finishRun, isInteractive, refuseBadInput, runOnCluster, streamsOf, type AskingSeams, type ClusterCommandOptions } from './day-two-front.js';
 
 /**
  * `revue-pi restore SNAPSHOT [--yes] [--dry-run] [--json]`: the thin front of cluster/day-two/restore-run.ts. Restoring
  * throws away everything since the snapshot, so it is consented to on its own: the cluster name typed at a terminal,
  * or --yes; without either it stops before contacting anything (exit 2).
  */
-export interface RestoreCommandOptions extends AskingSeams {
+export interface RestoreCommandOptions extends ClusterCommandOptions, AskingSeams {
   snapshot: string;
-  inventory: string;
   yes?: boolean;
-  dryRun?: boolean;
-  json?: boolean;
-  stateDir?: string;
   /** Seams for tests; default: a line typed at the terminal, restore-run's wait for the nodes. */
   typed?: (message: string) => Promise<string>;
   nodeWaitMs?: number;

@@ -5,21 +5,17 @@ import { resolveKubeconfigPath } from '../../cluster/kubeconfig.js';
 import { loadInventoryForCommand } from '../../core/inventory/for-command.js';
 import { EXIT_BAD_INPUT } from '../../core/report.js';
 import type { Prompts } from '../ui/prompts.js';
-import { finishRun, isInteractive, runOnCluster, streamsOf, type AskingSeams } from './day-two-front.js';
+import { finishRun, isInteractive, runOnCluster, streamsOf, type AskingSeams, type ClusterCommandOptions } from './day-two-front.js';
 
 /**
  * `revue-pi upgrade [--to VERSION] [--dry-run] [--json] [--yes]`: the thin front of cluster/day-two/upgrade-run.ts.
  * Changing the cluster needs a terminal to ask at, or --yes: without either it stops before contacting anything.
  */
-export interface UpgradeCommandOptions extends AskingSeams {
-  inventory: string;
+export interface UpgradeCommandOptions extends ClusterCommandOptions, AskingSeams {
   to?: string;
   yes?: boolean;
-  dryRun?: boolean;
-  json?: boolean;
   drainTimeout: number;
   agentBatch: number;
-  stateDir?: string;
   kubeconfig?: string;
   /** Seam for tests; default: the terminal's prompts. */
   prompts?: Prompts;
