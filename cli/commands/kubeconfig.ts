@@ -2,46 +2,41 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { RevuePiError } from '../../core/errors.js';
 import { loadInventoryForCommand } from '../../core/inventory/for-command.js';
-import type { InventoryNode } from '../../core/inventory/schema.js';
 import { withCommandLock } from '../../core/lock.js';
 import { RunLog } from '../../core/log.js';
-import { resolveSshOrReport } from '../../core/ssh-config/report.js';
 import { EXIT_BAD_INPUT, EXIT_NODE_FAILED, EXIT_OK } from '../../core/report.js';
 import { ensurePrivateDir, readTextIfExists, stateDirFor, writePrivateFile } from '../../core/state.js';
 import type { Transport } from '../../core/remote/transport.js';
 import { firstServerOf } from '../../cluster/config.js';
 import { mergeKubeconfig, resolveKubeconfigPath } from '../../cluster/kubeconfig.js';
 import { fetchClusterKubeconfig } from '../../cluster/kubeconfig-merge.js';
+import { resolveNodesSsh, streamsOf, type CommandSeams } from './day-two-front.js';
 
 /**
  * `revue-pi kubeconfig`: fetches the cluster's kubeconfig from the first server (over SSH, sudo), renamed to
  * the cluster and pointed at its API address. Prints it on stdout, or with --write (implied by --kubeconfig)
  * merges it into the kubeconfig file (KUBECONFIG's first path, else ~/.kube/config) with mode 0600.
  */
-export interface KubeconfigCommandOptions {
+export interface KubeconfigCommandOptions extends CommandSeams {
   inventory: string;
   kubeconfig?: string;
   write?: boolean;
   stateDir?: string;
-  /** Seams for tests; default: the SSH transport, the process's streams and environment. */
-  openTransport?: (node: InventoryNode) => Promise<Transport>;
-  stdout?: (text: string) => void;
-  stderr?: (text: string) => void;
+  /** Seam for tests; default: the process's environment. */
   env?: NodeJS.ProcessEnv;
 }
 
 export async function runKubeconfigCommand(opts: KubeconfigCommandOptions): Promise<number> {
-  const out = opts.stdout ?? ((t: string) => void process.stdout.write(t));
-  const err = opts.stderr ?? ((t: string) => void process.stderr.write(t));
+  const streams = streamsOf(opts);
+  const { out, err } = streams;
   const env = opts.env ?? process.env;
 
   const loaded = loadInventoryForCommand(opts.inventory, { out, err, env });
   if (!loaded) return EXIT_BAD_INPUT;
-  // Node hosts may be ~/.ssh/config aliases: from here on each node's host is the address SSH reaches it at.
-  const ssh = resolveSshOrReport(loaded.inventory, { inventory: opts.inventory, out, err, env });
+  // From here on each node's host is the address SSH reaches it at.
+  const ssh = resolveNodesSsh(loaded.inventory, { inventory: opts.inventory, env }, streams);
   if (!ssh) return EXIT_BAD_INPUT;
   const { inventory } = ssh;
-  for (const warning of ssh.warnings) err(`  ! ${warning}\n`);
   const first = firstServerOf(inventory);
   if (!first) {
     err(`The inventory ${opts.inventory} has no node with role: server, so there is no cluster to fetch a kubeconfig from.\n`);

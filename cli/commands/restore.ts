@@ -1,36 +1,23 @@
 import { loadBackup } from '../../cluster/day-two/restore-backup.js';
 import { runRestore, type RestoreResult } from '../../cluster/day-two/restore-run.js';
 import { formatRestorePlan } from '../../cluster/day-two/restore.js';
-import type { Inventory, InventoryNode } from '../../core/inventory/schema.js';
 import { loadInventoryForCommand } from '../../core/inventory/for-command.js';
-import { RunLog } from '../../core/log.js';
-import { withCommandLock } from '../../core/lock.js';
-import { resolveSshOrReport } from '../../core/ssh-config/report.js';
-import type { ResolvedNodeSsh } from '../../core/ssh-config/resolve.js';
 import { EXIT_BAD_INPUT } from '../../core/report.js';
-import { ensurePrivateDir, stateDirFor } from '../../core/state.js';
-import type { Transport } from '../../core/remote/transport.js';
+import { stateDirFor } from '../../core/state.js';
 import { typedConsent, type Consent } from '../consent.js';
+import { finishRun, isInteractive, refuseBadInput, runOnCluster, streamsOf, type AskingSeams, type ClusterCommandOptions } from './day-two-front.js';
 
 /**
  * `revue-pi restore SNAPSHOT [--yes] [--dry-run] [--json]`: the thin front of cluster/day-two/restore-run.ts. Restoring
  * throws away everything since the snapshot, so it is consented to on its own: the cluster name typed at a terminal,
  * or --yes; without either it stops before contacting anything (exit 2).
  */
-export interface RestoreCommandOptions {
+export interface RestoreCommandOptions extends ClusterCommandOptions, AskingSeams {
   snapshot: string;
-  inventory: string;
   yes?: boolean;
-  dryRun?: boolean;
-  json?: boolean;
-  stateDir?: string;
-  /** Seams for tests; default: SSH, the terminal, the process's streams. */
-  openTransport?: (node: InventoryNode) => Promise<Transport>;
+  /** Seams for tests; default: a line typed at the terminal, restore-run's wait for the nodes. */
   typed?: (message: string) => Promise<string>;
-  interactive?: boolean;
   nodeWaitMs?: number;
-  stdout?: (text: string) => void;
-  stderr?: (text: string) => void;
 }
 
 /** Ask (the cluster name typed) at a terminal; --yes consents; otherwise refuse. A dry run changes nothing and needs none. */
@@ -44,70 +31,46 @@ export function restoreConsent(opts: { yes?: boolean; dryRun?: boolean; json?: b
 }
 
 export async function runRestoreCommand(opts: RestoreCommandOptions): Promise<number> {
-  const out = opts.stdout ?? ((t: string) => void process.stdout.write(t));
-  const err = opts.stderr ?? ((t: string) => void process.stderr.write(t));
-  const refuse = (message: string) => {
-    if (opts.json) out(JSON.stringify({ ok: false, exitCode: EXIT_BAD_INPUT, error: { message } }, null, 2) + '\n');
-    else err(`${message}\n`);
-    return EXIT_BAD_INPUT;
-  };
+  const streams = streamsOf(opts);
+  const { out, err } = streams;
   const loaded = loadInventoryForCommand(opts.inventory, { json: opts.json, out, err });
   if (!loaded) return EXIT_BAD_INPUT;
   const cluster = loaded.inventory.cluster.name;
-  const consent = restoreConsent(opts, opts.interactive ?? Boolean(process.stdin.isTTY), cluster);
-  if (consent.kind === 'refuse') return refuse(consent.message);
-  const stateDir = stateDirFor(cluster, opts.stateDir);
-  const backup = loadBackup(stateDir, opts.snapshot);
-  if ('error' in backup) return refuse(backup.error);
-  const ssh = resolveSshOrReport(loaded.inventory, { inventory: opts.inventory, json: opts.json, out, err });
-  if (!ssh) return EXIT_BAD_INPUT;
-  for (const warning of ssh.warnings) err(`  ! ${warning}\n`);
-  ensurePrivateDir(stateDir);
-  const work = () => restoreLocked(opts, ssh.inventory, ssh.nodes, stateDir, backup, consent.kind === 'ask', out, err);
-  return opts.dryRun ? work() : withCommandLock(stateDir, cluster, 'restore', { json: opts.json, out, err }, work);
-}
-
-async function restoreLocked(
-  opts: RestoreCommandOptions,
-  inventory: Inventory,
-  sshNodes: ReadonlyMap<string, ResolvedNodeSsh>,
-  stateDir: string,
-  loaded: Exclude<ReturnType<typeof loadBackup>, { error: string }>,
-  ask: boolean,
-  out: (text: string) => void,
-  err: (text: string) => void,
-): Promise<number> {
-  const cluster = inventory.cluster.name;
-  const log = new RunLog(stateDir, 'restore');
-  log.write(`revue-pi restore ${loaded.backup.name} -i ${opts.inventory}${opts.dryRun ? ' --dry-run' : ''}${opts.yes ? ' --yes' : ''}`);
-  const open = opts.openTransport ?? (await import('../../core/connect.js')).transportOpener(inventory, { log, ssh: sshNodes });
-  const typed = opts.typed ?? (ask ? (await import('../ui/prompts.js')).upPrompts.typed : undefined);
-  const result = await runRestore({
-    inventory,
-    loaded,
-    dryRun: Boolean(opts.dryRun),
-    open,
-    log,
-    progress: (line) => err(`${line}\n`),
-    ...(opts.nodeWaitMs ? { nodeWaitMs: opts.nodeWaitMs } : {}),
-    showPlan: (plan) => {
-      if (!opts.json) out(formatRestorePlan(cluster, loaded.backup, plan));
-    },
-    ...(ask
-      ? {
-          confirm: async () => {
-            const yes = typedConsent(await typed!(`This deletes what is listed above. To restore, type the cluster name (${cluster}):`), cluster);
-            log.write(`asked to restore: ${yes ? 'the cluster name was typed' : 'declined'}`);
-            return yes;
-          },
-        }
-      : {}),
+  const consent = restoreConsent(opts, isInteractive(opts), cluster);
+  if (consent.kind === 'refuse') return refuseBadInput(consent.message, opts.json, streams);
+  const backup = loadBackup(stateDirFor(cluster, opts.stateDir), opts.snapshot);
+  if ('error' in backup) return refuseBadInput(backup.error, opts.json, streams);
+  const ask = consent.kind === 'ask';
+  const commandLine = `revue-pi restore ${backup.backup.name} -i ${opts.inventory}${opts.dryRun ? ' --dry-run' : ''}${opts.yes ? ' --yes' : ''}`;
+  return runOnCluster('restore', commandLine, loaded.inventory, opts, streams, async (run) => {
+    const { inventory, open, log, progress } = run;
+    const typed = opts.typed ?? (ask ? (await import('../ui/prompts.js')).upPrompts.typed : undefined);
+    const result = await runRestore({
+      inventory,
+      loaded: backup,
+      dryRun: Boolean(opts.dryRun),
+      open,
+      log,
+      progress,
+      ...(opts.nodeWaitMs ? { nodeWaitMs: opts.nodeWaitMs } : {}),
+      showPlan: (plan) => {
+        if (!opts.json) out(formatRestorePlan(cluster, backup.backup, plan));
+      },
+      ...(ask
+        ? {
+            confirm: async () => {
+              const yes = typedConsent(await typed!(`This deletes what is listed above. To restore, type the cluster name (${cluster}):`), cluster);
+              log.write(`asked to restore: ${yes ? 'the cluster name was typed' : 'declined'}`);
+              return yes;
+            },
+          }
+        : {}),
+    });
+    return finishRun(run, result, opts.json, out, () => {
+      if (!result.plan) err(`${result.error}\n`);
+      else out(formatRestoreOutcome(result, Boolean(opts.dryRun)));
+    });
   });
-  log.write(`finished: exit ${result.exitCode}`);
-  if (opts.json) out(JSON.stringify(result, null, 2) + '\n');
-  else if (!result.plan) err(`${result.error}\n`);
-  else out(formatRestoreOutcome(result, Boolean(opts.dryRun)));
-  return result.exitCode;
 }
 
 export function formatRestoreOutcome(r: RestoreResult, dryRun: boolean): string {
