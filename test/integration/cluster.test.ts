@@ -236,7 +236,9 @@ describeLab('cluster on the lab: 1 server + 3 agents, re-runs, a 5th node, failu
     });
     expect(run.status['pi-5']).toBe('unchanged');
     // Still there, as before the run.
-    expect((await lab.node('pi-1').exec('k3s kubectl -n kube-system get secret pi-4.node-password.k3s -o name')).stdout).toBe('secret/pi-4.node-password.k3s\n');
+    expect((await lab.node('pi-1').exec('k3s kubectl -n kube-system get secret pi-4.node-password.k3s -o name')).stdout).toBe(
+      'secret/pi-4.node-password.k3s\n',
+    );
     expect((await lab.node('pi-1').exec('k3s kubectl get node pi-4 -o name')).stdout).toBe('node/pi-4\n');
   });
 

@@ -38,6 +38,8 @@ interface SimNode {
   stalePassword?: boolean;
   /** With a stale password, K3s exits and the installer fails (the lab stand-in's behaviour) instead of retrying. */
   givesUp?: boolean;
+  /** Its installer takes this long (real K3s: it waits for an agent that keeps being refused). */
+  installMs?: number;
   /** The cluster refuses the node's token: K3s retries for ever, logging 401 Unauthorized, and never registers. */
   wrongToken?: boolean;
   /** After a restart its K3s exits (a bad setting): its Node object stays as the old K3s left it, Ready. */
@@ -74,7 +76,7 @@ class SimCluster {
       this.transports.set(node.name, t);
       t.on(/sh -s - (server|agent)|k3s-install\.sh (server|agent)/, async (script) => {
         this.timeline.push(`${node.name}:install-start`);
-        await new Promise((r) => setTimeout(r, this.installDelayMs));
+        await new Promise((r) => setTimeout(r, sim.installMs ?? this.installDelayMs));
         this.timeline.push(`${node.name}:install-end`);
         if (sim.installFails) return fail(1, sim.installFails);
         sim.installed = true;
@@ -821,6 +823,19 @@ describe('runClusterPhase: a re-imaged node rejoining under its old name', () =>
     expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined, kept('pi-3')]);
     expect(nodes[2]!.report.warnings).toEqual([]);
     expect(sim.unexpected()).toEqual([]);
+  });
+  it('refused while the installer still waits (real K3s retries a rejected password): pi-3 fails at once, without waiting for the installer', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    const pi3 = sim.sim.get('pi-3')!;
+    Object.assign(pi3, { stalePassword: true, installMs: 3000 });
+    pi3.journal.push('level=error msg="Failed to retrieve agent config: Node password rejected, duplicate hostname"');
+    const nodes = sim.inputs();
+    await runClusterPhase(options(inv, nodes, { confirmNodeReplacement: async () => false, inventoryPath: 'my inventory.yaml' }));
+    expect(sim.timeline).toContain('pi-3:install-start');
+    expect(sim.timeline).not.toContain('pi-3:install-end');
+    expect(sim.transports.get('pi-1')!.ran('delete')).toEqual([]);
+    expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined, kept('pi-3')]);
   });
 });
 
