@@ -262,6 +262,7 @@ async function fixRejectedPassword(
   const transport = s.transport;
   if (!transport || s === first) return false;
   const unit = unitFor(s.node.role);
+  const seenBefore = s.passwordFix !== undefined;
   if (!s.passwordFix) {
     const journal = journalText ?? (await transport.run(buildJournalCommand(unit, 50), { sudo: true, timeoutMs: 15_000 })).stdout;
     if (!isNodePasswordRejected(journal)) return false;
@@ -269,6 +270,8 @@ async function fixRejectedPassword(
     s.passwordFix ??= clearStalePassword(opts, s, first);
   }
   await s.passwordFix;
+  // Handled once per node: a later journal look goes on with its other checks; a failed start still counts as helped.
+  if (seenBefore && !how.afterFailure) return false;
   const name = s.node.name;
   const restart = (unit === 'k3s-agent' || how.afterFailure) && !s.passwordRestarted;
   if (restart) {
