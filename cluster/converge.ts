@@ -250,7 +250,7 @@ const PASSWORD_KEPT = 'NODE_PASSWORD_KEPT';
  * (--replace-node NAME, or asked right now, on its own) the stale node object and its password secret go on the first
  * server, then the unit starts again — an agent always; a server only when its own start already failed
  * (`afterFailure`), since a start still under way retries by itself. Without consent nothing is deleted and it throws,
- * saying how to consent. True when it acted (a later look awaits the first one's clearing).
+ * saying how to consent. True when it acted; a later look awaits that clearing, then is true only after a failed start.
  */
 async function fixRejectedPassword(
   opts: ClusterPhaseOptions,
