@@ -1,9 +1,11 @@
+import type { NodeReplacement } from '../cluster/plan.js';
+
 /**
  * When `up` may change anything (pure). It asks whenever stdin is a terminal — where the operator can answer, whatever
  * stderr is (`up 2>&1 | tee up.log` still asks) — and the default answer is No. With no terminal to ask on it needs
  * --yes, else it refuses before contacting anything (exit 2), as `terraform apply` does. Deleting data is consented to
  * apart from all that: --prune-data, or the cluster name typed at a terminal; --yes never implies it. So is deleting a
- * rebuilt server's stale Node and etcd member (replaceServerConsentFor, below).
+ * node's Node, etcd member or node-password secret so it can join again (replaceNodeConsentFor, below).
  */
 export type Consent =
   /** Show the plan and ask (default No). */
@@ -44,31 +46,55 @@ export function typedConsent(answer: string, cluster: string): boolean {
 }
 
 /**
- * Deleting a rebuilt server's stale Node and etcd member (so it can join under its name again) is consented to on its
- * own, like data: --replace-server NAME for exactly that node, or the cluster name typed at a terminal when up asks
- * right before deleting; --yes never implies it. Without consent nothing is deleted and that server is not joined.
+ * Deleting what stops a node joining under its name again is consented to on its own, like data: a rebuilt first
+ * server's stale Node and etcd member, a re-imaged node's Node and node-password secret (found only mid-run, when K3s
+ * rejects its new password). --replace-node NAME consents for exactly that node; otherwise the cluster name typed at a
+ * terminal when up asks right before deleting; --yes never implies it. Without consent nothing is deleted and that node
+ * is not joined.
  */
-export type ReplaceServerConsent =
-  /** --replace-server names this node. */
+export type ReplaceNodeConsent =
+  /** --replace-node names this node. */
   | 'given'
   /** Ask on a terminal, on its own, right before deleting. */
   | 'ask'
   /** Delete nothing; the node fails, saying how to consent. */
   | 'withheld';
 
-export function replaceServerConsentFor(node: string, opts: { yes?: boolean; replaceServer?: string }, stdinIsTerminal: boolean): ReplaceServerConsent {
-  if (opts.replaceServer === node) return 'given';
+export function replaceNodeConsentFor(node: string, opts: { yes?: boolean; replaceNode?: string[] }, stdinIsTerminal: boolean): ReplaceNodeConsent {
+  if (opts.replaceNode?.includes(node)) return 'given';
   return !opts.yes && stdinIsTerminal ? 'ask' : 'withheld';
 }
 
-/** --replace-server must name a server of the inventory (bad input, exit 2, before any connection); undefined when it does. */
-export function replaceServerProblem(name: string | undefined, servers: string[], inventoryFile: string): string | undefined {
-  if (name === undefined || servers.includes(name)) return undefined;
-  return `--replace-server ${name}: ${inventoryFile} lists no server named ${name} (its servers: ${servers.join(', ') || 'none'}); nothing was contacted. Name the rebuilt server as the inventory names it.`;
+/** --replace-node's values, repeated or comma-separated, as one list (commander's collector). */
+export function collectNodeNames(value: string, previous: string[] = []): string[] {
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => n !== ''),
+  ];
 }
 
-/** What up says right before deleting a rebuilt server's stale Node and etcd member, above the typed question. */
-export function replaceServerQuestion(removal: { node: string; member?: string; via: string }, cluster: string): { text: string; prompt: string } {
+/** --replace-node must name nodes of the inventory (bad input, exit 2, before any connection); undefined when it does. */
+export function replaceNodeProblem(names: string[] | undefined, nodes: string[], inventoryFile: string): string | undefined {
+  const unknown = (names ?? []).filter((n) => !nodes.includes(n));
+  if (unknown.length === 0) return undefined;
+  return `--replace-node ${unknown.join(',')}: ${inventoryFile} lists no node named ${unknown.join(' or ')} (its nodes: ${nodes.join(', ') || 'none'}); nothing was contacted. Name the rebuilt or re-imaged node as the inventory names it.`;
+}
+
+/** What up says right before deleting, above the typed question. */
+export function replaceNodeQuestion(removal: NodeReplacement, cluster: string): { text: string; prompt: string } {
+  if (removal.kind === 'node-password') {
+    const secret = `secret kube-system/${removal.node}.node-password.k3s`;
+    return {
+      text:
+        `Node ${removal.node} was re-imaged: K3s rejects its new node password, because the cluster still holds its old Node ${removal.node} and its ${secret}, on server ${removal.via}.\n` +
+        `K3s lets ${removal.node} join again under its name only once they are deleted (its own data is already gone).\n` +
+        `Press Enter to keep them: ${removal.node} is then not joined, and up says how to do it later.\n`,
+      prompt: `To delete Node ${removal.node} and ${secret} on ${removal.via}, type the cluster name (${cluster}):`,
+    };
+  }
   const member = removal.member ? `etcd member ${removal.member}` : 'etcd member';
   return {
     text:

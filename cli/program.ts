@@ -1,4 +1,5 @@
-import { Command, InvalidArgumentError, type CommanderError } from 'commander';
+import { Command, InvalidArgumentError, Option, type CommanderError } from 'commander';
+import { collectNodeNames } from './consent.js';
 import { addFlashCommand } from './flash/cli.js';
 import { HELP, helpAfter } from './ui/help.js';
 import type { CommonOptions } from './options.js';
@@ -56,14 +57,33 @@ Each command's --help has its own examples and files, e.g. revue-pi up --help.`,
   teach(withCommon(program.command('up')), HELP.up)
     .option('-y, --yes', 'apply without asking (needed when stdin is not a terminal); never deletes data or a node by itself')
     .option('--prune-data', 'also delete what holds data (volume claims, namespaces, charts with volumes) that the inventory no longer deploys')
-    .option('--replace-server <name>', 'server <name> was wiped and rebuilt: delete its old Node and etcd member (on a live server) so it can join again')
+    .option(
+      '--replace-node <name>',
+      'node <name> was wiped or re-imaged: delete its old Node and etcd member or node-password secret (on a live server) so it can join again; repeat or comma-separate for several',
+      collectNodeNames,
+    )
+    // The name before --replace-node covered rebuilt servers only; kept, unlisted, for scripts that use it.
+    .addOption(new Option('--replace-server <name>').hideHelp().argParser(collectNodeNames))
     .option('--kubeconfig <file>', "merge the cluster's kubeconfig here (default: first path of $KUBECONFIG, else ~/.kube/config)")
     .option('--force', "go ahead even when the workloads' minimum requests do not fit the cluster, or a MetalLB address lies outside every node's subnet")
     .option('--reapply', 're-apply every workload even when the cluster matches the last apply (restores objects edited by hand)')
-    .action(async (opts: CommonOptions & { force?: boolean; reapply?: boolean; kubeconfig?: string; pruneData?: boolean; replaceServer?: string }) => {
-      const { runUpCommand } = await import('./commands/up.js');
-      setExitCode(await runUpCommand('up', opts));
-    });
+    .action(
+      async (
+        opts: CommonOptions & {
+          force?: boolean;
+          reapply?: boolean;
+          kubeconfig?: string;
+          pruneData?: boolean;
+          replaceNode?: string[];
+          replaceServer?: string[];
+        },
+      ) => {
+        const { runUpCommand } = await import('./commands/up.js');
+        const { replaceServer, ...rest } = opts;
+        const replaceNode = [...(opts.replaceNode ?? []), ...(replaceServer ?? [])];
+        setExitCode(await runUpCommand('up', { ...rest, ...(replaceNode.length > 0 ? { replaceNode } : {}) }));
+      },
+    );
 
   teach(withCommon(program.command('plan')), HELP.plan)
     .option('--offline', 'make no connection: assume every node is fresh from Raspberry Pi Imager')

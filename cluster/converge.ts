@@ -8,10 +8,10 @@ import { k3sProbeSections, parseK3sFacts } from './facts.js';
 import { airgapUploads, buildInstallScript, wantedK3sVersion } from './install.js';
 import { buildForgetNodeScript, buildJournalCommand, buildRestartCommand, isNodePasswordRejected, joinRefusal, restartedAt } from './nodes.js';
 import { K3S_CONFIG_PATH, NODE_PASSWORD_PATH, TOKEN_FILE_PATH, unitFor } from '../core/k3s-paths.js';
-import { describeClusterChange, type ClusterChange } from './plan.js';
+import { describeClusterChange, describeStalePasswordRemoved, stalePasswordKeptMessage, type ClusterChange } from './plan.js';
 import { sha256Hex, tokenFileContent } from './token.js';
 import { forgetStaleMember } from './first-server-run.js';
-import { type ClusterPhaseOptions, type Session, PHASE, STEP, fail, formatSeconds, summary, message, sleep, journalTail } from './session.js';
+import { type ClusterPhaseOptions, type Session, PHASE, STEP, consentToReplace, fail, formatSeconds, summary, message, sleep, journalTail } from './session.js';
 
 export async function converge(opts: ClusterPhaseOptions, s: Session, token: string, first: Session): Promise<void> {
   const { emit, log } = opts;
@@ -193,7 +193,8 @@ async function learnInstalledBinary(s: Session, transport: Transport): Promise<v
 /**
  * Runs an install or restart while watching the unit's journal: a node re-imaged under an old name is
  * refused ("Node password rejected") and would keep the installer waiting; removing the stale node object
- * and password secret on the first server lets it through (K3s retries on its own).
+ * and password secret on the first server (with consent) lets it through (K3s retries on its own). Without
+ * consent the node fails at once instead of waiting for the installer.
  */
 async function runWatchingJournal(opts: ClusterPhaseOptions, s: Session, start: () => Promise<RunResult>, first: Session): Promise<RunResult> {
   const isFirst = s === first;
@@ -210,8 +211,12 @@ async function runWatchingJournal(opts: ClusterPhaseOptions, s: Session, start: 
       if (done) return;
       if (await fixRejectedPassword(opts, s, first)) return;
     }
-  })().catch(() => undefined);
-  const result = await command;
+  })().catch((error: unknown) => {
+    // Only the refusal ends the wait; a look that failed leaves it to the command's own result.
+    if (error instanceof RevuePiError && error.code === PASSWORD_KEPT) throw error;
+  });
+  command.catch(() => undefined);
+  const result = await Promise.race([command, watcher.then(() => command)]);
   await watcher;
   return result;
 }
@@ -238,11 +243,14 @@ export async function checkJournal(opts: ClusterPhaseOptions, s: Session, first:
   );
 }
 
+const PASSWORD_KEPT = 'NODE_PASSWORD_KEPT';
+
 /**
- * Checks the node's journal for a node-password rejection and, once per node, clears it: the stale node
- * object and its password secret go on the first server, then the unit starts again — an agent always; a
- * server only when its own start already failed (`afterFailure`), since a start still under way retries by
- * itself. True when it acted.
+ * Checks the node's journal for a node-password rejection and, once per node, clears it: with the operator's consent
+ * (--replace-node NAME, or asked right now, on its own) the stale node object and its password secret go on the first
+ * server, then the unit starts again — an agent always; a server only when its own start already failed
+ * (`afterFailure`), since a start still under way retries by itself. Without consent nothing is deleted and it throws,
+ * saying how to consent. True when it acted; a later look awaits that clearing, then is true only after a failed start.
  */
 async function fixRejectedPassword(
   opts: ClusterPhaseOptions,
@@ -252,25 +260,22 @@ async function fixRejectedPassword(
   journalText?: string,
 ): Promise<boolean> {
   const transport = s.transport;
-  if (!transport || s === first || s.passwordFixed) return false;
+  if (!transport || s === first) return false;
   const unit = unitFor(s.node.role);
-  const journal = journalText ?? (await transport.run(buildJournalCommand(unit, 50), { sudo: true, timeoutMs: 15_000 })).stdout;
-  if (!isNodePasswordRejected(journal)) return false;
-  s.passwordFixed = true;
-  const name = s.node.name;
-  opts.log.write(`[${name}] K3s refused the node password (the node was re-imaged): removing node ${name} and its password secret on ${first.node.name}`);
-  const forget = await first.transport!.run(buildForgetNodeScript(name), { sudo: true, timeoutMs: 60_000 });
-  if (forget.code !== 0) {
-    throw new RemoteCommandError(
-      first.node.name,
-      `Removing the stale node object of ${name}`,
-      buildForgetNodeScript(name),
-      forget.code,
-      `${forget.stderr}\n${forget.stdout}`,
-    );
+  const seenBefore = s.passwordFix !== undefined;
+  if (!s.passwordFix) {
+    const journal = journalText ?? (await transport.run(buildJournalCommand(unit, 50), { sudo: true, timeoutMs: 15_000 })).stdout;
+    if (!isNodePasswordRejected(journal)) return false;
+    // Another look may have seen it while this one read the journal.
+    s.passwordFix ??= clearStalePassword(opts, s, first);
   }
-  const restart = unit === 'k3s-agent' || how.afterFailure;
+  await s.passwordFix;
+  // Handled once per node: a later journal look goes on with its other checks; a failed start still counts as helped.
+  if (seenBefore && !how.afterFailure) return false;
+  const name = s.node.name;
+  const restart = (unit === 'k3s-agent' || how.afterFailure) && !s.passwordRestarted;
   if (restart) {
+    s.passwordRestarted = true;
     const result = await transport.run(buildRestartCommand(unit), { sudo: true, timeoutMs: opts.readyTimeoutMs });
     s.restartedAt = restartedAt(result.stdout);
     if (result.code !== 0) {
@@ -284,10 +289,42 @@ async function fixRejectedPassword(
       );
     }
   }
-  const text = `node password rejected (node re-imaged): removed the stale node object ${name} and secret kube-system/${name}.node-password.k3s on ${first.node.name}${restart ? `, restarted ${unit}` : ''}`;
-  s.step.changes.push(text);
-  s.step.status = 'changed';
-  s.report.warnings.push(`node ${name}: ${text}`);
-  opts.emit({ type: 'node-warning', node: name, message: text });
+  const text = s.passwordCleared!(restart ? unit : undefined);
+  if (text) {
+    s.step.changes.push(text);
+    s.step.status = 'changed';
+    s.report.warnings.push(`node ${name}: ${text}`);
+    opts.emit({ type: 'node-warning', node: name, message: text });
+  }
   return true;
+}
+
+/**
+ * Asks for consent, then deletes the re-imaged node's stale node object and password secret on the first server.
+ * Sets s.passwordCleared: the report's line, given once (with the unit restarted, if it was).
+ */
+async function clearStalePassword(opts: ClusterPhaseOptions, s: Session, first: Session): Promise<void> {
+  const name = s.node.name;
+  const removal = { node: name, via: first.node.name };
+  const consent = await consentToReplace(opts, { kind: 'node-password', ...removal });
+  opts.log.write(
+    `[${name}] K3s refused the node password (the node was re-imaged): its node object and password secret on ${first.node.name}: ${consent === 'flag' ? `deleting (--replace-node ${name})` : consent === 'typed' ? 'deleting (the operator typed the cluster name)' : 'kept (no consent)'}`,
+  );
+  if (!consent) throw new RevuePiError(stalePasswordKeptMessage(removal, opts.inventoryPath), { code: PASSWORD_KEPT, node: name });
+  const forget = await first.transport!.run(buildForgetNodeScript(name), { sudo: true, timeoutMs: 60_000 });
+  if (forget.code !== 0) {
+    throw new RemoteCommandError(
+      first.node.name,
+      `Removing the stale node object of ${name}`,
+      buildForgetNodeScript(name),
+      forget.code,
+      `${forget.stderr}\n${forget.stdout}`,
+    );
+  }
+  let said = false;
+  s.passwordCleared = (restarted) => {
+    if (said) return undefined;
+    said = true;
+    return describeStalePasswordRemoved(removal, consent, restarted);
+  };
 }

@@ -5,7 +5,7 @@ import { ETCD_MEMBERS_COMMAND, parseEtcdMembers } from './day-two/etcd.js';
 import { decideFirstServerStart, staleMemberOf } from './first-server.js';
 import { buildForgetNodeScript } from './nodes.js';
 import { describeStaleMemberRemoved, staleMemberKeptMessage, type ClusterChange } from './plan.js';
-import { type ClusterPhaseOptions, type Session, message, sleep } from './session.js';
+import { type ClusterPhaseOptions, type Session, consentToReplace, message, sleep } from './session.js';
 
 export interface FirstServerContext {
   start: FirstServerStart;
@@ -45,7 +45,7 @@ export async function resolveFirstServer(opts: ClusterPhaseOptions, first: Sessi
 /**
  * Removes the wiped first server's Node on the live server, which removes its etcd member (K3s's member controller),
  * then waits until the member list no longer names it: only then is a new member under that node name admitted.
- * Only with the operator's consent, asked for on its own (--replace-server NAME, or asked right now): without it
+ * Only with the operator's consent, asked for on its own (--replace-node NAME, or asked right now): without it
  * nothing is deleted and it throws, saying how to consent. Returns the report's line for what was done.
  */
 export async function forgetStaleMember(
@@ -60,10 +60,9 @@ export async function forgetStaleMember(
       node: s.node.name,
     });
   const removal = { node: change.node, ...(change.member !== undefined ? { member: change.member } : {}), via: change.via };
-  const consent =
-    opts.replaceServer === change.node ? 'flag' : opts.confirmServerReplacement && (await opts.confirmServerReplacement(removal)) ? 'typed' : undefined;
+  const consent = await consentToReplace(opts, { kind: 'stale-member', ...removal });
   opts.log.write(
-    `[${s.node.name}] its stale Node and etcd member on ${change.via}: ${consent === 'flag' ? `deleting (--replace-server ${change.node})` : consent === 'typed' ? 'deleting (the operator typed the cluster name)' : 'kept (no consent)'}`,
+    `[${s.node.name}] its stale Node and etcd member on ${change.via}: ${consent === 'flag' ? `deleting (--replace-node ${change.node})` : consent === 'typed' ? 'deleting (the operator typed the cluster name)' : 'kept (no consent)'}`,
   );
   if (!consent) throw new RevuePiError(staleMemberKeptMessage(removal, opts.inventoryPath), { code: 'STALE_MEMBER_KEPT', node: s.node.name });
   const forget = buildForgetNodeScript(change.node);

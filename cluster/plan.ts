@@ -16,6 +16,31 @@ export interface StaleMemberRemoval {
   via: string;
 }
 
+/** A re-imaged node's old Node and node-password secret, deleted on the first server `via` so K3s accepts its new password. */
+export interface StalePasswordRemoval {
+  node: string;
+  via: string;
+}
+
+/**
+ * A deletion up does only with the operator's consent, asked for on its own (up --replace-node NAME, or the cluster
+ * name typed right before): what the consent callback is shown.
+ */
+export type NodeReplacement = ({ kind: 'stale-member' } & StaleMemberRemoval) | ({ kind: 'node-password' } & StalePasswordRemoval);
+
+/** How the operator consented to a NodeReplacement. */
+export type ReplacementConsent = 'flag' | 'typed';
+
+/** The inventory file as one shell word, for the commands up suggests. */
+export function shellWord(file: string): string {
+  return /^[\w@%+=:,./-]+$/.test(file) ? file : `'${file.replace(/'/g, `'\\''`)}'`;
+}
+
+/** What the report says about how the operator consented. */
+export function consentWords(node: string, consent: ReplacementConsent): string {
+  return `with your consent (${consent === 'flag' ? `--replace-node ${node}` : 'the cluster name typed'})`;
+}
+
 /** One thing `up` would do to K3s on a node. Pure data: plan prints it, the phase applies it. No secrets in here. */
 export type ClusterChange =
   | ({ kind: 'forget-stale-member' } & StaleMemberRemoval)
@@ -148,7 +173,7 @@ export function planClusterNode(facts: K3sFacts, inventory: Inventory, node: Inv
 export function describeClusterChange(change: ClusterChange): string {
   switch (change.kind) {
     case 'forget-stale-member':
-      return `${describeStaleMember(change, 'remove')} — asked for on its own right before, done only if you type the cluster name then (or pass --replace-server ${change.node})`;
+      return `${describeStaleMember(change, 'remove')} — asked for on its own right before, done only if you type the cluster name then (or pass --replace-node ${change.node})`;
     case 'write-token':
       return `${change.reason} (${change.path})`;
     case 'write-config':
@@ -169,18 +194,32 @@ function describeStaleMember(change: StaleMemberRemoval, verb: 'remove' | 'remov
 }
 
 /** The report's line once it is done: how the operator consented. */
-export function describeStaleMemberRemoved(change: StaleMemberRemoval, consent: 'flag' | 'typed'): string {
-  return `${describeStaleMember(change, 'removed')}, with your consent (${consent === 'flag' ? `--replace-server ${change.node}` : 'the cluster name typed'})`;
+export function describeStaleMemberRemoved(change: StaleMemberRemoval, consent: ReplacementConsent): string {
+  return `${describeStaleMember(change, 'removed')}, ${consentWords(change.node, consent)}`;
 }
 
 /** Why the node failed when no one consented: nothing deleted, not joined, and the exact command that consents. */
 export function staleMemberKeptMessage(change: StaleMemberRemoval, inventoryFile = 'inventory.yaml'): string {
   const member = change.member ? `etcd member ${change.member}` : 'etcd member';
-  const file = /^[\w@%+=:,./-]+$/.test(inventoryFile) ? inventoryFile : `'${inventoryFile.replace(/'/g, `'\\''`)}'`;
+  const file = shellWord(inventoryFile);
   return (
     `server ${change.node} was wiped, and the cluster still holds its old Node and ${member} on ${change.via}; K3s refuses it a new member under the same name ("duplicate node name found") until they are deleted, ` +
     `and up deletes them only with your consent: nothing was deleted and ${change.node} was not joined. ` +
-    `To delete them and join ${change.node}, run: revue-pi up -i ${file} --replace-server ${change.node} (add --yes where no terminal can ask), or run up at a terminal and type the cluster name when it asks.`
+    `To delete them and join ${change.node}, run: revue-pi up -i ${file} --replace-node ${change.node} (add --yes where no terminal can ask), or run up at a terminal and type the cluster name when it asks.`
+  );
+}
+
+/** The report's line once a re-imaged node's stale Node and password secret are deleted (and its unit restarted). */
+export function describeStalePasswordRemoved(change: StalePasswordRemoval, consent: ReplacementConsent, restarted?: string): string {
+  return `node password rejected (node re-imaged): removed the stale node object ${change.node} and secret kube-system/${change.node}.node-password.k3s on ${change.via}${restarted ? `, restarted ${restarted}` : ''}, ${consentWords(change.node, consent)}`;
+}
+
+/** Why a re-imaged node failed when no one consented: nothing deleted, not joined, and the exact command that consents. */
+export function stalePasswordKeptMessage(change: StalePasswordRemoval, inventoryFile = 'inventory.yaml'): string {
+  return (
+    `node ${change.node} was re-imaged: K3s rejects its new node password ("Node password rejected") while the cluster still holds its old Node ${change.node} and secret kube-system/${change.node}.node-password.k3s on ${change.via}, ` +
+    `and up deletes them only with your consent: nothing was deleted and ${change.node} was not joined. ` +
+    `To delete them and join ${change.node}, run: revue-pi up -i ${shellWord(inventoryFile)} --replace-node ${change.node} (add --yes where no terminal can ask), or run up at a terminal and type the cluster name when it asks.`
   );
 }
 

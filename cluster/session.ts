@@ -7,7 +7,7 @@ import type { NodeReport, StepReport } from '../core/report.js';
 import type { Transport } from '../core/remote/transport.js';
 import { type K3sFacts } from './facts.js';
 import { buildJournalCommand } from './nodes.js';
-import { type ClusterChange, type StaleMemberRemoval } from './plan.js';
+import { type ClusterChange, type NodeReplacement, type ReplacementConsent } from './plan.js';
 import { type RandomSource } from './token.js';
 import { stripControlChars } from '../core/remote/remote-text.js';
 
@@ -39,12 +39,13 @@ export interface ClusterPhaseOptions {
   inventoryPath?: string;
   readyTimeoutMs: number;
   /**
-   * up --replace-server NAME: consent, for that node only, to delete its stale Node and etcd member (a rebuilt first
-   * server). Otherwise confirmServerReplacement asks (a terminal without --yes); without either nothing is deleted and
-   * the node fails, saying how to consent.
+   * up --replace-node NAME: consent, for those nodes only, to delete what stops them joining under their name again —
+   * a rebuilt first server's stale Node and etcd member, a re-imaged node's Node and node-password secret. Otherwise
+   * confirmNodeReplacement asks (a terminal without --yes); without either nothing is deleted and the node fails,
+   * saying how to consent.
    */
-  replaceServer?: string;
-  confirmServerReplacement?: (removal: StaleMemberRemoval) => Promise<boolean>;
+  replaceNodes?: string[];
+  confirmNodeReplacement?: (removal: NodeReplacement) => Promise<boolean>;
   /** Seams for tests: token randomness, polling cadence, the environment used to resolve the kubeconfig path. */
   random?: RandomSource;
   pollIntervalMs?: number;
@@ -77,8 +78,12 @@ export interface Session extends ClusterNodeInput {
   changes: ClusterChange[];
   /** Its preparation failed while this phase ran: not part of it. */
   leftOut?: boolean;
-  /** The node-password rejection was handled once already this run. */
-  passwordFixed?: boolean;
+  /** The node-password rejection, once seen this run: its clearing (consent, deletion), which later looks await. */
+  passwordFix?: Promise<void>;
+  /** Its unit was restarted after the clearing. */
+  passwordRestarted?: boolean;
+  /** Once cleared: the report's line, given once (undefined after that). */
+  passwordCleared?: (restartedUnit?: string) => string | undefined;
   /** When this run restarted its K3s, by the node's clock: only a heartbeat since then counts as Ready. */
   restartedAt?: number;
   /** First server only, when it joins a live server (it was rebuilt): that server's session, which removes its stale member. */
@@ -86,6 +91,12 @@ export interface Session extends ClusterNodeInput {
 }
 
 // ---- helpers ------------------------------------------------------------------------------------------------
+
+/** The operator's consent to a deletion asked for on its own: --replace-node naming the node, else the question. */
+export async function consentToReplace(opts: ClusterPhaseOptions, removal: NodeReplacement): Promise<ReplacementConsent | undefined> {
+  if (opts.replaceNodes?.includes(removal.node)) return 'flag';
+  return opts.confirmNodeReplacement && (await opts.confirmNodeReplacement(removal)) ? 'typed' : undefined;
+}
 
 export function fail(opts: ClusterPhaseOptions, s: Session, text: string): void {
   s.report.error = text;

@@ -2,7 +2,7 @@ import type { EmitEvent } from '../core/events.js';
 import type { Inventory, InventoryNode } from '../core/inventory/schema.js';
 import type { RunLog } from '../core/log.js';
 import type { Transport } from '../core/remote/transport.js';
-import type { StaleMemberRemoval } from '../cluster/plan.js';
+import type { NodeReplacement } from '../cluster/plan.js';
 
 /** One line of the plan `up` shows before asking: a node (or the workloads) and its changes, described. */
 export interface PendingNode {
@@ -37,10 +37,10 @@ export interface PipelineOptions {
   pruneData?: boolean;
   /** Asks on its own whether to delete those (a terminal without --yes); absent: they are kept unless pruneData. */
   confirmDataRemoval?: (removals: string[]) => Promise<boolean>;
-  /** Delete this rebuilt server's stale Node and etcd member so it can join (up --replace-server NAME); see ClusterPhaseOptions. */
-  replaceServer?: string;
-  /** Asks on its own, right before, whether to delete them (a terminal without --yes); absent: kept unless replaceServer. */
-  confirmServerReplacement?: (removal: StaleMemberRemoval) => Promise<boolean>;
+  /** Delete what stops these nodes joining under their name again (up --replace-node NAME); see ClusterPhaseOptions. */
+  replaceNodes?: string[];
+  /** Asks on its own, right before, whether to delete it (a terminal without --yes); absent: kept unless replaceNodes. */
+  confirmNodeReplacement?: (removal: NodeReplacement) => Promise<boolean>;
 }
 
 /** The options as the pipeline's parts see them: the concurrency decided. */

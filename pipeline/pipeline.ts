@@ -155,8 +155,8 @@ export async function runPipeline(options: PipelineOptions): Promise<RunReport> 
       kubeconfigPath: opts.kubeconfigPath,
       ...(opts.inventoryPath !== undefined ? { inventoryPath: opts.inventoryPath } : {}),
       readyTimeoutMs: inventory.k3s.readyTimeoutSeconds * 1000,
-      replaceServer: opts.replaceServer,
-      confirmServerReplacement: opts.confirmServerReplacement,
+      replaceNodes: opts.replaceNodes,
+      confirmNodeReplacement: opts.confirmNodeReplacement,
     });
     await prepared?.done;
     const { readyNodesJson, ...k3sReport } = k3s;

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { formatIssue } from '../../core/errors.js';
 import type { CommonOptions } from '../options.js';
-import { consentFor, dataConsentFor, replaceServerConsentFor, replaceServerProblem, replaceServerQuestion, typedConsent } from '../consent.js';
+import { consentFor, dataConsentFor, replaceNodeConsentFor, replaceNodeProblem, replaceNodeQuestion, typedConsent } from '../consent.js';
 import { loadInventoryForCommand } from '../../core/inventory/for-command.js';
 import { RunLog } from '../../core/log.js';
 import { runPipeline, type PendingNode } from '../../pipeline/pipeline.js';
@@ -12,7 +12,7 @@ import type { Inventory } from '../../core/inventory/schema.js';
 import { renderWorkloads, type K8sObject } from '../../workloads/render.js';
 import { resolveKubeconfigPath } from '../../cluster/kubeconfig.js';
 import { formatPlan } from '../ui/plan-text.js';
-import type { StaleMemberRemoval } from '../../cluster/plan.js';
+import type { NodeReplacement } from '../../cluster/plan.js';
 import { ensurePrivateDir, stateDirFor } from '../../core/state.js';
 import { transportOpener } from '../../core/connect.js';
 import { resolveSshOrReport } from '../../core/ssh-config/report.js';
@@ -22,7 +22,7 @@ import { ProgressRenderer, formatSummary, pickOutputMode, spinnerFactory } from 
 /** `up` and `plan` share the pipeline; `plan` stops after deciding. Returns the exit code. */
 export async function runUpCommand(
   command: 'up' | 'plan',
-  opts: CommonOptions & { offline?: boolean; force?: boolean; reapply?: boolean; kubeconfig?: string; pruneData?: boolean; replaceServer?: string },
+  opts: CommonOptions & { offline?: boolean; force?: boolean; reapply?: boolean; kubeconfig?: string; pruneData?: boolean; replaceNode?: string[] },
 ): Promise<number> {
   // A bad inventory stops here, before any connection is opened; so does a secret's variable left unset.
   const offline = command === 'plan' && opts.offline;
@@ -38,10 +38,10 @@ export async function runUpCommand(
     return EXIT_BAD_INPUT;
   }
   const dataConsent = dataConsentFor(opts, terminal);
-  // --replace-server must name one of the inventory's servers.
-  const replaceProblem = replaceServerProblem(
-    opts.replaceServer,
-    loaded.inventory.nodes.filter((n) => n.role === 'server').map((n) => n.name),
+  // --replace-node must name nodes of the inventory.
+  const replaceProblem = replaceNodeProblem(
+    opts.replaceNode,
+    loaded.inventory.nodes.map((n) => n.name),
     opts.inventory,
   );
   if (replaceProblem) {
@@ -106,10 +106,10 @@ export async function runUpCommand(
       confirm: consent.kind === 'ask' ? (pending) => confirmChanges(pending, renderer, log) : undefined,
       pruneData: dataConsent === 'given',
       confirmDataRemoval: dataConsent === 'ask' ? (removals) => confirmDataRemoval(inventory.cluster.name, removals, renderer, log) : undefined,
-      replaceServer: opts.replaceServer,
-      confirmServerReplacement: (removal) =>
-        replaceServerConsentFor(removal.node, opts, terminal) === 'ask'
-          ? confirmServerReplacement(inventory.cluster.name, removal, renderer, log)
+      replaceNodes: opts.replaceNode,
+      confirmNodeReplacement: (removal) =>
+        replaceNodeConsentFor(removal.node, opts, terminal) === 'ask'
+          ? oneQuestionAtATime(() => confirmNodeReplacement(inventory.cluster.name, removal, renderer, log))
           : Promise.resolve(false),
     });
     renderer.stop();
@@ -151,14 +151,24 @@ async function confirmDataRemoval(cluster: string, removals: string[], renderer:
   return yes;
 }
 
-/** Asked on its own, right before the deletion: only the cluster name typed deletes the rebuilt server's stale Node and member. */
-async function confirmServerReplacement(cluster: string, removal: StaleMemberRemoval, renderer: ProgressRenderer, log: RunLog): Promise<boolean> {
+/** Re-imaged agents are joined in parallel: their questions wait for each other instead of sharing the terminal. */
+let questionsAsked: Promise<unknown> = Promise.resolve();
+function oneQuestionAtATime<T>(ask: () => Promise<T>): Promise<T> {
+  const answer = questionsAsked.then(ask, ask);
+  questionsAsked = answer.catch(() => undefined);
+  return answer;
+}
+
+/** Asked on its own, right before the deletion: only the cluster name typed deletes what stops the node joining again. */
+async function confirmNodeReplacement(cluster: string, removal: NodeReplacement, renderer: ProgressRenderer, log: RunLog): Promise<boolean> {
   renderer.stop();
-  const question = replaceServerQuestion(removal, cluster);
+  const question = replaceNodeQuestion(removal, cluster);
   process.stderr.write(question.text);
   const { upPrompts } = await import('../ui/prompts.js');
   const yes = typedConsent(await upPrompts.typed(question.prompt), cluster);
-  log.write(`asked to delete the stale Node and etcd member of ${removal.node}: ${yes ? 'the cluster name was typed' : 'kept'}`);
+  log.write(
+    `asked to delete the stale Node and ${removal.kind === 'node-password' ? 'node-password secret' : 'etcd member'} of ${removal.node}: ${yes ? 'the cluster name was typed' : 'kept'}`,
+  );
   return yes;
 }
 

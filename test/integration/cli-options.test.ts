@@ -53,12 +53,15 @@ describe('option errors exit 2 for every subcommand', () => {
     expect(report.error.hint).toMatch(/^see revue-pi /);
   });
 
-  it('up --replace-server naming no server of the inventory: exit 2 before any connection, saying which servers it has', async () => {
-    const message = `--replace-server pi-9: ${inventory} lists no server named pi-9 (its servers: pi-1); nothing was contacted. Name the rebuilt server as the inventory names it.`;
-    const r = await runCli(['up', '-i', inventory, '--yes', '--replace-server', 'pi-9'], { cwd: dir, timeoutMs: 30_000 });
+  it('up --replace-node naming no node of the inventory: exit 2 before any connection, saying which nodes it has', async () => {
+    const message = `--replace-node pi-9: ${inventory} lists no node named pi-9 (its nodes: pi-1); nothing was contacted. Name the rebuilt or re-imaged node as the inventory names it.`;
+    const r = await runCli(['up', '-i', inventory, '--yes', '--replace-node', 'pi-1,pi-9'], { cwd: dir, timeoutMs: 30_000 });
     expect([r.code, r.stderr, r.stdout]).toEqual([2, `${message}\n`, '']);
-    const json = await runCli(['up', '--json', '-i', inventory, '--yes', '--replace-server', 'pi-9'], { cwd: dir, timeoutMs: 30_000 });
+    const json = await runCli(['up', '--json', '-i', inventory, '--yes', '--replace-node', 'pi-1', '--replace-node', 'pi-9'], { cwd: dir, timeoutMs: 30_000 });
     expect([json.code, JSON.parse(json.stdout)]).toEqual([2, { ok: false, exitCode: 2, error: { message } }]);
+    // --replace-server, its former name, is still read (hidden from --help), as the same list.
+    const old = await runCli(['up', '-i', inventory, '--yes', '--replace-server', 'pi-9'], { cwd: dir, timeoutMs: 30_000 });
+    expect([old.code, old.stderr, old.stdout]).toEqual([2, `${message}\n`, '']);
   });
 
   it('names the command in the hint', async () => {

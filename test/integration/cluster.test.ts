@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { VERSION_CACHED_MARK, k3sProbeSections, parseK3sFacts, readK3sVersionCache } from '../../cluster/facts.js';
-import { runClusterPhase, type ClusterNodeInput, type ClusterPhaseResult } from '../../cluster/phase.js';
+import { runClusterPhase, type ClusterNodeInput, type ClusterPhaseOptions, type ClusterPhaseResult } from '../../cluster/phase.js';
 import { transportOpener } from '../../core/connect.js';
 import type { RunEvent } from '../../core/events.js';
 import { loadInventory } from '../../core/inventory/parse.js';
@@ -49,7 +49,13 @@ interface ClusterRun {
   versionCached: string[];
 }
 
-async function clusterRun(inventoryFile: string, stateDir: string, kubeconfigPath: string, command: 'up' | 'plan' = 'up'): Promise<ClusterRun> {
+async function clusterRun(
+  inventoryFile: string,
+  stateDir: string,
+  kubeconfigPath: string,
+  command: 'up' | 'plan' = 'up',
+  consent: Pick<ClusterPhaseOptions, 'replaceNodes' | 'confirmNodeReplacement'> = {},
+): Promise<ClusterRun> {
   const { inventory } = loadInventory(inventoryFile);
   const log = new RunLog(stateDir, command);
   const open = transportOpener(inventory, { log });
@@ -79,7 +85,9 @@ async function clusterRun(inventoryFile: string, stateDir: string, kubeconfigPat
       log,
       nodes,
       kubeconfigPath,
+      inventoryPath: inventoryFile,
       readyTimeoutMs: 60_000,
+      ...consent,
     });
     const phaseMs = Date.now() - t0;
     return {
@@ -210,14 +218,38 @@ describeLab('cluster on the lab: 1 server + 3 agents, re-runs, a 5th node, failu
     expect(await kubectlNodes(lab.node('pi-1'))).toEqual(['pi-1:True', 'pi-2:True', 'pi-3:True', 'pi-4:True', 'pi-5:True']);
   });
 
-  it('a re-imaged node rejoining under its name: node password rejected → stale node removed, joined, said so', async () => {
+  it('a re-imaged node rejoining under its name, without --replace-node and no terminal to ask: nothing deleted, it fails naming the command, the others are fine', async () => {
     const pi4 = lab.node('pi-4');
     const wipe = await pi4.exec('/usr/local/bin/k3s-agent-uninstall.sh >/dev/null 2>&1; rm -rf /etc/rancher /var/lib/rancher/k3s; echo done');
     expect(wipe.stdout).toBe('done\n');
-    const run = await clusterRun(inventory({ nodes: [] }), state(), kube());
+    const file = inventory({ nodes: [] });
+    const run = await clusterRun(file, state(), kube());
+    expect(run.errors).toEqual({
+      'pi-1': undefined,
+      'pi-2': undefined,
+      'pi-3': undefined,
+      'pi-4':
+        'node pi-4 was re-imaged: K3s rejects its new node password ("Node password rejected") while the cluster still holds its old Node pi-4 and secret kube-system/pi-4.node-password.k3s on pi-1, ' +
+        'and up deletes them only with your consent: nothing was deleted and pi-4 was not joined. ' +
+        `To delete them and join pi-4, run: revue-pi up -i ${file} --replace-node pi-4 (add --yes where no terminal can ask), or run up at a terminal and type the cluster name when it asks.`,
+      'pi-5': undefined,
+    });
+    expect(run.status['pi-5']).toBe('unchanged');
+    // Still there, as before the run.
+    expect((await lab.node('pi-1').exec('k3s kubectl -n kube-system get secret pi-4.node-password.k3s -o name')).stdout).toBe(
+      'secret/pi-4.node-password.k3s\n',
+    );
+    expect((await lab.node('pi-1').exec('k3s kubectl get node pi-4 -o name')).stdout).toBe('node/pi-4\n');
+  });
+
+  it('a re-imaged node rejoining under its name, with --replace-node pi-4: node password rejected → stale node removed, joined, said so with whose consent', async () => {
+    const pi4 = lab.node('pi-4');
+    const wipe = await pi4.exec('/usr/local/bin/k3s-agent-uninstall.sh >/dev/null 2>&1; rm -rf /etc/rancher /var/lib/rancher/k3s; echo done');
+    expect(wipe.stdout).toBe('done\n');
+    const run = await clusterRun(inventory({ nodes: [] }), state(), kube(), 'up', { replaceNodes: ['pi-4'] });
     expect(run.errors['pi-4']).toBeUndefined();
     expect(run.nodes[3]!.report.steps[0]!.changes.join('\n')).toContain(
-      'node password rejected (node re-imaged): removed the stale node object pi-4 and secret kube-system/pi-4.node-password.k3s on pi-1',
+      'node password rejected (node re-imaged): removed the stale node object pi-4 and secret kube-system/pi-4.node-password.k3s on pi-1, restarted k3s-agent, with your consent (--replace-node pi-4)',
     );
     expect(await kubectlNodes(lab.node('pi-1'))).toEqual(['pi-1:True', 'pi-2:True', 'pi-3:True', 'pi-4:True', 'pi-5:True']);
   });

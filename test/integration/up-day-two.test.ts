@@ -186,7 +186,7 @@ describeLab('up on an HA cluster after its first server was wiped: it joins the 
     expect((await votersSettled(suite, 's1', 3)).map((m) => m.isLearner ?? false)).toEqual([false, false, false]);
   }, 600_000);
 
-  it('wiped with the uninstall script, s1 is not joined without --replace-server s1 (no terminal to ask): nothing deleted, the report names the flag', async () => {
+  it('wiped with the uninstall script, s1 is not joined without --replace-node s1 (no terminal to ask): nothing deleted, the report names the flag', async () => {
     const before = (await members(suite, 's2')).map((m) => m.name);
     const stale = before.find((m) => m.startsWith('s1-'))!;
     const wipe = await suite.lab.node('s1').exec('/usr/local/bin/k3s-uninstall.sh');
@@ -198,7 +198,7 @@ describeLab('up on an HA cluster after its first server was wiped: it joins the 
     const kept =
       `server s1 was wiped, and the cluster still holds its old Node and etcd member ${stale} on s2; K3s refuses it a new member under the same name ("duplicate node name found") until they are deleted, ` +
       'and up deletes them only with your consent: nothing was deleted and s1 was not joined. ' +
-      `To delete them and join s1, run: revue-pi up -i ${suite.inventory} --replace-server s1 (add --yes where no terminal can ask), or run up at a terminal and type the cluster name when it asks.`;
+      `To delete them and join s1, run: revue-pi up -i ${suite.inventory} --replace-node s1 (add --yes where no terminal can ask), or run up at a terminal and type the cluster name when it asks.`;
     const nodes = report(r.stdout).nodes;
     expect(nodes.find((n) => n.name === 's1')!.error).toBe(kept);
     expect(nodes.filter((n) => n.name !== 's1').map((n) => n.error)).toEqual(['s2', 's3', 'a1', 'a2'].map(() => `first server s1 failed: ${kept}`));
@@ -218,7 +218,7 @@ describeLab('up on an HA cluster after its first server was wiped: it joins the 
     terminals.push(t);
     const plan = await t.waitFor('Apply these changes?', 90_000);
     expect(plan).toContain(
-      'remove Node s1 and its stale etcd member on s2, if it still lists one (left when s1 was wiped; K3s refuses a new member under the same name) — asked for on its own right before, done only if you type the cluster name then (or pass --replace-server s1)',
+      'remove Node s1 and its stale etcd member on s2, if it still lists one (left when s1 was wiped; K3s refuses a new member under the same name) — asked for on its own right before, done only if you type the cluster name then (or pass --replace-node s1)',
     );
     t.type('y');
     t.press('Enter');
@@ -226,12 +226,12 @@ describeLab('up on an HA cluster after its first server was wiped: it joins the 
     expect(asked).toContain(`Server s1 was wiped, and the cluster still holds its old Node s1 and its etcd member ${stale}, on server s2.`);
     t.press('Enter');
     expect(await t.status()).toBe(1);
-    expect(t.screen()).toContain(`run: revue-pi up -i ${suite.inventory} --replace-server s1`);
+    expect(t.screen()).toContain(`run: revue-pi up -i ${suite.inventory} --replace-node s1`);
     expect((await members(suite, 's2')).map((m) => m.name)).toEqual(before);
     expect(existsSync(suite.lab.node('s1').path('/etc/rancher/k3s/config.yaml'))).toBe(false);
   });
 
-  it('with --replace-server s1, s1 re-joins s2 (no cluster-init) after its stale etcd member is removed: one member list of 3 voters', async () => {
+  it('with --replace-node s1, s1 re-joins s2 (no cluster-init) after its stale etcd member is removed: one member list of 3 voters', async () => {
     const before = (await members(suite, 's2')).map((m) => m.name);
     // Wiped in the test before (and left so by the run without consent).
     expect(existsSync(suite.lab.node('s1').path('/usr/local/bin/k3s'))).toBe(false);
@@ -245,20 +245,20 @@ describeLab('up on an HA cluster after its first server was wiped: it joins the 
         .steps.filter((s) => s.phase === 'cluster')
         .flatMap((s) => s.changes),
     ).toEqual([
-      `remove Node s1 and its stale etcd member ${stale} on s2 (left when s1 was wiped; K3s refuses a new member under the same name) — asked for on its own right before, done only if you type the cluster name then (or pass --replace-server s1)`,
+      `remove Node s1 and its stale etcd member ${stale} on s2 (left when s1 was wiped; K3s refuses a new member under the same name) — asked for on its own right before, done only if you type the cluster name then (or pass --replace-node s1)`,
       'write the cluster token file (/etc/rancher/k3s/revue-pi-token)',
       'write /etc/rancher/k3s/config.yaml: node settings from the inventory',
       `install K3s server ${DEFAULT_K3S_VERSION} and join https://${suite.lab.node('s2').address}:6443`,
     ]);
 
-    const r = await suite.up('--replace-server', 's1');
+    const r = await suite.up('--replace-node', 's1');
     expect(r.code, r.stderr + r.stdout.slice(-2000)).toBe(0);
     expect(
       report(r.stdout)
         .nodes.find((n) => n.name === 's1')!
         .steps.flatMap((s) => s.changes)[0],
     ).toBe(
-      `removed Node s1 and its stale etcd member ${stale} on s2 (left when s1 was wiped; K3s refuses a new member under the same name), with your consent (--replace-server s1)`,
+      `removed Node s1 and its stale etcd member ${stale} on s2 (left when s1 was wiped; K3s refuses a new member under the same name), with your consent (--replace-node s1)`,
     );
     const config = readFileSync(suite.lab.node('s1').path('/etc/rancher/k3s/config.yaml'), 'utf8');
     expect(config).toContain(`server: https://${suite.lab.node('s2').address}:6443\n`);

@@ -5,6 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { freshK3sFacts, readK3sVersionCache, type K3sFacts } from '../../../cluster/facts.js';
 import { K3S_CONFIG_PATH, K3S_KUBECONFIG_PATH, SERVER_TOKEN_PATH, TOKEN_FILE_PATH } from '../../../core/k3s-paths.js';
 import { runClusterPhase, type ClusterNodeInput, type ClusterPhaseOptions } from '../../../cluster/phase.js';
+import type { NodeReplacement } from '../../../cluster/plan.js';
 import { sha256Hex } from '../../../cluster/token.js';
 import type { RunEvent } from '../../../core/events.js';
 import type { Inventory } from '../../../core/inventory/schema.js';
@@ -37,6 +38,8 @@ interface SimNode {
   stalePassword?: boolean;
   /** With a stale password, K3s exits and the installer fails (the lab stand-in's behaviour) instead of retrying. */
   givesUp?: boolean;
+  /** Its installer takes this long (real K3s: it waits for an agent that keeps being refused). */
+  installMs?: number;
   /** The cluster refuses the node's token: K3s retries for ever, logging 401 Unauthorized, and never registers. */
   wrongToken?: boolean;
   /** After a restart its K3s exits (a bad setting): its Node object stays as the old K3s left it, Ready. */
@@ -73,7 +76,7 @@ class SimCluster {
       this.transports.set(node.name, t);
       t.on(/sh -s - (server|agent)|k3s-install\.sh (server|agent)/, async (script) => {
         this.timeline.push(`${node.name}:install-start`);
-        await new Promise((r) => setTimeout(r, this.installDelayMs));
+        await new Promise((r) => setTimeout(r, sim.installMs ?? this.installDelayMs));
         this.timeline.push(`${node.name}:install-end`);
         if (sim.installFails) return fail(1, sim.installFails);
         sim.installed = true;
@@ -756,37 +759,83 @@ describe('runClusterPhase: token', () => {
 });
 
 describe('runClusterPhase: a re-imaged node rejoining under its old name', () => {
-  it('detects "Node password rejected", removes the stale node and secret on the first server, restarts, says so', async () => {
+  const kept = (node: string) =>
+    `node ${node} was re-imaged: K3s rejects its new node password ("Node password rejected") while the cluster still holds its old Node ${node} and secret kube-system/${node}.node-password.k3s on pi-1, ` +
+    `and up deletes them only with your consent: nothing was deleted and ${node} was not joined. ` +
+    `To delete them and join ${node}, run: revue-pi up -i 'my inventory.yaml' --replace-node ${node} (add --yes where no terminal can ask), or run up at a terminal and type the cluster name when it asks.`;
+
+  it('with --replace-node pi-2: detects "Node password rejected", removes the stale node and secret on the first server, restarts, says with whose consent', async () => {
     const inv = inventory();
     const sim = new SimCluster(inv);
     sim.sim.get('pi-2')!.stalePassword = true;
     const nodes = sim.inputs();
-    await runClusterPhase(options(inv, nodes));
+    const asked: NodeReplacement[] = [];
+    await runClusterPhase(options(inv, nodes, { replaceNodes: ['pi-2'], confirmNodeReplacement: async (r) => (asked.push(r), false) }));
     expect(sim.unexpected()).toEqual([]);
+    expect(asked).toEqual([]);
     expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined, undefined]);
     expect(sim.transports.get('pi-1')!.ran('delete secret pi-2.node-password.k3s')).toHaveLength(1);
     expect(sim.timeline.filter((e) => e.includes('forget') || e.includes('restart'))).toEqual(['pi-1:forget pi-2', 'pi-2:restart']);
     expect(nodes[1]!.report.steps[0]!.changes.at(-1)).toBe(
-      'node password rejected (node re-imaged): removed the stale node object pi-2 and secret kube-system/pi-2.node-password.k3s on pi-1, restarted k3s-agent',
+      'node password rejected (node re-imaged): removed the stale node object pi-2 and secret kube-system/pi-2.node-password.k3s on pi-1, restarted k3s-agent, with your consent (--replace-node pi-2)',
     );
     expect(nodes[1]!.report.warnings).toHaveLength(1);
   });
 
-  it('also when K3s gives up and the installer fails: cleared, restarted, Ready', async () => {
+  it('also when K3s gives up and the installer fails: asked on its own (test double answers yes), cleared, restarted, Ready', async () => {
     const inv = inventory();
     const sim = new SimCluster(inv);
     Object.assign(sim.sim.get('pi-3')!, { stalePassword: true, givesUp: true });
     const nodes = sim.inputs();
-    await runClusterPhase(options(inv, nodes));
+    const asked: NodeReplacement[] = [];
+    await runClusterPhase(options(inv, nodes, { confirmNodeReplacement: async (r) => (asked.push(r), true) }));
     expect(sim.unexpected()).toEqual([]);
+    expect(asked).toEqual([{ kind: 'node-password', node: 'pi-3', via: 'pi-1' }]);
     expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined, undefined]);
     expect(sim.timeline.filter((e) => e.includes('forget') || e.includes('restart'))).toEqual(['pi-1:forget pi-3', 'pi-3:restart']);
     expect(nodes[2]!.report.steps[0]!.changes).toEqual([
       'write the cluster token file (/etc/rancher/k3s/revue-pi-token)',
       'write /etc/rancher/k3s/config.yaml: node settings from the inventory',
       'install K3s agent v1.36.4+k3s1 and join https://192.168.1.101:6443',
-      'node password rejected (node re-imaged): removed the stale node object pi-3 and secret kube-system/pi-3.node-password.k3s on pi-1, restarted k3s-agent',
+      'node password rejected (node re-imaged): removed the stale node object pi-3 and secret kube-system/pi-3.node-password.k3s on pi-1, restarted k3s-agent, with your consent (the cluster name typed)',
     ]);
+  });
+
+  it.each<[string, boolean, Partial<ClusterPhaseOptions>]>([
+    ['declined when asked (installer fails)', true, { confirmNodeReplacement: async () => false }],
+    ['declined when asked (K3s keeps retrying)', false, { confirmNodeReplacement: async () => false }],
+    ['no question possible (--yes, or no terminal) and no --replace-node (installer fails)', true, {}],
+    ['no question possible and no --replace-node (K3s keeps retrying)', false, {}],
+    ['--replace-node names another node', true, { replaceNodes: ['pi-2'] }],
+  ])('%s: no delete is sent, nothing restarted, pi-3 fails naming the command; the other nodes finish', async (_, givesUp, over) => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    Object.assign(sim.sim.get('pi-3')!, { stalePassword: true, givesUp });
+    const nodes = sim.inputs();
+    const asked: NodeReplacement[] = [];
+    const o = options(inv, nodes, { ...over, inventoryPath: 'my inventory.yaml' });
+    const answer = o.confirmNodeReplacement;
+    if (answer) o.confirmNodeReplacement = (r) => (asked.push(r), answer(r));
+    await runClusterPhase(o);
+    if (answer) expect(asked).toEqual([{ kind: 'node-password', node: 'pi-3', via: 'pi-1' }]);
+    expect(sim.transports.get('pi-1')!.ran('delete')).toEqual([]);
+    expect(sim.timeline.filter((e) => e.includes('forget') || e.includes('restart'))).toEqual([]);
+    expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined, kept('pi-3')]);
+    expect(nodes[2]!.report.warnings).toEqual([]);
+    expect(sim.unexpected()).toEqual([]);
+  });
+  it('refused while the installer still waits (real K3s retries a rejected password): pi-3 fails at once, without waiting for the installer', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    const pi3 = sim.sim.get('pi-3')!;
+    Object.assign(pi3, { stalePassword: true, installMs: 3000 });
+    pi3.journal.push('level=error msg="Failed to retrieve agent config: Node password rejected, duplicate hostname"');
+    const nodes = sim.inputs();
+    await runClusterPhase(options(inv, nodes, { confirmNodeReplacement: async () => false, inventoryPath: 'my inventory.yaml' }));
+    expect(sim.timeline).toContain('pi-3:install-start');
+    expect(sim.timeline).not.toContain('pi-3:install-end');
+    expect(sim.transports.get('pi-1')!.ran('delete')).toEqual([]);
+    expect(nodes.map((n) => n.report.error)).toEqual([undefined, undefined, kept('pi-3')]);
   });
 });
 

@@ -218,7 +218,7 @@ describe('planCluster', () => {
       TOKEN,
     );
     expect(plans.get('s1')!.map(describeClusterChange)).toEqual([
-      'remove Node s1 and its stale etcd member on s2, if it still lists one (left when s1 was wiped; K3s refuses a new member under the same name) — asked for on its own right before, done only if you type the cluster name then (or pass --replace-server s1)',
+      'remove Node s1 and its stale etcd member on s2, if it still lists one (left when s1 was wiped; K3s refuses a new member under the same name) — asked for on its own right before, done only if you type the cluster name then (or pass --replace-node s1)',
       'write the cluster token file (/etc/rancher/k3s/revue-pi-token)',
       'write /etc/rancher/k3s/config.yaml: node settings from the inventory',
       'install K3s server v1.36.4+k3s1 and join https://192.168.1.12:6443',

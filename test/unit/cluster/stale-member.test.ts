@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { freshK3sFacts, type K3sFacts } from '../../../cluster/facts.js';
 import { forgetStaleMember } from '../../../cluster/first-server-run.js';
 import { runClusterPhase, type ClusterNodeInput, type ClusterPhaseOptions } from '../../../cluster/phase.js';
-import type { StaleMemberRemoval } from '../../../cluster/plan.js';
+import type { NodeReplacement } from '../../../cluster/plan.js';
 import type { Session } from '../../../cluster/session.js';
 import type { RunEvent } from '../../../core/events.js';
 import { RunLog } from '../../../core/log.js';
@@ -75,24 +75,24 @@ function options(nodes: ClusterNodeInput[], over: Partial<ClusterPhaseOptions> =
 const KEPT =
   'server s1 was wiped, and the cluster still holds its old Node and etcd member s1-0a1b2c3d on s2; K3s refuses it a new member under the same name ("duplicate node name found") until they are deleted, ' +
   'and up deletes them only with your consent: nothing was deleted and s1 was not joined. ' +
-  'To delete them and join s1, run: revue-pi up -i home.yaml --replace-server s1 (add --yes where no terminal can ask), or run up at a terminal and type the cluster name when it asks.';
+  'To delete them and join s1, run: revue-pi up -i home.yaml --replace-node s1 (add --yes where no terminal can ask), or run up at a terminal and type the cluster name when it asks.';
 
 describe('the cluster phase and a rebuilt first server: its stale member is deleted only with consent', () => {
   it.each([
-    ['declined when asked', { confirmServerReplacement: async () => false }],
-    ['no question possible (--yes, no terminal) and no --replace-server', {}],
-    ['--replace-server names another server', { replaceServer: 's3' }],
+    ['declined when asked', { confirmNodeReplacement: async () => false }],
+    ['no question possible (--yes, no terminal) and no --replace-node', {}],
+    ['--replace-node names another server', { replaceNodes: ['s3'] }],
   ])('%s: no delete is sent, nothing is done on s1, it fails saying how to consent; the others follow as for a failed first server', async (_, over) => {
     const { t, nodes } = world();
-    const asked: StaleMemberRemoval[] = [];
+    const asked: NodeReplacement[] = [];
     const o = options(nodes, over);
-    if (o.confirmServerReplacement) {
-      const answer = o.confirmServerReplacement;
-      o.confirmServerReplacement = (r) => (asked.push(r), answer(r));
+    if (o.confirmNodeReplacement) {
+      const answer = o.confirmNodeReplacement;
+      o.confirmNodeReplacement = (r) => (asked.push(r), answer(r));
     }
     await runClusterPhase(o);
 
-    if ('confirmServerReplacement' in over) expect(asked).toEqual([{ node: 's1', member: STALE, via: 's2' }]);
+    if ('confirmNodeReplacement' in over) expect(asked).toEqual([{ kind: 'stale-member', node: 's1', member: STALE, via: 's2' }]);
     expect(t['s2']!.ran('delete node')).toEqual([]);
     expect(t['s1']!.runs).toEqual([]);
     expect(t['s1']!.writes).toEqual([]);
@@ -113,33 +113,33 @@ describe('forgetStaleMember', () => {
 
   it('the cluster name typed when asked: the delete goes to s2, and it waits until the member is gone', async () => {
     const { t, s1 } = session();
-    const asked: StaleMemberRemoval[] = [];
+    const asked: NodeReplacement[] = [];
     const done = await forgetStaleMember(
       options([], {
-        confirmServerReplacement: async (r) => (asked.push(r), true),
+        confirmNodeReplacement: async (r) => (asked.push(r), true),
       }),
       s1,
       change,
     );
-    expect(asked).toEqual([{ node: 's1', member: STALE, via: 's2' }]);
+    expect(asked).toEqual([{ kind: 'stale-member', node: 's1', member: STALE, via: 's2' }]);
     expect(t['s2']!.ran('k3s kubectl delete node s1')).toHaveLength(1);
     expect(done).toBe(
       'removed Node s1 and its stale etcd member s1-0a1b2c3d on s2 (left when s1 was wiped; K3s refuses a new member under the same name), with your consent (the cluster name typed)',
     );
   });
 
-  it('--replace-server s1: no question, the delete goes to s2', async () => {
+  it('--replace-node s1: no question, the delete goes to s2', async () => {
     const { t, s1 } = session();
-    const asked: StaleMemberRemoval[] = [];
-    const done = await forgetStaleMember(options([], { replaceServer: 's1', confirmServerReplacement: async (r) => (asked.push(r), false) }), s1, change);
+    const asked: NodeReplacement[] = [];
+    const done = await forgetStaleMember(options([], { replaceNodes: ['s1'], confirmNodeReplacement: async (r) => (asked.push(r), false) }), s1, change);
     expect(asked).toEqual([]);
     expect(t['s2']!.ran('k3s kubectl delete node s1')).toHaveLength(1);
-    expect(done).toMatch(/, with your consent \(--replace-server s1\)$/);
+    expect(done).toMatch(/, with your consent \(--replace-node s1\)$/);
   });
 
   it('declined: throws the sentence naming the flag, and sends no delete', async () => {
     const { t, s1 } = session();
-    await expect(forgetStaleMember(options([], { confirmServerReplacement: async () => false }), s1, change)).rejects.toThrow(KEPT);
+    await expect(forgetStaleMember(options([], { confirmNodeReplacement: async () => false }), s1, change)).rejects.toThrow(KEPT);
     expect(t['s2']!.runs).toEqual([]);
   });
 });

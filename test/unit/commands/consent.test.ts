@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { consentFor, dataConsentFor, replaceServerConsentFor, replaceServerProblem, replaceServerQuestion, typedConsent } from '../../../cli/consent.js';
+import {
+  consentFor,
+  dataConsentFor,
+  collectNodeNames,
+  replaceNodeConsentFor,
+  replaceNodeProblem,
+  replaceNodeQuestion,
+  typedConsent,
+} from '../../../cli/consent.js';
 
 describe('when up may change anything', () => {
   it.each([
@@ -45,34 +53,50 @@ describe('when up may change anything', () => {
   });
 
   it.each([
-    // [--yes, --replace-server, terminal, what happens to s1's stale Node and etcd member]
+    // [--yes, --replace-node, terminal, what happens to what stops s1 joining again (stale member, node-password secret)]
     [false, undefined, true, 'ask'],
     [true, undefined, true, 'withheld'], // --yes alone never deletes a node
     [true, undefined, false, 'withheld'],
     [false, undefined, false, 'withheld'],
-    [true, 's1', false, 'given'],
-    [false, 's1', true, 'given'],
-    [true, 's2', false, 'withheld'], // consent for s2 is not consent for s1
-    [false, 's2', true, 'ask'],
-  ] as const)('rebuilt server s1: --yes %s, --replace-server %s, terminal %s: %s', (yes, replaceServer, terminal, kind) => {
-    expect(replaceServerConsentFor('s1', { yes, ...(replaceServer ? { replaceServer } : {}) }, terminal)).toBe(kind);
+    [true, ['s1'], false, 'given'],
+    [false, ['s1'], true, 'given'],
+    [true, ['a1', 's1'], false, 'given'],
+    [true, ['s2'], false, 'withheld'], // consent for s2 is not consent for s1
+    [false, ['s2'], true, 'ask'],
+  ] as const)('node s1: --yes %s, --replace-node %j, terminal %s: %s', (yes, replaceNode, terminal, kind) => {
+    expect(replaceNodeConsentFor('s1', { yes, ...(replaceNode ? { replaceNode: [...replaceNode] } : {}) }, terminal)).toBe(kind);
   });
 
-  it('--replace-server must name a server of the inventory', () => {
-    expect(replaceServerProblem(undefined, ['s1', 's2'], 'home.yaml')).toBeUndefined();
-    expect(replaceServerProblem('s2', ['s1', 's2'], 'home.yaml')).toBeUndefined();
-    expect(replaceServerProblem('a1', ['s1', 's2'], 'home.yaml')).toBe(
-      '--replace-server a1: home.yaml lists no server named a1 (its servers: s1, s2); nothing was contacted. Name the rebuilt server as the inventory names it.',
+  it('--replace-node is repeatable and comma-separated', () => {
+    expect(collectNodeNames('a1')).toEqual(['a1']);
+    expect(collectNodeNames('a2, s1,', ['a1'])).toEqual(['a1', 'a2', 's1']);
+  });
+
+  it('--replace-node must name nodes of the inventory', () => {
+    expect(replaceNodeProblem(undefined, ['s1', 'a1'], 'home.yaml')).toBeUndefined();
+    expect(replaceNodeProblem(['a1', 's1'], ['s1', 'a1'], 'home.yaml')).toBeUndefined();
+    expect(replaceNodeProblem(['a1', 'x9', 'x8'], ['s1', 'a1'], 'home.yaml')).toBe(
+      '--replace-node x9,x8: home.yaml lists no node named x9 or x8 (its nodes: s1, a1); nothing was contacted. Name the rebuilt or re-imaged node as the inventory names it.',
     );
   });
 
-  it('the question right before the deletion names the node, the member and the server it runs on', () => {
-    expect(replaceServerQuestion({ node: 's1', member: 's1-0a1b2c3d', via: 's2' }, 'home')).toEqual({
+  it('the question right before deleting a stale member names the node, the member and the server it runs on', () => {
+    expect(replaceNodeQuestion({ kind: 'stale-member', node: 's1', member: 's1-0a1b2c3d', via: 's2' }, 'home')).toEqual({
       text:
         'Server s1 was wiped, and the cluster still holds its old Node s1 and its etcd member s1-0a1b2c3d, on server s2.\n' +
         'K3s lets s1 join again under its name only once they are deleted (its own data is already gone).\n' +
         'Press Enter to keep them: s1 is then not joined, and up says how to do it later.\n',
       prompt: 'To delete Node s1 and etcd member s1-0a1b2c3d on s2, type the cluster name (home):',
+    });
+  });
+
+  it("the question right before deleting a re-imaged node's password secret names the Node, the secret and the server", () => {
+    expect(replaceNodeQuestion({ kind: 'node-password', node: 'a1', via: 's1' }, 'home')).toEqual({
+      text:
+        'Node a1 was re-imaged: K3s rejects its new node password, because the cluster still holds its old Node a1 and its secret kube-system/a1.node-password.k3s, on server s1.\n' +
+        'K3s lets a1 join again under its name only once they are deleted (its own data is already gone).\n' +
+        'Press Enter to keep them: a1 is then not joined, and up says how to do it later.\n',
+      prompt: 'To delete Node a1 and secret kube-system/a1.node-password.k3s on s1, type the cluster name (home):',
     });
   });
 });
