@@ -104,3 +104,23 @@ export function replaceNodeQuestion(removal: NodeReplacement, cluster: string): 
     prompt: `To delete Node ${removal.node} and ${member} on ${removal.via}, type the cluster name (${cluster}):`,
   };
 }
+
+/**
+ * After `up`, whether to offer `revue-pi upgrade` for the nodes on an older K3s than the inventory asks for: only at a
+ * terminal, only when up itself succeeded, and never under --yes or --json (an upgrade restarts every node: unattended it
+ * is run on purpose). The offer is a question; the upgrade then shows its own plan and asks again.
+ */
+export function upgradeOfferFor(
+  report: { exitCode: number; k3s?: { behind?: { version: string; nodes: string[] } } },
+  opts: { yes?: boolean; json?: boolean },
+  stdinIsTerminal: boolean,
+): { version: string; nodes: string[] } | undefined {
+  const behind = report.k3s?.behind;
+  if (!behind || report.exitCode !== 0 || opts.yes || opts.json || !stdinIsTerminal) return undefined;
+  return behind;
+}
+
+export function upgradeOfferQuestion(offer: { version: string; nodes: string[] }): string {
+  const them = offer.nodes.length === 1 ? `${offer.nodes[0]} runs` : `${offer.nodes.join(', ')} run`;
+  return `${them} an older K3s than k3s.version (${offer.version}). Upgrade now with revue-pi upgrade (etcd snapshot first, one node at a time; it shows its plan and asks again)?`;
+}

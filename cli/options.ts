@@ -9,3 +9,8 @@ export interface CommonOptions {
   strict?: boolean;
   stateDir?: string;
 }
+
+/** How long a drain (remove-node, upgrade) may wait for evictions, in seconds, when --drain-timeout is not given. */
+export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 120;
+/** Agents `revue-pi upgrade` takes at the same time when --agent-batch is not given. */
+export const DEFAULT_AGENT_BATCH = 2;

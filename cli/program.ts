@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option, type CommanderError } from 'comm
 import { collectNodeNames } from './consent.js';
 import { addFlashCommand } from './flash/cli.js';
 import { HELP, helpAfter } from './ui/help.js';
-import type { CommonOptions } from './options.js';
+import { DEFAULT_AGENT_BATCH, DEFAULT_DRAIN_TIMEOUT_SECONDS, type CommonOptions } from './options.js';
 
 /**
  * The router: option parsing only. Each command's module is imported when it runs, so `--help`
@@ -152,7 +152,12 @@ Each command's --help has its own examples and files, e.g. revue-pi up --help.`,
     .option('-i, --inventory <file>', 'inventory file', './inventory.yaml')
     .option('-y, --yes', 'do not ask (needed without a terminal)')
     .option('--dry-run', 'read the cluster and print the plan; change nothing')
-    .option('--drain-timeout <seconds>', 'how long the drain may wait for pods to be evicted (PodDisruptionBudgets)', countOption, 120)
+    .option(
+      '--drain-timeout <seconds>',
+      'how long the drain may wait for pods to be evicted (PodDisruptionBudgets)',
+      countOption,
+      DEFAULT_DRAIN_TIMEOUT_SECONDS,
+    )
     .option('--json', 'print one JSON object on stdout')
     .option('--state-dir <dir>', 'per-cluster state directory')
     .option('--kubeconfig <file>', 'the kubeconfig to re-point when it names the removed server (default: first path of $KUBECONFIG, else ~/.kube/config)')
@@ -171,8 +176,13 @@ Each command's --help has its own examples and files, e.g. revue-pi up --help.`,
     .option('--to <version>', "the K3s release to upgrade to, e.g. v1.36.4+k3s1 (default: the inventory's k3s.version)")
     .option('-y, --yes', 'do not ask (needed without a terminal)')
     .option('--dry-run', 'read the cluster and print the plan; change nothing')
-    .option('--drain-timeout <seconds>', 'how long each drain may wait for pods to be evicted (PodDisruptionBudgets)', countOption, 120)
-    .option('--agent-batch <n>', 'agents upgraded at the same time', positiveInt, 2)
+    .option(
+      '--drain-timeout <seconds>',
+      'how long each drain may wait for pods to be evicted (PodDisruptionBudgets)',
+      countOption,
+      DEFAULT_DRAIN_TIMEOUT_SECONDS,
+    )
+    .option('--agent-batch <n>', 'agents upgraded at the same time', positiveInt, DEFAULT_AGENT_BATCH)
     .option('--json', 'print one JSON object on stdout')
     .option('--state-dir <dir>', 'per-cluster state directory (where the backup goes)')
     .option('--kubeconfig <file>', "merge the cluster's kubeconfig here at the end (default: first path of $KUBECONFIG, else ~/.kube/config)")

@@ -5,7 +5,7 @@ import type { StepReport } from '../core/report.js';
 import { forEachNode } from '../core/runner.js';
 import { firstServerOf } from './config.js';
 import { updateK3sVersionCache } from './facts.js';
-import { checkClusterNode, describeClusterChange, planClusterNode, tokenMatchesServer } from './plan.js';
+import { checkClusterNode, describeClusterChange, planClusterNode, tokenMatchesServer, versionsBehind } from './plan.js';
 import { type ClusterPhaseOptions, type ClusterPhaseResult, type Session, PHASE, STEP, fail, summary, message } from './session.js';
 import { resolveToken } from './resolve-token.js';
 import { converge } from './converge.js';
@@ -56,6 +56,11 @@ export async function runClusterPhase(opts: ClusterPhaseOptions): Promise<Cluste
       opts.log.write(`could not update the K3s version cache: ${message(error)}`);
     }
   }
+  const behind = versionsBehind(
+    opts.inventory,
+    sessions.filter((s) => !s.leftOut).map((s) => ({ name: s.node.name, ...(s.k3s.installedVersion ? { installedVersion: s.k3s.installedVersion } : {}) })),
+  );
+  if (behind) result.behind = behind;
   emit({ type: 'phase-end', phase: PHASE, ok: sessions.every((s) => s.leftOut || !s.report.error) });
   return result;
 }

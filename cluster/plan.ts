@@ -104,6 +104,31 @@ export function checkClusterNode(
   return results;
 }
 
+/**
+ * The nodes running an older K3s than the inventory asks for, when every node can go to that version (none is newer):
+ * what `up` offers to hand to `revue-pi upgrade` instead of changing versions itself. Undefined when there is nothing to
+ * offer (all at the version, a node newer, a channel followed, an air-gapped install, a version that is not a release name).
+ */
+export function versionsBehind(
+  inventory: Inventory,
+  nodes: readonly { name: string; installedVersion?: string }[],
+): { version: string; nodes: string[] } | undefined {
+  if (inventory.k3s.airgap) return undefined;
+  const wanted = wantedK3sVersion(inventory);
+  const want = parseK3sVersion(wanted);
+  if (!wanted || !want) return undefined;
+  const behind: string[] = [];
+  for (const node of nodes) {
+    if (node.installedVersion === undefined) continue;
+    const have = parseK3sVersion(node.installedVersion);
+    if (!have) return undefined;
+    const order = compareK3sVersions(have, want);
+    if (order > 0) return undefined;
+    if (order < 0) behind.push(node.name);
+  }
+  return behind.length > 0 ? { version: wanted, nodes: behind } : undefined;
+}
+
 /** What to run about a node on another version: the upgrade command, or (it is newer) that K3s does not go back. */
 function versionAdvice(installed: string, wanted: string, inventoryPath: string): string {
   const [have, want] = [parseK3sVersion(installed), parseK3sVersion(wanted)];

@@ -63,6 +63,8 @@ export interface ClusterPhaseResult {
    * names them with the command that does (revue-pi remove-node).
    */
   notInInventory?: string[];
+  /** Nodes on an older K3s than the inventory asks for (versionsBehind): up offers revue-pi upgrade for them. */
+  behind?: { version: string; nodes: string[] };
   /**
    * The node list (`kubectl get nodes -o json`) that showed every node Ready at the end of the phase: the workloads
    * phase labels nodes from it instead of asking again. Not for the report.

@@ -60,7 +60,15 @@ export interface RunReport {
   logFile?: string;
   nodes: NodeReport[];
   /** The K3s phase: which server came first, where the token came from, where the kubeconfig went. */
-  k3s?: { firstServer?: string; token?: string; kubeconfigPath?: string; /** Nodes in the cluster the inventory does not list. */ notInInventory?: string[] };
+  k3s?: {
+    firstServer?: string;
+    token?: string;
+    kubeconfigPath?: string;
+    /** Nodes in the cluster the inventory does not list. */
+    notInInventory?: string[];
+    /** Nodes on an older K3s than the inventory asks for: `up` does not change versions; `revue-pi upgrade` does. */
+    behind?: { version: string; nodes: string[] };
+  };
   workloads?: WorkloadsReport;
   /** The ssh config's warnings (file:line: what is not followed), as shown on stderr. */
   sshConfigWarnings?: string[];

@@ -1,7 +1,16 @@
 import { homedir } from 'node:os';
 import { formatIssue } from '../../core/errors.js';
-import type { CommonOptions } from '../options.js';
-import { consentFor, dataConsentFor, replaceNodeConsentFor, replaceNodeProblem, replaceNodeQuestion, typedConsent } from '../consent.js';
+import { DEFAULT_AGENT_BATCH, DEFAULT_DRAIN_TIMEOUT_SECONDS, type CommonOptions } from '../options.js';
+import {
+  consentFor,
+  dataConsentFor,
+  replaceNodeConsentFor,
+  replaceNodeProblem,
+  replaceNodeQuestion,
+  typedConsent,
+  upgradeOfferFor,
+  upgradeOfferQuestion,
+} from '../consent.js';
 import { loadInventoryForCommand } from '../../core/inventory/for-command.js';
 import { RunLog } from '../../core/log.js';
 import { runPipeline, type PendingNode } from '../../pipeline/pipeline.js';
@@ -77,6 +86,8 @@ export async function runUpCommand(
     for (const line of lines) log.write(line);
     if (opts.verbose) renderer.handle({ type: 'info', message: lines.join('\n') });
   }
+  let exitCode: number;
+  let offer: { version: string; nodes: string[] } | undefined;
   try {
     const report = await runPipeline({
       command,
@@ -120,11 +131,32 @@ export async function runUpCommand(
     else if (command === 'plan') process.stdout.write(planText(report, inventory, opts.inventory, opts.kubeconfig, stateDir) + '\n');
     else process.stdout.write(formatSummary(report) + '\n');
     if (!opts.json) process.stdout.write(removeNodeCommands(report.k3s?.notInInventory ?? [], opts.inventory, opts.stateDir));
-    return report.exitCode;
+    offer = command === 'up' ? upgradeOfferFor(report, opts, terminal) : undefined;
+    exitCode = report.exitCode;
   } finally {
     renderer.stop();
     lock?.release();
   }
+  // Asked after up let go of the cluster's lock: the upgrade takes it itself.
+  if (offer && (await offerUpgrade(offer, log))) {
+    const { runUpgradeCommand } = await import('./upgrade.js');
+    return runUpgradeCommand({
+      inventory: opts.inventory,
+      to: offer.version,
+      drainTimeout: DEFAULT_DRAIN_TIMEOUT_SECONDS,
+      agentBatch: DEFAULT_AGENT_BATCH,
+      stateDir: opts.stateDir,
+      kubeconfig: opts.kubeconfig,
+    });
+  }
+  return exitCode;
+}
+
+async function offerUpgrade(offer: { version: string; nodes: string[] }, log: RunLog): Promise<boolean> {
+  const { upPrompts } = await import('../ui/prompts.js');
+  const yes = await upPrompts.confirm(upgradeOfferQuestion(offer));
+  log.write(`offered revue-pi upgrade to ${offer.version} for ${offer.nodes.join(', ')}: ${yes ? 'yes' : 'no'}`);
+  return yes;
 }
 
 async function confirmChanges(pending: PendingNode[], renderer: ProgressRenderer, log: RunLog): Promise<boolean> {

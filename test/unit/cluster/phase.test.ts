@@ -873,6 +873,15 @@ describe('runClusterPhase: versions and kubeconfig', () => {
     expect(nodes[2]!.report.error).toBeUndefined();
   });
 
+  it('returns the nodes behind the version, for up to offer revue-pi upgrade; none when all run it', async () => {
+    const inv = inventory();
+    const sim = new SimCluster(inv);
+    expect((await runClusterPhase(options(inv, sim.inputs()))).behind).toBeUndefined();
+    sim.sim.get('pi-1')!.version = 'v1.35.2+k3s1';
+    sim.sim.get('pi-3')!.version = 'v1.35.2+k3s1';
+    expect((await runClusterPhase(options(inv, sim.inputs()))).behind).toEqual({ version: 'v1.36.4+k3s1', nodes: ['pi-1', 'pi-3'] });
+  });
+
   it('merges into an existing kubeconfig, keeping the other context; apiEndpoint wins over the host', async () => {
     const inv = inventory({ cluster: { name: 'lab', apiEndpoint: 'k8s.lab.example' } });
     const sim = new SimCluster(inv);

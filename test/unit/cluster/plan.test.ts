@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { renderK3sConfig, type FirstServerStart } from '../../../cluster/config.js';
 import { decideFirstServerStart } from '../../../cluster/first-server.js';
 import { freshK3sFacts, type K3sFacts } from '../../../cluster/facts.js';
-import { checkClusterNode, describeClusterChange, planCluster, planClusterNode, tokenMatchesServer } from '../../../cluster/plan.js';
+import { checkClusterNode, describeClusterChange, planCluster, planClusterNode, tokenMatchesServer, versionsBehind } from '../../../cluster/plan.js';
 import { sha256Hex, tokenFileContent } from '../../../cluster/token.js';
 import type { Inventory, InventoryNode } from '../../../core/inventory/schema.js';
 import { haInventory, inventory } from './helpers.js';
@@ -223,5 +223,26 @@ describe('planCluster', () => {
       'write /etc/rancher/k3s/config.yaml: node settings from the inventory',
       'install K3s server v1.36.4+k3s1 and join https://192.168.1.12:6443',
     ]);
+  });
+});
+
+describe('versionsBehind', () => {
+  const at = (...versions: (string | undefined)[]) => versions.map((v, i) => ({ name: `pi-${i + 1}`, ...(v ? { installedVersion: v } : {}) }));
+
+  it('names the nodes on an older release than k3s.version; nodes not installed yet do not count', () => {
+    expect(versionsBehind(inventory(), at('v1.35.2+k3s1', 'v1.36.4+k3s1', undefined))).toEqual({ version: 'v1.36.4+k3s1', nodes: ['pi-1'] });
+  });
+
+  it('offers nothing when every node runs it, when one is newer, for a channel, air-gapped, or an unreadable version', () => {
+    expect(versionsBehind(inventory(), at('v1.36.4+k3s1', 'v1.36.4+k3s1'))).toBeUndefined();
+    expect(versionsBehind(inventory(), at('v1.35.2+k3s1', 'v1.37.0+k3s1'))).toBeUndefined();
+    expect(versionsBehind(inventory({ k3s: { channel: 'stable' } }), at('v1.35.2+k3s1'))).toBeUndefined();
+    expect(
+      versionsBehind(
+        inventory({ k3s: { version: 'v1.36.4+k3s1', airgap: { binary: '/srv/k3s', images: '/srv/images.tar.zst', installScript: '/srv/install.sh' } } }),
+        at('v1.35.2+k3s1'),
+      ),
+    ).toBeUndefined();
+    expect(versionsBehind(inventory(), at('v1.35.2+k3s1', 'v1.35-custom'))).toBeUndefined();
   });
 });

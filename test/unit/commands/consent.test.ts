@@ -7,6 +7,8 @@ import {
   replaceNodeProblem,
   replaceNodeQuestion,
   typedConsent,
+  upgradeOfferFor,
+  upgradeOfferQuestion,
 } from '../../../cli/consent.js';
 
 describe('when up may change anything', () => {
@@ -98,5 +100,26 @@ describe('when up may change anything', () => {
         'Press Enter to keep them: a1 is then not joined, and up says how to do it later.\n',
       prompt: 'To delete Node a1 and secret kube-system/a1.node-password.k3s on s1, type the cluster name (home):',
     });
+  });
+});
+
+describe('after up: offering revue-pi upgrade for nodes behind k3s.version', () => {
+  const behind = { version: 'v1.36.4+k3s1', nodes: ['pi-1', 'pi-3'] };
+  const ok = { exitCode: 0, k3s: { behind } };
+
+  it('offered only at a terminal, after a successful up, without --yes or --json', () => {
+    expect(upgradeOfferFor(ok, {}, true)).toEqual(behind);
+    expect(upgradeOfferFor(ok, {}, false)).toBeUndefined();
+    expect(upgradeOfferFor(ok, { yes: true }, true)).toBeUndefined();
+    expect(upgradeOfferFor(ok, { json: true }, true)).toBeUndefined();
+    expect(upgradeOfferFor({ ...ok, exitCode: 1 }, {}, true)).toBeUndefined();
+    expect(upgradeOfferFor({ exitCode: 0, k3s: {} }, {}, true)).toBeUndefined();
+  });
+
+  it('asks naming the nodes and the version, and says the upgrade asks again', () => {
+    expect(upgradeOfferQuestion(behind)).toBe(
+      'pi-1, pi-3 run an older K3s than k3s.version (v1.36.4+k3s1). Upgrade now with revue-pi upgrade (etcd snapshot first, one node at a time; it shows its plan and asks again)?',
+    );
+    expect(upgradeOfferQuestion({ version: 'v1.36.4+k3s1', nodes: ['pi-2'] })).toMatch(/^pi-2 runs an older K3s/);
   });
 });
