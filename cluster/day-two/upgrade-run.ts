@@ -132,7 +132,7 @@ export async function runUpgrade(opts: UpgradeOptions): Promise<UpgradeResult> {
     const all = [...plan.servers, ...plan.agentBatches.flat()];
     result.nodes = all.map((u) => ({ name: u.name, role: u.role, action: u.action, from: u.from, status: 'not run' }));
     if (opts.dryRun || upgradeIsNoop(plan)) return { ...result, ok: true, exitCode: 0 };
-    if (opts.confirm && !(await opts.confirm(plan))) return fail('not confirmed: nothing was changed.', 2);
+    if (opts.confirm && !(await opts.confirm(plan))) return fail('not confirmed: nothing was changed.');
 
     if (plan.backup) {
       opts.progress('etcd snapshot before the upgrade (as revue-pi backup)');

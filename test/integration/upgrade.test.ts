@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, expect, it } from 'vitest';
+import { afterEach, beforeAll, expect, it } from 'vitest';
 import type { UpgradeResult } from '../../cluster/day-two/upgrade-run.js';
 import { installerRuns } from '../lab/k3s-standin/server.js';
 import { describeLab } from '../lab/skip.js';
 import { CLI, runCli, type CliResult } from './cli.js';
+import { hasTmux, ShellTerminal } from './terminal.js';
 import { CLUSTER_ONLY, remakeAsSqliteServer, useLabCluster } from './lab-cluster.js';
 
 /**
@@ -31,6 +32,10 @@ describeLab('revue-pi upgrade on a lab cluster of 3 servers and 2 agents', () =>
     ],
   });
   const kubeconfig = () => join(suite.stateDir, 'kubeconfig');
+  const terminals: ShellTerminal[] = [];
+  afterEach(() => {
+    for (const t of terminals.splice(0)) t.stop();
+  });
   let newInventory = '';
   const upgrade = (inventory: string, ...args: string[]) =>
     runCli(['upgrade', '-i', inventory, ...args, '--state-dir', suite.stateDir, '--kubeconfig', kubeconfig()], { timeoutMs: 600_000 });
@@ -118,6 +123,26 @@ describeLab('revue-pi upgrade on a lab cluster of 3 servers and 2 agents', () =>
     expect(plan.stdout).toContain(`  4. s3 ${OLD} → ${NEW}: cordon, drain`);
     expect(plan.stdout).toContain(`  5. a1 ${OLD} → ${NEW}: cordon`);
     expect(plan.stdout).toContain('(dry run: nothing was changed)');
+    expect(backups()).toEqual([]);
+  });
+
+  it('at a terminal, up offers the upgrade after its run; yes hands over to revue-pi upgrade, which asks again (Enter: nothing changes)', async () => {
+    expect(hasTmux, 'tmux gives a real terminal: apt-get install -y tmux').toBe(true);
+    const quoted = [process.execPath, CLI, 'up', '-i', newInventory, '--state-dir', suite.stateDir, '--kubeconfig', kubeconfig()]
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const t = ShellTerminal.start(`{ ${quoted}; echo $? >"$STATUS"; } 2>&1`, { cwd: suite.stateDir, env: { HOME: suite.stateDir } });
+    terminals.push(t);
+    const offered = await t.waitFor('Upgrade now with revue-pi upgrade', 120_000);
+    expect(offered.replace(/\s+/g, ' ')).toContain(`s1, s2, s3, a1, a2 run an older K3s than k3s.version (${NEW}).`);
+    t.type('y');
+    t.press('Enter');
+    // The upgrade took the cluster's lock (up had let go of it), read the cluster and asks with its own plan.
+    const asked = await t.waitFor(`to ${NEW}, as planned above?`, 120_000);
+    expect(asked).toContain(`revue-pi upgrade of cluster lab to ${NEW}`);
+    t.press('Enter');
+    expect(await t.status()).toBe(1);
+    expect(Object.values(await versions())).toEqual(ALL.map(() => OLD));
     expect(backups()).toEqual([]);
   });
 
