@@ -187,7 +187,7 @@ describeLab('revue-pi restore on a lab cluster of 3 servers and 1 agent', () => 
     await kubectl('delete configmap restore-marker -n default');
     await applyConfigMap('after-backup', 'gone-after-restore');
     // Each reset from a snapshot moves s1's db/etcd to db/etcd-old-<unix time> (K3s Restore()): their count counts resets.
-    const resets = async () => (await suite.lab.node('s1').exec('ls -d /var/lib/rancher/k3s/server/db/etcd-old-*')).stdout.trim().split('\n').length;
+    const resets = async () => Number((await suite.lab.node('s1').exec('ls -d /var/lib/rancher/k3s/server/db/etcd-old-* 2>/dev/null | wc -l')).stdout.trim());
     const resetsBefore = await resets();
     const asideBefore = (await suite.lab.node('s2').exec('ls -d /var/lib/rancher/k3s/server/db-before-restore-*')).stdout;
 
