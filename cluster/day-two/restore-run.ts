@@ -145,7 +145,8 @@ async function probeNodes(
   let serverToken: string | undefined;
   let record: RestoreRecord | 'unreadable' | undefined;
   let resetFlag = false;
-  const nodes = await Promise.all(
+  // Settled, not Promise.all: a probe that throws must not leave other nodes connecting after the run closed its transports.
+  const settled = await Promise.allSettled(
     opts.inventory.nodes.map(async (node): Promise<RestoreNodeInput> => {
       const base = { name: node.name, host: node.host, role: node.role };
       let transport: Transport;
@@ -164,7 +165,7 @@ async function probeNodes(
           ...(isFirst
             ? [
                 { name: 'snapshot', script: buildSnapshotChecksumProbe(path) },
-                { name: 'reset-flag', script: buildResetFlagProbe() },
+                { name: 'reset_flag', script: buildResetFlagProbe() },
               ]
             : []),
         ]),
@@ -173,7 +174,7 @@ async function probeNodes(
       const sections = parseProbeOutput(probe.stdout);
       if (isFirst) {
         snapshotSha256 = parseChecksums(sections.get('snapshot') ?? '').get(path);
-        resetFlag = parseResetFlag(sections.get('reset-flag') ?? '');
+        resetFlag = parseResetFlag(sections.get('reset_flag') ?? '');
         record = parseRestoreRecord((await transport.readFile(RESTORE_RECORD_PATH, { sudo: true }))?.toString('utf8'));
         serverToken = (await transport.readFile(SERVER_TOKEN_PATH, { sudo: true }))?.toString('utf8');
         if (serverToken) {
@@ -189,6 +190,10 @@ async function probeNodes(
       };
     }),
   );
+  const nodes = settled.map((s) => {
+    if (s.status === 'rejected') throw s.reason;
+    return s.value;
+  });
   return { nodes, ...(snapshotSha256 ? { snapshotSha256 } : {}), ...(serverToken ? { serverToken } : {}), ...(record ? { record } : {}), resetFlag };
 }
 
