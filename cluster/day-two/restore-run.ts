@@ -9,6 +9,17 @@ import type { RunResult, Transport } from '../../core/remote/transport.js';
 import { tokenSecret } from '../token.js';
 import { parseChecksums } from './backup.js';
 import type { LoadedBackup } from './restore-backup.js';
+import {
+  CLEAR_RECORD_COMMAND,
+  RESTORE_RECORD_PATH,
+  buildAsideFoldersProbe,
+  buildResetFlagProbe,
+  formatRestoreRecord,
+  parseAsideFolders,
+  parseResetFlag,
+  parseRestoreRecord,
+  type RestoreRecord,
+} from './restore-record.js';
 import { CLUSTER_READ_COMMAND, parseClusterView, type NodeView } from './cluster-view.js';
 import { ETCD_MEMBERS_COMMAND, buildDatastoreProbe, parseDatastore, parseEtcdMembers } from './etcd.js';
 import {
@@ -88,6 +99,8 @@ export async function runRestore(opts: RestoreOptions): Promise<RestoreResult> {
       snapshotOnFirst: probed.snapshotSha256 === loaded.backup.snapshotSha256,
       tokenMatches: probed.serverToken !== undefined && tokenSecret(probed.serverToken) === tokenSecret(token),
       asideSuffix: stamp,
+      ...(probed.record ? { record: probed.record } : {}),
+      resetFlagOnFirst: probed.resetFlag,
     });
     result.plan = plan;
     result.warnings = [...plan.warnings];
@@ -118,16 +131,22 @@ export async function runRestore(opts: RestoreOptions): Promise<RestoreResult> {
   }
 }
 
-/** Every node over SSH; the servers' datastores; on the first server, the snapshot's sha256 if there and its token. */
+/**
+ * Every node over SSH; the servers' datastores and db-before-restore folders; on the first server, the snapshot's sha256
+ * if there, its token, the record of a restore under way and K3s's reset flag.
+ */
 async function probeNodes(
   opts: RestoreOptions,
   transports: Map<string, Transport>,
-): Promise<{ nodes: RestoreNodeInput[]; snapshotSha256?: string; serverToken?: string }> {
+): Promise<{ nodes: RestoreNodeInput[]; snapshotSha256?: string; serverToken?: string; record?: RestoreRecord | 'unreadable'; resetFlag: boolean }> {
   const servers = opts.inventory.nodes.filter((n) => n.role === 'server');
   const path = restoreSnapshotPath(opts.loaded.backup.name);
   let snapshotSha256: string | undefined;
   let serverToken: string | undefined;
-  const nodes = await Promise.all(
+  let record: RestoreRecord | 'unreadable' | undefined;
+  let resetFlag = false;
+  // Settled, not Promise.all: a probe that throws must not leave other nodes connecting after the run closed its transports.
+  const settled = await Promise.allSettled(
     opts.inventory.nodes.map(async (node): Promise<RestoreNodeInput> => {
       const base = { name: node.name, host: node.host, role: node.role };
       let transport: Transport;
@@ -142,23 +161,40 @@ async function probeNodes(
       const probe = await transport.run(
         buildProbeScript([
           { name: 'datastore', script: buildDatastoreProbe() },
-          ...(isFirst ? [{ name: 'snapshot', script: buildSnapshotChecksumProbe(path) }] : []),
+          { name: 'aside', script: buildAsideFoldersProbe() },
+          ...(isFirst
+            ? [
+                { name: 'snapshot', script: buildSnapshotChecksumProbe(path) },
+                { name: 'reset_flag', script: buildResetFlagProbe() },
+              ]
+            : []),
         ]),
         { sudo: true, timeoutMs: 60_000 },
       );
       const sections = parseProbeOutput(probe.stdout);
       if (isFirst) {
         snapshotSha256 = parseChecksums(sections.get('snapshot') ?? '').get(path);
+        resetFlag = parseResetFlag(sections.get('reset_flag') ?? '');
+        record = parseRestoreRecord((await transport.readFile(RESTORE_RECORD_PATH, { sudo: true }))?.toString('utf8'));
         serverToken = (await transport.readFile(SERVER_TOKEN_PATH, { sudo: true }))?.toString('utf8');
         if (serverToken) {
           opts.log.addSecret(serverToken.trim());
           opts.log.addSecret(tokenSecret(serverToken));
         }
       }
-      return { ...base, reachable: true, datastore: parseDatastore(sections.get('datastore') ?? '') };
+      return {
+        ...base,
+        reachable: true,
+        datastore: parseDatastore(sections.get('datastore') ?? ''),
+        asideRuns: parseAsideFolders(sections.get('aside') ?? ''),
+      };
     }),
   );
-  return { nodes, ...(snapshotSha256 ? { snapshotSha256 } : {}), ...(serverToken ? { serverToken } : {}) };
+  const nodes = settled.map((s) => {
+    if (s.status === 'rejected') throw s.reason;
+    return s.value;
+  });
+  return { nodes, ...(snapshotSha256 ? { snapshotSha256 } : {}), ...(serverToken ? { serverToken } : {}), ...(record ? { record } : {}), resetFlag };
 }
 
 type Outcome = { error?: string; detail?: string; warning?: string };
@@ -171,6 +207,12 @@ async function runStep(opts: RestoreOptions, step: RestoreStep, transports: Map<
     return r.code === 0 ? {} : { error: `${what} on ${node} failed (exit ${r.code}): ${output(r)}.` };
   };
   const createdAt = opts.loaded.backup.createdAt;
+  const recordOf = (run: string, reset: RestoreRecord['reset']): RestoreRecord => ({
+    backup: opts.loaded.backup.name,
+    snapshotSha256: opts.loaded.backup.snapshotSha256,
+    run,
+    reset,
+  });
   switch (step.kind) {
     case 'stop-agent':
       return simple(step.node, STOP_AGENT_COMMAND, 'stopping K3s');
@@ -187,10 +229,17 @@ async function runStep(opts: RestoreOptions, step: RestoreStep, transports: Map<
         };
       return { detail: `${data.length} bytes` };
     }
+    case 'record-run':
+      await on(step.node).writeFile(RESTORE_RECORD_PATH, formatRestoreRecord(recordOf(step.run, 'started')), { sudo: true, mode: 0o600 });
+      return { detail: `run ${step.run}` };
     case 'cluster-reset': {
       const r = await on(step.node).run(buildClusterResetCommand(step.path), { sudo: true, timeoutMs: 660_000 });
       const text = `${r.stderr}\n${r.stdout}`;
-      if (r.code === 0 && resetSucceeded(text)) return { detail: 'etcd membership reset; the snapshot is restored' };
+      if (r.code === 0 && resetSucceeded(text)) {
+        // From here a re-run must not reset again: others may rejoin what this reset made.
+        await on(step.node).writeFile(RESTORE_RECORD_PATH, formatRestoreRecord(recordOf(step.run, 'done')), { sudo: true, mode: 0o600 });
+        return { detail: 'etcd membership reset; the snapshot is restored' };
+      }
       return {
         error: `the reset from the snapshot on ${step.node} failed (exit ${r.code}): ${trimOutput(text, 6)}. K3s is stopped on every node; ${step.node}'s previous etcd data is in /var/lib/rancher/k3s/server/db/etcd-old-<unix time> if K3s got as far as moving it.`,
       };
@@ -234,6 +283,8 @@ async function runStep(opts: RestoreOptions, step: RestoreStep, transports: Map<
           : {}),
       };
     }
+    case 'clear-record':
+      return simple(step.node, CLEAR_RECORD_COMMAND, `removing ${RESTORE_RECORD_PATH}`);
   }
 }
 

@@ -6,6 +6,9 @@ import { SNAPSHOT_DIR, isSnapshotName } from './backup.js';
 import type { NodeView } from './cluster-view.js';
 import type { Datastore, EtcdMember } from './etcd.js';
 import { STOP_SERVER_COMMAND } from './remove-node-commands.js';
+import { RESTORE_RECORD_PATH, SERVER_DB_DIR, asideFolder, type RestoreRecord } from './restore-record.js';
+
+export { SERVER_DB_DIR, asideFolder };
 
 /**
  * `revue-pi restore SNAPSHOT`, the deciding half: K3s's documented multi-server restore (docs.k3s.io
@@ -15,8 +18,6 @@ import { STOP_SERVER_COMMAND } from './remove-node-commands.js';
  * start them one at a time (each a voter before the next), start the agents, check. Pure; restore-run.ts does the work.
  */
 
-/** The server's datastore folder: the docs have the other servers delete it; revue-pi moves it aside instead. */
-export const SERVER_DB_DIR = '/var/lib/rancher/k3s/server/db';
 /** What K3s logs when the reset is done, just before it exits 0 (pkg/etcd/etcd.go Reset()). */
 export const RESET_DONE_MESSAGE = 'Managed etcd cluster membership has been reset';
 /** The reset runs in the foreground and exits by itself; this bounds it. */
@@ -40,6 +41,8 @@ export interface RestoreNodeInput {
   unreachableReason?: string;
   /** Servers only: what its db/ holds. */
   datastore?: Datastore;
+  /** Servers only: the run stamps of its db-before-restore-<run> folders. */
+  asideRuns?: string[];
 }
 
 export interface RestoreInput {
@@ -53,30 +56,44 @@ export interface RestoreInput {
   tokenMatches: boolean;
   /** Suffix of the folders the other servers' db/ is moved to (a time stamp, given so the plan is pure). */
   asideSuffix: string;
+  /** The record of a restore under way on the first server (restore-record.ts), when there is one. */
+  record?: RestoreRecord | 'unreadable';
+  /** K3s's db/reset-flag is on the first server (a reset done, the server not started normally since). */
+  resetFlagOnFirst?: boolean;
 }
 
 export type RestoreStep =
   | { kind: 'stop-agent'; node: string }
   | { kind: 'stop-server'; node: string }
   | { kind: 'upload-snapshot'; node: string; path: string }
-  | { kind: 'cluster-reset'; node: string; path: string }
+  | { kind: 'record-run'; node: string; run: string }
+  | { kind: 'cluster-reset'; node: string; path: string; run: string }
   | { kind: 'start-first-server'; node: string }
   | { kind: 'move-db-aside'; node: string; to: string }
   | { kind: 'start-server'; node: string }
   | { kind: 'start-agent'; node: string }
-  | { kind: 'check'; servers: string[]; agents: string[] };
+  | { kind: 'check'; servers: string[]; agents: string[] }
+  | { kind: 'clear-record'; node: string };
 
 export type RestorePlan =
   | { refused: string; warnings: string[] }
-  | { refused?: undefined; first: string; snapshotPath: string; steps: RestoreStep[]; lost: string[]; kept: string[]; warnings: string[] };
+  | {
+      refused?: undefined;
+      first: string;
+      snapshotPath: string;
+      /** The run stamp: this run's, or the interrupted run's being resumed. */
+      run: string;
+      /** What an interrupted run of this restore already did (empty for a fresh restore). */
+      done: string[];
+      steps: RestoreStep[];
+      lost: string[];
+      kept: string[];
+      warnings: string[];
+    };
 
 export function restoreSnapshotPath(name: string): string {
   if (!isSnapshotName(name)) throw new Error(`not a snapshot name revue-pi made: ${name}`);
   return posix.join(SNAPSHOT_DIR, name);
-}
-
-export function asideFolder(suffix: string): string {
-  return `${SERVER_DB_DIR}-before-restore-${suffix}`;
 }
 
 export function planRestore(input: RestoreInput): RestorePlan {
@@ -102,7 +119,24 @@ export function planRestore(input: RestoreInput): RestorePlan {
       refused: `cluster ${cluster} keeps its state in SQLite on ${first.name} (${SERVER_DB_DIR}/state.db), not in embedded etcd: K3s's --cluster-reset restores an etcd snapshot only into an etcd server, so revue-pi restores nothing here. For SQLite the K3s docs' way is by hand: stop K3s, put back a copy of ${SERVER_DB_DIR}/ and ${SERVER_TOKEN_PATH}, start K3s.`,
       warnings,
     };
-  const noK3s = servers.filter((s) => s.datastore !== 'etcd');
+  const record = input.record;
+  if (record === 'unreadable')
+    return {
+      refused: `${first.name} has a ${RESTORE_RECORD_PATH} that revue-pi cannot read: that file marks a restore under way, so nothing was changed. If no restore is under way (look at the file), delete it and run restore again.`,
+      warnings,
+    };
+  if (record && record.backup !== backup.name)
+    return {
+      refused: `a restore of cluster ${cluster} from backup ${record.backup} (run ${record.run}) is half-done: ${first.name} ${record.reset === 'done' || input.resetFlagOnFirst ? 'was already reset from that snapshot' : 'was being reset from that snapshot'} (its record: ${RESTORE_RECORD_PATH}). Restoring ${backup.name} over it would mix the two, so nothing was changed. Finish that restore first with revue-pi restore ${record.backup} (a re-run continues where it stopped), then restore ${backup.name}.`,
+      warnings,
+    };
+  // A re-run of the same restore goes on from what the nodes show: the run's stamp, the reset, the db/ moved aside.
+  const run = record?.run ?? input.asideSuffix;
+  const aside = asideFolder(run);
+  const resetDone = record !== undefined && (record.reset === 'done' || input.resetFlagOnFirst === true);
+  const others = servers.slice(1);
+  const moved = (s: RestoreNodeInput) => record !== undefined && (s.asideRuns ?? []).includes(run);
+  const noK3s = servers.filter((s) => s.datastore !== 'etcd' && !(record !== undefined && (s === first || moved(s))));
   if (noK3s.length > 0)
     return {
       refused: `${noK3s.map((s) => `${s.name} (${s.datastore === 'sqlite' ? 'SQLite' : 'no K3s server data'})`).join(', ')} ${noK3s.length > 1 ? 'are' : 'is'} not an embedded-etcd server of cluster ${cluster}: restore puts a snapshot back into the cluster revue-pi up made, it does not build one. Run revue-pi up first, then restore.`,
@@ -115,35 +149,58 @@ export function planRestore(input: RestoreInput): RestorePlan {
     };
 
   const path = restoreSnapshotPath(backup.name);
-  const others = servers.slice(1);
-  const steps: RestoreStep[] = [
-    ...agents.map((a) => ({ kind: 'stop-agent' as const, node: a.name })),
-    // The others first: the first server stops last, so the cluster answers for as long as it can.
-    ...[...others, first].map((s) => ({ kind: 'stop-server' as const, node: s.name })),
-    ...(input.snapshotOnFirst ? [] : [{ kind: 'upload-snapshot' as const, node: first.name, path }]),
-    { kind: 'cluster-reset', node: first.name, path },
+  // Once the first server is reset, an unmoved server is stopped again before its move (an operator may have started it).
+  const rejoin = (s: RestoreNodeInput): RestoreStep[] =>
+    moved(s)
+      ? [{ kind: 'start-server', node: s.name }]
+      : [
+          ...(resetDone ? [{ kind: 'stop-server' as const, node: s.name }] : []),
+          { kind: 'move-db-aside', node: s.name, to: aside },
+          { kind: 'start-server', node: s.name },
+        ];
+  const rest: RestoreStep[] = [
     { kind: 'start-first-server', node: first.name },
-    ...others.flatMap((s) => [
-      { kind: 'move-db-aside' as const, node: s.name, to: asideFolder(input.asideSuffix) },
-      { kind: 'start-server' as const, node: s.name },
-    ]),
+    ...others.flatMap(rejoin),
     ...agents.map((a) => ({ kind: 'start-agent' as const, node: a.name })),
     { kind: 'check', servers: servers.map((s) => s.name), agents: agents.map((a) => a.name) },
+    { kind: 'clear-record', node: first.name },
   ];
+  const steps: RestoreStep[] = resetDone
+    ? rest
+    : [
+        ...agents.map((a) => ({ kind: 'stop-agent' as const, node: a.name })),
+        // The others first: the first server stops last, so the cluster answers for as long as it can.
+        ...[...others, first].map((s) => ({ kind: 'stop-server' as const, node: s.name })),
+        ...(input.snapshotOnFirst ? [] : [{ kind: 'upload-snapshot' as const, node: first.name, path }]),
+        ...(record ? [] : [{ kind: 'record-run' as const, node: first.name, run }]),
+        { kind: 'cluster-reset', node: first.name, path, run },
+        ...rest,
+      ];
+  const done: string[] = [];
+  if (record && !resetDone)
+    done.push(`${first.name} holds the record of this restore (run ${run}), but its reset did not finish: it is reset again (nothing has rejoined it yet)`);
+  if (resetDone)
+    done.push(
+      `${first.name} was reset from snapshot ${backup.name}${record.reset === 'done' ? '' : " (K3s's db/reset-flag is there)"}: it is not reset again, only started and waited for`,
+    );
+  for (const s of others.filter(moved))
+    done.push(
+      `${s.name}'s ${SERVER_DB_DIR} was moved to ${aside}${s.datastore === 'etcd' ? ' and it has rejoined (it has etcd data again)' : ''}: it is not moved again, only started and waited for`,
+    );
   const lost = [
     `everything cluster ${cluster} stored after ${backup.createdAt} (objects created, changed or deleted since backup ${backup.name}: Deployments, ConfigMaps, Secrets, volume claims…); what volumes hold on disk is not touched`,
     ...(others.length > 0 ? [`the etcd data of ${others.map((s) => s.name).join(', ')}: they rejoin empty from ${first.name}`] : []),
   ];
   const kept = [
     `${first.name}'s etcd data before the reset: K3s moves it to ${SERVER_DB_DIR}/etcd-old-<unix time>`,
-    ...others.map((s) => `${s.name}'s ${SERVER_DB_DIR}: moved to ${asideFolder(input.asideSuffix)} (not deleted; remove it once the cluster is as you want)`),
+    ...others.map((s) => `${s.name}'s ${SERVER_DB_DIR}: moved to ${aside} (not deleted; remove it once the cluster is as you want)`),
   ];
-  warnings.push(`the cluster's API is down from the first stop until ${first.name} runs again; containers keep running meanwhile, unmanaged.`);
+  if (!resetDone) warnings.push(`the cluster's API is down from the first stop until ${first.name} runs again; containers keep running meanwhile, unmanaged.`);
   if (backup.node !== first.name)
     warnings.push(
       `the snapshot was taken on ${backup.node}; it is restored on ${first.name}, the inventory's first server (any server's snapshot holds the whole cluster).`,
     );
-  return { first: first.name, snapshotPath: path, steps, lost, kept, warnings };
+  return { first: first.name, snapshotPath: path, run, done, steps, lost, kept, warnings };
 }
 
 export function describeRestoreStep(step: RestoreStep): string {
@@ -154,6 +211,8 @@ export function describeRestoreStep(step: RestoreStep): string {
       return `stop K3s on server ${step.node} (systemctl stop k3s)`;
     case 'upload-snapshot':
       return `upload the snapshot to ${step.node}:${step.path} (0600), checked by sha256`;
+    case 'record-run':
+      return `on ${step.node}: write ${RESTORE_RECORD_PATH} (0600) naming the backup and run ${step.run}, so that a re-run of an interrupted restore continues where it stopped`;
     case 'cluster-reset':
       return `on ${step.node}: ${buildClusterResetCommand(step.path)} — restores the snapshot as a one-member etcd cluster and exits`;
     case 'start-first-server':
@@ -166,6 +225,8 @@ export function describeRestoreStep(step: RestoreStep): string {
       return `start K3s on agent ${step.node} (systemctl start k3s-agent)`;
     case 'check':
       return `check: every node Ready (${[...step.servers, ...step.agents].join(', ')}), etcd members = the servers (${step.servers.join(', ')}), all voters`;
+    case 'clear-record':
+      return `on ${step.node}: remove ${RESTORE_RECORD_PATH} (the restore is complete)`;
   }
 }
 
@@ -176,6 +237,10 @@ export function formatRestorePlan(cluster: string, backup: RestoreBackup, plan: 
   ];
   if (plan.refused !== undefined) lines.push(`Refused: ${plan.refused}`);
   else {
+    if (plan.done.length > 0) {
+      lines.push(`Already done by an interrupted run of this restore (run ${plan.run}):`, ...plan.done.map((d) => `  - ${d}`));
+      lines.push('What remains:');
+    }
     plan.steps.forEach((s, i) => lines.push(`  ${i + 1}. ${describeRestoreStep(s)}`));
     lines.push('Lost for good:', ...plan.lost.map((l) => `  - ${l}`));
     lines.push('Kept aside:', ...plan.kept.map((k) => `  - ${k}`));

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { beforeAll, expect, it } from 'vitest';
 import type { BackupResult } from '../../cluster/day-two/backup-run.js';
 import type { RestoreResult } from '../../cluster/day-two/restore-run.js';
 import { describeLab } from '../lab/skip.js';
-import { CLI, runCli } from './cli.js';
+import { CLI, runCli, type CliResult } from './cli.js';
 import { ShellTerminal, hasTmux } from './terminal.js';
 import { CLUSTER_ONLY, useLabCluster } from './lab-cluster.js';
 
@@ -117,17 +118,19 @@ describeLab('revue-pi restore on a lab cluster of 3 servers and 1 agent', () => 
     const r = await restore(backupName, '--dry-run');
     expect(r.code, r.stderr).toBe(0);
     const path = `/var/lib/rancher/k3s/server/db/snapshots/${backupName}`;
+    const run = /naming the backup and run (\d{8}T\d{6}Z)/.exec(r.stdout)?.[1] ?? 'no run stamp in the plan';
     expect(r.stdout).toContain(
       [
         '  1. stop K3s on agent a1 (systemctl stop k3s-agent)',
         '  2. stop K3s on server s2 (systemctl stop k3s)',
         '  3. stop K3s on server s3 (systemctl stop k3s)',
         '  4. stop K3s on server s1 (systemctl stop k3s)',
-        `  5. on s1: timeout -k 10 600 k3s server --cluster-reset --cluster-reset-restore-path=${path} — restores the snapshot as a one-member etcd cluster and exits`,
-        '  6. start K3s on s1 (systemctl start k3s); wait until it is Ready and EtcdIsVoter=True',
+        `  5. on s1: write /var/lib/rancher/k3s/server/revue-pi-restore.json (0600) naming the backup and run ${run}, so that a re-run of an interrupted restore continues where it stopped`,
+        `  6. on s1: timeout -k 10 600 k3s server --cluster-reset --cluster-reset-restore-path=${path} — restores the snapshot as a one-member etcd cluster and exits`,
+        '  7. start K3s on s1 (systemctl start k3s); wait until it is Ready and EtcdIsVoter=True',
       ].join('\n'),
     );
-    expect(r.stdout).toMatch(/ {2}7\. on s2: move \/var\/lib\/rancher\/k3s\/server\/db to \/var\/lib\/rancher\/k3s\/server\/db-before-restore-\d{8}T\d{6}Z\n/);
+    expect(r.stdout).toMatch(/ {2}8\. on s2: move \/var\/lib\/rancher\/k3s\/server\/db to \/var\/lib\/rancher\/k3s\/server\/db-before-restore-\d{8}T\d{6}Z\n/);
     expect(r.stdout).toContain('Lost for good:\n  - everything cluster lab stored after');
     expect(r.stdout).toContain('(dry run: nothing was changed)');
     expect(await active()).toEqual(['1', '1', '1', '1']);
@@ -149,6 +152,7 @@ describeLab('revue-pi restore on a lab cluster of 3 servers and 1 agent', () => 
       'stop-server s2:done',
       'stop-server s3:done',
       'stop-server s1:done',
+      'record-run s1:done',
       'cluster-reset s1:done',
       'start-first-server s1:done',
       'move-db-aside s2:done',
@@ -157,6 +161,7 @@ describeLab('revue-pi restore on a lab cluster of 3 servers and 1 agent', () => 
       'start-server s3:done',
       'start-agent a1:done',
       'check:done',
+      'clear-record s1:done',
     ]);
     const list = await members();
     expect(list.map((m) => m.name.replace(/-[0-9a-f]{8}$/, '')).sort()).toEqual(['s1', 's2', 's3']);
@@ -177,6 +182,78 @@ describeLab('revue-pi restore on a lab cluster of 3 servers and 1 agent', () => 
     // The API answers on the other servers too, with the restored data.
     expect((await kubectl('get configmap restore-marker -n default -o name', 's3')).stdout).toBe('configmap/restore-marker\n');
   }, 420_000);
+
+  it('killed once s2 was moved aside and starting, then run again: it finishes without resetting s1 a second time or moving a db twice', async () => {
+    await kubectl('delete configmap restore-marker -n default');
+    await applyConfigMap('after-backup', 'gone-after-restore');
+    // Each reset from a snapshot moves s1's db/etcd to db/etcd-old-<unix time> (K3s Restore()): their count counts resets.
+    const resets = async () => Number((await suite.lab.node('s1').exec('ls -d /var/lib/rancher/k3s/server/db/etcd-old-* 2>/dev/null | wc -l')).stdout.trim());
+    const resetsBefore = await resets();
+    const asideBefore = (await suite.lab.node('s2').exec('ls -d /var/lib/rancher/k3s/server/db-before-restore-*')).stdout;
+
+    // SIGKILL (no clean-up) as soon as it announces s2's start: s1 is reset and running, s2's db/ is moved aside.
+    const killed = await new Promise<CliResult>((resolve) => {
+      const child = spawn(process.execPath, [CLI, 'restore', backupName, '--yes', '-i', suite.inventory, '--state-dir', suite.stateDir], {
+        env: { ...process.env, CI: 'true' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        if (/\d+\/\d+ start K3s on s2; it rejoins/.test(stderr)) child.kill('SIGKILL');
+      });
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(killed.code, killed.stderr).toBe(null);
+    expect(await resets()).toBe(resetsBefore + 1);
+    const s2Aside = (await suite.lab.node('s2').exec('ls -d /var/lib/rancher/k3s/server/db-before-restore-*')).stdout;
+    expect(s2Aside.length).toBeGreaterThan(asideBefore.length);
+    expect((await suite.lab.node('s1').exec('cat /var/lib/rancher/k3s/server/revue-pi-restore.json')).stdout).toContain('"reset":"done"');
+
+    // The plan of the re-run says what is done and what remains.
+    const plan = await restore(backupName, '--dry-run');
+    expect(plan.code, plan.stderr + plan.stdout).toBe(0);
+    expect(plan.stdout).toMatch(/Already done by an interrupted run of this restore \(run \d{8}T\d{6}Z\):\n {2}- s1 was reset from snapshot /);
+    expect(plan.stdout).toContain("  - s2's /var/lib/rancher/k3s/server/db was moved to /var/lib/rancher/k3s/server/db-before-restore-");
+    expect(plan.stdout).toContain('What remains:\n  1. start K3s on s1 (systemctl start k3s)');
+    expect(plan.stdout).not.toContain('--cluster-reset');
+
+    const r = await restore(backupName, '--yes', '--json');
+    expect(r.code, r.stderr + r.stdout.slice(-3000)).toBe(0);
+    const result = JSON.parse(r.stdout) as RestoreResult;
+    expect(result.steps.map((s) => `${s.kind}${s.node ? ` ${s.node}` : ''}:${s.status}`)).toEqual([
+      'start-first-server s1:done',
+      'start-server s2:done',
+      'stop-server s3:done',
+      'move-db-aside s3:done',
+      'start-server s3:done',
+      'start-agent a1:done',
+      'check:done',
+      'clear-record s1:done',
+    ]);
+    expect(await configMap('restore-marker')).toEqual({ value: 'before-backup' });
+    expect(await configMap('after-backup')).toBeUndefined();
+    // s1 was reset once in all, s2's db moved once (no second aside folder), the record is gone.
+    expect(await resets()).toBe(resetsBefore + 1);
+    expect((await suite.lab.node('s2').exec('ls -d /var/lib/rancher/k3s/server/db-before-restore-*')).stdout).toBe(s2Aside);
+    expect((await suite.lab.node('s1').exec('test -e /var/lib/rancher/k3s/server/revue-pi-restore.json')).code).not.toBe(0);
+    const list = await members();
+    expect(list.map((m) => m.name.replace(/-[0-9a-f]{8}$/, '')).sort()).toEqual(['s1', 's2', 's3']);
+    expect(list.filter((m) => m.isLearner)).toEqual([]);
+    const nodes = JSON.parse((await kubectl('get nodes -o json')).stdout) as {
+      items: { metadata: { name: string }; status: { conditions: { type: string; status: string }[] } }[];
+    };
+    const conditions = Object.fromEntries(nodes.items.map((n) => [n.metadata.name, n.status.conditions.map((c) => `${c.type}=${c.status}`).join(',')]));
+    expect(conditions).toEqual({
+      s1: 'Ready=True,EtcdIsVoter=True',
+      s2: 'Ready=True,EtcdIsVoter=True',
+      s3: 'Ready=True,EtcdIsVoter=True',
+      a1: 'Ready=True',
+    });
+    expect((await kubectl('get configmap restore-marker -n default -o name', 's3')).stdout).toBe('configmap/restore-marker\n');
+  }, 600_000);
 
   it("the stand-in's reset honours K3s: a plain --cluster-reset refuses while db/reset-flag is there; another token cannot read the snapshot", async () => {
     const s1 = suite.lab.node('s1');
