@@ -22,6 +22,7 @@ import {
 } from './restore-record.js';
 import { CLUSTER_READ_COMMAND, parseClusterView, type NodeView } from './cluster-view.js';
 import { ETCD_MEMBERS_COMMAND, buildDatastoreProbe, parseDatastore, parseEtcdMembers } from './etcd.js';
+import { describeRestoreStep, planRestore, restoreSnapshotPath, type RestoreNodeInput, type RestorePlan, type RestoreStep } from './restore.js';
 import {
   START_AGENT_COMMAND,
   START_SERVER_COMMAND,
@@ -31,22 +32,17 @@ import {
   buildMoveDbAsideCommand,
   buildSnapshotChecksumProbe,
   buildUnitFailedProbe,
-  describeRestoreStep,
-  planRestore,
   resetSucceeded,
   restoreProblems,
-  restoreSnapshotPath,
   serverRejoined,
   readySinceSnapshot,
-  type RestoreNodeInput,
-  type RestorePlan,
-  type RestoreStep,
-} from './restore.js';
+} from './restore-commands.js';
 
 /**
  * `revue-pi restore`, the doing half: finds the backup on this computer and checks it, probes every node, has restore.ts
  * plan, asks (through `confirm`), then runs the steps in order and stops at the first that fails, saying what was done.
- * Every command comes from restore.ts.
+ * Every command comes from restore-commands.ts. A little over 300 lines: the one switch over the steps (runStep) reads
+ * best whole, next to the waits it calls.
  */
 export interface RestoreOptions {
   inventory: Inventory;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { restoreConsent } from '../../../cli/commands/restore.js';
 import type { NodeView } from '../../../cluster/day-two/cluster-view.js';
+import { formatRestorePlan, planRestore, restoreSnapshotPath, type RestoreBackup, type RestoreInput } from '../../../cluster/day-two/restore.js';
 import {
   START_AGENT_COMMAND,
   START_SERVER_COMMAND,
@@ -10,17 +11,12 @@ import {
   buildMoveDbAsideCommand,
   buildSnapshotChecksumProbe,
   buildUnitFailedProbe,
-  formatRestorePlan,
   memberNode,
-  planRestore,
   readySinceSnapshot,
   resetSucceeded,
   restoreProblems,
-  restoreSnapshotPath,
   serverRejoined,
-  type RestoreBackup,
-  type RestoreInput,
-} from '../../../cluster/day-two/restore.js';
+} from '../../../cluster/day-two/restore-commands.js';
 
 const BACKUP: RestoreBackup = {
   name: 'revue-pi-pi-1-1767225600',
