@@ -2,7 +2,7 @@
  * The built CLI and the conventions of the platform and the terminal (no lab: nothing is contacted).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -142,7 +142,13 @@ describe('the run log', () => {
 describe('the package', () => {
   it('`npm pack --json` prints only its JSON (the build in prepare is quiet), and the tarball holds the LICENSE', () => {
     const root = fileURLToPath(new URL('../..', import.meta.url));
-    const result = spawnSync('npm', ['pack', '--json', '--dry-run'], { cwd: root, encoding: 'utf8', env: { ...process.env, npm_config_loglevel: 'warn' } });
+    // prepare rebuilds dist/ (tsup cleans it first), which the lab files running beside this one execute: pack a copy
+    // of the package (its own dist/, the same node_modules) instead.
+    const copy = join(tempDir('package'), 'revue-pi');
+    const skip = new Set(['node_modules', 'dist', '.git'].map((e) => join(root, e)));
+    cpSync(root, copy, { recursive: true, filter: (source) => !skip.has(source.replace(/\/$/, '')) });
+    symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
+    const result = spawnSync('npm', ['pack', '--json', '--dry-run'], { cwd: copy, encoding: 'utf8', env: { ...process.env, npm_config_loglevel: 'warn' } });
     expect(result.status, result.stderr).toBe(0);
     const [pack] = JSON.parse(result.stdout) as [{ files: { path: string }[] }];
     const files = pack.files.map((f) => f.path);

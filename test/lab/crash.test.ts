@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { tempDir } from '../fakes/temp-dir.js';
 import { startLab } from './lab.js';
 import { describeLab } from './skip.js';
 
@@ -35,7 +37,10 @@ function refuses(address: string): Promise<boolean> {
 
 describeLab('lab when its process dies', () => {
   it('takes every node down with a SIGKILLed supervisor, and the next lab removes the leftover directory', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./crash-child.ts', import.meta.url)), '127.0.251.'], {
+    // The crashed lab's folder goes where only this test looks: lab files running beside this one start labs too, and
+    // each start removes labs whose process is gone from the default places, which would race the checks below.
+    const parentDir = tempDir('crash-labs');
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./crash-child.ts', import.meta.url)), '127.0.251.', parentDir], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const line = await new Promise<string>((resolve, reject) => {
@@ -47,6 +52,7 @@ describeLab('lab when its process dies', () => {
       child.once('exit', (code) => reject(new Error(`crash-child exited early (${code})`)));
     });
     const { rootDir, namespaces } = JSON.parse(line) as { rootDir: string; namespaces: string[] };
+    expect(path.dirname(rootDir)).toBe(parentDir);
     const ns = new Set(namespaces);
     expect(ns.size).toBe(2);
     const before = pidsIn(ns);
@@ -59,7 +65,7 @@ describeLab('lab when its process dies', () => {
     expect(await refuses('127.0.251.3')).toBe(true);
     expect(fs.existsSync(rootDir)).toBe(true); // nobody ran stop()
 
-    const next = await startLab([{ name: 'after-crash' }], { subnet: '127.0.251.' });
+    const next = await startLab([{ name: 'after-crash' }], { subnet: '127.0.251.', parentDir });
     try {
       expect(fs.existsSync(rootDir)).toBe(false);
       expect(next.node('after-crash').isUp()).toBe(true);

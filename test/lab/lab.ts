@@ -55,6 +55,12 @@ export interface LabNodeSpec {
 export interface LabOptions {
   subnet?: string /* '127.0.10.' */;
   rootDir?: string;
+  /**
+   * The folder the lab's own folder is made in, searched too for labs whose process is gone (default: /dev/shm when
+   * it is a tmpfs with room, else the OS temp dir; those two are always searched). A test that leaves a lab behind
+   * on purpose gives it a parent of its own, so the labs of lab files running beside it cannot remove it first.
+   */
+  parentDir?: string;
 }
 export interface LabNode {
   readonly name: string;
@@ -204,8 +210,8 @@ async function hashPassword(password: string): Promise<string> {
 }
 
 /** Labs whose supervising process is gone (killed test run) leave directories behind: remove them. */
-function removeStaleLabs(): void {
-  for (const tmp of new Set([os.tmpdir(), SHM]))
+function removeStaleLabs(extraParent?: string): void {
+  for (const tmp of new Set([os.tmpdir(), SHM, ...(extraParent ? [extraParent] : [])]))
     for (const entry of safeReaddir(tmp)) {
       if (!entry.startsWith('revue-pi-lab-')) continue;
       const dir = path.join(tmp, entry);
@@ -725,7 +731,7 @@ export async function startLab(nodes: LabNodeSpec[], opts: LabOptions = {}): Pro
   }
 
   const t0 = Date.now();
-  removeStaleLabs();
+  removeStaleLabs(opts.parentDir);
   let rootDir: string;
   if (opts.rootDir) {
     rootDir = path.resolve(opts.rootDir);
@@ -733,7 +739,7 @@ export async function startLab(nodes: LabNodeSpec[], opts: LabOptions = {}): Pro
       throw new Error(`lab: rootDir ${rootDir} must be empty or absent; the lab deletes it on stop().`);
     fs.mkdirSync(rootDir, { recursive: true });
   } else {
-    rootDir = fs.mkdtempSync(path.join(defaultParent(), 'revue-pi-lab-'));
+    rootDir = fs.mkdtempSync(path.join(opts.parentDir ?? defaultParent(), 'revue-pi-lab-'));
   }
   fs.chmodSync(rootDir, 0o755);
   fs.writeFileSync(path.join(rootDir, 'lab.pid'), String(process.pid));
