@@ -30,6 +30,22 @@ describeLab('revue-pi restore on a lab cluster of 3 servers and 1 agent', () => 
   const kubectl = (args: string, on = 's1') => suite.lab.node(on).exec(`k3s kubectl ${args}`);
   const members = async (on = 's1') =>
     (JSON.parse((await kubectl('get --raw /db/info', on)).stdout) as { members: { name: string; isLearner?: boolean }[] }).members;
+  /** After a restore: one etcd voter per server (no learner), every server Ready and a voter, the agent Ready. */
+  const expectEveryServerAVoterAndEveryNodeReady = async () => {
+    const list = await members();
+    expect(list.map((m) => m.name.replace(/-[0-9a-f]{8}$/, '')).sort()).toEqual(['s1', 's2', 's3']);
+    expect(list.filter((m) => m.isLearner)).toEqual([]);
+    const nodes = JSON.parse((await kubectl('get nodes -o json')).stdout) as {
+      items: { metadata: { name: string }; status: { conditions: { type: string; status: string }[] } }[];
+    };
+    const conditions = Object.fromEntries(nodes.items.map((n) => [n.metadata.name, n.status.conditions.map((c) => `${c.type}=${c.status}`).join(',')]));
+    expect(conditions).toEqual({
+      s1: 'Ready=True,EtcdIsVoter=True',
+      s2: 'Ready=True,EtcdIsVoter=True',
+      s3: 'Ready=True,EtcdIsVoter=True',
+      a1: 'Ready=True',
+    });
+  };
   const configMap = async (name: string) => {
     const r = await kubectl(`get configmap ${name} -n default -o json`);
     return r.code === 0 ? (JSON.parse(r.stdout) as { data: Record<string, string> }).data : undefined;
@@ -163,19 +179,7 @@ describeLab('revue-pi restore on a lab cluster of 3 servers and 1 agent', () => 
       'check:done',
       'clear-record s1:done',
     ]);
-    const list = await members();
-    expect(list.map((m) => m.name.replace(/-[0-9a-f]{8}$/, '')).sort()).toEqual(['s1', 's2', 's3']);
-    expect(list.filter((m) => m.isLearner)).toEqual([]);
-    const nodes = JSON.parse((await kubectl('get nodes -o json')).stdout) as {
-      items: { metadata: { name: string }; status: { conditions: { type: string; status: string }[] } }[];
-    };
-    const conditions = Object.fromEntries(nodes.items.map((n) => [n.metadata.name, n.status.conditions.map((c) => `${c.type}=${c.status}`).join(',')]));
-    expect(conditions).toEqual({
-      s1: 'Ready=True,EtcdIsVoter=True',
-      s2: 'Ready=True,EtcdIsVoter=True',
-      s3: 'Ready=True,EtcdIsVoter=True',
-      a1: 'Ready=True',
-    });
+    await expectEveryServerAVoterAndEveryNodeReady();
     // Moved aside, not deleted: s1's old etcd data (by K3s), s2's and s3's db/ (by revue-pi); the reset flag is gone.
     expect((await suite.lab.node('s1').exec('ls /var/lib/rancher/k3s/server/db')).stdout).toMatch(/^etcd\netcd-old-\d+\nsnapshots\n$/);
     for (const s of ['s2', 's3']) expect((await suite.lab.node(s).exec('ls -d /var/lib/rancher/k3s/server/db-before-restore-*/etcd')).code).toBe(0);
@@ -239,19 +243,7 @@ describeLab('revue-pi restore on a lab cluster of 3 servers and 1 agent', () => 
     expect(await resets()).toBe(resetsBefore + 1);
     expect((await suite.lab.node('s2').exec('ls -d /var/lib/rancher/k3s/server/db-before-restore-*')).stdout).toBe(s2Aside);
     expect((await suite.lab.node('s1').exec('test -e /var/lib/rancher/k3s/server/revue-pi-restore.json')).code).not.toBe(0);
-    const list = await members();
-    expect(list.map((m) => m.name.replace(/-[0-9a-f]{8}$/, '')).sort()).toEqual(['s1', 's2', 's3']);
-    expect(list.filter((m) => m.isLearner)).toEqual([]);
-    const nodes = JSON.parse((await kubectl('get nodes -o json')).stdout) as {
-      items: { metadata: { name: string }; status: { conditions: { type: string; status: string }[] } }[];
-    };
-    const conditions = Object.fromEntries(nodes.items.map((n) => [n.metadata.name, n.status.conditions.map((c) => `${c.type}=${c.status}`).join(',')]));
-    expect(conditions).toEqual({
-      s1: 'Ready=True,EtcdIsVoter=True',
-      s2: 'Ready=True,EtcdIsVoter=True',
-      s3: 'Ready=True,EtcdIsVoter=True',
-      a1: 'Ready=True',
-    });
+    await expectEveryServerAVoterAndEveryNodeReady();
     expect((await kubectl('get configmap restore-marker -n default -o name', 's3')).stdout).toBe('configmap/restore-marker\n');
   }, 600_000);
 
