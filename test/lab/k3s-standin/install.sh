@@ -371,6 +371,13 @@ notify_open() {
     exec 8<> "${STANDIN_NOTIFY}"
 }
 
+# Ends the watchdog and waits for it: its trap kills its sleep, so no `sleep` outlives the install (a caller that looks
+# at the node's processes right after, as the stand-in's test does, would otherwise race the trap).
+stop_watchdog() {
+    kill "${watchdog}" 2> /dev/null || true
+    wait "${watchdog}" 2> /dev/null || true
+}
+
 wait_ready() {
     # The watchdog's stdio is not the installer's: a session would otherwise stay open until it ends.
     # Killed, it takes its sleep along (an orphaned `sleep` would otherwise outlive the install).
@@ -384,12 +391,12 @@ wait_ready() {
     while read -r status <&8; do
         case ${status} in
             READY=1)
-                kill "${watchdog}" 2> /dev/null || true
+                stop_watchdog
                 exec 8<&-
                 return 0
                 ;;
             EXIT=*)
-                kill "${watchdog}" 2> /dev/null || true
+                stop_watchdog
                 echo "Job for ${SERVICE_K3S} failed because the control process exited with error code." >&2
                 echo "See \"systemctl status ${SERVICE_K3S}\" and \"journalctl -xeu ${SERVICE_K3S}\" for details." >&2
                 exit 1
