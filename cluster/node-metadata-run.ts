@@ -1,11 +1,23 @@
 /** Applying the inventory's labels and taints to registered Nodes through the API (node-metadata.ts decides). */
 import { trimOutput } from '../core/errors.js';
-import { buildNodeMetadataScript, describeNodeMetadata, parseNodeMetadata, planNodeMetadata, type NodeMetadataPlan } from './node-metadata.js';
+import {
+  buildNodeMetadataScript,
+  describeNodeMetadata,
+  parseNodeMetadata,
+  planNodeMetadata,
+  type LiveNodeMetadata,
+  type NodeMetadataPlan,
+} from './node-metadata.js';
 import { type ClusterPhaseOptions, type Session, PHASE, STEP, message, summary } from './session.js';
 
+/** The registered Nodes' labels, annotations and taints by name, from the node list `nodesJson` (parsed once). */
+export function liveNodeMetadata(nodesJson: string): Map<string, LiveNodeMetadata> {
+  return new Map(parseNodeMetadata(nodesJson).map((n) => [n.name, n]));
+}
+
 /** Each session's plan against the node list `nodesJson` (nodes not in it yet get theirs at registration). */
-export function planNodesMetadata(sessions: Session[], nodesJson: string): Map<Session, NodeMetadataPlan> {
-  const live = new Map(parseNodeMetadata(nodesJson).map((n) => [n.name, n]));
+export function planNodesMetadata(sessions: Session[], nodesJson: string | Map<string, LiveNodeMetadata>): Map<Session, NodeMetadataPlan> {
+  const live = typeof nodesJson === 'string' ? liveNodeMetadata(nodesJson) : nodesJson;
   const plans = new Map<Session, NodeMetadataPlan>();
   for (const s of sessions) {
     const node = live.get(s.node.name);

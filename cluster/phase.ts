@@ -12,8 +12,8 @@ import { converge } from './converge.js';
 import { waitForApi, waitForReady } from './readiness.js';
 import { mergeKubeconfigFromServer } from './kubeconfig-merge.js';
 import { resolveFirstServer, type FirstServerContext } from './first-server-run.js';
-import { applyNodesMetadata, planNodesMetadata } from './node-metadata-run.js';
-import { describeNodeMetadata } from './node-metadata.js';
+import { applyNodesMetadata, liveNodeMetadata, planNodesMetadata } from './node-metadata-run.js';
+import { describeNodeMetadata, type LiveNodeMetadata } from './node-metadata.js';
 import { GET_NODES_COMMAND } from './nodes.js';
 import { nodesNotInInventory, removeNodeAdvice } from './strays.js';
 
@@ -157,11 +157,13 @@ async function runSessions(opts: ClusterPhaseOptions, sessions: Session[], resul
   }
 
   if (opts.command === 'plan') {
+    // The node list the first server's probe read, parsed once for every node's labels and taints plan.
+    const live = first.k3s.apiNodesJson ? liveMetadataQuietly(first.k3s.apiNodesJson) : undefined;
     for (const s of sessions) {
       if (s !== first && (await whenReady(s))) plan(s);
       if (s.report.error || s.leftOut) continue;
       // Labels and taints that differ on registered nodes, from the node list the first server's probe read.
-      const metadata = first.k3s.apiNodesJson ? planMetadataQuietly(s, first.k3s.apiNodesJson) : [];
+      const metadata = live ? planMetadataQuietly(s, live) : [];
       s.step.status = s.changes.length + metadata.length > 0 ? 'planned' : 'unchanged';
       s.step.changes = [...s.changes.map(describeClusterChange), ...metadata];
       opts.emit({ type: 'node-step', phase: PHASE, node: s.node.name, step: STEP, status: s.step.status, detail: summary(s.step.changes) });
@@ -236,9 +238,18 @@ async function listedNodes(first: Session): Promise<string | undefined> {
   return r && r.code === 0 ? r.stdout : undefined;
 }
 
-function planMetadataQuietly(s: Session, nodesJson: string): string[] {
+/** plan only shows what would change: a node list it cannot read plans no label or taint change (up reads it again). */
+function liveMetadataQuietly(nodesJson: string): Map<string, LiveNodeMetadata> | undefined {
   try {
-    const plan = planNodesMetadata([s], nodesJson).get(s);
+    return liveNodeMetadata(nodesJson);
+  } catch {
+    return undefined;
+  }
+}
+
+function planMetadataQuietly(s: Session, live: Map<string, LiveNodeMetadata>): string[] {
+  try {
+    const plan = planNodesMetadata([s], live).get(s);
     return plan ? describeNodeMetadata(plan) : [];
   } catch {
     return [];
